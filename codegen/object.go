@@ -1,0 +1,72 @@
+// Package codegen turns a checked program into BPF instructions and the
+// table of maps and events that the runtime needs to load and read them.
+package codegen
+
+import (
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"friday/probe"
+	"friday/types"
+)
+
+// Object is everything needed to load and run a compiled script.
+type Object struct {
+	Programs []*Program
+	Maps     []*Map   // user maps (@x) and internal ones
+	Events   []*Event // asynchronous actions, indexed by Event.ID
+	RingBuf  string   // name of the ring buffer map events are sent through
+}
+
+// Program is one BPF program and the points it is attached to.
+type Program struct {
+	Name   string // BPF object name (at most 15 bytes)
+	Points []*probe.Point
+	Type   ebpf.ProgramType
+	Attach ebpf.AttachType
+	Insns  asm.Instructions
+	// Source maps instruction indexes to script positions, for verifier
+	// errors; see LineInfo in asm.
+}
+
+// Map is a BPF map; user maps have Name "@..." and the types needed to print
+// them.
+type Map struct {
+	Name  string
+	Spec  *ebpf.MapSpec
+	Key   *types.Type // nil for a map without keys
+	Value *types.Type
+	// PerCPU maps hold one value per CPU; the runtime combines them as the
+	// value's Kind says (sum for count/sum/hist, min, max, ...).
+	PerCPU bool
+}
+
+// EventKind says what the runtime does with an event record.
+type EventKind uint8
+
+const (
+	Printf EventKind = iota
+	System
+	Cat
+	Exit
+	Print    // print(value): Layout has one field
+	PrintMap // print(@m, top, div)
+	ClearMap // clear(@m)
+	ZeroMap  // zero(@m)
+	Time     // time(fmt)
+	Join     // join(array, sep)
+	Errorf   // errorf / warnf
+	Unwatch  // other runtime requests
+	Strftime
+)
+
+// Event is an asynchronous action. Its ring buffer record is an 8-byte ID
+// followed by the arguments laid out as Layout (a Tuple type).
+type Event struct {
+	ID     uint64
+	Kind   EventKind
+	Format string      // printf/system/cat/time format, join separator
+	Layout *types.Type // Tuple of the arguments as stored in the record
+	Map    string      // PrintMap, ClearMap, ZeroMap
+	Pos    string      // script position for messages: "file:line:col"
+}
