@@ -317,6 +317,17 @@ type Record struct {
 	Values []Expr
 }
 
+// BlockExpr is a block used as an expression: { stmts...; value }. Value
+// is the last expression written without a trailing ';', nil when the block
+// yields nothing. The checker also produces BlockExprs when it expands a
+// macro call; codegen must therefore accept them wherever an expression or
+// statement may appear.
+type BlockExpr struct {
+	P     Pos
+	Stmts []Stmt
+	Value Expr
+}
+
 // Sizeof is sizeof(Type) or sizeof(X); exactly one is set.
 type Sizeof struct {
 	P    Pos
@@ -341,44 +352,46 @@ type TypeExpr struct {
 	Array int    // element count when written as T[N], else 0 (-1 for T[])
 }
 
-func (n *IntLit) Pos() Pos   { return n.P }
-func (n *StrLit) Pos() Pos   { return n.P }
-func (n *BoolLit) Pos() Pos  { return n.P }
-func (n *PosParam) Pos() Pos { return n.P }
-func (n *Var) Pos() Pos      { return n.P }
-func (n *MapRef) Pos() Pos   { return n.P }
-func (n *MapIndex) Pos() Pos { return n.P }
-func (n *Ident) Pos() Pos    { return n.P }
-func (n *Call) Pos() Pos     { return n.P }
-func (n *Unary) Pos() Pos    { return n.P }
-func (n *Binary) Pos() Pos   { return n.P }
-func (n *Ternary) Pos() Pos  { return n.P }
-func (n *Field) Pos() Pos    { return n.P }
-func (n *Index) Pos() Pos    { return n.P }
-func (n *Cast) Pos() Pos     { return n.P }
-func (n *Tuple) Pos() Pos    { return n.P }
-func (n *Record) Pos() Pos   { return n.P }
-func (n *Sizeof) Pos() Pos   { return n.P }
-func (n *Offsetof) Pos() Pos { return n.P }
-func (n *TypeExpr) Pos() Pos { return n.P }
+func (n *IntLit) Pos() Pos    { return n.P }
+func (n *StrLit) Pos() Pos    { return n.P }
+func (n *BoolLit) Pos() Pos   { return n.P }
+func (n *PosParam) Pos() Pos  { return n.P }
+func (n *Var) Pos() Pos       { return n.P }
+func (n *MapRef) Pos() Pos    { return n.P }
+func (n *MapIndex) Pos() Pos  { return n.P }
+func (n *Ident) Pos() Pos     { return n.P }
+func (n *Call) Pos() Pos      { return n.P }
+func (n *Unary) Pos() Pos     { return n.P }
+func (n *Binary) Pos() Pos    { return n.P }
+func (n *Ternary) Pos() Pos   { return n.P }
+func (n *Field) Pos() Pos     { return n.P }
+func (n *Index) Pos() Pos     { return n.P }
+func (n *Cast) Pos() Pos      { return n.P }
+func (n *Tuple) Pos() Pos     { return n.P }
+func (n *Record) Pos() Pos    { return n.P }
+func (n *BlockExpr) Pos() Pos { return n.P }
+func (n *Sizeof) Pos() Pos    { return n.P }
+func (n *Offsetof) Pos() Pos  { return n.P }
+func (n *TypeExpr) Pos() Pos  { return n.P }
 
-func (*IntLit) expr()   {}
-func (*StrLit) expr()   {}
-func (*BoolLit) expr()  {}
-func (*PosParam) expr() {}
-func (*Var) expr()      {}
-func (*MapRef) expr()   {}
-func (*MapIndex) expr() {}
-func (*Ident) expr()    {}
-func (*Call) expr()     {}
-func (*Unary) expr()    {}
-func (*Binary) expr()   {}
-func (*Ternary) expr()  {}
-func (*Field) expr()    {}
-func (*Index) expr()    {}
-func (*Cast) expr()     {}
-func (*Tuple) expr()    {}
-func (*Record) expr()   {}
-func (*Sizeof) expr()   {}
-func (*Offsetof) expr() {}
-func (*TypeExpr) expr() {}
+func (*IntLit) expr()    {}
+func (*StrLit) expr()    {}
+func (*BoolLit) expr()   {}
+func (*PosParam) expr()  {}
+func (*Var) expr()       {}
+func (*MapRef) expr()    {}
+func (*MapIndex) expr()  {}
+func (*Ident) expr()     {}
+func (*Call) expr()      {}
+func (*Unary) expr()     {}
+func (*Binary) expr()    {}
+func (*Ternary) expr()   {}
+func (*Field) expr()     {}
+func (*Index) expr()     {}
+func (*Cast) expr()      {}
+func (*Tuple) expr()     {}
+func (*Record) expr()    {}
+func (*BlockExpr) expr() {}
+func (*Sizeof) expr()    {}
+func (*Offsetof) expr()  {}
+func (*TypeExpr) expr()  {}
