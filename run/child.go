@@ -1,0 +1,124 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// childEnv marks a process started by StartCommand: it is friday itself,
+// waiting for the go-ahead before it becomes the traced command. Go cannot
+// run code between fork and exec, so the pause happens in a fresh copy of
+// the binary instead; exec keeps the pid, so cpid is known before the
+// probes are attached and the command makes no syscall before they are.
+const childEnv = "FRIDAY_HELD_COMMAND"
+
+// ExecHeldCommand must be called first thing in main. In a process started
+// by StartCommand it waits for Release and then execs the command; it does
+// not return there. Elsewhere it returns at once.
+func ExecHeldCommand() {
+	path := os.Getenv(childEnv)
+	if path == "" {
+		return
+	}
+	os.Unsetenv(childEnv)
+	gate := os.NewFile(3, "gate")
+	var b [1]byte
+	if n, _ := gate.Read(b[:]); n != 1 {
+		// The tracer went away before attaching: the command never runs.
+		os.Exit(1)
+	}
+	gate.Close()
+	err := syscall.Exec(path, os.Args[1:], os.Environ())
+	fmt.Fprintf(os.Stderr, "ERROR: failed to exec %s: %v\n", path, err)
+	os.Exit(127)
+}
+
+// Command is a command started by StartCommand, held before its first
+// instruction until Release.
+type Command struct {
+	cmd  *exec.Cmd
+	gate *os.File
+	done chan struct{}
+	err  error
+}
+
+// StartCommand starts line (split on blanks, looked up in PATH, no shell)
+// held until Release.
+func StartCommand(line string) (*Command, error) {
+	argv := strings.Fields(line)
+	if len(argv) == 0 {
+		return nil, errors.New("empty command for -c")
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return nil, fmt.Errorf("command %q: %w", argv[0], errors.Unwrap(err))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot start command: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c := &exec.Cmd{
+		Path:       self,
+		Args:       argv,
+		Env:        append(os.Environ(), childEnv+"="+path),
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: []*os.File{r},
+	}
+	err = c.Start()
+	r.Close()
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("cannot start command: %w", err)
+	}
+	cmd := &Command{cmd: c, gate: w, done: make(chan struct{})}
+	go func() {
+		cmd.err = c.Wait()
+		close(cmd.done)
+	}()
+	return cmd, nil
+}
+
+// Pid is the process id the command runs as (cpid).
+func (c *Command) Pid() int { return c.cmd.Process.Pid }
+
+// Release lets the command run.
+func (c *Command) Release() error {
+	_, err := c.gate.Write([]byte{1})
+	c.gate.Close()
+	if err != nil {
+		return fmt.Errorf("command exited before it could run: %w", err)
+	}
+	return nil
+}
+
+// Done is closed when the command has exited.
+func (c *Command) Done() <-chan struct{} { return c.done }
+
+// Stop ends the command if it still runs: a held command never starts, a
+// running one gets SIGTERM and, after a grace period, SIGKILL.
+func (c *Command) Stop() {
+	c.gate.Close()
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(time.Second):
+		c.cmd.Process.Kill()
+		<-c.done
+	}
+}

@@ -1,0 +1,323 @@
+// Package run loads a compiled script into the kernel, attaches it, feeds
+// the events it sends to the printer, and takes everything out of the
+// kernel again when the script ends.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+
+	"friday/codegen"
+	"friday/probe"
+)
+
+// Printer turns what the runtime reads from the kernel into text or JSON.
+// Package output implements it.
+type Printer interface {
+	// Attached announces how many probes are about to be attached.
+	Attached(n int) error
+	// Event prints one record of an event whose output the printer owns
+	// (printf, print, time, join, errorf, ...). args is laid out as
+	// ev.Layout.
+	Event(ev *codegen.Event, args []byte) error
+	// Format renders a printf-style event to a string, for system and cat.
+	Format(ev *codegen.Event, args []byte) (string, error)
+	// Map prints a map as print(@m, top, div) does; top and div are 0 when
+	// not given. Entries hold per-CPU values already combined.
+	Map(m *codegen.Map, entries []Entry, top, div uint64) error
+	// Text prints bytes as they are (cat).
+	Text(b []byte) error
+	// ExitMaps prints what precedes the maps printed at exit.
+	ExitMaps() error
+	// Lost reports events the kernel could not hand over.
+	Lost(n uint64) error
+	// Flush writes out what is buffered.
+	Flush() error
+}
+
+// Entry is one key and its value, both as raw bytes laid out as the map's
+// Key and Value types.
+type Entry struct {
+	Key, Value []byte
+}
+
+// Options say how to run a script.
+type Options struct {
+	Printer Printer
+	// Log receives diagnostics (verifier statistics with Verbose).
+	Log io.Writer
+
+	Quiet   bool // no "Attaching N probes..."
+	Verbose bool // verifier statistics, full verifier log on rejection
+	DryRun  bool // load and unload, attach nothing, run nothing
+	Unsafe  bool // allow system()
+
+	// Command is the -c command; it is released once the probes are
+	// attached and the script ends when it exits.
+	Command *Command
+	// Flush says when printed output is written: "line" after each batch of
+	// events, "none" after each event, "full" when the buffer fills or at
+	// exit.
+	Buffering string
+}
+
+// pollInterval bounds how long an event waits in the ring buffer: the BPF
+// side does not wake the reader for every record, so the reader looks on
+// its own this often.
+const pollInterval = 50 * time.Millisecond
+
+// Run loads obj, runs it until exit(), the end of ctx (SIGINT, SIGTERM), the
+// exit of opts.Command, or an error, and removes it from the kernel again
+// on every path.
+func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	s := &state{obj: obj, opts: opts, events: map[uint64]*codegen.Event{}}
+	defer func() {
+		if cerr := s.close(); err == nil {
+			err = cerr
+		}
+	}()
+	for _, ev := range obj.Events {
+		s.events[ev.ID] = ev
+	}
+	if err := s.load(); err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return nil
+	}
+	return s.run(ctx)
+}
+
+type state struct {
+	obj    *codegen.Object
+	opts   Options
+	events map[uint64]*codegen.Event
+
+	maps    map[string]*ebpf.Map
+	progs   []*ebpf.Program // parallel to obj.Programs
+	links   []probe.Link
+	reader  *ringbuf.Reader
+	exiting bool // exit() was called
+}
+
+func (s *state) run(ctx context.Context) error {
+	var begin, end []*ebpf.Program
+	n := 0
+	for i, p := range s.obj.Programs {
+		for _, pt := range p.Points {
+			n++
+			switch pt.Provider {
+			case "begin":
+				begin = append(begin, s.progs[i])
+			case "end":
+				end = append(end, s.progs[i])
+			}
+		}
+	}
+	if !s.opts.Quiet {
+		if err := s.opts.Printer.Attached(n); err != nil {
+			return err
+		}
+		if err := s.opts.Printer.Flush(); err != nil {
+			return err
+		}
+	}
+	if s.obj.RingBuf != "" {
+		m := s.maps[s.obj.RingBuf]
+		if m == nil {
+			return fmt.Errorf("internal error: ring buffer map %q not in the object", s.obj.RingBuf)
+		}
+		rd, err := ringbuf.NewReader(m)
+		if err != nil {
+			return fmt.Errorf("cannot read ring buffer: %w", err)
+		}
+		s.reader = rd
+	}
+	for i, p := range s.obj.Programs {
+		for _, pt := range p.Points {
+			if pt.Provider == "begin" || pt.Provider == "end" {
+				continue
+			}
+			l, err := probe.Attach(pt, s.progs[i])
+			if err != nil {
+				return fmt.Errorf("cannot attach %s: %w", pt.Name, err)
+			}
+			s.links = append(s.links, l)
+		}
+	}
+	if err := s.runOnce(begin, "BEGIN"); err != nil {
+		return err
+	}
+	if err := s.drain(true); err != nil {
+		return err
+	}
+	var cmdDone <-chan struct{}
+	if c := s.opts.Command; c != nil {
+		if !s.exiting {
+			if err := c.Release(); err != nil {
+				return err
+			}
+		}
+		cmdDone = c.Done()
+	}
+	for !s.exiting {
+		select {
+		case <-ctx.Done():
+			return s.finish(true, end)
+		case <-cmdDone:
+			return s.finish(true, end)
+		default:
+		}
+		if err := s.poll(); err != nil {
+			return err
+		}
+	}
+	return s.finish(false, end)
+}
+
+// finish stops the script: it detaches the probes, handles what they sent
+// before (or, after exit(), drops what they sent after the exit), runs the
+// END probes and prints the maps.
+func (s *state) finish(keep bool, end []*ebpf.Program) error {
+	if err := s.detach(); err != nil {
+		return err
+	}
+	if err := s.drain(keep); err != nil {
+		return err
+	}
+	s.exiting = false
+	if err := s.runOnce(end, "END"); err != nil {
+		return err
+	}
+	if err := s.drain(true); err != nil {
+		return err
+	}
+	if err := s.printMaps(); err != nil {
+		return err
+	}
+	if err := s.reportLost(); err != nil {
+		return err
+	}
+	return s.opts.Printer.Flush()
+}
+
+// runOnce runs BEGIN or END programs in the kernel, in script order.
+func (s *state) runOnce(progs []*ebpf.Program, what string) error {
+	for _, p := range progs {
+		if s.exiting {
+			return nil
+		}
+		if _, err := p.Run(&ebpf.RunOptions{}); err != nil {
+			return fmt.Errorf("cannot run %s probe: %w", what, err)
+		}
+		// Events of one BEGIN probe come out before the next runs, and
+		// exit() in one stops the others.
+		if err := s.drain(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// poll waits up to pollInterval for events and handles them.
+func (s *state) poll() error {
+	if s.reader == nil {
+		time.Sleep(pollInterval)
+		return nil
+	}
+	s.reader.SetDeadline(time.Now().Add(pollInterval))
+	return s.read()
+}
+
+// drain handles (keep) or drops the events already in the ring buffer
+// without waiting for more.
+func (s *state) drain(keep bool) error {
+	if s.reader == nil {
+		return nil
+	}
+	s.reader.SetDeadline(time.Now())
+	if keep {
+		return s.read()
+	}
+	var rec ringbuf.Record
+	for {
+		if err := s.reader.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// read handles records until the reader's deadline passes or exit() is
+// called.
+func (s *state) read() error {
+	var rec ringbuf.Record
+	for !s.exiting {
+		err := s.reader.ReadInto(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading events: %w", err)
+		}
+		if err := s.dispatch(rec.RawSample); err != nil {
+			return err
+		}
+		if s.opts.Buffering == "none" || (s.opts.Buffering != "full" && rec.Remaining == 0) {
+			if err := s.opts.Printer.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if s.opts.Buffering != "full" {
+		return s.opts.Printer.Flush()
+	}
+	return nil
+}
+
+func (s *state) detach() error {
+	var first error
+	for _, l := range s.links {
+		if err := l.Close(); err != nil && first == nil {
+			first = fmt.Errorf("detaching: %w", err)
+		}
+	}
+	s.links = nil
+	return first
+}
+
+// close takes everything out of the kernel. It is safe to call on a
+// partly set up state.
+func (s *state) close() error {
+	first := s.detach()
+	if s.opts.Command != nil {
+		s.opts.Command.Stop()
+	}
+	if s.reader != nil {
+		s.reader.Close()
+		s.reader = nil
+	}
+	for _, p := range s.progs {
+		if p != nil {
+			p.Close()
+		}
+	}
+	s.progs = nil
+	for _, m := range s.maps {
+		m.Close()
+	}
+	s.maps = nil
+	return first
+}
