@@ -1,0 +1,248 @@
+package uprobe
+
+import (
+	"debug/elf"
+	"debug/gosym"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Func is one function of a binary.
+type Func struct {
+	Name   string
+	Addr   uint64 // virtual address as the ELF file records it
+	Size   uint64 // bytes; 0 when the symbol table does not say
+	Offset uint64 // file offset of Addr: what the kernel's uprobe wants
+	Global bool   // visible outside its object (global or weak binding)
+	IFunc  bool   // a GNU indirect function: Addr is its resolver
+}
+
+// Binary is an opened ELF executable or shared library.
+type Binary struct {
+	Path string
+	file *elf.File
+
+	funcs     []Func // sorted by name, then address
+	funcsErr  error
+	funcsDone bool
+}
+
+// Open opens an ELF executable or shared library for symbol look-ups.
+func Open(path string) (*Binary, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not an ELF file: %v", path, err)
+	}
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		f.Close()
+		return nil, fmt.Errorf("%s: not an executable or shared library", path)
+	}
+	return &Binary{Path: path, file: f}, nil
+}
+
+// Close releases the file.
+func (b *Binary) Close() error { return b.file.Close() }
+
+// ELF gives access to the parsed file, for readers of other sections.
+func (b *Binary) ELF() *elf.File { return b.file }
+
+// IsGo reports whether the binary was built by the Go toolchain.
+func (b *Binary) IsGo() bool {
+	for _, name := range []string{".go.buildinfo", ".gopclntab", ".note.go.buildid"} {
+		if b.file.Section(name) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// AddrToOffset converts a virtual address of the file into the file offset
+// the kernel's uprobe interface wants, through the loadable segment that
+// holds it.
+func (b *Binary) AddrToOffset(addr uint64) (uint64, error) {
+	for _, p := range b.file.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		if addr >= p.Vaddr && addr < p.Vaddr+p.Filesz {
+			return addr - p.Vaddr + p.Off, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: address 0x%x is not in any loaded part of the file", b.Path, addr)
+}
+
+// OffsetToAddr is the inverse of AddrToOffset.
+func (b *Binary) OffsetToAddr(off uint64) (uint64, error) {
+	for _, p := range b.file.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		if off >= p.Off && off < p.Off+p.Filesz {
+			return off - p.Off + p.Vaddr, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: file offset 0x%x is not in any loaded part of the file", b.Path, off)
+}
+
+// Funcs lists the functions defined in the binary, from .symtab and .dynsym,
+// or for a stripped Go binary from its pclntab, sorted by name then address.
+// A name appears once per distinct address.
+func (b *Binary) Funcs() ([]Func, error) {
+	if !b.funcsDone {
+		b.funcs, b.funcsErr = b.loadFuncs()
+		b.funcsDone = true
+	}
+	return b.funcs, b.funcsErr
+}
+
+func (b *Binary) loadFuncs() ([]Func, error) {
+	type key struct {
+		name string
+		addr uint64
+	}
+	seen := map[key]int{}
+	var out []Func
+	add := func(fn Func) {
+		k := key{fn.Name, fn.Addr}
+		if i, ok := seen[k]; ok {
+			// .symtab and .dynsym both list exported functions; keep the
+			// details of whichever knows more.
+			if out[i].Size == 0 {
+				out[i].Size = fn.Size
+			}
+			out[i].Global = out[i].Global || fn.Global
+			return
+		}
+		off, err := b.AddrToOffset(fn.Addr)
+		if err != nil {
+			return
+		}
+		fn.Offset = off
+		seen[k] = len(out)
+		out = append(out, fn)
+	}
+
+	for _, read := range []func() ([]elf.Symbol, error){b.file.Symbols, b.file.DynamicSymbols} {
+		syms, err := read()
+		if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+			return nil, fmt.Errorf("%s: reading symbols: %v", b.Path, err)
+		}
+		for _, s := range syms {
+			typ := elf.ST_TYPE(s.Info)
+			if typ != elf.STT_FUNC && typ != elf.STT_GNU_IFUNC {
+				continue
+			}
+			if s.Section == elf.SHN_UNDEF || s.Value == 0 || s.Name == "" {
+				continue
+			}
+			bind := elf.ST_BIND(s.Info)
+			add(Func{
+				Name:   s.Name,
+				Addr:   s.Value,
+				Size:   s.Size,
+				Global: bind == elf.STB_GLOBAL || bind == elf.STB_WEAK,
+				IFunc:  typ == elf.STT_GNU_IFUNC,
+			})
+		}
+	}
+	if len(out) == 0 && b.IsGo() {
+		gofuncs, err := b.goFuncs()
+		if err != nil {
+			return nil, err
+		}
+		for _, fn := range gofuncs {
+			add(fn)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Addr < out[j].Addr
+	})
+	return out, nil
+}
+
+// goFuncs reads the function table Go keeps for its own stack unwinding,
+// which survives stripping.
+func (b *Binary) goFuncs() ([]Func, error) {
+	sec := b.file.Section(".gopclntab")
+	if sec == nil {
+		return nil, nil
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading .gopclntab: %v", b.Path, err)
+	}
+	var text uint64
+	if t := b.file.Section(".text"); t != nil {
+		text = t.Addr
+	}
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading Go function table: %v", b.Path, err)
+	}
+	out := make([]Func, 0, len(tab.Funcs))
+	for _, f := range tab.Funcs {
+		out = append(out, Func{Name: f.Name, Addr: f.Entry, Size: f.End - f.Entry, Global: true})
+	}
+	return out, nil
+}
+
+// Lookup finds the function called name. When several functions share the
+// name (static functions of different source files), a global one is
+// preferred, then the lowest address.
+func (b *Binary) Lookup(name string) (Func, error) {
+	funcs, err := b.Funcs()
+	if err != nil {
+		return Func{}, err
+	}
+	i := sort.Search(len(funcs), func(i int) bool { return funcs[i].Name >= name })
+	best := -1
+	for ; i < len(funcs) && funcs[i].Name == name; i++ {
+		if best < 0 || (funcs[i].Global && !funcs[best].Global) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Func{}, fmt.Errorf("%s: %w: %s", b.Path, ErrNoFunction, name)
+	}
+	return funcs[best], nil
+}
+
+// FuncAt finds the function whose code holds the virtual address addr.
+func (b *Binary) FuncAt(addr uint64) (Func, bool) {
+	funcs, err := b.Funcs()
+	if err != nil {
+		return Func{}, false
+	}
+	var best Func
+	found := false
+	for _, fn := range funcs {
+		in := addr == fn.Addr || (addr > fn.Addr && addr < fn.Addr+fn.Size)
+		if in && (!found || (fn.Global && !best.Global)) {
+			best, found = fn, true
+		}
+	}
+	return best, found
+}
+
+// Code returns the bytes of fn as stored in the file.
+func (b *Binary) Code(fn Func) ([]byte, error) {
+	if fn.Size == 0 {
+		return nil, fmt.Errorf("%s: size of function %s is unknown", b.Path, fn.Name)
+	}
+	for _, p := range b.file.Progs {
+		if p.Type != elf.PT_LOAD || fn.Addr < p.Vaddr || fn.Addr+fn.Size > p.Vaddr+p.Filesz {
+			continue
+		}
+		buf := make([]byte, fn.Size)
+		if _, err := p.ReadAt(buf, int64(fn.Addr-p.Vaddr)); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: reading function %s: %v", b.Path, fn.Name, err)
+		}
+		return buf, nil
+	}
+	return nil, fmt.Errorf("%s: function %s is not inside one loaded segment", b.Path, fn.Name)
+}

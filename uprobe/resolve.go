@@ -1,0 +1,268 @@
+package uprobe
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Options change how an attach point is resolved.
+type Options struct {
+	PID    int  // look libraries up in this process's mappings; 0 for none
+	Return bool // a uretprobe rather than a uprobe
+	// Unsafe allows raw addresses that are not the start of a function and
+	// offsets that are not known to start an instruction.
+	Unsafe bool
+}
+
+// Location is one place where a probe is attached.
+type Location struct {
+	Path   string // file handed to the kernel
+	Func   string // function holding the place; "" for a raw address outside any
+	Spec   string // the function part of the probe's name: "malloc", "malloc+4", "0x1139"
+	Addr   uint64 // virtual address in the file
+	Offset uint64 // file offset: what the kernel (and link.UprobeOptions.Address) wants
+	// Return is true when the kernel's return probe is to be used. It is
+	// false for every location of a uretprobe on a Go function, whose
+	// locations are its return instructions instead.
+	Return bool
+}
+
+// Resolve turns the binary and function parts of a uprobe or uretprobe
+// attach point into locations. fn is a function name (with '*' wildcards),
+// "name+offset", or a raw virtual address ("0x1139").
+func Resolve(target, fn string, opts Options) ([]Location, error) {
+	paths, err := ResolveTarget(target, opts.PID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Location
+	for _, p := range paths {
+		b, err := Open(p)
+		if err != nil {
+			return nil, err
+		}
+		locs, err := b.Locate(fn, opts)
+		b.Close()
+		if err != nil {
+			if len(paths) > 1 && errors.Is(err, ErrNoFunction) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, locs...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no function matches %s", target, fn)
+	}
+	return out, nil
+}
+
+// ErrNoFunction is wrapped by errors for a function name or pattern that
+// matches nothing.
+var ErrNoFunction = errors.New("no such function")
+
+// Locate resolves the function part of an attach point in b.
+func (b *Binary) Locate(fn string, opts Options) ([]Location, error) {
+	if fn == "" {
+		return nil, errors.New("missing function name")
+	}
+	if addr, err := strconv.ParseUint(fn, 0, 64); err == nil {
+		loc, err := b.locateAddr(addr, opts)
+		if err != nil {
+			return nil, err
+		}
+		return b.expandReturn([]Location{loc}, opts)
+	}
+	name, offText, hasOff := strings.Cut(fn, "+")
+	if hasOff {
+		off, err := strconv.ParseUint(offText, 0, 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid offset %q in %s", offText, fn)
+		}
+		if opts.Return {
+			return nil, fmt.Errorf("%s: a return probe cannot take an offset", fn)
+		}
+		if strings.Contains(name, "*") {
+			return nil, fmt.Errorf("%s: an offset cannot follow a wildcard", fn)
+		}
+		f, err := b.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		if !opts.Unsafe {
+			if err := b.checkBoundary(f, off); err != nil {
+				return nil, err
+			}
+		}
+		loc, err := b.location(f, off)
+		if err != nil {
+			return nil, err
+		}
+		return []Location{loc}, nil
+	}
+	var locs []Location
+	if strings.Contains(name, "*") {
+		funcs, err := b.Funcs()
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, f := range funcs {
+			if seen[f.Name] || !MatchWildcard(name, f.Name) {
+				continue
+			}
+			seen[f.Name] = true
+			// The first of same-named functions may be a static one;
+			// take the one Lookup would.
+			best, err := b.Lookup(f.Name)
+			if err != nil {
+				return nil, err
+			}
+			loc, err := b.location(best, 0)
+			if err != nil {
+				return nil, err
+			}
+			locs = append(locs, loc)
+		}
+		if len(locs) == 0 {
+			return nil, fmt.Errorf("%s: %w: %s", b.Path, ErrNoFunction, name)
+		}
+	} else {
+		f, err := b.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		loc, err := b.location(f, 0)
+		if err != nil {
+			return nil, err
+		}
+		locs = []Location{loc}
+	}
+	return b.expandReturn(locs, opts)
+}
+
+func (b *Binary) location(f Func, off uint64) (Location, error) {
+	spec := f.Name
+	if off != 0 {
+		spec = fmt.Sprintf("%s+%d", f.Name, off)
+	}
+	fileOff, err := b.AddrToOffset(f.Addr + off)
+	if err != nil {
+		return Location{}, err
+	}
+	return Location{Path: b.Path, Func: f.Name, Spec: spec, Addr: f.Addr + off, Offset: fileOff}, nil
+}
+
+func (b *Binary) locateAddr(addr uint64, opts Options) (Location, error) {
+	spec := fmt.Sprintf("0x%x", addr)
+	f, found := b.FuncAt(addr)
+	if !opts.Unsafe {
+		if !found {
+			return Location{}, fmt.Errorf("%s: address %s is not inside any known function", b.Path, spec)
+		}
+		if addr != f.Addr {
+			return Location{}, fmt.Errorf("%s: address %s is not the start of a function (it is %s+%d)", b.Path, spec, f.Name, addr-f.Addr)
+		}
+	}
+	off, err := b.AddrToOffset(addr)
+	if err != nil {
+		return Location{}, err
+	}
+	loc := Location{Path: b.Path, Spec: spec, Addr: addr, Offset: off}
+	if found {
+		loc.Func = f.Name
+	}
+	return loc, nil
+}
+
+// expandReturn marks locations of a return probe, replacing a Go function's
+// entry by its return instructions.
+func (b *Binary) expandReturn(locs []Location, opts Options) ([]Location, error) {
+	if !opts.Return {
+		return locs, nil
+	}
+	if !b.IsGo() {
+		for i := range locs {
+			locs[i].Return = true
+		}
+		return locs, nil
+	}
+	var out []Location
+	for _, loc := range locs {
+		f, found := b.FuncAt(loc.Addr)
+		if !found || f.Addr != loc.Addr {
+			return nil, fmt.Errorf("%s: a return probe on Go code needs the start of a function, not %s", b.Path, loc.Spec)
+		}
+		rets, err := b.ReturnOffsets(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, off := range rets {
+			l := loc
+			l.Offset = off
+			l.Addr = f.Addr + (off - f.Offset)
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// List gives the attach points of target whose function matches pattern
+// ('*' wildcards), one "uprobe:/path:function" line each, sorted, the way
+// `bpftrace -l` prints them.
+func List(target, pattern string, pid int) ([]string, error) {
+	paths, err := ResolveTarget(target, pid)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range paths {
+		b, err := Open(p)
+		if err != nil {
+			return nil, err
+		}
+		funcs, err := b.Funcs()
+		b.Close()
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, f := range funcs {
+			if !seen[f.Name] && MatchWildcard(pattern, f.Name) {
+				seen[f.Name] = true
+				out = append(out, "uprobe:"+p+":"+f.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// MatchWildcard reports whether s matches pattern, in which '*' stands for
+// any run of characters, as in bpftrace attach points. An empty pattern
+// matches everything.
+func MatchWildcard(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return s == pattern
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
+}
