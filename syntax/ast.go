@@ -20,14 +20,47 @@ type Node interface {
 
 // File is a whole parsed script.
 type File struct {
-	Name   string // file name as given by the user, or "stdin"/"-e"
-	Src    []byte
-	Config []*ConfigAssign // config = { key = value; ... }
-	Macros []*MacroDecl
-	Funcs  []*FuncDecl
-	Maps   []*MapDecl // let @name = hash(...) style declarations
-	Probes []*Probe
+	Name    string // file name as given by the user, or "stdin"/"-e"
+	Src     []byte
+	Defines []*Define // #define lines, in order
+	Imports []*Import
+	CDefs   []*CDef         // C type definitions in the preamble
+	Config  []*ConfigAssign // config = { key = value; ... }
+	Macros  []*MacroDecl
+	Funcs   []*FuncDecl
+	Maps    []*MapDecl // let @name = hash(...) style declarations
+	Probes  []*Probe
 }
+
+// Define is a "#define NAME value" line. Object-like macros are expanded
+// where NAME appears as an identifier; function-like ones are recorded only.
+type Define struct {
+	P      Pos
+	Name   string
+	Params []string // nil for object-like macros
+	Value  string
+}
+
+func (n *Define) Pos() Pos { return n.P }
+
+// Import is import "path";
+type Import struct {
+	P    Pos
+	Path string
+}
+
+func (n *Import) Pos() Pos { return n.P }
+
+// CDef is a C type definition in the preamble (struct S { int x; }, a
+// typedef, an enum), kept as written for the checker to parse.
+type CDef struct {
+	P    Pos
+	Kind string // "struct", "union", "enum" or "typedef"
+	Name string // the struct/union/enum tag, or "" when not simply found
+	Text string
+}
+
+func (n *CDef) Pos() Pos { return n.P }
 
 // ConfigAssign is one "key = value" of a config block.
 type ConfigAssign struct {
@@ -93,6 +126,10 @@ func (n *Probe) Pos() Pos { return n.P }
 // split on ':' the way bpftrace splits it (a path or a C++ name may hold ':'
 // only where the provider allows it). Interpreting the parts is the job of
 // package probe.
+//
+// Splitting happens on single ':' outside double quotes; "::" stays inside a
+// part (C++ names), quotes are removed from Parts, and a "+offset" stays at
+// the end of the last part.
 type AttachPoint struct {
 	P     Pos
 	Raw   string
@@ -304,7 +341,7 @@ type Cast struct {
 	X    Expr
 }
 
-// Tuple is (a, b, ...), at least two elements.
+// Tuple is (a, b, ...); (a,) has one element and () none.
 type Tuple struct {
 	P     Pos
 	Elems []Expr

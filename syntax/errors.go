@@ -1,0 +1,109 @@
+package syntax
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Error is a problem found at a place in the source. End, when valid and on
+// the same line as Pos, is the exclusive end of the offending text.
+type Error struct {
+	Pos Pos
+	End Pos
+	Msg string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: ERROR: %s", rangeString(e.Pos, e.End), e.Msg)
+}
+
+// ErrorList is the set of errors found in one file, in source order. Its
+// Error method gives only the first line of each; Format gives the full
+// bpftrace-style report.
+type ErrorList struct {
+	File   string
+	Src    []byte
+	Errors []*Error
+}
+
+func (l *ErrorList) Error() string {
+	var b strings.Builder
+	for i, e := range l.Errors {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l.File + ":" + e.Error())
+	}
+	return b.String()
+}
+
+// Format writes every error as FormatError does.
+func (l *ErrorList) Format(w io.Writer) {
+	for _, e := range l.Errors {
+		FormatRange(w, l.File, l.Src, e.Pos, e.End, e.Msg)
+	}
+}
+
+func rangeString(pos, end Pos) string {
+	s := fmt.Sprintf("%d:%d", pos.Line, pos.Col)
+	if end.Line == pos.Line && end.Col > pos.Col+1 {
+		s += fmt.Sprintf("-%d", end.Col)
+	}
+	return s
+}
+
+// FormatError writes an error the way bpftrace reports it:
+//
+//	file:line:col: ERROR: message
+//	the source line
+//	      ^
+func FormatError(w io.Writer, file string, src []byte, pos Pos, msg string) {
+	FormatRange(w, file, src, pos, Pos{}, msg)
+}
+
+// FormatRange is FormatError for an error that covers the text from pos to
+// end (exclusive, same line): the caret is followed by '~' under the rest of
+// the range, and the first line shows it as line:col-endcol like bpftrace.
+func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string) {
+	if !pos.IsValid() {
+		fmt.Fprintf(w, "%s: ERROR: %s\n", file, msg)
+		return
+	}
+	fmt.Fprintf(w, "%s:%s: ERROR: %s\n", file, rangeString(pos, end), msg)
+	line, ok := sourceLine(src, pos.Line)
+	if !ok {
+		return
+	}
+	fmt.Fprintln(w, line)
+	var b strings.Builder
+	// Tabs stay tabs so the caret lines up whatever the tab width.
+	for i := 0; i < pos.Col-1 && i < len(line); i++ {
+		if line[i] == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteByte('^')
+	if end.Line == pos.Line {
+		for i := pos.Col + 1; i < end.Col && i <= len(line); i++ {
+			b.WriteByte('~')
+		}
+	}
+	fmt.Fprintln(w, b.String())
+}
+
+func sourceLine(src []byte, n int) (string, bool) {
+	for i := 1; i < n; i++ {
+		k := strings.IndexByte(string(src), '\n')
+		if k < 0 {
+			return "", false
+		}
+		src = src[k+1:]
+	}
+	if k := strings.IndexByte(string(src), '\n'); k >= 0 {
+		src = src[:k]
+	}
+	return strings.TrimRight(string(src), "\r"), true
+}

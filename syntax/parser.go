@@ -1,0 +1,1134 @@
+package syntax
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// maxErrors bounds the errors reported for one file; past it the rest are
+// mostly consequences of the first ones.
+const maxErrors = 20
+
+// maxExpand bounds nested #define expansion (a macro that names itself).
+const maxExpand = 32
+
+// maxDepth bounds expression and block nesting so that hostile input cannot
+// exhaust the stack.
+const maxDepth = 500
+
+// Parse parses a whole script. name is used in error messages ("stdin" for
+// -e programs, like bpftrace). On failure the error is an *ErrorList and the
+// returned File holds what could be parsed.
+func Parse(name string, src []byte) (*File, error) {
+	p := &parser{file: &File{Name: name, Src: src}}
+	p.s = newScanner(src, p.scanError)
+	p.parseFile()
+	p.file.Defines = p.s.defList
+	if len(p.errs) > 0 {
+		sort.SliceStable(p.errs, func(i, j int) bool {
+			a, b := p.errs[i].Pos, p.errs[j].Pos
+			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+		})
+		return p.file, &ErrorList{File: name, Src: src, Errors: p.errs}
+	}
+	return p.file, nil
+}
+
+type parser struct {
+	s    *scanner
+	file *File
+	errs []*Error
+
+	tok   token   // current token
+	ahead []token // tokens already scanned past tok
+	depth int
+
+	// lastSemi tells whether the statement parsed last ended with ';': a
+	// block's value is its last expression only when written without one.
+	lastSemi bool
+
+	// noDiv makes '/' end an expression: inside a predicate "/expr/" the
+	// closing slash is not a division. Parentheses and brackets reset it.
+	noDiv bool
+}
+
+// bailout unwinds the parser to the nearest statement or top-level item
+// after a syntax error has been recorded.
+type bailout struct{}
+
+func (p *parser) scanError(pos, end Pos, msg string) {
+	p.addError(pos, end, msg)
+}
+
+func (p *parser) addError(pos, end Pos, msg string) {
+	for _, e := range p.errs {
+		if e.Pos == pos {
+			return // one error per place: the first explains the rest
+		}
+	}
+	p.errs = append(p.errs, &Error{Pos: pos, End: end, Msg: msg})
+	if len(p.errs) >= maxErrors {
+		panic(tooMany{})
+	}
+}
+
+type tooMany struct{}
+
+// errorf records an error at the current token and abandons the construct.
+func (p *parser) errorf(format string, args ...any) {
+	p.addError(p.tok.pos, p.tok.endPos, fmt.Sprintf(format, args...))
+	panic(bailout{})
+}
+
+func (p *parser) unexpected(expecting string) {
+	msg := "syntax error, unexpected " + p.tok.describe()
+	if expecting != "" {
+		msg += ", expecting " + expecting
+	}
+	p.errorf("%s", msg)
+}
+
+// scan produces the next token from the source, expanding #define names.
+func (p *parser) scan() token {
+	t := p.s.next()
+	if t.kind == tIdent {
+		if d := p.s.defines[t.text]; d != nil && d.Params == nil {
+			toks := p.expand(d, t, 0)
+			if len(toks) == 0 {
+				return p.scan()
+			}
+			p.ahead = append(p.ahead, toks[1:]...)
+			return toks[0]
+		}
+	}
+	return t
+}
+
+// expand returns the tokens of a #define's value, all placed at the
+// position of the name they replace.
+func (p *parser) expand(d *Define, at token, depth int) []token {
+	if depth > maxExpand {
+		p.addError(at.pos, at.endPos, "macro "+d.Name+" expands too deeply")
+		return nil
+	}
+	var out []token
+	sub := newScanner([]byte(d.Value), func(_, _ Pos, msg string) {
+		p.addError(at.pos, at.endPos, msg+" in expansion of "+d.Name)
+	})
+	sub.defines = nil // directives cannot appear inside a value
+	for {
+		t := sub.next()
+		if t.kind == tEOF {
+			return out
+		}
+		t.pos, t.endPos, t.off, t.end = at.pos, at.endPos, at.off, at.end
+		if dd := p.s.defines[t.text]; t.kind == tIdent && dd != nil && dd.Params == nil {
+			out = append(out, p.expand(dd, t, depth+1)...)
+			continue
+		}
+		out = append(out, t)
+	}
+}
+
+func (p *parser) next() {
+	if len(p.ahead) > 0 {
+		p.tok = p.ahead[0]
+		p.ahead = p.ahead[1:]
+		return
+	}
+	p.tok = p.scan()
+}
+
+// peek returns the token i places after the current one (peek(0) is the
+// next token).
+func (p *parser) peek(i int) token {
+	for len(p.ahead) <= i {
+		t := p.scan()
+		p.ahead = append(p.ahead, t)
+		if t.kind == tEOF {
+			break
+		}
+	}
+	if i < len(p.ahead) {
+		return p.ahead[i]
+	}
+	return p.ahead[len(p.ahead)-1]
+}
+
+func (p *parser) got(punct string) bool {
+	if p.tok.is(punct) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) want(punct string) Pos {
+	pos := p.tok.pos
+	if !p.tok.is(punct) {
+		p.unexpected(punct)
+	}
+	p.next()
+	return pos
+}
+
+func (p *parser) enter() {
+	p.depth++
+	if p.depth > maxDepth {
+		p.errorf("program nests too deeply")
+	}
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// ---- top level ----
+
+func (p *parser) parseFile() {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(tooMany); !ok {
+				if _, ok := r.(bailout); !ok {
+					panic(r)
+				}
+			}
+		}
+	}()
+	for {
+		// Top-level items are recognised from the raw text: an attach
+		// point does not follow the normal token rules.
+		p.ahead = nil
+		p.s.skipSpace()
+		if p.s.off >= len(p.s.src) {
+			return
+		}
+		if !p.topItem() {
+			return
+		}
+	}
+}
+
+// topItem parses one preamble item or probe. It reports false when parsing
+// cannot usefully continue.
+func (p *parser) topItem() (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, isBail := r.(bailout); !isBail {
+				panic(r)
+			}
+			p.depth, p.noDiv = 0, false
+			ok = p.syncTop()
+		}
+	}()
+	word := p.rawWord()
+	switch word {
+	case "config", "fn", "macro", "let", "import":
+		if !p.preambleAhead(word) {
+			break // a probe whose provider happens to have that name
+		}
+		p.next()
+		switch word {
+		case "config":
+			p.parseConfig()
+		case "fn":
+			p.parseFunc()
+		case "macro":
+			p.parseMacro()
+		case "let":
+			p.parseMapDecl()
+		case "import":
+			p.parseImport()
+		}
+		return true
+	case "struct", "union", "enum", "typedef":
+		p.parseCDef(word)
+		return true
+	}
+	p.parseProbe()
+	return true
+}
+
+// syncTop skips to the start of what may be the next top-level item after
+// an error: past the '}' that closes the current item.
+func (p *parser) syncTop() bool {
+	depth := 0
+	for {
+		switch {
+		case p.tok.kind == tEOF:
+			return false
+		case p.tok.is("{"):
+			depth++
+		case p.tok.is("}"):
+			depth--
+			if depth <= 0 {
+				p.closeTop()
+				return true
+			}
+		}
+		p.next()
+	}
+}
+
+// preambleAhead tells from the raw text whether the keyword at the scanner
+// position starts a preamble item: what follows it must fit.
+func (p *parser) preambleAhead(word string) bool {
+	src, i := p.s.src, p.s.off+len(word)
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r') {
+		i++
+	}
+	if i >= len(src) {
+		return false
+	}
+	switch word {
+	case "config":
+		return src[i] == '='
+	case "let":
+		return src[i] == '@'
+	case "import":
+		return src[i] == '"'
+	}
+	return isIdentByte(src[i], false)
+}
+
+func (p *parser) rawWord() string {
+	src, i := p.s.src, p.s.off
+	j := i
+	for j < len(src) && isIdentByte(src[j], j > i) {
+		j++
+	}
+	return string(src[i:j])
+}
+
+func (p *parser) parseConfig() {
+	p.next() // config
+	p.want("=")
+	p.want("{")
+	for !p.tok.is("}") {
+		if p.tok.kind != tIdent {
+			p.unexpected("identifier")
+		}
+		a := &ConfigAssign{P: p.tok.pos, Key: p.tok.text}
+		p.next()
+		p.want("=")
+		a.Value = p.parseExpr()
+		p.file.Config = append(p.file.Config, a)
+		if !p.got(";") && !p.tok.is("}") {
+			p.unexpected("; or }")
+		}
+	}
+	// the closing '}' is left for the top-level loop to skip
+	p.closeTop()
+}
+
+// closeTop checks that the current token ends a top-level item; the loop
+// in parseFile continues from the raw text after it.
+func (p *parser) closeTop() {
+	if !p.tok.is("}") && !p.tok.is(";") {
+		p.unexpected("}")
+	}
+	p.s.off = p.tok.end
+	p.s.line, p.s.lineOff = p.tok.endPos.Line, p.tok.end-(p.tok.endPos.Col-1)
+	p.ahead = nil
+}
+
+func (p *parser) parseImport() {
+	pos := p.tok.pos
+	p.next()
+	if p.tok.kind != tString {
+		p.unexpected("string")
+	}
+	p.file.Imports = append(p.file.Imports, &Import{P: pos, Path: p.tok.text})
+	p.next()
+	p.closeTop()
+}
+
+func (p *parser) parseMapDecl() {
+	pos := p.tok.pos
+	p.next() // let
+	if p.tok.kind != tMap {
+		p.unexpected("map")
+	}
+	d := &MapDecl{P: pos, Name: strings.TrimPrefix(p.tok.text, "@")}
+	p.next()
+	p.want("=")
+	if p.tok.kind != tIdent {
+		p.unexpected("identifier")
+	}
+	d.Kind = p.tok.text
+	p.next()
+	p.want("(")
+	d.Elems = p.parseArgs(")")
+	if len(d.Elems) > 0 {
+		if n, ok := d.Elems[0].(*IntLit); ok {
+			d.Size = int64(n.Value)
+		}
+	}
+	p.file.Maps = append(p.file.Maps, d)
+	if !p.tok.is(";") {
+		p.unexpected(";")
+	}
+	p.closeTop()
+}
+
+func (p *parser) parseFunc() {
+	fn := &FuncDecl{P: p.tok.pos}
+	p.next() // fn
+	if p.tok.kind != tIdent {
+		p.unexpected("identifier")
+	}
+	fn.Name = p.tok.text
+	p.next()
+	p.want("(")
+	for !p.tok.is(")") {
+		if p.tok.kind != tVar {
+			p.unexpected("variable")
+		}
+		prm := &Param{P: p.tok.pos, Name: p.tok.text}
+		p.next()
+		p.want(":")
+		prm.Type = p.parseType()
+		fn.Params = append(fn.Params, prm)
+		if !p.got(",") && !p.tok.is(")") {
+			p.unexpected(") or \",\"")
+		}
+	}
+	p.next()
+	if p.got(":") {
+		fn.Result = p.parseType()
+	}
+	fn.Body = p.parseBlockTop()
+	p.file.Funcs = append(p.file.Funcs, fn)
+}
+
+func (p *parser) parseMacro() {
+	m := &MacroDecl{P: p.tok.pos}
+	p.next() // macro
+	if p.tok.kind != tIdent {
+		p.unexpected("identifier")
+	}
+	m.Name = p.tok.text
+	p.next()
+	p.want("(")
+	for !p.tok.is(")") {
+		switch p.tok.kind {
+		case tVar:
+			m.Params = append(m.Params, &Var{P: p.tok.pos, Name: p.tok.text})
+		case tMap:
+			m.Params = append(m.Params, &MapRef{P: p.tok.pos, Name: p.tok.text})
+		case tIdent:
+			m.Params = append(m.Params, &Ident{P: p.tok.pos, Name: p.tok.text})
+		default:
+			p.unexpected("variable, map or identifier")
+		}
+		p.next()
+		if !p.got(",") && !p.tok.is(")") {
+			p.unexpected(") or \",\"")
+		}
+	}
+	p.next()
+	m.Body = p.parseBlockTop()
+	p.file.Macros = append(p.file.Macros, m)
+}
+
+// parseCDef captures a C type definition verbatim: the keyword, everything
+// up to the matching '}', and a following ';' (or up to ';' for a typedef
+// without braces).
+func (p *parser) parseCDef(kind string) {
+	s := p.s
+	start, pos := s.off, s.posAt(s.off)
+	s.off += len(kind)
+	d := &CDef{P: pos, Kind: kind}
+	s.skipSpace()
+	if kind != "typedef" {
+		d.Name = p.rawWord()
+	}
+	depth := 0
+	for {
+		s.skipSpace()
+		if s.off >= len(s.src) {
+			p.addError(pos, pos, "unterminated "+kind+" definition")
+			return
+		}
+		c := s.src[s.off]
+		s.off++
+		switch c {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		case ';':
+			if depth == 0 {
+				d.Text = string(s.src[start:s.off])
+				p.file.CDefs = append(p.file.CDefs, d)
+				return
+			}
+		}
+		if c == '}' && depth == 0 && kind != "typedef" {
+			end := s.off
+			s.skipSpace()
+			if s.off < len(s.src) && s.src[s.off] == ';' {
+				s.off++
+				end = s.off
+			}
+			d.Text = string(s.src[start:end])
+			p.file.CDefs = append(p.file.CDefs, d)
+			return
+		}
+	}
+}
+
+func (p *parser) parseProbe() {
+	pr := &Probe{P: p.s.posAt(p.s.off)}
+	for {
+		raw, parts, pos, end := p.s.scanAttachPoint()
+		if raw == "" {
+			p.next()
+			p.unexpected("attach point")
+		}
+		pr.Points = append(pr.Points, &AttachPoint{P: pos, Raw: raw, Parts: parts})
+		_ = end
+		p.s.skipSpace()
+		if p.s.off < len(p.s.src) && p.s.src[p.s.off] == ',' {
+			p.s.off++
+			p.s.skipSpace()
+			continue
+		}
+		break
+	}
+	p.next()
+	if p.tok.is("/") {
+		p.next()
+		p.noDiv = true
+		pr.Pred = p.parseExpr()
+		p.noDiv = false
+		p.want("/")
+	}
+	if !p.tok.is("{") {
+		p.unexpected("{")
+	}
+	pr.Body = p.parseBlockTop()
+	p.file.Probes = append(p.file.Probes, pr)
+}
+
+// parseBlockTop parses the block that ends a top-level item.
+func (p *parser) parseBlockTop() *Block {
+	b := p.parseBlockOpen()
+	p.closeTop()
+	return b
+}
+
+// ---- statements ----
+
+// parseBlock parses { stmts } and moves past the '}'.
+func (p *parser) parseBlock() *Block {
+	b := p.parseBlockOpen()
+	p.next()
+	return b
+}
+
+// parseBlockOpen parses { stmts } leaving the '}' as the current token.
+func (p *parser) parseBlockOpen() *Block {
+	p.enter()
+	defer p.leave()
+	b := &Block{P: p.want("{")}
+	for !p.tok.is("}") {
+		if p.tok.kind == tEOF {
+			p.unexpected("}")
+		}
+		if st := p.parseStmtRecover(); st != nil {
+			b.Stmts = append(b.Stmts, st)
+		}
+	}
+	return b
+}
+
+// parseStmtRecover parses one statement with its terminator. After a syntax
+// error it skips to the next ';' at this nesting level (or to the '}' that
+// ends the block) so that later errors are reported too.
+func (p *parser) parseStmtRecover() (st Stmt) {
+	depth := p.depth
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(bailout); !ok {
+				panic(r)
+			}
+			p.depth = depth
+			p.noDiv = false
+			st = nil
+			p.syncStmt()
+		}
+	}()
+	st = p.parseStmt()
+	p.lastSemi = p.tok.is(";")
+	switch {
+	case p.got(";"):
+	case p.tok.is("}"):
+	case isBlockStmt(st):
+	default:
+		p.unexpected("; or }")
+	}
+	return st
+}
+
+func (p *parser) syncStmt() {
+	nest := 0
+	for {
+		switch {
+		case p.tok.kind == tEOF:
+			p.unexpected("}")
+		case p.tok.is("{") || p.tok.is("(") || p.tok.is("["):
+			nest++
+		case p.tok.is(")") || p.tok.is("]"):
+			nest = max(0, nest-1)
+		case p.tok.is("}"):
+			if nest == 0 {
+				return
+			}
+			nest--
+		case p.tok.is(";") && nest == 0:
+			p.next()
+			return
+		}
+		p.next()
+	}
+}
+
+func isBlockStmt(s Stmt) bool {
+	switch s.(type) {
+	case *Block, *IfStmt, *WhileStmt, *ForStmt, *UnrollStmt:
+		return true
+	}
+	return false
+}
+
+func (p *parser) parseStmt() Stmt {
+	t := p.tok
+	if t.is("{") {
+		return p.parseBlock()
+	}
+	if t.kind == tIdent {
+		switch t.text {
+		case "if":
+			return p.parseIf()
+		case "while":
+			pos := t.pos
+			p.next()
+			p.want("(")
+			cond := p.parseExprNested()
+			p.want(")")
+			return &WhileStmt{P: pos, Cond: cond, Body: p.parseBlock()}
+		case "for":
+			return p.parseFor()
+		case "unroll":
+			pos := t.pos
+			p.next()
+			p.want("(")
+			n := p.parseExprNested()
+			p.want(")")
+			return &UnrollStmt{P: pos, Count: n, Body: p.parseBlock()}
+		case "break", "continue":
+			p.next()
+			return &JumpStmt{P: t.pos, Kind: t.text}
+		case "return":
+			p.next()
+			j := &JumpStmt{P: t.pos, Kind: "return"}
+			if !p.tok.is(";") && !p.tok.is("}") {
+				j.Value = p.parseExpr()
+			}
+			return j
+		case "let":
+			return p.parseLet()
+		}
+	}
+	x := p.parseExpr()
+	if op := p.tok.text; p.tok.kind == tPunct && isAssignOp(op) {
+		pos := p.tok.pos
+		p.next()
+		return &AssignStmt{P: pos, LHS: x, Op: op, RHS: p.parseExpr()}
+	}
+	return &ExprStmt{X: x}
+}
+
+func isAssignOp(op string) bool {
+	switch op {
+	case "=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=":
+		return true
+	}
+	return false
+}
+
+func (p *parser) parseIf() *IfStmt {
+	s := &IfStmt{P: p.tok.pos}
+	p.next()
+	p.want("(")
+	s.Cond = p.parseExprNested()
+	p.want(")")
+	if !p.tok.is("{") {
+		p.unexpected("{")
+	}
+	s.Then = p.parseBlock()
+	if p.tok.isWord("else") {
+		p.next()
+		switch {
+		case p.tok.isWord("if"):
+			s.Else = p.parseIf()
+		case p.tok.is("{"):
+			s.Else = p.parseBlock()
+		default:
+			p.unexpected("{")
+		}
+	}
+	return s
+}
+
+func (p *parser) parseFor() *ForStmt {
+	s := &ForStmt{P: p.tok.pos}
+	p.next()
+	p.want("(")
+	if p.tok.kind != tVar {
+		p.unexpected("variable")
+	}
+	s.Var = &Var{P: p.tok.pos, Name: p.tok.text}
+	p.next()
+	p.want(":")
+	x := p.parseExprNested()
+	if p.got("..") {
+		s.Lo, s.Hi = x, p.parseExprNested()
+	} else if m, ok := x.(*MapRef); ok {
+		s.Map = m
+	} else {
+		p.unexpected("..")
+	}
+	p.want(")")
+	if !p.tok.is("{") {
+		p.unexpected("{")
+	}
+	s.Body = p.parseBlock()
+	return s
+}
+
+func (p *parser) parseLet() *VarDecl {
+	d := &VarDecl{P: p.tok.pos}
+	p.next()
+	if p.tok.kind != tVar {
+		p.unexpected("variable")
+	}
+	d.Var = &Var{P: p.tok.pos, Name: p.tok.text}
+	p.next()
+	if p.got(":") {
+		d.Type = p.parseType()
+	}
+	if p.got("=") {
+		d.Value = p.parseExpr()
+	}
+	return d
+}
+
+// ---- types ----
+
+// intTypes are the type names a parenthesised identifier may be cast to
+// without further hints.
+var intTypes = map[string]bool{
+	"bool": true, "int8": true, "int16": true, "int32": true, "int64": true,
+	"uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"int8_t": true, "int16_t": true, "int32_t": true, "int64_t": true,
+	"uint8_t": true, "uint16_t": true, "uint32_t": true, "uint64_t": true,
+	"u8": true, "u16": true, "u32": true, "u64": true,
+	"s8": true, "s16": true, "s32": true, "s64": true,
+	"__u8": true, "__u16": true, "__u32": true, "__u64": true,
+	"__s8": true, "__s16": true, "__s32": true, "__s64": true,
+	"char": true, "short": true, "int": true, "long": true, "unsigned": true, "signed": true,
+	"size_t": true, "ssize_t": true, "pid_t": true, "uid_t": true, "gid_t": true,
+	"string": true, "inet": true, "void": true, "buffer": true,
+}
+
+// la returns the current token for i == 0 and the i-th token after it
+// otherwise.
+func (p *parser) la(i int) token {
+	if i == 0 {
+		return p.tok
+	}
+	return p.peek(i - 1)
+}
+
+// typeAt reports whether the tokens starting at la(i) spell a type
+// followed by ')', as in a cast. A plain identifier counts as a type only
+// when it is a known type name or is followed by '*'.
+func (p *parser) typeAt(i int) bool {
+	t := p.la(i)
+	switch {
+	case t.isWord("struct") || t.isWord("union") || t.isWord("enum"),
+		t.isWord("unsigned") || t.isWord("signed") || t.isWord("const"):
+		return true
+	case t.kind != tIdent:
+		return false
+	}
+	known := intTypes[t.text]
+	i++
+	stars := 0
+	for p.la(i).is("*") {
+		stars++
+		i++
+	}
+	if p.la(i).is("[") {
+		i++
+		if p.la(i).kind == tInt {
+			i++
+		}
+		if !p.la(i).is("]") {
+			return false
+		}
+		i++
+	}
+	return p.la(i).is(")") && (known || stars > 0)
+}
+
+func (p *parser) parseType() *TypeExpr {
+	t := &TypeExpr{P: p.tok.pos}
+	for p.tok.isWord("const") || p.tok.isWord("volatile") {
+		p.next()
+	}
+	switch {
+	case p.tok.isWord("struct") || p.tok.isWord("union") || p.tok.isWord("enum"):
+		kw := p.tok.text
+		p.next()
+		if p.tok.kind != tIdent {
+			p.unexpected("identifier")
+		}
+		t.Name = kw + " " + p.tok.text
+		p.next()
+	case p.tok.isWord("unsigned") || p.tok.isWord("signed"):
+		// C spellings such as "unsigned long long" and "unsigned int".
+		words := []string{p.tok.text}
+		p.next()
+		for p.tok.kind == tIdent && (p.tok.text == "char" || p.tok.text == "short" || p.tok.text == "int" || p.tok.text == "long") {
+			words = append(words, p.tok.text)
+			p.next()
+		}
+		t.Name = strings.Join(words, " ")
+	case p.tok.kind == tIdent:
+		t.Name = p.tok.text
+		p.next()
+		for t.Name == "long" && (p.tok.isWord("long") || p.tok.isWord("int")) {
+			t.Name += " " + p.tok.text
+			p.next()
+		}
+	default:
+		p.unexpected("type")
+	}
+	for p.tok.isWord("const") {
+		p.next()
+	}
+	for p.got("*") {
+		t.Ptr++
+		for p.tok.isWord("const") {
+			p.next()
+		}
+	}
+	if p.got("[") {
+		t.Array = -1
+		if p.tok.kind == tInt {
+			t.Array = int(min(p.tok.val, 1<<31-1))
+			p.next()
+		}
+		p.want("]")
+	}
+	return t
+}
+
+// ---- expressions ----
+
+// parseExprNested parses an expression inside brackets, where '/' always
+// divides.
+func (p *parser) parseExprNested() Expr {
+	saved := p.noDiv
+	p.noDiv = false
+	x := p.parseExpr()
+	p.noDiv = saved
+	return x
+}
+
+func (p *parser) parseExpr() Expr {
+	p.enter()
+	defer p.leave()
+	cond := p.parseBinary(1)
+	if !p.tok.is("?") {
+		return cond
+	}
+	pos := p.tok.pos
+	p.next()
+	then := p.parseExpr()
+	p.want(":")
+	return &Ternary{P: pos, Cond: cond, Then: then, Else: p.parseExpr()}
+}
+
+var binPrec = map[string]int{
+	"||": 1,
+	"&&": 2,
+	"|":  3,
+	"^":  4,
+	"&":  5,
+	"==": 6, "!=": 6,
+	"<": 7, "<=": 7, ">": 7, ">=": 7,
+	"<<": 8, ">>": 8,
+	"+": 9, "-": 9,
+	"*": 10, "/": 10, "%": 10,
+}
+
+// parseBinary parses a left-associative chain of operators of precedence
+// at least prec.
+func (p *parser) parseBinary(prec int) Expr {
+	x := p.parseUnary()
+	for {
+		op := p.tok.text
+		pr, ok := binPrec[op]
+		if p.tok.kind != tPunct || !ok || pr < prec || op == "/" && p.noDiv {
+			return x
+		}
+		pos := p.tok.pos
+		p.next()
+		y := p.parseBinary(pr + 1)
+		x = &Binary{P: pos, Op: op, X: x, Y: y}
+	}
+}
+
+func (p *parser) parseUnary() Expr {
+	p.enter()
+	defer p.leave()
+	t := p.tok
+	if t.kind == tPunct {
+		switch t.text {
+		case "-", "!", "~", "*", "&", "++", "--":
+			p.next()
+			return &Unary{P: t.pos, Op: t.text, X: p.parseUnary()}
+		case "(":
+			if p.typeAt(1) {
+				p.next()
+				typ := p.parseType()
+				p.want(")")
+				return &Cast{P: t.pos, Type: typ, X: p.parseUnary()}
+			}
+		}
+	}
+	return p.parsePostfix(p.parsePrimary())
+}
+
+func (p *parser) parsePostfix(x Expr) Expr {
+	for {
+		t := p.tok
+		switch {
+		case t.is("++") || t.is("--"):
+			p.next()
+			x = &Unary{P: t.pos, Op: t.text, X: x, Postfix: true}
+		case t.is(".") || t.is("->"):
+			p.next()
+			var name string
+			switch p.tok.kind {
+			case tIdent:
+				name = p.tok.text
+			case tInt:
+				if t.is("->") || strconv.FormatUint(p.tok.val, 10) != p.tok.text {
+					p.unexpected("identifier")
+				}
+				name = p.tok.text
+			default:
+				p.unexpected("identifier")
+			}
+			p.next()
+			x = &Field{P: t.pos, X: x, Name: name, Arrow: t.is("->")}
+		case t.is("["):
+			p.next()
+			i := p.parseExprNested()
+			p.want("]")
+			x = &Index{P: t.pos, X: x, Index: i}
+		default:
+			return x
+		}
+	}
+}
+
+func (p *parser) parsePrimary() Expr {
+	t := p.tok
+	switch t.kind {
+	case tInt:
+		p.next()
+		return &IntLit{P: t.pos, Value: t.val, Text: t.text}
+	case tString:
+		p.next()
+		return &StrLit{P: t.pos, Value: t.text}
+	case tParam:
+		p.next()
+		return &PosParam{P: t.pos, N: int(t.val)}
+	case tCount:
+		p.next()
+		return &PosParam{P: t.pos, Count: true}
+	case tVar:
+		p.next()
+		return &Var{P: t.pos, Name: t.text}
+	case tMap:
+		p.next()
+		m := &MapRef{P: t.pos, Name: t.text}
+		if p.tok.is("[") {
+			p.next()
+			keys := p.parseArgs("]")
+			if len(keys) == 0 {
+				p.addError(t.pos, p.tok.pos, "empty map key")
+			}
+			return &MapIndex{P: t.pos, Map: m, Keys: keys}
+		}
+		return m
+	case tIdent:
+		switch t.text {
+		case "true", "false":
+			p.next()
+			return &BoolLit{P: t.pos, Value: t.text == "true"}
+		case "sizeof":
+			return p.parseSizeof()
+		case "offsetof":
+			return p.parseOffsetof()
+		}
+		p.next()
+		if p.tok.is("(") {
+			p.next()
+			return &Call{P: t.pos, Name: t.text, Args: p.parseArgs(")")}
+		}
+		return &Ident{P: t.pos, Name: t.text}
+	case tPunct:
+		switch t.text {
+		case "(":
+			return p.parseParen()
+		case "{":
+			return p.parseBlockExpr()
+		}
+	}
+	p.unexpected("")
+	return nil
+}
+
+// parseArgs parses a comma-separated list up to and including close.
+func (p *parser) parseArgs(close string) []Expr {
+	saved := p.noDiv
+	p.noDiv = false
+	defer func() { p.noDiv = saved }()
+	var args []Expr
+	for !p.tok.is(close) {
+		args = append(args, p.parseExpr())
+		if !p.got(",") && !p.tok.is(close) {
+			p.unexpected(close + ` or ","`)
+		}
+	}
+	p.next()
+	return args
+}
+
+// parseParen parses a parenthesised expression, a tuple or a record.
+func (p *parser) parseParen() Expr {
+	saved := p.noDiv
+	p.noDiv = false
+	defer func() { p.noDiv = saved }()
+	pos := p.want("(")
+	if p.got(")") {
+		return &Tuple{P: pos}
+	}
+	if p.tok.kind == tIdent && p.peek(0).is("=") {
+		r := &Record{P: pos}
+		for !p.tok.is(")") {
+			if p.tok.kind != tIdent {
+				p.unexpected("identifier")
+			}
+			r.Names = append(r.Names, p.tok.text)
+			p.next()
+			p.want("=")
+			r.Values = append(r.Values, p.parseExpr())
+			if !p.got(",") && !p.tok.is(")") {
+				p.unexpected(`) or ","`)
+			}
+		}
+		p.next()
+		return r
+	}
+	x := p.parseExpr()
+	if p.got(")") {
+		return x
+	}
+	if !p.tok.is(",") {
+		p.unexpected(`) or ","`)
+	}
+	p.next()
+	elems := []Expr{x}
+	for !p.tok.is(")") {
+		elems = append(elems, p.parseExpr())
+		if !p.got(",") && !p.tok.is(")") {
+			p.unexpected(`) or ","`)
+		}
+	}
+	p.next()
+	return &Tuple{P: pos, Elems: elems}
+}
+
+// parseBlockExpr parses { stmts; value } used as an expression.
+func (p *parser) parseBlockExpr() Expr {
+	saved := p.noDiv
+	p.noDiv = false
+	defer func() { p.noDiv = saved }()
+	b := p.parseBlock()
+	e := &BlockExpr{P: b.P, Stmts: b.Stmts}
+	if n := len(e.Stmts); n > 0 {
+		if es, ok := e.Stmts[n-1].(*ExprStmt); ok && !p.lastSemi {
+			e.Value = es.X
+			e.Stmts = e.Stmts[:n-1]
+		}
+	}
+	return e
+}
+
+func (p *parser) parseSizeof() Expr {
+	s := &Sizeof{P: p.tok.pos}
+	p.next()
+	p.want("(")
+	if p.typeAheadClose() {
+		s.Type = p.parseType()
+	} else {
+		s.X = p.parseExprNested()
+	}
+	p.want(")")
+	return s
+}
+
+// typeAheadClose is typeAhead that also accepts a bare known type name or
+// struct type directly followed by ')' or ','.
+func (p *parser) typeAheadClose() bool {
+	t := p.tok
+	if t.isWord("struct") || t.isWord("union") || t.isWord("enum") || t.isWord("unsigned") || t.isWord("signed") {
+		return true
+	}
+	if t.kind == tIdent && intTypes[t.text] {
+		return true
+	}
+	return p.typeAt(0)
+}
+
+func (p *parser) parseOffsetof() Expr {
+	o := &Offsetof{P: p.tok.pos}
+	p.next()
+	p.want("(")
+	if p.typeAheadClose() {
+		o.Type = p.parseType()
+	} else {
+		o.X = p.parseExprNested()
+	}
+	p.want(",")
+	for {
+		if p.tok.kind != tIdent {
+			p.unexpected("identifier")
+		}
+		o.Field = append(o.Field, p.tok.text)
+		p.next()
+		if !p.got(".") {
+			break
+		}
+	}
+	p.want(")")
+	return o
+}
