@@ -1,0 +1,337 @@
+package symbol
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/ianlancetaylor/demangle"
+)
+
+// debugRoot is where distributions install separate debug files.
+const debugRoot = "/usr/lib/debug"
+
+// Binary is one ELF file's symbols. Opening it reads only the headers;
+// symbol tables are read on the first lookup, since most mapped libraries
+// of a process never appear in a stack.
+type Binary struct {
+	Path    string // path as the process mapped it
+	BuildID string // hex, "" when the file has none
+
+	r     io.ReaderAt
+	close func() error
+	loads []elf.ProgHeader // PT_LOAD, to turn file offsets into addresses
+
+	once   sync.Once
+	syms   []elfSym // sorted by addr
+	gotab  *goTable
+	lines  *dwarfLines
+	loadEr error
+}
+
+type elfSym struct {
+	addr, size uint64
+	name       string
+	rank       uint8 // lower wins among names at one address
+}
+
+// OpenBinary reads the headers of the ELF file at path.
+func OpenBinary(path string) (*Binary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBinary(path, f, f.Close)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func newBinary(path string, r io.ReaderAt, closeFn func() error) (*Binary, error) {
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	b := &Binary{Path: path, r: r, close: closeFn, BuildID: buildID(ef)}
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD {
+			b.loads = append(b.loads, p.ProgHeader)
+		}
+	}
+	return b, nil
+}
+
+// Close releases the file. Lookups after Close only see what was loaded.
+func (b *Binary) Close() error {
+	if b.close == nil {
+		return nil
+	}
+	c := b.close
+	b.close = nil
+	return c()
+}
+
+// buildID returns the GNU build-id note as hex.
+func buildID(ef *elf.File) string {
+	for _, p := range ef.Progs {
+		if p.Type != elf.PT_NOTE {
+			continue
+		}
+		if id := noteBuildID(p.Open(), ef.ByteOrder, p.Align); id != "" {
+			return id
+		}
+	}
+	if s := ef.Section(".note.gnu.build-id"); s != nil {
+		return noteBuildID(s.Open(), ef.ByteOrder, s.Addralign)
+	}
+	return ""
+}
+
+func noteBuildID(r io.Reader, bo binary.ByteOrder, align uint64) string {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<16))
+	if err != nil {
+		return ""
+	}
+	if align < 4 {
+		align = 4
+	}
+	pad := func(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }
+	for len(data) >= 12 {
+		namesz, descsz, typ := uint64(bo.Uint32(data)), uint64(bo.Uint32(data[4:])), bo.Uint32(data[8:])
+		data = data[12:]
+		if pad(namesz)+descsz > uint64(len(data)) {
+			return ""
+		}
+		name := data[:namesz]
+		desc := data[pad(namesz) : pad(namesz)+descsz]
+		if typ == 3 /* NT_GNU_BUILD_ID */ && string(bytes.TrimRight(name, "\x00")) == "GNU" {
+			return hex.EncodeToString(desc)
+		}
+		next := pad(namesz) + pad(descsz)
+		if next > uint64(len(data)) {
+			return ""
+		}
+		data = data[next:]
+	}
+	return ""
+}
+
+// FileOffsetToAddr turns an offset in the file into the virtual address
+// the ELF symbols use. A mapping of the file at some address plus the
+// mapping's file offset gives the file offset; this undoes the load bias
+// of PIE executables and shared libraries.
+func (b *Binary) FileOffsetToAddr(off uint64) (uint64, bool) {
+	for _, p := range b.loads {
+		if off >= p.Off && off < p.Off+p.Memsz {
+			return off - p.Off + p.Vaddr, true
+		}
+	}
+	return 0, false
+}
+
+// Lookup finds the function containing the ELF virtual address addr.
+func (b *Binary) Lookup(addr uint64) (Frame, bool) {
+	b.once.Do(b.load)
+	if b.gotab != nil {
+		if f, ok := b.gotab.lookup(addr); ok {
+			f.Module = b.Path
+			return f, true
+		}
+	}
+	s, ok := b.lookupSym(addr)
+	if !ok {
+		return Frame{}, false
+	}
+	f := Frame{Name: demangle.Filter(s.name), Offset: addr - s.addr, Module: b.Path}
+	if b.lines != nil {
+		f.File, f.Line = b.lines.lookup(addr)
+	}
+	return f, true
+}
+
+func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
+	i := sort.Search(len(b.syms), func(i int) bool { return b.syms[i].addr > addr }) - 1
+	// A sized symbol that ends before addr does not contain it, but an
+	// enclosing one further back might (e.g. a local label inside a
+	// function); a few steps are enough in practice.
+	for j := i; j >= 0 && j > i-8; j-- {
+		s := b.syms[j]
+		if s.size == 0 && j == i || addr < s.addr+s.size {
+			return s, true
+		}
+	}
+	return elfSym{}, false
+}
+
+// SymbolCount is the number of function symbols after loading.
+func (b *Binary) SymbolCount() int {
+	b.once.Do(b.load)
+	n := len(b.syms)
+	if b.gotab != nil {
+		n += b.gotab.nfunc
+	}
+	return n
+}
+
+func (b *Binary) load() {
+	ef, err := elf.NewFile(b.r)
+	if err != nil {
+		b.loadEr = err
+		return
+	}
+	var syms []elfSym
+	symtab, err := ef.Symbols()
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		b.loadEr = err
+	}
+	syms = appendFuncs(syms, symtab)
+	dyn, _ := ef.DynamicSymbols()
+	syms = appendFuncs(syms, dyn)
+
+	var dbg *elf.File
+	if symtab == nil || ef.Section(".debug_info") == nil {
+		if dbg = b.openDebugFile(ef); dbg != nil {
+			if ds, err := dbg.Symbols(); err == nil && symtab == nil {
+				syms = appendFuncs(syms, ds)
+			}
+		}
+	}
+	b.syms = sortSyms(syms)
+	if gt, err := newGoTable(ef); err == nil {
+		b.gotab = gt
+	}
+	if b.gotab == nil {
+		// Go binaries carry their lines in pclntab; for the rest DWARF is
+		// the only source of file:line.
+		src := ef
+		if src.Section(".debug_info") == nil && dbg != nil {
+			src = dbg
+		}
+		if d, err := src.DWARF(); err == nil {
+			b.lines = newDwarfLines(d)
+		}
+	}
+}
+
+func appendFuncs(dst []elfSym, syms []elf.Symbol) []elfSym {
+	for _, s := range syms {
+		t := elf.ST_TYPE(s.Info)
+		if t != elf.STT_FUNC && t != elf.STT_GNU_IFUNC || s.Value == 0 || s.Name == "" {
+			continue
+		}
+		name := s.Name
+		// Versioned dynamic names ("memcpy@@GLIBC_2.14") keep the plain name.
+		if i := strings.IndexByte(name, '@'); i > 0 {
+			name = name[:i]
+		}
+		var rank uint8
+		switch elf.ST_BIND(s.Info) {
+		case elf.STB_GLOBAL:
+		case elf.STB_WEAK:
+			rank = 1
+		default:
+			rank = 2
+		}
+		rank += uint8(min(len(name)-len(strings.TrimLeft(name, "_")), 3)) * 3
+		dst = append(dst, elfSym{addr: s.Value, size: s.Size, name: name, rank: rank})
+	}
+	return dst
+}
+
+// sortSyms orders by address and keeps one name per address: .symtab and
+// .dynsym repeat each other, and aliases (getpid, __getpid) share code.
+func sortSyms(syms []elfSym) []elfSym {
+	sort.Slice(syms, func(i, j int) bool {
+		a, b := syms[i], syms[j]
+		if a.addr != b.addr {
+			return a.addr < b.addr
+		}
+		if a.rank != b.rank {
+			return a.rank < b.rank
+		}
+		return a.name < b.name
+	})
+	out := syms[:0]
+	for i, s := range syms {
+		if i > 0 && syms[i-1].addr == s.addr {
+			if s.size > out[len(out)-1].size {
+				out[len(out)-1].size = s.size
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// openDebugFile finds the separate debug file of a stripped binary: first
+// by build-id, then through .gnu_debuglink in the places GDB looks.
+func (b *Binary) openDebugFile(ef *elf.File) *elf.File {
+	if len(b.BuildID) > 2 {
+		p := filepath.Join(debugRoot, ".build-id", b.BuildID[:2], b.BuildID[2:]+".debug")
+		if f := openDebugCandidate(p, b.BuildID, 0, false); f != nil {
+			return f
+		}
+	}
+	s := ef.Section(".gnu_debuglink")
+	if s == nil {
+		return nil
+	}
+	data, err := s.Data()
+	if err != nil {
+		return nil
+	}
+	nul := bytes.IndexByte(data, 0)
+	if nul <= 0 || len(data) < 4 {
+		return nil
+	}
+	name := string(data[:nul])
+	crc := ef.ByteOrder.Uint32(data[len(data)-4:])
+	dir := filepath.Dir(b.Path)
+	for _, p := range []string{
+		filepath.Join(dir, name),
+		filepath.Join(dir, ".debug", name),
+		filepath.Join(debugRoot, dir, name),
+	} {
+		if p == b.Path {
+			continue
+		}
+		if f := openDebugCandidate(p, b.BuildID, crc, true); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// openDebugCandidate opens p when it belongs to the binary: same build-id
+// when both have one, else a matching debuglink CRC.
+func openDebugCandidate(p, id string, crc uint32, checkCRC bool) *elf.File {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	if did := buildID(f); id != "" && did != "" {
+		if did != id {
+			return nil
+		}
+	} else if checkCRC && crc32.ChecksumIEEE(data) != crc {
+		return nil
+	}
+	return f
+}

@@ -1,0 +1,224 @@
+package symbol
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Process is the address space of one process as captured from
+// /proc/PID/maps, with the mapped binaries already opened so that their
+// symbols stay readable after the process exits.
+type Process struct {
+	Pid  int
+	maps []mapping // executable mappings, sorted by start
+	perf []perfSym
+	when time.Time // when the maps were read
+}
+
+type mapping struct {
+	start, end, off uint64
+	path            string
+	bin             *Binary // nil for anonymous memory or unreadable files
+}
+
+// mapsLine is one parsed line of /proc/PID/maps.
+type mapsLine struct {
+	start, end, off uint64
+	perms, path     string
+}
+
+func parseMapsLine(line string) (mapsLine, error) {
+	// start-end perms offset dev inode [path]; the path may contain spaces.
+	var m mapsLine
+	f := strings.Fields(line)
+	if len(f) < 5 {
+		return m, fmt.Errorf("bad maps line %q", line)
+	}
+	se := strings.SplitN(f[0], "-", 2)
+	if len(se) != 2 {
+		return m, fmt.Errorf("bad maps range %q", f[0])
+	}
+	var err1, err2, err3 error
+	m.start, err1 = strconv.ParseUint(se[0], 16, 64)
+	m.end, err2 = strconv.ParseUint(se[1], 16, 64)
+	m.off, err3 = strconv.ParseUint(f[2], 16, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return m, fmt.Errorf("bad maps line %q", line)
+	}
+	m.perms = f[1]
+	if len(f) > 5 {
+		// Cut after the inode field, keeping the path's own spaces.
+		rest := line
+		for i := 0; i < 5; i++ {
+			rest = strings.TrimLeft(rest, " \t")
+			rest = rest[strings.IndexAny(rest+" ", " \t"):]
+		}
+		m.path = strings.TrimSpace(rest)
+	}
+	return m, nil
+}
+
+// snapshot reads the maps of pid and opens the binaries of its executable
+// mappings, sharing already-open binaries through the resolver's cache.
+func (r *Resolver) snapshot(pid int) (*Process, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("process %d does not exist", pid)
+		}
+		return nil, err
+	}
+	p := &Process{Pid: pid, when: time.Now()}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		ml, err := parseMapsLine(sc.Text())
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(ml.perms, "x") {
+			continue
+		}
+		m := mapping{start: ml.start, end: ml.end, off: ml.off, path: ml.path}
+		switch {
+		case ml.path == "[vdso]":
+			m.bin = r.vdso(pid, ml)
+		case strings.HasPrefix(ml.path, "/"):
+			m.bin = r.openMapped(pid, ml)
+		}
+		p.maps = append(p.maps, m)
+	}
+	sort.Slice(p.maps, func(i, j int) bool { return p.maps[i].start < p.maps[j].start })
+	// Reading the JIT map now keeps it even if the runtime removes it at
+	// exit.
+	p.perf = readPerfMap(pid)
+	return p, nil
+}
+
+type fileKey struct {
+	dev, ino uint64
+	mtime    int64
+	size     int64
+}
+
+// openMapped opens a mapped file through /proc so that files of other
+// mount namespaces and deleted-but-mapped files are still found.
+func (r *Resolver) openMapped(pid int, ml mapsLine) *Binary {
+	path := strings.TrimSuffix(ml.path, " (deleted)")
+	candidates := []string{
+		fmt.Sprintf("/proc/%d/map_files/%x-%x", pid, ml.start, ml.end),
+		filepath.Join(fmt.Sprintf("/proc/%d/root", pid), path),
+	}
+	for _, c := range candidates {
+		f, err := os.Open(c)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if err != nil || !ok {
+			f.Close()
+			continue
+		}
+		key := fileKey{uint64(st.Dev), st.Ino, fi.ModTime().UnixNano(), fi.Size()}
+		r.mu.Lock()
+		b, ok := r.byFile[key]
+		r.mu.Unlock()
+		if ok {
+			f.Close()
+			return b
+		}
+		b, err = newBinary(path, f, f.Close)
+		if err != nil {
+			f.Close()
+			return nil
+		}
+		return r.remember(key, b)
+	}
+	return nil
+}
+
+// remember caches b under its file identity, reusing an already loaded
+// binary with the same build-id (the same library seen through another
+// path or container) so that its symbols are read once.
+func (r *Resolver) remember(key fileKey, b *Binary) *Binary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.byFile[key]; ok {
+		b.Close()
+		return old
+	}
+	if b.BuildID != "" {
+		if old, ok := r.byBuildID[b.BuildID]; ok {
+			b.Close()
+			r.byFile[key] = old
+			return old
+		}
+		r.byBuildID[b.BuildID] = b
+	}
+	r.byFile[key] = b
+	return b
+}
+
+// vdso reads the kernel-provided vDSO image out of the process's memory;
+// it is not a file, but it is an ELF image with symbols.
+func (r *Resolver) vdso(pid int, ml mapsLine) *Binary {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	img := make([]byte, ml.end-ml.start)
+	if _, err := f.ReadAt(img, int64(ml.start)); err != nil {
+		return nil
+	}
+	b, err := newBinary("[vdso]", bytes.NewReader(img), nil)
+	if err != nil {
+		return nil
+	}
+	if b.BuildID == "" {
+		return b
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.byBuildID[b.BuildID]; ok {
+		return old
+	}
+	r.byBuildID[b.BuildID] = b
+	return b
+}
+
+func (p *Process) find(addr uint64) *mapping {
+	i := sort.Search(len(p.maps), func(i int) bool { return p.maps[i].end > addr })
+	if i < len(p.maps) && p.maps[i].start <= addr {
+		return &p.maps[i]
+	}
+	return nil
+}
+
+// resolve symbolizes addr within the captured address space.
+func (p *Process) resolve(addr uint64) (Frame, bool) {
+	m := p.find(addr)
+	if m != nil && m.bin != nil {
+		va, ok := m.bin.FileOffsetToAddr(addr - m.start + m.off)
+		if !ok {
+			return Frame{Module: m.path}, false
+		}
+		return m.bin.Lookup(va)
+	}
+	if f, ok := lookupPerfMap(p.perf, addr); ok {
+		return f, true
+	}
+	if m != nil {
+		return Frame{Module: m.path}, false
+	}
+	return Frame{}, false
+}

@@ -1,0 +1,161 @@
+// Package symbol turns kernel and user-space addresses into function
+// names, the way stack and ksym/usym output needs them: kernel symbols
+// from /proc/kallsyms, user symbols from the ELF files a process maps
+// (symbol tables, separate debug files, Go's pclntab with inlining, DWARF
+// lines) and from JIT perf maps, with C++ and Rust names demangled.
+package symbol
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Frame is one symbolized address. Name is empty when nothing is known
+// about Addr. For code that the compiler inlined, Name is the function
+// the code physically belongs to (Offset is relative to its start, File
+// and Line give the call site in it) and Inlined lists the inlined calls
+// at Addr, innermost first, each with its own source position.
+type Frame struct {
+	Addr    uint64
+	Name    string
+	Offset  uint64
+	Module  string // kernel module or user binary path; "" for the core kernel
+	File    string
+	Line    int
+	Inlined []Frame
+}
+
+// Resolver symbolizes addresses of the kernel and of any process. It is
+// safe for concurrent use. Binaries are cached by build-id, or by file
+// identity when they have none, across all processes.
+type Resolver struct {
+	mu        sync.Mutex
+	procs     map[int]*Process
+	byFile    map[fileKey]*Binary
+	byBuildID map[string]*Binary
+}
+
+// refreshAfter bounds how often a process's maps are re-read when an
+// address misses them (code loaded by dlopen or a JIT after the snapshot).
+const refreshAfter = time.Second
+
+func NewResolver() *Resolver {
+	return &Resolver{
+		procs:     make(map[int]*Process),
+		byFile:    make(map[fileKey]*Binary),
+		byBuildID: make(map[string]*Binary),
+	}
+}
+
+// Kernel symbolizes a kernel address. The kernel symbol table is read on
+// first use.
+func (r *Resolver) Kernel(addr uint64) Frame {
+	f := Frame{Addr: addr}
+	k, err := Kallsyms()
+	if err != nil {
+		return f
+	}
+	if name, off, mod, ok := k.Lookup(addr); ok {
+		f.Name, f.Offset, f.Module = name, off, mod
+	}
+	return f
+}
+
+// KernelAddr is the address of a kernel symbol, for kaddr().
+func (r *Resolver) KernelAddr(name string) (uint64, error) {
+	k, err := Kallsyms()
+	if err != nil {
+		return 0, err
+	}
+	a, ok := k.Addr(name)
+	if !ok {
+		return 0, fmt.Errorf("kernel symbol %q not found", name)
+	}
+	return a, nil
+}
+
+// Snapshot captures the address space of a live process and opens its
+// binaries, so that its addresses still resolve after it exits. Call it
+// as soon as a process is seen (e.g. when its first event arrives, or at
+// exec); User snapshots on its own for processes still alive.
+func (r *Resolver) Snapshot(pid int) error {
+	p, err := r.snapshot(pid)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.procs[pid] = p
+	r.mu.Unlock()
+	return nil
+}
+
+// Forget drops what is known about a process, e.g. after it exited and
+// its stacks were printed. Binaries stay cached for other processes.
+func (r *Resolver) Forget(pid int) {
+	r.mu.Lock()
+	delete(r.procs, pid)
+	r.mu.Unlock()
+}
+
+// User symbolizes an address in the address space of process pid.
+func (r *Resolver) User(pid int, addr uint64) Frame {
+	r.mu.Lock()
+	p := r.procs[pid]
+	r.mu.Unlock()
+	if p == nil {
+		if r.Snapshot(pid) != nil {
+			return Frame{Addr: addr}
+		}
+		r.mu.Lock()
+		p = r.procs[pid]
+		r.mu.Unlock()
+	}
+	f, ok := p.resolve(addr)
+	if !ok && p.find(addr) == nil && time.Since(p.when) > refreshAfter {
+		// The process may have mapped new code since; if it has exited,
+		// the old snapshot stays.
+		if r.Snapshot(pid) == nil {
+			r.mu.Lock()
+			p = r.procs[pid]
+			r.mu.Unlock()
+			f, _ = p.resolve(addr)
+		}
+	}
+	f.Addr = addr
+	return f
+}
+
+// FormatKsym formats a frame as ksym() and usym() print it: the bare
+// name, or the address in hex when it is unknown.
+func FormatKsym(f Frame) string {
+	if f.Name == "" {
+		return fmt.Sprintf("0x%x", f.Addr)
+	}
+	return f.Name
+}
+
+// FormatStackFrame formats a frame as a line of kstack/ustack shows it:
+// name+offset, or the hex address when it is unknown.
+func FormatStackFrame(f Frame) string {
+	if f.Name == "" {
+		return fmt.Sprintf("0x%x", f.Addr)
+	}
+	return fmt.Sprintf("%s+%d", f.Name, f.Offset)
+}
+
+// FormatPerf formats a frame the way perf-style stacks show it:
+// "address name+offset (module)".
+func FormatPerf(f Frame) string {
+	name, mod := "[unknown]", f.Module
+	if f.Name != "" {
+		name = fmt.Sprintf("%s+%d", f.Name, f.Offset)
+	}
+	if mod == "" {
+		mod = "[unknown]"
+		if f.Name != "" {
+			mod = "kernel.kallsyms"
+		}
+	}
+	return fmt.Sprintf("%x %s (%s)", f.Addr, name, mod)
+}

@@ -1,0 +1,393 @@
+package symbol
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// need skips when a build tool is missing, except on CI where the test
+// machine is expected to have it.
+func need(t *testing.T, tool string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: %v", tool, err)
+		}
+		t.Skipf("%s not installed", tool)
+	}
+	return p
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// program is a running test program that printed "name address" lines
+// and then "ready"; it exits when its stdin is closed.
+type program struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addrs map[string]uint64
+	lines []string // every line before "ready"
+}
+
+func start(t *testing.T, path string) *program {
+	t.Helper()
+	cmd := exec.Command(path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &program{cmd: cmd, stdin: stdin, addrs: map[string]uint64{}}
+	t.Cleanup(func() { p.stop() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "ready" {
+			return p
+		}
+		p.lines = append(p.lines, line)
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			if a, err := strconv.ParseUint(strings.TrimPrefix(line[i+1:], "0x"), 16, 64); err == nil {
+				p.addrs[line[:i]] = a
+			}
+		}
+	}
+	t.Fatalf("%s exited before it was ready: %v", path, sc.Err())
+	return nil
+}
+
+func (p *program) stop() {
+	if p.stdin != nil {
+		p.stdin.Close()
+		p.stdin = nil
+		p.cmd.Wait()
+	}
+}
+
+// namesAt lists the dynamic symbols of lib defined at the address of sym,
+// according to nm: a function and its aliases.
+func namesAt(t *testing.T, lib, sym string) map[string]bool {
+	t.Helper()
+	out, err := exec.Command(need(t, "nm"), "-D", "--defined-only", lib).Output()
+	if err != nil {
+		t.Fatalf("nm %s: %v", lib, err)
+	}
+	byAddr := map[string][]string{}
+	var want string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[2], "@")
+		byAddr[f[0]] = append(byAddr[f[0]], name)
+		if name == sym {
+			want = f[0]
+		}
+	}
+	set := map[string]bool{}
+	for _, n := range byAddr[want] {
+		set[n] = true
+	}
+	if len(set) == 0 {
+		t.Fatalf("nm: %s has no %s", lib, sym)
+	}
+	return set
+}
+
+// addr2line asks binutils for the source position of sym in bin.
+func addr2line(t *testing.T, bin, sym string) string {
+	t.Helper()
+	out, err := exec.Command(need(t, "nm"), bin).Output()
+	if err != nil {
+		t.Fatalf("nm %s: %v", bin, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[2] == sym {
+			pos, err := exec.Command(need(t, "addr2line"), "-e", bin, "0x"+f[0]).Output()
+			if err != nil {
+				t.Fatalf("addr2line: %v", err)
+			}
+			return strings.TrimSpace(string(pos))
+		}
+	}
+	t.Fatalf("nm: no %s in %s", sym, bin)
+	return ""
+}
+
+func TestCProgram(t *testing.T) {
+	gcc := need(t, "gcc")
+	src, _ := filepath.Abs("testdata/prog.c")
+	for _, v := range []struct {
+		name   string
+		flags  []string
+		strip  bool // move all symbols to a separate debug file
+		nosyms bool // strip without keeping a debug file
+		lines  bool // expect file:line
+	}{
+		{name: "nopie", flags: []string{"-no-pie", "-fno-pie"}},
+		{name: "pie", flags: []string{"-pie", "-fpie"}},
+		{name: "pie-g", flags: []string{"-pie", "-fpie", "-g"}, lines: true},
+		{name: "nopie-g", flags: []string{"-no-pie", "-fno-pie", "-g"}, lines: true},
+		{name: "pie-debuglink", flags: []string{"-pie", "-fpie", "-g"}, strip: true, lines: true},
+		{name: "nopie-debuglink", flags: []string{"-no-pie", "-fno-pie", "-g"}, strip: true, lines: true},
+		{name: "stripped", flags: []string{"-pie", "-fpie"}, nosyms: true},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "prog")
+			run(t, gcc, append(append([]string{"-O1", "-o", bin}, v.flags...), src)...)
+			var wantLine string
+			if v.lines {
+				wantLine = addr2line(t, bin, "friday_alpha")
+			}
+			if v.strip || v.nosyms {
+				if v.strip {
+					run(t, need(t, "objcopy"), "--only-keep-debug", bin, bin+".debug")
+				}
+				run(t, need(t, "strip"), "--strip-all", bin)
+				if v.strip {
+					run(t, "objcopy", "--add-gnu-debuglink="+bin+".debug", bin)
+				}
+			}
+			p := start(t, bin)
+			r := NewResolver()
+			pid := p.cmd.Process.Pid
+			if err := r.Snapshot(pid); err != nil {
+				t.Fatal(err)
+			}
+			libc := libcPath(t, pid)
+			getpidNames := namesAt(t, libc, "getpid")
+			check := func(when string) {
+				alpha := r.User(pid, p.addrs["friday_alpha"])
+				if v.nosyms {
+					if alpha.Name != "" {
+						t.Errorf("%s: stripped friday_alpha resolved to %q", when, alpha.Name)
+					}
+				} else {
+					if alpha.Name != "friday_alpha" || alpha.Offset != 0 || alpha.Module != bin {
+						t.Errorf("%s: friday_alpha resolved to %+v", when, alpha)
+					}
+					if got := fmt.Sprintf("%s:%d", alpha.File, alpha.Line); v.lines && got != wantLine {
+						t.Errorf("%s: friday_alpha at %s, want %s", when, got, wantLine)
+					}
+					if f := r.User(pid, p.addrs["friday_alpha"]+3); f.Name != "friday_alpha" || f.Offset != 3 {
+						t.Errorf("%s: friday_alpha+3 resolved to %s", when, FormatStackFrame(f))
+					}
+					if f := r.User(pid, p.addrs["friday_beta"]); f.Name != "friday_beta" {
+						t.Errorf("%s: static friday_beta resolved to %+v", when, f)
+					}
+				}
+				g := r.User(pid, p.addrs["getpid"])
+				if !getpidNames[g.Name] || g.Offset != 0 || g.Module != libc {
+					t.Errorf("%s: getpid resolved to %+v, want one of %v in %s", when, g, getpidNames, libc)
+				}
+			}
+			check("running")
+			p.stop()
+			check("after exit")
+		})
+	}
+}
+
+func libcPath(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if i := strings.Index(line, "/"); i > 0 && strings.Contains(line[i:], "/libc.so") {
+			return line[i:]
+		}
+	}
+	t.Fatal("no libc in maps")
+	return ""
+}
+
+func TestCxxDemangle(t *testing.T) {
+	gxx := need(t, "g++")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "prog")
+	run(t, gxx, "-O1", "-o", bin, "testdata/prog.cc")
+	p := start(t, bin)
+	r := NewResolver()
+	pid := p.cmd.Process.Pid
+	for key, want := range map[string]string{
+		"scale(int)":    "friday::scale(int)",
+		"scale(double)": "friday::scale(double)",
+		"twice":         "long friday::twice<long>(long)",
+		"spin":          "friday::Widget::spin(int) const",
+	} {
+		if got := r.User(pid, p.addrs[key]); got.Name != want {
+			t.Errorf("%s at %#x: got %q, want %q", key, p.addrs[key], got.Name, want)
+		}
+	}
+}
+
+func buildGo(t *testing.T, out string, flags ...string) {
+	t.Helper()
+	args := append([]string{"build", "-o", out}, flags...)
+	cmd := exec.Command(need(t, "go"), append(args, "./testdata/goinline")...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+}
+
+func TestGoInlined(t *testing.T) {
+	for _, v := range []struct {
+		name    string
+		flags   []string
+		inlined bool
+	}{
+		{"exe", nil, true},
+		{"pie", []string{"-buildmode=pie"}, true},
+		// Without a symbol table there is no go:func.* to find the
+		// inline trees through; names and lines still resolve.
+		{"stripped", []string{"-ldflags=-s -w"}, false},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			bin := filepath.Join(t.TempDir(), "goinline")
+			buildGo(t, bin, v.flags...)
+			p := start(t, bin)
+			pid := p.cmd.Process.Pid
+			r := NewResolver()
+			if err := r.Snapshot(pid); err != nil {
+				t.Fatal(err)
+			}
+			p.stop()
+
+			// The runtime's own expansion, innermost first, is the truth.
+			var want []Frame
+			for _, l := range p.lines {
+				f := strings.Fields(l)
+				if f[0] == "frame" {
+					n, _ := strconv.Atoi(f[3])
+					want = append(want, Frame{Name: f[1], File: f[2], Line: n})
+				}
+			}
+			if len(want) < 4 || want[0].Name != "main.inner" || want[len(want)-1].Name != "main.main" {
+				t.Fatalf("the compiler did not inline the chain: %v", want)
+			}
+			got := r.User(pid, p.addrs["pc"])
+			var flat []Frame
+			for _, in := range got.Inlined {
+				flat = append(flat, Frame{Name: in.Name, File: in.File, Line: in.Line})
+			}
+			flat = append(flat, Frame{Name: got.Name, File: got.File, Line: got.Line})
+			if !v.inlined {
+				if got.Name != "main.main" || got.Line != want[0].Line {
+					t.Errorf("got %+v, want main.main at line %d", got, want[0].Line)
+				}
+				return
+			}
+			if fmt.Sprint(flat) != fmt.Sprint(want) {
+				t.Errorf("frames:\n got %v\nwant %v", flat, want)
+			}
+		})
+	}
+}
+
+func TestKernel(t *testing.T) {
+	k, err := Kallsyms()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	data, err := os.ReadFile("/proc/kallsyms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pick global functions whose address no other name shares.
+	count := map[string]int{}
+	var cands [][2]string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		count[f[0]]++
+		if f[1] == "T" && len(f) == 3 && !strings.HasPrefix(f[2], "_") {
+			cands = append(cands, [2]string{f[0], f[2]})
+		}
+	}
+	r := NewResolver()
+	checked := 0
+	for _, c := range cands {
+		if count[c[0]] != 1 || checked == 50 {
+			continue
+		}
+		checked++
+		addr, _ := strconv.ParseUint(c[0], 16, 64)
+		if f := r.Kernel(addr + 1); f.Name != c[1] || f.Offset != 1 || f.Module != "" {
+			t.Errorf("%#x+1: got %s, want %s+1", addr, FormatStackFrame(f), c[1])
+		}
+		if a, ok := k.Addr(c[1]); !ok || a != addr {
+			t.Errorf("Addr(%s) = %#x, %v; want %#x", c[1], a, ok, addr)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no kernel function to check")
+	}
+}
+
+func TestParseKallsyms(t *testing.T) {
+	in := bytes.NewBufferString("ffffffff81000000 T _text\nffffffff81000000 T startup_64\n" +
+		"ffffffff81000100 t helper\n0000000000000000 A fixed_percpu_data\n" +
+		"ffffffffc0001000 t mod_fn\t[nfs]\nffffffff81000080 T middle\n")
+	k, err := ParseKallsyms(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		addr uint64
+		want string
+	}{
+		{0xffffffff81000000, "startup_64+0"},
+		{0xffffffff8100007f, "startup_64+127"},
+		{0xffffffff81000085, "middle+5"},
+		{0xffffffff81000100, "helper+0"},
+		{0xffffffffc0001010, "mod_fn+16 [nfs]"},
+		{0xffffffff80000000, "?"},
+	} {
+		name, off, mod, ok := k.Lookup(c.addr)
+		got := "?"
+		if ok {
+			got = fmt.Sprintf("%s+%d", name, off)
+			if mod != "" {
+				got += " [" + mod + "]"
+			}
+		}
+		if got != c.want {
+			t.Errorf("Lookup(%#x) = %s, want %s", c.addr, got, c.want)
+		}
+	}
+	if _, err := ParseKallsyms(bytes.NewBufferString("zz T x\n")); err == nil {
+		t.Error("bad address accepted")
+	}
+}
