@@ -1,9 +1,20 @@
 // Package probe turns attach points as written into concrete kernel attach
 // points, lists what can be attached, and attaches loaded programs.
-// Each provider (tracepoint, interval, ...) lives in a file of its own.
+// Each provider (tracepoint, interval, ...) lives in a file of its own and
+// registers itself with register; Expand, List and Attach only dispatch.
 package probe
 
-import "friday/types"
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"friday/syntax"
+	"friday/types"
+)
 
 // Point is one concrete attach point after aliases and wildcards were
 // resolved.
@@ -15,9 +26,190 @@ type Point struct {
 
 	// Args is the struct type of args for providers that have typed
 	// arguments (tracepoint: fields of the format file, offsets from ctx).
+	// The tracepoint's common_* fields are left out: BPF programs may not
+	// read them, and the checker reports them with IsCommonField.
 	Args *types.Type
 
 	// Period for interval/profile: nanoseconds (Period) or frequency (Hz).
+	// For software and hardware events Period is the event count between
+	// two firings.
 	Period uint64
 	Hz     uint64
+
+	// PerfType and PerfConfig select the perf event (type and config of
+	// perf_event_attr) of interval, profile, software and hardware points.
+	PerfType   uint32
+	PerfConfig uint64
+
+	// Format is the parsed format file of a tracepoint.
+	Format *Format
+}
+
+// ProgramType is the BPF program type a program for p must have. BEGIN and
+// END are not attached: the runtime runs them once with BPF_PROG_TEST_RUN,
+// which raw tracepoint programs support.
+func (p *Point) ProgramType() ebpf.ProgramType {
+	if pv := providers[p.Provider]; pv != nil {
+		return pv.progType
+	}
+	return ebpf.UnspecifiedProgram
+}
+
+// Link is what Attach returns: closing it detaches the program and
+// releases every kernel object the attachment made.
+type Link interface {
+	Close() error
+}
+
+// provider is one kind of attach point. expand gets the attach point's
+// parts after the provider name; list (nil when the provider is not
+// listed) returns full names, and details the verbose lines of one name.
+type provider struct {
+	name     string
+	aliases  []string
+	progType ebpf.ProgramType
+	expand   func(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error)
+	list     func(r *resolver) ([]string, error)
+	details  func(r *resolver, name string) ([]string, error)
+	attach   func(p *Point, prog *ebpf.Program) (Link, error)
+}
+
+var (
+	providers = map[string]*provider{} // by canonical name
+	aliases   = map[string]*provider{} // by canonical name and every alias
+)
+
+func register(p *provider) {
+	providers[p.name] = p
+	aliases[p.name] = p
+	for _, a := range p.aliases {
+		aliases[a] = p
+	}
+}
+
+// defaultResolver reads the machine's tracefs; tests make their own over a
+// directory of test data.
+var defaultResolver = newResolver(nil)
+
+// Expand resolves the aliases and wildcards of one attach point into the
+// concrete points it stands for.
+func Expand(ap *syntax.AttachPoint) ([]*Point, error) {
+	return defaultResolver.expand(ap)
+}
+
+// List returns the lines `friday trace -l [PATTERN]` prints: the full name
+// of every attachable point matching pattern (all when pattern is empty),
+// sorted, each followed in verbose mode by its arguments indented by four
+// spaces. A pattern may use '*' as a wildcard, a provider alias ("t:") and
+// may leave out the provider ("sched:*").
+func List(pattern string, verbose bool) ([]string, error) {
+	return defaultResolver.listLines(pattern, verbose)
+}
+
+// Attach attaches prog to p. The program must have been loaded with the
+// type p.ProgramType() returns.
+func Attach(p *Point, prog *ebpf.Program) (Link, error) {
+	pv := providers[p.Provider]
+	if pv == nil {
+		return nil, fmt.Errorf("%s: unknown probe type %q", p.Name, p.Provider)
+	}
+	return pv.attach(p, prog)
+}
+
+// IsCommonField reports whether a tracepoint field is one of the fields
+// every event starts with (common_pid, ...), which BPF programs may not
+// read.
+func IsCommonField(name string) bool { return strings.HasPrefix(name, "common_") }
+
+func (r *resolver) expand(ap *syntax.AttachPoint) ([]*Point, error) {
+	parts := ap.Parts
+	if len(parts) == 0 {
+		parts = strings.Split(ap.Raw, ":")
+	}
+	if len(parts) == 0 || parts[0] == "" {
+		return nil, errors.New("empty attach point")
+	}
+	pv := aliases[parts[0]]
+	if pv == nil {
+		return nil, fmt.Errorf("%s: unknown probe type %q", ap.Raw, parts[0])
+	}
+	return pv.expand(r, ap, parts[1:])
+}
+
+func (r *resolver) listLines(pattern string, verbose bool) ([]string, error) {
+	pattern = canonicalPattern(pattern)
+	var names []string
+	owner := map[string]*provider{}
+	for _, pv := range providers {
+		if pv.list == nil {
+			continue
+		}
+		all, err := pv.list(r)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range all {
+			if listMatch(pattern, n) {
+				names = append(names, n)
+				owner[n] = pv
+			}
+		}
+	}
+	sort.Strings(names)
+	if !verbose {
+		return names, nil
+	}
+	var lines []string
+	for _, n := range names {
+		lines = append(lines, n)
+		if d := owner[n].details; d != nil {
+			more, err := d(r, n)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range more {
+				lines = append(lines, "    "+m)
+			}
+		}
+	}
+	return lines, nil
+}
+
+// canonicalPattern spells a listing pattern's provider alias ("t:...") the
+// way listed names spell it.
+func canonicalPattern(pattern string) string {
+	head, rest, ok := strings.Cut(pattern, ":")
+	if !ok {
+		return pattern
+	}
+	if pv := aliases[head]; pv != nil {
+		return pv.name + ":" + rest
+	}
+	return pattern
+}
+
+// listMatch matches a listing pattern against a full name, or against the
+// name without its provider when the pattern does not start with one.
+func listMatch(pattern, name string) bool {
+	if pattern == "" || wildcardMatch(pattern, name) {
+		return true
+	}
+	head, _, _ := strings.Cut(pattern, ":")
+	if aliases[head] != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(name, ":")
+	return wildcardMatch(pattern, rest)
+}
+
+// argCountError is the error for an attach point with the wrong number of
+// parts.
+func argCountError(ap *syntax.AttachPoint, provider, want string) error {
+	return fmt.Errorf("%s: %s probe type requires %s", ap.Raw, provider, want)
+}
+
+// fullName is the name the probe builtin prints for a point that needs no
+// expansion: the canonical provider followed by the rest as written.
+func fullName(provider string, args []string) string {
+	return strings.Join(append([]string{provider}, args...), ":")
 }

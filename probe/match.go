@@ -1,0 +1,67 @@
+package probe
+
+import "strings"
+
+// hasWildcard reports whether s holds bpftrace's only wildcard, '*'.
+func hasWildcard(s string) bool { return strings.Contains(s, "*") }
+
+// wildcardMatch reports whether name matches pattern, where '*' matches any
+// run of bytes (the empty one too) and every other byte itself.
+func wildcardMatch(pattern, name string) bool {
+	// Greedy matching with backtracking to the last '*' is linear enough for
+	// names of a few dozen bytes.
+	p, n := 0, 0
+	star, mark := -1, 0
+	for n < len(name) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, n
+			p++
+		case p < len(pattern) && pattern[p] == name[n]:
+			p++
+			n++
+		case star >= 0:
+			mark++
+			p, n = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// nearest returns the candidate closest to s by edit distance, or "" when
+// none is close enough to be a plausible misspelling.
+func nearest(s string, candidates []string) string {
+	best, bestDist := "", len(s)/2+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}

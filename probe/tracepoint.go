@@ -1,0 +1,201 @@
+package probe
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"friday/syntax"
+	"friday/tracefs"
+)
+
+func init() {
+	register(&provider{
+		name:     "tracepoint",
+		aliases:  []string{"t"},
+		progType: ebpf.TracePoint,
+		expand:   expandTracepoint,
+		list:     listTracepoints,
+		details:  tracepointDetails,
+		attach:   attachTracepoint,
+	})
+}
+
+// resolver reads tracefs once and keeps what it read: the event list and
+// the parsed format of every event asked for.
+type resolver struct {
+	dir func() (string, error)
+
+	mu      sync.Mutex
+	events  []tracefs.Event
+	known   map[tracefs.Event]bool
+	formats map[tracefs.Event]*Format
+}
+
+// newResolver reads the tracefs directory dir returns; nil means the
+// machine's tracefs, mounted when needed.
+func newResolver(dir func() (string, error)) *resolver {
+	if dir == nil {
+		dir = tracefs.Dir
+	}
+	return &resolver{dir: dir, formats: map[tracefs.Event]*Format{}}
+}
+
+func (r *resolver) eventList() ([]tracefs.Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.events != nil {
+		return r.events, nil
+	}
+	root, err := r.dir()
+	if err != nil {
+		return nil, err
+	}
+	evs, err := tracefs.Events(root)
+	if err != nil {
+		return nil, err
+	}
+	r.known = make(map[tracefs.Event]bool, len(evs))
+	for _, ev := range evs {
+		r.known[ev] = true
+	}
+	r.events = evs
+	return evs, nil
+}
+
+func (r *resolver) format(ev tracefs.Event) (*Format, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.formats[ev]; f != nil {
+		return f, nil
+	}
+	root, err := r.dir()
+	if err != nil {
+		return nil, err
+	}
+	text, err := tracefs.Format(root, ev)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ParseFormat(ev.Category, text)
+	if err != nil {
+		return nil, err
+	}
+	r.formats[ev] = f
+	return f, nil
+}
+
+func tracepointName(ev tracefs.Event) string {
+	return "tracepoint:" + ev.Category + ":" + ev.Name
+}
+
+func expandTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
+	if len(args) != 2 || args[0] == "" || args[1] == "" {
+		return nil, argCountError(ap, "tracepoint", "2 arguments (tracepoint:category:event)")
+	}
+	evs, err := r.eventList()
+	if err != nil {
+		return nil, err
+	}
+	cat, name := args[0], args[1]
+	var matches []tracefs.Event
+	if hasWildcard(cat) || hasWildcard(name) {
+		for _, ev := range evs {
+			if wildcardMatch(cat, ev.Category) && wildcardMatch(name, ev.Name) {
+				matches = append(matches, ev)
+			}
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("%s: no tracepoint matches tracepoint:%s:%s (run 'friday trace -l' to list the tracepoints)", ap.Raw, cat, name)
+		}
+		sort.Slice(matches, func(i, j int) bool {
+			return tracepointName(matches[i]) < tracepointName(matches[j])
+		})
+	} else {
+		ev := tracefs.Event{Category: cat, Name: name}
+		r.mu.Lock()
+		ok := r.known[ev]
+		r.mu.Unlock()
+		if !ok {
+			return nil, unknownTracepoint(ap, ev, evs)
+		}
+		matches = []tracefs.Event{ev}
+	}
+	points := make([]*Point, 0, len(matches))
+	for _, ev := range matches {
+		f, err := r.format(ev)
+		if err != nil {
+			return nil, err
+		}
+		points = append(points, &Point{
+			Provider: "tracepoint",
+			Target:   ev.Category,
+			Func:     ev.Name,
+			Name:     tracepointName(ev),
+			Args:     f.Args,
+			Format:   f,
+		})
+	}
+	return points, nil
+}
+
+func unknownTracepoint(ap *syntax.AttachPoint, ev tracefs.Event, evs []tracefs.Event) error {
+	names := make([]string, len(evs))
+	for i, e := range evs {
+		names[i] = e.Category + ":" + e.Name
+	}
+	msg := fmt.Sprintf("%s: tracepoint %s does not exist", ap.Raw, tracepointName(ev))
+	if best := nearest(ev.Category+":"+ev.Name, names); best != "" {
+		msg += "; did you mean tracepoint:" + best + "?"
+	}
+	return fmt.Errorf("%s (run 'friday trace -l' to list the tracepoints)", msg)
+}
+
+func listTracepoints(r *resolver) ([]string, error) {
+	evs, err := r.eventList()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(evs))
+	for i, ev := range evs {
+		names[i] = tracepointName(ev)
+	}
+	return names, nil
+}
+
+// tracepointDetails lists the fields a script can read, as declared in the
+// format file.
+func tracepointDetails(r *resolver, name string) ([]string, error) {
+	parts := strings.SplitN(name, ":", 3)
+	f, err := r.format(tracefs.Event{Category: parts[1], Name: parts[2]})
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, fld := range f.Fields {
+		if !IsCommonField(fld.Name) {
+			lines = append(lines, fld.Decl)
+		}
+	}
+	return lines, nil
+}
+
+// attachTracepoint opens the tracepoint as a perf event and links the
+// program to it. The program runs on every CPU whatever CPU the event was
+// opened on, so one event is enough.
+func attachTracepoint(p *Point, prog *ebpf.Program) (Link, error) {
+	if p.Format == nil {
+		return nil, fmt.Errorf("%s: tracepoint point without format", p.Name)
+	}
+	attr := unix.PerfEventAttr{
+		Type:   unix.PERF_TYPE_TRACEPOINT,
+		Config: p.Format.ID,
+		Sample: 1,
+		Wakeup: 1,
+	}
+	return attachPerfEvents(p, prog, &attr, []int{0})
+}
