@@ -37,7 +37,15 @@ type Binary struct {
 	gotab  *goTable
 	lines  *dwarfLines
 	loadEr error
+
+	// Stacks repeat the same return addresses over and over; decoding
+	// line tables again for each would dominate.
+	cacheMu sync.Mutex
+	cache   map[uint64]Frame
 }
+
+// maxCachedFrames bounds the memory of the per-binary frame cache.
+const maxCachedFrames = 1 << 20
 
 type elfSym struct {
 	addr, size uint64
@@ -143,6 +151,23 @@ func (b *Binary) FileOffsetToAddr(off uint64) (uint64, bool) {
 
 // Lookup finds the function containing the ELF virtual address addr.
 func (b *Binary) Lookup(addr uint64) (Frame, bool) {
+	b.cacheMu.Lock()
+	f, ok := b.cache[addr]
+	b.cacheMu.Unlock()
+	if ok {
+		return f, f.Name != ""
+	}
+	f, ok = b.lookup(addr)
+	b.cacheMu.Lock()
+	if b.cache == nil || len(b.cache) >= maxCachedFrames {
+		b.cache = make(map[uint64]Frame)
+	}
+	b.cache[addr] = f
+	b.cacheMu.Unlock()
+	return f, ok
+}
+
+func (b *Binary) lookup(addr uint64) (Frame, bool) {
 	b.once.Do(b.load)
 	if b.gotab != nil {
 		if f, ok := b.gotab.lookup(addr); ok {
