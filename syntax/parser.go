@@ -460,6 +460,9 @@ func (p *parser) parseCDef(kind string) {
 		case ';':
 			if depth == 0 {
 				d.Text = string(s.src[start:s.off])
+				if kind == "typedef" {
+					d.Name = lastWord(d.Text)
+				}
 				p.file.CDefs = append(p.file.CDefs, d)
 				return
 			}
@@ -535,6 +538,10 @@ func (p *parser) parseBlockOpen() *Block {
 	for !p.tok.is("}") {
 		if p.tok.kind == tEOF {
 			p.unexpected("}")
+		}
+		if p.got(";") {
+			p.lastSemi = true
+			continue // an empty statement, as after "if (c) { };"
 		}
 		if st := p.parseStmtRecover(); st != nil {
 			b.Stmts = append(b.Stmts, st)
@@ -1131,4 +1138,18 @@ func (p *parser) parseOffsetof() Expr {
 	}
 	p.want(")")
 	return o
+}
+
+// lastWord returns the last identifier in a typedef, the name it defines
+// in the common "typedef T name;" form.
+func lastWord(text string) string {
+	end := len(text)
+	for end > 0 && !isIdentByte(text[end-1], true) {
+		end--
+	}
+	start := end
+	for start > 0 && isIdentByte(text[start-1], true) {
+		start--
+	}
+	return text[start:end]
 }
