@@ -168,6 +168,9 @@ func (p *parser) got(punct string) bool {
 func (p *parser) want(punct string) Pos {
 	pos := p.tok.pos
 	if !p.tok.is(punct) {
+		if punct == "," {
+			punct = `","` // bpftrace's spelling
+		}
 		p.unexpected(punct)
 	}
 	p.next()
