@@ -23,11 +23,12 @@ func (s *state) userMap(ev *codegen.Event) (*codegen.Map, error) {
 	return nil, fmt.Errorf("internal error: event %d names unknown map %q", ev.ID, ev.Map)
 }
 
-// printMaps prints every non-empty user map at exit, sorted by name.
+// printMaps prints every user map at exit, sorted by name. Empty maps are
+// handed to the printer too: bpftrace marks them with an empty line.
 func (s *state) printMaps() error {
 	var user []*codegen.Map
 	for _, m := range s.obj.Maps {
-		if strings.HasPrefix(m.Name, "@") {
+		if !m.Internal && strings.HasPrefix(m.Name, "@") {
 			user = append(user, m)
 		}
 	}
@@ -47,9 +48,6 @@ func (s *state) printMap(m *codegen.Map, top, div uint64) error {
 	entries, err := s.entries(m)
 	if err != nil {
 		return err
-	}
-	if len(entries) == 0 {
-		return nil
 	}
 	return s.opts.Printer.Map(m, entries, top, div)
 }
@@ -186,7 +184,7 @@ func (s *state) resetMap(m *codegen.Map, remove bool) error {
 }
 
 // reportLost reports events the BPF side could not put into the ring
-// buffer; it counts them per CPU in the object's lost-event map.
+// buffer, summed over the counters of the object's lost-event map.
 func (s *state) reportLost() error {
 	name := s.obj.LostMap
 	if name == "" {
@@ -196,18 +194,19 @@ func (s *state) reportLost() error {
 	if bm == nil {
 		return fmt.Errorf("internal error: lost-event map %q not in the object", name)
 	}
-	var total uint64
-	var key uint32
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return err
 	}
 	vals := make([]uint64, ncpu)
-	if err := bm.Lookup(key, vals); err != nil {
-		return fmt.Errorf("reading lost events: %w", err)
-	}
-	for _, v := range vals {
-		total += v
+	var total uint64
+	for key := uint32(0); key < bm.MaxEntries(); key++ {
+		if err := bm.Lookup(key, vals); err != nil {
+			return fmt.Errorf("reading lost events: %w", err)
+		}
+		for _, v := range vals {
+			total += v
+		}
 	}
 	if total == 0 {
 		return nil

@@ -30,7 +30,8 @@ type Printer interface {
 	// Format renders a printf-style event to a string, for system and cat.
 	Format(ev *codegen.Event, args []byte) (string, error)
 	// Map prints a map as print(@m, top, div) does; top and div are 0 when
-	// not given. Entries hold per-CPU values already combined.
+	// not given. Entries hold per-CPU values already combined, in the
+	// kernel's order; there may be none.
 	Map(m *codegen.Map, entries []Entry, top, div uint64) error
 	// Text prints bytes as they are (cat).
 	Text(b []byte) error

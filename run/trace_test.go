@@ -1,0 +1,224 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+)
+
+// The end-to-end cases live in testdata/trace/*.txt. A file holds one or
+// more cases; a case starts with "=== name" and has sections, each
+// starting with "--- section":
+//
+//	program   the script, passed with -e
+//	file      the script, written to script.bt and passed as FILE
+//	flags     friday trace's flags, one argument per line
+//	args      positional parameters, one per line
+//	stdout    the exact expected standard output (empty when absent)
+//	stderr    the exact expected standard error (empty when absent)
+//	status    the expected exit status (0 when absent)
+//	nobpf     (empty) the case runs without BPF, e.g. a syntax error
+//
+// Lines before the first case are comments.
+type traceCase struct {
+	file, name string
+	line       int
+	sections   map[string]string
+}
+
+func parseCases(path string) ([]*traceCase, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cases []*traceCase
+	var c *traceCase
+	section := ""
+	for i, line := range strings.SplitAfter(string(data), "\n") {
+		trimmed := strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(trimmed, "=== "):
+			c = &traceCase{file: filepath.Base(path), name: strings.TrimSpace(trimmed[4:]), line: i + 1, sections: map[string]string{}}
+			cases = append(cases, c)
+			section = ""
+		case strings.HasPrefix(trimmed, "--- "):
+			if c == nil {
+				return nil, fmt.Errorf("%s:%d: section before the first case", path, i+1)
+			}
+			section = strings.TrimSpace(trimmed[4:])
+			if _, dup := c.sections[section]; dup {
+				return nil, fmt.Errorf("%s:%d: second %q section", path, i+1, section)
+			}
+			switch section {
+			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf":
+			default:
+				return nil, fmt.Errorf("%s:%d: unknown section %q", path, i+1, section)
+			}
+			c.sections[section] = ""
+		case c != nil && section != "":
+			c.sections[section] += line
+		case c != nil && strings.TrimSpace(line) != "":
+			return nil, fmt.Errorf("%s:%d: text outside a section", path, i+1)
+		}
+	}
+	return cases, nil
+}
+
+func lines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+var (
+	buildOnce sync.Once
+	fridayBin string
+	buildErr  error
+)
+
+// friday builds the command once per test binary, as a user would.
+func friday(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "friday-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		fridayBin = filepath.Join(dir, "friday")
+		cmd := exec.Command("go", "build", "-o", fridayBin, "friday/cmd/friday")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return fridayBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fridayBin != "" {
+		os.RemoveAll(filepath.Dir(fridayBin))
+	}
+	os.Exit(code)
+}
+
+// requireBPF skips the test when BPF cannot be used here, or fails it when
+// CI=true says it must be usable.
+func requireBPF(t *testing.T) {
+	t.Helper()
+	if err := bpfUsable(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("BPF is not usable and CI=true: %v", err)
+		}
+		t.Skipf("BPF is not usable: %v", err)
+	}
+}
+
+var bpfCheck = sync.OnceValue(func() error {
+	if os.Geteuid() != 0 {
+		return errors.New("not root")
+	}
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		return err
+	}
+	return m.Close()
+})
+
+func bpfUsable() error { return bpfCheck() }
+
+func TestTrace(t *testing.T) {
+	files, err := filepath.Glob("testdata/trace/*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no cases in testdata/trace")
+	}
+	for _, path := range files {
+		cases, err := parseCases(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			t.Run(strings.TrimSuffix(c.file, ".txt")+"/"+c.name, func(t *testing.T) {
+				runCase(t, c)
+			})
+		}
+	}
+}
+
+func runCase(t *testing.T, c *traceCase) {
+	if _, ok := c.sections["nobpf"]; !ok {
+		requireBPF(t)
+	}
+	bin := friday(t)
+	dir := t.TempDir()
+	argv := append([]string{"trace"}, lines(c.sections["flags"])...)
+	prog, hasProg := c.sections["program"]
+	file, hasFile := c.sections["file"]
+	switch {
+	case hasProg && hasFile:
+		t.Fatalf("%s:%d: both program and file", c.file, c.line)
+	case hasProg:
+		argv = append(argv, "-e", strings.TrimSuffix(prog, "\n"))
+	case hasFile:
+		if err := os.WriteFile(filepath.Join(dir, "script.bt"), []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		argv = append(argv, "script.bt")
+	}
+	argv = append(argv, lines(c.sections["args"])...)
+	wantStatus := 0
+	if s, ok := c.sections["status"]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			t.Fatalf("%s:%d: bad status: %v", c.file, c.line, err)
+		}
+		wantStatus = n
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, argv...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s:%d: friday %q did not finish within 30s\nstdout:\n%s\nstderr:\n%s", c.file, c.line, argv, &stdout, &stderr)
+	}
+	status := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stdout.String(), c.sections["stdout"]; got != want {
+		t.Errorf("%s:%d: stdout differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
+	}
+	if got, want := stderr.String(), c.sections["stderr"]; got != want {
+		t.Errorf("%s:%d: stderr differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
+	}
+	if status != wantStatus {
+		t.Errorf("%s:%d: exit status %d, want %d", c.file, c.line, status, wantStatus)
+	}
+}
