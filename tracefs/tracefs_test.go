@@ -1,0 +1,121 @@
+package tracefs
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestFindInMounts(t *testing.T) {
+	b, err := os.ReadFile("testdata/mounts.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type tc struct {
+		line   int
+		want   string
+		mounts string
+	}
+	var cases []tc
+	for i, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(l, "#") || l == "" && len(cases) == 0:
+		case strings.HasPrefix(l, ">"):
+			cases = append(cases, tc{line: i + 1, want: strings.TrimSpace(l[1:])})
+		case len(cases) > 0:
+			cases[len(cases)-1].mounts += l + "\n"
+		}
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range cases {
+		if got := FindInMounts(c.mounts); got != c.want {
+			t.Errorf("mounts.txt:%d: got %q, want %q", c.line, got, c.want)
+		}
+	}
+}
+
+// tracefsUnusable fails under CI and skips elsewhere.
+func tracefsUnusable(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("tracefs is unusable: %v", err)
+	}
+	t.Skipf("tracefs is unusable: %v", err)
+}
+
+func TestDir(t *testing.T) {
+	dir, err := Dir()
+	if err != nil {
+		tracefsUnusable(t, err)
+	}
+	evs, err := Events(dir)
+	if err != nil {
+		tracefsUnusable(t, err)
+	}
+	found := false
+	for _, ev := range evs {
+		if ev == (Event{"sched", "sched_switch"}) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("%s lists %d events, without sched:sched_switch", dir, len(evs))
+	}
+	text, err := Format(dir, Event{"sched", "sched_switch"})
+	if err != nil || !strings.Contains(text, "name: sched_switch") {
+		t.Fatalf("format of sched:sched_switch: %v\n%s", err, text)
+	}
+}
+
+// TestMount checks, in a child process with a mount namespace of its own,
+// that Dir mounts tracefs when nothing has.
+func TestMount(t *testing.T) {
+	if os.Getenv("TRACEFS_TEST_CHILD") == "1" {
+		// Mounts may be stacked: unmount until nothing is left.
+		for _, m := range []string{MountPoint, "/sys/kernel/debug"} {
+			for unix.Unmount(m, unix.MNT_DETACH) == nil {
+			}
+		}
+		mounts, _ := os.ReadFile("/proc/mounts")
+		if d := FindInMounts(string(mounts)); d != "" {
+			t.Fatalf("tracing still mounted at %s", d)
+		}
+		dir, err := Dir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "available_events")); err != nil {
+			t.Fatal(err)
+		}
+		mounts, _ = os.ReadFile("/proc/mounts")
+		if FindInMounts(string(mounts)) != MountPoint {
+			t.Fatalf("tracefs not mounted at %s:\n%s", MountPoint, mounts)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mounting needs root")
+		}
+		t.Skip("mounting needs root")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMount$", "-test.v")
+	cmd.Env = append(os.Environ(), "TRACEFS_TEST_CHILD=1")
+	// Go makes the new namespace's mounts private, so nothing the child
+	// unmounts or mounts is seen outside it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PASS") {
+		t.Fatalf("child did not pass:\n%s", out)
+	}
+}
