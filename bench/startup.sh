@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Start-to-exit time and peak memory of friday and bpftrace, side by side,
+# for a trivial script and for one with two tracepoints and an interval.
+#
+# usage: bench/startup.sh [RUNS]        (as root; RUNS defaults to 10)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+need_root
+build_friday
+runs=${1:-10}
+
+scripts=(
+	'BEGIN { exit(); }'
+	'tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); } tracepoint:sched:sched_switch { @switches = count(); } interval:ms:100 { exit(); }'
+)
+
+# one_run prints "wall_ms max_rss_kb" for one run of a tracer; the clock
+# includes the few hundred microseconds /usr/bin/time adds.
+one_run() {
+	local start end rss
+	start=$(now_ns)
+	rss=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+	end=$(now_ns)
+	echo "$(( (end - start) / 1000000 )) $rss"
+}
+
+printf '%-10s %-14s %12s %14s\n' tracer script "median ms" "peak RSS KiB"
+for i in "${!scripts[@]}"; do
+	for tracer in bpftrace friday; do
+		if [ "$tracer" = friday ]; then cmd=("$FRIDAY" trace -e "${scripts[$i]}"); else cmd=("$BPFTRACE" -e "${scripts[$i]}"); fi
+		if ! command -v "${cmd[0]}" >/dev/null; then
+			printf '%-10s %-14s %12s\n' "$tracer" "#$((i + 1))" "not installed"
+			continue
+		fi
+		times=() rss=()
+		for _ in $(seq "$runs"); do
+			read -r ms kb < <(one_run "${cmd[@]}")
+			times+=("$ms") rss+=("$kb")
+		done
+		printf '%-10s %-14s %12s %14s\n' "$tracer" "#$((i + 1))" \
+			"$(printf '%s\n' "${times[@]}" | median)" "$(printf '%s\n' "${rss[@]}" | sort -n | tail -n 1)"
+	done
+done
+echo
+for i in "${!scripts[@]}"; do echo "#$((i + 1)): ${scripts[$i]}"; done
