@@ -18,8 +18,8 @@ import (
 	"github.com/ianlancetaylor/demangle"
 )
 
-// debugRoot is where distributions install separate debug files.
-const debugRoot = "/usr/lib/debug"
+// DebugRoot is where distributions install separate debug files.
+const DebugRoot = "/usr/lib/debug"
 
 // Binary is one ELF file's symbols. Opening it reads only the headers;
 // symbol tables are read on the first lookup, since most mapped libraries
@@ -72,7 +72,7 @@ func newBinary(path string, r io.ReaderAt, closeFn func() error) (*Binary, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	b := &Binary{Path: path, r: r, close: closeFn, BuildID: buildID(ef)}
+	b := &Binary{Path: path, r: r, close: closeFn, BuildID: BuildID(ef)}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			b.loads = append(b.loads, p.ProgHeader)
@@ -91,8 +91,9 @@ func (b *Binary) Close() error {
 	return c()
 }
 
-// buildID returns the GNU build-id note as hex.
-func buildID(ef *elf.File) string {
+// BuildID returns the GNU build-id note of an ELF file as hex, "" if it
+// has none.
+func BuildID(ef *elf.File) string {
 	for _, p := range ef.Progs {
 		if p.Type != elf.PT_NOTE {
 			continue
@@ -304,8 +305,7 @@ func sortSyms(syms []elfSym) []elfSym {
 // openDebugFile finds the separate debug file of a stripped binary: first
 // by build-id, then through .gnu_debuglink in the places GDB looks.
 func (b *Binary) openDebugFile(ef *elf.File) *elf.File {
-	if len(b.BuildID) > 2 {
-		p := filepath.Join(debugRoot, ".build-id", b.BuildID[:2], b.BuildID[2:]+".debug")
+	if p := DebugFilePath(b.BuildID); p != "" {
 		if f := openDebugCandidate(p, b.BuildID, 0, false); f != nil {
 			return f
 		}
@@ -328,7 +328,7 @@ func (b *Binary) openDebugFile(ef *elf.File) *elf.File {
 	for _, p := range []string{
 		filepath.Join(dir, name),
 		filepath.Join(dir, ".debug", name),
-		filepath.Join(debugRoot, dir, name),
+		filepath.Join(DebugRoot, dir, name),
 	} {
 		if p == b.Path {
 			continue
@@ -338,6 +338,15 @@ func (b *Binary) openDebugFile(ef *elf.File) *elf.File {
 		}
 	}
 	return nil
+}
+
+// DebugFilePath is where the separate debug file of the binary with the
+// given build-id is installed, if it is; "" for an empty build-id.
+func DebugFilePath(buildID string) string {
+	if len(buildID) <= 2 {
+		return ""
+	}
+	return filepath.Join(DebugRoot, ".build-id", buildID[:2], buildID[2:]+".debug")
 }
 
 // openDebugCandidate opens p when it belongs to the binary: same build-id
@@ -351,7 +360,7 @@ func openDebugCandidate(p, id string, crc uint32, checkCRC bool) *elf.File {
 	if err != nil {
 		return nil
 	}
-	if did := buildID(f); id != "" && did != "" {
+	if did := BuildID(f); id != "" && did != "" {
 		if did != id {
 			return nil
 		}
