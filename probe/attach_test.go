@@ -111,6 +111,11 @@ func TestAttach(t *testing.T) {
 				syscall.Getpid()
 			}
 		}},
+		{"rt:sys_enter", func() {
+			for range 10 {
+				syscall.Getpid()
+			}
+		}},
 		{"i:ms:10", func() { time.Sleep(100 * time.Millisecond) }},
 		{"p:hz:199", spin},
 		{"p:ms:5", spin},

@@ -54,5 +54,5 @@ func checkLines(t *testing.T, where string, got, want []string) {
 }
 
 func testResolver() *resolver {
-	return newResolver(func() (string, error) { return "testdata/tracefs", nil })
+	return newResolver(func() (string, error) { return "testdata/tracefs", nil }, testBTF)
 }

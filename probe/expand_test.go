@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -17,6 +18,13 @@ func describe(p *Point) string {
 	}
 	if p.Hz != 0 {
 		s += fmt.Sprintf(" hz=%d", p.Hz)
+	}
+	if p.Proto != nil {
+		var args []string
+		for _, a := range p.Proto.Params {
+			args = append(args, cDecl(a.Type, a.Name))
+		}
+		s += " args=(" + strings.Join(args, ", ") + ")"
 	}
 	if p.ProgramType() == ebpf.PerfEvent {
 		s += fmt.Sprintf(" perf=%d:%d", p.PerfType, p.PerfConfig)

@@ -70,6 +70,24 @@ func TestLiveExpandWildcard(t *testing.T) {
 	}
 }
 
+// TestLiveRawTracepoints expands raw tracepoints from the kernel's BTF.
+func TestLiveRawTracepoints(t *testing.T) {
+	pts, err := Expand(&syntax.AttachPoint{Raw: "rt:sched_switch*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) == 0 || pts[0].Name != "rawtracepoint:sched_switch" {
+		t.Fatalf("rt:sched_switch* = %v", pts)
+	}
+	var args []string
+	for _, a := range pts[0].Proto.Params {
+		args = append(args, a.Name)
+	}
+	if got := strings.Join(args, ","); !strings.Contains(got, "prev,next") {
+		t.Errorf("sched_switch arguments %s, want prev and next among them", got)
+	}
+}
+
 var fieldLine = regexp.MustCompile(`field:([^;]*[^\w;\[\]])(\w+)(\[\d*\])?;\s*offset:(\d+);\s*size:(\d+);`)
 
 // TestLiveFormats parses real format files and checks every field against

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 
 	"friday/syntax"
 	"friday/types"
@@ -43,6 +44,11 @@ type Point struct {
 
 	// Format is the parsed format file of a tracepoint.
 	Format *Format
+
+	// Proto is the BTF prototype of a raw tracepoint's arguments (the
+	// kernel's private first parameter left out); argument i is the i-th
+	// 8-byte slot of the context. The checker builds args from it.
+	Proto *btf.FuncProto
 }
 
 // ProgramType is the BPF program type a program for p must have. BEGIN and
@@ -87,9 +93,9 @@ func register(p *provider) {
 	}
 }
 
-// defaultResolver reads the machine's tracefs; tests make their own over a
-// directory of test data.
-var defaultResolver = newResolver(nil)
+// defaultResolver reads the machine's tracefs and BTF; tests make their own
+// over test data.
+var defaultResolver = newResolver(nil, nil)
 
 // Expand resolves the aliases and wildcards of one attach point into the
 // concrete points it stands for.
@@ -138,10 +144,16 @@ func (r *resolver) expand(ap *syntax.AttachPoint) ([]*Point, error) {
 
 func (r *resolver) listLines(pattern string, verbose bool) ([]string, error) {
 	pattern = canonicalPattern(pattern)
+	// A pattern naming its provider lists that provider only, which spares
+	// reading what the others would list.
+	var only *provider
+	if head, _, ok := strings.Cut(pattern, ":"); ok {
+		only = aliases[head]
+	}
 	var names []string
 	owner := map[string]*provider{}
 	for _, pv := range providers {
-		if pv.list == nil {
+		if pv.list == nil || only != nil && pv != only {
 			continue
 		}
 		all, err := pv.list(r)

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"friday/syntax"
@@ -25,24 +26,31 @@ func init() {
 	})
 }
 
-// resolver reads tracefs once and keeps what it read: the event list and
-// the parsed format of every event asked for.
+// resolver reads tracefs and kernel BTF and keeps what it read: the event
+// list, the parsed format of every event asked for, the raw tracepoints.
 type resolver struct {
 	dir func() (string, error)
+	btf func() (*btf.Spec, error)
 
 	mu      sync.Mutex
 	events  []tracefs.Event
 	known   map[tracefs.Event]bool
 	formats map[tracefs.Event]*Format
+
+	spec     *btf.Spec
+	rawNames []string // raw tracepoints, sorted
 }
 
-// newResolver reads the tracefs directory dir returns; nil means the
-// machine's tracefs, mounted when needed.
-func newResolver(dir func() (string, error)) *resolver {
+// newResolver reads the tracefs directory dir returns and the BTF spec
+// returns; nil means the machine's (tracefs mounted when needed).
+func newResolver(dir func() (string, error), spec func() (*btf.Spec, error)) *resolver {
 	if dir == nil {
 		dir = tracefs.Dir
 	}
-	return &resolver{dir: dir, formats: map[tracefs.Event]*Format{}}
+	if spec == nil {
+		spec = btf.LoadKernelSpec
+	}
+	return &resolver{dir: dir, btf: spec, formats: map[tracefs.Event]*Format{}}
 }
 
 func (r *resolver) eventList() ([]tracefs.Event, error) {

@@ -1,0 +1,234 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+
+	"friday/syntax"
+)
+
+func init() {
+	register(&provider{
+		name:     "rawtracepoint",
+		aliases:  []string{"rt"},
+		progType: ebpf.RawTracepoint,
+		expand:   expandRawTracepoint,
+		list:     listRawTracepoints,
+		details:  rawTracepointDetails,
+		attach:   attachRawTracepoint,
+	})
+}
+
+// rawTracepointPrefix names the BTF typedef the kernel declares for each
+// raw tracepoint: a pointer to the prototype of its probe functions, whose
+// first parameter is the registration's private data, not an argument.
+const rawTracepointPrefix = "btf_trace_"
+
+func (r *resolver) kernelBTF() (*btf.Spec, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.spec == nil {
+		spec, err := r.btf()
+		if err != nil {
+			return nil, fmt.Errorf("raw tracepoints need kernel BTF: %w", err)
+		}
+		r.spec = spec
+	}
+	return r.spec, nil
+}
+
+// rawTracepointNames lists every raw tracepoint of the kernel, sorted.
+// Walking all of BTF takes a few hundred milliseconds: only wildcards,
+// listings and misspellings need it.
+func (r *resolver) rawTracepointNames() ([]string, error) {
+	spec, err := r.kernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rawNames != nil {
+		return r.rawNames, nil
+	}
+	var names []string
+	for t, err := range spec.All() {
+		if err != nil {
+			return nil, err
+		}
+		if td, ok := t.(*btf.Typedef); ok {
+			if ev, ok := strings.CutPrefix(td.Name, rawTracepointPrefix); ok {
+				names = append(names, ev)
+			}
+		}
+	}
+	sort.Strings(names)
+	r.rawNames = names
+	return names, nil
+}
+
+// rawTracepointProto returns the prototype of the raw tracepoint's
+// arguments, without the leading private-data parameter. The typedef says
+// the event exists but leaves the parameters unnamed; the kernel's stub
+// function for the event (or, on older kernels, its BPF glue function)
+// names them.
+func (r *resolver) rawTracepointProto(event string) (*btf.FuncProto, error) {
+	spec, err := r.kernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	var td *btf.Typedef
+	if err := spec.TypeByName(rawTracepointPrefix+event, &td); err != nil {
+		return nil, err
+	}
+	var proto *btf.FuncProto
+	if ptr, ok := td.Type.(*btf.Pointer); ok {
+		proto, _ = ptr.Target.(*btf.FuncProto)
+	}
+	if proto == nil || len(proto.Params) == 0 {
+		return nil, fmt.Errorf("raw tracepoint %s: unexpected BTF %v", event, td.Type)
+	}
+	for _, prefix := range []string{"__probestub_", "__bpf_trace_"} {
+		var fn *btf.Func
+		if spec.TypeByName(prefix+event, &fn) != nil {
+			continue
+		}
+		if named, ok := fn.Type.(*btf.FuncProto); ok && len(named.Params) == len(proto.Params) {
+			proto = named
+			break
+		}
+	}
+	return &btf.FuncProto{Return: proto.Return, Params: proto.Params[1:]}, nil
+}
+
+func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
+	module := ""
+	switch {
+	case len(args) == 2 && args[0] != "" && args[1] != "":
+		module = args[0]
+		if module != "vmlinux" {
+			return nil, fmt.Errorf("%s: raw tracepoints of kernel modules are not supported yet (only vmlinux)", ap.Raw)
+		}
+	case len(args) == 1 && args[0] != "":
+	default:
+		return nil, argCountError(ap, "rawtracepoint", "an event (rawtracepoint[:module]:event)")
+	}
+	event := args[len(args)-1]
+	name := func(ev string) string {
+		if module != "" {
+			return "rawtracepoint:" + module + ":" + ev
+		}
+		return "rawtracepoint:" + ev
+	}
+	var events []string
+	if hasWildcard(event) {
+		all, err := r.rawTracepointNames()
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range all {
+			if wildcardMatch(event, ev) {
+				events = append(events, ev)
+			}
+		}
+		if len(events) == 0 {
+			return nil, fmt.Errorf("%s: no raw tracepoint matches %s (run 'friday trace -l' to list the raw tracepoints)", ap.Raw, name(event))
+		}
+	} else {
+		events = []string{event}
+	}
+	var points []*Point
+	for _, ev := range events {
+		proto, err := r.rawTracepointProto(ev)
+		if errors.Is(err, btf.ErrNotFound) {
+			return nil, r.unknownRawTracepoint(ap, name(ev), ev)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ap.Raw, err)
+		}
+		points = append(points, &Point{
+			Provider: "rawtracepoint",
+			Target:   module,
+			Func:     ev,
+			Name:     name(ev),
+			Proto:    proto,
+		})
+	}
+	return points, nil
+}
+
+func (r *resolver) unknownRawTracepoint(ap *syntax.AttachPoint, full, event string) error {
+	msg := fmt.Sprintf("%s: raw tracepoint %s does not exist", ap.Raw, full)
+	if all, err := r.rawTracepointNames(); err == nil {
+		if best := nearest(event, all); best != "" {
+			msg += "; did you mean " + strings.TrimSuffix(full, event) + best + "?"
+		}
+	}
+	return fmt.Errorf("%s (run 'friday trace -l' to list the raw tracepoints)", msg)
+}
+
+func listRawTracepoints(r *resolver) ([]string, error) {
+	all, err := r.rawTracepointNames()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(all))
+	for i, ev := range all {
+		names[i] = "rawtracepoint:vmlinux:" + ev
+	}
+	return names, nil
+}
+
+// rawTracepointDetails lists the arguments in C, as the kernel declares
+// them.
+func rawTracepointDetails(r *resolver, name string) ([]string, error) {
+	proto, err := r.rawTracepointProto(name[strings.LastIndexByte(name, ':')+1:])
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, p := range proto.Params {
+		lines = append(lines, strings.TrimSpace(cDecl(p.Type, p.Name)))
+	}
+	return lines, nil
+}
+
+// cDecl spells a BTF type and a name as a C declaration, for listings.
+func cDecl(t btf.Type, name string) string {
+	switch t := t.(type) {
+	case *btf.Pointer:
+		return cDecl(t.Target, "* "+name)
+	case *btf.Const:
+		return "const " + cDecl(t.Type, name)
+	case *btf.Volatile:
+		return "volatile " + cDecl(t.Type, name)
+	case *btf.Array:
+		return cDecl(t.Type, fmt.Sprintf("%s[%d]", name, t.Nelems))
+	case *btf.Struct:
+		return "struct " + t.Name + " " + name
+	case *btf.Union:
+		return "union " + t.Name + " " + name
+	case *btf.Enum:
+		return "enum " + t.Name + " " + name
+	case *btf.Fwd:
+		return t.Kind.String() + " " + t.Name + " " + name
+	case *btf.Void:
+		return "void " + name
+	case *btf.FuncProto:
+		return "void (" + name + ")(...)"
+	}
+	return t.TypeName() + " " + name
+}
+
+func attachRawTracepoint(p *Point, prog *ebpf.Program) (Link, error) {
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: p.Func, Program: prog})
+	if err != nil {
+		return nil, attachError(p, err)
+	}
+	return l, nil
+}
