@@ -63,6 +63,8 @@ type Options struct {
 	// Command is the -c command; it is released once the probes are
 	// attached and the script ends when it exits.
 	Command *Command
+	// Pid is the -p process: the script ends when it exits.
+	Pid int
 	// Flush says when printed output is written: "line" after each batch of
 	// events, "none" after each event, "full" when the buffer fills or at
 	// exit.
@@ -90,6 +92,11 @@ func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
 	for _, ev := range obj.Events {
 		s.events[ev.ID] = ev
 	}
+	if opts.Pid != 0 {
+		if s.pidExit, err = watchPid(opts.Pid); err != nil {
+			return err
+		}
+	}
 	if err := s.load(); err != nil {
 		return err
 	}
@@ -109,6 +116,7 @@ type state struct {
 	links   []probe.Link
 	reader  *ringbuf.Reader
 	exiting bool // exit() was called
+	pidExit *pidWatch
 }
 
 func (s *state) run(ctx context.Context) error {
@@ -171,11 +179,17 @@ func (s *state) run(ctx context.Context) error {
 		}
 		cmdDone = c.Done()
 	}
+	var pidDone <-chan struct{}
+	if s.pidExit != nil {
+		pidDone = s.pidExit.done
+	}
 	for !s.exiting {
 		select {
 		case <-ctx.Done():
 			return s.finish(true, end)
 		case <-cmdDone:
+			return s.finish(true, end)
+		case <-pidDone:
 			return s.finish(true, end)
 		default:
 		}
@@ -305,6 +319,9 @@ func (s *state) close() error {
 	first := s.detach()
 	if s.opts.Command != nil {
 		s.opts.Command.Stop()
+	}
+	if s.pidExit != nil {
+		s.pidExit.close()
 	}
 	if s.reader != nil {
 		s.reader.Close()
