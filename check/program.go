@@ -1,5 +1,10 @@
 // Package check resolves names and types of a parsed script and produces the
 // checked program that code generation consumes.
+//
+// The checker does not modify the tree it is given. Macro calls are
+// expanded into copies: Probe.Syntax (and Func.Syntax) are the expanded
+// trees, and all Info tables are keyed by nodes of those trees, so code
+// generation must walk Probe.Syntax, never the original File.
 package check
 
 import (
@@ -14,33 +19,46 @@ type Program struct {
 	Probes []*Probe
 	Maps   map[string]*Map // by name, with '@'
 	Funcs  map[string]*Func
+	Config map[string]Const // config block, keys lower case without "bpftrace_"
+	// MaxStrLen is the capacity given to strings read at run time (str(),
+	// path(), ...) when no length is written.
+	MaxStrLen int
 }
 
 // Probe is one action block checked for a set of attach points that share
 // the same argument types (usually one point; a wildcard whose body does not
 // use args shares one Probe for all matches).
 type Probe struct {
-	Syntax *syntax.Probe
+	Syntax *syntax.Probe // with macros expanded
 	Points []*probe.Point
 	Info   *Info
 }
 
 // Func is a user-defined function with its checked body.
 type Func struct {
-	Syntax *syntax.FuncDecl
+	Syntax *syntax.FuncDecl // with macros expanded
 	Params []*Var
-	Result *types.Type
+	Result *types.Type // VoidT when no result is declared
 	Info   *Info
 }
 
 // Map is a global map with its key and value type. Key is nil for a map used
 // without keys (@x = 1), a Tuple for multiple keys.
+//
+// Integer keys and values are always 8 bytes wide in maps (as bpftrace
+// stores them); the signedness is that of the first assignment.
 type Map struct {
 	Name  string
 	Key   *types.Type
 	Value *types.Type
 	Decl  *syntax.MapDecl // nil when not declared
 	Pos   syntax.Pos      // first use
+	// Kind is the declared BPF map kind ("hash", "lruhash", "percpuhash",
+	// "percpulruhash", "percpuarray"), "" when not declared.
+	Kind string
+	Size int64 // declared max entries, 0 for the default
+
+	keySet bool // Key is known (nil then means "no keys")
 }
 
 // Var is one scratch variable (a $name in one scope).
@@ -48,11 +66,74 @@ type Var struct {
 	Name string
 	Type *types.Type
 	Pos  syntax.Pos
+
+	fixed bool // declared with a type: assignments may not widen it
 }
 
 // Info records what the checker learned about the nodes of one probe body.
 type Info struct {
-	Types map[syntax.Expr]*types.Type // type of every expression
-	Vars  map[*syntax.Var]*Var        // the variable each $name refers to
+	// Types is the type of every expression. Integer arithmetic is done in
+	// 64 bits: the result of + - * / % & | ^ << >> and unary - ~ is a
+	// 64-bit Int, signed only when both operands are signed (a constant
+	// operand takes the signedness of the other). Comparisons, ! && || give
+	// Bool. Division, modulo, right shift and ordered comparisons are
+	// signed when the operand types (Types[X], Types[Y]) are both signed.
+	// Pointer ± integer scales the integer by Elem.Size, as C does.
+	//
+	// Reading an aggregate map value (@c where @c = count()) gives the
+	// aggregate type (Count, Sum, ...); such values may appear where
+	// integers do (arithmetic, comparisons, casts, printf %d): codegen must
+	// then combine the per-CPU values (sum for Count/Sum, min, max, and
+	// total/count for Avg).
+	Types map[syntax.Expr]*types.Type
+	Vars  map[*syntax.Var]*Var // the variable each $name refers to
 	Decls map[*syntax.VarDecl]*Var
+
+	// Calls says what each call, and each identifier that names a builtin
+	// (pid, comm, args, arg0, kstack, ...), resolved to.
+	Calls map[syntax.Expr]*Call
+	// Consts holds the value of every expression the checker could fold
+	// to a constant: literals, sizeof, offsetof, enum values, positional
+	// parameters, $#, arithmetic on constants, pton(), cgroupid(), ...
+	// Codegen may emit a constant instead of evaluating such an expression.
+	Consts map[syntax.Expr]Const
+	// Fors gives the map a for loop iterates (nil for a range loop).
+	Fors map[*syntax.ForStmt]*Map
+	// Maps gives the map each MapRef names (including MapIndex.Map).
+	Maps map[*syntax.MapRef]*Map
+	// Unrolls gives the constant count of each unroll statement.
+	Unrolls map[*syntax.UnrollStmt]int
+}
+
+// Call describes a resolved call or builtin identifier.
+type Call struct {
+	Name string // canonical name: "printf", "pid", "arg" (for arg0..), "sarg", "hist", ...
+	// Args are the value arguments as written, without a leading mode
+	// identifier (kstack(perf, 5) has Args [5]) or map argument (see Map).
+	Args []syntax.Expr
+	Func *Func // user function
+	Map  *Map  // map operated on: delete, has_key, len, clear, zero, print(@m), find
+	// Key is the key expression of delete/has_key/find, nil for a map
+	// without keys. Several written keys are folded into one Tuple type:
+	// KeyArgs holds them as written.
+	KeyArgs []syntax.Expr
+	// Mode is a mode argument: pid(init) "init", nsecs(tai) "tai",
+	// kstack(perf) "perf", ntop with explicit family "af".
+	Mode string
+	N    int // argN/sargN: N; kstack/ustack: depth
+	// Format is the parsed format of printf, errorf, warnf, system, cat.
+	Format *Format
+	// Async marks calls handled by the runtime through an event
+	// (printf, print, clear, exit, ...).
+	Async bool
+	// Unsafe marks calls allowed only with --unsafe.
+	Unsafe bool
+}
+
+// Const is a value known at compile time.
+type Const struct {
+	Int   int64  // integer (bits reinterpreted as unsigned when the type is)
+	Str   string // string constant, when IsStr
+	IsStr bool
+	Bytes []byte // array constants (pton)
 }

@@ -1,0 +1,699 @@
+package check
+
+import (
+	"friday/probe"
+	"friday/syntax"
+	"friday/types"
+)
+
+// body is the state of checking one probe body (for one group of points)
+// or one function body.
+type body struct {
+	c      *checker
+	info   *Info
+	points []*probe.Point
+	provs  []string // distinct providers of points
+	scope  *scope
+	fn     *Func
+	loops  int
+	calls  map[string]bool // user functions called (recursion check)
+	// unknown marks variables whose value had no type because of an
+	// earlier error; reads of them are not reported again.
+	unknown map[string]bool
+}
+
+type scope struct {
+	parent *scope
+	vars   map[string]*Var
+}
+
+func newInfo() *Info {
+	return &Info{
+		Types:   map[syntax.Expr]*types.Type{},
+		Vars:    map[*syntax.Var]*Var{},
+		Decls:   map[*syntax.VarDecl]*Var{},
+		Calls:   map[syntax.Expr]*Call{},
+		Consts:  map[syntax.Expr]Const{},
+		Fors:    map[*syntax.ForStmt]*Map{},
+		Maps:    map[*syntax.MapRef]*Map{},
+		Unrolls: map[*syntax.UnrollStmt]int{},
+	}
+}
+
+func (c *checker) newBody(points []*probe.Point) *body {
+	b := &body{c: c, info: newInfo(), points: points, calls: map[string]bool{}, unknown: map[string]bool{}}
+	seen := map[string]bool{}
+	for _, p := range points {
+		if !seen[p.Provider] {
+			seen[p.Provider] = true
+			b.provs = append(b.provs, p.Provider)
+		}
+	}
+	b.scope = &scope{vars: map[string]*Var{}}
+	return b
+}
+
+func (c *checker) checkProbe(p *syntax.Probe, pts []*probe.Point) *Probe {
+	b := c.newBody(pts)
+	if p.Pred != nil {
+		t := b.expr(p.Pred)
+		if t != nil && !isScalar(t) {
+			c.errorf(p.Pred.Pos(), "Invalid type for predicate: %s", t)
+		}
+	}
+	if p.Body != nil {
+		b.stmts(p.Body.Stmts)
+	}
+	b.finish()
+	return &Probe{Syntax: p, Points: pts, Info: b.info}
+}
+
+func (c *checker) checkFunc(fd *syntax.FuncDecl) {
+	f := c.funcs[fd.Name]
+	if f == nil {
+		return
+	}
+	f.Syntax = fd
+	b := c.newBody(nil)
+	b.fn = f
+	for _, p := range f.Params {
+		b.scope.vars[p.Name] = p
+	}
+	if fd.Body != nil {
+		b.stmts(fd.Body.Stmts)
+		if f.Result.Kind != types.Void && !endsWithReturn(fd.Body.Stmts) {
+			c.errorf(fd.Pos(), "Function %s must return a value of type %s on every path", fd.Name, f.Result)
+		}
+	}
+	if b.calls[fd.Name] || c.reaches(fd.Name) {
+		c.errorf(fd.Pos(), "Recursive function call: %s (recursion is not supported)", fd.Name)
+	}
+	b.finish()
+	f.Info = b.info
+}
+
+// reaches reports whether function name can call itself through other
+// functions.
+func (c *checker) reaches(name string) bool {
+	seen := map[string]bool{}
+	var visit func(string) bool
+	visit = func(n string) bool {
+		fd := c.fdecls[n]
+		if fd == nil || seen[n] {
+			return false
+		}
+		seen[n] = true
+		found := false
+		inspect(fd.Body, func(node syntax.Node) bool {
+			if call, ok := node.(*syntax.Call); ok {
+				if call.Name == name || visit(call.Name) {
+					found = true
+				}
+			}
+			return !found
+		})
+		return found
+	}
+	return visit(name)
+}
+
+func endsWithReturn(stmts []syntax.Stmt) bool {
+	if len(stmts) == 0 {
+		return false
+	}
+	switch s := stmts[len(stmts)-1].(type) {
+	case *syntax.JumpStmt:
+		return s.Kind == "return"
+	case *syntax.IfStmt:
+		return ifReturns(s)
+	case *syntax.Block:
+		return endsWithReturn(s.Stmts)
+	}
+	return false
+}
+
+func ifReturns(s *syntax.IfStmt) bool {
+	if s.Then == nil || !endsWithReturn(s.Then.Stmts) {
+		return false
+	}
+	switch e := s.Else.(type) {
+	case *syntax.Block:
+		return endsWithReturn(e.Stmts)
+	case *syntax.IfStmt:
+		return ifReturns(e)
+	}
+	return false
+}
+
+// finish gives every variable reference the variable's final type: a
+// variable's integer type may widen after an earlier read was typed.
+func (b *body) finish() {
+	for ref, v := range b.info.Vars {
+		if v.Type != nil {
+			b.info.Types[ref] = v.Type
+		}
+	}
+}
+
+func (b *body) errorf(pos syntax.Pos, format string, args ...any) {
+	b.c.errorf(pos, format, args...)
+}
+
+func (b *body) push() { b.scope = &scope{parent: b.scope, vars: map[string]*Var{}} }
+func (b *body) pop()  { b.scope = b.scope.parent }
+
+func (b *body) lookup(name string) *Var {
+	for s := b.scope; s != nil; s = s.parent {
+		if v, ok := s.vars[name]; ok {
+			return v
+		}
+	}
+	return nil
+}
+
+func (b *body) stmts(list []syntax.Stmt) {
+	for _, s := range list {
+		b.stmt(s)
+	}
+}
+
+func (b *body) block(bl *syntax.Block) {
+	if bl == nil {
+		return
+	}
+	b.push()
+	b.stmts(bl.Stmts)
+	b.pop()
+}
+
+func (b *body) stmt(s syntax.Stmt) {
+	switch s := s.(type) {
+	case *syntax.Block:
+		b.block(s)
+	case *syntax.ExprStmt:
+		b.exprStmt(s.X)
+	case *syntax.AssignStmt:
+		b.assign(s)
+	case *syntax.VarDecl:
+		b.varDecl(s)
+	case *syntax.IfStmt:
+		b.cond(s.Cond, "if")
+		b.block(s.Then)
+		if s.Else != nil {
+			if blk, ok := s.Else.(*syntax.Block); ok {
+				b.block(blk)
+			} else {
+				b.stmt(s.Else)
+			}
+		}
+	case *syntax.WhileStmt:
+		b.cond(s.Cond, "while")
+		b.loops++
+		b.block(s.Body)
+		b.loops--
+	case *syntax.ForStmt:
+		b.forStmt(s)
+	case *syntax.UnrollStmt:
+		n, ok := b.constInt(s.Count, "unroll")
+		if ok {
+			switch {
+			case n < 1:
+				b.errorf(s.Count.Pos(), "unroll minimum value is 1")
+			case n > 100:
+				b.errorf(s.Count.Pos(), "unroll maximum value is 100")
+			default:
+				b.info.Unrolls[s] = int(n)
+			}
+		}
+		b.block(s.Body)
+	case *syntax.JumpStmt:
+		b.jump(s)
+	case nil:
+	default:
+		b.errorf(s.Pos(), "unsupported statement")
+	}
+}
+
+func (b *body) cond(e syntax.Expr, what string) {
+	t := b.expr(e)
+	if t != nil && !isScalar(t) {
+		b.errorf(e.Pos(), "Invalid condition in %s(): %s", what, t)
+	}
+}
+
+func (b *body) jump(s *syntax.JumpStmt) {
+	switch s.Kind {
+	case "break", "continue":
+		if b.loops == 0 {
+			b.errorf(s.Pos(), "'%s' statement is not allowed outside of a loop", s.Kind)
+		}
+	case "return":
+		if b.fn != nil {
+			res := b.fn.Result
+			if s.Value == nil {
+				if res.Kind != types.Void {
+					b.errorf(s.Pos(), "Function %s must return a value of type %s", b.fn.Syntax.Name, res)
+				}
+				return
+			}
+			t := b.expr(s.Value)
+			if t == nil {
+				return
+			}
+			if res.Kind == types.Void {
+				b.errorf(s.Value.Pos(), "Function %s does not return a value", b.fn.Syntax.Name)
+				return
+			}
+			if !b.assignable(res, t, s.Value) {
+				b.errorf(s.Value.Pos(), "Function %s is of type %s, cannot return %s", b.fn.Syntax.Name, res, t)
+			}
+			return
+		}
+		if s.Value != nil {
+			t := b.expr(s.Value)
+			if t != nil && !isIntegral(t) {
+				b.errorf(s.Value.Pos(), "A probe may only return an integer, not %s", t)
+			}
+		}
+	}
+}
+
+// assignable reports whether a value of type t (from expression e) may be
+// stored where type dst is expected without changing dst.
+func (b *body) assignable(dst, t *types.Type, e syntax.Expr) bool {
+	if dst == nil || t == nil {
+		return true
+	}
+	if dst.Kind == types.Int && isIntegral(t) {
+		if c, ok := b.info.Consts[e]; ok && !c.IsStr {
+			return fits(c.Int, !isSigned(t) && c.Int < 0, dst)
+		}
+		if t.Kind != types.Int {
+			return true
+		}
+		if t.Signed == dst.Signed {
+			return t.Size <= dst.Size
+		}
+		return !t.Signed && t.Size < dst.Size
+	}
+	if dst.Kind == types.String && t.Kind == types.String {
+		return t.Size <= dst.Size || b.isConst(e)
+	}
+	return merge(dst, t, false) == dst
+}
+
+func (b *body) isConst(e syntax.Expr) bool {
+	_, ok := b.info.Consts[e]
+	return ok
+}
+
+// valueType is the type a variable gets from a value: aggregate map
+// values read into a variable become plain integers.
+func valueType(t *types.Type) *types.Type {
+	switch t.Kind {
+	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
+		return types.IntOf(8, t.Signed || t.Kind == types.Avg)
+	}
+	return t
+}
+
+func (b *body) varDecl(s *syntax.VarDecl) {
+	if s.Var == nil {
+		return
+	}
+	name := s.Var.Name
+	if prev, ok := b.scope.vars[name]; ok && prev != nil {
+		b.errorf(s.Pos(), "Variable %s was already declared", displayName(name))
+	}
+	v := &Var{Name: displayName(name), Pos: s.Var.Pos()}
+	if s.Type != nil {
+		v.Type = b.c.resolveType(s.Type, false)
+		if v.Type == nil {
+			b.unknown[name] = true
+		} else {
+			v.fixed = true
+		}
+	}
+	if s.Value != nil {
+		t := b.expr(s.Value)
+		switch {
+		case t == nil:
+			if v.Type == nil {
+				b.unknown[name] = true
+			}
+		case !b.storable(t, s.Value, "variable "+displayName(name)):
+			b.unknown[name] = true
+		case v.Type == nil:
+			v.Type = b.varType(t, s.Value)
+		case !b.assignable(v.Type, valueType(t), s.Value):
+			b.errorf(s.Value.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already has a type '%s'", v.Name, t, v.Type)
+		}
+	}
+	b.scope.vars[name] = v
+	b.info.Vars[s.Var] = v
+	b.info.Decls[s] = v
+}
+
+// varType is the type a new variable takes from its first value. Integer
+// constants take their smallest type so that later assignments can widen.
+func (b *body) varType(t *types.Type, e syntax.Expr) *types.Type {
+	t = valueType(t)
+	if t.Kind == types.Int {
+		if c, ok := b.info.Consts[e]; ok {
+			return constType(c.Int, !t.Signed && c.Int < 0)
+		}
+	}
+	return t
+}
+
+// storable reports (and explains) whether a value of type t may be kept in
+// a variable or map.
+func (b *body) storable(t *types.Type, e syntax.Expr, what string) bool {
+	switch t.Kind {
+	case types.Void:
+		b.errorf(e.Pos(), "Value of %s has no type (void) and cannot be assigned to %s", describe(e), what)
+		return false
+	case types.Stats, types.Hist, types.Lhist, types.Tseries:
+		b.errorf(e.Pos(), "Value of type %s cannot be assigned to %s", t, what)
+		return false
+	}
+	return true
+}
+
+func describe(e syntax.Expr) string {
+	switch e := e.(type) {
+	case *syntax.Call:
+		return e.Name + "()"
+	case *syntax.Ident:
+		return e.Name
+	}
+	return "expression"
+}
+
+// assignVar stores a value of type t (from e) into variable ref,
+// declaring it in the current scope on first assignment.
+func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
+	v := b.lookup(ref.Name)
+	if v == nil {
+		v = &Var{Name: displayName(ref.Name), Pos: ref.Pos()}
+		b.scope.vars[ref.Name] = v
+	}
+	b.info.Vars[ref] = v
+	if t == nil {
+		if v.Type == nil {
+			b.unknown[ref.Name] = true
+		}
+		return
+	}
+	if !b.storable(t, e, "variable "+v.Name) {
+		b.unknown[ref.Name] = true
+		return
+	}
+	if v.Type == nil {
+		v.Type = b.varType(t, e)
+		return
+	}
+	vt := valueType(t)
+	if v.fixed {
+		if !b.assignable(v.Type, vt, e) {
+			b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already has a type '%s'", v.Name, t, v.Type)
+		}
+		return
+	}
+	nt := vt
+	if vt.Kind == types.Int {
+		nt = b.varType(vt, e)
+	}
+	m := merge(v.Type, nt, true)
+	if m == nil {
+		b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already contains a value of type '%s'", v.Name, t, v.Type)
+		return
+	}
+	v.Type = m
+}
+
+func (b *body) assign(s *syntax.AssignStmt) {
+	switch lhs := s.LHS.(type) {
+	case *syntax.Var:
+		if s.Op == "=" {
+			t := b.rhs(s.RHS, lhs.Name)
+			b.assignVar(lhs, t, s.RHS)
+			return
+		}
+		lt := b.expr(lhs)
+		rt := b.expr(s.RHS)
+		b.compound(s, lt, rt)
+	case *syntax.MapRef:
+		b.assignMap(s, lhs, nil)
+	case *syntax.MapIndex:
+		b.assignMap(s, lhs.Map, lhs)
+	case *syntax.Ident:
+		if lhs.Name == "_" && s.Op == "=" {
+			b.expr(s.RHS)
+			return
+		}
+		b.errorf(lhs.Pos(), "Cannot assign to %s", lhs.Name)
+		b.expr(s.RHS)
+	default:
+		// Assignment into a struct field or array element is not possible:
+		// those live in kernel memory.
+		b.errorf(s.LHS.Pos(), "Cannot assign to this expression: only scratch variables and maps can be assigned")
+		b.expr(s.RHS)
+	}
+}
+
+// rhs types the right side of a plain assignment to a variable, where
+// aggregate functions are not allowed.
+func (b *body) rhs(e syntax.Expr, target string) *types.Type {
+	if call, ok := e.(*syntax.Call); ok && aggFuncs[call.Name] && !b.isUserFunc(call.Name) {
+		b.errorf(call.Pos(), "%s() should be directly assigned to a map", call.Name)
+		for _, a := range call.Args {
+			b.expr(a)
+		}
+		return nil
+	}
+	return b.expr(e)
+}
+
+// compound checks "x op= y" given the types of x and y.
+func (b *body) compound(s *syntax.AssignStmt, lt, rt *types.Type) {
+	if lt == nil || rt == nil {
+		return
+	}
+	op := s.Op[:len(s.Op)-1]
+	if isPtr(lt) && (op == "+" || op == "-") && isIntegral(rt) {
+		return
+	}
+	if lt.Kind != types.Int || !isIntegral(rt) {
+		b.errorf(s.Pos(), "The %s operator can only be used on integers (%s and %s supplied)", s.Op, lt, rt)
+	}
+}
+
+func (b *body) assignMap(s *syntax.AssignStmt, ref *syntax.MapRef, idx *syntax.MapIndex) {
+	m := b.c.useMap(ref.Name, ref.Pos())
+	b.info.Maps[ref] = m
+	var keys []syntax.Expr
+	if idx != nil {
+		keys = idx.Keys
+	}
+	kt, ok := b.keyType(m, keys, ref.Pos())
+	if ok {
+		b.c.setKey(m, kt, ref.Pos())
+	}
+	var t *types.Type
+	if call, ok := s.RHS.(*syntax.Call); ok && aggFuncs[call.Name] && !b.isUserFunc(call.Name) {
+		if s.Op != "=" {
+			b.errorf(s.Pos(), "%s() cannot be combined with %s: assign it with =", call.Name, s.Op)
+		}
+		t = b.aggregate(call)
+		if t == nil {
+			return
+		}
+		b.info.Types[s.LHS] = t
+		b.c.setValue(m, t, false, ref.Pos())
+		return
+	}
+	rt := b.expr(s.RHS)
+	if s.Op != "=" {
+		if m.Value == nil && isIntegral(rt) {
+			b.c.setValue(m, types.I64, false, s.Pos())
+			b.c.mapSign[m.Name] = 2
+		}
+		b.info.Types[s.LHS] = m.Value
+		b.compound(s, m.Value, rt)
+		return
+	}
+	if rt == nil || !b.storable(rt, s.RHS, "map "+m.Name) {
+		return
+	}
+	t = stored(valueType(rt))
+	b.info.Types[s.LHS] = t
+	isConst := b.isConst(s.RHS)
+	if t.Kind == types.Int {
+		switch {
+		case rt.Signed:
+			b.c.mapSign[m.Name] = 2
+		case !isConst && b.c.mapSign[m.Name] == 0:
+			b.c.mapSign[m.Name] = 1
+		}
+	}
+	b.c.setValue(m, t, isConst, ref.Pos())
+}
+
+// useMap returns the map named name, creating it on first use.
+func (c *checker) useMap(name string, pos syntax.Pos) *Map {
+	m := c.maps[name]
+	if m == nil {
+		m = &Map{Name: name, Pos: pos}
+		c.maps[name] = m
+	}
+	return m
+}
+
+func (c *checker) setKey(m *Map, kt *types.Type, pos syntax.Pos) {
+	if !m.keySet {
+		m.Key, m.keySet = kt, true
+		return
+	}
+	if (m.Key == nil) != (kt == nil) {
+		if kt == nil {
+			c.errorf(pos, "%s used as a map without an explicit key (scalar map), previously used with an explicit key (non-scalar map)", m.Name)
+		} else {
+			c.errorf(pos, "%s used as a map with an explicit key (non-scalar map), previously used without an explicit key (scalar map)", m.Name)
+		}
+		return
+	}
+	if kt == nil {
+		return
+	}
+	nk := merge(m.Key, kt, false)
+	if nk == nil {
+		c.errorf(pos, "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
+		return
+	}
+	m.Key = nk
+}
+
+func (c *checker) setValue(m *Map, t *types.Type, isConst bool, pos syntax.Pos) {
+	if m.Value == nil {
+		m.Value = t
+		c.fixSign(m)
+		return
+	}
+	nv := merge(m.Value, t, false)
+	if nv == nil {
+		c.errorf(pos, "Type mismatch for %s: trying to assign value of type '%s' when map already contains a value of type '%s'", m.Name, t, m.Value)
+		return
+	}
+	m.Value = nv
+	c.fixSign(m)
+}
+
+// fixSign applies the signedness decided for an integer map: signed
+// unless only unsigned non-constant values were stored.
+func (c *checker) fixSign(m *Map) {
+	if m.Value.Kind != types.Int {
+		return
+	}
+	signed := c.mapSign[m.Name] != 1
+	if m.Value.Signed != signed {
+		m.Value = types.IntOf(8, signed)
+	}
+}
+
+// keyType types the keys of a map access; nil keys means a scalar map.
+func (b *body) keyType(m *Map, keys []syntax.Expr, pos syntax.Pos) (*types.Type, bool) {
+	if keys == nil {
+		return nil, true
+	}
+	if len(keys) == 1 {
+		if tup, ok := keys[0].(*syntax.Tuple); ok {
+			keys = tup.Elems
+		}
+	}
+	elems := make([]*types.Type, 0, len(keys))
+	for _, k := range keys {
+		t := b.expr(k)
+		if t == nil {
+			return nil, false
+		}
+		switch {
+		case t.Kind == types.Void:
+			b.errorf(k.Pos(), "%s cannot be used as a map key: it has no value", describe(k))
+			return nil, false
+		case t.IsAggregate():
+			b.errorf(k.Pos(), "Value of type %s cannot be used as a map key", t)
+			return nil, false
+		}
+		elems = append(elems, stored(valueType(t)))
+	}
+	if len(elems) == 1 {
+		return elems[0], true
+	}
+	return types.TupleOf(elems...), true
+}
+
+func (b *body) forStmt(s *syntax.ForStmt) {
+	b.push()
+	defer b.pop()
+	var vt *types.Type
+	if s.Map != nil {
+		m := b.c.maps[s.Map.Name]
+		b.info.Maps[s.Map] = m
+		switch {
+		case m == nil || m.Value == nil:
+			b.c.noteRead(s.Map.Name, s.Map.Pos())
+		case m.keySet && m.Key == nil:
+			b.errorf(s.Map.Pos(), "%s has no explicit keys (scalar map), and cannot be used for iteration", s.Map.Name)
+		default:
+			b.info.Fors[s] = m
+			vt = types.TupleOf(m.Key, m.Value)
+		}
+	} else {
+		lo := b.expr(s.Lo)
+		hi := b.expr(s.Hi)
+		for _, p := range []struct {
+			t *types.Type
+			e syntax.Expr
+		}{{lo, s.Lo}, {hi, s.Hi}} {
+			if p.t != nil && !isIntegral(p.t) {
+				b.errorf(p.e.Pos(), "Loop range requires an integer, not %s", p.t)
+			}
+		}
+		if isIntegral(lo) && isIntegral(hi) {
+			vt = unifyInts(valueType(intOf(lo)), valueType(intOf(hi)))
+			if vt == nil {
+				vt = types.I64
+			}
+			vt = types.IntOf(8, vt.Signed)
+		}
+	}
+	if s.Var != nil {
+		v := &Var{Name: displayName(s.Var.Name), Type: vt, Pos: s.Var.Pos()}
+		if vt == nil {
+			b.unknown[s.Var.Name] = true
+		}
+		b.scope.vars[s.Var.Name] = v
+		b.info.Vars[s.Var] = v
+	}
+	b.loops++
+	b.block(s.Body)
+	b.loops--
+}
+
+// intOf views bools and enums as integers.
+func intOf(t *types.Type) *types.Type {
+	switch t.Kind {
+	case types.Bool:
+		return types.U8
+	case types.Enum:
+		return types.IntOf(t.Size, t.Signed)
+	}
+	return t
+}
+
+func (c *checker) noteRead(name string, pos syntax.Pos) {
+	if _, ok := c.mapRead[name]; !ok {
+		c.mapRead[name] = pos
+	}
+}

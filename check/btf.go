@@ -1,0 +1,228 @@
+package check
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+
+	"friday/types"
+)
+
+// btfTypes converts kernel BTF types into types.Type on demand. Struct
+// types are cached by BTF identity so recursive structs (task_struct points
+// to task_struct) become cyclic graphs rather than infinite ones.
+type btfTypes struct {
+	spec  *btf.Spec
+	cache map[btf.Type]*types.Type
+	enums map[string]enumConst // enum value name -> value, built on first use
+}
+
+type enumConst struct {
+	val int64
+	typ *types.Type
+}
+
+func newBTFTypes(spec *btf.Spec) *btfTypes {
+	return &btfTypes{spec: spec, cache: map[btf.Type]*types.Type{}}
+}
+
+// named looks up "struct x", "union x" or "enum x".
+func (b *btfTypes) named(name string) *types.Type {
+	if b.spec == nil {
+		return nil
+	}
+	kind, base, _ := strings.Cut(name, " ")
+	cands, err := b.spec.AnyTypesByName(base)
+	if err != nil {
+		return nil
+	}
+	var fallback btf.Type
+	for _, t := range cands {
+		switch t := t.(type) {
+		case *btf.Struct:
+			if kind == "struct" {
+				return b.conv(t)
+			}
+		case *btf.Union:
+			if kind == "union" {
+				return b.conv(t)
+			}
+		case *btf.Enum:
+			if kind == "enum" {
+				return b.conv(t)
+			}
+		case *btf.Fwd:
+			if kind == "struct" || kind == "union" {
+				fallback = t
+			}
+		}
+	}
+	if fallback != nil {
+		return b.conv(fallback)
+	}
+	return nil
+}
+
+// typedef looks up a typedef or base type name such as "u32" or "pid_t".
+func (b *btfTypes) typedef(name string) *types.Type {
+	if b.spec == nil {
+		return nil
+	}
+	cands, err := b.spec.AnyTypesByName(name)
+	if err != nil {
+		return nil
+	}
+	for _, t := range cands {
+		switch t.(type) {
+		case *btf.Typedef, *btf.Int:
+			return b.conv(t)
+		}
+	}
+	return nil
+}
+
+// enumValue finds an enum constant by name.
+func (b *btfTypes) enumValue(name string) (enumConst, bool) {
+	if b.spec == nil {
+		return enumConst{}, false
+	}
+	if b.enums == nil {
+		b.enums = map[string]enumConst{}
+		for t, err := range b.spec.All() {
+			if err != nil {
+				break
+			}
+			e, ok := t.(*btf.Enum)
+			if !ok {
+				continue
+			}
+			var et *types.Type
+			for _, v := range e.Values {
+				if _, dup := b.enums[v.Name]; dup {
+					continue
+				}
+				if et == nil {
+					et = b.conv(e)
+				}
+				b.enums[v.Name] = enumConst{val: int64(v.Value), typ: et}
+			}
+		}
+	}
+	ec, ok := b.enums[name]
+	return ec, ok
+}
+
+// funcArgs is the struct of a kernel function's parameters, laid out as
+// 8-byte slots (as fentry and raw tracepoint contexts hold them).
+func (b *btfTypes) funcArgs(name string) (*types.Type, error) {
+	if b.spec == nil {
+		return nil, errors.New("kernel BTF is not available")
+	}
+	var fn *btf.Func
+	if err := b.spec.TypeByName(name, &fn); err != nil {
+		return nil, err
+	}
+	proto, ok := fn.Type.(*btf.FuncProto)
+	if !ok {
+		return nil, errors.New("not a function")
+	}
+	t := &types.Type{Kind: types.Struct, Name: "struct " + name + "_args"}
+	for i, p := range proto.Params {
+		t.Fields = append(t.Fields, types.Field{Name: p.Name, Type: b.conv(p.Type), Offset: 8 * i})
+	}
+	t.Size = 8 * len(proto.Params)
+	return t, nil
+}
+
+func (b *btfTypes) conv(t btf.Type) *types.Type {
+	if r, ok := b.cache[t]; ok {
+		return r
+	}
+	switch t := t.(type) {
+	case *btf.Void:
+		return types.VoidT
+	case *btf.Int:
+		if t.Encoding&btf.Bool != 0 {
+			return types.BoolT
+		}
+		size := int(t.Size)
+		if size > 8 {
+			return types.ArrayOf(types.U8, size)
+		}
+		return types.IntOf(size, t.Encoding&btf.Signed != 0 || t.Encoding&btf.Char != 0 && t.Name == "char")
+	case *btf.Typedef:
+		return b.conv(t.Type)
+	case *btf.Const:
+		return b.conv(t.Type)
+	case *btf.Volatile:
+		return b.conv(t.Type)
+	case *btf.Restrict:
+		return b.conv(t.Type)
+	case *btf.TypeTag:
+		return b.conv(t.Type)
+	case *btf.Pointer:
+		p := &types.Type{Kind: types.Pointer, Size: 8}
+		b.cache[t] = p
+		p.Elem = b.conv(t.Target)
+		return p
+	case *btf.Array:
+		elem := b.conv(t.Type)
+		return types.ArrayOf(elem, int(t.Nelems))
+	case *btf.Struct:
+		return b.composite(t, "struct "+t.Name, false, int(t.Size), t.Members)
+	case *btf.Union:
+		return b.composite(t, "union "+t.Name, true, int(t.Size), t.Members)
+	case *btf.Fwd:
+		kind := "struct "
+		if t.Kind == btf.FwdUnion {
+			kind = "union "
+		}
+		r := &types.Type{Kind: types.Struct, Name: kind + t.Name, Union: t.Kind == btf.FwdUnion}
+		b.cache[t] = r
+		return r
+	case *btf.Enum:
+		r := &types.Type{Kind: types.Enum, Size: int(t.Size), Signed: t.Signed, Name: "enum " + t.Name,
+			EnumNames: map[int64]string{}}
+		for _, v := range t.Values {
+			r.EnumNames[int64(v.Value)] = v.Name
+		}
+		b.cache[t] = r
+		return r
+	case *btf.Float:
+		return types.ArrayOf(types.U8, int(t.Size))
+	}
+	return types.VoidT
+}
+
+func (b *btfTypes) composite(key btf.Type, name string, union bool, size int, members []btf.Member) *types.Type {
+	if strings.HasSuffix(name, " ") {
+		name += "(anonymous)"
+	}
+	r := &types.Type{Kind: types.Struct, Name: name, Union: union, Size: size}
+	b.cache[key] = r
+	var fields []types.Field
+	for _, m := range members {
+		off := int(m.Offset)
+		if m.Name == "" {
+			// Members of anonymous structs and unions are reached as if
+			// they belonged to the enclosing struct.
+			inner := b.conv(m.Type)
+			if inner.Kind == types.Struct {
+				for _, f := range inner.Fields {
+					f.Offset += off / 8
+					fields = append(fields, f)
+				}
+			}
+			continue
+		}
+		f := types.Field{Name: m.Name, Type: b.conv(m.Type), Offset: off / 8}
+		if m.BitfieldSize > 0 {
+			f.BitSize = int(m.BitfieldSize)
+			f.BitOffset = off % 8
+		}
+		fields = append(fields, f)
+	}
+	r.Fields = fields
+	return r
+}

@@ -1,0 +1,1445 @@
+package check
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"friday/syntax"
+	"friday/types"
+)
+
+// builtin checks one builtin function (or identifier, with args nil and
+// bare set) and returns its type.
+type builtin struct {
+	fn func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type
+	// bare: usable as an identifier without parentheses (pid, comm, ...).
+	bare bool
+}
+
+var builtins map[string]builtin
+
+var aggFuncs = map[string]bool{
+	"count": true, "sum": true, "min": true, "max": true, "avg": true,
+	"stats": true, "hist": true, "lhist": true, "tseries": true,
+}
+
+func isBuiltinFunc(name string) bool {
+	_, ok := builtins[name]
+	return ok || aggFuncs[name]
+}
+
+func (b *body) isUserFunc(name string) bool {
+	_, ok := b.c.funcs[name]
+	return ok
+}
+
+var argRe = regexp.MustCompile(`^(s?arg)([0-9]+)$`)
+
+func (b *body) ident(e *syntax.Ident) *types.Type {
+	if bi, ok := builtins[e.Name]; ok && bi.bare {
+		ci := &Call{Name: e.Name}
+		t := bi.fn(b, e, ci, nil)
+		b.info.Calls[e] = ci
+		return t
+	}
+	if m := argRe.FindStringSubmatch(e.Name); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		ci := &Call{Name: m[1], N: n}
+		b.info.Calls[e] = ci
+		return b.argN(e, m[1], n)
+	}
+	if ec, ok := b.c.btf.enumValue(e.Name); ok {
+		b.setConst(e, ec.val)
+		return ec.typ
+	}
+	if _, ok := stackModes[e.Name]; ok {
+		b.errorf(e.Pos(), "Stack mode '%s' can only be used as an argument of kstack() or ustack()", e.Name)
+		return nil
+	}
+	b.errorf(e.Pos(), "Unknown identifier: '%s'", e.Name)
+	return nil
+}
+
+func (b *body) call(e *syntax.Call) *types.Type {
+	if f, ok := b.c.funcs[e.Name]; ok {
+		return b.userCall(e, f)
+	}
+	if aggFuncs[e.Name] {
+		b.errorf(e.Pos(), "%s() should be directly assigned to a map", e.Name)
+		for _, a := range e.Args {
+			b.expr(a)
+		}
+		return nil
+	}
+	if argRe.MatchString(e.Name) && len(e.Args) == 0 {
+		return b.ident(&syntax.Ident{P: e.P, Name: e.Name})
+	}
+	bi, ok := builtins[e.Name]
+	if !ok {
+		b.errorf(e.Pos(), "Unknown function: %s", e.Name)
+		for _, a := range e.Args {
+			b.expr(a)
+		}
+		return nil
+	}
+	ci := &Call{Name: e.Name, Args: e.Args}
+	b.info.Calls[e] = ci
+	return bi.fn(b, e, ci, e.Args)
+}
+
+func (b *body) userCall(e *syntax.Call, f *Func) *types.Type {
+	b.info.Calls[e] = &Call{Name: e.Name, Args: e.Args, Func: f}
+	if b.fn != nil {
+		b.calls[e.Name] = true
+	}
+	if len(e.Args) != len(f.Params) {
+		b.errorf(e.Pos(), "Function %s requires %d arguments (%d provided)", e.Name, len(f.Params), len(e.Args))
+	}
+	for i, a := range e.Args {
+		t := b.expr(a)
+		if i >= len(f.Params) || t == nil || f.Params[i].Type == nil {
+			continue
+		}
+		if !b.assignable(f.Params[i].Type, valueType(t), a) {
+			b.errorf(a.Pos(), "Function %s: parameter %s is of type %s, cannot pass %s", e.Name, f.Params[i].Name, f.Params[i].Type, t)
+		}
+	}
+	return f.Result
+}
+
+// nargs checks the number of arguments.
+func (b *body) nargs(e syntax.Expr, name string, args []syntax.Expr, min, max int) bool {
+	n := len(args)
+	if n >= min && (n <= max || max < 0) {
+		return true
+	}
+	switch {
+	case max == 0:
+		b.errorf(e.Pos(), "%s() requires no arguments (%d provided)", name, n)
+	case min == max && min == 1:
+		b.errorf(e.Pos(), "%s() requires one argument (%d provided)", name, n)
+	case min == max:
+		b.errorf(e.Pos(), "%s() requires %d arguments (%d provided)", name, min, n)
+	case n < min && min == 1:
+		b.errorf(e.Pos(), "%s() requires at least one argument (%d provided)", name, n)
+	case n < min:
+		b.errorf(e.Pos(), "%s() requires at least %d arguments (%d provided)", name, min, n)
+	default:
+		b.errorf(e.Pos(), "%s() takes up to %d arguments (%d provided)", name, max, n)
+	}
+	for _, a := range args {
+		if _, isMap := a.(*syntax.MapRef); !isMap {
+			b.expr(a)
+		}
+	}
+	return false
+}
+
+// constInt requires e to be an integer constant.
+func (b *body) constInt(e syntax.Expr, what string) (int64, bool) {
+	t := b.expr(e)
+	if t == nil {
+		return 0, false
+	}
+	c, ok := b.info.Consts[e]
+	if !ok || c.IsStr || !isIntegral(t) {
+		b.errorf(e.Pos(), "%s: expects an integer literal (or constant expression)", what)
+		return 0, false
+	}
+	return c.Int, true
+}
+
+// constStr requires e to be a string literal (or a constant string).
+func (b *body) constStr(e syntax.Expr, what string) (string, bool) {
+	t := b.expr(e)
+	if t == nil {
+		return "", false
+	}
+	c, ok := b.info.Consts[e]
+	if !ok || !c.IsStr {
+		b.errorf(e.Pos(), "%s expects a string literal (%s provided)", what, typeClass(t))
+		return "", false
+	}
+	return c.Str, true
+}
+
+// expect types e and requires one of a few type classes.
+func (b *body) expectInt(e syntax.Expr, fn string) (*types.Type, bool) {
+	t := b.expr(e)
+	if t == nil {
+		return nil, false
+	}
+	if !isIntegral(t) && !isPtr(t) {
+		b.errorf(e.Pos(), "%s() only supports integer arguments (%s provided)", fn, t)
+		return nil, false
+	}
+	return t, true
+}
+
+// ---- probe-dependent builtins ----
+
+func (b *body) providerList() string {
+	if len(b.provs) == 0 {
+		return "unknown"
+	}
+	return strings.Join(b.provs, ", ")
+}
+
+// allProvs reports whether every point's provider is in set.
+func (b *body) allProvs(set ...string) bool {
+	for _, p := range b.provs {
+		ok := false
+		for _, s := range set {
+			if p == s {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// x86-64 passes six integer arguments in registers.
+const maxRegArgs = 6
+
+func (b *body) argN(e syntax.Expr, kind string, n int) *types.Type {
+	if kind == "sarg" {
+		if !b.allProvs("kprobe", "uprobe", "usdt") {
+			b.errorf(e.Pos(), "The sarg%d builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes", n)
+			return nil
+		}
+		return types.I64
+	}
+	if !b.allProvs("kprobe", "uprobe", "usdt", "rawtracepoint") {
+		msg := "The arg%d builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes"
+		if b.allProvs("tracepoint", "fentry", "fexit", "tp_btf") && len(b.provs) > 0 {
+			msg += " (use args.<name> for %s probes)"
+			b.errorf(e.Pos(), msg, n, b.providerList())
+			return nil
+		}
+		b.errorf(e.Pos(), msg, n)
+		return nil
+	}
+	if n >= maxRegArgs && !b.allProvs("usdt", "rawtracepoint") {
+		b.errorf(e.Pos(), "arg%d is not available: only arg0..arg%d are passed in registers (use sarg for stack arguments)", n, maxRegArgs-1)
+		return nil
+	}
+	return types.U64
+}
+
+func builtinArgs(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "args", args, 0, 0) {
+		return nil
+	}
+	if len(b.points) == 0 {
+		b.errorf(e.Pos(), "The args builtin can only be used with tracepoint/fentry/uprobe probes (%s used here)", b.providerList())
+		return nil
+	}
+	t := b.points[0].Args
+	for _, p := range b.points {
+		if p.Args == nil {
+			b.errorf(e.Pos(), "The args builtin can only be used with tracepoint/fentry/rawtracepoint probes (%s used here)", p.Provider)
+			return nil
+		}
+	}
+	if b.userSpace() {
+		return userStruct(t)
+	}
+	return t
+}
+
+// userStruct marks the pointer fields of a struct as user pointers.
+func userStruct(t *types.Type) *types.Type {
+	c := *t
+	c.Fields = make([]types.Field, len(t.Fields))
+	for i, f := range t.Fields {
+		f.Type = userPtr(f.Type)
+		c.Fields[i] = f
+	}
+	return &c
+}
+
+func builtinRetval(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "retval", args, 0, 0) {
+		return nil
+	}
+	if !b.allProvs("kretprobe", "uretprobe", "fexit") || len(b.provs) == 0 {
+		b.errorf(e.Pos(), "The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'fexit' probes")
+		return nil
+	}
+	return types.U64
+}
+
+func builtinFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "func", args, 0, 0) {
+		return nil
+	}
+	switch {
+	case len(b.provs) > 0 && b.allProvs("kprobe", "kretprobe"):
+		return types.KSymT
+	case len(b.provs) > 0 && b.allProvs("uprobe", "uretprobe", "usdt"):
+		return usymT
+	case len(b.provs) > 0 && b.allProvs("fentry", "fexit"):
+		return types.KSymT
+	}
+	b.errorf(e.Pos(), "The func builtin can not be used with '%s' probes", b.providerList())
+	return nil
+}
+
+// fixed returns a builtin with no arguments of a fixed type.
+func fixed(t *types.Type) builtin {
+	return builtin{bare: true, fn: func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if !b.nargs(e, ci.Name, args, 0, 0) {
+			return nil
+		}
+		return t
+	}}
+}
+
+// withMode returns a builtin taking an optional mode identifier.
+func withMode(t *types.Type, modes ...string) builtin {
+	return builtin{bare: true, fn: func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if !b.nargs(e, ci.Name, args, 0, 1) {
+			return nil
+		}
+		if len(args) == 1 {
+			id, ok := args[0].(*syntax.Ident)
+			if !ok || !contains(modes, id.Name) {
+				b.errorf(args[0].Pos(), "%s() expects one of: %s", ci.Name, strings.Join(modes, ", "))
+				return nil
+			}
+			ci.Mode = id.Name
+			ci.Args = nil
+		}
+		return t
+	}}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func builtinStack(kind types.Kind) builtin {
+	return builtin{bare: true, fn: func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if !b.nargs(e, ci.Name, args, 0, 2) {
+			return nil
+		}
+		mode, depth := b.c.stackDef, DefaultStackDepth
+		rest := args
+		if len(rest) > 0 {
+			if id, ok := rest[0].(*syntax.Ident); ok {
+				m, ok := stackModes[id.Name]
+				if !ok {
+					b.errorf(id.Pos(), "%s: invalid stack mode %s (bpftrace, perf or raw)", ci.Name, id.Name)
+					return nil
+				}
+				mode, ci.Mode = m, id.Name
+				rest = rest[1:]
+			}
+		}
+		if len(rest) > 1 {
+			b.errorf(e.Pos(), "%s() takes a stack mode and a depth", ci.Name)
+			return nil
+		}
+		if len(rest) == 1 {
+			n, ok := b.constInt(rest[0], ci.Name+"()")
+			if !ok {
+				return nil
+			}
+			if n < 1 || n > 1024 {
+				b.errorf(rest[0].Pos(), "%s: stack depth must be between 1 and 1024 (%d given)", ci.Name, n)
+				return nil
+			}
+			depth = int(n)
+		}
+		ci.Args, ci.N = rest, depth
+		return stackT(kind, mode, depth)
+	}}
+}
+
+func (b *body) requireProvs(e syntax.Expr, name string, provs ...string) bool {
+	if len(b.provs) == 0 || !b.allProvs(provs...) {
+		b.errorf(e.Pos(), "%s can not be used with \"%s\" probes", name, b.providerList())
+		return false
+	}
+	return true
+}
+
+func (b *body) requireUnsafe(e syntax.Expr, name string) bool {
+	if !b.c.opts.Unsafe {
+		b.errorf(e.Pos(), "%s() is an unsafe function being used in safe mode (use --unsafe)", name)
+		return false
+	}
+	return true
+}
+
+// ---- functions ----
+
+func fmtFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if len(args) == 0 {
+		b.errorf(e.Pos(), "%s() requires at least one argument (0 provided)", ci.Name)
+		return nil
+	}
+	if ci.Name == "system" && !b.requireUnsafe(e, "system") {
+		return nil
+	}
+	ft := b.expr(args[0])
+	for _, a := range args[1:] {
+		b.expr(a)
+	}
+	if ft == nil {
+		return nil
+	}
+	c, ok := b.info.Consts[args[0]]
+	if !ok || !c.IsStr {
+		b.errorf(e.Pos(), "%s() expects a string literal (%s provided)", ci.Name, typeClass(ft))
+		return nil
+	}
+	f, err := parseFormat(c.Str)
+	if err != nil {
+		b.errorf(e.Pos(), "%s: %v", ci.Name, err)
+		return nil
+	}
+	vals := args[1:]
+	if len(vals) < len(f.Verbs) {
+		b.errorf(e.Pos(), "%s: Not enough arguments for format string (%d supplied, %d expected)", ci.Name, len(vals), len(f.Verbs))
+		return nil
+	}
+	if len(vals) > len(f.Verbs) {
+		b.errorf(e.Pos(), "%s: Too many arguments for format string (%d supplied, %d expected)", ci.Name, len(vals), len(f.Verbs))
+		return nil
+	}
+	for i, a := range vals {
+		t := b.info.Types[a]
+		if t == nil {
+			return nil
+		}
+		if ok, want := verbAccepts(f.Verbs[i].Conv, t); !ok {
+			b.errorf(e.Pos(), "%s: %%%s specifier expects a value of type %s (%s supplied)", ci.Name, f.Verbs[i].Conv, want, typeClass(t))
+			return nil
+		}
+		f.Verbs[i].Arg = t
+	}
+	ci.Format = f
+	ci.Args = vals
+	ci.Async = true
+	ci.Unsafe = ci.Name == "system"
+	return types.VoidT
+}
+
+func builtinPrint(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "print", args, 1, 3) {
+		return nil
+	}
+	ci.Async = true
+	if ref, ok := args[0].(*syntax.MapRef); ok {
+		m := b.mapArg(ref)
+		ci.Map = m
+		ci.Args = args[1:]
+		for _, a := range args[1:] {
+			if _, ok := b.expectInt(a, "print"); !ok {
+				return nil
+			}
+		}
+		return types.VoidT
+	}
+	if len(args) > 1 {
+		b.errorf(e.Pos(), "Non-map print() only takes 1 argument, %d found", len(args))
+		return nil
+	}
+	t := b.expr(args[0])
+	if t != nil && t.Kind == types.Void {
+		b.errorf(args[0].Pos(), "%s has no value to print", describe(args[0]))
+		return nil
+	}
+	return types.VoidT
+}
+
+// mapArg resolves a map passed as a whole to a function.
+func (b *body) mapArg(ref *syntax.MapRef) *Map {
+	m := b.c.maps[ref.Name]
+	if m == nil || m.Value == nil {
+		b.c.noteRead(ref.Name, ref.Pos())
+	}
+	if m != nil {
+		b.info.Maps[ref] = m
+		b.info.Types[ref] = m.Value
+	}
+	return m
+}
+
+func mapFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	ref, ok := args[0].(*syntax.MapRef)
+	if !ok {
+		b.errorf(args[0].Pos(), "%s() expects a map argument", ci.Name)
+		b.expr(args[0])
+		return nil
+	}
+	ci.Map = b.mapArg(ref)
+	ci.Args = nil
+	switch ci.Name {
+	case "len":
+		if ci.Map != nil && ci.Map.keySet && ci.Map.Key == nil {
+			b.errorf(args[0].Pos(), "len() expects a map with explicit keys (non-scalar map)")
+			return nil
+		}
+		return types.I64
+	}
+	ci.Async = true
+	return types.VoidT
+}
+
+// mapKeyFunc checks delete(@m, k), has_key(@m, k) and the deprecated
+// delete(@m[k]).
+func mapKeyFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	result := types.BoolT
+	if ci.Name == "delete" && len(args) == 1 {
+		switch a := args[0].(type) {
+		case *syntax.MapIndex:
+			ci.Map = b.mapArg(a.Map)
+			ci.KeyArgs, ci.Args = a.Keys, nil
+			b.checkKey(ci.Map, a.Keys, a.Map.Pos())
+			return result
+		case *syntax.MapRef:
+			ci.Map = b.mapArg(a)
+			ci.Args = nil
+			if ci.Map != nil && ci.Map.keySet && ci.Map.Key != nil {
+				b.errorf(e.Pos(), "delete() of a map with keys (%s) requires a key: delete(%s, key)", a.Name, a.Name)
+				return nil
+			}
+			return result
+		}
+	}
+	max := 2
+	if ci.Name == "find" {
+		max = 3
+	}
+	if !b.nargs(e, ci.Name, args, max, max) {
+		return nil
+	}
+	ref, ok := args[0].(*syntax.MapRef)
+	if !ok {
+		b.errorf(args[0].Pos(), "%s() expects a map as its first argument", ci.Name)
+		return nil
+	}
+	ci.Map = b.mapArg(ref)
+	ci.KeyArgs, ci.Args = args[1:2], nil
+	if ci.Map != nil && ci.Map.keySet && ci.Map.Key == nil {
+		b.errorf(args[0].Pos(), "%s() expects a map with explicit keys (non-scalar map)", ci.Name)
+		return nil
+	}
+	b.checkKey(ci.Map, args[1:2], ref.Pos())
+	if ci.Name == "find" {
+		v, ok := args[2].(*syntax.Var)
+		if !ok {
+			b.errorf(args[2].Pos(), "find() expects a scratch variable as its third argument")
+			return nil
+		}
+		ci.Args = args[2:]
+		if ci.Map != nil && ci.Map.Value != nil {
+			b.assignVar(v, ci.Map.Value, args[2])
+			b.info.Types[v] = valueType(ci.Map.Value)
+		}
+	}
+	return result
+}
+
+func (b *body) checkKey(m *Map, keys []syntax.Expr, pos syntax.Pos) {
+	if m == nil {
+		for _, k := range keys {
+			b.expr(k)
+		}
+		return
+	}
+	kt, ok := b.keyType(m, keys, pos)
+	if !ok || !m.keySet || m.Key == nil {
+		return
+	}
+	if merge(m.Key, kt, false) == nil {
+		b.errorf(pos, "Argument mismatch for %s: trying to access with arguments: %s when map expects arguments: %s", m.Name, keyList(kt), keyList(m.Key))
+	}
+}
+
+// keyList spells a key type the way bpftrace's mismatch errors do.
+func keyList(t *types.Type) string {
+	if t == nil {
+		return "[]"
+	}
+	if t.Kind != types.Tuple {
+		return "[" + t.String() + "]"
+	}
+	parts := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		parts[i] = f.Type.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 2) {
+		return nil
+	}
+	t := b.expr(args[0])
+	size := b.c.maxStr
+	if len(args) == 2 {
+		lt := b.expr(args[1])
+		if lt == nil {
+			return nil
+		}
+		if !isIntegral(lt) {
+			b.errorf(args[1].Pos(), "%s() only supports integer lengths (%s provided)", ci.Name, lt)
+			return nil
+		}
+		if c, ok := b.info.Consts[args[1]]; ok {
+			if c.Int < 1 {
+				b.errorf(args[1].Pos(), "%s() length must be positive (%d given)", ci.Name, c.Int)
+				return nil
+			}
+			if int(c.Int) < size {
+				size = int(c.Int)
+			}
+			if ci.Name == "str" {
+				// The length counts the terminating NUL.
+				size = int(c.Int)
+				if size > b.c.maxStr {
+					size = b.c.maxStr
+				}
+			}
+		}
+	}
+	if t == nil {
+		return nil
+	}
+	if c, ok := b.info.Consts[args[0]]; ok && ci.Name == "str" {
+		// str($1) with a string parameter, or str() of a missing one.
+		if _, isParam := args[0].(*syntax.PosParam); isParam {
+			s := c.Str
+			if !c.IsStr {
+				if c.Int != 0 {
+					s = strconv.FormatInt(c.Int, 10)
+				} else {
+					s = ""
+				}
+			}
+			b.info.Consts[e] = Const{Str: s, IsStr: true}
+			return types.StringOf(len(s) + 1)
+		}
+	}
+	switch {
+	case ci.Name == "str" && t.Kind == types.String:
+		return t
+	case isIntegral(t), isPtr(t):
+	case t.Kind == types.Array:
+		if ci.Name == "buf" && len(args) == 1 {
+			size = t.Size
+		}
+	case ci.Name == "buf" && t.Kind == types.String:
+		if len(args) == 1 {
+			size = t.Size
+		}
+	default:
+		b.errorf(args[0].Pos(), "%s() expects a pointer, integer or array argument (%s provided)", ci.Name, t)
+		return nil
+	}
+	if ci.Name == "buf" {
+		if len(args) == 1 && t.Kind != types.Array && t.Kind != types.String {
+			b.errorf(e.Pos(), "buf() requires a length argument unless its argument is an array")
+			return nil
+		}
+		return &types.Type{Kind: types.Buffer, Size: size}
+	}
+	return types.StringOf(size)
+}
+
+func builtinPath(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "path", args, 1, 2) {
+		return nil
+	}
+	t := b.expr(args[0])
+	size := b.c.maxStr
+	if len(args) == 2 {
+		n, ok := b.constInt(args[1], "path()")
+		if !ok {
+			return nil
+		}
+		if n < 1 {
+			b.errorf(args[1].Pos(), "path() length must be positive")
+			return nil
+		}
+		size = int(n)
+	}
+	if t != nil && !isPtr(t) && !isInt(t) && t.Kind != types.Struct {
+		b.errorf(args[0].Pos(), "path() expects a struct path pointer (%s provided)", t)
+		return nil
+	}
+	if !b.requireProvs(e, "path", "fentry", "fexit", "iter", "tp_btf") {
+		return nil
+	}
+	return types.StringOf(size)
+}
+
+func builtinJoin(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "join", args, 1, 2) {
+		return nil
+	}
+	t := b.expr(args[0])
+	if len(args) == 2 {
+		sep, ok := b.constStr(args[1], "join()")
+		if !ok {
+			return nil
+		}
+		ci.Format = &Format{Text: sep}
+	} else {
+		ci.Format = &Format{Text: " "}
+	}
+	ci.Args, ci.Async = args[:1], true
+	if t != nil && !isPtr(t) && !isInt(t) {
+		b.errorf(args[0].Pos(), "join() expects an array of strings (char **), %s provided", t)
+		return nil
+	}
+	return types.VoidT
+}
+
+func builtinExit(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "exit", args, 0, 1) {
+		return nil
+	}
+	ci.Async = true
+	if len(args) == 1 {
+		if _, ok := b.expectInt(args[0], "exit"); !ok {
+			return nil
+		}
+	}
+	return types.VoidT
+}
+
+var signals = map[string]int{
+	"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGIOT": 6,
+	"SIGBUS": 7, "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12,
+	"SIGPIPE": 13, "SIGALRM": 14, "SIGTERM": 15, "SIGSTKFLT": 16, "SIGCHLD": 17, "SIGCONT": 18,
+	"SIGSTOP": 19, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23, "SIGXCPU": 24,
+	"SIGXFSZ": 25, "SIGVTALRM": 26, "SIGPROF": 27, "SIGWINCH": 28, "SIGIO": 29, "SIGPOLL": 29,
+	"SIGPWR": 30, "SIGSYS": 31,
+}
+
+func builtinSignal(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	ci.Unsafe = true
+	if !b.requireUnsafe(e, ci.Name) {
+		return nil
+	}
+	t := b.expr(args[0])
+	if t == nil {
+		return nil
+	}
+	if !b.requireProvs(e, ci.Name, "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile", "tracepoint", "rawtracepoint", "fentry", "fexit", "tp_btf", "interval", "software", "hardware") {
+		return nil
+	}
+	c, isConst := b.info.Consts[args[0]]
+	switch {
+	case isConst && c.IsStr:
+		name := strings.ToUpper(c.Str)
+		if !strings.HasPrefix(name, "SIG") {
+			name = "SIG" + name
+		}
+		n, ok := signals[name]
+		if !ok {
+			b.errorf(args[0].Pos(), "%s is not a valid signal", c.Str)
+			return nil
+		}
+		b.info.Consts[args[0]] = Const{Int: int64(n)}
+		b.info.Types[args[0]] = types.U32
+	case isConst:
+		if c.Int < 1 || c.Int > 64 {
+			b.errorf(args[0].Pos(), "%d is not a valid signal, allowed range: [1,64]", c.Int)
+			return nil
+		}
+	case !isIntegral(t):
+		b.errorf(args[0].Pos(), "%s() expects a signal name or number (%s provided)", ci.Name, t)
+		return nil
+	}
+	return types.VoidT
+}
+
+func builtinNtop(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "ntop", args, 1, 2) {
+		return nil
+	}
+	addr := args[len(args)-1]
+	if len(args) == 2 {
+		if _, ok := b.expectInt(args[0], "ntop"); !ok {
+			return nil
+		}
+		ci.Mode = "af"
+	}
+	t := b.expr(addr)
+	if t == nil {
+		return nil
+	}
+	switch {
+	case isInt(t) && t.Size <= 8:
+	case t.Kind == types.Array && t.Elem.Kind == types.Int && (t.Size == 4 || t.Size == 16):
+	case isPtr(t) && t.Elem.Kind == types.Array && (t.Elem.Size == 4 || t.Elem.Size == 16):
+	default:
+		b.errorf(addr.Pos(), "ntop() expects an integer or an array of 4 or 16 bytes, %s provided", t)
+		return nil
+	}
+	return inetT
+}
+
+func builtinPton(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "pton", args, 1, 1) {
+		return nil
+	}
+	s, ok := b.constStr(args[0], "pton()")
+	if !ok {
+		return nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		b.errorf(args[0].Pos(), "pton() expects a valid IPv4 or IPv6 address, got %q", s)
+		return nil
+	}
+	bytes := ip.AsSlice()
+	b.info.Consts[e] = Const{Bytes: bytes}
+	return types.ArrayOf(types.U8, len(bytes))
+}
+
+func builtinCgroupid(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "cgroupid", args, 1, 1) {
+		return nil
+	}
+	path, ok := b.constStr(args[0], "cgroupid()")
+	if !ok {
+		return nil
+	}
+	// A cgroup v2 id is the inode number of its directory.
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.errorf(args[0].Pos(), "cgroupid(): %v", err)
+		return nil
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		b.setConst(e, int64(st.Ino))
+	}
+	return types.U64
+}
+
+func builtinCgroupPath(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "cgroup_path", args, 1, 2) {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], "cgroup_path"); !ok {
+		return nil
+	}
+	if len(args) == 2 {
+		f, ok := b.constStr(args[1], "cgroup_path()")
+		if !ok {
+			return nil
+		}
+		ci.Format = &Format{Text: f}
+		ci.Args = args[:1]
+	}
+	ci.Async = true
+	return cgroupPathT
+}
+
+func builtinSym(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], ci.Name); !ok {
+		return nil
+	}
+	ci.Async = true
+	if ci.Name == "usym" {
+		return usymT
+	}
+	return types.KSymT
+}
+
+func builtinKaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	if _, ok := b.constStr(args[0], ci.Name+"()"); !ok {
+		return nil
+	}
+	if ci.Name == "uaddr" {
+		if !b.requireProvs(e, "uaddr", "uprobe", "uretprobe", "usdt") {
+			return nil
+		}
+		return userPtr(types.PointerTo(types.U64))
+	}
+	return types.U64
+}
+
+func builtinPercpuKaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 2) {
+		return nil
+	}
+	if _, ok := b.constStr(args[0], ci.Name+"()"); !ok {
+		return nil
+	}
+	if len(args) == 2 {
+		if _, ok := b.expectInt(args[1], ci.Name); !ok {
+			return nil
+		}
+	}
+	return types.PointerTo(types.U64)
+}
+
+var x86Regs = map[string]bool{
+	"r15": true, "r14": true, "r13": true, "r12": true, "bp": true, "bx": true,
+	"r11": true, "r10": true, "r9": true, "r8": true, "ax": true, "cx": true,
+	"dx": true, "si": true, "di": true, "orig_ax": true, "ip": true, "cs": true,
+	"flags": true, "sp": true, "ss": true,
+}
+
+func builtinReg(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "reg", args, 1, 1) {
+		return nil
+	}
+	name, ok := b.constStr(args[0], "reg()")
+	if !ok {
+		return nil
+	}
+	if !x86Regs[name] {
+		b.errorf(args[0].Pos(), "'%s' is not a valid register", name)
+		return nil
+	}
+	if !b.requireProvs(e, "reg", "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile", "interval", "software", "hardware", "watchpoint", "asyncwatchpoint") {
+		return nil
+	}
+	return types.U64
+}
+
+func builtinMacaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "macaddr", args, 1, 1) {
+		return nil
+	}
+	t := b.expr(args[0])
+	if t == nil {
+		return nil
+	}
+	switch {
+	case t.Kind == types.Array && t.Size >= 6:
+	case isPtr(t), isInt(t):
+	default:
+		b.errorf(args[0].Pos(), "macaddr() expects an array of 6 bytes (or a pointer to one), %s provided", t)
+		return nil
+	}
+	return macT
+}
+
+func builtinStrerror(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "strerror", args, 1, 1) {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], "strerror"); !ok {
+		return nil
+	}
+	return strerrorT
+}
+
+func (b *body) expectStrLike(e syntax.Expr, fn string) bool {
+	t := b.expr(e)
+	if t == nil {
+		return false
+	}
+	if !stringLike(t) && !isPtr(t) {
+		b.errorf(e.Pos(), "%s() expects string arguments (%s provided)", fn, t)
+		return false
+	}
+	return true
+}
+
+func builtinStrncmp(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "strncmp", args, 3, 3) {
+		return nil
+	}
+	ok1 := b.expectStrLike(args[0], "strncmp")
+	ok2 := b.expectStrLike(args[1], "strncmp")
+	n, ok3 := b.constInt(args[2], "strncmp()")
+	if ok3 && n < 0 {
+		b.errorf(args[2].Pos(), "strncmp() length must be non-negative")
+		return nil
+	}
+	if !ok1 || !ok2 || !ok3 {
+		return nil
+	}
+	return types.I64
+}
+
+func strPair(result *types.Type) func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	return func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if !b.nargs(e, ci.Name, args, 2, 2) {
+			return nil
+		}
+		ok1 := b.expectStrLike(args[0], ci.Name)
+		ok2 := b.expectStrLike(args[1], ci.Name)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		return result
+	}
+}
+
+func builtinStrlen(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	if !b.expectStrLike(args[0], ci.Name) {
+		return nil
+	}
+	if c, ok := b.info.Consts[args[0]]; ok && c.IsStr && ci.Name == "strlen" {
+		b.setConst(e, int64(len(c.Str)))
+	}
+	return types.U64
+}
+
+func builtinOverride(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "override", args, 1, 1) {
+		return nil
+	}
+	ci.Unsafe = true
+	if !b.requireUnsafe(e, "override") {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], "override"); !ok {
+		return nil
+	}
+	if !b.requireProvs(e, "override", "kprobe") {
+		return nil
+	}
+	return types.VoidT
+}
+
+func builtinBswap(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "bswap", args, 1, 1) {
+		return nil
+	}
+	t := b.expr(args[0])
+	if t == nil {
+		return nil
+	}
+	if !isIntegral(t) {
+		b.errorf(args[0].Pos(), "bswap() only supports integer arguments (%s provided)", t)
+		return nil
+	}
+	t = intOf(valueType(t))
+	if c, ok := b.info.Consts[args[0]]; ok {
+		t = types.U64
+		if ct := constType(c.Int, false); ct.Size < 8 {
+			t = ct
+		}
+	}
+	return types.IntOf(t.Size, false)
+}
+
+func builtinSkboutput(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "skboutput", args, 4, 4) {
+		return nil
+	}
+	if _, ok := b.constStr(args[0], "skboutput()"); !ok {
+		return nil
+	}
+	for _, a := range args[1:] {
+		if _, ok := b.expectInt(a, "skboutput"); !ok {
+			return nil
+		}
+	}
+	if _, ok := b.constInt(args[3], "skboutput() offset"); !ok {
+		return nil
+	}
+	if !b.requireProvs(e, "skboutput", "fentry", "fexit", "tp_btf") {
+		return nil
+	}
+	ci.Async = true
+	return types.U32
+}
+
+func builtinPtrArg(result *types.Type) func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	return func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if !b.nargs(e, ci.Name, args, 1, 1) {
+			return nil
+		}
+		t := b.expr(args[0])
+		if t == nil {
+			return nil
+		}
+		if !isPtr(t) && !isInt(t) {
+			b.errorf(args[0].Pos(), "%s() expects a pointer (%s provided)", ci.Name, t)
+			return nil
+		}
+		return result
+	}
+}
+
+func builtinAddrSpace(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	t := b.expr(args[0])
+	if t == nil {
+		return nil
+	}
+	if !isPtr(t) {
+		b.errorf(args[0].Pos(), "%s() expects a pointer (%s provided)", ci.Name, t)
+		return nil
+	}
+	c := *t
+	c.User = ci.Name == "uptr"
+	return &c
+}
+
+func builtinTime(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "time", args, 0, 1) {
+		return nil
+	}
+	f := "%H:%M:%S\n"
+	if len(args) == 1 {
+		s, ok := b.constStr(args[0], "time()")
+		if !ok {
+			return nil
+		}
+		f = s
+	}
+	ci.Format = &Format{Text: f}
+	ci.Args, ci.Async = nil, true
+	return types.VoidT
+}
+
+func builtinStrftime(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "strftime", args, 2, 2) {
+		return nil
+	}
+	f, ok := b.constStr(args[0], "strftime()")
+	if !ok {
+		return nil
+	}
+	if _, ok := b.expectInt(args[1], "strftime"); !ok {
+		return nil
+	}
+	ci.Format = &Format{Text: f}
+	ci.Args, ci.Async = args[1:], true
+	return timestampT
+}
+
+func builtinMemcmp(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "memcmp", args, 3, 3) {
+		return nil
+	}
+	b.expr(args[0])
+	b.expr(args[1])
+	if _, ok := b.constInt(args[2], "memcmp()"); !ok {
+		return nil
+	}
+	return types.I64
+}
+
+func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "getopt", args, 1, 3) {
+		return nil
+	}
+	if _, ok := b.constStr(args[0], "getopt()"); !ok {
+		return nil
+	}
+	if len(args) == 1 {
+		return types.BoolT
+	}
+	t := b.expr(args[1])
+	if t == nil {
+		return nil
+	}
+	if !b.isConst(args[1]) {
+		b.errorf(args[1].Pos(), "getopt() default value must be a literal")
+		return nil
+	}
+	if len(args) == 3 {
+		if _, ok := b.constStr(args[2], "getopt()"); !ok {
+			return nil
+		}
+	}
+	switch {
+	case t.Kind == types.Bool:
+		return types.BoolT
+	case isIntegral(t):
+		return types.I64
+	case t.Kind == types.String:
+		return types.StringOf(b.c.maxStr)
+	}
+	b.errorf(args[1].Pos(), "getopt() default value must be a bool, integer or string")
+	return nil
+}
+
+// typeTest implements is_ptr, is_str, ...: compile-time type predicates.
+func typeTest(test func(*types.Type) bool) func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	return func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if !b.nargs(e, ci.Name, args, 1, 1) {
+			return nil
+		}
+		t := b.expr(args[0])
+		if t == nil {
+			return nil
+		}
+		b.setConst(e, boolInt(test(t)))
+		return types.BoolT
+	}
+}
+
+func builtinIsLiteral(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	b.expr(args[0])
+	lit := false
+	switch args[0].(type) {
+	case *syntax.IntLit, *syntax.StrLit, *syntax.BoolLit:
+		lit = true
+	}
+	b.setConst(e, boolInt(lit))
+	return types.BoolT
+}
+
+func builtinStaticAssert(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 2) {
+		return nil
+	}
+	msg := "static assertion failed"
+	if len(args) == 2 {
+		s, ok := b.constStr(args[1], ci.Name+"()")
+		if !ok {
+			return nil
+		}
+		msg = s
+	}
+	v, ok := b.constInt(args[0], ci.Name+"()")
+	if ok && v == 0 {
+		b.errorf(e.Pos(), "%s", msg)
+	}
+	return types.VoidT
+}
+
+func builtinFail(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if len(args) == 0 {
+		b.errorf(e.Pos(), "fail() requires at least one argument (0 provided)")
+		return nil
+	}
+	f, ok := b.constStr(args[0], "fail()")
+	if !ok {
+		return nil
+	}
+	vals := make([]any, 0, len(args)-1)
+	for _, a := range args[1:] {
+		b.expr(a)
+		c, ok := b.info.Consts[a]
+		if !ok {
+			b.errorf(a.Pos(), "fail() arguments must be literals")
+			return nil
+		}
+		if c.IsStr {
+			vals = append(vals, c.Str)
+		} else {
+			vals = append(vals, c.Int)
+		}
+	}
+	b.errorf(e.Pos(), "%s", fmt.Sprintf(f, vals...))
+	return types.VoidT
+}
+
+func builtinAssert(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "assert", args, 2, 2) {
+		return nil
+	}
+	t := b.expr(args[0])
+	if t != nil && !isScalar(t) {
+		b.errorf(args[0].Pos(), "assert() condition must be an integer or bool (%s provided)", t)
+	}
+	if _, ok := b.constStr(args[1], "assert()"); !ok {
+		return nil
+	}
+	ci.Async = true
+	return types.VoidT
+}
+
+func builtinUnwatch(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "unwatch", args, 1, 1) {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], "unwatch"); !ok {
+		return nil
+	}
+	ci.Async = true
+	return types.VoidT
+}
+
+func builtinComm(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 0, 1) {
+		return nil
+	}
+	if len(args) == 1 {
+		t := b.expr(args[0])
+		if t == nil {
+			return nil
+		}
+		if ci.Name == "comm" && !isIntegral(t) {
+			b.errorf(args[0].Pos(), "comm() expects a pid (%s provided)", t)
+			return nil
+		}
+		if ci.Name != "comm" && !isPtr(t) && !isInt(t) {
+			b.errorf(args[0].Pos(), "%s() expects a struct task_struct pointer (%s provided)", ci.Name, t)
+			return nil
+		}
+	}
+	if ci.Name == "ppid" {
+		return types.U32
+	}
+	return commT
+}
+
+func builtinCurtask(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "curtask", args, 0, 0) {
+		return nil
+	}
+	if t := b.c.btf.named("struct task_struct"); t != nil {
+		return types.PointerTo(t)
+	}
+	return types.U64
+}
+
+func builtinProbetype(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, "probetype", args, 0, 0) {
+		return nil
+	}
+	if len(b.provs) == 1 {
+		p := b.provs[0]
+		if p == "begin" || p == "end" {
+			p = "special"
+		}
+		b.info.Consts[e] = Const{Str: p, IsStr: true}
+		return types.StringOf(len(p) + 1)
+	}
+	return types.StringOf(16)
+}
+
+func builtinSyscallName(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], ci.Name); !ok {
+		return nil
+	}
+	ci.Async = true
+	return types.StringOf(b.c.maxStr)
+}
+
+func init() {
+	builtins = map[string]builtin{
+		"pid":       withMode(types.U32, "curr_ns", "init"),
+		"tid":       withMode(types.U32, "curr_ns", "init"),
+		"nsecs":     withMode(types.U64, "monotonic", "boot", "tai", "sw_tai"),
+		"uid":       fixed(types.U64),
+		"gid":       fixed(types.U64),
+		"cpu":       fixed(types.U32),
+		"ncpus":     fixed(types.U64),
+		"numaid":    fixed(types.U32),
+		"rand":      fixed(types.U32),
+		"cpid":      fixed(types.U32),
+		"has_cpid":  fixed(types.BoolT),
+		"usermode":  fixed(types.U8),
+		"elapsed":   fixed(types.U64),
+		"jiffies":   fixed(types.U64),
+		"cgroup":    fixed(types.U64),
+		"username":  fixed(types.UserT),
+		"probe":     fixed(types.ProbeT),
+		"curtask":   {bare: true, fn: builtinCurtask},
+		"comm":      {bare: true, fn: builtinComm},
+		"pcomm":     {bare: true, fn: builtinComm},
+		"ppid":      {bare: true, fn: builtinComm},
+		"probetype": {bare: true, fn: builtinProbetype},
+		"func":      {bare: true, fn: builtinFunc},
+		"retval":    {bare: true, fn: builtinRetval},
+		"args":      {bare: true, fn: builtinArgs},
+		"kstack":    builtinStack(types.KStack),
+		"ustack":    builtinStack(types.UStack),
+
+		"printf":         {fn: fmtFunc},
+		"errorf":         {fn: fmtFunc},
+		"warnf":          {fn: fmtFunc},
+		"system":         {fn: fmtFunc},
+		"cat":            {fn: fmtFunc},
+		"print":          {fn: builtinPrint},
+		"clear":          {fn: mapFunc},
+		"zero":           {fn: mapFunc},
+		"len":            {fn: mapFunc},
+		"delete":         {fn: mapKeyFunc},
+		"has_key":        {fn: mapKeyFunc},
+		"find":           {fn: mapKeyFunc},
+		"time":           {fn: builtinTime},
+		"strftime":       {fn: builtinStrftime},
+		"str":            {fn: builtinStr},
+		"buf":            {fn: builtinStr},
+		"path":           {fn: builtinPath},
+		"join":           {fn: builtinJoin},
+		"exit":           {fn: builtinExit},
+		"signal":         {fn: builtinSignal},
+		"signal_thread":  {fn: builtinSignal},
+		"ntop":           {fn: builtinNtop},
+		"pton":           {fn: builtinPton},
+		"cgroupid":       {fn: builtinCgroupid},
+		"cgroup_path":    {fn: builtinCgroupPath},
+		"ksym":           {fn: builtinSym},
+		"usym":           {fn: builtinSym},
+		"kaddr":          {fn: builtinKaddr},
+		"uaddr":          {fn: builtinKaddr},
+		"percpu_kaddr":   {fn: builtinPercpuKaddr},
+		"reg":            {fn: builtinReg},
+		"macaddr":        {fn: builtinMacaddr},
+		"strerror":       {fn: builtinStrerror},
+		"strncmp":        {fn: builtinStrncmp},
+		"strcontains":    {fn: strPair(types.BoolT)},
+		"strstr":         {fn: strPair(types.I64)},
+		"globmatch":      {fn: strPair(types.BoolT)},
+		"strlen":         {fn: builtinStrlen},
+		"strcap":         {fn: builtinStrlen},
+		"override":       {fn: builtinOverride},
+		"bswap":          {fn: builtinBswap},
+		"skboutput":      {fn: builtinSkboutput},
+		"socket_cookie":  {fn: builtinPtrArg(types.U64)},
+		"kptr":           {fn: builtinAddrSpace},
+		"uptr":           {fn: builtinAddrSpace},
+		"unwatch":        {fn: builtinUnwatch},
+		"memcmp":         {fn: builtinMemcmp},
+		"getopt":         {fn: builtinGetopt},
+		"syscall_name":   {fn: builtinSyscallName},
+		"static_assert":  {fn: builtinStaticAssert},
+		"fail":           {fn: builtinFail},
+		"assert":         {fn: builtinAssert},
+		"is_ptr":         {fn: typeTest(isPtr)},
+		"is_str":         {fn: typeTest(isStr)},
+		"is_array":       {fn: typeTest(func(t *types.Type) bool { return t.Kind == types.Array })},
+		"is_integer":     {fn: typeTest(isIntegral)},
+		"is_unsigned_integer": {fn: typeTest(func(t *types.Type) bool {
+			return isIntegral(t) && !isSigned(t)
+		})},
+		"is_literal": {fn: builtinIsLiteral},
+	}
+}

@@ -1,0 +1,417 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+
+	"friday/probe"
+	"friday/syntax"
+	"friday/types"
+)
+
+// Options configure a check.
+type Options struct {
+	// Params are the positional parameters $1..$N.
+	Params []string
+	// Unsafe allows functions with side effects on the system (system,
+	// signal, override).
+	Unsafe bool
+	// Expand resolves an attach point as written into concrete points
+	// (wildcards, aliases). Nil means every attach point is taken
+	// literally through a built-in minimal resolver (see literalPoints).
+	Expand func(*syntax.AttachPoint) ([]*probe.Point, error)
+	// BTF is the kernel's type information, used for struct types and
+	// enums. Nil disables them.
+	BTF *btf.Spec
+	// MaxStrLen is the capacity of strings read at run time; 0 means 64.
+	MaxStrLen int
+}
+
+// DefaultMaxStrLen is the string capacity used when Options.MaxStrLen is 0.
+const DefaultMaxStrLen = 64
+
+type checker struct {
+	opts   Options
+	file   *syntax.File
+	errs   *errorSink
+	silent bool // inference passes record types but report nothing
+
+	maps     map[string]*Map
+	mapSign  map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
+	mapRead  map[string]syntax.Pos
+	funcs    map[string]*Func
+	fdecls   map[string]*syntax.FuncDecl
+	macros   map[string]*syntax.MacroDecl
+	btf      *btfTypes
+	config   map[string]Const
+	maxStr   int
+	stackDef types.StackMode
+}
+
+// Check resolves names and types of f. The error, when not nil, is a
+// *syntax.ErrorList (print it with its Format method).
+func Check(f *syntax.File, opts Options) (*Program, error) {
+	if opts.MaxStrLen <= 0 {
+		opts.MaxStrLen = DefaultMaxStrLen
+	}
+	c := &checker{
+		opts:    opts,
+		file:    f,
+		errs:    &errorSink{list: syntax.ErrorList{File: f.Name, Src: f.Src}},
+		maps:    map[string]*Map{},
+		mapSign: map[string]int8{},
+		mapRead: map[string]syntax.Pos{},
+		funcs:   map[string]*Func{},
+		fdecls:  map[string]*syntax.FuncDecl{},
+		macros:  map[string]*syntax.MacroDecl{},
+		config:  map[string]Const{},
+		maxStr:  opts.MaxStrLen,
+		btf:     newBTFTypes(opts.BTF),
+	}
+	return c.run()
+}
+
+func (c *checker) errorf(pos syntax.Pos, format string, args ...any) {
+	if c.silent {
+		return
+	}
+	c.errs.add(pos, format, args...)
+}
+
+// probeUnit is one syntax.Probe with its expanded body and points, before
+// it is split per argument type.
+type probeUnit struct {
+	syn    *syntax.Probe
+	points []*probe.Point
+	groups [][]*probe.Point
+}
+
+func (c *checker) run() (*Program, error) {
+	c.checkConfig()
+	c.collectDecls()
+
+	// Expand macros once; every pass checks the same expanded trees.
+	var units []*probeUnit
+	for _, p := range c.file.Probes {
+		u := &probeUnit{syn: c.expandProbe(p)}
+		for _, ap := range p.Points {
+			pts, err := c.expandPoint(ap)
+			if err != nil {
+				c.errorf(ap.Pos(), "%v", err)
+				continue
+			}
+			u.points = append(u.points, pts...)
+		}
+		u.groups = groupPoints(u.syn, u.points)
+		units = append(units, u)
+	}
+	funcs := make([]*syntax.FuncDecl, 0, len(c.file.Funcs))
+	for _, fd := range c.file.Funcs {
+		funcs = append(funcs, c.expandFunc(fd))
+	}
+	c.declareFuncs(funcs)
+
+	// Maps get their types from assignments anywhere in the script, so a
+	// probe may read a map that a later probe writes. Silent passes run
+	// until the map types stop changing; the last pass reports errors.
+	var probes []*Probe
+	c.silent = true
+	prev := ""
+	for pass := 0; ; pass++ {
+		last := !c.silent
+		probes = probes[:0]
+		for _, fd := range funcs {
+			c.checkFunc(fd)
+		}
+		for _, u := range units {
+			for _, g := range u.groups {
+				probes = append(probes, c.checkProbe(u.syn, g))
+			}
+		}
+		if last {
+			break
+		}
+		sig := c.mapSignature()
+		if sig == prev || pass >= 8 {
+			c.silent = false
+		}
+		prev = sig
+	}
+	c.finishMaps()
+	if err := c.errs.err(); err != nil {
+		return nil, err
+	}
+	return &Program{
+		File:      c.file,
+		Probes:    probes,
+		Maps:      c.maps,
+		Funcs:     c.funcs,
+		Config:    c.config,
+		MaxStrLen: c.maxStr,
+	}, nil
+}
+
+func (c *checker) mapSignature() string {
+	names := make([]string, 0, len(c.maps))
+	for n := range c.maps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		m := c.maps[n]
+		fmt.Fprintf(&b, "%s[%v]%v%d;", n, m.Key, m.Value, c.mapSign[n])
+	}
+	return b.String()
+}
+
+// finishMaps reports maps that are read but never given a value.
+func (c *checker) finishMaps() {
+	names := make([]string, 0, len(c.mapRead))
+	for n := range c.mapRead {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if m := c.maps[n]; m == nil || m.Value == nil {
+			c.errorf(c.mapRead[n], "Undefined map: %s", n)
+		}
+	}
+	for n, m := range c.maps {
+		if m.Value == nil && m.Decl != nil {
+			if _, read := c.mapRead[n]; !read {
+				c.errorf(m.Decl.Pos(), "Map %s is declared but never used", n)
+			}
+		}
+	}
+}
+
+func (c *checker) expandPoint(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+	if c.opts.Expand != nil {
+		return c.opts.Expand(ap)
+	}
+	return literalPoints(ap)
+}
+
+// literalPoints resolves the providers that need no system lookup, so the
+// checker works without the probe package (begin/end and providers whose
+// arguments are registers).
+func literalPoints(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+	if len(ap.Parts) == 0 {
+		return nil, fmt.Errorf("empty attach point")
+	}
+	prov := canonicalProvider(ap.Parts[0])
+	if prov == "" {
+		return nil, fmt.Errorf("Invalid provider: '%s'", ap.Parts[0])
+	}
+	p := &probe.Point{Provider: prov, Name: ap.Raw}
+	if len(ap.Parts) > 1 {
+		p.Target = ap.Parts[1]
+	}
+	if len(ap.Parts) > 2 {
+		p.Func = ap.Parts[len(ap.Parts)-1]
+	} else if len(ap.Parts) == 2 {
+		p.Func = ap.Parts[1]
+	}
+	return []*probe.Point{p}, nil
+}
+
+var providerAliases = map[string]string{
+	"BEGIN": "begin", "END": "end", "begin": "begin", "end": "end",
+	"t": "tracepoint", "tracepoint": "tracepoint",
+	"k": "kprobe", "kprobe": "kprobe", "kr": "kretprobe", "kretprobe": "kretprobe",
+	"u": "uprobe", "uprobe": "uprobe", "ur": "uretprobe", "uretprobe": "uretprobe",
+	"U": "usdt", "usdt": "usdt",
+	"rt": "rawtracepoint", "rawtracepoint": "rawtracepoint",
+	"f": "fentry", "fentry": "fentry", "kfunc": "fentry",
+	"fr": "fexit", "fexit": "fexit", "kretfunc": "fexit",
+	"i": "interval", "interval": "interval", "p": "profile", "profile": "profile",
+	"s": "software", "software": "software", "h": "hardware", "hardware": "hardware",
+	"w": "watchpoint", "watchpoint": "watchpoint", "aw": "asyncwatchpoint", "asyncwatchpoint": "asyncwatchpoint",
+	"it": "iter", "iter": "iter", "self": "self", "test": "test", "bench": "bench",
+	"tp_btf": "tp_btf",
+}
+
+func canonicalProvider(s string) string { return providerAliases[s] }
+
+// groupPoints decides how many times the body is checked: once for all
+// points, unless the body uses args and the points' args differ.
+func groupPoints(p *syntax.Probe, pts []*probe.Point) [][]*probe.Point {
+	if len(pts) <= 1 || !usesArgs(p) {
+		return [][]*probe.Point{pts}
+	}
+	same := true
+	for _, q := range pts[1:] {
+		if !sameArgs(pts[0].Args, q.Args) {
+			same = false
+			break
+		}
+	}
+	if same {
+		return [][]*probe.Point{pts}
+	}
+	groups := make([][]*probe.Point, len(pts))
+	for i, q := range pts {
+		groups[i] = []*probe.Point{q}
+	}
+	return groups
+}
+
+func sameArgs(a, b *types.Type) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if len(a.Fields) != len(b.Fields) || a.Size != b.Size {
+		return false
+	}
+	for i := range a.Fields {
+		fa, fb := a.Fields[i], b.Fields[i]
+		if fa.Name != fb.Name || fa.Offset != fb.Offset || fa.DataLoc != fb.DataLoc ||
+			fa.BitSize != fb.BitSize || !types.Equal(fa.Type, fb.Type) {
+			return false
+		}
+	}
+	return true
+}
+
+func usesArgs(p *syntax.Probe) bool {
+	found := false
+	inspect(p, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && id.Name == "args" {
+			found = true
+		}
+		if call, ok := n.(*syntax.Call); ok && call.Name == "args" {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func (c *checker) checkConfig() {
+	for _, ca := range c.file.Config {
+		key := strings.ToLower(ca.Key)
+		key = strings.TrimPrefix(key, "bpftrace_")
+		var v Const
+		switch x := ca.Value.(type) {
+		case *syntax.IntLit:
+			v.Int = int64(x.Value)
+		case *syntax.StrLit:
+			v.Str, v.IsStr = x.Value, true
+		case *syntax.BoolLit:
+			if x.Value {
+				v.Int = 1
+			}
+		case *syntax.Ident:
+			v.Str, v.IsStr = x.Name, true
+		default:
+			c.errorf(ca.Pos(), "Invalid value for config variable %s", ca.Key)
+			continue
+		}
+		if !knownConfig[key] {
+			c.errorf(ca.Pos(), "Unrecognized config variable: %s", ca.Key)
+			continue
+		}
+		c.config[key] = v
+		switch key {
+		case "max_strlen":
+			if v.IsStr || v.Int <= 0 {
+				c.errorf(ca.Pos(), "max_strlen must be a positive integer")
+			} else {
+				c.maxStr = int(v.Int)
+			}
+		case "stack_mode":
+			m, ok := stackModes[v.Str]
+			if !ok {
+				c.errorf(ca.Pos(), "Invalid stack mode: %s", v.Str)
+			}
+			c.stackDef = m
+		}
+	}
+}
+
+var knownConfig = map[string]bool{
+	"cache_user_symbols": true, "cpp_demangle": true, "lazy_symbolication": true,
+	"license": true, "log_size": true, "max_bpf_progs": true, "max_cat_bytes": true,
+	"max_map_keys": true, "max_probes": true, "max_strlen": true, "missing_probes": true,
+	"on_stack_limit": true, "perf_rb_pages": true, "show_debug_info": true,
+	"stack_mode": true, "str_trunc_trailer": true, "print_maps_on_exit": true,
+	"unstable_map_decl": true, "unstable_tseries": true, "unstable_addr": true,
+	"unstable_macro": true, "unstable_import": true, "max_ast_nodes": true,
+	"max_type_res_iterations": true, "use_blazesym": true, "symbol_source": true,
+}
+
+var stackModes = map[string]types.StackMode{
+	"bpftrace": types.StackBpftrace, "perf": types.StackPerf, "raw": types.StackRaw,
+}
+
+var mapKinds = map[string]bool{
+	"hash": true, "lruhash": true, "percpuhash": true, "percpulruhash": true, "percpuarray": true,
+}
+
+func (c *checker) collectDecls() {
+	for _, md := range c.file.Maps {
+		name := "@" + strings.TrimPrefix(md.Name, "@")
+		if _, dup := c.maps[name]; dup {
+			c.errorf(md.Pos(), "Map %s is already declared", name)
+			continue
+		}
+		if !mapKinds[md.Kind] {
+			c.errorf(md.Pos(), "Invalid bpf map type: %s", md.Kind)
+		}
+		size := md.Size
+		if len(md.Elems) == 1 {
+			if lit, ok := md.Elems[0].(*syntax.IntLit); ok {
+				size = int64(lit.Value)
+			}
+		}
+		if len(md.Elems) != 1 || size <= 0 {
+			c.errorf(md.Pos(), "%s() expects 1 argument: max entries (a positive integer literal)", md.Kind)
+		}
+		c.maps[name] = &Map{Name: name, Decl: md, Pos: md.Pos(), Kind: md.Kind, Size: size}
+	}
+	for _, m := range c.file.Macros {
+		if _, dup := c.macros[m.Name]; dup {
+			c.errorf(m.Pos(), "Redefinition of macro: %s", m.Name)
+			continue
+		}
+		c.macros[m.Name] = m
+	}
+	for _, fd := range c.file.Funcs {
+		if _, dup := c.fdecls[fd.Name]; dup {
+			c.errorf(fd.Pos(), "Function redefined: %s", fd.Name)
+			continue
+		}
+		if isBuiltinFunc(fd.Name) {
+			c.errorf(fd.Pos(), "Function name %s is reserved for a builtin", fd.Name)
+		}
+		c.fdecls[fd.Name] = fd
+	}
+}
+
+// declareFuncs resolves the signatures of user functions so calls can be
+// typed before (or without) their bodies being checked.
+func (c *checker) declareFuncs(decls []*syntax.FuncDecl) {
+	for _, fd := range decls {
+		if c.funcs[fd.Name] != nil {
+			continue
+		}
+		f := &Func{Syntax: fd, Result: types.VoidT}
+		if fd.Result != nil {
+			f.Result = c.resolveType(fd.Result, false)
+		}
+		for _, p := range fd.Params {
+			var t *types.Type
+			if p.Type == nil {
+				c.errorf(p.Pos(), "Parameter %s of function %s needs a type", p.Name, fd.Name)
+			} else {
+				t = c.resolveType(p.Type, false)
+			}
+			f.Params = append(f.Params, &Var{Name: p.Name, Type: t, Pos: p.Pos()})
+		}
+		c.funcs[fd.Name] = f
+	}
+}

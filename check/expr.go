@@ -1,0 +1,836 @@
+package check
+
+import (
+	"math"
+	"strconv"
+
+	"friday/syntax"
+	"friday/types"
+)
+
+// expr types e and records the result. A nil result means the type could
+// not be determined; an error has then been reported (or was suppressed
+// because an operand already failed).
+func (b *body) expr(e syntax.Expr) *types.Type {
+	t := b.expr1(e)
+	if t != nil {
+		b.info.Types[e] = t
+	}
+	return t
+}
+
+// exprStmt types an expression used as a statement, where void calls
+// and aggregate misuse are judged differently.
+func (b *body) exprStmt(e syntax.Expr) {
+	if call, ok := e.(*syntax.Call); ok && aggFuncs[call.Name] && !b.isUserFunc(call.Name) {
+		b.rhs(call, "")
+		return
+	}
+	b.expr(e)
+}
+
+func (b *body) setConst(e syntax.Expr, v int64) {
+	b.info.Consts[e] = Const{Int: v}
+}
+
+func (b *body) expr1(e syntax.Expr) *types.Type {
+	switch e := e.(type) {
+	case *syntax.IntLit:
+		b.setConst(e, int64(e.Value))
+		return constType(int64(e.Value), e.Value > math.MaxInt64)
+	case *syntax.StrLit:
+		b.info.Consts[e] = Const{Str: e.Value, IsStr: true}
+		return types.StringOf(len(e.Value) + 1)
+	case *syntax.BoolLit:
+		v := int64(0)
+		if e.Value {
+			v = 1
+		}
+		b.setConst(e, v)
+		return types.BoolT
+	case *syntax.PosParam:
+		return b.posParam(e)
+	case *syntax.Var:
+		return b.varRef(e)
+	case *syntax.MapRef:
+		return b.mapRead(e, nil)
+	case *syntax.MapIndex:
+		return b.mapRead(e.Map, e.Keys)
+	case *syntax.Ident:
+		return b.ident(e)
+	case *syntax.Call:
+		return b.call(e)
+	case *syntax.Unary:
+		return b.unary(e)
+	case *syntax.Binary:
+		return b.binary(e)
+	case *syntax.Ternary:
+		return b.ternary(e)
+	case *syntax.Field:
+		return b.field(e)
+	case *syntax.Index:
+		return b.index(e)
+	case *syntax.Cast:
+		return b.cast(e)
+	case *syntax.Tuple:
+		elems := make([]*types.Type, len(e.Elems))
+		for i, x := range e.Elems {
+			t := b.expr(x)
+			if t == nil {
+				return nil
+			}
+			if !b.storable(t, x, "a tuple") {
+				return nil
+			}
+			elems[i] = valueType(t)
+		}
+		return types.TupleOf(elems...)
+	case *syntax.Record:
+		elems := make([]*types.Type, len(e.Values))
+		seen := map[string]bool{}
+		for i, x := range e.Values {
+			if seen[e.Names[i]] {
+				b.errorf(x.Pos(), "Duplicate field name in record: %s", e.Names[i])
+			}
+			seen[e.Names[i]] = true
+			t := b.expr(x)
+			if t == nil {
+				return nil
+			}
+			if !b.storable(t, x, "a record") {
+				return nil
+			}
+			elems[i] = valueType(t)
+		}
+		return types.RecordOf(e.Names, elems)
+	case *syntax.BlockExpr:
+		b.push()
+		defer b.pop()
+		b.stmts(e.Stmts)
+		if e.Value == nil {
+			return types.VoidT
+		}
+		t := b.expr(e.Value)
+		if c, ok := b.info.Consts[e.Value]; ok && len(e.Stmts) == 0 {
+			b.info.Consts[e] = c
+		}
+		return t
+	case *syntax.Sizeof:
+		return b.sizeof(e)
+	case *syntax.Offsetof:
+		return b.offsetof(e)
+	case *syntax.TypeExpr:
+		b.errorf(e.Pos(), "A type (%s) cannot be used as a value", e.Name)
+		return nil
+	}
+	b.errorf(e.Pos(), "unsupported expression")
+	return nil
+}
+
+func (b *body) posParam(e *syntax.PosParam) *types.Type {
+	params := b.c.opts.Params
+	if e.Count {
+		b.setConst(e, int64(len(params)))
+		return types.I64
+	}
+	if e.N < 1 || e.N > len(params) {
+		// A missing parameter reads as 0 (or "" where a string is wanted).
+		b.setConst(e, 0)
+		return types.I64
+	}
+	s := params[e.N-1]
+	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
+		b.setConst(e, v)
+		return types.I64
+	}
+	if v, err := strconv.ParseUint(s, 0, 64); err == nil {
+		b.setConst(e, int64(v))
+		return types.U64
+	}
+	b.info.Consts[e] = Const{Str: s, IsStr: true}
+	return types.StringOf(len(s) + 1)
+}
+
+func (b *body) varRef(e *syntax.Var) *types.Type {
+	v := b.lookup(e.Name)
+	if v == nil {
+		if !b.unknown[e.Name] {
+			b.errorf(e.Pos(), "Undefined or undeclared variable: %s", displayName(e.Name))
+		}
+		return nil
+	}
+	b.info.Vars[e] = v
+	if v.Type == nil {
+		if !b.unknown[e.Name] {
+			b.errorf(e.Pos(), "Variable used before it was assigned: %s", v.Name)
+		}
+		return nil
+	}
+	return v.Type
+}
+
+func (b *body) mapRead(ref *syntax.MapRef, keys []syntax.Expr) *types.Type {
+	m := b.c.maps[ref.Name]
+	if m != nil {
+		b.info.Maps[ref] = m
+	}
+	var kt *types.Type
+	kok := true
+	if keys != nil || (m != nil && m.keySet) {
+		if m == nil {
+			m = b.c.useMap(ref.Name, ref.Pos())
+			b.info.Maps[ref] = m
+		}
+		kt, kok = b.keyType(m, keys, ref.Pos())
+	}
+	if m == nil || m.Value == nil {
+		b.c.noteRead(ref.Name, ref.Pos())
+		return nil
+	}
+	if kok && m.keySet {
+		if (m.Key == nil) != (kt == nil) {
+			if kt == nil {
+				b.errorf(ref.Pos(), "%s used as a map without an explicit key (scalar map), previously used with an explicit key (non-scalar map)", m.Name)
+			} else {
+				b.errorf(ref.Pos(), "%s used as a map with an explicit key (non-scalar map), previously used without an explicit key (scalar map)", m.Name)
+			}
+			return nil
+		}
+		if kt != nil && merge(m.Key, kt, false) == nil {
+			b.errorf(ref.Pos(), "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
+			return nil
+		}
+	}
+	return m.Value
+}
+
+func (b *body) unary(e *syntax.Unary) *types.Type {
+	switch e.Op {
+	case "++", "--":
+		return b.incdec(e)
+	case "&":
+		return b.addrOf(e)
+	}
+	t := b.expr(e.X)
+	if t == nil {
+		return nil
+	}
+	c, isConst := b.info.Consts[e.X]
+	switch e.Op {
+	case "-":
+		if !isIntegral(t) {
+			b.errorf(e.Pos(), "Invalid type for unary operator -: %s", t)
+			return nil
+		}
+		if isConst && !c.IsStr {
+			b.setConst(e, -c.Int)
+			return constType(-c.Int, false)
+		}
+		return types.I64
+	case "~":
+		if !isIntegral(t) {
+			b.errorf(e.Pos(), "Invalid type for unary operator ~: %s", t)
+			return nil
+		}
+		r := types.IntOf(8, isSigned(t))
+		if isConst && !c.IsStr {
+			b.setConst(e, ^c.Int)
+		}
+		return r
+	case "!":
+		if !isScalar(t) {
+			b.errorf(e.Pos(), "Invalid type for unary operator !: %s", t)
+			return nil
+		}
+		if isConst && !c.IsStr {
+			v := int64(0)
+			if c.Int == 0 {
+				v = 1
+			}
+			b.setConst(e, v)
+		}
+		return types.BoolT
+	case "*":
+		switch {
+		case isPtr(t):
+			if t.Elem.Kind == types.Void {
+				b.errorf(e.Pos(), "Can not dereference a void pointer (%s): cast it first", t)
+				return nil
+			}
+			return t.Elem
+		case isInt(t):
+			// bpftrace reads 8 bytes from an integer address.
+			return types.I64
+		}
+		b.errorf(e.Pos(), "Can not dereference type %s", t)
+		return nil
+	}
+	b.errorf(e.Pos(), "Unknown unary operator %s", e.Op)
+	return nil
+}
+
+// addrOf accepts &x where x lives in memory: a field or element reached
+// through a pointer, or a struct or array value.
+func (b *body) addrOf(e *syntax.Unary) *types.Type {
+	t := b.expr(e.X)
+	if t == nil {
+		return nil
+	}
+	switch e.X.(type) {
+	case *syntax.Field, *syntax.Index:
+		return types.PointerTo(t)
+	case *syntax.Unary:
+		if u := e.X.(*syntax.Unary); u.Op == "*" {
+			return types.PointerTo(t)
+		}
+	case *syntax.Var, *syntax.MapRef, *syntax.MapIndex:
+		if t.Kind == types.Struct || t.Kind == types.Array || t.Kind == types.Int {
+			return types.PointerTo(t)
+		}
+	}
+	b.errorf(e.Pos(), "Can not take the address of this expression")
+	return nil
+}
+
+func (b *body) incdec(e *syntax.Unary) *types.Type {
+	switch x := e.X.(type) {
+	case *syntax.Var:
+		t := b.expr(x)
+		if t == nil {
+			return nil
+		}
+		if t.Kind != types.Int && !isPtr(t) {
+			b.errorf(e.Pos(), "The %s operator can only be used on integers and pointers, not %s", e.Op, t)
+			return nil
+		}
+		return t
+	case *syntax.MapRef, *syntax.MapIndex:
+		var ref *syntax.MapRef
+		var keys []syntax.Expr
+		if mi, ok := x.(*syntax.MapIndex); ok {
+			ref, keys = mi.Map, mi.Keys
+		} else {
+			ref = x.(*syntax.MapRef)
+		}
+		m := b.c.useMap(ref.Name, ref.Pos())
+		b.info.Maps[ref] = m
+		if keys != nil {
+			kt, ok := b.keyType(m, keys, ref.Pos())
+			if ok {
+				b.c.setKey(m, kt, ref.Pos())
+			}
+		} else {
+			b.c.setKey(m, nil, ref.Pos())
+		}
+		if m.Value == nil {
+			b.c.mapSign[m.Name] = 2
+			b.c.setValue(m, types.I64, false, e.Pos())
+		}
+		if m.Value.Kind != types.Int {
+			b.errorf(e.Pos(), "The %s operator can only be used on integer maps, %s holds %s", e.Op, m.Name, m.Value)
+			return nil
+		}
+		b.info.Types[x] = m.Value
+		return m.Value
+	}
+	b.errorf(e.Pos(), "The %s operator can only be used on scratch variables and maps", e.Op)
+	return nil
+}
+
+var arithOps = map[string]bool{"+": true, "-": true, "*": true, "/": true, "%": true,
+	"&": true, "|": true, "^": true, "<<": true, ">>": true}
+var cmpOps = map[string]bool{"==": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true}
+
+func (b *body) binary(e *syntax.Binary) *types.Type {
+	lt := b.expr(e.X)
+	rt := b.expr(e.Y)
+	if lt == nil || rt == nil {
+		return nil
+	}
+	lc, lconst := b.info.Consts[e.X]
+	rc, rconst := b.info.Consts[e.Y]
+	switch {
+	case e.Op == "&&" || e.Op == "||":
+		for _, p := range []struct {
+			t *types.Type
+			x syntax.Expr
+		}{{lt, e.X}, {rt, e.Y}} {
+			if !isScalar(p.t) {
+				b.errorf(p.x.Pos(), "Invalid type for %s: %s", e.Op, p.t)
+				return nil
+			}
+		}
+		if lconst && rconst && !lc.IsStr && !rc.IsStr {
+			l, r := lc.Int != 0, rc.Int != 0
+			v := l && r
+			if e.Op == "||" {
+				v = l || r
+			}
+			b.setConst(e, boolInt(v))
+		}
+		return types.BoolT
+	case cmpOps[e.Op]:
+		return b.compare(e, lt, rt)
+	case arithOps[e.Op]:
+	default:
+		b.errorf(e.Pos(), "Unknown operator %s", e.Op)
+		return nil
+	}
+	// Pointer arithmetic.
+	if isPtr(lt) || isPtr(rt) {
+		switch {
+		case isPtr(lt) && isIntegral(rt) && (e.Op == "+" || e.Op == "-"):
+			return lt
+		case isPtr(rt) && isIntegral(lt) && e.Op == "+":
+			return rt
+		case isPtr(lt) && isPtr(rt) && e.Op == "-":
+			return types.I64
+		}
+		b.errorf(e.Pos(), "The %s operator can not be used on pointers (%s and %s)", e.Op, lt, rt)
+		return nil
+	}
+	if !isIntegral(lt) || !isIntegral(rt) {
+		b.errorf(e.Pos(), "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
+		return nil
+	}
+	lsigned, rsigned := isSigned(lt) || lt.Kind == types.Bool, isSigned(rt) || rt.Kind == types.Bool
+	// A constant takes the signedness of the other operand.
+	switch {
+	case lconst && !rconst:
+		lsigned = rsigned
+	case rconst && !lconst:
+		rsigned = lsigned
+	case lconst && rconst:
+		// Constants fold as signed 64-bit values unless one is too large.
+		big := (!isSigned(lt) && lc.Int < 0) || (!isSigned(rt) && rc.Int < 0)
+		lsigned, rsigned = !big, !big
+	}
+	signed := lsigned && rsigned
+	if lconst && rconst && !lc.IsStr && !rc.IsStr {
+		if v, ok := foldArith(e.Op, lc.Int, rc.Int, signed); ok {
+			b.setConst(e, v)
+			return constType(v, !signed && v < 0)
+		}
+		if e.Op == "/" || e.Op == "%" {
+			b.errorf(e.Pos(), "Division by zero")
+			return nil
+		}
+	}
+	if (e.Op == "/" || e.Op == "%") && rconst && rc.Int == 0 {
+		b.errorf(e.Y.Pos(), "Division by zero")
+	}
+	return types.IntOf(8, signed)
+}
+
+func boolInt(v bool) int64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func foldArith(op string, l, r int64, signed bool) (int64, bool) {
+	switch op {
+	case "+":
+		return l + r, true
+	case "-":
+		return l - r, true
+	case "*":
+		return l * r, true
+	case "/":
+		if r == 0 {
+			return 0, false
+		}
+		if signed {
+			return l / r, true
+		}
+		return int64(uint64(l) / uint64(r)), true
+	case "%":
+		if r == 0 {
+			return 0, false
+		}
+		if signed {
+			return l % r, true
+		}
+		return int64(uint64(l) % uint64(r)), true
+	case "&":
+		return l & r, true
+	case "|":
+		return l | r, true
+	case "^":
+		return l ^ r, true
+	case "<<":
+		return l << uint64(r&63), true
+	case ">>":
+		if signed {
+			return l >> uint64(r&63), true
+		}
+		return int64(uint64(l) >> uint64(r&63)), true
+	}
+	return 0, false
+}
+
+func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
+	lc, lconst := b.info.Consts[e.X]
+	rc, rconst := b.info.Consts[e.Y]
+	switch {
+	case isScalar(lt) && isScalar(rt):
+		if lconst && rconst && !lc.IsStr && !rc.IsStr {
+			signed := isSigned(lt) || isSigned(rt) || lc.Int < 0 || rc.Int < 0
+			b.setConst(e, boolInt(cmpInts(e.Op, lc.Int, rc.Int, signed)))
+		}
+		return types.BoolT
+	case stringLike(lt) && stringLike(rt):
+		if e.Op != "==" && e.Op != "!=" {
+			b.errorf(e.Pos(), "Strings can only be compared with == and !=, not %s", e.Op)
+			return nil
+		}
+		if lconst && rconst && lc.IsStr && rc.IsStr {
+			b.setConst(e, boolInt((lc.Str == rc.Str) == (e.Op == "==")))
+		}
+		return types.BoolT
+	case (lt.Kind == types.Array || lt.Kind == types.Tuple) && types.Equal(lt, rt):
+		if e.Op != "==" && e.Op != "!=" {
+			b.errorf(e.Pos(), "Values of type %s can only be compared with == and !=", lt)
+			return nil
+		}
+		return types.BoolT
+	}
+	b.errorf(e.Pos(), "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
+	return nil
+}
+
+// stringLike: strings, and char arrays and pointers compared as strings.
+func stringLike(t *types.Type) bool {
+	switch t.Kind {
+	case types.String:
+		return true
+	case types.Array:
+		return t.Elem.Kind == types.Int && t.Elem.Size == 1
+	}
+	return false
+}
+
+func cmpInts(op string, l, r int64, signed bool) bool {
+	if !signed {
+		ul, ur := uint64(l), uint64(r)
+		switch op {
+		case "<":
+			return ul < ur
+		case "<=":
+			return ul <= ur
+		case ">":
+			return ul > ur
+		case ">=":
+			return ul >= ur
+		}
+	}
+	switch op {
+	case "==":
+		return l == r
+	case "!=":
+		return l != r
+	case "<":
+		return l < r
+	case "<=":
+		return l <= r
+	case ">":
+		return l > r
+	}
+	return l >= r
+}
+
+func (b *body) ternary(e *syntax.Ternary) *types.Type {
+	ct := b.expr(e.Cond)
+	tt := b.expr(e.Then)
+	et := b.expr(e.Else)
+	if ct != nil && !isScalar(ct) {
+		b.errorf(e.Cond.Pos(), "Invalid condition in ternary: %s", ct)
+	}
+	if tt == nil || et == nil {
+		return nil
+	}
+	if c, ok := b.info.Consts[e.Cond]; ok && !c.IsStr {
+		pick := e.Else
+		if c.Int != 0 {
+			pick = e.Then
+		}
+		if v, ok := b.info.Consts[pick]; ok {
+			b.info.Consts[e] = v
+		}
+	}
+	switch {
+	case isIntegral(tt) && isIntegral(et):
+		a, c := intOf(valueType(tt)), intOf(valueType(et))
+		if b.isConst(e.Then) && !b.isConst(e.Else) {
+			return types.IntOf(8, c.Signed)
+		}
+		if b.isConst(e.Else) && !b.isConst(e.Then) {
+			return types.IntOf(8, a.Signed)
+		}
+		u := unifyInts(a, c)
+		if u == nil {
+			u = types.I64
+		}
+		if b.isConst(e) {
+			return u
+		}
+		return types.IntOf(8, u.Signed)
+	case tt.Kind == types.String && et.Kind == types.String:
+		if tt.Size >= et.Size {
+			return tt
+		}
+		return et
+	case tt.Kind == types.Void && et.Kind == types.Void:
+		return types.VoidT
+	}
+	if m := merge(tt, et, true); m != nil {
+		return m
+	}
+	b.errorf(e.Pos(), "Ternary operator must return the same type: have '%s' and '%s'", tt, et)
+	return nil
+}
+
+func (b *body) field(e *syntax.Field) *types.Type {
+	t := b.expr(e.X)
+	if t == nil {
+		return nil
+	}
+	st := t
+	if isPtr(st) {
+		st = st.Elem
+	}
+	switch st.Kind {
+	case types.Struct:
+		if len(st.Fields) == 0 && st.Size == 0 {
+			b.errorf(e.Pos(), "Incomplete type %s: its fields are unknown", st.Name)
+			return nil
+		}
+		f, ok := st.Field(e.Name)
+		if !ok {
+			b.errorf(e.Pos(), "Struct/union of type '%s' does not contain a field named '%s'", st.Name, e.Name)
+			return nil
+		}
+		ft := f.Type
+		if t.User && ft.Kind == types.Pointer {
+			ft = userPtr(ft)
+		}
+		return ft
+	case types.Tuple, types.Record:
+		if isPtr(t) {
+			break
+		}
+		f, ok := st.Field(e.Name)
+		if !ok {
+			if st.Kind == types.Tuple {
+				b.errorf(e.Pos(), "Invalid tuple index: %s. Found %d elements in tuple.", e.Name, len(st.Fields))
+			} else {
+				b.errorf(e.Pos(), "Record does not contain a field named '%s'", e.Name)
+			}
+			return nil
+		}
+		return f.Type
+	}
+	b.errorf(e.Pos(), "Can not access field '%s' on expression of type '%s'", e.Name, t)
+	return nil
+}
+
+func (b *body) index(e *syntax.Index) *types.Type {
+	t := b.expr(e.X)
+	it := b.expr(e.Index)
+	if t == nil || it == nil {
+		return nil
+	}
+	if !isIntegral(it) {
+		b.errorf(e.Index.Pos(), "The array index operator [] requires an integer index, not %s", it)
+		return nil
+	}
+	c, isConst := b.info.Consts[e.Index]
+	switch t.Kind {
+	case types.Array:
+		if isConst && t.Len > 0 && (c.Int < 0 || c.Int >= int64(t.Len)) {
+			b.errorf(e.Index.Pos(), "the index %d is out of bounds for array of size %d", c.Int, t.Len)
+			return nil
+		}
+		return t.Elem
+	case types.Pointer:
+		if t.Elem.Kind == types.Void {
+			b.errorf(e.Pos(), "Can not index a void pointer: cast it first")
+			return nil
+		}
+		return t.Elem
+	case types.String:
+		if isConst && (c.Int < 0 || c.Int >= int64(t.Size)) {
+			b.errorf(e.Index.Pos(), "the index %d is out of bounds for string of size %d", c.Int, t.Size)
+			return nil
+		}
+		return types.I8
+	case types.Tuple, types.Record:
+		if !isConst {
+			b.errorf(e.Index.Pos(), "Tuple index must be a constant")
+			return nil
+		}
+		if c.Int < 0 || c.Int >= int64(len(t.Fields)) {
+			b.errorf(e.Index.Pos(), "Invalid tuple index: %d. Found %d elements in tuple.", c.Int, len(t.Fields))
+			return nil
+		}
+		return t.Fields[c.Int].Type
+	}
+	b.errorf(e.Pos(), "The array index operator [] can not be used on expressions of type '%s'", t)
+	return nil
+}
+
+// userPtr marks a pointer (and pointers it leads to) as pointing into user
+// memory.
+func userPtr(t *types.Type) *types.Type {
+	if t == nil || t.Kind != types.Pointer || t.User {
+		return t
+	}
+	p := *t
+	p.User = true
+	p.Elem = userPtr(t.Elem)
+	return &p
+}
+
+// userSpace reports whether pointers made in this body point into user
+// memory by default.
+func (b *body) userSpace() bool {
+	if len(b.provs) == 0 {
+		return false
+	}
+	for _, p := range b.provs {
+		switch p {
+		case "uprobe", "uretprobe", "usdt":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (b *body) cast(e *syntax.Cast) *types.Type {
+	to := b.c.resolveType(e.Type, true)
+	from := b.expr(e.X)
+	if to == nil || from == nil {
+		return nil
+	}
+	c, isConst := b.info.Consts[e.X]
+	switch to.Kind {
+	case types.Int, types.Bool:
+		if from.Kind == types.Array && from.Elem.Kind == types.Int && to.Kind == types.Int {
+			if from.Size != to.Size {
+				b.errorf(e.Pos(), "Cannot cast from %s to %s: sizes differ", from, to)
+				return nil
+			}
+			return to
+		}
+		if !isScalar(from) && from.Kind != types.Ksym && from.Kind != types.Usym {
+			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			return nil
+		}
+		if isConst && !c.IsStr {
+			b.setConst(e, truncate(c.Int, to))
+		}
+		return to
+	case types.Pointer:
+		if !isInt(from) && !isPtr(from) && from.Kind != types.Enum {
+			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			return nil
+		}
+		if b.userSpace() || (isPtr(from) && from.User) {
+			to = userPtr(to)
+		}
+		return to
+	case types.Array:
+		if to.Elem.Kind != types.Int {
+			b.errorf(e.Pos(), "Cannot cast to %s: only integer arrays are supported", to)
+			return nil
+		}
+		if from.Kind != types.Int && !(from.Kind == types.Array && from.Elem.Kind == types.Int) {
+			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			return nil
+		}
+		if to.Len < 0 {
+			if from.Size%to.Elem.Size != 0 {
+				b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+				return nil
+			}
+			to = types.ArrayOf(to.Elem, from.Size/to.Elem.Size)
+		}
+		if to.Size != from.Size {
+			b.errorf(e.Pos(), "Cannot cast from %s to %s: sizes differ", from, to)
+			return nil
+		}
+		return to
+	case types.Enum:
+		if !isIntegral(from) {
+			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			return nil
+		}
+		return to
+	}
+	b.errorf(e.Pos(), "Cannot cast to %s", to)
+	return nil
+}
+
+// truncate converts constant v to integer type t as a cast does.
+func truncate(v int64, t *types.Type) int64 {
+	if t.Kind == types.Bool {
+		return boolInt(v != 0)
+	}
+	bits := uint(t.Size * 8)
+	if bits >= 64 {
+		return v
+	}
+	u := uint64(v) & (1<<bits - 1)
+	if t.Signed && u&(1<<(bits-1)) != 0 {
+		return int64(u) - 1<<bits
+	}
+	return int64(u)
+}
+
+func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
+	var t *types.Type
+	if e.Type != nil {
+		t = b.c.resolveType(e.Type, false)
+	} else {
+		t = b.expr(e.X)
+	}
+	if t == nil {
+		return nil
+	}
+	if t.Kind == types.Void && e.Type != nil {
+		b.errorf(e.Pos(), "sizeof(void) is not allowed")
+		return nil
+	}
+	b.setConst(e, int64(t.Size))
+	return types.U64
+}
+
+func (b *body) offsetof(e *syntax.Offsetof) *types.Type {
+	var t *types.Type
+	if e.Type != nil {
+		t = b.c.resolveType(e.Type, false)
+	} else {
+		t = b.expr(e.X)
+	}
+	if t == nil {
+		return nil
+	}
+	off := 0
+	for _, name := range e.Field {
+		if t.Kind != types.Struct && t.Kind != types.Tuple && t.Kind != types.Record {
+			b.errorf(e.Pos(), "offsetof() requires a struct type, not %s", t)
+			return nil
+		}
+		f, ok := t.Field(name)
+		if !ok {
+			b.errorf(e.Pos(), "Struct/union of type '%s' does not contain a field named '%s'", t, name)
+			return nil
+		}
+		off += f.Offset
+		t = f.Type
+	}
+	b.setConst(e, int64(off))
+	return types.U64
+}
