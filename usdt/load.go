@@ -29,7 +29,10 @@ func (a Arg) Load(dst, ctx asm.Register, stackOff int16) (asm.Instructions, erro
 		if stackOff%8 != 0 || stackOff >= 0 {
 			return nil, fmt.Errorf("argument %q: stack slot %d is not an 8-aligned slot below the frame pointer", a.Text, stackOff)
 		}
-		insns := asm.Instructions{asm.StoreImm(asm.RFP, stackOff, 0, asm.DWord)}
+		insns := asm.Instructions{
+			asm.Mov.Imm(asm.R1, 0),
+			asm.StoreMem(asm.RFP, stackOff, asm.R1, asm.DWord),
+		}
 		if a.Base != nil {
 			insns = append(insns, asm.LoadMem(asm.R3, ctx, int16(a.Base.Offset), asm.DWord))
 			if a.Offset >= math.MinInt32 && a.Offset <= math.MaxInt32 {
