@@ -208,11 +208,12 @@ func (p *Process) find(addr uint64) *mapping {
 func (p *Process) resolve(addr uint64) (Frame, bool) {
 	m := p.find(addr)
 	if m != nil && m.bin != nil {
-		va, ok := m.bin.FileOffsetToAddr(addr - m.start + m.off)
-		if !ok {
-			return Frame{Module: m.path}, false
+		if va, ok := m.bin.FileOffsetToAddr(addr - m.start + m.off); ok {
+			if f, ok := m.bin.Lookup(va); ok {
+				return f, true
+			}
 		}
-		return m.bin.Lookup(va)
+		return Frame{Module: m.path}, false
 	}
 	if f, ok := lookupPerfMap(p.perf, addr); ok {
 		return f, true

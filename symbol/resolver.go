@@ -154,7 +154,7 @@ func FormatPerf(f Frame) string {
 	if mod == "" {
 		mod = "[unknown]"
 		if f.Name != "" {
-			mod = "kernel.kallsyms"
+			mod = "[kernel.kallsyms]"
 		}
 	}
 	return fmt.Sprintf("%x %s (%s)", f.Addr, name, mod)

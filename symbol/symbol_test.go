@@ -391,3 +391,67 @@ func TestParseKallsyms(t *testing.T) {
 		t.Error("bad address accepted")
 	}
 }
+
+// TestPerfMap resolves JIT code through the map file a runtime writes,
+// for addresses outside any mapped file.
+func TestPerfMap(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "prog")
+	run(t, need(t, "gcc"), "-o", bin, "testdata/prog.c")
+	p := start(t, bin)
+	pid := p.cmd.Process.Pid
+	mapFile := fmt.Sprintf("/tmp/perf-%d.map", pid)
+	// A later line for the same start replaces the earlier one, as JITs
+	// reuse code space; names may contain spaces.
+	content := "7f0000001000 100 LazyCompile:~first\n" +
+		"7f0000002000 40 Interpreted ignored\n" +
+		"not a line\n" +
+		"7f0000002000 80 Function:main loop\n"
+	if err := os.WriteFile(mapFile, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(mapFile)
+	r := NewResolver()
+	for _, c := range []struct {
+		addr uint64
+		want string
+	}{
+		{0x7f0000001000, "LazyCompile:~first+0"},
+		{0x7f00000010ff, "LazyCompile:~first+255"},
+		{0x7f0000001100, "0x7f0000001100"},
+		{0x7f0000002050, "Function:main loop+80"},
+	} {
+		if got := FormatStackFrame(r.User(pid, c.addr)); got != c.want {
+			t.Errorf("%#x: got %q, want %q", c.addr, got, c.want)
+		}
+	}
+	if got := r.User(pid, p.addrs["friday_alpha"]); got.Name != "friday_alpha" {
+		t.Errorf("file-backed code resolved to %+v", got)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	known := Frame{Addr: 0xffffffff81234567, Name: "vfs_read", Offset: 23}
+	unknown := Frame{Addr: 0x7f12, Module: "/usr/bin/x"}
+	for _, c := range []struct{ got, want string }{
+		{FormatKsym(known), "vfs_read"},
+		{FormatKsym(unknown), "0x7f12"},
+		{FormatStackFrame(known), "vfs_read+23"},
+		{FormatStackFrame(unknown), "0x7f12"},
+		{FormatPerf(known), "ffffffff81234567 vfs_read+23 ([kernel.kallsyms])"},
+		{FormatPerf(unknown), "7f12 [unknown] (/usr/bin/x)"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+func TestUnknownProcess(t *testing.T) {
+	r := NewResolver()
+	if err := r.Snapshot(-5); err == nil {
+		t.Error("Snapshot of a nonexistent process succeeded")
+	}
+	if f := r.User(-5, 0x1234); f.Name != "" || f.Addr != 0x1234 {
+		t.Errorf("got %+v", f)
+	}
+}
