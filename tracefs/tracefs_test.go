@@ -74,19 +74,13 @@ func TestDir(t *testing.T) {
 	}
 }
 
-// TestMount checks, in a child process with a mount namespace of its own,
-// that Dir mounts tracefs when nothing has.
+// TestMount checks, in child processes with a mount namespace of their
+// own, that Dir mounts tracefs when nothing has, and says why it cannot
+// when it runs without privilege.
 func TestMount(t *testing.T) {
-	if os.Getenv("TRACEFS_TEST_CHILD") == "1" {
-		// Mounts may be stacked: unmount until nothing is left.
-		for _, m := range []string{MountPoint, "/sys/kernel/debug"} {
-			for unix.Unmount(m, unix.MNT_DETACH) == nil {
-			}
-		}
-		mounts, _ := os.ReadFile("/proc/mounts")
-		if d := FindInMounts(string(mounts)); d != "" {
-			t.Fatalf("tracing still mounted at %s", d)
-		}
+	switch os.Getenv("TRACEFS_TEST_CHILD") {
+	case "root":
+		unmountTracing(t)
 		dir, err := Dir()
 		if err != nil {
 			t.Fatal(err)
@@ -94,9 +88,23 @@ func TestMount(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "available_events")); err != nil {
 			t.Fatal(err)
 		}
-		mounts, _ = os.ReadFile("/proc/mounts")
+		mounts, _ := os.ReadFile("/proc/mounts")
 		if FindInMounts(string(mounts)) != MountPoint {
 			t.Fatalf("tracefs not mounted at %s:\n%s", MountPoint, mounts)
+		}
+		return
+	case "nobody":
+		unmountTracing(t)
+		if err := syscall.Setgid(65534); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Setuid(65534); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Dir()
+		want := "tracefs is not mounted and mounting it at " + MountPoint + " needs root"
+		if err == nil || err.Error() != want {
+			t.Fatalf("Dir() error %v, want %q", err, want)
 		}
 		return
 	}
@@ -106,16 +114,31 @@ func TestMount(t *testing.T) {
 		}
 		t.Skip("mounting needs root")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMount$", "-test.v")
-	cmd.Env = append(os.Environ(), "TRACEFS_TEST_CHILD=1")
-	// Go makes the new namespace's mounts private, so nothing the child
-	// unmounts or mounts is seen outside it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
+	for _, mode := range []string{"root", "nobody"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMount$", "-test.v")
+		cmd.Env = append(os.Environ(), "TRACEFS_TEST_CHILD="+mode)
+		// Go makes the new namespace's mounts private, so nothing the
+		// child unmounts or mounts is seen outside it.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child as %s: %v\n%s", mode, err, out)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestMount") {
+			t.Fatalf("child as %s did not pass:\n%s", mode, out)
+		}
 	}
-	if !strings.Contains(string(out), "PASS") {
-		t.Fatalf("child did not pass:\n%s", out)
+}
+
+// unmountTracing removes every tracing mount of this mount namespace;
+// mounts may be stacked, so each is unmounted until nothing is left.
+func unmountTracing(t *testing.T) {
+	for _, m := range []string{MountPoint, "/sys/kernel/debug"} {
+		for unix.Unmount(m, unix.MNT_DETACH) == nil {
+		}
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if d := FindInMounts(string(mounts)); d != "" {
+		t.Fatalf("tracing still mounted at %s", d)
 	}
 }
