@@ -16,6 +16,17 @@ type Object struct {
 	Maps     []*Map   // user maps (@x) and internal ones
 	Events   []*Event // asynchronous actions, indexed by Event.ID
 	RingBuf  string   // name of the ring buffer map events are sent through
+	// LostMap names a per-CPU array of uint64 counters of events that did
+	// not fit into the ring buffer (the runtime reports the sum over all
+	// keys and CPUs); empty when none.
+	LostMap string
+	// StartMap names a one-entry array holding the CLOCK_MONOTONIC time
+	// in nanoseconds that elapsed counts from. Generate fills it; the
+	// runtime may overwrite it right before attaching.
+	StartMap string
+	// ProbeNames are the full names of probes, indexed by the value of
+	// the probe builtin when it is stored as a number (types.Probe).
+	ProbeNames []string
 }
 
 // Program is one BPF program and the points it is attached to.
@@ -39,6 +50,9 @@ type Map struct {
 	// PerCPU maps hold one value per CPU; the runtime combines them as the
 	// value's Kind says (sum for count/sum/hist, min, max, ...).
 	PerCPU bool
+	// Internal maps (ring buffer, scratch space, stacks, lost counters)
+	// are not printed.
+	Internal bool
 }
 
 // EventKind says what the runtime does with an event record.

@@ -1,0 +1,357 @@
+package codegen
+
+import (
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+// callOf returns what the checker resolved a call or identifier to.
+func (f *fn) callOf(e syntax.Expr) *check.Call {
+	if f.info.Calls != nil {
+		if c := f.info.Calls[e]; c != nil {
+			return c
+		}
+	}
+	switch x := e.(type) {
+	case *syntax.Ident:
+		return &check.Call{Name: x.Name}
+	case *syntax.Call:
+		return &check.Call{Name: x.Name, Args: x.Args}
+	}
+	return nil
+}
+
+func (f *fn) isBuiltin(id *syntax.Ident, name string) bool {
+	c := f.callOf(id)
+	return c != nil && c.Name == name
+}
+
+// pt_regs offsets on x86-64, for uprobes and perf events.
+var regOffsets = map[string]int{
+	"r15": 0, "r14": 8, "r13": 16, "r12": 24, "bp": 32, "bx": 40, "r11": 48, "r10": 56,
+	"r9": 64, "r8": 72, "ax": 80, "cx": 88, "dx": 96, "si": 104, "di": 112,
+	"orig_ax": 120, "ip": 128, "cs": 136, "flags": 144, "sp": 152, "ss": 160,
+}
+
+var argRegs = []string{"di", "si", "dx", "cx", "r8", "r9"}
+
+// helperValue calls a helper without arguments; its result is in R0.
+func (f *fn) helperValue(fn asm.BuiltinFunc, t *types.Type) value {
+	f.call(fn)
+	return value{kind: vReg, r: asm.R0, t: t}
+}
+
+// builtin evaluates a builtin identifier such as pid or comm.
+func (f *fn) builtin(id *syntax.Ident) value {
+	c := f.callOf(id)
+	t := f.typeOf(id)
+	return f.builtinCall(id, c, t)
+}
+
+func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
+	switch c.Name {
+	case "pid", "tid":
+		v := f.helperValue(asm.FnGetCurrentPidTgid, t)
+		if c.Name == "pid" {
+			f.emit(asm.RSh.Imm(asm.R0, 32))
+		} else {
+			f.emit(asm.Mov.Reg32(asm.R0, asm.R0))
+		}
+		return v
+	case "uid", "gid", "username":
+		v := f.helperValue(asm.FnGetCurrentUidGid, t)
+		if c.Name == "gid" {
+			f.emit(asm.RSh.Imm(asm.R0, 32))
+		} else {
+			f.emit(asm.Mov.Reg32(asm.R0, asm.R0))
+		}
+		return v
+	case "cpu":
+		return f.helperValue(asm.FnGetSmpProcessorId, t)
+	case "nsecs":
+		switch c.Mode {
+		case "boot":
+			return f.helperValue(asm.FnKtimeGetBootNs, t)
+		case "tai":
+			return f.helperValue(asm.FnKtimeGetTaiNs, t)
+		}
+		return f.helperValue(asm.FnKtimeGetNs, t)
+	case "elapsed":
+		key := f.alloc(8)
+		f.emit(storeImm(key.base, int16(key.off), 0, asm.Word))
+		f.mapPtr(asm.R1, f.g.startMap())
+		f.addr(asm.R2, key)
+		f.call(asm.FnMapLookupElem)
+		skip := f.b.newLabel()
+		f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
+		f.emit(asm.LoadMem(asm.R0, asm.R0, 0, asm.DWord))
+		f.b.mark(skip)
+		start := f.keep(value{kind: vReg, r: asm.R0, t: types.U64})
+		f.call(asm.FnKtimeGetNs)
+		imm, reg, isImm := f.operand(start, asm.R0)
+		if isImm {
+			f.emit(asm.Sub.Imm(asm.R0, imm))
+		} else {
+			f.emit(asm.Sub.Reg(asm.R0, reg))
+		}
+		f.drop(start)
+		return value{kind: vReg, r: asm.R0, t: t}
+	case "cgroup":
+		return f.helperValue(asm.FnGetCurrentCgroupId, t)
+	case "curtask":
+		return f.helperValue(asm.FnGetCurrentTask, t)
+	case "rand":
+		return f.helperValue(asm.FnGetPrandomU32, t)
+	case "jiffies":
+		return f.helperValue(asm.FnJiffies64, t)
+	case "numaid":
+		return f.helperValue(asm.FnGetNumaNodeId, t)
+	case "ncpus":
+		return constVal(int64(f.g.opts.NumCPU), t)
+	case "comm":
+		m := f.alloc(t.Size)
+		f.comm(m, t.Size)
+		return value{kind: vMem, m: m, t: t}
+	case "arg":
+		return f.arg(e, c.N, t)
+	case "retval":
+		switch f.ptype {
+		case ebpf.Kprobe, ebpf.PerfEvent:
+			return value{kind: vMem, m: mem{rCtx, regOffsets["ax"]}, t: types.IntOf(8, t.Signed)}
+		}
+		f.errorf(e.Pos(), "retval is not supported in this probe type")
+	case "func":
+		if t.Kind == types.String {
+			return strConst(f.points[0].Func, t)
+		}
+		if f.ptype == ebpf.Kprobe || f.ptype == ebpf.PerfEvent {
+			return value{kind: vMem, m: mem{rCtx, regOffsets["ip"]}, t: types.U64}
+		}
+		f.errorf(e.Pos(), "func is not supported in this probe type")
+	case "probe":
+		if t.Kind == types.String {
+			return strConst(f.points[0].Name, t)
+		}
+		return constVal(f.g.probeID(f.points[0].Name), t)
+	case "kstack", "ustack":
+		return f.stackID(e, c, t)
+	case "args":
+		if len(f.points) > 0 && f.points[0].Args != nil && f.ptype == ebpf.TracePoint {
+			at := f.points[0].Args
+			m := f.alloc(at.Size)
+			f.addr(asm.R1, m)
+			f.emit(asm.Mov.Imm(asm.R2, int32(at.Size)), asm.Mov.Reg(asm.R3, rCtx))
+			f.call(asm.FnProbeReadKernel)
+			return value{kind: vMem, m: m, t: t}
+		}
+	}
+	f.errorf(e.Pos(), "builtin %s is not supported by the code generator", c.Name)
+	return value{}
+}
+
+// comm writes the current task's name into n bytes at m; the helper
+// pads with zeros.
+func (f *fn) comm(m mem, n int) {
+	f.addr(asm.R1, m)
+	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
+	f.call(asm.FnGetCurrentComm)
+}
+
+// arg reads argument n of a function probe or raw tracepoint.
+func (f *fn) arg(e syntax.Expr, n int, t *types.Type) value {
+	it := types.IntOf(8, t.Signed)
+	switch f.ptype {
+	case ebpf.Kprobe, ebpf.PerfEvent:
+		if n < len(argRegs) {
+			return value{kind: vMem, m: mem{rCtx, regOffsets[argRegs[n]]}, t: it}
+		}
+		// Further arguments are on the user stack above the return address.
+		sp := value{kind: vMem, m: mem{rCtx, regOffsets["sp"]}, t: types.U64}
+		return f.readRemote(sp, 8*(n-len(argRegs)+1), types.Field{Type: types.U64}, it, true)
+	case ebpf.RawTracepoint, ebpf.Tracing:
+		return value{kind: vMem, m: mem{rCtx, 8 * n}, t: it}
+	}
+	f.errorf(e.Pos(), "arg%d is not supported in this probe type", n)
+	return value{}
+}
+
+// stack records the current kernel or user stack in a stack trace map
+// and gives its id (and the pid for user stacks).
+func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
+	depth := t.StackDepth
+	if depth <= 0 {
+		depth = f.g.opts.StackDepth
+	}
+	user := c.Name == "ustack"
+	name := f.g.stackMap(user, depth)
+	flags := int32(0)
+	if user {
+		flags = 256 // BPF_F_USER_STACK
+	}
+	f.emit(asm.Mov.Reg(asm.R1, rCtx))
+	f.mapPtr(asm.R2, name)
+	f.emit(asm.Mov.Imm(asm.R3, flags))
+	f.call(asm.FnGetStackid)
+	if t.Size <= 8 {
+		return value{kind: vReg, r: asm.R0, t: types.I64}
+	}
+	// ustack: stack id, then the pid whose address space it belongs to.
+	m := f.alloc(t.Size)
+	f.emit(asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
+	f.call(asm.FnGetCurrentPidTgid)
+	f.emit(asm.RSh.Imm(asm.R0, 32), asm.StoreMem(m.base, int16(m.off+8), asm.R0, asm.DWord))
+	return value{kind: vMem, m: m, t: t}
+}
+
+// stackMap is the stack trace map for a kind of stack and depth.
+func (g *gen) stackMap(user bool, depth int) string {
+	name := "stack_k"
+	if user {
+		name = "stack_u"
+	}
+	name += itoa(depth)
+	g.internalMap(name, &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 4096})
+	return name
+}
+
+func (g *gen) probeID(name string) int64 {
+	if id, ok := g.probeIDs[name]; ok {
+		return id
+	}
+	id := int64(len(g.obj.ProbeNames))
+	g.probeIDs[name] = id
+	g.obj.ProbeNames = append(g.obj.ProbeNames, name)
+	return id
+}
+
+// builtinInto writes calls that produce buffers (str, comm) straight into
+// their destination. It reports false when e is not such a call.
+func (f *fn) builtinInto(e syntax.Expr, dst mem, t *types.Type, pad bool) bool {
+	c := f.callOf(e)
+	if c == nil {
+		return false
+	}
+	switch c.Name {
+	case "comm":
+		if t.Kind != types.String {
+			return false
+		}
+		n := min(t.Size, 16)
+		f.comm(dst, n)
+		if pad && t.Size > n {
+			f.zero(dst.at(n), t.Size-n)
+		}
+		return true
+	case "str":
+		if t.Kind != types.String {
+			return false
+		}
+		f.strInto(e, c, dst, t.Size, pad)
+		return true
+	}
+	return false
+}
+
+// strInto reads a NUL-terminated string from a pointer into size bytes at
+// dst.
+func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) {
+	if len(c.Args) == 0 {
+		f.errorf(e.Pos(), "str() needs an argument")
+	}
+	arg := c.Args[0]
+	at := f.typeOf(arg)
+	if at.Kind == types.String {
+		// Already a string (a tracepoint's char array or data_loc field).
+		v := f.eval(arg)
+		f.valueInto(arg, v, dst, types.StringOf(size), pad)
+		return
+	}
+	p := f.evalInt(arg)
+	var n value
+	if len(c.Args) > 1 {
+		p = f.keep(p)
+		n = f.evalInt(c.Args[1])
+		if n.kind == vConst {
+			// str(p, n) reads n characters and the NUL.
+			n = constVal(min(n.c+1, int64(size)), types.U64)
+		} else {
+			n = f.keep(n)
+		}
+	}
+	if pad {
+		f.zero(dst, size)
+	}
+	if p.kind == vReg && p.r != asm.R3 {
+		f.emit(asm.Mov.Reg(asm.R3, p.r))
+	} else if p.kind != vReg {
+		f.toReg(p, asm.R3)
+	}
+	f.drop(p)
+	f.addr(asm.R1, dst)
+	switch {
+	case n.kind == vVoid:
+		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
+	case n.kind == vConst:
+		f.emit(asm.Mov.Imm(asm.R2, int32(n.c)))
+	default:
+		// Clamp a run-time length to the buffer (and make it provably so).
+		nr := f.toReg(n, asm.R2)
+		if nr.r != asm.R2 {
+			f.emit(asm.Mov.Reg(asm.R2, nr.r))
+		}
+		f.drop(nr)
+		f.emit(asm.Add.Imm(asm.R2, 1))
+		ok := f.b.newLabel()
+		f.b.jmpImm(asm.JLE, asm.R2, int32(size), ok)
+		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
+		f.b.mark(ok)
+	}
+	if at.Kind == types.Pointer && at.User {
+		f.call(asm.FnProbeReadUserStr)
+	} else {
+		f.call(asm.FnProbeReadKernelStr)
+	}
+}
+
+// callExpr evaluates a function call used as a value or statement.
+func (f *fn) callExpr(e *syntax.Call) value {
+	c := f.callOf(e)
+	t := f.typeOf(e)
+	if c.Func != nil {
+		f.errorf(e.Pos(), "calls of user functions are not supported by the code generator yet")
+	}
+	switch c.Name {
+	case "str":
+		m := f.alloc(t.Size)
+		f.strInto(e, c, m, t.Size, true)
+		return value{kind: vMem, m: m, t: t}
+	case "printf", "errorf", "warnf", "system", "cat", "time", "print", "exit", "clear", "zero", "strftime", "join":
+		return f.asyncCall(e, c, t)
+	case "delete":
+		f.deleteElem(e, c)
+		return value{kind: vVoid, t: types.VoidT}
+	case "has_key":
+		return f.hasKey(e, c)
+	case "ksym", "usym", "kptr", "uptr", "username":
+		if len(c.Args) != 1 {
+			break
+		}
+		v := f.evalInt(c.Args[0])
+		v.t = t
+		return v
+	case "signal":
+		v := f.evalInt(c.Args[0])
+		f.toRegInto(v, asm.R1)
+		f.call(asm.FnSendSignal)
+		return value{kind: vVoid, t: types.VoidT}
+	case "strncmp":
+		return f.strncmp(e, c)
+	case "count", "sum", "min", "max", "avg", "stats", "hist", "lhist":
+		f.errorf(e.Pos(), "%s() must be assigned to a map", c.Name)
+	}
+	return f.builtinCall(e, c, t)
+}

@@ -1,0 +1,362 @@
+package codegen
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"friday/check"
+	"friday/probe"
+	"friday/syntax"
+	"friday/types"
+)
+
+// A case in testdata/*.txt is one or more lines "> script" followed by
+// expectations, one per line:
+//
+//	ok             the program loads
+//	insns N        ... and has N instructions in total
+//	error TEXT     generating or loading fails with TEXT in the message
+//	run POINT      run BEGIN, or attach and trigger: "getpid" attaches to
+//	               sys_enter_getpid and calls getpid() three times
+//	@... / event   expected map contents and events after the run, in order
+type testCase struct {
+	file   string
+	line   int
+	script string
+	want   []string
+}
+
+func readCases(t *testing.T, path string) []testCase {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []testCase
+	inScript := false
+	for i, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, ">"):
+			if !inScript {
+				cases = append(cases, testCase{file: path, line: i + 1})
+			}
+			c := &cases[len(cases)-1]
+			c.script += strings.TrimPrefix(strings.TrimPrefix(l, ">"), " ") + "\n"
+			inScript = true
+			continue
+		case strings.TrimSpace(l) == "":
+		case len(cases) == 0:
+			t.Fatalf("%s:%d: text before the first case", path, i+1)
+		default:
+			c := &cases[len(cases)-1]
+			c.want = append(c.want, l)
+		}
+		inScript = false
+	}
+	return cases
+}
+
+var (
+	btfOnce sync.Once
+	btfSpec *btf.Spec
+)
+
+func kernelBTF() *btf.Spec {
+	btfOnce.Do(func() {
+		btfSpec, _ = btf.LoadKernelSpec()
+	})
+	return btfSpec
+}
+
+// compile runs the whole front end and the code generator on src.
+func compile(src string) (*Object, error) {
+	f, err := syntax.Parse("test.bt", []byte(src))
+	if err != nil {
+		return nil, err
+	}
+	p, err := check.Check(f, check.Options{Expand: probe.Expand, BTF: kernelBTF(), Params: []string{fmt.Sprint(os.Getpid())}})
+	if err != nil {
+		return nil, err
+	}
+	return Generate(p, Options{})
+}
+
+// needBPF skips (or under CI fails) when BPF programs cannot be loaded.
+func needBPF(t *testing.T) {
+	t.Helper()
+	err := rlimit.RemoveMemlock()
+	if err == nil {
+		var m *ebpf.Map
+		m, err = ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+		if err == nil {
+			m.Close()
+			return
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("BPF is unusable: %v", err)
+	}
+	t.Skipf("BPF is unusable: %v", err)
+}
+
+func load(obj *Object) (*ebpf.Collection, error) {
+	return ebpf.NewCollectionWithOptions(obj.CollectionSpec(), ebpf.CollectionOptions{
+		Programs: ebpf.ProgramOptions{LogSizeStart: 1 << 20},
+	})
+}
+
+func TestLoad(t *testing.T) {
+	needBPF(t)
+	for _, c := range readCases(t, "testdata/load.txt") {
+		where := fmt.Sprintf("%s:%d", c.file, c.line)
+		obj, err := compile(c.script)
+		var coll *ebpf.Collection
+		if err == nil {
+			coll, err = load(obj)
+		}
+		for _, w := range c.want {
+			verb, arg, _ := strings.Cut(w, " ")
+			switch verb {
+			case "ok":
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+				}
+			case "error":
+				if err == nil || !strings.Contains(err.Error(), arg) {
+					t.Errorf("%s: got error %v, want one containing %q", where, err, arg)
+				}
+			case "insns":
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				n := 0
+				for _, p := range obj.Programs {
+					n += len(p.Insns)
+				}
+				if fmt.Sprint(n) != arg {
+					var b strings.Builder
+					Dump(&b, obj)
+					t.Errorf("%s: %d instructions, want %s\n%s", where, n, arg, b.String())
+				}
+			default:
+				t.Fatalf("%s: unknown expectation %q", where, w)
+			}
+		}
+		if coll != nil {
+			coll.Close()
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	needBPF(t)
+	for _, c := range readCases(t, "testdata/run.txt") {
+		where := fmt.Sprintf("%s:%d", c.file, c.line)
+		if len(c.want) == 0 || !strings.HasPrefix(c.want[0], "run ") {
+			t.Fatalf("%s: case must start with a run line", where)
+		}
+		got, err := runCase(c.script, strings.TrimPrefix(c.want[0], "run "))
+		if err != nil {
+			got = []string{"error " + err.Error()}
+		}
+		want := c.want[1:]
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\n got:\n\t%s\nwant:\n\t%s", where, strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+		}
+	}
+}
+
+// runCase loads a script, runs it and describes its events and maps.
+func runCase(src, how string) ([]string, error) {
+	obj, err := compile(src)
+	if err != nil {
+		return nil, err
+	}
+	coll, err := load(obj)
+	if err != nil {
+		return nil, err
+	}
+	defer coll.Close()
+	var rd *ringbuf.Reader
+	if obj.RingBuf != "" {
+		rd, err = ringbuf.NewReader(coll.Maps[obj.RingBuf])
+		if err != nil {
+			return nil, err
+		}
+		defer rd.Close()
+	}
+	for _, p := range obj.Programs {
+		prog := coll.Programs[p.Name]
+		for _, pt := range p.Points {
+			switch {
+			case pt.Provider == "begin" && how == "BEGIN":
+				if _, err := prog.Run(&ebpf.RunOptions{}); err != nil {
+					return nil, err
+				}
+			case pt.Provider == "tracepoint" && how == "getpid":
+				l, err := probe.Attach(pt, prog)
+				if err != nil {
+					return nil, err
+				}
+				for i := 0; i < 3; i++ {
+					unix.Getpid()
+				}
+				l.Close()
+			}
+		}
+	}
+	var out []string
+	if rd != nil {
+		rd.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		for {
+			rec, err := rd.Read()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, describeEvent(obj, rec.RawSample))
+		}
+	}
+	for _, m := range obj.Maps {
+		if m.Internal {
+			continue
+		}
+		out = append(out, describeMap(m, coll.Maps[m.Spec.Name])...)
+	}
+	return out, nil
+}
+
+func describeEvent(obj *Object, b []byte) string {
+	id := binary.NativeEndian.Uint64(b)
+	ev := obj.Events[id]
+	kind := map[EventKind]string{Printf: "printf", Exit: "exit", Print: "print", PrintMap: "print", ClearMap: "clear", ZeroMap: "zero", Time: "time"}[ev.Kind]
+	s := fmt.Sprintf("event %s %q", kind, ev.Format+ev.Map)
+	for _, fd := range ev.Layout.Fields {
+		s += " " + describeValue(fd.Type, b[8+fd.Offset:8+fd.Offset+fd.Type.Size])
+	}
+	return s
+}
+
+func describeValue(t *types.Type, b []byte) string {
+	switch t.Kind {
+	case types.String:
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		return fmt.Sprintf("%q", b)
+	case types.Tuple, types.Record:
+		parts := make([]string, len(t.Fields))
+		for i, fd := range t.Fields {
+			parts[i] = describeValue(fd.Type, b[fd.Offset:fd.Offset+fd.Type.Size])
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
+	var u uint64
+	switch len(b) {
+	case 1:
+		u = uint64(b[0])
+	case 2:
+		u = uint64(binary.NativeEndian.Uint16(b))
+	case 4:
+		u = uint64(binary.NativeEndian.Uint32(b))
+	default:
+		u = binary.NativeEndian.Uint64(b)
+	}
+	if t.Signed {
+		shift := 64 - 8*min(len(b), 8)
+		return fmt.Sprint(int64(u<<shift) >> shift)
+	}
+	return fmt.Sprint(u)
+}
+
+// describeMap prints "@name[key] = value" lines sorted by key; per-CPU
+// values are summed (or, for min/max, shown per set CPU's extreme).
+func describeMap(m *Map, bm *ebpf.Map) []string {
+	var lines []string
+	key := make([]byte, bm.KeySize())
+	var prev any
+	for {
+		if err := bm.NextKey(prev, &key); err != nil {
+			break
+		}
+		k := bytes.Clone(key)
+		prev = k
+		var vals [][]byte
+		if m.PerCPU {
+			if err := bm.Lookup(k, &vals); err != nil {
+				continue
+			}
+		} else {
+			v := make([]byte, bm.ValueSize())
+			if err := bm.Lookup(k, &v); err != nil {
+				continue
+			}
+			vals = [][]byte{v}
+		}
+		keyType := m.Key
+		if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
+			keyType = HistKey(m.Key)
+		}
+		ks := ""
+		if keyType != nil {
+			ks = "[" + describeValue(keyType, k) + "]"
+		}
+		lines = append(lines, fmt.Sprintf("%s%s = %s", m.Name, ks, combineValue(m.Value, vals)))
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+func combineValue(t *types.Type, vals [][]byte) string {
+	u := func(b []byte, off int) uint64 { return binary.NativeEndian.Uint64(b[off:]) }
+	switch t.Kind {
+	case types.Count, types.Sum, types.Hist, types.Lhist:
+		var s uint64
+		for _, v := range vals {
+			s += u(v, 0)
+		}
+		if t.Signed {
+			return fmt.Sprint(int64(s))
+		}
+		return fmt.Sprint(s)
+	case types.Min, types.Max:
+		var best int64
+		set := false
+		for _, v := range vals {
+			if u(v, 8) == 0 {
+				continue
+			}
+			x := int64(u(v, 0))
+			if !set || t.Kind == types.Min && x < best || t.Kind == types.Max && x > best {
+				best, set = x, true
+			}
+		}
+		return fmt.Sprint(best)
+	case types.Avg, types.Stats:
+		var n, tot uint64
+		for _, v := range vals {
+			n += u(v, 0)
+			tot += u(v, 8)
+		}
+		return fmt.Sprintf("count %d total %d", n, int64(tot))
+	}
+	return describeValue(t, vals[0][:t.Size])
+}

@@ -1,0 +1,607 @@
+package codegen
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"friday/syntax"
+	"friday/types"
+)
+
+// constOf returns the checker's folded value of e, if any.
+func (f *fn) constOf(e syntax.Expr) (value, bool) {
+	c, ok := f.info.Consts[e]
+	if !ok {
+		return value{}, false
+	}
+	t := f.typeOf(e)
+	if c.IsStr {
+		return strConst(c.Str, t), true
+	}
+	if !isIntLike(t) {
+		return value{}, false
+	}
+	return constVal(c.Int, t), true
+}
+
+// strConst is a string known at compile time; it is written to memory
+// where it is used.
+func strConst(s string, t *types.Type) value {
+	if t == nil || t.Kind != types.String {
+		t = types.StringOf(len(s) + 1)
+	}
+	return value{kind: vConst, t: t, s: s, isStr: true}
+}
+
+// eval computes e. Integers come back as constants or in registers
+// (possibly R0-R5, see keep), other values in memory.
+func (f *fn) eval(e syntax.Expr) value {
+	if v, ok := f.constOf(e); ok {
+		return v
+	}
+	switch e := e.(type) {
+	case *syntax.IntLit:
+		return constVal(int64(e.Value), f.typeOf(e))
+	case *syntax.BoolLit:
+		if e.Value {
+			return constVal(1, types.BoolT)
+		}
+		return constVal(0, types.BoolT)
+	case *syntax.StrLit:
+		return strConst(e.Value, f.info.Types[e])
+	case *syntax.Var:
+		cv := f.info.Vars[e]
+		if cv == nil {
+			f.errorf(e.Pos(), "internal error: unresolved variable %s", e.Name)
+		}
+		return value{kind: vMem, m: f.vars[cv], t: cv.Type}
+	case *syntax.MapIndex:
+		return f.mapRead(e, e.Map, e.Keys)
+	case *syntax.MapRef:
+		return f.mapRead(e, e, nil)
+	case *syntax.Ident:
+		return f.builtin(e)
+	case *syntax.Call:
+		return f.callExpr(e)
+	case *syntax.Unary:
+		return f.unary(e)
+	case *syntax.Binary:
+		return f.binary(e)
+	case *syntax.Ternary:
+		return f.ternary(e)
+	case *syntax.Field:
+		return f.field(e)
+	case *syntax.Index:
+		return f.index(e)
+	case *syntax.Cast:
+		return f.cast(e)
+	case *syntax.Tuple:
+		return f.tuple(e, e.Elems)
+	case *syntax.Record:
+		return f.tuple(e, e.Values)
+	case *syntax.BlockExpr:
+		for _, s := range e.Stmts {
+			f.stmt(s)
+		}
+		if e.Value == nil {
+			return value{kind: vVoid, t: types.VoidT}
+		}
+		return f.eval(e.Value)
+	}
+	f.errorf(e.Pos(), "%T expressions are not supported by the code generator", e)
+	return value{}
+}
+
+// evalInt evaluates an integer expression.
+func (f *fn) evalInt(e syntax.Expr) value {
+	v := f.eval(e)
+	if v.kind == vConst && !v.isStr {
+		return v
+	}
+	if !isIntLike(v.t) {
+		f.errorf(e.Pos(), "expected an integer, got %s", v.t)
+	}
+	return v
+}
+
+// operand gives v as the source operand of an ALU or jump instruction:
+// an immediate, or a register other than avoid.
+func (f *fn) operand(v value, avoid asm.Register) (imm int32, reg asm.Register, isImm bool) {
+	if v.kind == vConst && v.c == int64(int32(v.c)) {
+		return int32(v.c), 0, true
+	}
+	if v.kind == vReg {
+		return 0, v.r, false
+	}
+	r := asm.R0
+	if avoid == asm.R0 {
+		r = asm.R1
+	}
+	v = f.toReg(v, r)
+	return 0, v.r, false
+}
+
+// writable returns v in a register that may be overwritten with the
+// result of an operation; other is the second operand, whose register
+// must not be chosen.
+func (f *fn) writable(v value, other value) value {
+	if v.kind == vReg && (v.own || v.r < asm.R6) {
+		return v
+	}
+	avoid := asm.Register(255)
+	if other.kind == vReg {
+		avoid = other.r
+	}
+	if r, ok := f.getReg(); ok {
+		if v.kind == vReg {
+			f.emit(asm.Mov.Reg(r, v.r))
+			return value{kind: vReg, r: r, t: v.t, own: true}
+		}
+		return f.toReg(v, r).withOwn(r)
+	}
+	for _, r := range []asm.Register{asm.R0, asm.R1, asm.R2} {
+		if r == avoid || (v.kind == vMem && v.m.base == r) {
+			continue
+		}
+		if v.kind == vReg {
+			f.emit(asm.Mov.Reg(r, v.r))
+			return value{kind: vReg, r: r, t: v.t}
+		}
+		return f.toReg(v, r)
+	}
+	panic("unreachable")
+}
+
+func (v value) withOwn(r asm.Register) value {
+	v.r, v.own = r, true
+	return v
+}
+
+var aluOps = map[string]asm.ALUOp{
+	"+": asm.Add, "-": asm.Sub, "*": asm.Mul, "/": asm.Div, "%": asm.Mod,
+	"&": asm.And, "|": asm.Or, "^": asm.Xor, "<<": asm.LSh, ">>": asm.RSh,
+}
+
+func (f *fn) binary(e *syntax.Binary) value {
+	switch e.Op {
+	case "&&", "||", "==", "!=", "<", "<=", ">", ">=":
+		return f.boolValue(e)
+	}
+	op, ok := aluOps[e.Op]
+	if !ok {
+		f.errorf(e.Pos(), "operator %s is not supported", e.Op)
+	}
+	tx, ty := f.typeOf(e.X), f.typeOf(e.Y)
+	signed := tx.Signed && ty.Signed
+	switch {
+	case op == asm.Div && signed:
+		op = asm.SDiv
+	case op == asm.Mod && signed:
+		op = asm.SMod
+	case op == asm.RSh && tx.Signed:
+		op = asm.ArSh
+	}
+	a := f.evalInt(e.X)
+	if _, isConst := f.constOf(e.Y); !isConst {
+		a = f.keep(a)
+	}
+	b := f.evalInt(e.Y)
+	rt := f.typeOf(e)
+	// Pointer arithmetic counts in elements.
+	if tx.Kind == types.Pointer && ty.Kind != types.Pointer && (e.Op == "+" || e.Op == "-") {
+		if n := elemSize(tx); n > 1 {
+			b = f.scale(b, n)
+		}
+	}
+	if a.kind == vConst && b.kind == vConst {
+		if c, ok := fold(op, a.c, b.c); ok {
+			return constVal(c, rt)
+		}
+	}
+	d := f.writable(a, b)
+	imm, reg, isImm := f.operand(b, d.r)
+	if isImm {
+		f.emit(op.Imm(d.r, imm))
+	} else {
+		f.emit(op.Reg(d.r, reg))
+	}
+	f.drop(b)
+	d.t = rt
+	return d
+}
+
+func elemSize(t *types.Type) int {
+	if t.Elem == nil || t.Elem.Size == 0 {
+		return 1
+	}
+	return t.Elem.Size
+}
+
+func (f *fn) scale(v value, n int) value {
+	if v.kind == vConst {
+		return constVal(v.c*int64(n), v.t)
+	}
+	v = f.writable(v, value{})
+	f.emit(asm.Mul.Imm(v.r, int32(n)))
+	return v
+}
+
+// fold computes constant operations the way the BPF instruction would.
+func fold(op asm.ALUOp, a, b int64) (int64, bool) {
+	switch op {
+	case asm.Add:
+		return a + b, true
+	case asm.Sub:
+		return a - b, true
+	case asm.Mul:
+		return a * b, true
+	case asm.And:
+		return a & b, true
+	case asm.Or:
+		return a | b, true
+	case asm.Xor:
+		return a ^ b, true
+	case asm.LSh:
+		return a << (uint64(b) & 63), true
+	case asm.RSh:
+		return int64(uint64(a) >> (uint64(b) & 63)), true
+	case asm.ArSh:
+		return a >> (uint64(b) & 63), true
+	case asm.Div:
+		if b == 0 {
+			return 0, true
+		}
+		return int64(uint64(a) / uint64(b)), true
+	case asm.Mod:
+		if b == 0 {
+			return a, true
+		}
+		return int64(uint64(a) % uint64(b)), true
+	case asm.SDiv:
+		if b == 0 {
+			return 0, true
+		}
+		if b == -1 {
+			return -a, true
+		}
+		return a / b, true
+	case asm.SMod:
+		if b == 0 {
+			return a, true
+		}
+		if b == -1 {
+			return 0, true
+		}
+		return a % b, true
+	}
+	return 0, false
+}
+
+// boolValue turns a condition into 0 or 1.
+func (f *fn) boolValue(e syntax.Expr) value {
+	if v, ok := f.constOf(e); ok {
+		return v
+	}
+	t := f.b.newLabel()
+	end := f.b.newLabel()
+	f.branch(e, t, true)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(end)
+	f.b.mark(t)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+}
+
+var jumpOps = map[string][2]asm.JumpOp{ // unsigned, signed
+	"==": {asm.JEq, asm.JEq}, "!=": {asm.JNE, asm.JNE},
+	"<": {asm.JLT, asm.JSLT}, "<=": {asm.JLE, asm.JSLE},
+	">": {asm.JGT, asm.JSGT}, ">=": {asm.JGE, asm.JSGE},
+}
+
+var negated = map[string]string{"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+var swapped = map[string]string{"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+// cond jumps to ifFalse when e is false (used by if, while, predicates).
+func (f *fn) cond(e syntax.Expr, _ string, ifFalse string) {
+	f.branch(e, ifFalse, false)
+}
+
+// branch jumps to label when e's truth equals when, and falls through
+// otherwise.
+func (f *fn) branch(e syntax.Expr, label string, when bool) {
+	if v, ok := f.constOf(e); ok && !v.isStr {
+		if (v.c != 0) == when {
+			f.b.ja(label)
+		}
+		return
+	}
+	switch x := e.(type) {
+	case *syntax.Unary:
+		if x.Op == "!" {
+			f.branch(x.X, label, !when)
+			return
+		}
+	case *syntax.Binary:
+		switch x.Op {
+		case "&&", "||":
+			// a && b jumps when true only if both are; a || b when either is.
+			and := x.Op == "&&"
+			if and == when {
+				skip := f.b.newLabel()
+				f.branch(x.X, skip, !when)
+				f.branch(x.Y, label, when)
+				f.b.mark(skip)
+			} else {
+				f.branch(x.X, label, when)
+				f.branch(x.Y, label, when)
+			}
+			return
+		case "==", "!=", "<", "<=", ">", ">=":
+			op := x.Op
+			if !when {
+				op = negated[op]
+			}
+			f.compare(x, op, label)
+			return
+		}
+	}
+	v := f.eval(e)
+	if v.kind == vVoid || v.isStr {
+		f.errorf(e.Pos(), "condition is not an integer")
+	}
+	v = f.toReg(v, 0)
+	if when {
+		f.b.jmpImm(asm.JNE, v.r, 0, label)
+	} else {
+		f.b.jmpImm(asm.JEq, v.r, 0, label)
+	}
+	f.drop(v)
+}
+
+// compare jumps to label when X op Y holds.
+func (f *fn) compare(x *syntax.Binary, op string, label string) {
+	tx, ty := f.typeOf(x.X), f.typeOf(x.Y)
+	if tx.Kind == types.String || ty.Kind == types.String {
+		f.strCompare(x, op, label)
+		return
+	}
+	signed := 0
+	if tx.Signed && ty.Signed {
+		signed = 1
+	}
+	a := f.evalInt(x.X)
+	if _, isConst := f.constOf(x.Y); !isConst {
+		a = f.keep(a)
+	}
+	b := f.evalInt(x.Y)
+	if a.kind == vConst && b.kind != vConst {
+		a, b = b, a
+		op = swapped[op]
+	}
+	a = f.toReg(a, regAvoiding(b))
+	imm, reg, isImm := f.operand(b, a.r)
+	jop := jumpOps[op][signed]
+	if isImm {
+		f.b.jmpImm(jop, a.r, imm, label)
+	} else {
+		f.b.jmpReg(jop, a.r, reg, label)
+	}
+	f.drop(a)
+	f.drop(b)
+}
+
+// regAvoiding picks a transient register not used by v.
+func regAvoiding(v value) asm.Register {
+	if v.kind == vReg && v.r == asm.R0 || v.kind == vMem && v.m.base == asm.R0 {
+		return asm.R1
+	}
+	return asm.R0
+}
+
+func (f *fn) unary(e *syntax.Unary) value {
+	switch e.Op {
+	case "!":
+		return f.boolValue(e)
+	case "-", "~":
+		v := f.evalInt(e.X)
+		if v.kind == vConst {
+			if e.Op == "-" {
+				return constVal(-v.c, f.typeOf(e))
+			}
+			return constVal(^v.c, f.typeOf(e))
+		}
+		v = f.writable(v, value{})
+		if e.Op == "-" {
+			f.emit(asm.Neg.Imm(v.r, 0))
+		} else {
+			f.emit(asm.Xor.Imm(v.r, -1))
+		}
+		v.t = f.typeOf(e)
+		return v
+	case "++", "--":
+		return f.incDec(e)
+	case "*":
+		return f.deref(e)
+	case "&":
+		return f.addressOf(e)
+	}
+	f.errorf(e.Pos(), "operator %s is not supported", e.Op)
+	return value{}
+}
+
+func (f *fn) ternary(e *syntax.Ternary) value {
+	if c, ok := f.constOf(e.Cond); ok && !c.isStr {
+		if c.c != 0 {
+			return f.eval(e.Then)
+		}
+		return f.eval(e.Else)
+	}
+	t := f.typeOf(e)
+	els := f.b.newLabel()
+	end := f.b.newLabel()
+	if t.Kind == types.Void {
+		f.branch(e.Cond, els, false)
+		f.eval(e.Then)
+		f.b.ja(end)
+		f.b.mark(els)
+		f.eval(e.Else)
+		f.b.mark(end)
+		return value{kind: vVoid, t: t}
+	}
+	if isIntLike(t) {
+		// The result lives in a callee-saved register, or on the stack
+		// when none is free.
+		r, ok := f.getReg()
+		var m mem
+		if !ok {
+			m = f.alloc(8)
+		}
+		put := func(x syntax.Expr) {
+			v := f.evalInt(x)
+			if ok {
+				f.toRegInto(v, r)
+			} else {
+				f.storeInt(m, v, 8)
+			}
+		}
+		f.branch(e.Cond, els, false)
+		put(e.Then)
+		f.b.ja(end)
+		f.b.mark(els)
+		put(e.Else)
+		f.b.mark(end)
+		if ok {
+			return value{kind: vReg, r: r, t: t, own: true}
+		}
+		return value{kind: vMem, m: m, t: asm64(t)}
+	}
+	m := f.alloc(t.Size)
+	f.branch(e.Cond, els, false)
+	f.evalInto(e.Then, m, t, true)
+	f.b.ja(end)
+	f.b.mark(els)
+	f.evalInto(e.Else, m, t, true)
+	f.b.mark(end)
+	return value{kind: vMem, m: m, t: t}
+}
+
+// toRegInto puts integer v into register r exactly.
+func (f *fn) toRegInto(v value, r asm.Register) {
+	switch v.kind {
+	case vReg:
+		if v.r != r {
+			f.emit(asm.Mov.Reg(r, v.r))
+		}
+		f.drop(v)
+	default:
+		f.toReg(v, r)
+	}
+}
+
+// cast converts integers (truncating or extending) and reinterprets
+// other values.
+func (f *fn) cast(e *syntax.Cast) value {
+	to := f.typeOf(e)
+	v := f.eval(e.X)
+	if !isIntLike(to) || !isIntLike(v.t) && !(v.kind == vConst && !v.isStr) {
+		v.t = to
+		return v
+	}
+	return f.convert(v, to)
+}
+
+// convert truncates or sign-extends integer v to type to.
+func (f *fn) convert(v value, to *types.Type) value {
+	size := intSize(to)
+	if to.Kind == types.Bool {
+		if v.kind == vConst {
+			return constVal(b2i(v.c != 0), to)
+		}
+		v = f.writable(f.toReg(v, 0), value{})
+		skip := f.b.newLabel()
+		f.b.jmpImm(asm.JEq, v.r, 0, skip)
+		f.emit(asm.Mov.Imm(v.r, 1))
+		f.b.mark(skip)
+		v.t = to
+		return v
+	}
+	from := v.t
+	if v.kind == vConst {
+		return constVal(truncate(v.c, size, to.Signed), to)
+	}
+	if size == 8 || from != nil && from.IsInteger() && intSize(from) <= size && (from.Signed == to.Signed || intSize(from) < size && !from.Signed) {
+		v.t = to
+		return v
+	}
+	if v.kind == vMem {
+		// Loading with the target's width truncates for free.
+		if from.IsInteger() && intSize(from) >= size {
+			v.t = to
+			return v
+		}
+	}
+	v = f.writable(f.toReg(v, 0), value{})
+	switch {
+	case to.Signed:
+		f.emit(movSX(size).Reg(v.r, v.r))
+	case size == 4:
+		f.emit(asm.Mov.Reg32(v.r, v.r))
+	default:
+		f.emit(asm.And.Imm(v.r, int32(1<<(8*size)-1)))
+	}
+	v.t = to
+	return v
+}
+
+func movSX(size int) asm.ALUOp {
+	switch size {
+	case 1:
+		return asm.MovSX8
+	case 2:
+		return asm.MovSX16
+	}
+	return asm.MovSX32
+}
+
+func truncate(c int64, size int, signed bool) int64 {
+	if size >= 8 {
+		return c
+	}
+	shift := 64 - 8*size
+	if signed {
+		return c << shift >> shift
+	}
+	return int64(uint64(c) << shift >> shift)
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// incDec is x++, ++x, x--, --x on a variable or map element.
+func (f *fn) incDec(e *syntax.Unary) value {
+	d := int64(1)
+	if e.Op == "--" {
+		d = -1
+	}
+	switch x := e.X.(type) {
+	case *syntax.Var:
+		cv := f.info.Vars[x]
+		slot := f.vars[cv]
+		f.loadInt(asm.R0, slot, cv.Type)
+		f.emit(asm.Add.Imm(asm.R0, int32(d)))
+		f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, sizeOf(intSize(cv.Type))))
+		if e.Postfix {
+			f.emit(asm.Add.Imm(asm.R0, int32(-d)))
+			return value{kind: vReg, r: asm.R0, t: cv.Type}
+		}
+		return value{kind: vMem, m: slot, t: cv.Type}
+	case *syntax.MapIndex, *syntax.MapRef:
+		return f.mapIncDec(e, d)
+	}
+	f.errorf(e.Pos(), "%s needs a variable or a map element", e.Op)
+	return value{}
+}

@@ -1,0 +1,431 @@
+package codegen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/probe"
+	"friday/syntax"
+	"friday/types"
+)
+
+// Register conventions: R6 holds the context pointer, R7-R9 hold
+// temporaries that must survive helper calls (R9 holds the scratch map
+// pointer when the program uses one), R0-R5 hold values only between their
+// computation and their immediate use.
+const (
+	rCtx     = asm.R6
+	rScratch = asm.R9
+)
+
+// fn is the state of one BPF function being generated.
+type fn struct {
+	g      *gen
+	pr     *check.Probe
+	b      *builder
+	info   *check.Info
+	points []*probe.Point
+	ptype  ebpf.ProgramType
+
+	stack    int // bytes of stack in use
+	maxStack int
+	// Big buffers go to the per-CPU scratch map instead of the stack.
+	useScratch bool
+	scratch    int
+	maxScratch int
+
+	free  map[asm.Register]bool // callee-saved temporaries not in use
+	vars  map[*check.Var]mem
+	loops []loop
+	exit  string // label of the common return
+
+	stmtSrc string
+}
+
+type loop struct{ brk, cont string }
+
+func newFunc(g *gen, pr *check.Probe, typ ebpf.ProgramType, scratch bool) *fn {
+	f := &fn{
+		g: g, pr: pr, b: newBuilder(), info: pr.Info, points: pr.Points, ptype: typ,
+		useScratch: scratch, vars: map[*check.Var]mem{},
+		free: map[asm.Register]bool{asm.R7: true, asm.R8: true, asm.R9: !scratch},
+	}
+	return f
+}
+
+func (f *fn) errorf(pos syntax.Pos, format string, args ...any) {
+	f.g.errorf(pos, format, args...)
+}
+
+// mem is a place in memory: base register plus offset. Base is R10 for
+// the stack or a callee-saved register holding a pointer.
+type mem struct {
+	base asm.Register
+	off  int
+}
+
+func (m mem) at(d int) mem { return mem{m.base, m.off + d} }
+
+// alloc reserves size bytes, 8-byte aligned, on the stack or, for big
+// buffers in scratch mode, in the scratch map. The space lives until the
+// enclosing statement ends (see release).
+func (f *fn) alloc(size int) mem {
+	size = (size + 7) &^ 7
+	if f.useScratch && size >= 32 {
+		m := mem{rScratch, f.scratch}
+		f.scratch += size
+		if f.scratch > f.maxScratch {
+			f.maxScratch = f.scratch
+		}
+		return m
+	}
+	f.stack += size
+	if f.stack > f.maxStack {
+		f.maxStack = f.stack
+	}
+	return mem{asm.RFP, -f.stack}
+}
+
+type allocMark struct{ stack, scratch int }
+
+func (f *fn) markAlloc() allocMark      { return allocMark{f.stack, f.scratch} }
+func (f *fn) release(m allocMark)       { f.stack, f.scratch = m.stack, m.scratch }
+func (f *fn) emit(i ...asm.Instruction) { f.b.emit(i...) }
+
+// vkind says where a value is.
+type vkind uint8
+
+const (
+	vVoid  vkind = iota
+	vConst       // integer constant c
+	vReg         // integer in register r
+	vMem         // bytes at m; integers of t.Size bytes are loaded on use
+)
+
+type value struct {
+	kind  vkind
+	t     *types.Type
+	c     int64
+	r     asm.Register
+	m     mem
+	s     string // string constant, when isStr
+	isStr bool
+	// own: r (vReg) or m.base (vMem) is a temporary register this value
+	// holds; drop returns it.
+	own bool
+}
+
+func constVal(c int64, t *types.Type) value { return value{kind: vConst, c: c, t: t} }
+
+func isTemp(r asm.Register) bool { return r >= asm.R7 && r <= asm.R9 }
+
+// getReg takes a free callee-saved register, or returns false.
+func (f *fn) getReg() (asm.Register, bool) {
+	for _, r := range []asm.Register{asm.R7, asm.R8, asm.R9} {
+		if f.free[r] {
+			f.free[r] = false
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// drop releases what v holds.
+func (f *fn) drop(v value) {
+	if !v.own {
+		return
+	}
+	switch v.kind {
+	case vReg:
+		f.free[v.r] = true
+	case vMem:
+		f.free[v.m.base] = true
+	}
+}
+
+// keep makes v survive helper calls: a value in R0-R5 moves to a
+// callee-saved register or, when none is free, to the stack.
+func (f *fn) keep(v value) value {
+	if v.kind != vReg || v.r >= asm.R6 {
+		return v
+	}
+	if r, ok := f.getReg(); ok {
+		f.emit(asm.Mov.Reg(r, v.r))
+		return value{kind: vReg, r: r, t: v.t, own: true}
+	}
+	m := f.alloc(8)
+	f.emit(asm.StoreMem(m.base, int16(m.off), v.r, asm.DWord))
+	return value{kind: vMem, m: m, t: asm64(v.t)}
+}
+
+// asm64 is the type of an integer spilled as 8 bytes.
+func asm64(t *types.Type) *types.Type {
+	if t != nil && t.IsInteger() && t.Size == 8 {
+		return t
+	}
+	signed := t != nil && t.Signed
+	return types.IntOf(8, signed)
+}
+
+// toReg puts an integer value in a register. want is the register to use
+// for constants and memory loads when v is not already in one; 0 means a
+// temporary of f's choosing (callee-saved if free, else R0).
+func (f *fn) toReg(v value, want asm.Register) value {
+	switch v.kind {
+	case vReg:
+		return v
+	case vConst:
+		r, own := f.target(want)
+		f.loadConst(r, v.c)
+		return value{kind: vReg, r: r, t: v.t, own: own}
+	case vMem:
+		if !isIntLike(v.t) {
+			panic(fmt.Sprintf("codegen: toReg on %v", v.t))
+		}
+		r, own := f.target(want)
+		f.loadInt(r, v.m, v.t)
+		f.drop(v)
+		return value{kind: vReg, r: r, t: v.t, own: own}
+	}
+	panic("codegen: toReg on void value")
+}
+
+func (f *fn) target(want asm.Register) (asm.Register, bool) {
+	if want != 0 {
+		return want, false
+	}
+	if r, ok := f.getReg(); ok {
+		return r, true
+	}
+	return asm.R0, false
+}
+
+func (f *fn) loadConst(r asm.Register, c int64) {
+	if c == int64(int32(c)) {
+		f.emit(asm.Mov.Imm(r, int32(c)))
+	} else {
+		f.emit(asm.LoadImm(r, c, asm.DWord))
+	}
+}
+
+// loadInt loads an integer of t's size from m, sign-extending signed ones.
+func (f *fn) loadInt(r asm.Register, m mem, t *types.Type) {
+	size := intSize(t)
+	if t.Signed && size < 8 {
+		f.emit(asm.LoadMemSX(r, m.base, int16(m.off), sizeOf(size)))
+		return
+	}
+	f.emit(asm.LoadMem(r, m.base, int16(m.off), sizeOf(size)))
+}
+
+func intSize(t *types.Type) int {
+	switch t.Size {
+	case 1, 2, 4, 8:
+		return t.Size
+	}
+	return 8
+}
+
+func sizeOf(n int) asm.Size {
+	switch n {
+	case 1:
+		return asm.Byte
+	case 2:
+		return asm.Half
+	case 4:
+		return asm.Word
+	}
+	return asm.DWord
+}
+
+// isIntLike reports whether values of t are numbers held in registers.
+// Aggregate map values read as numbers too.
+func isIntLike(t *types.Type) bool {
+	if t == nil {
+		return false
+	}
+	switch t.Kind {
+	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
+		return true
+	}
+	return t.IsInteger()
+}
+
+// storeInt writes integer v into memory as size bytes.
+func (f *fn) storeInt(dst mem, v value, size int) {
+	if v.kind == vConst && (size < 8 || v.c == int64(int32(v.c))) {
+		f.emit(storeImm(dst.base, int16(dst.off), v.c, sizeOf(size)))
+		return
+	}
+	v = f.toReg(v, 0)
+	f.emit(asm.StoreMem(dst.base, int16(dst.off), v.r, sizeOf(size)))
+	f.drop(v)
+}
+
+// addr puts the address of m in register r.
+func (f *fn) addr(r asm.Register, m mem) {
+	f.emit(asm.Mov.Reg(r, m.base))
+	if m.off != 0 {
+		f.emit(asm.Add.Imm(r, int32(m.off)))
+	}
+}
+
+// zero clears n bytes at m (n a multiple of the widest store used).
+func (f *fn) zero(m mem, n int) {
+	for i := 0; i < n; {
+		switch {
+		case n-i >= 8 && (m.off+i)%8 == 0:
+			f.emit(storeImm(m.base, int16(m.off+i), 0, asm.DWord))
+			i += 8
+		case n-i >= 4 && (m.off+i)%4 == 0:
+			f.emit(storeImm(m.base, int16(m.off+i), 0, asm.Word))
+			i += 4
+		case n-i >= 2 && (m.off+i)%2 == 0:
+			f.emit(storeImm(m.base, int16(m.off+i), 0, asm.Half))
+			i += 2
+		default:
+			f.emit(storeImm(m.base, int16(m.off+i), 0, asm.Byte))
+			i++
+		}
+	}
+}
+
+// copyMem copies n bytes from src to dst. Small copies are inline loads
+// and stores; big ones call probe_read_kernel.
+func (f *fn) copyMem(dst, src mem, n int) {
+	if n <= 64 {
+		for i := 0; i < n; {
+			w := 8
+			for w > n-i || (src.off+i)%w != 0 || (dst.off+i)%w != 0 {
+				w /= 2
+			}
+			f.emit(asm.LoadMem(asm.R0, src.base, int16(src.off+i), sizeOf(w)),
+				asm.StoreMem(dst.base, int16(dst.off+i), asm.R0, sizeOf(w)))
+			i += w
+		}
+		return
+	}
+	f.addr(asm.R1, dst)
+	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
+	f.addr(asm.R3, src)
+	f.call(asm.FnProbeReadKernel)
+}
+
+func (f *fn) call(fn asm.BuiltinFunc) { f.emit(fn.Call()) }
+
+// mapPtr loads a map's address into r.
+func (f *fn) mapPtr(r asm.Register, name string) {
+	f.emit(asm.LoadMapPtr(r, 0).WithReference(name))
+}
+
+// source sets the script text attached to the next instructions.
+func (f *fn) source(n syntax.Node) {
+	pos := n.Pos()
+	if !pos.IsValid() {
+		return
+	}
+	text := lineText(f.g.p.File.Src, pos.Line)
+	f.b.setSource(fmt.Sprintf("%s:%d:%d: %s", f.g.file, pos.Line, pos.Col, text))
+}
+
+func lineText(src []byte, line int) string {
+	lines := strings.Split(string(src), "\n")
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	return strings.TrimSpace(lines[line-1])
+}
+
+// typeOf is the checked type of e.
+func (f *fn) typeOf(e syntax.Expr) *types.Type {
+	if t, ok := f.info.Types[e]; ok && t != nil {
+		return t
+	}
+	f.errorf(e.Pos(), "internal error: expression has no type")
+	return nil
+}
+
+// compileProbe generates the body of a probe program.
+func (f *fn) compileProbe(name string) (asm.Instructions, error) {
+	pr := f.pr
+	f.exit = f.b.newLabel()
+	f.source(pr.Syntax)
+	f.emit(asm.Mov.Reg(rCtx, asm.R1))
+	if f.useScratch {
+		f.emit(storeImm(asm.RFP, -4, 0, asm.Word))
+		f.stack = 8
+		f.maxStack = 8
+		f.mapPtr(asm.R1, f.g.scratchMap())
+		f.addr(asm.R2, mem{asm.RFP, -4})
+		f.call(asm.FnMapLookupElem)
+		f.b.jmpImm(asm.JEq, asm.R0, 0, f.exit)
+		f.emit(asm.Mov.Reg(rScratch, asm.R0))
+	}
+	f.allocVars()
+	if pr.Syntax.Pred != nil {
+		f.source(pr.Syntax.Pred)
+		f.cond(pr.Syntax.Pred, "", f.exit)
+	}
+	f.block(pr.Syntax.Body)
+	f.b.mark(f.exit)
+	f.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	f.dropUnusedCtx()
+	insns, err := f.b.finish()
+	if err != nil {
+		return nil, err
+	}
+	insns[0] = funcMeta(insns[0], name, 1, true)
+	return insns, nil
+}
+
+// dropUnusedCtx removes the copy of the context pointer when nothing
+// reads it.
+func (f *fn) dropUnusedCtx() {
+	for _, ins := range f.b.insns[1:] {
+		if ins.Src == rCtx || ins.Dst == rCtx {
+			return
+		}
+	}
+	if src := f.b.insns[0].Source(); src != nil && f.b.insns[1].Source() == nil {
+		f.b.insns[1] = f.b.insns[1].WithSource(src)
+	}
+	f.b.remove(0)
+}
+
+// allocVars gives every scratch variable of the probe its stack slot.
+func (f *fn) allocVars() {
+	seen := map[*check.Var]bool{}
+	var list []*check.Var
+	add := func(v *check.Var) {
+		if v != nil && !seen[v] {
+			seen[v] = true
+			list = append(list, v)
+		}
+	}
+	// Map iteration order is random; order by position for stable code.
+	for _, v := range f.info.Decls {
+		add(v)
+	}
+	for _, v := range f.info.Vars {
+		add(v)
+	}
+	sortVars(list)
+	for _, v := range list {
+		f.vars[v] = f.alloc(max(v.Type.Size, 8))
+	}
+}
+
+// storeImm is *(size *)(dst + off) = imm. asm.StoreImm refuses 8-byte
+// stores, which BPF has (the immediate is sign-extended).
+func storeImm(dst asm.Register, off int16, imm int64, size asm.Size) asm.Instruction {
+	return asm.Instruction{
+		OpCode:   asm.OpCode(asm.StClass).SetMode(asm.MemMode).SetSize(size),
+		Dst:      dst,
+		Offset:   off,
+		Constant: int64(int32(imm)),
+	}
+}

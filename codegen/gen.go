@@ -1,0 +1,351 @@
+package codegen
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+
+	"friday/check"
+	"friday/probe"
+	"friday/syntax"
+	"friday/types"
+)
+
+// Options tune code generation. Zero fields take bpftrace's defaults, then
+// the script's config block and the BPFTRACE_* environment variables.
+type Options struct {
+	MaxStrLen   int // capacity of strings read by str(); default 64
+	MaxMapKeys  int // max_entries of hash maps; default 4096
+	RingBufSize int // bytes of the event ring buffer; default 1 MiB
+	NumCPU      int // value of the ncpus builtin; default: this machine's
+	StackDepth  int // frames kept by kstack/ustack; default 127
+	CPID        int // pid of the -c command: the value of the cpid builtin
+}
+
+func (o *Options) fill(f *syntax.File) {
+	envInt := func(dst *int, names ...string) {
+		for _, n := range names {
+			if v, err := strconv.Atoi(os.Getenv(n)); err == nil && v > 0 && *dst == 0 {
+				*dst = v
+			}
+		}
+	}
+	if f != nil {
+		for _, c := range f.Config {
+			lit, ok := c.Value.(*syntax.IntLit)
+			if !ok {
+				continue
+			}
+			v := int(lit.Value)
+			switch strings.ToLower(strings.TrimPrefix(strings.ToLower(c.Key), "bpftrace_")) {
+			case "max_strlen", "strlen":
+				setDefault(&o.MaxStrLen, v)
+			case "max_map_keys", "map_keys_max":
+				setDefault(&o.MaxMapKeys, v)
+			case "perf_rb_pages":
+				setDefault(&o.RingBufSize, v*os.Getpagesize())
+			}
+		}
+	}
+	envInt(&o.MaxStrLen, "BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN")
+	envInt(&o.MaxMapKeys, "BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX")
+	setDefault(&o.MaxStrLen, 64)
+	setDefault(&o.MaxMapKeys, 4096)
+	setDefault(&o.RingBufSize, 1<<20)
+	setDefault(&o.NumCPU, runtime.NumCPU())
+	setDefault(&o.StackDepth, 127)
+	// The ring size must be a power-of-two multiple of the page size.
+	page := os.Getpagesize()
+	n := page
+	for n < o.RingBufSize {
+		n *= 2
+	}
+	o.RingBufSize = n
+}
+
+func setDefault(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// Error is a code generation error at a script position.
+type Error struct {
+	File string
+	Pos  syntax.Pos
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Pos.IsValid() {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// bail aborts generation of the current program with an error; Generate
+// recovers it. Deeply nested expression code would otherwise thread an
+// error through every return.
+type bail struct{ err error }
+
+// gen holds the state shared by all programs of one object.
+type gen struct {
+	p    *check.Program
+	opts Options
+	obj  *Object
+	file string
+
+	maps     map[string]*Map // by spec name
+	userMaps map[string]*Map // by script name (with '@')
+
+	scratchSize int
+	probeIDs    map[string]int64
+}
+
+// Internal map names. They start with a character a script cannot use.
+const (
+	ringBufName = ".events"
+	lostName    = ".lost"
+	scratchName = ".scratch"
+	startName   = ".start"
+)
+
+// Generate compiles a checked program.
+func Generate(p *check.Program, opts Options) (obj *Object, err error) {
+	if p == nil || p.File == nil {
+		return nil, fmt.Errorf("codegen: no program")
+	}
+	opts.fill(p.File)
+	g := &gen{
+		p: p, opts: opts, obj: &Object{}, file: p.File.Name,
+		maps: map[string]*Map{}, userMaps: map[string]*Map{},
+		probeIDs: map[string]int64{},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b, ok := r.(bail)
+			if !ok {
+				panic(r)
+			}
+			obj, err = nil, b.err
+		}
+	}()
+	names := make([]string, 0, len(p.Maps))
+	for n := range p.Maps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		g.userMap(p.Maps[n])
+	}
+	used := map[string]int{}
+	for i, pr := range p.Probes {
+		prog, err := g.program(i, pr, used)
+		if err != nil {
+			return nil, err
+		}
+		g.obj.Programs = append(g.obj.Programs, prog)
+	}
+	if g.scratchSize > 0 {
+		g.internalMap(scratchName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: uint32(g.scratchSize), MaxEntries: 1})
+	}
+	return g.obj, nil
+}
+
+func (g *gen) errorf(pos syntax.Pos, format string, args ...any) {
+	panic(bail{&Error{File: g.file, Pos: pos, Msg: fmt.Sprintf(format, args...)}})
+}
+
+func (g *gen) internalMap(name string, spec *ebpf.MapSpec) *Map {
+	if m, ok := g.maps[name]; ok {
+		return m
+	}
+	spec.Name = name
+	m := &Map{Name: name, Spec: spec, Internal: true}
+	g.maps[name] = m
+	g.obj.Maps = append(g.obj.Maps, m)
+	return m
+}
+
+func (g *gen) ringBuf() string {
+	if g.obj.RingBuf == "" {
+		g.internalMap(ringBufName, &ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: uint32(g.opts.RingBufSize)})
+		g.obj.RingBuf = ringBufName
+		// One counter per event, sized when all events are known; see
+		// lostMap.
+		m := g.internalMap(lostName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+		g.obj.LostMap = m.Name
+	}
+	return g.obj.RingBuf
+}
+
+func (g *gen) startMap() string {
+	if g.obj.StartMap == "" {
+		var ts unix.Timespec
+		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+		g.internalMap(startName, &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1,
+			Contents: []ebpf.MapKV{{Key: uint32(0), Value: uint64(ts.Nano())}}})
+		g.obj.StartMap = startName
+	}
+	return g.obj.StartMap
+}
+
+// addEvent registers an asynchronous event and returns it.
+func (g *gen) addEvent(kind EventKind, format string, layout *types.Type, pos syntax.Pos) *Event {
+	g.ringBuf()
+	ev := &Event{ID: uint64(len(g.obj.Events)), Kind: kind, Format: format, Layout: layout, Pos: g.posString(pos)}
+	g.obj.Events = append(g.obj.Events, ev)
+	g.maps[lostName].Spec.MaxEntries = uint32(len(g.obj.Events))
+	return ev
+}
+
+func (g *gen) posString(pos syntax.Pos) string {
+	return fmt.Sprintf("%s:%d:%d", g.file, pos.Line, pos.Col)
+}
+
+// progType picks the BPF program type for a probe's attach points.
+func progType(pt *probe.Point) (ebpf.ProgramType, ebpf.AttachType, bool) {
+	if p, ok := any(pt).(interface{ ProgramType() ebpf.ProgramType }); ok {
+		return p.ProgramType(), ebpf.AttachNone, true
+	}
+	switch pt.Provider {
+	case "tracepoint":
+		return ebpf.TracePoint, ebpf.AttachNone, true
+	case "rawtracepoint":
+		return ebpf.RawTracepoint, ebpf.AttachNone, true
+	case "interval", "profile", "software", "hardware":
+		return ebpf.PerfEvent, ebpf.AttachNone, true
+	case "begin", "end", "BEGIN", "END":
+		return ebpf.RawTracepoint, ebpf.AttachNone, true
+	case "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt":
+		return ebpf.Kprobe, ebpf.AttachNone, true
+	case "tracepoint_btf", "tp_btf":
+		return ebpf.Tracing, ebpf.AttachTraceRawTp, true
+	case "fentry", "kfunc":
+		return ebpf.Tracing, ebpf.AttachTraceFEntry, true
+	case "fexit", "kretfunc":
+		return ebpf.Tracing, ebpf.AttachTraceFExit, true
+	}
+	return 0, 0, false
+}
+
+func progName(i int, pr *check.Probe, used map[string]int) string {
+	base := "probe"
+	if len(pr.Points) > 0 {
+		pt := pr.Points[0]
+		base = pt.Func
+		if base == "" {
+			base = pt.Provider
+		}
+	}
+	var b strings.Builder
+	for _, c := range base {
+		if c < 128 && (c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if len(name) > 12 {
+		name = name[:12]
+	}
+	used[name]++
+	if used[name] > 1 {
+		name = fmt.Sprintf("%s_%d", name, used[name]-1)
+	}
+	if len(name) > 15 {
+		name = fmt.Sprintf("p%d", i)
+	}
+	return name
+}
+
+// program compiles one probe. It first lays every buffer on the BPF
+// stack; if that does not fit, it compiles again with big buffers in the
+// per-CPU scratch map.
+func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, error) {
+	if len(pr.Points) == 0 {
+		return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: "probe has no attach points"}
+	}
+	typ, attach, ok := progType(pr.Points[0])
+	if !ok {
+		return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: fmt.Sprintf("probe type %q is not supported by the code generator", pr.Points[0].Provider)}
+	}
+	name := progName(i, pr, used)
+	var insns asm.Instructions
+	var err error
+	for _, scratch := range []bool{false, true} {
+		f := newFunc(g, pr, typ, scratch)
+		insns, err = f.compileProbe(name)
+		if err != nil {
+			return nil, err
+		}
+		if f.maxStack <= maxStack {
+			if f.maxScratch > g.scratchSize {
+				g.scratchSize = f.maxScratch
+			}
+			break
+		}
+		if scratch {
+			return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: fmt.Sprintf("probe needs %d bytes of BPF stack, more than the %d available", f.maxStack, maxStack)}
+		}
+	}
+	return &Program{Name: name, Points: pr.Points, Type: typ, Attach: attach, Insns: insns}, nil
+}
+
+const maxStack = 512
+
+// funcMeta gives the first instruction of a BPF function its BTF
+// description; the kernel only accepts line info with func info.
+func funcMeta(ins asm.Instruction, name string, params int, global bool) asm.Instruction {
+	proto := &btf.FuncProto{Return: &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}}
+	for i := 0; i < params; i++ {
+		proto.Params = append(proto.Params, btf.FuncParam{Name: fmt.Sprintf("a%d", i), Type: &btf.Int{Name: "long", Size: 8, Encoding: btf.Signed}})
+	}
+	if params == 1 && global {
+		proto.Params[0].Type = &btf.Pointer{Target: &btf.Void{}}
+	}
+	link := btf.StaticFunc
+	if global {
+		link = btf.GlobalFunc
+	}
+	return btf.WithFuncMetadata(ins, &btf.Func{Name: name, Type: proto, Linkage: link})
+}
+
+// CollectionSpec builds the spec the runtime loads: one program per probe
+// and all maps.
+func (o *Object) CollectionSpec() *ebpf.CollectionSpec {
+	cs := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Programs: map[string]*ebpf.ProgramSpec{}}
+	for _, m := range o.Maps {
+		cs.Maps[m.Spec.Name] = m.Spec.Copy()
+	}
+	for _, p := range o.Programs {
+		cs.Programs[p.Name] = &ebpf.ProgramSpec{
+			Name: p.Name, Type: p.Type, AttachType: p.Attach,
+			Instructions: p.Insns, License: "GPL",
+		}
+	}
+	return cs
+}
+
+// MapByName finds a map by its script name ("@x") or internal name.
+func (o *Object) MapByName(name string) *Map {
+	for _, m := range o.Maps {
+		if m.Name == name || m.Spec.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// scratchMap is the per-CPU buffer for values too big for the stack; its
+// size is the largest any program needs.
+func (g *gen) scratchMap() string { return scratchName }

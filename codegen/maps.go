@@ -1,0 +1,598 @@
+package codegen
+
+import (
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+// userMap creates the BPF map of a script map.
+func (g *gen) userMap(cm *check.Map) *Map {
+	if m, ok := g.userMaps[cm.Name]; ok {
+		return m
+	}
+	if cm.Value == nil {
+		return nil
+	}
+	spec := &ebpf.MapSpec{
+		Name:       specName(cm.Name),
+		KeySize:    uint32(KeySize(cm.Key, cm.Value)),
+		ValueSize:  uint32(ValueSize(cm.Value)),
+		MaxEntries: uint32(g.opts.MaxMapKeys),
+	}
+	if cm.Size > 0 {
+		spec.MaxEntries = uint32(cm.Size)
+	}
+	agg := cm.Value.IsAggregate()
+	switch cm.Kind {
+	case "lruhash":
+		spec.Type = ebpf.LRUHash
+	case "percpuhash":
+		spec.Type = ebpf.PerCPUHash
+	case "percpulruhash":
+		spec.Type = ebpf.LRUCPUHash
+	case "percpuarray":
+		spec.Type = ebpf.PerCPUArray
+		spec.KeySize = 4
+	case "hash":
+		spec.Type = ebpf.Hash
+	default:
+		spec.Type = ebpf.Hash
+		if agg {
+			spec.Type = ebpf.PerCPUHash
+		}
+	}
+	perCPU := spec.Type == ebpf.PerCPUHash || spec.Type == ebpf.LRUCPUHash || spec.Type == ebpf.PerCPUArray
+	m := &Map{Name: cm.Name, Spec: spec, Key: cm.Key, Value: cm.Value, PerCPU: perCPU}
+	g.userMaps[cm.Name] = m
+	g.maps[spec.Name] = m
+	g.obj.Maps = append(g.obj.Maps, m)
+	return m
+}
+
+// specName is the BPF name of a script map: "AT_" and the name, as
+// bpftrace names them.
+func specName(name string) string {
+	n := strings.TrimPrefix(name, "@")
+	var b strings.Builder
+	b.WriteString("AT_")
+	for _, c := range n {
+		if c < 128 && (c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// mapOf finds the map a MapRef names.
+func (f *fn) mapOf(ref *syntax.MapRef) *Map {
+	var cm *check.Map
+	if f.info.Maps != nil {
+		cm = f.info.Maps[ref]
+	}
+	if cm == nil {
+		cm = f.g.p.Maps[ref.Name]
+	}
+	if cm == nil {
+		f.errorf(ref.Pos(), "internal error: unknown map %s", ref.Name)
+	}
+	m := f.g.userMap(cm)
+	if m == nil {
+		f.errorf(ref.Pos(), "map %s is never assigned a value", ref.Name)
+	}
+	return m
+}
+
+// mapKey builds the key of m[keys] in a new buffer. extra bytes are
+// reserved after the key (hist buckets).
+func (f *fn) mapKey(m *Map, keys []syntax.Expr, pos syntax.Pos, extra int) mem {
+	if m.Spec.Type == ebpf.PerCPUArray {
+		k := f.alloc(4)
+		if len(keys) == 0 {
+			f.emit(storeImm(k.base, int16(k.off), 0, asm.Word))
+		} else {
+			f.evalInto(keys[0], k, types.U32, false)
+		}
+		return k
+	}
+	if m.Key == nil {
+		if len(keys) != 0 {
+			f.errorf(pos, "map %s used with keys", m.Name)
+		}
+		if extra > 0 {
+			return f.alloc(extra)
+		}
+		k := f.alloc(8)
+		f.emit(storeImm(k.base, int16(k.off), 0, asm.DWord))
+		return k
+	}
+	size := m.Key.Size
+	if extra > 0 {
+		size = HistKey(m.Key).Size
+	}
+	k := f.alloc(size)
+	switch {
+	case len(keys) == 1:
+		f.evalInto(keys[0], k, m.Key, true)
+	case len(keys) > 1:
+		f.tupleInto(keys, k, m.Key, true)
+	default:
+		f.errorf(pos, "map %s needs a key", m.Name)
+	}
+	if extra > 0 && size-8 > m.Key.Size {
+		f.zero(k.at(m.Key.Size), size-8-m.Key.Size)
+	}
+	return k
+}
+
+// lookup calls map_lookup_elem; the value pointer (or 0) is in R0.
+func (f *fn) lookup(m *Map, key mem) {
+	f.mapPtr(asm.R1, m.Spec.Name)
+	f.addr(asm.R2, key)
+	f.call(asm.FnMapLookupElem)
+}
+
+// update calls map_update_elem(m, key, val, BPF_ANY).
+func (f *fn) update(m *Map, key, val mem) {
+	f.mapPtr(asm.R1, m.Spec.Name)
+	f.addr(asm.R2, key)
+	f.addr(asm.R3, val)
+	f.emit(asm.Mov.Imm(asm.R4, 0))
+	f.call(asm.FnMapUpdateElem)
+}
+
+// mapRead reads m[keys]; a missing element reads as zero.
+func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) value {
+	m := f.mapOf(ref)
+	t := f.typeOf(e)
+	if m.Value.IsAggregate() {
+		return f.aggRead(e, m, keys)
+	}
+	key := f.mapKey(m, keys, e.Pos(), 0)
+	f.lookup(m, key)
+	if isIntLike(t) {
+		// R0 is zero when the element is missing, which is the value.
+		skip := f.b.newLabel()
+		f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
+		f.loadInt(asm.R0, mem{asm.R0, 0}, m.Value)
+		f.b.mark(skip)
+		return value{kind: vReg, r: asm.R0, t: t}
+	}
+	out := f.alloc(t.Size)
+	found := f.b.newLabel()
+	end := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, asm.R0, 0, found)
+	f.zero(out, t.Size)
+	f.b.ja(end)
+	f.b.mark(found)
+	f.emit(asm.Mov.Reg(asm.R1, asm.R0))
+	f.copyMem(out, mem{asm.R1, 0}, t.Size)
+	f.b.mark(end)
+	return value{kind: vMem, m: out, t: t}
+}
+
+// aggRead combines the per-CPU copies of an aggregation value into one
+// number, with map_lookup_percpu_elem over all CPUs.
+func (f *fn) aggRead(e syntax.Expr, m *Map, keys []syntax.Expr) value {
+	kind := m.Value.Kind
+	switch kind {
+	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
+	default:
+		f.errorf(e.Pos(), "reading a %s value is not supported", m.Value)
+	}
+	key := f.mapKey(m, keys, e.Pos(), 0)
+	acc, ok1 := f.getReg()
+	cpu, ok2 := f.getReg()
+	cnt, ok3 := f.getReg()
+	if !ok1 || !ok2 || (kind == types.Avg || kind == types.Min || kind == types.Max) && !ok3 {
+		f.errorf(e.Pos(), "expression too complex: no register left to read %s", m.Name)
+	}
+	if kind == types.Min || kind == types.Max {
+		// cnt says whether acc holds a value yet.
+	}
+	f.emit(asm.Mov.Imm(acc, 0), asm.Mov.Imm(cpu, 0))
+	if ok3 {
+		f.emit(asm.Mov.Imm(cnt, 0))
+	}
+	loop := f.b.newLabel()
+	next := f.b.newLabel()
+	f.b.mark(loop)
+	f.mapPtr(asm.R1, m.Spec.Name)
+	f.addr(asm.R2, key)
+	f.emit(asm.Mov.Reg(asm.R3, cpu))
+	f.call(asm.FnMapLookupPercpuElem)
+	f.b.jmpImm(asm.JEq, asm.R0, 0, next)
+	switch kind {
+	case types.Count, types.Sum:
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Reg(acc, asm.R1))
+	case types.Avg:
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Reg(cnt, asm.R1),
+			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord), asm.Add.Reg(acc, asm.R1))
+	case types.Min, types.Max:
+		take := f.b.newLabel()
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
+		f.b.jmpImm(asm.JEq, asm.R1, 0, next)
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		f.b.jmpImm(asm.JEq, cnt, 0, take)
+		op := map[bool]asm.JumpOp{true: asm.JLT, false: asm.JGT}[kind == types.Min]
+		if m.Value.Signed {
+			op = map[bool]asm.JumpOp{true: asm.JSLT, false: asm.JSGT}[kind == types.Min]
+		}
+		f.b.jmpReg(op, asm.R1, acc, take)
+		f.b.ja(next)
+		f.b.mark(take)
+		f.emit(asm.Mov.Reg(acc, asm.R1), asm.Mov.Imm(cnt, 1))
+	}
+	f.b.mark(next)
+	f.emit(asm.Add.Imm(cpu, 1))
+	f.b.jmpImm(asm.JLT, cpu, int32(f.g.opts.NumCPU), loop)
+	f.free[cpu] = true
+	if kind == types.Avg {
+		done := f.b.newLabel()
+		f.b.jmpImm(asm.JEq, cnt, 0, done)
+		if m.Value.Signed {
+			f.emit(asm.SDiv.Reg(acc, cnt))
+		} else {
+			f.emit(asm.Div.Reg(acc, cnt))
+		}
+		f.b.mark(done)
+	}
+	if ok3 {
+		f.free[cnt] = true
+	}
+	return value{kind: vReg, r: acc, t: types.IntOf(8, m.Value.Signed), own: true}
+}
+
+// mapAssign stores into m[keys] (Op "=") or updates it in place (Op
+// "+=", ...).
+func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.Expr) {
+	m := f.mapOf(ref)
+	if c := f.info.Calls[s.RHS]; c != nil && s.Op == "=" && isAggFunc(c.Name) {
+		f.aggregate(s, m, keys, c)
+		return
+	}
+	if s.Op != "=" {
+		op := strings.TrimSuffix(s.Op, "=")
+		v := f.keep(f.evalInt(s.RHS))
+		f.mapUpdateInt(s, m, keys, op, v, false)
+		return
+	}
+	if m.Value.IsAggregate() {
+		f.errorf(s.Pos(), "cannot assign to %s, which holds a %s", m.Name, m.Value)
+	}
+	key := f.mapKey(m, keys, s.Pos(), 0)
+	val := f.alloc(m.Value.Size)
+	f.evalInto(s.RHS, val, m.Value, true)
+	f.update(m, key, val)
+}
+
+// mapUpdateInt applies "m[keys] op= v" and returns the new value (or the
+// old one when old is set) in a transient register.
+func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, v value, old bool) value {
+	alu, ok := aluOps[op]
+	if !ok {
+		f.errorf(n.Pos(), "operator %s= is not supported", op)
+	}
+	if m.Value.Signed {
+		switch alu {
+		case asm.Div:
+			alu = asm.SDiv
+		case asm.Mod:
+			alu = asm.SMod
+		case asm.RSh:
+			alu = asm.ArSh
+		}
+	}
+	key := f.mapKey(m, keys, n.Pos(), 0)
+	f.lookup(m, key)
+	missing := f.b.newLabel()
+	end := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
+	size := sizeOf(intSize(m.Value))
+	apply := func(r asm.Register) {
+		imm, reg, isImm := f.operand(v, r)
+		if isImm {
+			f.emit(alu.Imm(r, imm))
+		} else {
+			f.emit(alu.Reg(r, reg))
+		}
+	}
+	f.emit(asm.LoadMem(asm.R1, asm.R0, 0, size))
+	if old {
+		f.emit(asm.Mov.Reg(asm.R2, asm.R1))
+	}
+	apply(asm.R1)
+	f.emit(asm.StoreMem(asm.R0, 0, asm.R1, size))
+	if old {
+		f.emit(asm.Mov.Reg(asm.R0, asm.R2))
+	} else {
+		f.emit(asm.Mov.Reg(asm.R0, asm.R1))
+	}
+	f.b.ja(end)
+	f.b.mark(missing)
+	val := f.alloc(8)
+	f.emit(asm.Mov.Imm(asm.R1, 0))
+	apply(asm.R1)
+	f.emit(asm.StoreMem(val.base, int16(val.off), asm.R1, asm.DWord))
+	f.update(m, key, val)
+	if old {
+		f.emit(asm.Mov.Imm(asm.R0, 0))
+	} else {
+		f.loadInt(asm.R0, val, types.U64)
+	}
+	f.b.mark(end)
+	f.drop(v)
+	return value{kind: vReg, r: asm.R0, t: m.Value}
+}
+
+// mapIncDec is @x++ and friends.
+func (f *fn) mapIncDec(e *syntax.Unary, d int64) value {
+	var ref *syntax.MapRef
+	var keys []syntax.Expr
+	switch x := e.X.(type) {
+	case *syntax.MapIndex:
+		ref, keys = x.Map, x.Keys
+	case *syntax.MapRef:
+		ref = x
+	}
+	m := f.mapOf(ref)
+	if !isIntLike(m.Value) || m.Value.IsAggregate() {
+		f.errorf(e.Pos(), "%s needs an integer map value", e.Op)
+	}
+	return f.mapUpdateInt(e, m, keys, "+", constVal(d, types.I64), e.Postfix)
+}
+
+var aggFuncs = map[string]bool{"count": true, "sum": true, "min": true, "max": true, "avg": true, "stats": true, "hist": true, "lhist": true}
+
+func isAggFunc(name string) bool { return aggFuncs[name] }
+
+// aggregate is @m[keys] = count() and the other aggregation functions.
+// The map is per-CPU: the value is updated in place without atomics.
+func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *check.Call) {
+	var v value
+	hasArg := c.Name != "count"
+	if hasArg {
+		if len(c.Args) == 0 {
+			f.errorf(s.Pos(), "%s() needs an argument", c.Name)
+		}
+		v = f.evalInt(c.Args[0])
+	}
+	var key mem
+	switch c.Name {
+	case "hist", "lhist":
+		b := f.bucket(c, v)
+		b = f.keep(b)
+		key = f.mapKey(m, keys, s.Pos(), 8)
+		bo := 0
+		if m.Key != nil {
+			bo = HistKey(m.Key).Fields[1].Offset
+		}
+		f.storeInt(key.at(bo), b, 8)
+		v = constVal(1, types.U64)
+	default:
+		if hasArg && v.kind != vConst {
+			v = f.keep(v)
+		}
+		key = f.mapKey(m, keys, s.Pos(), 0)
+	}
+	f.lookup(m, key)
+	missing := f.b.newLabel()
+	end := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
+	signed := m.Value.Signed
+	switch c.Name {
+	case "count", "sum", "hist", "lhist":
+		if c.Name == "count" {
+			v = constVal(1, types.U64)
+		}
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		f.addTo(asm.R1, v)
+		f.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+	case "min", "max":
+		store := f.b.newLabel()
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
+		f.b.jmpImm(asm.JEq, asm.R1, 0, store)
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		vr := f.toReg(v, asm.R2)
+		op := asm.JGE
+		if c.Name == "max" {
+			op = asm.JLE
+		}
+		if signed {
+			op = map[asm.JumpOp]asm.JumpOp{asm.JGE: asm.JSGE, asm.JLE: asm.JSLE}[op]
+		}
+		f.b.jmpReg(op, vr.r, asm.R1, end)
+		f.b.mark(store)
+		f.emit(asm.StoreMem(asm.R0, 0, vr.r, asm.DWord), storeImm(asm.R0, 8, 1, asm.DWord))
+	case "avg", "stats":
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Imm(asm.R1, 1), asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
+		f.addTo(asm.R1, v)
+		f.emit(asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+	}
+	f.b.ja(end)
+	f.b.mark(missing)
+	val := f.alloc(ValueSize(m.Value))
+	switch c.Name {
+	case "count", "hist", "lhist":
+		f.emit(storeImm(val.base, int16(val.off), 1, asm.DWord))
+	case "sum":
+		f.storeInt(val, v, 8)
+	case "min", "max":
+		f.storeInt(val, v, 8)
+		f.emit(storeImm(val.base, int16(val.off+8), 1, asm.DWord))
+	case "avg", "stats":
+		f.emit(storeImm(val.base, int16(val.off), 1, asm.DWord))
+		f.storeInt(val.at(8), v, 8)
+	}
+	f.update(m, key, val)
+	f.b.mark(end)
+	f.drop(v)
+}
+
+// addTo adds v to register r.
+func (f *fn) addTo(r asm.Register, v value) {
+	imm, reg, isImm := f.operand(v, r)
+	if isImm {
+		f.emit(asm.Add.Imm(r, imm))
+	} else {
+		f.emit(asm.Add.Reg(r, reg))
+	}
+}
+
+// bucket computes the hist or lhist bucket of v.
+func (f *fn) bucket(c *check.Call, v value) value {
+	if v.kind == vConst {
+		return constVal(constBucket(c, f.info, v.c), types.U64)
+	}
+	if c.Name == "hist" {
+		return f.log2(v)
+	}
+	lo, hi, step := f.lhistArgs(c)
+	v = f.writable(f.toReg(v, 0), value{})
+	r := v.r
+	below, above, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JSLT, r, int32(lo), below)
+	f.b.jmpImm(asm.JSGE, r, int32(hi), above)
+	f.emit(asm.Sub.Imm(r, int32(lo)), asm.Div.Imm(r, int32(step)), asm.Add.Imm(r, 1))
+	f.b.ja(end)
+	f.b.mark(below)
+	f.emit(asm.Mov.Imm(r, 0))
+	f.b.ja(end)
+	f.b.mark(above)
+	f.emit(asm.Mov.Imm(r, int32((hi-lo)/step+1)))
+	f.b.mark(end)
+	v.t = types.U64
+	return v
+}
+
+func (f *fn) lhistArgs(c *check.Call) (lo, hi, step int64) {
+	if len(c.Args) != 4 {
+		f.errorf(syntax.Pos{}, "lhist() needs 4 arguments")
+	}
+	var vals [3]int64
+	for i, a := range c.Args[1:] {
+		k, ok := f.info.Consts[a]
+		if !ok {
+			if lit, isLit := a.(*syntax.IntLit); isLit {
+				k.Int = int64(lit.Value)
+			} else {
+				f.errorf(a.Pos(), "lhist() arguments must be constants")
+			}
+		}
+		vals[i] = k.Int
+	}
+	if vals[2] <= 0 || vals[1] <= vals[0] {
+		f.errorf(c.Args[0].Pos(), "lhist() needs min < max and step > 0")
+	}
+	return vals[0], vals[1], vals[2]
+}
+
+func constBucket(c *check.Call, info *check.Info, n int64) int64 {
+	if c.Name == "hist" {
+		switch {
+		case n < 0:
+			return 0
+		case n == 0:
+			return 1
+		}
+		b := int64(0)
+		for u := uint64(n); u > 1; u >>= 1 {
+			b++
+		}
+		return b + 2
+	}
+	k := func(e syntax.Expr) int64 {
+		if lit, ok := e.(*syntax.IntLit); ok {
+			return int64(lit.Value)
+		}
+		return info.Consts[e].Int
+	}
+	lo, hi, step := k(c.Args[1]), k(c.Args[2]), k(c.Args[3])
+	switch {
+	case n < lo:
+		return 0
+	case n >= hi:
+		return (hi-lo)/step + 1
+	}
+	return (n-lo)/step + 1
+}
+
+// log2 computes the hist bucket of v: a binary search for the highest set
+// bit, as bpftrace does.
+func (f *fn) log2(v value) value {
+	v = f.writable(f.toReg(v, 0), value{})
+	n := v.r
+	res := asm.R0
+	if n == asm.R0 {
+		res = asm.R1
+	}
+	tmp := asm.R2
+	if n == asm.R2 {
+		tmp = asm.R3
+	}
+	end := f.b.newLabel()
+	pos := f.b.newLabel()
+	f.emit(asm.Mov.Imm(res, 0))
+	f.b.jmpImm(asm.JSLT, n, 0, end)
+	f.emit(asm.Mov.Imm(res, 1))
+	f.b.jmpImm(asm.JEq, n, 0, end)
+	f.b.mark(pos)
+	f.emit(asm.Mov.Imm(res, 2))
+	// res += 32 when n >= 2^32, and so on down to 1.
+	f.emit(asm.Mov.Reg(tmp, n), asm.RSh.Imm(tmp, 32))
+	skip := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, tmp, 0, skip)
+	f.emit(asm.Mov.Reg(n, tmp), asm.Add.Imm(res, 32))
+	f.b.mark(skip)
+	for _, s := range []int32{16, 8, 4, 2, 1} {
+		skip := f.b.newLabel()
+		f.b.jmpImm(asm.JLT, n, 1<<s, skip)
+		f.emit(asm.RSh.Imm(n, s), asm.Add.Imm(res, s))
+		f.b.mark(skip)
+	}
+	f.b.mark(end)
+	f.emit(asm.Mov.Reg(n, res))
+	v.t = types.U64
+	return v
+}
+
+// deleteElem is delete(@m[k]) / delete(@m, k).
+func (f *fn) deleteElem(e syntax.Expr, c *check.Call) {
+	if c.Map == nil {
+		f.errorf(e.Pos(), "delete() needs a map element")
+	}
+	m := f.g.userMap(c.Map)
+	if m == nil {
+		return
+	}
+	key := f.mapKey(m, c.KeyArgs, e.Pos(), 0)
+	if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
+		f.errorf(e.Pos(), "delete() of a %s element is not supported", m.Value)
+	}
+	f.mapPtr(asm.R1, m.Spec.Name)
+	f.addr(asm.R2, key)
+	f.call(asm.FnMapDeleteElem)
+}
+
+// hasKey is has_key(@m, k).
+func (f *fn) hasKey(e syntax.Expr, c *check.Call) value {
+	m := f.g.userMap(c.Map)
+	if m == nil {
+		return constVal(0, types.BoolT)
+	}
+	key := f.mapKey(m, c.KeyArgs, e.Pos(), 0)
+	f.lookup(m, key)
+	skip := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(skip)
+	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+}

@@ -1,0 +1,443 @@
+package codegen
+
+import (
+	"encoding/binary"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"friday/syntax"
+	"friday/types"
+)
+
+// evalInto computes e and stores it at dst as type t. pad asks for the
+// bytes after a string's NUL and between tuple fields to be zero, as
+// they must be in map keys (compared bytewise) and in values that may
+// become keys; event records leave them as they are.
+func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
+	if isIntLike(t) {
+		v := f.eval(e)
+		if v.kind == vVoid || v.isStr || !isIntLike(v.t) && v.kind != vConst {
+			f.errorf(e.Pos(), "cannot store %s as %s", v.t, t)
+		}
+		f.storeInt(dst, v, intSize(t))
+		return
+	}
+	if v, ok := f.constOf(e); ok && v.isStr {
+		f.writeStr(dst, v.s, t.Size, pad)
+		return
+	}
+	switch x := e.(type) {
+	case *syntax.StrLit:
+		f.writeStr(dst, x.Value, t.Size, pad)
+		return
+	case *syntax.Tuple:
+		f.tupleInto(x.Elems, dst, t, pad)
+		return
+	case *syntax.Record:
+		f.tupleInto(x.Values, dst, t, pad)
+		return
+	case *syntax.Call, *syntax.Ident:
+		if f.builtinInto(e, dst, t, pad) {
+			return
+		}
+	}
+	v := f.eval(e)
+	f.valueInto(e, v, dst, t, pad)
+}
+
+// valueInto stores an evaluated value at dst as type t.
+func (f *fn) valueInto(e syntax.Expr, v value, dst mem, t *types.Type, pad bool) {
+	if isIntLike(t) {
+		f.storeInt(dst, v, intSize(t))
+		return
+	}
+	if v.isStr {
+		f.writeStr(dst, v.s, t.Size, pad)
+		return
+	}
+	if v.kind != vMem {
+		f.errorf(e.Pos(), "cannot store %s as %s", v.t, t)
+	}
+	n := min(v.t.Size, t.Size)
+	if v.m != dst {
+		f.copyMem(dst, v.m, n)
+	}
+	if t.Kind == types.String && n == t.Size && v.t.Size > t.Size {
+		// Truncated: keep the terminating NUL.
+		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
+	}
+	if pad && t.Size > n {
+		f.zero(dst.at(n), t.Size-n)
+	}
+	f.drop(v)
+}
+
+// writeStr writes a constant string with its NUL into a buffer of size
+// bytes; with pad the whole buffer is written.
+func (f *fn) writeStr(dst mem, s string, size int, pad bool) {
+	b := []byte(s)
+	if len(b) > size-1 {
+		b = b[:max(size-1, 0)]
+	}
+	b = append(b, 0)
+	if pad {
+		b = append(b, make([]byte, size-len(b))...)
+	}
+	f.writeBytes(dst, b)
+}
+
+func (f *fn) writeBytes(dst mem, b []byte) {
+	for i := 0; i < len(b); {
+		off := dst.off + i
+		n := len(b) - i
+		switch {
+		case n >= 8 && off%8 == 0 && fitsImm(int64(binary.LittleEndian.Uint64(b[i:]))):
+			f.emit(storeImm(dst.base, int16(off), int64(binary.LittleEndian.Uint64(b[i:])), asm.DWord))
+			i += 8
+		case n >= 4 && off%4 == 0:
+			f.emit(storeImm(dst.base, int16(off), int64(int32(binary.LittleEndian.Uint32(b[i:]))), asm.Word))
+			i += 4
+		case n >= 2 && off%2 == 0:
+			f.emit(storeImm(dst.base, int16(off), int64(binary.LittleEndian.Uint16(b[i:])), asm.Half))
+			i += 2
+		default:
+			f.emit(storeImm(dst.base, int16(off), int64(b[i]), asm.Byte))
+			i++
+		}
+	}
+}
+
+func fitsImm(c int64) bool { return c == int64(int32(c)) }
+
+// tupleInto lays out the elements of a tuple or record as t's fields.
+func (f *fn) tupleInto(elems []syntax.Expr, dst mem, t *types.Type, pad bool) {
+	if len(t.Fields) != len(elems) {
+		f.errorf(syntax.Pos{}, "internal error: tuple of %d elements stored as %s", len(elems), t)
+	}
+	end := 0
+	for i, el := range elems {
+		fd := t.Fields[i]
+		if pad && fd.Offset > end {
+			f.zero(dst.at(end), fd.Offset-end)
+		}
+		f.evalInto(el, dst.at(fd.Offset), fd.Type, pad)
+		end = fd.Offset + fd.Type.Size
+	}
+	if pad && t.Size > end {
+		f.zero(dst.at(end), t.Size-end)
+	}
+}
+
+// tuple builds a tuple or record value in a temporary buffer.
+func (f *fn) tuple(e syntax.Expr, elems []syntax.Expr) value {
+	t := f.typeOf(e)
+	m := f.alloc(t.Size)
+	f.tupleInto(elems, m, t, true)
+	return value{kind: vMem, m: m, t: t}
+}
+
+// field reads X.name or X->name.
+func (f *fn) field(e *syntax.Field) value {
+	if id, ok := e.X.(*syntax.Ident); ok && f.isBuiltin(id, "args") {
+		return f.tracepointArg(e)
+	}
+	tx := f.typeOf(e.X)
+	t := f.typeOf(e)
+	if e.Arrow || tx.Kind == types.Pointer {
+		st := tx
+		if st.Kind == types.Pointer {
+			st = st.Elem
+		}
+		fd, ok := st.Field(e.Name)
+		if !ok {
+			f.errorf(e.Pos(), "%s has no field %s", st, e.Name)
+		}
+		p := f.evalInt(e.X)
+		return f.readRemote(p, fd.Offset, fd, t, tx.User)
+	}
+	if r, ok := f.remote(e.X); ok {
+		fd, _ := tx.Field(e.Name)
+		return f.readRemote(r.ptr, r.off+fd.Offset, fd, t, r.user)
+	}
+	v := f.eval(e.X)
+	if v.kind != vMem {
+		f.errorf(e.Pos(), "cannot take field %s of %s", e.Name, tx)
+	}
+	fd, ok := v.t.Field(e.Name)
+	if !ok {
+		f.errorf(e.Pos(), "%s has no field %s", v.t, e.Name)
+	}
+	out := value{kind: vMem, m: v.m.at(fd.Offset), t: t, own: v.own}
+	if fd.BitSize > 0 {
+		return f.bitfield(out, fd, t)
+	}
+	return out
+}
+
+// remoteRef is memory outside the program (kernel or user) at ptr+off.
+type remoteRef struct {
+	ptr  value
+	off  int
+	user bool
+}
+
+// remote recognizes expressions that denote memory behind a pointer
+// (*p, p->a.b, p[i]) so that nested field accesses read only the bytes
+// they need.
+func (f *fn) remote(e syntax.Expr) (remoteRef, bool) {
+	switch x := e.(type) {
+	case *syntax.Unary:
+		if x.Op == "*" {
+			t := f.typeOf(x.X)
+			if t.Kind == types.Pointer && !isIntLike(f.typeOf(e)) {
+				return remoteRef{ptr: f.evalInt(x.X), user: t.User}, true
+			}
+		}
+	case *syntax.Field:
+		tx := f.typeOf(x.X)
+		t := f.typeOf(e)
+		if isIntLike(t) || t.Kind == types.String {
+			return remoteRef{}, false
+		}
+		if x.Arrow || tx.Kind == types.Pointer {
+			st := tx.Elem
+			fd, ok := st.Field(x.Name)
+			if !ok {
+				return remoteRef{}, false
+			}
+			return remoteRef{ptr: f.evalInt(x.X), off: fd.Offset, user: tx.User}, true
+		}
+		if r, ok := f.remote(x.X); ok {
+			fd, _ := tx.Field(x.Name)
+			r.off += fd.Offset
+			return r, true
+		}
+	}
+	return remoteRef{}, false
+}
+
+// readRemote copies a value of type t from ptr+off into a temporary.
+func (f *fn) readRemote(ptr value, off int, fd types.Field, t *types.Type, user bool) value {
+	size := t.Size
+	if fd.Type != nil && fd.Type.Size > 0 {
+		size = fd.Type.Size
+	}
+	if isIntLike(t) && size > 8 {
+		size = 8
+	}
+	m := f.alloc(size)
+	ptr = f.toReg(ptr, 0)
+	if ptr.r != asm.R3 {
+		f.emit(asm.Mov.Reg(asm.R3, ptr.r))
+	}
+	f.drop(ptr)
+	if off != 0 {
+		f.emit(asm.Add.Imm(asm.R3, int32(off)))
+	}
+	f.addr(asm.R1, m)
+	f.emit(asm.Mov.Imm(asm.R2, int32(size)))
+	if user {
+		f.call(asm.FnProbeReadUser)
+	} else {
+		f.call(asm.FnProbeReadKernel)
+	}
+	out := value{kind: vMem, m: m, t: t}
+	if isIntLike(t) && fd.Type != nil {
+		out.t = fieldIntType(fd.Type, t)
+	}
+	if fd.BitSize > 0 {
+		return f.bitfield(out, fd, t)
+	}
+	return out
+}
+
+// fieldIntType is the type to load an integer field with: its own width,
+// and the signedness the checker gave the expression.
+func fieldIntType(ft, t *types.Type) *types.Type {
+	if ft.Kind == types.Int || ft.Kind == types.Enum || ft.Kind == types.Bool {
+		return types.IntOf(intSize(ft), t.Signed)
+	}
+	return t
+}
+
+// bitfield extracts a bitfield from the bytes at v.
+func (f *fn) bitfield(v value, fd types.Field, t *types.Type) value {
+	r := f.writable(f.toReg(value{kind: vMem, m: v.m, t: types.IntOf(intSize(fd.Type), false)}, 0), value{})
+	if fd.BitOffset > 0 {
+		f.emit(asm.RSh.Imm(r.r, int32(fd.BitOffset)))
+	}
+	if fd.BitSize < 64 {
+		if fd.BitSize < 32 {
+			f.emit(asm.And.Imm(r.r, int32(1<<fd.BitSize-1)))
+		} else {
+			f.emit(asm.LSh.Imm(r.r, int32(64-fd.BitSize)), asm.RSh.Imm(r.r, int32(64-fd.BitSize)))
+		}
+	}
+	r.t = t
+	return r
+}
+
+// deref reads *p.
+func (f *fn) deref(e *syntax.Unary) value {
+	tp := f.typeOf(e.X)
+	t := f.typeOf(e)
+	if tp.Kind != types.Pointer {
+		f.errorf(e.Pos(), "cannot dereference %s", tp)
+	}
+	p := f.evalInt(e.X)
+	return f.readRemote(p, 0, types.Field{Type: tp.Elem}, t, tp.User)
+}
+
+// addressOf is &x for x in remote memory.
+func (f *fn) addressOf(e *syntax.Unary) value {
+	if r, ok := f.remote(e.X); ok {
+		v := f.writable(f.toReg(r.ptr, 0), value{})
+		if r.off != 0 {
+			f.emit(asm.Add.Imm(v.r, int32(r.off)))
+		}
+		v.t = f.typeOf(e)
+		return v
+	}
+	if fe, ok := e.X.(*syntax.Field); ok && (fe.Arrow || f.typeOf(fe.X).Kind == types.Pointer) {
+		tx := f.typeOf(fe.X)
+		fd, _ := tx.Elem.Field(fe.Name)
+		v := f.writable(f.toReg(f.evalInt(fe.X), 0), value{})
+		if fd.Offset != 0 {
+			f.emit(asm.Add.Imm(v.r, int32(fd.Offset)))
+		}
+		v.t = f.typeOf(e)
+		return v
+	}
+	f.errorf(e.Pos(), "cannot take the address of this expression")
+	return value{}
+}
+
+// index reads X[i] from an array, a pointer or a string.
+func (f *fn) index(e *syntax.Index) value {
+	tx := f.typeOf(e.X)
+	t := f.typeOf(e)
+	esize := t.Size
+	if tx.Kind == types.String {
+		esize = 1
+	}
+	if tx.Kind == types.Pointer {
+		p := f.evalInt(e.X)
+		p = f.keep(p)
+		i := f.evalInt(e.Index)
+		off := f.scaleAdd(p, i, esize)
+		return f.readRemote(off, 0, types.Field{Type: tx.Elem}, t, tx.User)
+	}
+	if r, ok := f.remote(e.X); ok {
+		if c, isConst := f.constOf(e.Index); isConst {
+			return f.readRemote(r.ptr, r.off+int(c.c)*esize, types.Field{Type: t}, t, r.user)
+		}
+		p := f.keep(r.ptr)
+		p = f.scaleAdd(p, f.evalInt(e.Index), esize)
+		return f.readRemote(p, r.off, types.Field{Type: t}, t, r.user)
+	}
+	v := f.eval(e.X)
+	if v.kind != vMem {
+		f.errorf(e.Pos(), "cannot index %s", tx)
+	}
+	c, isConst := f.constOf(e.Index)
+	if !isConst {
+		f.errorf(e.Index.Pos(), "index into %s must be a constant", tx)
+	}
+	n := tx.Len
+	if tx.Kind == types.String {
+		n = tx.Size
+	}
+	if c.c < 0 || int(c.c) >= n {
+		f.errorf(e.Index.Pos(), "index %d out of bounds for %s", c.c, tx)
+	}
+	out := value{kind: vMem, m: v.m.at(int(c.c) * esize), t: t, own: v.own}
+	if tx.Kind == types.String {
+		out.t = types.IntOf(1, t.Signed)
+	}
+	return out
+}
+
+// scaleAdd computes p + i*size into a register.
+func (f *fn) scaleAdd(p, i value, size int) value {
+	if i.kind == vConst {
+		d := f.writable(f.toReg(p, 0), value{})
+		if c := i.c * int64(size); c != 0 {
+			f.emit(asm.Add.Imm(d.r, int32(c)))
+		}
+		return d
+	}
+	i = f.writable(f.toReg(i, 0), p)
+	if size > 1 {
+		f.emit(asm.Mul.Imm(i.r, int32(size)))
+	}
+	imm, reg, isImm := f.operand(p, i.r)
+	if isImm {
+		f.emit(asm.Add.Imm(i.r, imm))
+	} else {
+		f.emit(asm.Add.Reg(i.r, reg))
+	}
+	f.drop(p)
+	return i
+}
+
+// tracepointArg reads args.name from the tracepoint's context.
+func (f *fn) tracepointArg(e *syntax.Field) value {
+	t := f.typeOf(e)
+	if len(f.points) == 0 || f.points[0].Args == nil {
+		f.errorf(e.Pos(), "args is not available in this probe")
+	}
+	at := f.points[0].Args
+	fd, ok := at.Field(e.Name)
+	if !ok {
+		f.errorf(e.Pos(), "%s has no argument %s", f.points[0].Name, e.Name)
+	}
+	if f.ptype != ebpf.TracePoint {
+		return f.argSlot(e, fd, t)
+	}
+	if fd.DataLoc {
+		// The u32 at the field's offset holds length<<16 | offset of the
+		// data from the start of the record.
+		m := f.alloc(t.Size)
+		f.emit(asm.LoadMem(asm.R3, rCtx, int16(fd.Offset), asm.Word),
+			asm.And.Imm(asm.R3, 0xffff),
+			asm.Add.Reg(asm.R3, rCtx))
+		f.addr(asm.R1, m)
+		f.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
+		if t.Kind == types.String {
+			f.zero(m, t.Size)
+			f.call(asm.FnProbeReadKernelStr)
+		} else {
+			f.call(asm.FnProbeReadKernel)
+		}
+		return value{kind: vMem, m: m, t: t}
+	}
+	if isIntLike(t) {
+		v := value{kind: vMem, m: mem{rCtx, fd.Offset}, t: fieldIntType(fd.Type, t)}
+		if fd.BitSize > 0 {
+			return f.bitfield(v, fd, t)
+		}
+		return v
+	}
+	// Arrays and strings in the record: copy them out, helpers cannot
+	// read the context directly.
+	m := f.alloc(t.Size)
+	f.addr(asm.R1, m)
+	f.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, fd.Type.Size))))
+	f.emit(asm.Mov.Reg(asm.R3, rCtx))
+	f.emit(asm.Add.Imm(asm.R3, int32(fd.Offset)))
+	f.call(asm.FnProbeReadKernel)
+	if t.Kind == types.String {
+		f.emit(storeImm(m.base, int16(m.off+t.Size-1), 0, asm.Byte))
+	}
+	return value{kind: vMem, m: m, t: t}
+}
+
+// argSlot reads a typed argument of a raw tracepoint or tp_btf program:
+// the context is an array of u64.
+func (f *fn) argSlot(e syntax.Expr, fd types.Field, t *types.Type) value {
+	if !isIntLike(t) {
+		f.errorf(e.Pos(), "argument of type %s is not supported here", t)
+	}
+	return value{kind: vMem, m: mem{rCtx, fd.Offset}, t: fieldIntType(fd.Type, t)}
+}

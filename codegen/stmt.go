@@ -1,0 +1,254 @@
+package codegen
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+func sortVars(vs []*check.Var) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, b := vs[i].Pos, vs[j].Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		return vs[i].Name < vs[j].Name
+	})
+}
+
+func (f *fn) block(b *syntax.Block) {
+	if b == nil {
+		return
+	}
+	for _, s := range b.Stmts {
+		f.stmt(s)
+	}
+}
+
+// stmt generates one statement. Temporaries allocated by it are released
+// when it ends.
+func (f *fn) stmt(s syntax.Stmt) {
+	mark := f.markAlloc()
+	defer f.release(mark)
+	switch s := s.(type) {
+	case *syntax.Block:
+		f.block(s)
+	case *syntax.ExprStmt:
+		f.source(s)
+		f.drop(f.eval(s.X))
+	case *syntax.AssignStmt:
+		f.source(s)
+		f.assign(s)
+	case *syntax.VarDecl:
+		f.source(s)
+		cv := f.info.Decls[s]
+		if cv == nil {
+			f.errorf(s.Pos(), "internal error: unresolved declaration")
+		}
+		slot := f.vars[cv]
+		if s.Value == nil {
+			f.zero(slot, (cv.Type.Size+7)&^7)
+			return
+		}
+		f.evalInto(s.Value, slot, cv.Type, true)
+	case *syntax.IfStmt:
+		f.source(s)
+		f.ifStmt(s)
+	case *syntax.WhileStmt:
+		f.source(s)
+		top, end := f.b.newLabel(), f.b.newLabel()
+		f.b.mark(top)
+		f.branch(s.Cond, end, false)
+		f.loops = append(f.loops, loop{brk: end, cont: top})
+		f.block(s.Body)
+		f.loops = f.loops[:len(f.loops)-1]
+		f.b.ja(top)
+		f.b.mark(end)
+	case *syntax.ForStmt:
+		f.source(s)
+		f.forStmt(s)
+	case *syntax.UnrollStmt:
+		f.source(s)
+		n, ok := f.info.Unrolls[s]
+		if !ok {
+			c, isConst := f.constOf(s.Count)
+			if !isConst {
+				f.errorf(s.Pos(), "unroll count must be a constant")
+			}
+			n = int(c.c)
+		}
+		for i := 0; i < n; i++ {
+			f.block(s.Body)
+		}
+	case *syntax.JumpStmt:
+		f.source(s)
+		switch s.Kind {
+		case "return":
+			f.b.ja(f.exit)
+		case "break", "continue":
+			if len(f.loops) == 0 {
+				f.errorf(s.Pos(), "%s outside of a loop", s.Kind)
+			}
+			l := f.loops[len(f.loops)-1]
+			if s.Kind == "break" {
+				f.b.ja(l.brk)
+			} else {
+				f.b.ja(l.cont)
+			}
+		}
+	default:
+		f.errorf(s.Pos(), "%T statements are not supported by the code generator", s)
+	}
+}
+
+func (f *fn) ifStmt(s *syntax.IfStmt) {
+	els, end := f.b.newLabel(), f.b.newLabel()
+	f.branch(s.Cond, els, false)
+	f.block(s.Then)
+	if s.Else != nil {
+		f.b.ja(end)
+	}
+	f.b.mark(els)
+	if s.Else != nil {
+		f.stmt(s.Else)
+	}
+	f.b.mark(end)
+}
+
+func (f *fn) assign(s *syntax.AssignStmt) {
+	switch l := s.LHS.(type) {
+	case *syntax.MapIndex:
+		f.mapAssign(s, l.Map, l.Keys)
+	case *syntax.MapRef:
+		f.mapAssign(s, l, nil)
+	case *syntax.Var:
+		cv := f.info.Vars[l]
+		if cv == nil {
+			f.errorf(l.Pos(), "internal error: unresolved variable %s", l.Name)
+		}
+		slot := f.vars[cv]
+		if s.Op == "=" {
+			f.evalInto(s.RHS, slot, cv.Type, true)
+			return
+		}
+		op, ok := aluOps[strings.TrimSuffix(s.Op, "=")]
+		if !ok {
+			f.errorf(s.Pos(), "operator %s is not supported", s.Op)
+		}
+		if cv.Type.Signed {
+			switch op {
+			case asm.Div:
+				op = asm.SDiv
+			case asm.Mod:
+				op = asm.SMod
+			case asm.RSh:
+				op = asm.ArSh
+			}
+		}
+		v := f.evalInt(s.RHS)
+		d := asm.R0
+		if v.kind == vReg && v.r == asm.R0 {
+			d = asm.R1
+		}
+		f.loadInt(d, slot, cv.Type)
+		imm, reg, isImm := f.operand(v, d)
+		if isImm {
+			f.emit(op.Imm(d, imm))
+		} else {
+			f.emit(op.Reg(d, reg))
+		}
+		f.drop(v)
+		f.emit(asm.StoreMem(slot.base, int16(slot.off), d, sizeOf(intSize(cv.Type))))
+	default:
+		f.errorf(s.Pos(), "assignment to this expression is not supported by the code generator")
+	}
+}
+
+// forStmt generates a range loop; the verifier bounds it.
+func (f *fn) forStmt(s *syntax.ForStmt) {
+	if s.Map != nil {
+		f.errorf(s.Pos(), "for loops over maps are not supported by the code generator yet")
+	}
+	cv := f.info.Vars[s.Var]
+	if cv == nil {
+		for _, v := range f.info.Decls {
+			if v.Name == s.Var.Name && v.Pos == s.Var.Pos() {
+				cv = v
+			}
+		}
+	}
+	if cv == nil {
+		f.errorf(s.Pos(), "internal error: unresolved loop variable")
+	}
+	slot := f.vars[cv]
+	f.evalInto(s.Lo, slot, types.I64, false)
+	hi := f.keep(f.evalInt(s.Hi))
+	top, cont, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	f.b.mark(top)
+	f.loadInt(asm.R0, slot, types.I64)
+	imm, reg, isImm := f.operand(hi, asm.R0)
+	if isImm {
+		f.b.jmpImm(asm.JSGE, asm.R0, imm, end)
+	} else {
+		f.b.jmpReg(asm.JSGE, asm.R0, reg, end)
+	}
+	f.loops = append(f.loops, loop{brk: end, cont: cont})
+	f.block(s.Body)
+	f.loops = f.loops[:len(f.loops)-1]
+	f.b.mark(cont)
+	f.loadInt(asm.R0, slot, types.I64)
+	f.emit(asm.Add.Imm(asm.R0, 1), asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
+	f.b.ja(top)
+	f.b.mark(end)
+	f.drop(hi)
+}
+
+// syntaxWalk calls fn for e and every expression inside it.
+func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
+	if e == nil {
+		return
+	}
+	fn(e)
+	switch x := e.(type) {
+	case *syntax.MapIndex:
+		for _, k := range x.Keys {
+			syntaxWalk(k, fn)
+		}
+	case *syntax.Call:
+		for _, a := range x.Args {
+			syntaxWalk(a, fn)
+		}
+	case *syntax.Unary:
+		syntaxWalk(x.X, fn)
+	case *syntax.Binary:
+		syntaxWalk(x.X, fn)
+		syntaxWalk(x.Y, fn)
+	case *syntax.Ternary:
+		syntaxWalk(x.Cond, fn)
+		syntaxWalk(x.Then, fn)
+		syntaxWalk(x.Else, fn)
+	case *syntax.Field:
+		syntaxWalk(x.X, fn)
+	case *syntax.Index:
+		syntaxWalk(x.X, fn)
+		syntaxWalk(x.Index, fn)
+	case *syntax.Cast:
+		syntaxWalk(x.X, fn)
+	case *syntax.Tuple:
+		for _, a := range x.Elems {
+			syntaxWalk(a, fn)
+		}
+	case *syntax.Record:
+		for _, a := range x.Values {
+			syntaxWalk(a, fn)
+		}
+	}
+}

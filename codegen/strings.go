@@ -1,0 +1,149 @@
+package codegen
+
+import (
+	"encoding/binary"
+
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+// strCompare jumps to label when the strings X and Y compare as op (==
+// or !=).
+func (f *fn) strCompare(x *syntax.Binary, op string, label string) {
+	if op != "==" && op != "!=" {
+		f.errorf(x.Pos(), "strings can only be compared with == and !=")
+	}
+	a, b := x.X, x.Y
+	if _, ok := f.constString(a); ok {
+		a, b = b, a
+	}
+	eq, ne := label, f.b.newLabel()
+	if op == "!=" {
+		eq, ne = ne, label
+	}
+	if lit, ok := f.constString(b); ok {
+		v := f.eval(a)
+		f.strEqConst(v, lit, ne)
+		f.drop(v)
+	} else {
+		va := f.eval(a)
+		vb := f.eval(b)
+		f.strEq(va, vb, -1, eq, ne)
+		f.drop(va)
+		f.drop(vb)
+	}
+	f.b.ja(eq)
+	f.b.mark(ne)
+	if op == "!=" {
+		return
+	}
+	// op == "==": eq is label, fall through at ne.
+}
+
+// strEqConst jumps to ne unless the string at v equals lit: it compares
+// the bytes of lit and its NUL, four at a time.
+func (f *fn) strEqConst(v value, lit string, ne string) {
+	if v.isStr {
+		if v.s != lit {
+			f.b.ja(ne)
+		}
+		return
+	}
+	if v.kind != vMem {
+		f.errorf(syntax.Pos{}, "internal error: string not in memory")
+	}
+	b := append([]byte(lit), 0)
+	if len(b) > v.t.Size {
+		f.b.ja(ne)
+		return
+	}
+	m := v.m
+	for i := 0; i < len(b); {
+		w := 4
+		for w > len(b)-i || (m.off+i)%w != 0 {
+			w /= 2
+		}
+		var c int64
+		switch w {
+		case 4:
+			c = int64(binary.LittleEndian.Uint32(b[i:]))
+		case 2:
+			c = int64(binary.LittleEndian.Uint16(b[i:]))
+		default:
+			c = int64(b[i])
+		}
+		f.emit(asm.LoadMem(asm.R0, m.base, int16(m.off+i), sizeOf(w)))
+		if c > 1<<31-1 {
+			f.emit(asm.LoadImm(asm.R1, c, asm.DWord))
+			f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
+		} else {
+			f.b.jmpImm(asm.JNE, asm.R0, int32(c), ne)
+		}
+		i += w
+	}
+}
+
+// strEq compares two strings in memory byte by byte up to n bytes (-1:
+// up to the shorter capacity) and jumps to eq or ne.
+func (f *fn) strEq(a, b value, n int, eq, ne string) {
+	if a.kind != vMem || b.kind != vMem {
+		if a.isStr {
+			a, b = b, a
+		}
+		if b.isStr && a.kind == vMem {
+			if n >= 0 && n < len(b.s) {
+				f.strEqConst(a, b.s[:n], ne)
+				return
+			}
+			f.strEqConst(a, b.s, ne)
+			return
+		}
+		f.errorf(syntax.Pos{}, "internal error: strings not in memory")
+	}
+	size := min(a.t.Size, b.t.Size)
+	if n >= 0 && n < size {
+		size = n
+	}
+	for i := 0; i < size; i++ {
+		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), asm.Byte),
+			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), asm.Byte))
+		f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
+		f.b.jmpImm(asm.JEq, asm.R0, 0, eq)
+	}
+	if a.t.Size != b.t.Size && (n < 0 || n > size) {
+		// The longer string must end where the shorter one's room does.
+		long := a
+		if b.t.Size > a.t.Size {
+			long = b
+		}
+		f.emit(asm.LoadMem(asm.R0, long.m.base, int16(long.m.off+size), asm.Byte))
+		f.b.jmpImm(asm.JNE, asm.R0, 0, ne)
+	}
+}
+
+// strncmp(a, b, n) is 0 when the first n bytes of a and b are equal.
+func (f *fn) strncmp(e syntax.Expr, c *check.Call) value {
+	if len(c.Args) != 3 {
+		f.errorf(e.Pos(), "strncmp() needs 3 arguments")
+	}
+	n, ok := f.constOf(c.Args[2])
+	if !ok {
+		f.errorf(c.Args[2].Pos(), "the length of strncmp() must be a constant")
+	}
+	va := f.eval(c.Args[0])
+	vb := f.eval(c.Args[1])
+	eq, ne, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	f.strEq(va, vb, int(n.c), eq, ne)
+	f.drop(va)
+	f.drop(vb)
+	f.b.mark(eq)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(end)
+	f.b.mark(ne)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: types.I64}
+}
