@@ -2,6 +2,7 @@ package syntax
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,8 +12,9 @@ import (
 // mostly consequences of the first ones.
 const maxErrors = 20
 
-// maxExpand bounds nested #define expansion (a macro that names itself).
-const maxExpand = 32
+// maxExpanded bounds the tokens #define expansion may produce in a file:
+// definitions that each use the next one twice grow exponentially.
+const maxExpanded = 10000
 
 // maxDepth bounds expression and block nesting so that hostile input cannot
 // exhaust the stack.
@@ -40,6 +42,8 @@ type parser struct {
 	s    *scanner
 	file *File
 	errs []*Error
+
+	expanded int // tokens produced by #define expansion so far
 
 	tok   token   // current token
 	ahead []token // tokens already scanned past tok
@@ -95,7 +99,7 @@ func (p *parser) scan() token {
 	t := p.s.next()
 	if t.kind == tIdent {
 		if d := p.s.defines[t.text]; d != nil && d.Params == nil {
-			toks := p.expand(d, t, 0)
+			toks := p.expand(d, t, nil)
 			if len(toks) == 0 {
 				return p.scan()
 			}
@@ -107,25 +111,30 @@ func (p *parser) scan() token {
 }
 
 // expand returns the tokens of a #define's value, all placed at the
-// position of the name they replace.
-func (p *parser) expand(d *Define, at token, depth int) []token {
-	if depth > maxExpand {
-		p.addError(at.pos, at.endPos, "macro "+d.Name+" expands too deeply")
+// position of the name they replace. As in C, a name is not expanded again
+// inside its own expansion (outer lists the names being expanded).
+func (p *parser) expand(d *Define, at token, outer []string) []token {
+	if p.expanded > maxExpanded {
 		return nil
 	}
+	outer = append(outer, d.Name)
 	var out []token
 	sub := newScanner([]byte(d.Value), func(_, _ Pos, msg string) {
 		p.addError(at.pos, at.endPos, msg+" in expansion of "+d.Name)
 	})
-	sub.defines = nil // directives cannot appear inside a value
 	for {
 		t := sub.next()
 		if t.kind == tEOF {
 			return out
 		}
+		p.expanded++
+		if p.expanded > maxExpanded {
+			p.addError(at.pos, at.endPos, "expansion of "+d.Name+" is too large")
+			return out
+		}
 		t.pos, t.endPos, t.off, t.end = at.pos, at.endPos, at.off, at.end
-		if dd := p.s.defines[t.text]; t.kind == tIdent && dd != nil && dd.Params == nil {
-			out = append(out, p.expand(dd, t, depth+1)...)
+		if dd := p.s.defines[t.text]; t.kind == tIdent && dd != nil && dd.Params == nil && !slices.Contains(outer, t.text) {
+			out = append(out, p.expand(dd, t, outer)...)
 			continue
 		}
 		out = append(out, t)
