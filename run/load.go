@@ -130,16 +130,22 @@ func (s *state) rejected(p *codegen.Program, insns asm.Instructions, err error) 
 	return errors.New(b.String())
 }
 
+// insnRef matches messages naming an instruction without tracing it, such
+// as "unreachable insn 19" from the verifier's first pass.
+var insnRef = regexp.MustCompile(`\binsn ([0-9]+)\b`)
+
 // failedSource finds the script position of the last instruction the
-// verifier traced.
+// verifier traced or, when it traced none, of the instruction it names.
 func failedSource(insns asm.Instructions, log []string) string {
-	for i := len(log) - 1; i >= 0; i-- {
-		m := verifierInsn.FindStringSubmatch(log[i])
-		if m == nil {
-			continue
+	for _, re := range []*regexp.Regexp{verifierInsn, insnRef} {
+		for i := len(log) - 1; i >= 0; i-- {
+			m := re.FindStringSubmatch(log[i])
+			if m == nil {
+				continue
+			}
+			off, _ := strconv.ParseUint(m[1], 10, 64)
+			return sourceAt(insns, asm.RawInstructionOffset(off))
 		}
-		off, _ := strconv.ParseUint(m[1], 10, 64)
-		return sourceAt(insns, asm.RawInstructionOffset(off))
 	}
 	return ""
 }
