@@ -17,6 +17,9 @@ type Func struct {
 	Offset uint64 // file offset of Addr: what the kernel's uprobe wants
 	Global bool   // visible outside its object (global or weak binding)
 	IFunc  bool   // a GNU indirect function: Addr is its resolver
+	// Hidden marks an old version of a versioned symbol (name@V, kept for
+	// programs linked long ago), not the default one (name@@V).
+	Hidden bool
 }
 
 // Binary is an opened ELF executable or shared library.
@@ -113,6 +116,7 @@ func (b *Binary) loadFuncs() ([]Func, error) {
 				out[i].Size = fn.Size
 			}
 			out[i].Global = out[i].Global || fn.Global
+			out[i].Hidden = out[i].Hidden && fn.Hidden
 			return
 		}
 		off, err := b.AddrToOffset(fn.Addr)
@@ -144,6 +148,7 @@ func (b *Binary) loadFuncs() ([]Func, error) {
 				Size:   s.Size,
 				Global: bind == elf.STB_GLOBAL || bind == elf.STB_WEAK,
 				IFunc:  typ == elf.STT_GNU_IFUNC,
+				Hidden: s.HasVersion && s.VersionIndex.IsHidden(),
 			})
 		}
 	}
@@ -192,8 +197,9 @@ func (b *Binary) goFuncs() ([]Func, error) {
 }
 
 // Lookup finds the function called name. When several functions share the
-// name (static functions of different source files), a global one is
-// preferred, then the lowest address.
+// name, the one a program linked today would call is preferred: the
+// default version of a versioned symbol, then a global one over static
+// functions of other source files, then the lowest address.
 func (b *Binary) Lookup(name string) (Func, error) {
 	funcs, err := b.Funcs()
 	if err != nil {
@@ -202,7 +208,7 @@ func (b *Binary) Lookup(name string) (Func, error) {
 	i := sort.Search(len(funcs), func(i int) bool { return funcs[i].Name >= name })
 	best := -1
 	for ; i < len(funcs) && funcs[i].Name == name; i++ {
-		if best < 0 || (funcs[i].Global && !funcs[best].Global) {
+		if best < 0 || preferred(funcs[i], funcs[best]) {
 			best = i
 		}
 	}
@@ -210,6 +216,15 @@ func (b *Binary) Lookup(name string) (Func, error) {
 		return Func{}, fmt.Errorf("%s: %w: %s", b.Path, ErrNoFunction, name)
 	}
 	return funcs[best], nil
+}
+
+// preferred reports whether a is a better choice than b among functions of
+// the same name.
+func preferred(a, b Func) bool {
+	if a.Hidden != b.Hidden {
+		return !a.Hidden
+	}
+	return a.Global && !b.Global
 }
 
 // FuncAt finds the function whose code holds the virtual address addr.
@@ -222,7 +237,7 @@ func (b *Binary) FuncAt(addr uint64) (Func, bool) {
 	found := false
 	for _, fn := range funcs {
 		in := addr == fn.Addr || (addr > fn.Addr && addr < fn.Addr+fn.Size)
-		if in && (!found || (fn.Global && !best.Global)) {
+		if in && (!found || preferred(fn, best)) {
 			best, found = fn, true
 		}
 	}
@@ -245,4 +260,22 @@ func (b *Binary) Code(fn Func) ([]byte, error) {
 		return buf, nil
 	}
 	return nil, fmt.Errorf("%s: function %s is not inside one loaded segment", b.Path, fn.Name)
+}
+
+// SymbolAddr returns the virtual address of the defined symbol called name,
+// of any kind (function, variable, ...), as uaddr() and USDT arguments that
+// name global variables need.
+func (b *Binary) SymbolAddr(name string) (uint64, error) {
+	for _, read := range []func() ([]elf.Symbol, error){b.file.Symbols, b.file.DynamicSymbols} {
+		syms, err := read()
+		if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+			return 0, fmt.Errorf("%s: reading symbols: %v", b.Path, err)
+		}
+		for _, s := range syms {
+			if s.Name == name && s.Section != elf.SHN_UNDEF && !(s.HasVersion && s.VersionIndex.IsHidden()) {
+				return s.Value, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s: no symbol %s", b.Path, name)
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,75 @@ func TestMatchWildcard(t *testing.T) {
 		if got := MatchWildcard(c.pattern, c.s); got != c.want {
 			t.Errorf("MatchWildcard(%q, %q) = %v", c.pattern, c.s, got)
 		}
+	}
+}
+
+// For a symbol with several versions, the default one (name@@V) is what
+// programs call and what a probe on the bare name must hit.
+func TestVersionedSymbols(t *testing.T) {
+	libc := ldconfigLibs(t)["libc.so.6"]
+	if libc == "" {
+		t.Skip("no libc.so.6 in the loader's cache")
+	}
+	requireTool(t, "readelf")
+	defaults := map[string]uint64{}
+	olds := map[string]bool{}
+	for _, line := range strings.Split(run(t, "readelf", "-W", "--dyn-syms", libc), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || (f[3] != "FUNC" && f[3] != "IFUNC") || f[6] == "UND" {
+			continue
+		}
+		addr, err := strconv.ParseUint(f[1], 16, 64)
+		must(t, err)
+		if name, _, ok := strings.Cut(f[7], "@@"); ok {
+			defaults[name] = addr
+		} else if name, _, ok := strings.Cut(f[7], "@"); ok {
+			olds[name] = true
+		}
+	}
+	b, err := Open(libc)
+	must(t, err)
+	defer b.Close()
+	checked := 0
+	for name, addr := range defaults {
+		if !olds[name] {
+			continue
+		}
+		checked++
+		f, err := b.Lookup(name)
+		if err != nil || f.Addr != addr || f.Hidden {
+			t.Errorf("Lookup(%s) = %+v, %v; the default version is at 0x%x", name, f, err, addr)
+		}
+	}
+	if checked == 0 {
+		t.Skip("this libc has no function with several versions")
+	}
+	t.Logf("%d functions with several versions", checked)
+}
+
+func TestSymbolAddr(t *testing.T) {
+	path := buildC(t, "prog.c", "prog", "-no-pie")
+	b, err := Open(path)
+	must(t, err)
+	defer b.Close()
+	requireTool(t, "nm")
+	want := map[string]uint64{}
+	for _, line := range strings.Split(run(t, "nm", path), "\n") {
+		// "0000000000401136 T probe_a"
+		f := strings.Fields(line)
+		if len(f) == 3 {
+			v, err := strconv.ParseUint(f[0], 16, 64)
+			must(t, err)
+			want[f[2]] = v
+		}
+	}
+	for _, name := range []string{"probe_a", "probe_b", "main", "calls"} {
+		got, err := b.SymbolAddr(name)
+		if err != nil || got != want[name] || got == 0 {
+			t.Errorf("SymbolAddr(%s) = 0x%x, %v; nm says 0x%x", name, got, err, want[name])
+		}
+	}
+	if _, err := b.SymbolAddr("nosuch"); err == nil || !strings.Contains(err.Error(), "no symbol nosuch") {
+		t.Errorf("SymbolAddr(nosuch): %v", err)
 	}
 }

@@ -184,7 +184,7 @@ func resolveArgs(b *uprobe.Binary, p Probe, regs map[string]Register) ([]Arg, er
 			}
 			continue
 		}
-		addr, err := symbolAddr(b, a.Symbol)
+		addr, err := b.SymbolAddr(a.Symbol)
 		if err != nil {
 			return nil, fmt.Errorf("argument %q: %v", a.Text, err)
 		}
@@ -201,18 +201,6 @@ func resolveArgs(b *uprobe.Binary, p Probe, regs map[string]Register) ([]Arg, er
 		}
 	}
 	return args, nil
-}
-
-func symbolAddr(b *uprobe.Binary, name string) (uint64, error) {
-	for _, read := range []func() ([]elf.Symbol, error){b.ELF().Symbols, b.ELF().DynamicSymbols} {
-		syms, _ := read()
-		for _, s := range syms {
-			if s.Name == name && s.Section != elf.SHN_UNDEF {
-				return s.Value, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("no symbol %s in %s", name, b.Path)
 }
 
 // Find resolves the binary part of a usdt attach point like uprobe

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+int calls;
+
 __attribute__((noinline)) int probe_a(int x) {
 	if (x > 1000)
 		return x - 7;
@@ -13,7 +15,7 @@ __attribute__((noinline)) static int probe_b(int x) {
 }
 
 __attribute__((noinline)) void probe_c(void) {
-	__asm__ volatile("" ::: "memory");
+	calls++;
 }
 
 int main(int argc, char **argv) {
