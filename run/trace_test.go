@@ -28,6 +28,7 @@ import (
 //	stdout    the exact expected standard output (empty when absent)
 //	stderr    the exact expected standard error (empty when absent)
 //	status    the expected exit status (0 when absent)
+//	out.txt   the exact expected content of out.txt, for -o out.txt
 //	nobpf     (empty) the case runs without BPF, e.g. a syntax error
 //
 // Lines before the first case are comments.
@@ -61,7 +62,7 @@ func parseCases(path string) ([]*traceCase, error) {
 				return nil, fmt.Errorf("%s:%d: second %q section", path, i+1, section)
 			}
 			switch section {
-			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf":
+			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf", "out.txt":
 			default:
 				return nil, fmt.Errorf("%s:%d: unknown section %q", path, i+1, section)
 			}
@@ -217,6 +218,14 @@ func runCase(t *testing.T, c *traceCase) {
 	}
 	if got, want := stderr.String(), c.sections["stderr"]; got != want {
 		t.Errorf("%s:%d: stderr differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
+	}
+	if want, ok := c.sections["out.txt"]; ok {
+		got, err := os.ReadFile(filepath.Join(dir, "out.txt"))
+		if err != nil {
+			t.Errorf("%s:%d: %v", c.file, c.line, err)
+		} else if string(got) != want {
+			t.Errorf("%s:%d: out.txt differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
+		}
 	}
 	if status != wantStatus {
 		t.Errorf("%s:%d: exit status %d, want %d", c.file, c.line, status, wantStatus)
