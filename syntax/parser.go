@@ -45,9 +45,10 @@ type parser struct {
 
 	expanded int // tokens produced by #define expansion so far
 
-	tok   token   // current token
-	ahead []token // tokens already scanned past tok
-	depth int
+	tok     token   // current token
+	ahead   []token // tokens already scanned past tok
+	pending []token // the rest of a #define expansion, before more source
+	depth   int
 
 	// lastSemi tells whether the statement parsed last ended with ';': a
 	// block's value is its last expression only when written without one.
@@ -96,25 +97,70 @@ func (p *parser) unexpected(expecting string) {
 
 // scan produces the next token from the source, expanding #define names.
 func (p *parser) scan() token {
-	t := p.s.next()
-	if t.kind == tIdent {
-		if d := p.s.defines[t.text]; d != nil && d.Params == nil {
-			toks := p.expand(d, t, nil)
-			if len(toks) == 0 {
-				return p.scan()
-			}
-			p.ahead = append(p.ahead, toks[1:]...)
-			return toks[0]
+	for {
+		if len(p.pending) > 0 {
+			t := p.pending[0]
+			p.pending = p.pending[1:]
+			return t
 		}
+		t := p.s.next()
+		d := p.s.defines[t.text]
+		if t.kind != tIdent || d == nil {
+			return t
+		}
+		var toks []token
+		if d.Params == nil {
+			toks = p.expand(d, t, nil, nil)
+		} else if args, ok := p.macroArgs(); ok {
+			toks = p.expand(d, t, nil, args)
+		} else {
+			return t // a function-like macro's name without arguments
+		}
+		p.pending = append(toks, p.pending...)
 	}
-	return t
+}
+
+// macroArgs reads the parenthesised arguments of a function-like macro
+// call from the source. Without a '(' it consumes nothing.
+func (p *parser) macroArgs() ([][]token, bool) {
+	saved := p.s.save()
+	open := p.s.next()
+	if !open.is("(") {
+		p.s.restore(saved)
+		return nil, false
+	}
+	args := [][]token{nil}
+	depth := 0
+	for {
+		t := p.s.next()
+		switch {
+		case t.kind == tEOF:
+			p.addError(open.pos, open.endPos, "unterminated macro call")
+			return args, true
+		case t.is("(") || t.is("[") || t.is("{"):
+			depth++
+		case (t.is(")") || t.is("]") || t.is("}")) && depth > 0:
+			depth--
+		case t.is(")"):
+			return args, true
+		case t.is(",") && depth == 0:
+			args = append(args, nil)
+			continue
+		}
+		args[len(args)-1] = append(args[len(args)-1], t)
+	}
 }
 
 // expand returns the tokens of a #define's value, all placed at the
-// position of the name they replace. As in C, a name is not expanded again
-// inside its own expansion (outer lists the names being expanded).
-func (p *parser) expand(d *Define, at token, outer []string) []token {
+// position of the name they replace, with parameters replaced by args. As
+// in C, a name is not expanded again inside its own expansion (outer lists
+// the names being expanded).
+func (p *parser) expand(d *Define, at token, outer []string, args [][]token) []token {
 	if p.expanded > maxExpanded {
+		return nil
+	}
+	if d.Params != nil && len(args) != len(d.Params) && !(len(d.Params) == 0 && len(args) == 1 && args[0] == nil) {
+		p.addError(at.pos, at.endPos, fmt.Sprintf("macro %s takes %d arguments, got %d", d.Name, len(d.Params), len(args)))
 		return nil
 	}
 	outer = append(outer, d.Name)
@@ -133,9 +179,21 @@ func (p *parser) expand(d *Define, at token, outer []string) []token {
 			return out
 		}
 		t.pos, t.endPos, t.off, t.end = at.pos, at.endPos, at.off, at.end
-		if dd := p.s.defines[t.text]; t.kind == tIdent && dd != nil && dd.Params == nil && !slices.Contains(outer, t.text) {
-			out = append(out, p.expand(dd, t, outer)...)
-			continue
+		if t.kind == tIdent {
+			if i := slices.Index(d.Params, t.text); i >= 0 {
+				for _, a := range args[i] {
+					if dd := p.s.defines[a.text]; a.kind == tIdent && dd != nil && dd.Params == nil && !slices.Contains(outer, a.text) {
+						out = append(out, p.expand(dd, a, outer, nil)...)
+					} else {
+						out = append(out, a)
+					}
+				}
+				continue
+			}
+			if dd := p.s.defines[t.text]; dd != nil && dd.Params == nil && !slices.Contains(outer, t.text) {
+				out = append(out, p.expand(dd, t, outer, nil)...)
+				continue
+			}
 		}
 		out = append(out, t)
 	}
@@ -210,7 +268,7 @@ func (p *parser) parseFile() {
 	for {
 		// Top-level items are recognised from the raw text: an attach
 		// point does not follow the normal token rules.
-		p.ahead = nil
+		p.ahead, p.pending = nil, nil
 		p.s.skipSpace()
 		if p.s.off >= len(p.s.src) {
 			return
@@ -341,7 +399,7 @@ func (p *parser) closeTop() {
 	}
 	p.s.off = p.tok.end
 	p.s.line, p.s.lineOff = p.tok.endPos.Line, p.tok.end-(p.tok.endPos.Col-1)
-	p.ahead = nil
+	p.ahead, p.pending = nil, nil
 }
 
 func (p *parser) parseImport() {

@@ -3,6 +3,7 @@ package syntax
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -104,6 +105,24 @@ func newScanner(src []byte, errf func(pos, end Pos, msg string)) *scanner {
 		}
 	}
 	return s
+}
+
+// scanState is what save records so that restore can undo scanning.
+type scanState struct {
+	off, line, lineOff int
+	conds              []condState
+	ndefs              int
+}
+
+func (s *scanner) save() scanState {
+	return scanState{s.off, s.line, s.lineOff, slices.Clone(s.conds), len(s.defList)}
+}
+
+// restore rewinds to a saved state. Directives passed since are read again,
+// so the defines they added are dropped from the list, not duplicated.
+func (s *scanner) restore(st scanState) {
+	s.off, s.line, s.lineOff, s.conds = st.off, st.line, st.lineOff, st.conds
+	s.defList = s.defList[:st.ndefs]
 }
 
 func (s *scanner) posAt(off int) Pos {
