@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sort"
+	"sync"
 )
 
 // goTable symbolizes Go code through the runtime's own pclntab, which even
@@ -133,18 +134,38 @@ func (g *goTable) initInline(ef *elf.File, symtab []elf.Symbol) {
 }
 
 // elfMemory reads n bytes at a virtual address from the file's loaded
-// segments.
+// segments. Inline trees are read a few bytes at a time, so the file is
+// read in chunks that are kept.
 func elfMemory(ef *elf.File) func(addr uint64, n int) []byte {
+	const chunk = 64 << 10
+	type key struct {
+		seg int
+		at  uint64
+	}
+	chunks := map[key][]byte{}
+	var mu sync.Mutex
 	return func(addr uint64, n int) []byte {
-		for _, p := range ef.Progs {
+		for i, p := range ef.Progs {
 			if p.Type != elf.PT_LOAD || addr < p.Vaddr || addr+uint64(n) > p.Vaddr+p.Filesz {
 				continue
 			}
-			buf := make([]byte, n)
-			if _, err := p.ReadAt(buf, int64(addr-p.Vaddr)); err != nil {
+			off := addr - p.Vaddr
+			k := key{i, off / chunk * chunk}
+			mu.Lock()
+			defer mu.Unlock()
+			c, ok := chunks[k]
+			if !ok {
+				c = make([]byte, min(2*chunk, p.Filesz-k.at))
+				if _, err := p.ReadAt(c, int64(k.at)); err != nil {
+					return nil
+				}
+				chunks[k] = c
+			}
+			// Chunks overlap by one chunk so that a read never spans two.
+			if off-k.at+uint64(n) > uint64(len(c)) {
 				return nil
 			}
-			return buf
+			return c[off-k.at : off-k.at+uint64(n)]
 		}
 		return nil
 	}
