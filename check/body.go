@@ -1,6 +1,8 @@
 package check
 
 import (
+	"fmt"
+
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -344,7 +346,7 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 		case !b.storable(t, s.Value, "variable "+displayName(name)):
 			b.unknown[name] = true
 		case v.Type == nil:
-			v.Type = b.varType(t, s.Value)
+			v.Type = valueType(t)
 		case !b.assignable(v.Type, valueType(t), s.Value):
 			b.errorf(s.Value.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already has a type '%s'", v.Name, t, v.Type)
 		}
@@ -352,18 +354,6 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 	b.scope.vars[name] = v
 	b.info.Vars[s.Var] = v
 	b.info.Decls[s] = v
-}
-
-// varType is the type a new variable takes from its first value. Integer
-// constants take their smallest type so that later assignments can widen.
-func (b *body) varType(t *types.Type, e syntax.Expr) *types.Type {
-	t = valueType(t)
-	if t.Kind == types.Int {
-		if c, ok := b.info.Consts[e]; ok {
-			return constType(c.Int, !t.Signed && c.Int < 0)
-		}
-	}
-	return t
 }
 
 // storable reports (and explains) whether a value of type t may be kept in
@@ -410,7 +400,7 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		return
 	}
 	if v.Type == nil {
-		v.Type = b.varType(t, e)
+		v.Type = valueType(t)
 		return
 	}
 	vt := valueType(t)
@@ -420,11 +410,7 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		}
 		return
 	}
-	nt := vt
-	if vt.Kind == types.Int {
-		nt = b.varType(vt, e)
-	}
-	m := merge(v.Type, nt, true)
+	m := merge(v.Type, vt, true)
 	if m == nil {
 		b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already contains a value of type '%s'", v.Name, t, v.Type)
 		return
@@ -568,7 +554,7 @@ func (c *checker) setKey(m *Map, kt *types.Type, pos syntax.Pos) {
 	}
 	nk := merge(m.Key, kt, false)
 	if nk == nil {
-		c.errorf(pos, "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
+		c.errorf(pos, "Argument mismatch for %s: trying to access with arguments: %s when map expects arguments: %s", m.Name, keyList(kt), keyList(m.Key))
 		return
 	}
 	m.Key = nk
@@ -582,7 +568,7 @@ func (c *checker) setValue(m *Map, t *types.Type, isConst bool, pos syntax.Pos) 
 	}
 	nv := merge(m.Value, t, false)
 	if nv == nil {
-		c.errorf(pos, "Type mismatch for %s: trying to assign value of type '%s' when map already contains a value of type '%s'", m.Name, t, m.Value)
+		c.errorf(pos, "Type mismatch for %s: trying to assign value of type '%s' when map already contains a value of type '%s'", m.Name, aggDesc(t), aggDesc(m.Value))
 		return
 	}
 	m.Value = nv
@@ -696,4 +682,16 @@ func (c *checker) noteRead(name string, pos syntax.Pos) {
 	if _, ok := c.mapRead[name]; !ok {
 		c.mapRead[name] = pos
 	}
+}
+
+// aggDesc spells a type with the parameters that make two aggregations of
+// the same kind differ.
+func aggDesc(t *types.Type) string {
+	switch t.Kind {
+	case types.Hist:
+		return fmt.Sprintf("hist(bits=%d)", t.Bits)
+	case types.Lhist:
+		return fmt.Sprintf("lhist(min=%d, max=%d, step=%d)", t.Min, t.Max, t.Step)
+	}
+	return t.String()
 }

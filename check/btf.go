@@ -150,7 +150,7 @@ func (b *btfTypes) conv(t btf.Type) *types.Type {
 		if size > 8 {
 			return types.ArrayOf(types.U8, size)
 		}
-		return types.IntOf(size, t.Encoding&btf.Signed != 0 || t.Encoding&btf.Char != 0 && t.Name == "char")
+		return types.IntOf(size, t.Encoding&btf.Signed != 0 || t.Name == "char")
 	case *btf.Typedef:
 		return b.conv(t.Type)
 	case *btf.Const:
@@ -167,6 +167,10 @@ func (b *btfTypes) conv(t btf.Type) *types.Type {
 		p.Elem = b.conv(t.Target)
 		return p
 	case *btf.Array:
+		if isChar(t.Type) {
+			// char arrays hold text: bpftrace reads and prints them as strings.
+			return types.StringOf(int(t.Nelems))
+		}
 		elem := b.conv(t.Type)
 		return types.ArrayOf(elem, int(t.Nelems))
 	case *btf.Struct:
@@ -225,4 +229,23 @@ func (b *btfTypes) composite(key btf.Type, name string, union bool, size int, me
 	}
 	r.Fields = fields
 	return r
+}
+
+// isChar reports whether t is the C type char (through qualifiers and
+// typedefs).
+func isChar(t btf.Type) bool {
+	for {
+		switch u := t.(type) {
+		case *btf.Typedef:
+			t = u.Type
+		case *btf.Const:
+			t = u.Type
+		case *btf.Volatile:
+			t = u.Type
+		case *btf.Int:
+			return u.Size == 1 && (u.Name == "char" || u.Name == "signed char" || u.Name == "unsigned char")
+		default:
+			return false
+		}
+	}
 }

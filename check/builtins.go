@@ -161,11 +161,15 @@ func (b *body) constStr(e syntax.Expr, what string) (string, bool) {
 		return "", false
 	}
 	c, ok := b.info.Consts[e]
-	if !ok || !c.IsStr {
+	switch {
+	case ok && c.IsStr:
+		return c.Str, true
+	case t.Kind == types.String:
+		b.errorf(e.Pos(), "%s expects a string literal, not a string computed at run time", what)
+	default:
 		b.errorf(e.Pos(), "%s expects a string literal (%s provided)", what, typeClass(t))
-		return "", false
 	}
-	return c.Str, true
+	return "", false
 }
 
 // expect types e and requires one of a few type classes.
@@ -340,13 +344,13 @@ func builtinStack(kind types.Kind) builtin {
 		rest := args
 		if len(rest) > 0 {
 			if id, ok := rest[0].(*syntax.Ident); ok {
-				m, ok := stackModes[id.Name]
-				if !ok {
+				if m, ok := stackModes[id.Name]; ok {
+					mode, ci.Mode = m, id.Name
+					rest = rest[1:]
+				} else if len(rest) == 2 {
 					b.errorf(id.Pos(), "%s: invalid stack mode %s (bpftrace, perf or raw)", ci.Name, id.Name)
 					return nil
 				}
-				mode, ci.Mode = m, id.Name
-				rest = rest[1:]
 			}
 		}
 		if len(rest) > 1 {
@@ -1045,12 +1049,6 @@ func builtinBswap(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.T
 		return nil
 	}
 	t = intOf(valueType(t))
-	if c, ok := b.info.Consts[args[0]]; ok {
-		t = types.U64
-		if ct := constType(c.Int, false); ct.Size < 8 {
-			t = ct
-		}
-	}
 	return types.IntOf(t.Size, false)
 }
 

@@ -131,17 +131,17 @@ func (b *body) posParam(e *syntax.PosParam) *types.Type {
 	params := b.c.opts.Params
 	if e.Count {
 		b.setConst(e, int64(len(params)))
-		return types.I64
+		return constType(int64(len(params)), false)
 	}
 	if e.N < 1 || e.N > len(params) {
 		// A missing parameter reads as 0 (or "" where a string is wanted).
 		b.setConst(e, 0)
-		return types.I64
+		return types.U8
 	}
 	s := params[e.N-1]
 	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
 		b.setConst(e, v)
-		return types.I64
+		return constType(v, false)
 	}
 	if v, err := strconv.ParseUint(s, 0, 64); err == nil {
 		b.setConst(e, int64(v))
@@ -197,7 +197,7 @@ func (b *body) mapRead(ref *syntax.MapRef, keys []syntax.Expr) *types.Type {
 			return nil
 		}
 		if kt != nil && merge(m.Key, kt, false) == nil {
-			b.errorf(ref.Pos(), "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
+			b.errorf(ref.Pos(), "Argument mismatch for %s: trying to access with arguments: %s when map expects arguments: %s", m.Name, keyList(kt), keyList(m.Key))
 			return nil
 		}
 	}

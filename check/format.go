@@ -76,7 +76,11 @@ func parseFormat(s string) (*Format, error) {
 		case strings.IndexByte("diuxXocsp", s[i]) >= 0, s[i] == 'r':
 			v.Conv = s[i : i+1]
 		default:
-			return nil, fmt.Errorf("Invalid format specifier '%%%s' in format string", s[start+1:i+1])
+			spec := s[start:i]
+			if c := s[i]; c > ' ' && c < 0x7f {
+				spec += string(c)
+			}
+			return nil, fmt.Errorf("Invalid format specifier '%s' in format string", spec)
 		}
 		v.End = i + 1
 		f.Verbs = append(f.Verbs, v)
