@@ -273,6 +273,10 @@ func (p *parser) parseFile() {
 		if p.s.off >= len(p.s.src) {
 			return
 		}
+		if p.s.src[p.s.off] == ';' {
+			p.s.off++ // a stray ';' after a preamble item or probe
+			continue
+		}
 		if !p.topItem() {
 			return
 		}
