@@ -8,6 +8,35 @@ import (
 	"strings"
 )
 
+// The grammar, informally (terminals quoted, [] optional, {} repeated):
+//
+//	file      = { preamble | probe | ";" }
+//	preamble  = "config" "=" "{" { ident "=" expr [";"] } "}"
+//	          | "let" map "=" ident "(" args ")" ";"
+//	          | "macro" ident "(" [param {"," param}] ")" block
+//	          | "fn" ident "(" [var ":" type {"," ...}] ")" [":" type] block
+//	          | "import" string ";"
+//	          | C struct/union/enum/typedef definition (kept as text)
+//	probe     = attach {"," attach} ["/" expr "/"] block
+//	block     = "{" { stmt (";" | before "}") | blockstmt | ";" } "}"
+//	blockstmt = block | "if" "(" expr ")" block ["else" (if | block)]
+//	          | "while" "(" expr ")" block | "unroll" "(" expr ")" block
+//	          | "for" "(" var ":" (map | expr ".." expr) ")" block
+//	stmt      = "let" var [":" type] ["=" expr] | "break" | "continue"
+//	          | "return" [expr] | expr [assignop expr]
+//	expr      = binary ["?" expr ":" expr]      (binary: C precedence)
+//	unary     = ("-"|"!"|"~"|"*"|"&"|"++"|"--") unary | "(" type ")" unary
+//	          | primary { "++" | "--" | "." (ident|int) | "->" ident | "[" expr "]" }
+//	primary   = int | string | "true" | "false" | $N | $# | var | map ["[" args "]"]
+//	          | ident ["(" args ")"] | "sizeof" "(" (type|expr) ")"
+//	          | "offsetof" "(" (type|expr) "," ident {"." ident} ")"
+//	          | "(" ")" | "(" expr ")" | "(" expr "," [args] ")"
+//	          | "(" ident "=" expr {"," ident "=" expr} ")" | "{" stmts [expr] "}"
+//
+// Inside a predicate a '/' outside brackets ends the predicate instead of
+// dividing. A parenthesised identifier is a cast when it names a known
+// integer or C type, or is followed by '*'.
+
 // maxErrors bounds the errors reported for one file; past it the rest are
 // mostly consequences of the first ones.
 const maxErrors = 20
@@ -558,13 +587,12 @@ func (p *parser) parseCDef(kind string) {
 func (p *parser) parseProbe() {
 	pr := &Probe{P: p.s.posAt(p.s.off)}
 	for {
-		raw, parts, pos, end := p.s.scanAttachPoint()
+		raw, parts, pos := p.s.scanAttachPoint()
 		if raw == "" {
 			p.next()
 			p.unexpected("attach point")
 		}
 		pr.Points = append(pr.Points, &AttachPoint{P: pos, Raw: raw, Parts: parts})
-		_ = end
 		p.s.skipSpace()
 		if p.s.off < len(p.s.src) && p.s.src[p.s.off] == ',' {
 			p.s.off++

@@ -620,7 +620,7 @@ func (s *scanner) scanString() string {
 // '}', or a '/' that starts a predicate; a '/' that begins or continues a
 // path ("uprobe:/bin/sh:f", "u:./a.out:f") belongs to the attach point.
 // Quoted parts may hold any character but a newline.
-func (s *scanner) scanAttachPoint() (raw string, parts []string, pos, end Pos) {
+func (s *scanner) scanAttachPoint() (raw string, parts []string, pos Pos) {
 	start := s.off
 	pos = s.posAt(start)
 	var part strings.Builder
@@ -678,5 +678,5 @@ loop:
 		}
 	}
 	flush()
-	return string(s.src[start:s.off]), parts, pos, s.posAt(s.off)
+	return string(s.src[start:s.off]), parts, pos
 }
