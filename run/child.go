@@ -33,7 +33,7 @@ func ExecHeldCommand() {
 		os.Exit(1)
 	}
 	gate.Close()
-	err := syscall.Exec(path, os.Args[1:], os.Environ())
+	err := syscall.Exec(path, os.Args, os.Environ())
 	fmt.Fprintf(os.Stderr, "ERROR: failed to exec %s: %v\n", path, err)
 	os.Exit(127)
 }
