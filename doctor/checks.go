@@ -126,12 +126,12 @@ func trivialProgram(spec *ebpf.ProgramSpec) (*ebpf.Program, error) {
 func checkBPF(e *env) Result {
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	if err != nil {
-		return Result{Status: Fail, Detail: "creating a BPF map failed: " + err.Error(), Fix: bpfFix(err)}
+		return Result{Status: Fail, Detail: "creating a BPF map failed: " + errText(err), Fix: bpfFix(err)}
 	}
 	m.Close()
 	p, err := trivialProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter})
 	if err != nil {
-		return Result{Status: Fail, Detail: "loading a BPF program failed: " + err.Error(), Fix: bpfFix(err)}
+		return Result{Status: Fail, Detail: "loading a BPF program failed: " + errText(err), Fix: bpfFix(err)}
 	}
 	p.Close()
 	rb, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: 4096})
@@ -143,6 +143,19 @@ func checkBPF(e *env) Result {
 	rb.Close()
 	e.bpfWorks = true
 	return Result{Status: OK, Detail: "maps, programs and ring buffers load"}
+}
+
+// errText is err's message without cilium/ebpf's hint about the memlock
+// limit, which it adds to every EPERM; the memlock check tells whether
+// the limit matters.
+func errText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " (MEMLOCK may be too low"); i >= 0 {
+		if j := strings.IndexByte(msg[i:], ')'); j >= 0 {
+			msg = msg[:i] + msg[i+j+1:]
+		}
+	}
+	return msg
 }
 
 func bpfFix(err error) string {

@@ -23,17 +23,23 @@ func needBPF(e *env) (Result, bool) {
 	return Result{}, true
 }
 
+// quiet is an error shown without cilium/ebpf's memlock hint.
+type quiet struct{ error }
+
+func (q quiet) Error() string { return errText(q.error) }
+func (q quiet) Unwrap() error { return q.error }
+
 // attachTrial loads a trivial program of spec's kind, attaches it with
 // attach and removes both again. It returns the step that failed.
 func attachTrial(spec *ebpf.ProgramSpec, attach func(*ebpf.Program) (link.Link, error)) error {
 	p, err := trivialProgram(spec)
 	if err != nil {
-		return fmt.Errorf("loading the program: %w", err)
+		return fmt.Errorf("loading the program: %w", quiet{err})
 	}
 	defer p.Close()
 	l, err := attach(p)
 	if err != nil {
-		return fmt.Errorf("attaching: %w", err)
+		return fmt.Errorf("attaching: %w", quiet{err})
 	}
 	return l.Close()
 }
