@@ -72,6 +72,7 @@ func (b *builder) ja(label string) {
 // finish removes jumps to the next instruction, resolves labels and
 // returns the instructions.
 func (b *builder) finish() (asm.Instructions, error) {
+	b.dropUnreachable()
 	b.dropUselessJumps()
 	pos := make([]int, len(b.insns)+1)
 	for i, ins := range b.insns {
@@ -118,6 +119,38 @@ func (b *builder) remove(i int) {
 	for l, idx := range b.labels {
 		if idx > i {
 			b.labels[l] = idx - 1
+		}
+	}
+}
+
+// dropUnreachable deletes instructions no path reaches (code after exit()
+// or return); the verifier refuses programs that have any.
+func (b *builder) dropUnreachable() {
+	n := len(b.insns)
+	reach := make([]bool, n+1)
+	work := []int{0}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i >= n || reach[i] {
+			continue
+		}
+		reach[i] = true
+		ins := b.insns[i]
+		if t := b.targets[i]; t != "" {
+			work = append(work, b.labels[t])
+			if ins.OpCode.JumpOp() == asm.Ja {
+				continue
+			}
+		}
+		if ins.OpCode.JumpOp() == asm.Exit {
+			continue
+		}
+		work = append(work, i+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		if !reach[i] {
+			b.remove(i)
 		}
 	}
 }

@@ -197,7 +197,7 @@ func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
 	f.emit(asm.Mov.Imm(asm.R3, flags))
 	f.call(asm.FnGetStackid)
 	if t.Size <= 8 {
-		return value{kind: vReg, r: asm.R0, t: types.I64}
+		return value{kind: vReg, r: asm.R0, t: t}
 	}
 	// ustack: stack id, then the pid whose address space it belongs to.
 	m := f.alloc(t.Size)
@@ -264,6 +264,17 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 	}
 	arg := c.Args[0]
 	at := f.typeOf(arg)
+	if fe, ok := arg.(*syntax.Field); ok && at.Kind == types.String {
+		if id, ok := fe.X.(*syntax.Ident); ok && f.isBuiltin(id, "args") && f.ptype == ebpf.TracePoint {
+			if fd, ok := f.points[0].Args.Field(fe.Name); ok && fd.DataLoc {
+				if pad {
+					f.zero(dst, size)
+				}
+				f.dataLoc(fd, dst, types.StringOf(size))
+				return
+			}
+		}
+	}
 	if at.Kind == types.String {
 		// Already a string (a tracepoint's char array or data_loc field).
 		v := f.eval(arg)

@@ -251,6 +251,8 @@ func isIntLike(t *types.Type) bool {
 	switch t.Kind {
 	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
 		return true
+	case types.KStack:
+		return t.Size == 8
 	}
 	return t.IsInteger()
 }

@@ -255,6 +255,9 @@ func progName(i int, pr *check.Probe, used map[string]int) string {
 		}
 	}
 	name := b.String()
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		name = pr.Points[0].Provider + "_" + name
+	}
 	if len(name) > 12 {
 		name = name[:12]
 	}
@@ -349,3 +352,10 @@ func (o *Object) MapByName(name string) *Map {
 // scratchMap is the per-CPU buffer for values too big for the stack; its
 // size is the largest any program needs.
 func (g *gen) scratchMap() string { return scratchName }
+
+func (g *gen) maxStrLen() int {
+	if g.p.MaxStrLen > 0 {
+		return g.p.MaxStrLen
+	}
+	return g.opts.MaxStrLen
+}

@@ -397,10 +397,10 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 		f.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
 	case "min", "max":
 		store := f.b.newLabel()
+		vr := f.toReg(v, asm.R2)
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
 		f.b.jmpImm(asm.JEq, asm.R1, 0, store)
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
-		vr := f.toReg(v, asm.R2)
 		op := asm.JGE
 		if c.Name == "max" {
 			op = asm.JLE

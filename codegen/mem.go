@@ -396,20 +396,15 @@ func (f *fn) tracepointArg(e *syntax.Field) value {
 		return f.argSlot(e, fd, t)
 	}
 	if fd.DataLoc {
-		// The u32 at the field's offset holds length<<16 | offset of the
-		// data from the start of the record.
-		m := f.alloc(t.Size)
-		f.emit(asm.LoadMem(asm.R3, rCtx, int16(fd.Offset), asm.Word),
-			asm.And.Imm(asm.R3, 0xffff),
-			asm.Add.Reg(asm.R3, rCtx))
-		f.addr(asm.R1, m)
-		f.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
-		if t.Kind == types.String {
-			f.zero(m, t.Size)
-			f.call(asm.FnProbeReadKernelStr)
-		} else {
-			f.call(asm.FnProbeReadKernel)
+		if t.Kind == types.String && t.Size == 0 {
+			t = types.StringOf(f.g.maxStrLen())
 		}
+		m := f.alloc(t.Size)
+		if t.Kind == types.String {
+			// The helper does not pad; strings may become map keys.
+			f.zero(m, t.Size)
+		}
+		f.dataLoc(fd, m, t)
 		return value{kind: vMem, m: m, t: t}
 	}
 	if isIntLike(t) {
@@ -440,4 +435,20 @@ func (f *fn) argSlot(e syntax.Expr, fd types.Field, t *types.Type) value {
 		f.errorf(e.Pos(), "argument of type %s is not supported here", t)
 	}
 	return value{kind: vMem, m: mem{rCtx, fd.Offset}, t: fieldIntType(fd.Type, t)}
+}
+
+// dataLoc reads a tracepoint __data_loc field into m: the u32 at the
+// field's offset holds length<<16 | offset of the data from the start of
+// the record.
+func (f *fn) dataLoc(fd types.Field, m mem, t *types.Type) {
+	f.emit(asm.LoadMem(asm.R3, rCtx, int16(fd.Offset), asm.Word),
+		asm.And.Imm(asm.R3, 0xffff),
+		asm.Add.Reg(asm.R3, rCtx))
+	f.addr(asm.R1, m)
+	f.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
+	if t.Kind == types.String {
+		f.call(asm.FnProbeReadKernelStr)
+	} else {
+		f.call(asm.FnProbeReadKernel)
+	}
 }

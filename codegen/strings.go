@@ -20,9 +20,11 @@ func (f *fn) strCompare(x *syntax.Binary, op string, label string) {
 	if _, ok := f.constString(a); ok {
 		a, b = b, a
 	}
+	// The comparisons jump to ne on a difference, to eq (or fall
+	// through) on equality.
 	eq, ne := label, f.b.newLabel()
 	if op == "!=" {
-		eq, ne = ne, label
+		eq, ne = f.b.newLabel(), label
 	}
 	if lit, ok := f.constString(b); ok {
 		v := f.eval(a)
@@ -35,12 +37,12 @@ func (f *fn) strCompare(x *syntax.Binary, op string, label string) {
 		f.drop(va)
 		f.drop(vb)
 	}
-	f.b.ja(eq)
-	f.b.mark(ne)
-	if op == "!=" {
-		return
+	if op == "==" {
+		f.b.ja(eq)
+		f.b.mark(ne)
+	} else {
+		f.b.mark(eq)
 	}
-	// op == "==": eq is label, fall through at ne.
 }
 
 // strEqConst jumps to ne unless the string at v equals lit: it compares
