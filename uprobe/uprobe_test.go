@@ -457,3 +457,27 @@ func TestSymbolAddr(t *testing.T) {
 		t.Errorf("SymbolAddr(nosuch): %v", err)
 	}
 }
+
+// Libraries outside the loader's cache are found through
+// $LD_LIBRARY_PATH, as the loader would find them.
+func TestSharedLibrary(t *testing.T) {
+	lib := buildC(t, "prog.c", "libfridaytest.so.1", "-shared", "-fPIC")
+	t.Setenv("LD_LIBRARY_PATH", "/nonexistent:"+filepath.Dir(lib))
+	for _, name := range []string{"fridaytest", "libfridaytest", "libfridaytest.so", "libfridaytest.so.1"} {
+		got, err := ResolveTarget(name, 0)
+		if err != nil || len(got) != 1 || got[0] != lib {
+			t.Errorf("ResolveTarget(%q) = %q, %v; want %s", name, got, err, lib)
+		}
+	}
+	ref := readelf(t, lib)
+	locs, err := Resolve("fridaytest", "probe_*", Options{})
+	must(t, err)
+	if len(locs) != 3 {
+		t.Fatalf("probe_* in the library: %+v", locs)
+	}
+	for _, l := range locs {
+		if l.Path != lib || l.Offset != ref.offset(t, ref.funcs[l.Func][0]) {
+			t.Errorf("%+v: readelf puts %s at file offset 0x%x", l, l.Func, ref.offset(t, ref.funcs[l.Func][0]))
+		}
+	}
+}
