@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -159,7 +160,10 @@ func (s *state) run(ctx context.Context) error {
 			}
 			l, err := probe.Attach(pt, s.progs[i])
 			if err != nil {
-				return fmt.Errorf("cannot attach %s: %w", pt.Name, err)
+				if !strings.HasPrefix(err.Error(), pt.Name) {
+					err = fmt.Errorf("%s: %w", pt.Name, err)
+				}
+				return err
 			}
 			s.links = append(s.links, l)
 		}
