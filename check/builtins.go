@@ -194,8 +194,12 @@ func (b *body) providerList() string {
 	return strings.Join(b.provs, ", ")
 }
 
-// allProvs reports whether every point's provider is in set.
+// allProvs reports whether there are points and every point's provider is
+// in set.
 func (b *body) allProvs(set ...string) bool {
+	if len(b.provs) == 0 {
+		return false
+	}
 	for _, p := range b.provs {
 		ok := false
 		for _, s := range set {
@@ -274,7 +278,7 @@ func builtinRetval(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	if !b.nargs(e, "retval", args, 0, 0) {
 		return nil
 	}
-	if !b.allProvs("kretprobe", "uretprobe", "fexit") || len(b.provs) == 0 {
+	if !b.allProvs("kretprobe", "uretprobe", "fexit") {
 		b.errorf(e.Pos(), "The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'fexit' probes")
 		return nil
 	}
@@ -286,11 +290,11 @@ func builtinFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 		return nil
 	}
 	switch {
-	case len(b.provs) > 0 && b.allProvs("kprobe", "kretprobe"):
+	case b.allProvs("kprobe", "kretprobe"):
 		return types.KSymT
-	case len(b.provs) > 0 && b.allProvs("uprobe", "uretprobe", "usdt"):
+	case b.allProvs("uprobe", "uretprobe", "usdt"):
 		return usymT
-	case len(b.provs) > 0 && b.allProvs("fentry", "fexit"):
+	case b.allProvs("fentry", "fexit"):
 		return types.KSymT
 	}
 	b.errorf(e.Pos(), "The func builtin can not be used with '%s' probes", b.providerList())
@@ -374,7 +378,7 @@ func builtinStack(kind types.Kind) builtin {
 }
 
 func (b *body) requireProvs(e syntax.Expr, name string, provs ...string) bool {
-	if len(b.provs) == 0 || !b.allProvs(provs...) {
+	if !b.allProvs(provs...) {
 		b.errorf(e.Pos(), "%s can not be used with \"%s\" probes", name, b.providerList())
 		return false
 	}

@@ -750,6 +750,10 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
 			return nil
 		}
+		if _, isCast := e.X.(*syntax.Cast); isConst && !isCast && from.Kind == types.Int {
+			// An integer literal is a 64-bit value here, as in bpftrace.
+			from = types.IntOf(8, from.Signed)
+		}
 		if to.Len < 0 {
 			if from.Size%to.Elem.Size != 0 {
 				b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)

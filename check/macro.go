@@ -233,6 +233,7 @@ func (x *expander) expand(m *syntax.MacroDecl, call *syntax.Call, e *env) syntax
 		return &syntax.IntLit{P: call.P, Text: "0"}
 	}
 	inner := &env{macro: m.Name, vars: map[string]string{}, maps: map[string]string{}, exprs: map[string]syntax.Expr{}}
+	bad := false
 	for i, p := range m.Params {
 		arg := x.expr(call.Args[i], e)
 		switch p := p.(type) {
@@ -240,6 +241,7 @@ func (x *expander) expand(m *syntax.MacroDecl, call *syntax.Call, e *env) syntax
 			v, ok := arg.(*syntax.Var)
 			if !ok {
 				x.c.errorf(call.Args[i].Pos(), "Macro %s expects a scratch variable for parameter %s", m.Name, p.Name)
+				bad = true
 				continue
 			}
 			inner.vars[p.Name] = v.Name
@@ -247,6 +249,7 @@ func (x *expander) expand(m *syntax.MacroDecl, call *syntax.Call, e *env) syntax
 			mr, ok := arg.(*syntax.MapRef)
 			if !ok {
 				x.c.errorf(call.Args[i].Pos(), "Macro %s expects a map for parameter %s", m.Name, p.Name)
+				bad = true
 				continue
 			}
 			inner.maps[p.Name] = mr.Name
@@ -254,7 +257,11 @@ func (x *expander) expand(m *syntax.MacroDecl, call *syntax.Call, e *env) syntax
 			inner.exprs[p.Name] = arg
 		default:
 			x.c.errorf(p.Pos(), "Invalid parameter of macro %s", m.Name)
+			bad = true
 		}
+	}
+	if bad {
+		return &syntax.IntLit{P: call.P, Text: "0"}
 	}
 	x.stack = append(x.stack, m.Name)
 	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
