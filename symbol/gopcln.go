@@ -105,13 +105,7 @@ func (g *goTable) initInline(ef *elf.File, symtab []elf.Symbol) {
 	if symtab == nil {
 		symtab, _ = ef.Symbols()
 	}
-	for _, s := range symtab {
-		if s.Name == "go:func.*" {
-			g.gofunc = s.Value
-			break
-		}
-	}
-	if g.gofunc == 0 {
+	if g.gofunc = findGoFunc(ef, symtab, g.ptrSize); g.gofunc == 0 {
 		return
 	}
 	nfunc := int(g.word(0))
@@ -131,6 +125,82 @@ func (g *goTable) initInline(ef *elf.File, symtab []elf.Symbol) {
 	g.functab = g.functab[:(nfunc+1)*8]
 	g.mem = elfMemory(ef)
 	g.inl = true
+}
+
+// moduledataGoFunc is the index of the gofunc word in runtime.moduledata
+// (Go 1.20 and later): after pcHeader, six slices, findfunctab, minpc,
+// maxpc and eleven pairs of section bounds, then types, etypes, rodata.
+const moduledataGoFunc = 40
+
+// findGoFunc finds the address funcdata offsets are relative to: the
+// go:func.* symbol, or in stripped binaries the runtime's moduledata,
+// which records it.
+func findGoFunc(ef *elf.File, symtab []elf.Symbol, ptrSize int) uint64 {
+	for _, s := range symtab {
+		if s.Name == "go:func.*" {
+			return s.Value
+		}
+	}
+	pcln := ef.Section(".gopclntab")
+	md := ef.Section(".go.module")
+	if md == nil {
+		return 0
+	}
+	data, err := md.Data()
+	if err != nil || len(data) < (moduledataGoFunc+1)*ptrSize {
+		return 0
+	}
+	relocs := relativeRelocs(ef)
+	word := func(i int) uint64 {
+		var v uint64
+		if ptrSize == 4 {
+			v = uint64(ef.ByteOrder.Uint32(data[i*4:]))
+		} else {
+			v = ef.ByteOrder.Uint64(data[i*8:])
+		}
+		if v == 0 {
+			// Position-independent binaries fill pointers in at load time.
+			v = relocs[md.Addr+uint64(i*ptrSize)]
+		}
+		return v
+	}
+	// The first word points at pclntab: proof that this is moduledata in
+	// the expected layout.
+	if word(0) != pcln.Addr {
+		return 0
+	}
+	gofunc := word(moduledataGoFunc)
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD && gofunc >= p.Vaddr && gofunc < p.Vaddr+p.Filesz {
+			return gofunc
+		}
+	}
+	return 0
+}
+
+// relativeRelocs maps addresses to the values R_X86_64_RELATIVE (or the
+// arm64 equivalent) relocations store there.
+func relativeRelocs(ef *elf.File) map[uint64]uint64 {
+	sec := ef.Section(".rela.dyn")
+	if sec == nil || ef.Class != elf.ELFCLASS64 {
+		return nil
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil
+	}
+	relative := uint32(elf.R_X86_64_RELATIVE)
+	if ef.Machine == elf.EM_AARCH64 {
+		relative = uint32(elf.R_AARCH64_RELATIVE)
+	}
+	m := make(map[uint64]uint64)
+	for ; len(data) >= 24; data = data[24:] {
+		off, info, addend := ef.ByteOrder.Uint64(data), ef.ByteOrder.Uint64(data[8:]), ef.ByteOrder.Uint64(data[16:])
+		if elf.R_TYPE64(info) == relative {
+			m[off] = addend
+		}
+	}
+	return m
 }
 
 // elfMemory reads n bytes at a virtual address from the file's loaded

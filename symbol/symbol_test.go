@@ -3,6 +3,7 @@ package symbol
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -259,15 +260,15 @@ func buildGo(t *testing.T, out string, flags ...string) {
 
 func TestGoInlined(t *testing.T) {
 	for _, v := range []struct {
-		name    string
-		flags   []string
-		inlined bool
+		name  string
+		flags []string
 	}{
-		{"exe", nil, true},
-		{"pie", []string{"-buildmode=pie"}, true},
-		// Without a symbol table there is no go:func.* to find the
-		// inline trees through; names and lines still resolve.
-		{"stripped", []string{"-ldflags=-s -w"}, false},
+		{"exe", nil},
+		{"pie", []string{"-buildmode=pie"}},
+		// Without a symbol table the inline trees are found through
+		// the runtime's module data.
+		{"stripped", []string{"-ldflags=-s -w"}},
+		{"stripped-pie", []string{"-buildmode=pie", "-ldflags=-s -w"}},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			bin := filepath.Join(t.TempDir(), "goinline")
@@ -298,12 +299,6 @@ func TestGoInlined(t *testing.T) {
 				flat = append(flat, Frame{Name: in.Name, File: in.File, Line: in.Line})
 			}
 			flat = append(flat, Frame{Name: got.Name, File: got.File, Line: got.Line})
-			if !v.inlined {
-				if got.Name != "main.main" || got.Line != want[0].Line {
-					t.Errorf("got %+v, want main.main at line %d", got, want[0].Line)
-				}
-				return
-			}
 			if fmt.Sprint(flat) != fmt.Sprint(want) {
 				t.Errorf("frames:\n got %v\nwant %v", flat, want)
 			}
@@ -453,5 +448,33 @@ func TestUnknownProcess(t *testing.T) {
 	}
 	if f := r.User(-5, 0x1234); f.Name != "" || f.Addr != 0x1234 {
 		t.Errorf("got %+v", f)
+	}
+}
+
+// TestGoFuncFromModuledata checks the moduledata layout against the
+// symbol table of binaries that have both.
+func TestGoFuncFromModuledata(t *testing.T) {
+	dir := t.TempDir()
+	for _, flags := range [][]string{nil, {"-buildmode=pie"}} {
+		bin := filepath.Join(dir, "goinline")
+		buildGo(t, bin, flags...)
+		ef, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		syms, err := ef.Symbols()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want uint64
+		for _, s := range syms {
+			if s.Name == "go:func.*" {
+				want = s.Value
+			}
+		}
+		if got := findGoFunc(ef, nil, 8); want == 0 || got != want {
+			t.Errorf("%v: moduledata says go:func.* is at %#x, the symbol table %#x", flags, got, want)
+		}
+		ef.Close()
 	}
 }
