@@ -19,7 +19,7 @@ type goTable struct {
 	nfunc int
 
 	// Inline tree access; inl is false when the binary lacks what is
-	// needed (older pclntab, or no go:func.* symbol in a stripped binary),
+	// needed (a pclntab older than Go 1.20, or no way to find go:func.*),
 	// in which case frames simply carry no inlined callers.
 	inl       bool
 	bo        binary.ByteOrder

@@ -123,8 +123,12 @@ func (r *Resolver) openMapped(pid int, ml mapsLine) *Binary {
 			continue
 		}
 		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			continue
+		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
-		if err != nil || !ok {
+		if !ok {
 			f.Close()
 			continue
 		}
