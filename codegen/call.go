@@ -110,6 +110,8 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		return f.helperValue(asm.FnJiffies64, t)
 	case "numaid":
 		return f.helperValue(asm.FnGetNumaNodeId, t)
+	case "cpid":
+		return constVal(int64(f.g.opts.CPID), t)
 	case "ncpus":
 		return constVal(int64(f.g.opts.NumCPU), t)
 	case "comm":

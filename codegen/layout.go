@@ -2,11 +2,13 @@ package codegen
 
 import "friday/types"
 
-// Layout of values in BPF maps, shared with the output formatter.
+// Layout of values in BPF maps, shared with the output formatter (which
+// reads them back; the special kinds inside values are described in
+// output/layout.go).
 //
 // Keys: a map without keys has an 8-byte key equal to zero. Otherwise the
-// key is laid out as check.Map.Key (integers 8 bytes wide, strings
-// zero-padded to their capacity, tuples with zeroed padding).
+// key is laid out as check.Map.Key (strings zero-padded to their capacity,
+// tuples with zeroed padding).
 //
 // Aggregation values are per-CPU; each CPU's copy is:
 //
@@ -18,12 +20,8 @@ import "friday/types"
 //
 // hist and lhist maps have one entry per (key, bucket): the BPF key is the
 // map's key followed by a uint64 bucket index at the next 8-byte boundary
-// (just the bucket for a map without keys); see HistKey.
-//
-// hist buckets: 0 holds negative values, 1 holds 0, and k+2 holds values
-// in [2^k, 2^(k+1)).
-// lhist buckets: 0 holds values below min, i+1 holds
-// [min+i*step, min+(i+1)*step), and (max-min)/step+1 holds values >= max.
+// (just the bucket for a map without keys); see HistKey. Bucket indexes
+// are output.HistBucket and output.LhistBucket.
 const (
 	MinMaxSize = 16 // bytes of a min/max value
 	AvgSize    = 16 // bytes of an avg/stats value

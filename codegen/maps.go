@@ -453,7 +453,7 @@ func (f *fn) bucket(c *check.Call, v value) value {
 		return constVal(constBucket(c, f.info, v.c), types.U64)
 	}
 	if c.Name == "hist" {
-		return f.log2(v)
+		return f.log2(v, f.histBits(c))
 	}
 	lo, hi, step := f.lhistArgs(c)
 	v = f.writable(f.toReg(v, 0), value{})
@@ -497,17 +497,11 @@ func (f *fn) lhistArgs(c *check.Call) (lo, hi, step int64) {
 
 func constBucket(c *check.Call, info *check.Info, n int64) int64 {
 	if c.Name == "hist" {
-		switch {
-		case n < 0:
-			return 0
-		case n == 0:
-			return 1
+		bits := 0
+		if len(c.Args) > 1 {
+			bits = int(info.Consts[c.Args[1]].Int)
 		}
-		b := int64(0)
-		for u := uint64(n); u > 1; u >>= 1 {
-			b++
-		}
-		return b + 2
+		return histBucket(n, bits)
 	}
 	k := func(e syntax.Expr) int64 {
 		if lit, ok := e.(*syntax.IntLit); ok {
@@ -525,38 +519,58 @@ func constBucket(c *check.Call, info *check.Info, n int64) int64 {
 	return (n-lo)/step + 1
 }
 
-// log2 computes the hist bucket of v: a binary search for the highest set
-// bit, as bpftrace does.
-func (f *fn) log2(v value) value {
+func (f *fn) histBits(c *check.Call) int {
+	if len(c.Args) < 2 {
+		return 0
+	}
+	k, ok := f.constOf(c.Args[1])
+	if !ok || k.c < 0 || k.c > maxHistBits {
+		f.errorf(c.Args[1].Pos(), "the second argument of hist() must be a constant from 0 to %d", maxHistBits)
+	}
+	return int(k.c)
+}
+
+// log2 computes the hist bucket of v (see histBucket): a binary
+// search for the highest set bit m, as bpftrace does, then the sub-bucket
+// from the bits below it.
+func (f *fn) log2(v value, bits int) value {
 	v = f.writable(f.toReg(v, 0), value{})
 	n := v.r
-	res := asm.R0
-	if n == asm.R0 {
-		res = asm.R1
+	var free []asm.Register
+	for _, r := range []asm.Register{asm.R0, asm.R1, asm.R2, asm.R3} {
+		if r != n {
+			free = append(free, r)
+		}
 	}
-	tmp := asm.R2
-	if n == asm.R2 {
-		tmp = asm.R3
-	}
+	res, tmp, orig := free[0], free[1], free[2]
 	end := f.b.newLabel()
-	pos := f.b.newLabel()
 	f.emit(asm.Mov.Imm(res, 0))
 	f.b.jmpImm(asm.JSLT, n, 0, end)
-	f.emit(asm.Mov.Imm(res, 1))
-	f.b.jmpImm(asm.JEq, n, 0, end)
-	f.b.mark(pos)
-	f.emit(asm.Mov.Imm(res, 2))
-	// res += 32 when n >= 2^32, and so on down to 1.
-	f.emit(asm.Mov.Reg(tmp, n), asm.RSh.Imm(tmp, 32))
+	f.emit(asm.Mov.Reg(res, n), asm.Add.Imm(res, 1))
+	f.b.jmpImm(asm.JLT, n, 1<<bits, end)
+	if bits > 0 {
+		f.emit(asm.Mov.Reg(orig, n))
+	}
+	// res = m: add 32 when n >= 2^32, and so on down to 1.
+	f.emit(asm.Mov.Imm(res, 0), asm.Mov.Reg(tmp, n), asm.RSh.Imm(tmp, 32))
 	skip := f.b.newLabel()
 	f.b.jmpImm(asm.JEq, tmp, 0, skip)
-	f.emit(asm.Mov.Reg(n, tmp), asm.Add.Imm(res, 32))
+	f.emit(asm.Mov.Reg(n, tmp), asm.Mov.Imm(res, 32))
 	f.b.mark(skip)
 	for _, s := range []int32{16, 8, 4, 2, 1} {
 		skip := f.b.newLabel()
 		f.b.jmpImm(asm.JLT, n, 1<<s, skip)
 		f.emit(asm.RSh.Imm(n, s), asm.Add.Imm(res, s))
 		f.b.mark(skip)
+	}
+	if bits == 0 {
+		f.emit(asm.Add.Imm(res, 2))
+	} else {
+		// 1 + (m-bits+1)<<bits + ((v >> (m-bits)) & (1<<bits - 1))
+		f.emit(asm.Mov.Reg(tmp, res), asm.Sub.Imm(tmp, int32(bits)),
+			asm.RSh.Reg(orig, tmp), asm.And.Imm(orig, int32(1<<bits-1)),
+			asm.Add.Imm(tmp, 1), asm.LSh.Imm(tmp, int32(bits)),
+			asm.Add.Reg(tmp, orig), asm.Add.Imm(tmp, 1), asm.Mov.Reg(res, tmp))
 	}
 	f.b.mark(end)
 	f.emit(asm.Mov.Reg(n, res))
@@ -595,4 +609,26 @@ func (f *fn) hasKey(e syntax.Expr, c *check.Call) value {
 	f.emit(asm.Mov.Imm(asm.R0, 1))
 	f.b.mark(skip)
 	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+}
+
+// maxHistBits is the largest second argument of hist().
+const maxHistBits = 5
+
+// histBucket is the bucket of v in a log2 histogram whose power-of-two
+// ranges are split into 2^bits sub-buckets: 0 for negative values, v+1
+// below 2^bits, then 1 + (m-bits+1)<<bits + ((v >> (m-bits)) & (2^bits-1))
+// with m = log2(v). With bits = 0: 0 -> 1, 1 -> 2, [2,4) -> 3, ...
+func histBucket(v int64, bits int) int64 {
+	if v < 0 {
+		return 0
+	}
+	n := int64(1) << bits
+	if v < n {
+		return v + 1
+	}
+	m := 0
+	for u := uint64(v); u > 1; u >>= 1 {
+		m++
+	}
+	return 1 + int64(m-bits+1)<<bits + (v>>(m-bits))&(n-1)
 }
