@@ -9,6 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"friday/tracefs"
 )
 
 var (
@@ -184,5 +188,28 @@ func TestWrap(t *testing.T) {
 		if got := wrap(c.in, c.width); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("wrap(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
 		}
+	}
+}
+
+// TestFix mounts what is missing and leaves it mounted; the test then
+// restores the mounts it found.
+func TestFix(t *testing.T) {
+	hostRun(t)
+	hadDebugfs := mounted("debugfs") != ""
+	hadTracefs := tracingDir() != ""
+	r := Run(Options{Fix: true})
+	if !hadDebugfs && mounted("debugfs") != "" {
+		defer unix.Unmount(debugfsDir, 0)
+	}
+	if !hadTracefs && tracingDir() != "" {
+		defer unix.Unmount(tracefs.MountPoint, 0)
+	}
+	for _, name := range []string{"tracefs", "debugfs"} {
+		if c := status(t, r, name); c.Status != OK {
+			t.Errorf("%s after --fix: %s %s", name, c.Status, c.Detail)
+		}
+	}
+	if mounted("debugfs") == "" || tracingDir() == "" {
+		t.Error("--fix did not leave tracefs and debugfs mounted")
 	}
 }
