@@ -22,6 +22,12 @@ type body struct {
 	// unknown marks variables whose value had no type because of an
 	// earlier error; reads of them are not reported again.
 	unknown map[string]bool
+	// implicit holds the variables created by a plain assignment. Older
+	// bpftrace scoped variables to the whole probe, and scripts written
+	// for it assign a variable in both arms of an if and read it after:
+	// such a variable stays visible after its block ends. Variables
+	// declared with let keep strict block scope.
+	implicit map[string]*Var
 }
 
 type scope struct {
@@ -43,7 +49,8 @@ func newInfo() *Info {
 }
 
 func (c *checker) newBody(points []*probe.Point) *body {
-	b := &body{c: c, info: newInfo(), points: points, calls: map[string]bool{}, unknown: map[string]bool{}}
+	b := &body{c: c, info: newInfo(), points: points, calls: map[string]bool{},
+		unknown: map[string]bool{}, implicit: map[string]*Var{}}
 	seen := map[string]bool{}
 	for _, p := range points {
 		if !seen[p.Provider] {
@@ -170,7 +177,7 @@ func (b *body) lookup(name string) *Var {
 			return v
 		}
 	}
-	return nil
+	return b.implicit[name]
 }
 
 func (b *body) stmts(list []syntax.Stmt) {
@@ -387,6 +394,7 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 	if v == nil {
 		v = &Var{Name: displayName(ref.Name), Pos: ref.Pos()}
 		b.scope.vars[ref.Name] = v
+		b.implicit[ref.Name] = v
 	}
 	b.info.Vars[ref] = v
 	if t == nil {

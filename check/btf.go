@@ -1,7 +1,7 @@
 package check
 
 import (
-	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -113,26 +113,19 @@ func (b *btfTypes) enumValue(name string) (enumConst, bool) {
 	return ec, ok
 }
 
-// funcArgs is the struct of a kernel function's parameters, laid out as
-// 8-byte slots (as fentry and raw tracepoint contexts hold them).
-func (b *btfTypes) funcArgs(name string) (*types.Type, error) {
-	if b.spec == nil {
-		return nil, errors.New("kernel BTF is not available")
-	}
-	var fn *btf.Func
-	if err := b.spec.TypeByName(name, &fn); err != nil {
-		return nil, err
-	}
-	proto, ok := fn.Type.(*btf.FuncProto)
-	if !ok {
-		return nil, errors.New("not a function")
-	}
+// protoArgs is the struct of a function prototype's parameters, laid out
+// as 8-byte slots (as raw tracepoint and fentry contexts hold them).
+func (b *btfTypes) protoArgs(name string, proto *btf.FuncProto) *types.Type {
 	t := &types.Type{Kind: types.Struct, Name: "struct " + name + "_args"}
 	for i, p := range proto.Params {
-		t.Fields = append(t.Fields, types.Field{Name: p.Name, Type: b.conv(p.Type), Offset: 8 * i})
+		pname := p.Name
+		if pname == "" {
+			pname = fmt.Sprintf("arg%d", i)
+		}
+		t.Fields = append(t.Fields, types.Field{Name: pname, Type: b.conv(p.Type), Offset: 8 * i})
 	}
 	t.Size = 8 * len(proto.Params)
-	return t, nil
+	return t
 }
 
 func (b *btfTypes) conv(t btf.Type) *types.Type {

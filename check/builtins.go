@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"friday/probe"
 	"friday/syntax"
 	"friday/types"
 )
@@ -250,11 +251,15 @@ func builtinArgs(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 		b.errorf(e.Pos(), "The args builtin can only be used with tracepoint/fentry/uprobe probes (%s used here)", b.providerList())
 		return nil
 	}
-	t := b.points[0].Args
+	var t *types.Type
 	for _, p := range b.points {
-		if p.Args == nil {
+		pt := b.c.pointArgs(p)
+		if pt == nil {
 			b.errorf(e.Pos(), "The args builtin can only be used with tracepoint/fentry/rawtracepoint probes (%s used here)", p.Provider)
 			return nil
+		}
+		if t == nil {
+			t = pt
 		}
 	}
 	if b.userSpace() {
@@ -1444,4 +1449,18 @@ func init() {
 		})},
 		"is_literal": {fn: builtinIsLiteral},
 	}
+}
+
+// pointArgs is the type of args at point p: the tracepoint format's
+// struct, or the struct of a raw tracepoint's BTF prototype.
+func (c *checker) pointArgs(p *probe.Point) *types.Type {
+	if p.Args != nil || p.Proto == nil {
+		return p.Args
+	}
+	if t, ok := c.protoArgs[p]; ok {
+		return t
+	}
+	t := c.btf.protoArgs(p.Func, p.Proto)
+	c.protoArgs[p] = t
+	return t
 }

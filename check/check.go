@@ -39,16 +39,18 @@ type checker struct {
 	errs   *errorSink
 	silent bool // inference passes record types but report nothing
 
-	maps     map[string]*Map
-	mapSign  map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
-	mapRead  map[string]syntax.Pos
-	funcs    map[string]*Func
-	fdecls   map[string]*syntax.FuncDecl
-	macros   map[string]*syntax.MacroDecl
-	btf      *btfTypes
-	config   map[string]Const
-	maxStr   int
-	stackDef types.StackMode
+	maps    map[string]*Map
+	mapSign map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
+	mapRead map[string]syntax.Pos
+	funcs   map[string]*Func
+	fdecls  map[string]*syntax.FuncDecl
+	macros  map[string]*syntax.MacroDecl
+	btf     *btfTypes
+	config  map[string]Const
+	// protoArgs caches the args struct built for raw tracepoint points.
+	protoArgs map[*probe.Point]*types.Type
+	maxStr    int
+	stackDef  types.StackMode
 }
 
 // Check resolves names and types of f. The error, when not nil, is a
@@ -58,18 +60,19 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		opts.MaxStrLen = DefaultMaxStrLen
 	}
 	c := &checker{
-		opts:    opts,
-		file:    f,
-		errs:    &errorSink{list: syntax.ErrorList{File: f.Name, Src: f.Src}},
-		maps:    map[string]*Map{},
-		mapSign: map[string]int8{},
-		mapRead: map[string]syntax.Pos{},
-		funcs:   map[string]*Func{},
-		fdecls:  map[string]*syntax.FuncDecl{},
-		macros:  map[string]*syntax.MacroDecl{},
-		config:  map[string]Const{},
-		maxStr:  opts.MaxStrLen,
-		btf:     newBTFTypes(opts.BTF),
+		opts:      opts,
+		file:      f,
+		errs:      &errorSink{list: syntax.ErrorList{File: f.Name, Src: f.Src}},
+		maps:      map[string]*Map{},
+		mapSign:   map[string]int8{},
+		mapRead:   map[string]syntax.Pos{},
+		funcs:     map[string]*Func{},
+		fdecls:    map[string]*syntax.FuncDecl{},
+		macros:    map[string]*syntax.MacroDecl{},
+		config:    map[string]Const{},
+		protoArgs: map[*probe.Point]*types.Type{},
+		maxStr:    opts.MaxStrLen,
+		btf:       newBTFTypes(opts.BTF),
 	}
 	return c.run()
 }
@@ -245,7 +248,7 @@ func groupPoints(p *syntax.Probe, pts []*probe.Point) [][]*probe.Point {
 	}
 	same := true
 	for _, q := range pts[1:] {
-		if !sameArgs(pts[0].Args, q.Args) {
+		if !sameArgs(pts[0].Args, q.Args) || pts[0].Proto != q.Proto {
 			same = false
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 
+	"friday/probe"
 	"friday/syntax"
 	"friday/types"
 )
@@ -608,10 +609,18 @@ func (b *body) field(e *syntax.Field) *types.Type {
 		}
 		f, ok := st.Field(e.Name)
 		if !ok {
+			if id, isIdent := e.X.(*syntax.Ident); isIdent && id.Name == "args" && probe.IsCommonField(e.Name) {
+				b.errorf(e.Pos(), "Tracepoint field %s can not be read: use the builtins (pid, tid, ...) instead", e.Name)
+				return nil
+			}
 			b.errorf(e.Pos(), "Struct/union of type '%s' does not contain a field named '%s'", st.Name, e.Name)
 			return nil
 		}
 		ft := f.Type
+		if f.DataLoc && ft.Kind == types.String && ft.Size == 0 {
+			// The length of a __data_loc string is known only at run time.
+			ft = types.StringOf(b.c.maxStr)
+		}
 		if t.User && ft.Kind == types.Pointer {
 			ft = userPtr(ft)
 		}
