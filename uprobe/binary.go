@@ -30,6 +30,9 @@ type Binary struct {
 	funcs     []Func // sorted by name, then address
 	funcsErr  error
 	funcsDone bool
+
+	debug     *elf.File // separate debug information, when found
+	debugDone bool
 }
 
 // Open opens an ELF executable or shared library for symbol look-ups.
@@ -46,7 +49,28 @@ func Open(path string) (*Binary, error) {
 }
 
 // Close releases the file.
-func (b *Binary) Close() error { return b.file.Close() }
+func (b *Binary) Close() error {
+	if b.debug != nil {
+		b.debug.Close()
+	}
+	return b.file.Close()
+}
+
+// symbolTables gives the readers of every symbol table of the binary: its
+// own, and for a stripped file the one of its separate debug information.
+func (b *Binary) symbolTables() []func() ([]elf.Symbol, error) {
+	tables := []func() ([]elf.Symbol, error){b.file.Symbols, b.file.DynamicSymbols}
+	if b.file.Section(".symtab") != nil {
+		return tables
+	}
+	if !b.debugDone {
+		b.debug, b.debugDone = b.openDebugFile(), true
+	}
+	if b.debug != nil {
+		tables = append(tables, b.debug.Symbols)
+	}
+	return tables
+}
 
 // ELF gives access to the parsed file, for readers of other sections.
 func (b *Binary) ELF() *elf.File { return b.file }
@@ -89,8 +113,9 @@ func (b *Binary) OffsetToAddr(off uint64) (uint64, error) {
 	return 0, fmt.Errorf("%s: file offset 0x%x is not in any loaded part of the file", b.Path, off)
 }
 
-// Funcs lists the functions defined in the binary, from .symtab and .dynsym,
-// or for a stripped Go binary from its pclntab, sorted by name then address.
+// Funcs lists the functions defined in the binary, from .symtab and .dynsym
+// (for a stripped file also from its separate debug information), or for a
+// stripped Go binary from its pclntab, sorted by name then address.
 // A name appears once per distinct address.
 func (b *Binary) Funcs() ([]Func, error) {
 	if !b.funcsDone {
@@ -128,7 +153,7 @@ func (b *Binary) loadFuncs() ([]Func, error) {
 		out = append(out, fn)
 	}
 
-	for _, read := range []func() ([]elf.Symbol, error){b.file.Symbols, b.file.DynamicSymbols} {
+	for _, read := range b.symbolTables() {
 		syms, err := read()
 		if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
 			return nil, fmt.Errorf("%s: reading symbols: %v", b.Path, err)
@@ -266,7 +291,7 @@ func (b *Binary) Code(fn Func) ([]byte, error) {
 // of any kind (function, variable, ...), as uaddr() and USDT arguments that
 // name global variables need.
 func (b *Binary) SymbolAddr(name string) (uint64, error) {
-	for _, read := range []func() ([]elf.Symbol, error){b.file.Symbols, b.file.DynamicSymbols} {
+	for _, read := range b.symbolTables() {
 		syms, err := read()
 		if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
 			return 0, fmt.Errorf("%s: reading symbols: %v", b.Path, err)

@@ -57,13 +57,9 @@ func Read(path string) ([]Probe, error) {
 
 func readBinary(b *uprobe.Binary) ([]Probe, error) {
 	f := b.ELF()
-	sec := f.Section(".note.stapsdt")
-	if sec == nil {
-		return nil, nil
-	}
-	data, err := sec.Data()
+	notes, err := uprobe.ReadNotes(f, ".note.stapsdt")
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading .note.stapsdt: %v", b.Path, err)
+		return nil, fmt.Errorf("%s: %v", b.Path, err)
 	}
 	var regs map[string]Register
 	if f.Machine == elf.EM_X86_64 {
@@ -86,25 +82,11 @@ func readBinary(b *uprobe.Binary) ([]Probe, error) {
 	}
 
 	var out []Probe
-	for len(data) > 0 {
-		if len(data) < 12 {
-			return nil, fmt.Errorf("%s: truncated SDT note", b.Path)
-		}
-		namesz := uint64(f.ByteOrder.Uint32(data[0:]))
-		descsz := uint64(f.ByteOrder.Uint32(data[4:]))
-		typ := f.ByteOrder.Uint32(data[8:])
-		nameEnd := 12 + align4(namesz)
-		descEnd := nameEnd + align4(descsz)
-		if nameEnd > uint64(len(data)) || descEnd > uint64(len(data)) || namesz > nameEnd || descsz > descEnd {
-			return nil, fmt.Errorf("%s: truncated SDT note", b.Path)
-		}
-		name := string(bytes.TrimRight(data[12:12+namesz], "\x00"))
-		desc := data[nameEnd : nameEnd+descsz]
-		data = data[descEnd:]
-		if typ != ntStapsdt || name != "stapsdt" {
+	for _, n := range notes {
+		if n.Type != ntStapsdt || n.Name != "stapsdt" {
 			continue
 		}
-		p, err := parseNote(desc, ptr, readPtr)
+		p, err := parseNote(n.Desc, ptr, readPtr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Path, err)
 		}
@@ -130,8 +112,6 @@ func readBinary(b *uprobe.Binary) ([]Probe, error) {
 	}
 	return out, nil
 }
-
-func align4(n uint64) uint64 { return (n + 3) &^ 3 }
 
 // parseNote reads a note's description: the probe's address, the link-time
 // address of .stapsdt.base and the semaphore's address, then provider,
