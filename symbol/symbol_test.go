@@ -228,23 +228,39 @@ func libcPath(t *testing.T, pid int) string {
 	return ""
 }
 
-func TestCxxDemangle(t *testing.T) {
-	gxx := need(t, "g++")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "prog")
-	run(t, gxx, "-O1", "-o", bin, "testdata/prog.cc")
-	p := start(t, bin)
-	r := NewResolver()
-	pid := p.cmd.Process.Pid
-	for key, want := range map[string]string{
-		"scale(int)":    "friday::scale(int)",
-		"scale(double)": "friday::scale(double)",
-		"twice":         "long friday::twice<long>(long)",
-		"spin":          "friday::Widget::spin(int) const",
+// TestDemangle runs programs whose "want: key => name" comments say what
+// the address the program prints under key must resolve to.
+func TestDemangle(t *testing.T) {
+	for _, c := range []struct{ compiler, src string }{
+		{"g++", "testdata/demangle.cc"},
+		{"gcc", "testdata/demangle_rust.c"},
 	} {
-		if got := r.User(pid, p.addrs[key]); got.Name != want {
-			t.Errorf("%s at %#x: got %q, want %q", key, p.addrs[key], got.Name, want)
-		}
+		t.Run(filepath.Base(c.src), func(t *testing.T) {
+			cc := need(t, c.compiler)
+			data, err := os.ReadFile(c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{}
+			for _, line := range strings.Split(string(data), "\n") {
+				if _, rest, ok := strings.Cut(line, "want: "); ok {
+					key, name, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(rest), " */"), " => ")
+					want[key] = name
+				}
+			}
+			bin := filepath.Join(t.TempDir(), "prog")
+			run(t, cc, "-O1", "-o", bin, c.src)
+			p := start(t, bin)
+			r := NewResolver()
+			if len(want) == 0 || len(p.addrs) != len(want) {
+				t.Fatalf("program printed %v, comments expect %v", p.addrs, want)
+			}
+			for key, name := range want {
+				if got := r.User(p.cmd.Process.Pid, p.addrs[key]); got.Name != name {
+					t.Errorf("%s at %#x: got %q, want %q", key, p.addrs[key], got.Name, name)
+				}
+			}
+		})
 	}
 }
 

@@ -11,6 +11,10 @@ struct Widget {
 template <typename T> __attribute__((noinline)) T twice(T x) { return x + x; }
 }
 
+// want: scale(int) => friday::scale(int)
+// want: scale(double) => friday::scale(double)
+// want: twice => long friday::twice<long>(long)
+// want: spin => friday::Widget::spin(int) const
 int main()
 {
 	int (*si)(int) = friday::scale;
