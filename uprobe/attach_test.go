@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 )
 
@@ -86,15 +85,7 @@ func (c *counters) attach(t *testing.T, i int, locs []Location) {
 		t.Fatal("no locations to attach to")
 	}
 	for _, l := range locs {
-		ex, err := link.OpenExecutable(l.Path)
-		must(t, err)
-		opts := &link.UprobeOptions{Address: l.Offset}
-		var lk link.Link
-		if l.Return {
-			lk, err = ex.Uretprobe(l.Func, c.progs[i], opts)
-		} else {
-			lk, err = ex.Uprobe(l.Func, c.progs[i], opts)
-		}
+		lk, err := l.Attach(c.progs[i], 0, 0)
 		if err != nil {
 			t.Fatalf("attaching to %s:%s at 0x%x: %v", l.Path, l.Spec, l.Offset, err)
 		}
@@ -178,5 +169,36 @@ func TestAttachGoReturn(t *testing.T) {
 	}
 	if got := c.get(t, 0); got != calls {
 		t.Errorf("%d returns counted, want %d", got, calls)
+	}
+}
+
+// A probe limited to one process does not see another running the same
+// code.
+func TestAttachOneProcess(t *testing.T) {
+	requireBPF(t)
+	path := buildC(t, "prog.c", "prog")
+	locs, err := Resolve(path, "probe_a", Options{})
+	must(t, err)
+	start := func(n int) (*exec.Cmd, func()) {
+		cmd := exec.Command(path, strconv.Itoa(n), "wait")
+		stdin, err := cmd.StdinPipe()
+		must(t, err)
+		must(t, cmd.Start())
+		return cmd, func() {
+			stdin.Write([]byte("\n"))
+			stdin.Close()
+			must(t, cmd.Wait())
+		}
+	}
+	traced, finishTraced := start(5)
+	_, finishOther := start(9)
+	c := newCounters(t, 1)
+	lk, err := locs[0].Attach(c.progs[0], traced.Process.Pid, 0)
+	must(t, err)
+	defer lk.Close()
+	finishOther()
+	finishTraced()
+	if got := c.get(t, 0); got != 5 {
+		t.Errorf("%d hits, want the traced process's 5", got)
 	}
 }

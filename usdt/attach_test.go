@@ -13,7 +13,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 )
@@ -119,16 +118,12 @@ func TestAttachReadsArguments(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rb.Close()
-			ex, err := link.OpenExecutable(path)
-			if err != nil {
-				t.Fatal(err)
-			}
 			for id, p := range probes {
 				if p.ArgsErr != nil {
 					t.Fatalf("%s: %v", p.Name, p.ArgsErr)
 				}
 				prog := argsProgram(t, rb, id, p)
-				l, err := ex.Uprobe("usdt_"+p.Name, prog, &link.UprobeOptions{Address: p.Offset, RefCtrOffset: p.SemaphoreOffset})
+				l, err := p.Attach(prog, 0, 0)
 				if err != nil {
 					t.Fatalf("attaching to %s: %v", p.Name, err)
 				}
