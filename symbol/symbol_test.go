@@ -2,7 +2,6 @@ package symbol
 
 import (
 	"bufio"
-	"bytes"
 	"debug/elf"
 	"fmt"
 	"io"
@@ -367,39 +366,60 @@ func TestKernel(t *testing.T) {
 	}
 }
 
+// TestParseKallsyms runs the cases in testdata/kallsyms.
 func TestParseKallsyms(t *testing.T) {
-	in := bytes.NewBufferString("ffffffff81000000 T _text\nffffffff81000000 T startup_64\n" +
-		"ffffffff81000100 t helper\n0000000000000000 A fixed_percpu_data\n" +
-		"ffffffffc0001000 t mod_fn\t[nfs]\nffffffff81000080 T middle\n")
-	k, err := ParseKallsyms(in)
-	if err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob("testdata/kallsyms/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no test cases")
 	}
-	for _, c := range []struct {
-		addr uint64
-		want string
-	}{
-		{0xffffffff81000000, "startup_64+0"},
-		{0xffffffff8100007f, "startup_64+127"},
-		{0xffffffff81000085, "middle+5"},
-		{0xffffffff81000100, "helper+0"},
-		{0xffffffffc0001010, "mod_fn+16 [nfs]"},
-		{0xffffffff80000000, "?"},
-	} {
-		name, off, mod, ok := k.Lookup(c.addr)
-		got := "?"
-		if ok {
-			got = fmt.Sprintf("%s+%d", name, off)
-			if mod != "" {
-				got += " [" + mod + "]"
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if got != c.want {
-			t.Errorf("Lookup(%#x) = %s, want %s", c.addr, got, c.want)
-		}
-	}
-	if _, err := ParseKallsyms(bytes.NewBufferString("zz T x\n")); err == nil {
-		t.Error("bad address accepted")
+			var in strings.Builder
+			var queries []string
+			seenSep := false
+			for _, line := range strings.Split(string(data), "\n") {
+				switch {
+				case strings.HasPrefix(line, "#") || line == "":
+				case line == "---":
+					seenSep = true
+				case seenSep:
+					queries = append(queries, line)
+				default:
+					in.WriteString(line + "\n")
+				}
+			}
+			k, err := ParseKallsyms(strings.NewReader(in.String()))
+			for _, q := range queries {
+				if msg, ok := strings.CutPrefix(q, "error: "); ok {
+					if err == nil || err.Error() != msg {
+						t.Errorf("error %v, want %s", err, msg)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				addrText, want, _ := strings.Cut(q, " ")
+				addr, perr := strconv.ParseUint(addrText, 16, 64)
+				if perr != nil {
+					t.Fatalf("bad query %q", q)
+				}
+				got := "?"
+				if name, off, mod, ok := k.Lookup(addr); ok {
+					got = fmt.Sprintf("%s+%d", name, off)
+					if mod != "" {
+						got += " [" + mod + "]"
+					}
+				}
+				if got != want {
+					t.Errorf("Lookup(%#x) = %s, want %s", addr, got, want)
+				}
+			}
+		})
 	}
 }
 
