@@ -2,6 +2,7 @@ package symbol
 
 import (
 	"bufio"
+	"bytes"
 	"debug/elf"
 	"fmt"
 	"io"
@@ -512,5 +513,63 @@ func TestGoFuncFromModuledata(t *testing.T) {
 			t.Errorf("%v: moduledata says go:func.* is at %#x, the symbol table %#x", flags, got, want)
 		}
 		ef.Close()
+	}
+}
+
+// TestVDSO resolves code in the vDSO, which is no file but an ELF image
+// the kernel maps into every process.
+func TestVDSO(t *testing.T) {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start, end uint64
+	for _, line := range strings.Split(string(maps), "\n") {
+		if strings.HasSuffix(line, "[vdso]") {
+			fmt.Sscanf(line, "%x-%x", &start, &end)
+		}
+	}
+	if start == 0 {
+		t.Skip("no vDSO mapped")
+	}
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	img := make([]byte, end-start)
+	if _, err := mem.ReadAt(img, int64(start)); err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := ef.DynamicSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base uint64
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_LOAD {
+			base = p.Vaddr - p.Off
+			break
+		}
+	}
+	r := NewResolver()
+	checked := 0
+	for _, s := range syms {
+		if s.Name != "__vdso_clock_gettime" {
+			continue
+		}
+		checked++
+		addr := start + s.Value - base + 2
+		got := r.User(os.Getpid(), addr)
+		if (got.Name != "__vdso_clock_gettime" && got.Name != "clock_gettime") || got.Offset != 2 || got.Module != "[vdso]" {
+			t.Errorf("%#x: got %+v", addr, got)
+		}
+	}
+	if checked == 0 {
+		t.Skip("vDSO has no __vdso_clock_gettime")
 	}
 }
