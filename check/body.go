@@ -637,7 +637,9 @@ func (b *body) forStmt(s *syntax.ForStmt) {
 		switch {
 		case m == nil || m.Value == nil:
 			b.c.noteRead(s.Map.Name, s.Map.Pos())
-		case m.keySet && m.Key == nil:
+		case !m.keySet:
+			// The key type is unknown after an earlier error.
+		case m.Key == nil:
 			b.errorf(s.Map.Pos(), "%s has no explicit keys (scalar map), and cannot be used for iteration", s.Map.Name)
 		default:
 			b.info.Fors[s] = m

@@ -54,6 +54,10 @@ func (b *body) ident(e *syntax.Ident) *types.Type {
 		b.info.Calls[e] = ci
 		return b.argN(e, m[1], n)
 	}
+	if ec, ok := b.c.cenums[e.Name]; ok {
+		b.setConst(e, ec.val)
+		return ec.typ
+	}
 	if ec, ok := b.c.btf.enumValue(e.Name); ok {
 		b.setConst(e, ec.val)
 		return ec.typ

@@ -47,6 +47,8 @@ type checker struct {
 	macros  map[string]*syntax.MacroDecl
 	btf     *btfTypes
 	config  map[string]Const
+	ctypes  map[string]*types.Type // types defined in the script: "struct S", typedef names
+	cenums  map[string]enumConst   // enum values defined in the script
 	// protoArgs caches the args struct built for raw tracepoint points.
 	protoArgs map[*probe.Point]*types.Type
 	maxStr    int
@@ -71,6 +73,8 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		macros:    map[string]*syntax.MacroDecl{},
 		config:    map[string]Const{},
 		protoArgs: map[*probe.Point]*types.Type{},
+		ctypes:    map[string]*types.Type{},
+		cenums:    map[string]enumConst{},
 		maxStr:    opts.MaxStrLen,
 		btf:       newBTFTypes(opts.BTF),
 	}
@@ -95,6 +99,7 @@ type probeUnit struct {
 func (c *checker) run() (*Program, error) {
 	c.checkConfig()
 	c.collectDecls()
+	c.declareCDefs()
 
 	// Expand macros once; every pass checks the same expanded trees.
 	var units []*probeUnit

@@ -160,6 +160,7 @@ func (c *testCase) run(t testing.TB) string {
 		return errorLines(err)
 	}
 	opts := Options{Expand: fakeExpand}
+	consts := false
 	for _, o := range c.opts {
 		fields := strings.Fields(o)
 		switch fields[0] {
@@ -171,6 +172,8 @@ func (c *testCase) run(t testing.TB) string {
 			opts.BTF = loadBTF(t)
 		case "maxstrlen":
 			fmt.Sscan(fields[1], &opts.MaxStrLen)
+		case "consts":
+			consts = true
 		case "realprobes":
 			requireProbes(t)
 			opts.Expand = probe.Expand
@@ -182,7 +185,35 @@ func (c *testCase) run(t testing.TB) string {
 	if err != nil {
 		return errorLines(err)
 	}
-	return strings.TrimRight(prog.Dump(), "\n")
+	out := prog.Dump()
+	if consts {
+		out += dumpConsts(prog)
+	}
+	return strings.TrimRight(out, "\n")
+}
+
+// dumpConsts lists the folded constants of every probe, except plain
+// literals, by position.
+func dumpConsts(p *Program) string {
+	var lines []string
+	for _, pr := range p.Probes {
+		for e, c := range pr.Info.Consts {
+			switch e.(type) {
+			case *syntax.IntLit, *syntax.StrLit, *syntax.BoolLit:
+				continue
+			}
+			v := fmt.Sprint(c.Int)
+			switch {
+			case c.IsStr:
+				v = fmt.Sprintf("%q", c.Str)
+			case c.Bytes != nil:
+				v = fmt.Sprint(c.Bytes)
+			}
+			lines = append(lines, fmt.Sprintf("const %d:%d = %s", e.Pos().Line, e.Pos().Col, v))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
 
 func errorLines(err error) string {

@@ -802,11 +802,36 @@ func truncate(v int64, t *types.Type) int64 {
 	return int64(u)
 }
 
+// typeNamed returns the type an identifier names when it is a type name
+// rather than a value (sizeof(pair_t) where pair_t is a typedef).
+func (b *body) typeNamed(e syntax.Expr) *types.Type {
+	id, ok := e.(*syntax.Ident)
+	if !ok || b.lookupValueIdent(id.Name) {
+		return nil
+	}
+	if t := b.c.ctypes[id.Name]; t != nil {
+		return t
+	}
+	if t := intNames[id.Name]; t != nil {
+		return t
+	}
+	return b.c.btf.typedef(id.Name)
+}
+
+// lookupValueIdent reports whether name is a builtin value.
+func (b *body) lookupValueIdent(name string) bool {
+	_, ok := builtins[name]
+	return ok || argRe.MatchString(name)
+}
+
 func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
 	var t *types.Type
-	if e.Type != nil {
+	switch {
+	case e.Type != nil:
 		t = b.c.resolveType(e.Type, false)
-	} else {
+	case b.typeNamed(e.X) != nil:
+		t = b.typeNamed(e.X)
+	default:
 		t = b.expr(e.X)
 	}
 	if t == nil {
@@ -822,9 +847,12 @@ func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
 
 func (b *body) offsetof(e *syntax.Offsetof) *types.Type {
 	var t *types.Type
-	if e.Type != nil {
+	switch {
+	case e.Type != nil:
 		t = b.c.resolveType(e.Type, false)
-	} else {
+	case b.typeNamed(e.X) != nil:
+		t = b.typeNamed(e.X)
+	default:
 		t = b.expr(e.X)
 	}
 	if t == nil {

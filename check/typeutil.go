@@ -267,6 +267,8 @@ func (c *checker) resolveType(te *syntax.TypeExpr, unsized bool) *types.Type {
 	name = strings.TrimPrefix(name, "volatile ")
 	var t *types.Type
 	switch {
+	case c.ctypes[name] != nil:
+		t = c.ctypes[name]
 	case intNames[name] != nil:
 		t = intNames[name]
 	case name == "bool" || name == "_Bool":
