@@ -66,6 +66,24 @@ func TestGoReturnOffsets(t *testing.T) {
 				t.Errorf("returns of main.work at %v, objdump shows %v", got, want)
 			}
 
+			// A wildcard over the runtime matches functions that never
+			// return and hand-written assembly; the rest are probed.
+			wild, err := b.Locate("runtime.*", Options{Return: true})
+			must(t, err)
+			funcs := map[string]bool{}
+			for _, l := range wild {
+				funcs[l.Func] = true
+				if l.Return || file[l.Offset] != 0xc3 {
+					t.Fatalf("uretprobe runtime.*: %+v is not a ret (0x%02x)", l, file[l.Offset])
+				}
+			}
+			if len(funcs) < 100 {
+				t.Errorf("uretprobe runtime.* covers only %d functions", len(funcs))
+			}
+			if _, err := b.Locate("runtime.goexit.abi0", Options{Return: true}); err == nil || !strings.Contains(err.Error(), "no return instruction") {
+				t.Errorf("uretprobe on runtime.goexit.abi0, which never returns: %v", err)
+			}
+
 			locs, err := b.Locate("main.work", Options{Return: true})
 			must(t, err)
 			if len(locs) != len(offs) {

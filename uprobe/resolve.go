@@ -74,7 +74,7 @@ func (b *Binary) Locate(fn string, opts Options) ([]Location, error) {
 		if err != nil {
 			return nil, err
 		}
-		return b.expandReturn([]Location{loc}, opts)
+		return b.expandReturn([]Location{loc}, opts, false)
 	}
 	name, offText, hasOff := strings.Cut(fn, "+")
 	if hasOff {
@@ -141,7 +141,7 @@ func (b *Binary) Locate(fn string, opts Options) ([]Location, error) {
 		}
 		locs = []Location{loc}
 	}
-	return b.expandReturn(locs, opts)
+	return b.expandReturn(locs, opts, strings.Contains(name, "*"))
 }
 
 func (b *Binary) location(f Func, off uint64) (Location, error) {
@@ -179,8 +179,10 @@ func (b *Binary) locateAddr(addr uint64, opts Options) (Location, error) {
 }
 
 // expandReturn marks locations of a return probe, replacing a Go function's
-// entry by its return instructions.
-func (b *Binary) expandReturn(locs []Location, opts Options) ([]Location, error) {
+// entry by its return instructions. A wildcard may match functions that
+// never return (they end in a jump or a call to a function that exits) or
+// whose code cannot be decoded; those are left out, as long as some remain.
+func (b *Binary) expandReturn(locs []Location, opts Options, wildcard bool) ([]Location, error) {
 	if !opts.Return {
 		return locs, nil
 	}
@@ -191,14 +193,21 @@ func (b *Binary) expandReturn(locs []Location, opts Options) ([]Location, error)
 		return locs, nil
 	}
 	var out []Location
+	var firstErr error
 	for _, loc := range locs {
-		f, found := b.FuncAt(loc.Addr)
-		if !found || f.Addr != loc.Addr {
+		f, err := b.Lookup(loc.Func)
+		if loc.Func == "" || err != nil || f.Addr != loc.Addr {
 			return nil, fmt.Errorf("%s: a return probe on Go code needs the start of a function, not %s", b.Path, loc.Spec)
 		}
 		rets, err := b.ReturnOffsets(f)
 		if err != nil {
-			return nil, err
+			if !wildcard {
+				return nil, err
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		for _, off := range rets {
 			l := loc
@@ -206,6 +215,9 @@ func (b *Binary) expandReturn(locs []Location, opts Options) ([]Location, error)
 			l.Addr = f.Addr + (off - f.Offset)
 			out = append(out, l)
 		}
+	}
+	if len(out) == 0 {
+		return nil, firstErr
 	}
 	return out, nil
 }
