@@ -113,6 +113,19 @@ func (b *btfTypes) enumValue(name string) (enumConst, bool) {
 	return ec, ok
 }
 
+// funcProto finds the prototype of kernel function name.
+func (b *btfTypes) funcProto(name string) *btf.FuncProto {
+	if b.spec == nil {
+		return nil
+	}
+	var fn *btf.Func
+	if err := b.spec.TypeByName(name, &fn); err != nil {
+		return nil
+	}
+	proto, _ := fn.Type.(*btf.FuncProto)
+	return proto
+}
+
 // protoArgs is the struct of a function prototype's parameters, laid out
 // as 8-byte slots (as raw tracepoint and fentry contexts hold them).
 func (b *btfTypes) protoArgs(name string, proto *btf.FuncProto) *types.Type {

@@ -258,6 +258,10 @@ func builtinArgs(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 	var t *types.Type
 	for _, p := range b.points {
 		pt := b.c.pointArgs(p)
+		if pt == nil && (p.Provider == "fentry" || p.Provider == "fexit") {
+			b.errorf(e.Pos(), "Cannot find the arguments of %s in the kernel's BTF", p.Func)
+			return nil
+		}
 		if pt == nil {
 			b.errorf(e.Pos(), "The args builtin can only be used with tracepoint/fentry/rawtracepoint probes (%s used here)", p.Provider)
 			return nil
@@ -290,6 +294,11 @@ func builtinRetval(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	if !b.allProvs("kretprobe", "uretprobe", "fexit") {
 		b.errorf(e.Pos(), "The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'fexit' probes")
 		return nil
+	}
+	if len(b.points) == 1 && b.points[0].Provider == "fexit" {
+		if proto := b.c.btf.funcProto(b.points[0].Func); proto != nil {
+			return b.c.btf.conv(proto.Return)
+		}
 	}
 	return types.U64
 }
@@ -1458,13 +1467,20 @@ func init() {
 // pointArgs is the type of args at point p: the tracepoint format's
 // struct, or the struct of a raw tracepoint's BTF prototype.
 func (c *checker) pointArgs(p *probe.Point) *types.Type {
-	if p.Args != nil || p.Proto == nil {
+	if p.Args != nil {
 		return p.Args
 	}
 	if t, ok := c.protoArgs[p]; ok {
 		return t
 	}
-	t := c.btf.protoArgs(p.Func, p.Proto)
+	proto := p.Proto
+	if proto == nil && (p.Provider == "fentry" || p.Provider == "fexit") {
+		proto = c.btf.funcProto(p.Func)
+	}
+	if proto == nil {
+		return nil
+	}
+	t := c.btf.protoArgs(p.Func, proto)
 	c.protoArgs[p] = t
 	return t
 }
