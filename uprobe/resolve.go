@@ -1,3 +1,9 @@
+// Package uprobe finds where user-space probes go: it resolves the binary
+// of a uprobe or uretprobe attach point (path, $PATH, library name, process
+// mappings), lists and matches its functions, and turns functions, offsets
+// and addresses into the file offsets the kernel attaches at. Return probes
+// on Go code become probes on the function's return instructions, since
+// the kernel's return probes break Go's movable stacks.
 package uprobe
 
 import (
