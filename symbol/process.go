@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -17,10 +18,12 @@ import (
 // /proc/PID/maps, with the mapped binaries already opened so that their
 // symbols stay readable after the process exits.
 type Process struct {
-	Pid  int
-	maps []mapping // executable mappings, sorted by start
-	perf []perfSym
-	when time.Time // when the maps were read
+	Pid     int
+	maps    []mapping // executable mappings, sorted by start
+	perf    []perfSym
+	when    time.Time    // when the maps were read
+	exe     fileKey      // the program the process ran then
+	checked atomic.Int64 // unix nanoseconds when exe was last compared
 }
 
 type mapping struct {
@@ -76,7 +79,8 @@ func (r *Resolver) snapshot(pid int) (*Process, error) {
 		}
 		return nil, err
 	}
-	p := &Process{Pid: pid, when: time.Now()}
+	p := &Process{Pid: pid, when: time.Now(), exe: exeKey(pid)}
+	p.checked.Store(p.when.UnixNano())
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
@@ -109,6 +113,24 @@ type fileKey struct {
 	size     int64
 }
 
+func statKey(fi os.FileInfo) (fileKey, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileKey{}, false
+	}
+	return fileKey{uint64(st.Dev), st.Ino, fi.ModTime().UnixNano(), fi.Size()}, true
+}
+
+// exeKey identifies the program a process runs; it changes at exec.
+func exeKey(pid int) fileKey {
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return fileKey{}
+	}
+	k, _ := statKey(fi)
+	return k
+}
+
 // openMapped opens a mapped file through /proc so that files of other
 // mount namespaces and deleted-but-mapped files are still found.
 func (r *Resolver) openMapped(pid int, ml mapsLine) *Binary {
@@ -127,12 +149,11 @@ func (r *Resolver) openMapped(pid int, ml mapsLine) *Binary {
 			f.Close()
 			continue
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
+		key, ok := statKey(fi)
 		if !ok {
 			f.Close()
 			continue
 		}
-		key := fileKey{uint64(st.Dev), st.Ino, fi.ModTime().UnixNano(), fi.Size()}
 		r.mu.Lock()
 		b, ok := r.byFile[key]
 		r.mu.Unlock()

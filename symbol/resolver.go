@@ -100,30 +100,45 @@ func (r *Resolver) Forget(pid int) {
 
 // User symbolizes an address in the address space of process pid.
 func (r *Resolver) User(pid int, addr uint64) Frame {
-	r.mu.Lock()
-	p := r.procs[pid]
-	r.mu.Unlock()
+	p := r.process(pid)
 	if p == nil {
-		if r.Snapshot(pid) != nil {
-			return Frame{Addr: addr}
-		}
-		r.mu.Lock()
-		p = r.procs[pid]
-		r.mu.Unlock()
+		return Frame{Addr: addr}
 	}
 	f, ok := p.resolve(addr)
 	if !ok && p.find(addr) == nil && time.Since(p.when) > refreshAfter {
 		// The process may have mapped new code since; if it has exited,
 		// the old snapshot stays.
 		if r.Snapshot(pid) == nil {
-			r.mu.Lock()
-			p = r.procs[pid]
-			r.mu.Unlock()
-			f, _ = p.resolve(addr)
+			f, _ = r.process(pid).resolve(addr)
 		}
 	}
 	f.Addr = addr
 	return f
+}
+
+// process returns the snapshot of pid, taking one if there is none yet.
+// A snapshot older than refreshAfter is retaken if the process has
+// exec'd another program since: a traced command is seen first as the
+// tracer's own child before it execs.
+func (r *Resolver) process(pid int) *Process {
+	r.mu.Lock()
+	p := r.procs[pid]
+	r.mu.Unlock()
+	if now := time.Now().UnixNano(); p != nil && now-p.checked.Load() > int64(refreshAfter) {
+		p.checked.Store(now)
+		if exe := exeKey(pid); exe != (fileKey{}) && exe != p.exe {
+			p = nil
+		}
+	}
+	if p == nil {
+		if r.Snapshot(pid) != nil {
+			return nil
+		}
+		r.mu.Lock()
+		p = r.procs[pid]
+		r.mu.Unlock()
+	}
+	return p
 }
 
 // FormatKsym formats a frame as ksym() and usym() print it: the bare

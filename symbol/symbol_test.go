@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // need skips when a build tool is missing, except on CI where the test
@@ -41,13 +42,14 @@ func run(t *testing.T, name string, args ...string) {
 type program struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	out   *bufio.Scanner
 	addrs map[string]uint64
 	lines []string // every line before "ready"
 }
 
-func start(t *testing.T, path string) *program {
+func start(t *testing.T, path string, args ...string) *program {
 	t.Helper()
-	cmd := exec.Command(path)
+	cmd := exec.Command(path, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,13 +62,20 @@ func start(t *testing.T, path string) *program {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &program{cmd: cmd, stdin: stdin, addrs: map[string]uint64{}}
+	p := &program{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
 	t.Cleanup(func() { p.stop() })
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
+	p.waitReady(t)
+	return p
+}
+
+// waitReady reads what the program prints up to its next "ready".
+func (p *program) waitReady(t *testing.T) {
+	t.Helper()
+	p.addrs, p.lines = map[string]uint64{}, nil
+	for p.out.Scan() {
+		line := p.out.Text()
 		if line == "ready" {
-			return p
+			return
 		}
 		p.lines = append(p.lines, line)
 		if i := strings.LastIndexByte(line, ' '); i > 0 {
@@ -75,8 +84,7 @@ func start(t *testing.T, path string) *program {
 			}
 		}
 	}
-	t.Fatalf("%s exited before it was ready: %v", path, sc.Err())
-	return nil
+	t.Fatalf("%s exited before it was ready: %v", p.cmd.Path, p.out.Err())
 }
 
 func (p *program) stop() {
@@ -571,5 +579,31 @@ func TestVDSO(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Skip("vDSO has no __vdso_clock_gettime")
+	}
+}
+
+// TestExec resolves the addresses of a process that replaced its program
+// after it was first seen, as a traced command does. Both programs have
+// the same layout, only the names differ.
+func TestExec(t *testing.T) {
+	gcc := need(t, "gcc")
+	dir := t.TempDir()
+	before, after := filepath.Join(dir, "before"), filepath.Join(dir, "after")
+	flags := []string{"-O1", "-no-pie", "-fno-pie", "testdata/prog.c"}
+	run(t, gcc, append([]string{"-o", before, "-Dfriday_alpha=other_alpha", "-Dfriday_beta=other_beta"}, flags...)...)
+	run(t, gcc, append([]string{"-o", after}, flags...)...)
+	p := start(t, before, after)
+	pid := p.cmd.Process.Pid
+	r := NewResolver()
+	if got := r.User(pid, p.addrs["friday_alpha"]).Name; got != "other_alpha" {
+		t.Fatalf("before exec: got %q", got)
+	}
+	if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitReady(t)
+	time.Sleep(refreshAfter + 100*time.Millisecond)
+	if got := r.User(pid, p.addrs["friday_alpha"]).Name; got != "friday_alpha" {
+		t.Errorf("after exec: got %q, want friday_alpha", got)
 	}
 }
