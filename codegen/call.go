@@ -335,7 +335,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	c := f.callOf(e)
 	t := f.typeOf(e)
 	if c.Func != nil {
-		f.errorf(e.Pos(), "calls of user functions are not supported by the code generator yet")
+		return f.inlineCall(e, c)
 	}
 	switch c.Name {
 	case "str":
@@ -349,6 +349,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return value{kind: vVoid, t: types.VoidT}
 	case "has_key":
 		return f.hasKey(e, c)
+	case "len":
+		return f.mapLen(e, c)
 	case "ksym", "usym", "kptr", "uptr", "username":
 		if len(c.Args) != 1 {
 			break

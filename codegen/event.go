@@ -52,6 +52,10 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 		f.event(e, Time, format, "", nil)
 	case "exit":
 		f.event(e, Exit, "", "", args)
+		if f.parent != nil {
+			// In a loop callback: stop the loop; the probe goes on.
+			f.emit(asm.Mov.Imm(asm.R0, 1))
+		}
 		f.b.ja(f.exit)
 	case "print":
 		if c.Map != nil {

@@ -43,7 +43,19 @@ type fn struct {
 	loops []loop
 	exit  string // label of the common return
 
-	stmtSrc string
+	name   string // BPF function name
+	parent *fn    // the probe's function, for loop callbacks
+	nsub   int
+	subs   []subprog
+	rets   []retTarget // inlined user functions being generated
+	inline map[*check.Func]bool
+}
+
+// retTarget is where return statements of an inlined function go.
+type retTarget struct {
+	label string
+	slot  mem
+	t     *types.Type
 }
 
 type loop struct{ brk, cont string }
@@ -51,7 +63,7 @@ type loop struct{ brk, cont string }
 func newFunc(g *gen, pr *check.Probe, typ ebpf.ProgramType, scratch bool) *fn {
 	f := &fn{
 		g: g, pr: pr, b: newBuilder(), info: pr.Info, points: pr.Points, ptype: typ,
-		useScratch: scratch, vars: map[*check.Var]mem{},
+		useScratch: scratch, vars: map[*check.Var]mem{}, inline: map[*check.Func]bool{},
 		free: map[asm.Register]bool{asm.R7: true, asm.R8: true, asm.R9: !scratch},
 	}
 	return f
@@ -311,9 +323,9 @@ func (f *fn) copyMem(dst, src mem, n int) {
 		}
 		return
 	}
+	f.addr(asm.R3, src)
 	f.addr(asm.R1, dst)
 	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
-	f.addr(asm.R3, src)
 	f.call(asm.FnProbeReadKernel)
 }
 
@@ -354,9 +366,15 @@ func (f *fn) typeOf(e syntax.Expr) *types.Type {
 // compileProbe generates the body of a probe program.
 func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	pr := f.pr
+	f.name = name
 	f.exit = f.b.newLabel()
 	f.source(pr.Syntax)
 	f.emit(asm.Mov.Reg(rCtx, asm.R1))
+	if hasMapLoop(pr.Syntax.Body) && !f.useScratch {
+		// Loop callbacks find the context here (see forMap).
+		f.emit(asm.StoreMem(asm.RFP, ctxSlot, rCtx, asm.DWord))
+		f.stack, f.maxStack = 8, 8
+	}
 	if f.useScratch {
 		f.emit(storeImm(asm.RFP, -4, 0, asm.Word))
 		f.stack = 8
@@ -381,6 +399,12 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 		return nil, err
 	}
 	insns[0] = funcMeta(insns[0], name, 1, true)
+	if len(f.subs) > 0 {
+		insns[0] = insns[0].WithSymbol(name)
+	}
+	for _, s := range f.subs {
+		insns = append(insns, s.insns...)
+	}
 	return insns, nil
 }
 

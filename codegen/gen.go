@@ -148,11 +148,13 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 	}
 	used := map[string]int{}
 	for i, pr := range p.Probes {
-		prog, err := g.program(i, pr, used)
-		if err != nil {
-			return nil, err
+		for _, unit := range splitProbe(pr) {
+			prog, err := g.program(i, unit, used)
+			if err != nil {
+				return nil, err
+			}
+			g.obj.Programs = append(g.obj.Programs, prog)
 		}
-		g.obj.Programs = append(g.obj.Programs, prog)
 	}
 	if g.scratchSize > 0 {
 		g.internalMap(scratchName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: uint32(g.scratchSize), MaxEntries: 1})
@@ -358,4 +360,26 @@ func (g *gen) maxStrLen() int {
 		return g.p.MaxStrLen
 	}
 	return g.opts.MaxStrLen
+}
+
+// splitProbe gives each attach point a program of its own when the body
+// uses the probe builtin, whose value is a constant per point.
+func splitProbe(pr *check.Probe) []*check.Probe {
+	if len(pr.Points) < 2 {
+		return []*check.Probe{pr}
+	}
+	uses := false
+	for _, c := range pr.Info.Calls {
+		if c != nil && c.Name == "probe" {
+			uses = true
+		}
+	}
+	if !uses {
+		return []*check.Probe{pr}
+	}
+	out := make([]*check.Probe, len(pr.Points))
+	for i, pt := range pr.Points {
+		out[i] = &check.Probe{Syntax: pr.Syntax, Points: []*probe.Point{pt}, Info: pr.Info}
+	}
+	return out
 }

@@ -92,6 +92,17 @@ func (f *fn) stmt(s syntax.Stmt) {
 		f.source(s)
 		switch s.Kind {
 		case "return":
+			if n := len(f.rets); n > 0 {
+				r := f.rets[n-1]
+				if s.Value != nil && r.t.Kind != types.Void {
+					f.evalInto(s.Value, r.slot, r.t, true)
+				}
+				f.b.ja(r.label)
+				return
+			}
+			if f.parent != nil {
+				f.errorf(s.Pos(), "return inside a for loop over a map is not supported")
+			}
 			f.b.ja(f.exit)
 		case "break", "continue":
 			if len(f.loops) == 0 {
@@ -175,7 +186,8 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 // forStmt generates a range loop; the verifier bounds it.
 func (f *fn) forStmt(s *syntax.ForStmt) {
 	if s.Map != nil {
-		f.errorf(s.Pos(), "for loops over maps are not supported by the code generator yet")
+		f.forMap(s)
+		return
 	}
 	cv := f.info.Vars[s.Var]
 	if cv == nil {
@@ -251,4 +263,94 @@ func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
 			syntaxWalk(a, fn)
 		}
 	}
+}
+
+// hasMapLoop reports whether a block contains a for loop over a map.
+func hasMapLoop(b *syntax.Block) bool {
+	found := false
+	var walk func(s syntax.Stmt)
+	walk = func(s syntax.Stmt) {
+		switch s := s.(type) {
+		case *syntax.Block:
+			for _, x := range s.Stmts {
+				walk(x)
+			}
+		case *syntax.IfStmt:
+			walk(s.Then)
+			if s.Else != nil {
+				walk(s.Else)
+			}
+		case *syntax.WhileStmt:
+			walk(s.Body)
+		case *syntax.UnrollStmt:
+			walk(s.Body)
+		case *syntax.ForStmt:
+			if s.Map != nil {
+				found = true
+			}
+			walk(s.Body)
+		}
+	}
+	if b != nil {
+		walk(b)
+	}
+	return found
+}
+
+// inlineCall generates a call of a user function in place: the arguments
+// go to the parameters' slots and return statements jump to the end.
+func (f *fn) inlineCall(e *syntax.Call, c *check.Call) value {
+	fd := c.Func
+	if f.inline[fd] {
+		f.errorf(e.Pos(), "recursive call of %s is not supported", fd.Syntax.Name)
+	}
+	if len(c.Args) != len(fd.Params) {
+		f.errorf(e.Pos(), "%s() takes %d arguments", fd.Syntax.Name, len(fd.Params))
+	}
+	slots := make([]mem, len(fd.Params))
+	for i, p := range fd.Params {
+		slots[i] = f.alloc(max(p.Type.Size, 8))
+		f.evalInto(c.Args[i], slots[i], p.Type, true)
+	}
+	saved := f.info
+	f.info = fd.Info
+	f.inline[fd] = true
+	var list []*check.Var
+	for _, v := range fd.Info.Decls {
+		list = append(list, v)
+	}
+	for _, v := range fd.Info.Vars {
+		list = append(list, v)
+	}
+	sortVars(list)
+	for i, p := range fd.Params {
+		f.vars[p] = slots[i]
+	}
+	for _, v := range list {
+		isParam := false
+		for _, p := range fd.Params {
+			isParam = isParam || p == v
+		}
+		if !isParam {
+			f.vars[v] = f.alloc(max(v.Type.Size, 8))
+		}
+	}
+	res := fd.Result
+	if res == nil {
+		res = types.VoidT
+	}
+	r := retTarget{label: f.b.newLabel(), t: res}
+	if res.Kind != types.Void {
+		r.slot = f.alloc(max(res.Size, 8))
+	}
+	f.rets = append(f.rets, r)
+	f.block(fd.Syntax.Body)
+	f.rets = f.rets[:len(f.rets)-1]
+	f.b.mark(r.label)
+	f.info = saved
+	delete(f.inline, fd)
+	if res.Kind == types.Void {
+		return value{kind: vVoid, t: res}
+	}
+	return value{kind: vMem, m: r.slot, t: res}
 }

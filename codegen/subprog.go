@@ -1,0 +1,143 @@
+package codegen
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+// Callbacks of bpf_for_each_map_elem are BPF subprograms appended to the
+// program. A loop body runs in the callback's own frame; it reaches the
+// probe's variables through the callback context, a pointer into the
+// probe's stack frame (parentFrame below it), and the probe's context
+// through a slot there.
+
+// subprog is a finished subprogram.
+type subprog struct {
+	name  string
+	insns asm.Instructions
+}
+
+// parentFrame is the offset from the probe's frame pointer of the pointer
+// passed as callback context: a valid stack address the callback adds
+// variable offsets to.
+const parentFrame = -8
+
+// ctxSlot is where the probe keeps its context pointer for callbacks.
+const ctxSlot = -8
+
+// loadFuncPtr loads the address of subprogram name into r.
+func (f *fn) loadFuncPtr(r asm.Register, name string) {
+	f.emit(asm.Instruction{OpCode: asm.LoadImmOp(asm.DWord), Dst: r, Src: asm.PseudoFunc, Constant: -1}.WithReference(name))
+}
+
+// newSubprog starts a callback function sharing f's program.
+func (f *fn) newSubprog() *fn {
+	root := f.root()
+	sf := &fn{
+		g: f.g, pr: f.pr, b: newBuilder(), info: f.info, points: f.points, ptype: f.ptype,
+		vars: map[*check.Var]mem{}, parent: root,
+		free: map[asm.Register]bool{asm.R7: true, asm.R8: true},
+	}
+	sf.exit = sf.b.newLabel()
+	// The kernel wants line info at the start of every function.
+	sf.b.setSource(string(f.b.src))
+	for v, m := range root.vars {
+		sf.vars[v] = mem{asm.R9, m.off - parentFrame}
+	}
+	root.nsub++
+	sf.name = fmt.Sprintf("%s_cb%d", root.name, root.nsub)
+	return sf
+}
+
+func (f *fn) root() *fn {
+	for f.parent != nil {
+		f = f.parent
+	}
+	return f
+}
+
+// finishSubprog ends a callback returning R0 and adds it to the program.
+func (f *fn) finishSubprog(params int) {
+	f.b.mark(f.exit)
+	f.emit(asm.Return())
+	insns, err := f.b.finish()
+	if err != nil {
+		f.errorf(syntax.Pos{}, "%v", err)
+	}
+	if f.maxStack > maxStack {
+		f.errorf(f.pr.Syntax.Pos(), "loop body needs %d bytes of BPF stack, more than the %d available", f.maxStack, maxStack)
+	}
+	insns[0] = funcMeta(insns[0], f.name, params, false).WithSymbol(f.name)
+	root := f.root()
+	root.subs = append(root.subs, subprog{f.name, insns})
+}
+
+// forEach calls bpf_for_each_map_elem(map, cb, ctx, 0); R0 gets the number
+// of elements visited.
+func (f *fn) forEach(m *Map, cb string) {
+	f.mapPtr(asm.R1, m.Spec.Name)
+	f.loadFuncPtr(asm.R2, cb)
+	f.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, parentFrame), asm.Mov.Imm(asm.R4, 0))
+	f.call(asm.FnForEachMapElem)
+}
+
+// mapLen is len(@m): the number of elements for_each visits with a
+// callback that does nothing.
+func (f *fn) mapLen(e syntax.Expr, c *check.Call) value {
+	if c.Map == nil {
+		f.errorf(e.Pos(), "len() needs a map")
+	}
+	m := f.g.userMap(c.Map)
+	if m == nil {
+		return constVal(0, types.I64)
+	}
+	sf := f.newSubprog()
+	sf.emit(asm.Mov.Imm(asm.R0, 0))
+	sf.finishSubprog(4)
+	f.forEach(m, sf.name)
+	return value{kind: vReg, r: asm.R0, t: types.I64}
+}
+
+// forMap is for ($kv : @m) { body }.
+func (f *fn) forMap(s *syntax.ForStmt) {
+	m := f.mapOf(s.Map)
+	if m.PerCPU || m.Value.IsAggregate() {
+		f.errorf(s.Pos(), "for loops over per-CPU or aggregation maps are not supported")
+	}
+	if f.useScratch || f.parent != nil {
+		f.errorf(s.Pos(), "for loops over maps are not supported in nested loops or in probes that need more than the BPF stack")
+	}
+	cv := f.info.Vars[s.Var]
+	if cv == nil {
+		f.errorf(s.Pos(), "internal error: unresolved loop variable")
+	}
+	sf := f.newSubprog()
+	// R2 = key, R3 = value, R4 = context (the probe's frame).
+	sf.emit(asm.Mov.Reg(asm.R9, asm.R4),
+		asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
+	kv := sf.vars[cv]
+	kt := cv.Type
+	if m.Key == nil || len(kt.Fields) != 2 {
+		f.errorf(s.Pos(), "internal error: loop variable is not a (key, value) tuple")
+	}
+	// The key and value are copied so that the body may change the map.
+	sf.emit(asm.Mov.Reg(asm.R7, asm.R2), asm.Mov.Reg(asm.R8, asm.R3))
+	sf.copyMem(kv.at(kt.Fields[0].Offset), mem{asm.R7, 0}, m.Key.Size)
+	sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
+	// continue returns 0 (go on), break returns 1 (stop).
+	next, stop := sf.b.newLabel(), sf.b.newLabel()
+	sf.loops = append(sf.loops, loop{brk: stop, cont: next})
+	sf.block(s.Body)
+	sf.b.mark(next)
+	sf.emit(asm.Mov.Imm(asm.R0, 0))
+	sf.b.ja(sf.exit)
+	sf.b.mark(stop)
+	sf.emit(asm.Mov.Imm(asm.R0, 1))
+	sf.finishSubprog(4)
+	f.forEach(m, sf.name)
+}
