@@ -230,9 +230,16 @@ func (b *Binary) expandReturn(locs []Location, opts Options, wildcard bool) ([]L
 
 // List gives the attach points of target whose function matches pattern
 // ('*' wildcards), one "uprobe:/path:function" line each, sorted, the way
-// `bpftrace -l` prints them.
+// `bpftrace -l` prints them. With target "" and pid > 0, it lists every
+// file the process maps.
 func List(target, pattern string, pid int) ([]string, error) {
-	paths, err := ResolveTarget(target, pid)
+	var paths []string
+	var err error
+	if target == "" && pid > 0 {
+		paths, err = MappedFiles(pid)
+	} else {
+		paths, err = ResolveTarget(target, pid)
+	}
 	if err != nil {
 		return nil, err
 	}

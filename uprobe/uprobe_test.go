@@ -316,6 +316,14 @@ func TestResolveTarget(t *testing.T) {
 	if len(files) < 2 || files[0] != prog {
 		t.Errorf("MappedFiles = %q, want the program first, then its libraries", files)
 	}
+	lines, err := List("", "probe_c", pid)
+	if err != nil || len(lines) != 1 || lines[0] != "uprobe:"+prog+":probe_c" {
+		t.Errorf("List in a process = %q, %v", lines, err)
+	}
+	lines, err = List("", "mallo*", pid)
+	if err != nil || len(lines) == 0 || !strings.HasPrefix(lines[0], "uprobe:"+mapped+":mallo") {
+		t.Errorf("List in a process, libc's functions: %q, %v", lines, err)
+	}
 
 	t.Setenv("PATH", "/nonexistent-dir:"+filepath.Dir(prog))
 	if got, err := ResolveTarget("prog", 0); err != nil || len(got) != 1 || got[0] != prog {
