@@ -90,7 +90,7 @@ func (c *checker) checkFunc(fd *syntax.FuncDecl) {
 	}
 	if fd.Body != nil {
 		b.stmts(fd.Body.Stmts)
-		if f.Result.Kind != types.Void && !endsWithReturn(fd.Body.Stmts) {
+		if f.Result != nil && f.Result.Kind != types.Void && !endsWithReturn(fd.Body.Stmts) {
 			c.errorf(fd.Pos(), "Function %s must return a value of type %s on every path", fd.Name, f.Result)
 		}
 	}
@@ -259,6 +259,11 @@ func (b *body) jump(s *syntax.JumpStmt) {
 	case "return":
 		if b.fn != nil {
 			res := b.fn.Result
+			if res == nil {
+				// The declared result type was invalid (already reported).
+				b.expr(s.Value)
+				return
+			}
 			if s.Value == nil {
 				if res.Kind != types.Void {
 					b.errorf(s.Pos(), "Function %s must return a value of type %s", b.fn.Syntax.Name, res)

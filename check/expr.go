@@ -13,6 +13,9 @@ import (
 // not be determined; an error has then been reported (or was suppressed
 // because an operand already failed).
 func (b *body) expr(e syntax.Expr) *types.Type {
+	if e == nil {
+		return nil
+	}
 	t := b.expr1(e)
 	if t != nil {
 		b.info.Types[e] = t
