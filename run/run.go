@@ -66,6 +66,8 @@ type Options struct {
 	Command *Command
 	// Pid is the -p process: the script ends when it exits.
 	Pid int
+	// Stacks, when not nil, is filled in with the script's stack maps.
+	Stacks *Stacks
 	// Flush says when printed output is written: "line" after each batch of
 	// events, "none" after each event, "full" when the buffer fills or at
 	// exit.
@@ -100,6 +102,9 @@ func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
 	}
 	if err := s.load(); err != nil {
 		return err
+	}
+	if opts.Stacks != nil {
+		opts.Stacks.set(s.maps)
 	}
 	if opts.DryRun {
 		return nil

@@ -1,0 +1,70 @@
+// Command friday is a toolkit for Linux performance analysis with eBPF.
+// `friday trace` runs bpftrace programs.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"friday/run"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `friday is a toolkit for Linux performance analysis with eBPF.
+
+Usage:
+  friday trace [flags] (-e PROGRAM | FILE) [ARGS...]   run a bpftrace program
+  friday trace -l [PATTERN]                             list probes
+  friday doctor [-f json] [--fix]                       check what this host supports
+  friday help [COMMAND]                                 show help
+  friday --version                                      show the version
+
+Run 'friday help trace' for the flags of trace.
+`
+
+func main() {
+	run.ExecHeldCommand()
+	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// mainCode runs the command line and returns the exit status.
+func mainCode(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// A last defence: a bug must not show the user a Go stack trace.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "ERROR: internal error: %v\n", r)
+			code = 1
+		}
+	}()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	switch args[0] {
+	case "trace":
+		return traceMain(args[1:], stdout, stderr)
+	case "doctor":
+		return doctorMain(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] == "doctor" {
+			fmt.Fprint(stdout, doctorUsage)
+			fmt.Fprint(stdout, doctorFlags().FlagUsages())
+			return 0
+		}
+		if len(args) > 1 && args[1] == "trace" {
+			fmt.Fprint(stdout, traceUsage)
+			fmt.Fprint(stdout, traceFlags().FlagUsages())
+			return 0
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintf(stdout, "friday %s\n", version)
+		return 0
+	}
+	fmt.Fprintf(stderr, "ERROR: unknown command %q\n\n%s", args[0], usage)
+	return 1
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"friday/output"
+	"friday/run"
+	"friday/symbol"
+)
+
+// symbols resolves what printed values only identify: addresses through
+// package symbol, stack ids through the running script's stack maps,
+// cgroup ids through the cgroup v2 hierarchy.
+type symbols struct {
+	res     *symbol.Resolver
+	stacks  *run.Stacks
+	cgroups sync.Map // cgroup id -> path
+}
+
+func newSymbols(stacks *run.Stacks) *symbols {
+	return &symbols{res: symbol.NewResolver(), stacks: stacks}
+}
+
+func sym(f symbol.Frame) output.Sym {
+	return output.Sym{Name: f.Name, Offset: f.Offset, Module: f.Module}
+}
+
+func (s *symbols) Kernel(addr uint64) output.Sym { return sym(s.res.Kernel(addr)) }
+
+func (s *symbols) User(pid uint32, addr uint64) output.Sym {
+	return sym(s.res.User(int(pid), addr))
+}
+
+func (s *symbols) Stack(user bool, id uint64) []uint64 { return s.stacks.Stack(user, id) }
+
+// cgroupRoot is where the cgroup v2 hierarchy is mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// CgroupPath finds the cgroup whose directory has id as its inode number,
+// which is what the kernel uses as a cgroup v2 id. The hierarchy is walked
+// once per id not seen before.
+func (s *symbols) CgroupPath(id uint64) string {
+	if p, ok := s.cgroups.Load(id); ok {
+		return p.(string)
+	}
+	path := ""
+	filepath.WalkDir(cgroupRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == id {
+			path = "/" + trimRoot(p)
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	s.cgroups.Store(id, path)
+	return path
+}
+
+func trimRoot(p string) string {
+	rel, err := filepath.Rel(cgroupRoot, p)
+	if err != nil || rel == "." {
+		return ""
+	}
+	return rel
+}

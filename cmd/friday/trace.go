@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/cilium/ebpf/btf"
+	"github.com/spf13/pflag"
+
+	"friday/check"
+	"friday/codegen"
+	"friday/output"
+	"friday/probe"
+	"friday/run"
+	"friday/syntax"
+)
+
+const traceUsage = `Usage:
+  friday trace [flags] (-e PROGRAM | FILE) [ARGS...]
+  friday trace -l [PATTERN]
+
+Runs a bpftrace program. ARGS are its positional parameters $1, $2, ...
+FILE "-" reads the program from standard input.
+
+Flags:
+`
+
+type traceOpts struct {
+	program   string
+	list      bool
+	command   string
+	pid       int
+	format    string
+	outFile   string
+	debug     bool
+	verbose   bool
+	dryRun    bool
+	quiet     bool
+	buffering string
+	unsafe    bool
+	help      bool
+	version   bool
+}
+
+func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
+	o := &traceOpts{}
+	fs := pflag.NewFlagSet("friday trace", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVarP(&o.program, "program", "e", "", "run `PROGRAM` given on the command line")
+	fs.BoolVarP(&o.list, "list", "l", false, "list probes matching the optional PATTERN (with -v: and their arguments)")
+	fs.StringVarP(&o.command, "command", "c", "", "run `CMD` once probes are attached and stop when it exits; its pid is cpid")
+	fs.IntVarP(&o.pid, "pid", "p", 0, "trace the process `PID` and stop when it exits")
+	fs.StringVarP(&o.format, "format", "f", "text", "output `FORMAT`: text or json")
+	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE` instead of standard output")
+	fs.BoolVarP(&o.debug, "debug", "d", false, "print the syntax tree and each probe's BPF instructions")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print program sizes and verifier statistics; the full verifier log on rejection")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "check the program and load it into the kernel, but do not run it")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attaching N probes...\"")
+	fs.StringVarP(&o.buffering, "buffering", "B", "line", "output buffering `MODE`: line, full or none")
+	fs.BoolVar(&o.unsafe, "unsafe", false, "allow actions with side effects, such as system()")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	fs.BoolVarP(&o.version, "version", "V", false, "show the version")
+	return fs, o
+}
+
+// traceFlags is the flag set shown by help.
+func traceFlags() *pflag.FlagSet {
+	fs, _ := newTraceFlags()
+	return fs
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func traceMain(args []string, stdout, stderr io.Writer) int {
+	fs, o := newTraceFlags()
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\nRun 'friday help trace' for usage.\n", err)
+		return 1
+	}
+	if o.help {
+		fmt.Fprint(stdout, traceUsage)
+		fmt.Fprint(stdout, fs.FlagUsages())
+		return 0
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "friday %s\n", version)
+		return 0
+	}
+	if err := trace(o, fs.Args(), stdout, stderr); err != nil {
+		printError(stderr, err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, "Run 'friday help trace' for usage.")
+		}
+		return 1
+	}
+	return 0
+}
+
+// scriptError is an error about a place in the script, printed with the
+// source line like bpftrace does.
+type scriptError struct {
+	name string
+	src  []byte
+	err  error
+}
+
+func (e *scriptError) Error() string { return e.err.Error() }
+func (e *scriptError) Unwrap() error { return e.err }
+
+// printError prints err for the user: script errors with their source
+// line, others after bpftrace's "ERROR:".
+func printError(w io.Writer, err error) {
+	var se *scriptError
+	if errors.As(err, &se) {
+		var list *syntax.ErrorList
+		var gen *codegen.Error
+		switch {
+		case errors.As(se.err, &list):
+			list.Format(w)
+			return
+		case errors.As(se.err, &gen):
+			syntax.FormatError(w, se.name, se.src, gen.Pos, gen.Msg)
+			return
+		}
+	}
+	fmt.Fprintf(w, "ERROR: %s\n", strings.TrimRight(err.Error(), "\n"))
+}
+
+func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
+	switch o.format {
+	case "text", "json":
+	default:
+		return usageError{fmt.Sprintf("unknown output format %q (want text or json)", o.format)}
+	}
+	switch o.buffering {
+	case "line", "full", "none":
+	default:
+		return usageError{fmt.Sprintf("unknown buffering mode %q (want line, full or none)", o.buffering)}
+	}
+	if o.list {
+		pattern := ""
+		if o.program != "" || len(args) > 1 {
+			return usageError{"-l takes at most one PATTERN and no program"}
+		}
+		if len(args) == 1 {
+			pattern = args[0]
+		}
+		return listProbes(pattern, o.verbose, stdout)
+	}
+
+	name, src, params, err := readProgram(o, args)
+	if err != nil {
+		return err
+	}
+	f, err := syntax.Parse(name, src)
+	if err != nil {
+		return &scriptError{name, src, err}
+	}
+	copts := check.Options{
+		Params: params,
+		Unsafe: o.unsafe,
+		Expand: probe.Expand,
+	}
+	prog, err := check.Check(f, copts)
+	if err != nil {
+		// Most scripts need no kernel types, and loading them costs more
+		// than the rest of startup; only a script that fails without them
+		// is checked again with them.
+		spec, berr := btf.LoadKernelSpec()
+		if berr != nil {
+			return &scriptError{name, src, err}
+		}
+		copts.BTF = spec
+		if prog, err = check.Check(f, copts); err != nil {
+			return &scriptError{name, src, err}
+		}
+	}
+
+	// Signals are caught from here on so that whatever reaches the kernel
+	// is taken out of it again.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var cmd *run.Command
+	gopts := codegen.Options{}
+	if o.command != "" && !o.dryRun {
+		if cmd, err = run.StartCommand(o.command); err != nil {
+			return err
+		}
+		defer cmd.Stop()
+		gopts.CPID = cmd.Pid()
+	}
+	obj, err := codegen.Generate(prog, gopts)
+	if err != nil {
+		return &scriptError{name, src, err}
+	}
+	if o.debug {
+		printDebug(stderr, f, obj)
+	}
+
+	out := stdout
+	if o.outFile != "" {
+		file, err := os.Create(o.outFile)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		out = file
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	defer bw.Flush()
+	stacks := new(run.Stacks)
+	printer, err := output.New(bw, o.format, obj, newSymbols(stacks))
+	if err != nil {
+		return err
+	}
+	return run.Run(ctx, obj, run.Options{
+		Printer:   printer,
+		Log:       stderr,
+		Quiet:     o.quiet,
+		Verbose:   o.verbose,
+		DryRun:    o.dryRun,
+		Unsafe:    o.unsafe,
+		Command:   cmd,
+		Pid:       o.pid,
+		Stacks:    stacks,
+		Buffering: o.buffering,
+	})
+}
+
+// readProgram returns the script's name as errors show it, its text, and
+// its positional parameters.
+func readProgram(o *traceOpts, args []string) (name string, src []byte, params []string, err error) {
+	if o.program != "" {
+		return "stdin", []byte(o.program), args, nil
+	}
+	if len(args) == 0 {
+		return "", nil, nil, usageError{"no program given: use -e PROGRAM or a FILE"}
+	}
+	name = args[0]
+	if name == "-" {
+		src, err = io.ReadAll(os.Stdin)
+		return "stdin", src, args[1:], err
+	}
+	src, err = os.ReadFile(name)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("cannot read %s: %w", name, errors.Unwrap(err))
+	}
+	return name, src, args[1:], nil
+}
+
+func listProbes(pattern string, verbose bool, w io.Writer) error {
+	lines, err := probe.List(pattern, verbose)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	for _, l := range lines {
+		bw.WriteString(l)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+func printDebug(w io.Writer, f *syntax.File, obj *codegen.Object) {
+	syntax.Fprint(w, f)
+	for _, p := range obj.Programs {
+		names := make([]string, len(p.Points))
+		for i, pt := range p.Points {
+			names[i] = pt.Name
+		}
+		fmt.Fprintf(w, "\n%s (%s, %d instructions):\n%v", strings.Join(names, ", "), p.Name, len(p.Insns), p.Insns)
+	}
+}
