@@ -1,6 +1,11 @@
 package codegen
 
 import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
@@ -112,6 +117,21 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		return f.helperValue(asm.FnGetNumaNodeId, t)
 	case "cpid":
 		return constVal(int64(f.g.opts.CPID), t)
+	case "has_cpid":
+		return constVal(b2i(f.g.opts.CPID != 0), t)
+	case "usermode":
+		if f.ptype == ebpf.Kprobe || f.ptype == ebpf.PerfEvent {
+			// User mode when the code segment selector's privilege level is 3.
+			f.emit(asm.LoadMem(asm.R0, rCtx, int16(regOffsets["cs"]), asm.DWord), asm.And.Imm(asm.R0, 3))
+			v := f.writable(value{kind: vReg, r: asm.R0, t: t}, value{})
+			skip := f.b.newLabel()
+			f.emit(asm.Mov.Imm(asm.R1, 0))
+			f.b.jmpImm(asm.JNE, v.r, 3, skip)
+			f.emit(asm.Mov.Imm(asm.R1, 1))
+			f.b.mark(skip)
+			return value{kind: vReg, r: asm.R1, t: t}
+		}
+		return constVal(0, t)
 	case "ncpus":
 		return constVal(int64(f.g.opts.NumCPU), t)
 	case "comm":
@@ -129,6 +149,12 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 	case "func":
 		if t.Kind == types.String {
 			return strConst(f.points[0].Func, t)
+		}
+		if t.Kind == types.Usym && (f.ptype == ebpf.Kprobe || f.ptype == ebpf.PerfEvent) {
+			m := f.alloc(t.Size)
+			f.emit(asm.LoadMem(asm.R0, rCtx, int16(regOffsets["ip"]), asm.DWord), asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
+			f.pidInto(m.at(8))
+			return value{kind: vMem, m: m, t: t}
 		}
 		if f.ptype == ebpf.Kprobe || f.ptype == ebpf.PerfEvent {
 			return value{kind: vMem, m: mem{rCtx, regOffsets["ip"]}, t: types.U64}
@@ -342,7 +368,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		m := f.alloc(t.Size)
 		f.strInto(e, c, m, t.Size, true)
 		return value{kind: vMem, m: m, t: t}
-	case "printf", "errorf", "warnf", "system", "cat", "time", "print", "exit", "clear", "zero", "strftime", "join":
+	case "printf", "errorf", "warnf", "system", "cat", "time", "print", "exit", "clear", "zero", "join":
 		return f.asyncCall(e, c, t)
 	case "delete":
 		f.deleteElem(e, c)
@@ -351,13 +377,60 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.hasKey(e, c)
 	case "len":
 		return f.mapLen(e, c)
-	case "ksym", "usym", "kptr", "uptr", "username":
+	case "ksym", "kptr", "uptr", "username", "strerror":
 		if len(c.Args) != 1 {
 			break
 		}
 		v := f.evalInt(c.Args[0])
 		v.t = t
 		return v
+	case "usym":
+		return f.withPid(c.Args[0], t)
+	case "kaddr":
+		name, _ := f.constString(c.Args[0])
+		addr, err := kallsym(name)
+		if err != nil {
+			f.errorf(e.Pos(), "kaddr(%q): %v", name, err)
+		}
+		return constVal(int64(addr), t)
+	case "reg":
+		name, _ := f.constString(c.Args[0])
+		off, ok := regOffsets[name]
+		if !ok || f.ptype != ebpf.Kprobe && f.ptype != ebpf.PerfEvent {
+			f.errorf(e.Pos(), "reg(%q) is not available here", name)
+		}
+		return value{kind: vMem, m: mem{rCtx, off}, t: types.U64}
+	case "bswap":
+		v := f.writable(f.toReg(f.evalInt(c.Args[0]), 0), value{})
+		at := f.typeOf(c.Args[0])
+		f.emit(asm.BSwap(v.r, sizeOf(intSize(at))))
+		v.t = t
+		return v
+	case "macaddr":
+		return f.macaddr(c, t)
+	case "ntop":
+		return f.ntop(c, t)
+	case "cgroup_path":
+		m := f.alloc(t.Size)
+		f.emit(storeImm(m.base, int16(m.off), 0, asm.DWord))
+		f.storeInt(m.at(8), f.evalInt(c.Args[0]), 8)
+		return value{kind: vMem, m: m, t: t}
+	case "strftime":
+		// The format travels as the ID of a Strftime event the runtime
+		// never receives; it only looks the format up.
+		ev := f.g.addEvent(Strftime, c.Format.Text, types.TupleOf(), e.Pos())
+		m := f.alloc(t.Size)
+		f.emit(storeImm(m.base, int16(m.off), int64(ev.ID), asm.DWord))
+		f.storeInt(m.at(8), f.evalInt(c.Args[0]), 8)
+		return value{kind: vMem, m: m, t: t}
+	case "buf":
+		m := f.alloc(t.Size)
+		f.bufInto(e, c, m, t)
+		return value{kind: vMem, m: m, t: t}
+	case "strlen":
+		return f.strlen(c)
+	case "strcontains":
+		return f.strcontains(e, c)
 	case "signal":
 		v := f.evalInt(c.Args[0])
 		f.toRegInto(v, asm.R1)
@@ -369,4 +442,121 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		f.errorf(e.Pos(), "%s() must be assigned to a map", c.Name)
 	}
 	return f.builtinCall(e, c, t)
+}
+
+// pidInto stores the current process id as a u32 followed by a zero u32.
+func (f *fn) pidInto(m mem) {
+	f.call(asm.FnGetCurrentPidTgid)
+	f.emit(asm.RSh.Imm(asm.R0, 32), asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
+}
+
+// withPid builds a usym value: the address and the current pid.
+func (f *fn) withPid(arg syntax.Expr, t *types.Type) value {
+	m := f.alloc(t.Size)
+	f.storeInt(m, f.evalInt(arg), 8)
+	f.pidInto(m.at(8))
+	return value{kind: vMem, m: m, t: t}
+}
+
+// macaddr reads 6 bytes from an array or through a pointer.
+func (f *fn) macaddr(c *check.Call, t *types.Type) value {
+	at := f.typeOf(c.Args[0])
+	m := f.alloc(t.Size)
+	if at.Kind == types.Array {
+		v := f.eval(c.Args[0])
+		if v.kind != vMem {
+			f.errorf(c.Args[0].Pos(), "macaddr() needs an array in memory")
+		}
+		f.copyMem(m, v.m, 6)
+		return value{kind: vMem, m: m, t: t}
+	}
+	f.readInto(m, 6, f.evalInt(c.Args[0]), at.Kind == types.Pointer && at.User)
+	return value{kind: vMem, m: m, t: t}
+}
+
+// readInto copies n bytes from the address in p to m.
+func (f *fn) readInto(m mem, n int, p value, user bool) {
+	f.toRegInto(p, asm.R3)
+	f.addr(asm.R1, m)
+	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
+	if user {
+		f.call(asm.FnProbeReadUser)
+	} else {
+		f.call(asm.FnProbeReadKernel)
+	}
+}
+
+// ntop builds an inet value: the address family as u64, then 16 address
+// bytes.
+func (f *fn) ntop(c *check.Call, t *types.Type) value {
+	addr := c.Args[len(c.Args)-1]
+	at := f.typeOf(addr)
+	m := f.alloc(t.Size)
+	size := 4
+	switch {
+	case at.Kind == types.Array:
+		size = at.Size
+	case at.Kind == types.Pointer && at.Elem != nil && at.Elem.Kind == types.Array:
+		size = at.Elem.Size
+	}
+	if len(c.Args) == 2 {
+		f.storeInt(m, f.evalInt(c.Args[0]), 8)
+	} else {
+		family := int64(2) // AF_INET
+		if size == 16 {
+			family = 10 // AF_INET6
+		}
+		f.emit(storeImm(m.base, int16(m.off), family, asm.DWord))
+	}
+	f.zero(m.at(8), 16)
+	switch {
+	case at.Kind == types.Array:
+		v := f.eval(addr)
+		f.valueInto(addr, v, m.at(8), types.ArrayOf(types.U8, size), false)
+	case at.Kind == types.Pointer:
+		f.readInto(m.at(8), size, f.evalInt(addr), at.User)
+	default:
+		f.storeInt(m.at(8), f.evalInt(addr), 4)
+	}
+	return value{kind: vMem, m: m, t: t}
+}
+
+// bufInto reads buf(p, n): a u8 length, then the bytes.
+func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
+	capacity := t.Size - 1
+	arg := c.Args[0]
+	at := f.typeOf(arg)
+	n := capacity
+	if len(c.Args) > 1 {
+		k, ok := f.constOf(c.Args[1])
+		if !ok {
+			f.errorf(c.Args[1].Pos(), "the length of buf() must be a constant")
+		}
+		n = min(int(k.c), capacity)
+	}
+	f.emit(storeImm(m.base, int16(m.off), int64(n), asm.Byte))
+	if at.Kind == types.Array || at.Kind == types.String {
+		v := f.eval(arg)
+		if v.kind != vMem {
+			f.errorf(arg.Pos(), "buf() needs an array in memory")
+		}
+		f.copyMem(m.at(1), v.m, n)
+		return
+	}
+	f.readInto(m.at(1), n, f.evalInt(arg), at.Kind == types.Pointer && at.User)
+}
+
+// kallsym finds a kernel symbol's address in /proc/kallsyms.
+func kallsym(name string) (uint64, error) {
+	data, err := os.ReadFile("/proc/kallsyms")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 3 && fields[2] == name {
+			return strconv.ParseUint(fields[0], 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("no such kernel symbol")
 }

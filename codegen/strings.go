@@ -28,7 +28,7 @@ func (f *fn) strCompare(x *syntax.Binary, op string, label string) {
 	}
 	if lit, ok := f.constString(b); ok {
 		v := f.eval(a)
-		f.strEqConst(v, lit, ne)
+		f.strEqConst(v, lit, -1, ne)
 		f.drop(v)
 	} else {
 		va := f.eval(a)
@@ -45,11 +45,20 @@ func (f *fn) strCompare(x *syntax.Binary, op string, label string) {
 	}
 }
 
-// strEqConst jumps to ne unless the string at v equals lit: it compares
-// the bytes of lit and its NUL, four at a time.
-func (f *fn) strEqConst(v value, lit string, ne string) {
+// strEqConst jumps to ne unless the string at v equals lit (in its first
+// n bytes when n >= 0): it compares the bytes of lit and its NUL, four at
+// a time.
+func (f *fn) strEqConst(v value, lit string, n int, ne string) {
+	b := append([]byte(lit), 0)
+	if n >= 0 && n < len(b) {
+		b = b[:n]
+	}
 	if v.isStr {
-		if v.s != lit {
+		s := append([]byte(v.s), 0)
+		if n >= 0 && n < len(s) {
+			s = s[:n]
+		}
+		if string(s) != string(b) {
 			f.b.ja(ne)
 		}
 		return
@@ -57,7 +66,6 @@ func (f *fn) strEqConst(v value, lit string, ne string) {
 	if v.kind != vMem {
 		f.errorf(syntax.Pos{}, "internal error: string not in memory")
 	}
-	b := append([]byte(lit), 0)
 	if len(b) > v.t.Size {
 		f.b.ja(ne)
 		return
@@ -95,12 +103,8 @@ func (f *fn) strEq(a, b value, n int, eq, ne string) {
 		if a.isStr {
 			a, b = b, a
 		}
-		if b.isStr && a.kind == vMem {
-			if n >= 0 && n < len(b.s) {
-				f.strEqConst(a, b.s[:n], ne)
-				return
-			}
-			f.strEqConst(a, b.s, ne)
+		if b.isStr {
+			f.strEqConst(a, b.s, n, ne)
 			return
 		}
 		f.errorf(syntax.Pos{}, "internal error: strings not in memory")
@@ -148,4 +152,77 @@ func (f *fn) strncmp(e syntax.Expr, c *check.Call) value {
 	f.emit(asm.Mov.Imm(asm.R0, 1))
 	f.b.mark(end)
 	return value{kind: vReg, r: asm.R0, t: types.I64}
+}
+
+// strMem evaluates a string argument into memory.
+func (f *fn) strMem(e syntax.Expr) value {
+	v := f.eval(e)
+	if v.isStr {
+		m := f.alloc(v.t.Size)
+		f.writeStr(m, v.s, v.t.Size, false)
+		return value{kind: vMem, m: m, t: v.t}
+	}
+	if v.kind != vMem || v.t.Kind != types.String {
+		f.errorf(e.Pos(), "expected a string")
+	}
+	return v
+}
+
+// strlen counts the bytes before the NUL with a bounded loop.
+func (f *fn) strlen(c *check.Call) value {
+	v := f.strMem(c.Args[0])
+	loop, end := f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.Mov.Imm(asm.R1, 0))
+	f.b.mark(loop)
+	f.b.jmpImm(asm.JGE, asm.R1, int32(v.t.Size), end)
+	f.addr(asm.R2, v.m)
+	f.emit(asm.Add.Reg(asm.R2, asm.R1), asm.LoadMem(asm.R0, asm.R2, 0, asm.Byte))
+	f.b.jmpImm(asm.JEq, asm.R0, 0, end)
+	f.emit(asm.Add.Imm(asm.R1, 1))
+	f.b.ja(loop)
+	f.b.mark(end)
+	f.drop(v)
+	return value{kind: vReg, r: asm.R1, t: types.U64}
+}
+
+// strcontains(h, n) looks for the constant n at every position of h.
+func (f *fn) strcontains(e syntax.Expr, c *check.Call) value {
+	needle, ok := f.constString(c.Args[1])
+	if !ok {
+		f.errorf(c.Args[1].Pos(), "strcontains() needs a constant second argument")
+	}
+	h := f.strMem(c.Args[0])
+	found, notFound, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	if needle == "" {
+		f.drop(h)
+		return constVal(1, types.BoolT)
+	}
+	last := h.t.Size - len(needle)
+	if last < 0 {
+		f.drop(h)
+		return constVal(0, types.BoolT)
+	}
+	loop, next := f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.Mov.Imm(asm.R1, 0))
+	f.b.mark(loop)
+	f.addr(asm.R2, h.m)
+	f.emit(asm.Add.Reg(asm.R2, asm.R1))
+	for j := 0; j < len(needle); j++ {
+		f.emit(asm.LoadMem(asm.R0, asm.R2, int16(j), asm.Byte))
+		f.b.jmpImm(asm.JNE, asm.R0, int32(needle[j]), next)
+	}
+	f.b.ja(found)
+	f.b.mark(next)
+	f.emit(asm.LoadMem(asm.R0, asm.R2, 0, asm.Byte))
+	f.b.jmpImm(asm.JEq, asm.R0, 0, notFound)
+	f.emit(asm.Add.Imm(asm.R1, 1))
+	f.b.jmpImm(asm.JLE, asm.R1, int32(last), loop)
+	f.b.mark(notFound)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(end)
+	f.b.mark(found)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(end)
+	f.drop(h)
+	return value{kind: vReg, r: asm.R0, t: types.BoolT}
 }
