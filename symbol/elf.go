@@ -182,7 +182,7 @@ func (b *Binary) lookup(addr uint64) (Frame, bool) {
 	}
 	f := Frame{Name: demangle.Filter(s.name), Offset: addr - s.addr, Module: b.Path}
 	if b.lines != nil {
-		f.File, f.Line = b.lines.lookup(addr)
+		f.File, f.Line, f.Inlined = b.lines.lookup(addr)
 	}
 	return f, true
 }

@@ -1,8 +1,9 @@
 // Package symbol turns kernel and user-space addresses into function
 // names, the way stack and ksym/usym output needs them: kernel symbols
 // from /proc/kallsyms, user symbols from the ELF files a process maps
-// (symbol tables, separate debug files, Go's pclntab with inlining, DWARF
-// lines) and from JIT perf maps, with C++ and Rust names demangled.
+// (symbol tables, separate debug files, Go's pclntab and DWARF for lines
+// and inlined calls) and from JIT perf maps, with C++ and Rust names
+// demangled.
 package symbol
 
 import (

@@ -607,3 +607,34 @@ func TestExec(t *testing.T) {
 		t.Errorf("after exec: got %q, want friday_alpha", got)
 	}
 }
+
+// TestCInlined compares the inlined calls found through DWARF with what
+// binutils' addr2line says about the same address.
+func TestCInlined(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "inline")
+	run(t, need(t, "gcc"), "-O2", "-g", "-no-pie", "-fno-pie", "-o", bin, "testdata/inline.c")
+	p := start(t, bin)
+	pc := p.addrs["pc"]
+	out, err := exec.Command(need(t, "addr2line"), "-f", "-i", "-e", bin, fmt.Sprintf("%#x", pc)).Output()
+	if err != nil {
+		t.Fatalf("addr2line: %v", err)
+	}
+	// Pairs of lines: function, then file:line; innermost first.
+	var want []string
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		want = append(want, lines[i]+" "+lines[i+1])
+	}
+	if len(want) < 3 {
+		t.Fatalf("gcc did not inline the chain: %q", out)
+	}
+	f := NewResolver().User(p.cmd.Process.Pid, pc)
+	var got []string
+	for _, in := range f.Inlined {
+		got = append(got, fmt.Sprintf("%s %s:%d", in.Name, in.File, in.Line))
+	}
+	got = append(got, fmt.Sprintf("%s %s:%d", f.Name, f.File, f.Line))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("frames:\n got %q\nwant %q", got, want)
+	}
+}
