@@ -42,7 +42,9 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 		f.event(e, kind, format, "", args)
 	case "time":
 		format := "%H:%M:%S\n"
-		if len(args) > 0 {
+		if c.Format != nil {
+			format = c.Format.Text
+		} else if len(args) > 0 {
 			s, ok := f.constString(args[0])
 			if !ok {
 				f.errorf(args[0].Pos(), "the format of time() must be a string literal")
@@ -66,6 +68,8 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 			f.errorf(e.Pos(), "print() needs an argument")
 		}
 		f.event(e, Print, "", "", args[:1])
+	case "join":
+		f.join(e, c)
 	case "clear", "zero":
 		if c.Map == nil {
 			f.errorf(e.Pos(), "%s() needs a map", c.Name)
@@ -119,6 +123,16 @@ func (f *fn) event(e syntax.Expr, kind EventKind, format, mapName string, args [
 		ts[i] = f.eventType(a, kind)
 	}
 	layout := types.TupleOf(ts...)
+	return f.eventWith(e, kind, format, mapName, args, layout, func(dst mem) {
+		for i, a := range args {
+			fd := layout.Fields[i]
+			f.evalInto(a, dst.at(fd.Offset), fd.Type, false)
+		}
+	})
+}
+
+// eventWith sends an event whose arguments write fills in at dst.
+func (f *fn) eventWith(e syntax.Expr, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, write func(dst mem)) *Event {
 	ev := f.g.addEvent(kind, format, layout, e.Pos())
 	ev.Map = mapName
 	size := 8 + layout.Size
@@ -132,7 +146,8 @@ func (f *fn) event(e syntax.Expr, kind EventKind, format, mapName string, args [
 			f.free[rec] = true
 		}
 		buf := f.alloc(size)
-		f.writeRecord(buf, ev.ID, args, layout)
+		f.emit(storeImm(buf.base, int16(buf.off), int64(ev.ID), asm.DWord))
+		write(buf.at(8))
 		f.wakeupFlags(asm.R4)
 		f.mapPtr(asm.R1, rb)
 		f.addr(asm.R2, buf)
@@ -145,7 +160,8 @@ func (f *fn) event(e syntax.Expr, kind EventKind, format, mapName string, args [
 		f.call(asm.FnRingbufReserve)
 		f.b.jmpImm(asm.JEq, asm.R0, 0, lost)
 		f.emit(asm.Mov.Reg(rec, asm.R0))
-		f.writeRecord(mem{rec, 0}, ev.ID, args, layout)
+		f.emit(storeImm(rec, 0, int64(ev.ID), asm.DWord))
+		write(mem{rec, 8})
 		f.wakeupFlags(asm.R2)
 		f.emit(asm.Mov.Reg(asm.R1, rec))
 		f.call(asm.FnRingbufSubmit)
@@ -158,12 +174,51 @@ func (f *fn) event(e syntax.Expr, kind EventKind, format, mapName string, args [
 	return ev
 }
 
-func (f *fn) writeRecord(dst mem, id uint64, args []syntax.Expr, layout *types.Type) {
-	f.emit(storeImm(dst.base, int16(dst.off), int64(id), asm.DWord))
-	for i, a := range args {
-		fd := layout.Fields[i]
-		f.evalInto(a, dst.at(8+fd.Offset), fd.Type, false)
+// joinArgs is the number of array elements join() prints, as bpftrace.
+const joinArgs = 16
+
+// join sends the strings of a NULL-terminated array of string pointers
+// (argv): joinArgs strings of the maximum string length; an empty string
+// after the last.
+func (f *fn) join(e syntax.Expr, c *check.Call) {
+	at := f.typeOf(c.Args[0])
+	user := at.Kind == types.Pointer && at.User
+	n := f.g.maxStrLen()
+	layout := types.TupleOf(types.ArrayOf(types.StringOf(n), joinArgs))
+	sep := " "
+	if c.Format != nil {
+		sep = c.Format.Text
 	}
+	arr := f.keep(f.toReg(f.evalInt(c.Args[0]), 0))
+	if arr.kind != vReg {
+		f.errorf(e.Pos(), "expression too complex for join()")
+	}
+	tmp := f.alloc(8)
+	f.eventWith(e, Join, sep, "", nil, layout, func(dst mem) {
+		done := f.b.newLabel()
+		for i := 0; i < joinArgs; i++ {
+			slot := dst.at(i * n)
+			f.emit(storeImm(slot.base, int16(slot.off), 0, asm.Byte))
+			f.addr(asm.R1, tmp)
+			f.emit(asm.Mov.Imm(asm.R2, 8), asm.Mov.Reg(asm.R3, arr.r), asm.Add.Imm(asm.R3, int32(8*i)))
+			if user {
+				f.call(asm.FnProbeReadUser)
+			} else {
+				f.call(asm.FnProbeReadKernel)
+			}
+			f.emit(asm.LoadMem(asm.R3, tmp.base, int16(tmp.off), asm.DWord))
+			f.b.jmpImm(asm.JEq, asm.R3, 0, done)
+			f.addr(asm.R1, slot)
+			f.emit(asm.Mov.Imm(asm.R2, int32(n)))
+			if user {
+				f.call(asm.FnProbeReadUserStr)
+			} else {
+				f.call(asm.FnProbeReadKernelStr)
+			}
+		}
+		f.b.mark(done)
+	})
+	f.drop(arr)
 }
 
 // wakeupFlags picks the submit flags: the reader is woken only when the
