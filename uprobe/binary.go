@@ -33,6 +33,8 @@ type Binary struct {
 
 	debug     *elf.File // separate debug information, when found
 	debugDone bool
+
+	cxx map[string]cxxName // demangled C++ names by symbol, once needed
 }
 
 // Open opens an ELF executable or shared library for symbol look-ups.

@@ -37,13 +37,18 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// buildC compiles testdata/<src> into a program in a temporary directory.
+// buildC compiles testdata/<src>, C or C++, into a program in a temporary
+// directory.
 func buildC(t *testing.T, src, out string, flags ...string) string {
 	t.Helper()
-	requireTool(t, "gcc")
+	cc := "gcc"
+	if strings.HasSuffix(src, ".cpp") {
+		cc = "g++"
+	}
+	requireTool(t, cc)
 	path := filepath.Join(t.TempDir(), out)
 	args := append([]string{"-O1", "-g0", "-o", path, filepath.Join("testdata", src)}, flags...)
-	run(t, "gcc", args...)
+	run(t, cc, args...)
 	return path
 }
 

@@ -82,11 +82,9 @@ func (b *Binary) Locate(fn string, opts Options) ([]Location, error) {
 		}
 		return b.expandReturn([]Location{loc}, opts, false)
 	}
-	name, offText, hasOff := strings.Cut(fn, "+")
-	if hasOff {
-		off, err := strconv.ParseUint(offText, 0, 64)
+	if name, off, ok, err := b.splitOffset(fn); ok || err != nil {
 		if err != nil {
-			return nil, fmt.Errorf("invalid offset %q in %s", offText, fn)
+			return nil, err
 		}
 		if opts.Return {
 			return nil, fmt.Errorf("%s: a return probe cannot take an offset", fn)
@@ -94,60 +92,62 @@ func (b *Binary) Locate(fn string, opts Options) ([]Location, error) {
 		if strings.Contains(name, "*") {
 			return nil, fmt.Errorf("%s: an offset cannot follow a wildcard", fn)
 		}
-		f, err := b.Lookup(name)
+		funcs, err := b.find(name)
 		if err != nil {
 			return nil, err
 		}
+		if len(funcs) > 1 {
+			return nil, fmt.Errorf("%s: %s names %d functions; an offset needs one", fn, name, len(funcs))
+		}
 		if !opts.Unsafe {
-			if err := b.checkBoundary(f, off); err != nil {
+			if err := b.checkBoundary(funcs[0], off); err != nil {
 				return nil, err
 			}
 		}
-		loc, err := b.location(f, off)
+		loc, err := b.location(funcs[0], off)
 		if err != nil {
 			return nil, err
 		}
 		return []Location{loc}, nil
 	}
-	var locs []Location
-	if strings.Contains(name, "*") {
-		funcs, err := b.Funcs()
-		if err != nil {
-			return nil, err
-		}
-		seen := map[string]bool{}
-		for _, f := range funcs {
-			if seen[f.Name] || !MatchWildcard(name, f.Name) {
-				continue
-			}
-			seen[f.Name] = true
-			// The first of same-named functions may be a static one;
-			// take the one Lookup would.
-			best, err := b.Lookup(f.Name)
-			if err != nil {
-				return nil, err
-			}
-			loc, err := b.location(best, 0)
-			if err != nil {
-				return nil, err
-			}
-			locs = append(locs, loc)
-		}
-		if len(locs) == 0 {
-			return nil, fmt.Errorf("%s: %w: %s", b.Path, ErrNoFunction, name)
-		}
+	wildcard := strings.Contains(fn, "*")
+	var funcs []Func
+	var err error
+	if wildcard {
+		funcs, err = b.findAll(fn)
 	} else {
-		f, err := b.Lookup(name)
-		if err != nil {
-			return nil, err
-		}
+		funcs, err = b.find(fn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	locs := make([]Location, 0, len(funcs))
+	for _, f := range funcs {
 		loc, err := b.location(f, 0)
 		if err != nil {
 			return nil, err
 		}
-		locs = []Location{loc}
+		locs = append(locs, loc)
 	}
-	return b.expandReturn(locs, opts, strings.Contains(name, "*"))
+	return b.expandReturn(locs, opts, wildcard || len(locs) > 1)
+}
+
+// splitOffset splits "name+offset". A '+' belongs to the name when what
+// follows is no number and the whole is a function (C++'s operator+).
+func (b *Binary) splitOffset(fn string) (name string, off uint64, ok bool, err error) {
+	i := strings.LastIndex(fn, "+")
+	if i < 0 {
+		return fn, 0, false, nil
+	}
+	name, offText := fn[:i], fn[i+1:]
+	off, err = strconv.ParseUint(offText, 0, 64)
+	if err == nil {
+		return name, off, true, nil
+	}
+	if _, ferr := b.find(fn); ferr == nil {
+		return fn, 0, false, nil
+	}
+	return "", 0, false, fmt.Errorf("invalid offset %q in %s", offText, fn)
 }
 
 func (b *Binary) location(f Func, off uint64) (Location, error) {
@@ -245,24 +245,32 @@ func List(target, pattern string, pid int) ([]string, error) {
 	}
 	var out []string
 	for _, p := range paths {
-		b, err := Open(p)
+		lines, err := listFile(p, pattern)
 		if err != nil {
 			return nil, err
 		}
-		funcs, err := b.Funcs()
-		b.Close()
-		if err != nil {
-			return nil, err
-		}
-		seen := map[string]bool{}
-		for _, f := range funcs {
-			if !seen[f.Name] && MatchWildcard(pattern, f.Name) {
-				seen[f.Name] = true
-				out = append(out, "uprobe:"+p+":"+f.Name)
-			}
-		}
+		out = append(out, lines...)
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+func listFile(path, pattern string) ([]string, error) {
+	b, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	funcs, err := b.Funcs()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, f := range funcs {
+		if (i == 0 || funcs[i-1].Name != f.Name) && b.matches(pattern, f.Name) {
+			out = append(out, "uprobe:"+path+":"+f.Name)
+		}
+	}
 	return out, nil
 }
 

@@ -65,36 +65,44 @@ func sortedKeys(m map[string][]uint64) []string {
 	return ks
 }
 
+// Each file of cases resolves attach points in one test program.
+var locateCases = []struct{ cases, src string }{
+	{"locate.txt", "prog.c"},
+	{"locate_cxx.txt", "prog.cpp"},
+}
+
 func TestLocateCases(t *testing.T) {
-	data, err := os.ReadFile("testdata/locate.txt")
-	must(t, err)
-	for _, bld := range cBuilds {
-		t.Run(bld.name, func(t *testing.T) {
-			path := buildC(t, "prog.c", "prog", bld.flags...)
-			ref := readelf(t, path)
-			b, err := Open(path)
-			must(t, err)
-			defer b.Close()
-			var spec string
-			n := 0
-			sc := bufio.NewScanner(strings.NewReader(string(data)))
-			for line := 1; sc.Scan(); line++ {
-				text := sc.Text()
-				if text == "" || strings.HasPrefix(text, "#") {
-					continue
+	for _, lc := range locateCases {
+		data, err := os.ReadFile(filepath.Join("testdata", lc.cases))
+		must(t, err)
+		for _, bld := range cBuilds {
+			t.Run(lc.cases+"/"+bld.name, func(t *testing.T) {
+				path := buildC(t, lc.src, "prog", bld.flags...)
+				ref := readelf(t, path)
+				b, err := Open(path)
+				must(t, err)
+				defer b.Close()
+				var spec string
+				n := 0
+				sc := bufio.NewScanner(strings.NewReader(string(data)))
+				for line := 1; sc.Scan(); line++ {
+					text := sc.Text()
+					if text == "" || strings.HasPrefix(text, "#") {
+						continue
+					}
+					want, isWant := strings.CutPrefix(text, "=> ")
+					if !isWant {
+						spec = text
+						continue
+					}
+					n++
+					checkLocateCase(t, line, b, ref, spec, want)
 				}
-				want, isWant := strings.CutPrefix(text, "=> ")
-				if !isWant {
-					spec = text
-					continue
+				if n == 0 {
+					t.Fatalf("no cases in %s", lc.cases)
 				}
-				n++
-				checkLocateCase(t, line, b, ref, spec, want)
-			}
-			if n == 0 {
-				t.Fatal("no cases in testdata/locate.txt")
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -551,4 +559,36 @@ func TestSeparateDebugInfo(t *testing.T) {
 			t.Errorf("a mismatched debug file was used: %v", err)
 		}
 	})
+}
+
+// Every C++ function is found by the demangled name binutils gives it.
+func TestCxxNamesAgreeWithNm(t *testing.T) {
+	path := buildC(t, "prog.cpp", "prog")
+	requireTool(t, "nm")
+	b, err := Open(path)
+	must(t, err)
+	defer b.Close()
+	n := 0
+	for _, line := range strings.Split(run(t, "nm", "-C", "--defined-only", path), "\n") {
+		// "0000000000001157 T ns::operator+(ns::V, ns::V)"
+		f := strings.SplitN(line, " ", 3)
+		if len(f) != 3 || f[1] != "T" || !strings.Contains(f[2], "::") {
+			continue
+		}
+		addr, err := strconv.ParseUint(f[0], 16, 64)
+		must(t, err)
+		n++
+		locs, err := b.Locate(f[2], Options{})
+		if err != nil || len(locs) != 1 || locs[0].Addr != addr {
+			t.Errorf("Locate(%q) = %+v, %v; nm puts it at 0x%x", f[2], locs, err, addr)
+		}
+	}
+	if n < 4 {
+		t.Errorf("only %d C++ functions checked", n)
+	}
+	lines, err := List(path, "ns::foo", 0)
+	must(t, err)
+	if want := []string{"uprobe:" + path + ":_ZN2ns3fooEi", "uprobe:" + path + ":_ZN2ns3fooEv"}; fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("List ns::foo = %q, want %q", lines, want)
+	}
 }
