@@ -28,6 +28,21 @@ type body struct {
 	// such a variable stays visible after its block ends. Variables
 	// declared with let keep strict block scope.
 	implicit map[string]*Var
+	// origin is the reference that created each variable, whose final
+	// type seeds the variable in the next pass (see checker.seeds).
+	origin map[*Var]*syntax.Var
+	// unset holds variables declared by let without a value and not yet
+	// assigned.
+	unset map[*Var]bool
+	// group tells apart the bodies checked from one tree (one per group
+	// of points), for seeds.
+	group int
+}
+
+// seedKey names one variable of one checked body across passes.
+type seedKey struct {
+	ref   *syntax.Var
+	group int
 }
 
 type scope struct {
@@ -50,7 +65,7 @@ func newInfo() *Info {
 
 func (c *checker) newBody(points []*probe.Point) *body {
 	b := &body{c: c, info: newInfo(), points: points, calls: map[string]bool{},
-		unknown: map[string]bool{}, implicit: map[string]*Var{}}
+		unknown: map[string]bool{}, implicit: map[string]*Var{}, origin: map[*Var]*syntax.Var{}, unset: map[*Var]bool{}}
 	seen := map[string]bool{}
 	for _, p := range points {
 		if !seen[p.Provider] {
@@ -62,8 +77,9 @@ func (c *checker) newBody(points []*probe.Point) *body {
 	return b
 }
 
-func (c *checker) checkProbe(p *syntax.Probe, pts []*probe.Point) *Probe {
+func (c *checker) checkProbe(p *syntax.Probe, pts []*probe.Point, group int) *Probe {
 	b := c.newBody(pts)
+	b.group = group
 	if p.Pred != nil {
 		t := b.expr(p.Pred)
 		if t != nil && !isScalar(t) {
@@ -85,6 +101,7 @@ func (c *checker) checkFunc(fd *syntax.FuncDecl) {
 	f.Syntax = fd
 	b := c.newBody(nil)
 	b.fn = f
+	b.group = -1
 	for _, p := range f.Params {
 		b.scope.vars[p.Name] = p
 	}
@@ -162,6 +179,20 @@ func (b *body) finish() {
 			b.info.Types[ref] = v.Type
 		}
 	}
+	for v, ref := range b.origin {
+		if v.Type != nil {
+			b.c.seeds[seedKey{ref, b.group}] = v.Type
+		}
+	}
+}
+
+// newVar creates a variable first written at ref. A variable whose type
+// widened in an earlier pass starts with that wider type, so that every
+// read of it is typed alike.
+func (b *body) newVar(ref *syntax.Var) *Var {
+	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: b.c.seeds[seedKey{ref, b.group}]}
+	b.origin[v] = ref
+	return v
 }
 
 func (b *body) errorf(pos syntax.Pos, format string, args ...any) {
@@ -340,13 +371,18 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 		b.errorf(s.Pos(), "Variable %s was already declared", displayName(name))
 	}
 	v := &Var{Name: displayName(name), Pos: s.Var.Pos()}
-	if s.Type != nil {
+	if s.Type == nil {
+		v = b.newVar(s.Var)
+	} else {
 		v.Type = b.c.resolveType(s.Type, false)
 		if v.Type == nil {
 			b.unknown[name] = true
 		} else {
 			v.fixed = true
 		}
+	}
+	if s.Value == nil && s.Type == nil {
+		b.unset[v] = true
 	}
 	if s.Value != nil {
 		t := b.expr(s.Value)
@@ -397,11 +433,12 @@ func describe(e syntax.Expr) string {
 func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 	v := b.lookup(ref.Name)
 	if v == nil {
-		v = &Var{Name: displayName(ref.Name), Pos: ref.Pos()}
+		v = b.newVar(ref)
 		b.scope.vars[ref.Name] = v
 		b.implicit[ref.Name] = v
 	}
 	b.info.Vars[ref] = v
+	delete(b.unset, v)
 	if t == nil {
 		if v.Type == nil {
 			b.unknown[ref.Name] = true
@@ -509,6 +546,7 @@ func (b *body) assignMap(s *syntax.AssignStmt, ref *syntax.MapRef, idx *syntax.M
 			return
 		}
 		b.info.Types[s.LHS] = t
+		b.info.Types[call] = t
 		b.c.setValue(m, t, false, ref.Pos())
 		return
 	}

@@ -42,13 +42,16 @@ type checker struct {
 	maps    map[string]*Map
 	mapSign map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
 	mapRead map[string]syntax.Pos
-	funcs   map[string]*Func
-	fdecls  map[string]*syntax.FuncDecl
-	macros  map[string]*syntax.MacroDecl
-	btf     *btfTypes
-	config  map[string]Const
-	ctypes  map[string]*types.Type // types defined in the script: "struct S", typedef names
-	cenums  map[string]enumConst   // enum values defined in the script
+	// seeds is the type each variable had at the end of the previous
+	// pass, by the reference that created it.
+	seeds  map[seedKey]*types.Type
+	funcs  map[string]*Func
+	fdecls map[string]*syntax.FuncDecl
+	macros map[string]*syntax.MacroDecl
+	btf    *btfTypes
+	config map[string]Const
+	ctypes map[string]*types.Type // types defined in the script: "struct S", typedef names
+	cenums map[string]enumConst   // enum values defined in the script
 	// protoArgs caches the args struct built for raw tracepoint points.
 	protoArgs map[*probe.Point]*types.Type
 	maxStr    int
@@ -68,6 +71,7 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		maps:      map[string]*Map{},
 		mapSign:   map[string]int8{},
 		mapRead:   map[string]syntax.Pos{},
+		seeds:     map[seedKey]*types.Type{},
 		funcs:     map[string]*Func{},
 		fdecls:    map[string]*syntax.FuncDecl{},
 		macros:    map[string]*syntax.MacroDecl{},
@@ -136,13 +140,13 @@ func (c *checker) run() (*Program, error) {
 		}
 		for _, u := range units {
 			for _, g := range u.groups {
-				probes = append(probes, c.checkProbe(u.syn, g))
+				probes = append(probes, c.checkProbe(u.syn, g, len(probes)))
 			}
 		}
 		if last {
 			break
 		}
-		sig := c.mapSignature()
+		sig := c.passSignature()
 		if sig == prev || pass >= 8 {
 			c.silent = false
 		}
@@ -162,7 +166,9 @@ func (c *checker) run() (*Program, error) {
 	}, nil
 }
 
-func (c *checker) mapSignature() string {
+// passSignature sums up what a pass inferred, to tell when passes stop
+// changing it.
+func (c *checker) passSignature() string {
 	names := make([]string, 0, len(c.maps))
 	for n := range c.maps {
 		names = append(names, n)
@@ -173,6 +179,12 @@ func (c *checker) mapSignature() string {
 		m := c.maps[n]
 		fmt.Fprintf(&b, "%s[%v]%v%d;", n, m.Key, m.Value, c.mapSign[n])
 	}
+	var seeds []string
+	for ref, t := range c.seeds {
+		seeds = append(seeds, fmt.Sprintf("%p/%d=%v", ref.ref, ref.group, t))
+	}
+	sort.Strings(seeds)
+	b.WriteString(strings.Join(seeds, ";"))
 	return b.String()
 }
 

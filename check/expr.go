@@ -164,7 +164,7 @@ func (b *body) varRef(e *syntax.Var) *types.Type {
 		return nil
 	}
 	b.info.Vars[e] = v
-	if v.Type == nil {
+	if v.Type == nil || b.unset[v] {
 		if !b.unknown[e.Name] {
 			b.errorf(e.Pos(), "Variable used before it was assigned: %s", v.Name)
 		}
