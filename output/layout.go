@@ -1,90 +1,35 @@
 package output
 
-import "friday/types"
-
-// This file is the single place that says how values are laid out in BPF
-// maps and ring buffer records. The code generator writes them this way and
-// the formatter reads them back; both sides use these constants and the
-// bucket functions below. All integers are in the machine's byte order
-// (little endian on every architecture friday supports).
+// This file says how the values the formatter reads are laid out in BPF
+// maps and ring buffer records, as the code generator writes them. Map keys
+// and aggregation values (count, sum, min/max with their "set" word,
+// avg/stats as {count, total}, hist/lhist as one u64 count per (key,
+// bucket) entry whose key ends in the u64 bucket index) are described in
+// codegen's layout.go; the bucket indexes are computed by HistBucket and
+// LhistBucket below. All integers are in the machine's byte order.
 //
-// Map keys
+// Values of the special kinds, inside map keys, map values and records:
 //
-//   - A map without keys (@x = 1) has a single entry whose key is a u64 0.
-//   - A map with one key uses the key's own bytes; several keys are laid out
-//     as a types.Tuple of them.
-//   - hist and lhist maps store one entry per (key, bucket): the BPF key is
-//     the user's key (nothing for a keyless map) padded to a multiple of 8
-//     bytes, followed by a u64 bucket index (HistBucket, LhistBucket). The
-//     value is a u64 count. The formatter groups entries by user key.
-//
-// Map values by kind (see ValueSize)
-//
-//   - Int, String, Tuple, ...: the value's bytes, Type.Size of them.
-//   - count, sum: one 64-bit integer (sum is signed when Type.Signed).
-//   - min, max: {value i64/u64, set u64}. set is non-zero once a value was
-//     stored; it lets per-CPU slots that never saw a value be ignored when
-//     CPUs are combined, since 0 is a legitimate minimum.
-//   - avg, stats: {count u64, total i64/u64}.
-//   - hist, lhist: u64 count (one entry per bucket, see above).
-//
-// Per-CPU maps hold one such value per CPU; Combine merges them.
-//
-// Special value kinds (inside map keys, values and event records)
-//
-//   - Buffer: a u8 length followed by the data; Type.Size counts both, so
-//     the capacity is Type.Size-1.
+//   - Buffer: Type.Size bytes of data, printed in full.
 //   - KStack: u64 stack id from bpf_get_stackid into the kernel stack map.
 //   - UStack: u64 stack id into the user stack map, u32 pid, u32 zero.
 //   - Ksym: u64 address. Usym: u64 address, u32 pid, u32 zero.
-//   - Inet: u32 address family (AF_INET or AF_INET6), then 16 address bytes
-//     (an IPv4 address uses the first 4). No alignment is assumed.
-//   - Timestamp: u64 id of the strftime format (the codegen Event ID of its
-//     Strftime event), then u64 nanoseconds, relative to boot unless the
-//     format id has the TimestampEpoch bit set.
+//   - Inet: u64 address family (AF_INET or AF_INET6), then 16 address
+//     bytes (an IPv4 address uses the first 4).
+//   - Timestamp: u64 format id, the ID of the codegen Event (kind
+//     Strftime) whose Format is the strftime format, with TimestampEpoch
+//     or-ed in when the time counts from the Unix epoch; then u64
+//     nanoseconds (since boot otherwise).
+//   - CgroupPath: u64 filter id (unused), u64 cgroup id.
 //   - MacAddr: 6 bytes as read.
-//   - Username: u64 uid. CgroupPath: u64 cgroup id. Strerror: u64 errno.
-//     Probe: u64 probe id (resolved by the Symbolizer).
-
+//   - Username: u64 uid. Strerror: u64 errno. Probe: u64 index into
+//     codegen.Object.ProbeNames.
 const (
-	// KeylessKeySize is the key size of the single entry of a map without
-	// keys (the key value is 0).
-	KeylessKeySize = 8
-
-	// HistBucketSize is the size of the bucket index that ends the key of
-	// hist and lhist maps.
-	HistBucketSize = 8
-
-	CountSize   = 8
-	SumSize     = 8
-	MinMaxSize  = 16 // value, set flag
-	AvgSize     = 16 // count, total
-	StatsSize   = 16 // count, total
-	HistValSize = 8  // count of one bucket
-
-	// Offsets inside min/max and avg/stats values.
-	MinMaxValueOff = 0
-	MinMaxSetOff   = 8
-	AvgCountOff    = 0
-	AvgTotalOff    = 8
-
-	BufferLenSize = 1 // u8 length before buffer data
-
-	KStackSize     = 8
-	UStackSize     = 16 // id, pid, pad
 	UStackPidOff   = 8
-	KsymSize       = 8
-	UsymSize       = 16 // address, pid, pad
 	UsymPidOff     = 8
-	InetSize       = 20 // family, address
-	InetAddrOff    = 4
-	TimestampSize  = 16 // format id, nanoseconds
+	InetAddrOff    = 8
 	TimestampNsOff = 8
-	MacAddrSize    = 6
-	UsernameSize   = 8
-	CgroupSize     = 8
-	StrerrorSize   = 8
-	ProbeSize      = 8
+	CgroupIDOff    = 8
 
 	// TimestampEpoch is or-ed into a Timestamp's format id when the
 	// nanoseconds count from the Unix epoch instead of from boot.
@@ -96,39 +41,6 @@ const (
 	// MaxHistBits is the largest second argument of hist().
 	MaxHistBits = 5
 )
-
-// ValueSize is the size of one map value (one CPU's value in a per-CPU
-// map) of a map whose values have type t.
-func ValueSize(t *types.Type) int {
-	switch t.Kind {
-	case types.Count, types.Sum:
-		return CountSize
-	case types.Min, types.Max:
-		return MinMaxSize
-	case types.Avg, types.Stats:
-		return AvgSize
-	case types.Hist, types.Lhist:
-		return HistValSize
-	}
-	return t.Size
-}
-
-// KeySize is the size of the BPF key of a map with user key type key (nil
-// for a map without keys) and value type value.
-func KeySize(key, value *types.Type) int {
-	if value.Kind == types.Hist || value.Kind == types.Lhist {
-		if key == nil {
-			return HistBucketSize
-		}
-		return alignUp(key.Size, 8) + HistBucketSize
-	}
-	if key == nil {
-		return KeylessKeySize
-	}
-	return key.Size
-}
-
-func alignUp(n, a int) int { return (n + a - 1) / a * a }
 
 // HistBuckets is the number of buckets of a hist with the given sub-bucket
 // bits: bucket indexes are 0 .. HistBuckets(bits)-1.

@@ -1,0 +1,288 @@
+package output
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"friday/types"
+)
+
+// Class is the kind of argument a printf conversion takes.
+type Class uint8
+
+const (
+	ClassInt     Class = iota // d i u x X o c
+	ClassPointer              // p
+	ClassString               // s: any value, printed as print() shows it
+	ClassBuffer               // r rx rh: buffers, strings, arrays
+)
+
+// Verb is one conversion of a printf format.
+type Verb struct {
+	Start, End int    // byte range of the conversion in the format ("%-10llx")
+	Flags      string // any of "-+ #0"
+	Width      int    // -1 when absent
+	Prec       int    // -1 when absent
+	Length     string // "", "hh", "h", "l", "ll", "j", "z", "t"
+	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh"
+	Class      Class
+}
+
+// Format is a compiled printf format: literal text between conversions.
+type Format struct {
+	Text  []string // len(Verbs)+1 pieces of literal text, "%%" already undone
+	Verbs []Verb
+}
+
+var lengths = []string{"hh", "ll", "h", "l", "j", "z", "t"}
+
+// ParseFormat finds the conversions of a printf format, one per argument.
+func ParseFormat(s string) ([]Verb, error) {
+	f, err := CompileFormat(s)
+	if err != nil {
+		return nil, err
+	}
+	return f.Verbs, nil
+}
+
+// CompileFormat parses a printf format once for repeated formatting.
+func CompileFormat(s string) (*Format, error) {
+	f := &Format{}
+	var lit []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			lit = append(lit, s[i])
+			continue
+		}
+		start := i
+		i++
+		if i < len(s) && s[i] == '%' {
+			lit = append(lit, '%')
+			continue
+		}
+		v := Verb{Start: start, Width: -1, Prec: -1}
+		for i < len(s) && strings.IndexByte("-+ #0", s[i]) >= 0 {
+			v.Flags += s[i : i+1]
+			i++
+		}
+		if i < len(s) && s[i] == '*' {
+			return nil, fmt.Errorf("'*' width is not supported in format string")
+		}
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			v.Width = max(v.Width, 0)*10 + int(s[i]-'0')
+		}
+		if i < len(s) && s[i] == '.' {
+			v.Prec = 0
+			for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+				v.Prec = v.Prec*10 + int(s[i]-'0')
+			}
+		}
+		for _, l := range lengths {
+			if strings.HasPrefix(s[i:], l) {
+				v.Length = l
+				i += len(l)
+				break
+			}
+		}
+		if i >= len(s) {
+			return nil, fmt.Errorf("incomplete format specifier at the end of the format string")
+		}
+		switch c := s[i]; {
+		case strings.HasPrefix(s[i:], "rx"), strings.HasPrefix(s[i:], "rh"):
+			v.Conv, v.Class = s[i:i+2], ClassBuffer
+			i++
+		case c == 'r':
+			v.Conv, v.Class = "r", ClassBuffer
+		case c == 's':
+			v.Conv, v.Class = "s", ClassString
+		case c == 'p':
+			v.Conv, v.Class = "p", ClassPointer
+		case strings.IndexByte("diuxXoc", c) >= 0:
+			v.Conv, v.Class = s[i:i+1], ClassInt
+		default:
+			return nil, fmt.Errorf("invalid format specifier '%s' in format string", s[start:i+1])
+		}
+		v.End = i + 1
+		f.Text = append(f.Text, string(lit))
+		lit = lit[:0]
+		f.Verbs = append(f.Verbs, v)
+	}
+	f.Text = append(f.Text, string(lit))
+	return f, nil
+}
+
+// Arg is one printf argument: its bytes laid out as its type says.
+type Arg struct {
+	Type *types.Type
+	Data []byte
+}
+
+// Sprintf formats args with f as bpftrace's printf does: integer
+// conversions follow C, so without a length modifier %d and %x see the
+// low 32 bits of the 64-bit value.
+func (p *Printer) Sprintf(f *Format, args []Arg) (string, error) {
+	return p.sprintf(f, args)
+}
+
+func (p *Printer) sprintf(f *Format, args []Arg) (string, error) {
+	if len(args) != len(f.Verbs) {
+		return "", fmt.Errorf("internal error: format has %d conversions, %d arguments given", len(f.Verbs), len(args))
+	}
+	var b []byte
+	for i, v := range f.Verbs {
+		b = append(b, f.Text[i]...)
+		b = p.appendVerb(b, v, args[i])
+	}
+	b = append(b, f.Text[len(f.Verbs)]...)
+	return string(b), nil
+}
+
+func (p *Printer) appendVerb(dst []byte, v Verb, a Arg) []byte {
+	switch v.Conv {
+	case "s":
+		s := p.appendText(nil, a.Type, a.Data, false)
+		if v.Prec >= 0 && v.Prec < len(s) {
+			s = s[:v.Prec]
+		}
+		return pad(dst, v, s)
+	case "r", "rx", "rh":
+		data := a.Data
+		if a.Type.Kind == types.String {
+			data = cString(data)
+		}
+		var s []byte
+		switch v.Conv {
+		case "r":
+			s = appendBuffer(nil, data)
+		case "rx":
+			for _, c := range data {
+				s = append(s, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			}
+		default:
+			for i, c := range data {
+				if i > 0 {
+					s = append(s, ' ')
+				}
+				s = append(s, hexDigits[c>>4], hexDigits[c&15])
+			}
+		}
+		return pad(dst, v, s)
+	}
+	n := argInt(a)
+	switch v.Conv {
+	case "c":
+		return pad(dst, v, []byte{byte(n)})
+	case "p":
+		if n == 0 {
+			return pad(dst, v, []byte("(nil)"))
+		}
+		v.Flags += "#"
+		return appendCInt(dst, v, n, false, 16, false)
+	}
+	var signed bool
+	switch v.Length {
+	case "":
+		n, signed = uint64(uint32(n)), v.Conv == "d" || v.Conv == "i"
+		if signed {
+			n = uint64(int32(n))
+		}
+	case "hh":
+		n, signed = uint64(uint8(n)), v.Conv == "d" || v.Conv == "i"
+		if signed {
+			n = uint64(int8(n))
+		}
+	case "h":
+		n, signed = uint64(uint16(n)), v.Conv == "d" || v.Conv == "i"
+		if signed {
+			n = uint64(int16(n))
+		}
+	default:
+		signed = v.Conv == "d" || v.Conv == "i"
+	}
+	switch v.Conv {
+	case "x":
+		return appendCInt(dst, v, n, false, 16, false)
+	case "X":
+		return appendCInt(dst, v, n, false, 16, true)
+	case "o":
+		return appendCInt(dst, v, n, false, 8, false)
+	}
+	return appendCInt(dst, v, n, signed, 10, false)
+}
+
+// argInt is an integer argument as 64 bits, sign-extended from its type.
+func argInt(a Arg) uint64 {
+	t := a.Type
+	switch t.Kind {
+	case types.Count, types.Sum, types.Min, types.Max, types.Avg, types.Stats:
+		return aggValue(t, a.Data)
+	}
+	size := t.Size
+	if size > 8 || size == 0 {
+		size = 8
+	}
+	if len(a.Data) < size {
+		return 0
+	}
+	return intBits(a.Data, size, t.Signed)
+}
+
+// appendCInt formats an integer as C's printf does with v's flags, width
+// and precision.
+func appendCInt(dst []byte, v Verb, n uint64, signed bool, base int, upper bool) []byte {
+	neg := signed && int64(n) < 0
+	mag := n
+	if neg {
+		mag = -n
+	}
+	digits := strconv.FormatUint(mag, base)
+	if upper {
+		digits = strings.ToUpper(digits)
+	}
+	if v.Prec == 0 && mag == 0 {
+		digits = ""
+	}
+	if v.Prec > len(digits) {
+		digits = strings.Repeat("0", v.Prec-len(digits)) + digits
+	}
+	var prefix string
+	switch {
+	case neg:
+		prefix = "-"
+	case signed && strings.Contains(v.Flags, "+"):
+		prefix = "+"
+	case signed && strings.Contains(v.Flags, " "):
+		prefix = " "
+	}
+	if strings.Contains(v.Flags, "#") {
+		switch {
+		case base == 8 && !strings.HasPrefix(digits, "0"):
+			digits = "0" + digits
+		case base == 16 && mag != 0 && upper:
+			prefix = "0X"
+		case base == 16 && mag != 0:
+			prefix = "0x"
+		}
+	}
+	left := strings.Contains(v.Flags, "-")
+	fill := len(prefix) + len(digits)
+	if !left && v.Prec < 0 && strings.Contains(v.Flags, "0") && v.Width > fill {
+		digits = strings.Repeat("0", v.Width-fill) + digits
+	}
+	return pad(dst, v, []byte(prefix+digits))
+}
+
+// pad writes s padded with spaces to v's width.
+func pad(dst []byte, v Verb, s []byte) []byte {
+	n := v.Width - len(s)
+	if n <= 0 {
+		return append(dst, s...)
+	}
+	if strings.Contains(v.Flags, "-") {
+		dst = append(dst, s...)
+		return append(dst, strings.Repeat(" ", n)...)
+	}
+	dst = append(dst, strings.Repeat(" ", n)...)
+	return append(dst, s...)
+}

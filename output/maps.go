@@ -1,0 +1,436 @@
+package output
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"friday/codegen"
+	"friday/run"
+	"friday/types"
+)
+
+// Map prints a map as print(@m, top, div) does, and as the maps printed at
+// exit (top and div 0). Entries are sorted by value, ties by key; top keeps
+// the top largest, div divides the printed values.
+func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) error {
+	if m.Value == nil {
+		return fmt.Errorf("internal error: map %s has no value type", m.Name)
+	}
+	if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
+		return p.histMap(m, entries, top, div)
+	}
+	if len(entries) == 0 {
+		if !p.json && (m.Value.Kind == types.Avg || m.Value.Kind == types.Stats) {
+			// The empty line that ends avg and stats maps comes too.
+			p.w.WriteByte('\n')
+		}
+		return p.emptyMap()
+	}
+	vsize := codegen.ValueSize(m.Value)
+	for _, e := range entries {
+		if len(e.Value) < vsize || (m.Key != nil && len(e.Key) < m.Key.Size) {
+			return fmt.Errorf("internal error: map %s has an entry of %d+%d bytes", m.Name, len(e.Key), len(e.Value))
+		}
+	}
+	sorted := slices.Clone(entries)
+	slices.SortStableFunc(sorted, func(a, b run.Entry) int {
+		if c := compareValues(m.Value, a.Value, b.Value); c != 0 {
+			return c
+		}
+		return p.compareKeys(m.Key, a.Key, b.Key)
+	})
+	if m.Value.Kind == types.Stats {
+		// bpftrace ignores top and div for stats maps.
+		top, div = 0, 0
+	}
+	if top > 0 && top < uint64(len(sorted)) {
+		sorted = sorted[len(sorted)-int(top):]
+	}
+	b := p.buf[:0]
+	if p.json {
+		typ := "map"
+		if m.Value.Kind == types.Avg || m.Value.Kind == types.Stats {
+			typ = "stats"
+		}
+		b = append(b, `{"type": "`+typ+`", "data": {`...)
+		b = appendJSONString(b, []byte(m.Name))
+		b = append(b, ": "...)
+		if m.Key != nil {
+			b = append(b, '{')
+		}
+		for i, e := range sorted {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			if m.Key != nil {
+				b = appendJSONString(b, p.keyText(nil, m.Key, e.Key, ","))
+				b = append(b, ": "...)
+			}
+			b = p.appendJSON(b, m.Value, divided(m.Value, e.Value, div))
+		}
+		if m.Key != nil {
+			b = append(b, '}')
+		}
+		b = append(b, "}}\n"...)
+	} else {
+		for _, e := range sorted {
+			b = append(b, m.Name...)
+			if m.Key != nil {
+				b = append(b, '[')
+				b = p.keyText(b, m.Key, e.Key, ", ")
+				b = append(b, ']')
+			}
+			b = append(b, ": "...)
+			b = p.appendText(b, m.Value, divided(m.Value, e.Value, div), false)
+			b = append(b, '\n')
+		}
+		if m.Value.Kind == types.Avg || m.Value.Kind == types.Stats {
+			b = append(b, '\n')
+		}
+	}
+	p.buf = b
+	_, err := p.w.Write(b)
+	return err
+}
+
+// emptyMap is what bpftrace prints for a map without entries: an empty
+// line in text, nothing in JSON.
+func (p *Printer) emptyMap() error {
+	if !p.json {
+		return p.w.WriteByte('\n')
+	}
+	return nil
+}
+
+// keyText formats a map key; the elements of several keys are joined by sep.
+func (p *Printer) keyText(dst []byte, t *types.Type, b []byte, sep string) []byte {
+	if t.Kind != types.Tuple {
+		return p.appendText(dst, t, b, true)
+	}
+	for i, f := range t.Fields {
+		if i > 0 {
+			dst = append(dst, sep...)
+		}
+		dst = p.appendText(dst, f.Type, b[f.Offset:], true)
+	}
+	return dst
+}
+
+// sortValue is the number a map's entries are sorted by, and whether the
+// value kind is sorted by value at all.
+func sortValue(t *types.Type, b []byte) (v uint64, signed, ok bool) {
+	switch t.Kind {
+	case types.Count:
+		return u64(b), false, true
+	case types.Sum, types.Min, types.Max, types.Avg, types.Stats:
+		return aggValue(t, b), t.Signed, true
+	case types.Int, types.Bool, types.Enum, types.Pointer:
+		return intBits(b, t.Size, t.Signed), t.Signed, true
+	}
+	return 0, false, false
+}
+
+func compareValues(t *types.Type, a, b []byte) int {
+	x, signed, ok := sortValue(t, a)
+	if !ok {
+		return 0
+	}
+	y, _, _ := sortValue(t, b)
+	if signed {
+		return cmp.Compare(int64(x), int64(y))
+	}
+	return cmp.Compare(x, y)
+}
+
+// compareKeys orders keys: integers by value, strings as text, tuples
+// element by element, anything else by its bytes.
+func (p *Printer) compareKeys(t *types.Type, a, b []byte) int {
+	if t == nil {
+		return 0
+	}
+	switch t.Kind {
+	case types.Int, types.Bool, types.Enum:
+		x, y := intBits(a, t.Size, t.Signed), intBits(b, t.Size, t.Signed)
+		if t.Signed {
+			return cmp.Compare(int64(x), int64(y))
+		}
+		return cmp.Compare(x, y)
+	case types.String:
+		return bytes.Compare(cString(a[:t.Size]), cString(b[:t.Size]))
+	case types.Tuple, types.Record:
+		for _, f := range t.Fields {
+			if c := p.compareKeys(f.Type, a[f.Offset:], b[f.Offset:]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	}
+	return bytes.Compare(a[:t.Size], b[:t.Size])
+}
+
+// divided is a value with its number divided by div (print's third
+// argument); values without a single number are returned as they are.
+func divided(t *types.Type, b []byte, div uint64) []byte {
+	if div <= 1 {
+		return b
+	}
+	out := make([]byte, max(len(b), 8))
+	switch t.Kind {
+	case types.Count, types.Sum, types.Min, types.Max:
+		copy(out, b)
+		ne.PutUint64(out, divide(u64(b), div, t.Signed && t.Kind != types.Count))
+	case types.Avg:
+		// Keep the count and make the total give the divided average.
+		count := u64(b)
+		ne.PutUint64(out, 1)
+		ne.PutUint64(out[8:], divide(aggValue(t, b), div, t.Signed))
+		if count == 0 {
+			ne.PutUint64(out, 0)
+		}
+	case types.Int:
+		v := divide(intBits(b, t.Size, t.Signed), div, t.Signed)
+		ne.PutUint64(out, v)
+		return out[:8:8]
+	default:
+		return b
+	}
+	return out
+}
+
+func divide(v, div uint64, signed bool) uint64 {
+	if signed {
+		return uint64(int64(v) / int64(div))
+	}
+	return v / div
+}
+
+// histGroup is the buckets of one key of a hist or lhist map.
+type histGroup struct {
+	key    []byte
+	counts []uint64
+	total  uint64
+}
+
+func (p *Printer) histMap(m *codegen.Map, entries []run.Entry, top, div uint64) error {
+	if len(entries) == 0 {
+		return p.emptyMap()
+	}
+	t := m.Value
+	nb := HistBuckets(t.Bits)
+	if t.Kind == types.Lhist {
+		if t.Step <= 0 || t.Max <= t.Min {
+			return fmt.Errorf("internal error: map %s has lhist bounds %d, %d, %d", m.Name, t.Min, t.Max, t.Step)
+		}
+		nb = LhistBuckets(t.Min, t.Max, t.Step)
+	}
+	keySize := 0
+	if m.Key != nil {
+		keySize = m.Key.Size
+	}
+	var groups []*histGroup
+	byKey := map[string]*histGroup{}
+	for _, e := range entries {
+		if len(e.Key) < keySize+8 || len(e.Value) < 8 {
+			return fmt.Errorf("internal error: map %s has an entry of %d+%d bytes", m.Name, len(e.Key), len(e.Value))
+		}
+		k := e.Key[:keySize]
+		g := byKey[string(k)]
+		if g == nil {
+			g = &histGroup{key: k, counts: make([]uint64, nb)}
+			byKey[string(k)] = g
+			groups = append(groups, g)
+		}
+		idx := u64(e.Key[len(e.Key)-8:])
+		if idx >= uint64(nb) {
+			return fmt.Errorf("internal error: map %s has bucket %d of %d", m.Name, idx, nb)
+		}
+		c := u64(e.Value)
+		g.counts[idx] += c
+		g.total += c
+	}
+	slices.SortStableFunc(groups, func(a, b *histGroup) int {
+		if c := cmp.Compare(a.total, b.total); c != 0 {
+			return c
+		}
+		return p.compareKeys(m.Key, a.key, b.key)
+	})
+	if top > 0 && top < uint64(len(groups)) {
+		groups = groups[len(groups)-int(top):]
+	}
+	b := p.buf[:0]
+	if p.json {
+		b = append(b, `{"type": "hist", "data": {`...)
+		b = appendJSONString(b, []byte(m.Name))
+		b = append(b, ": "...)
+		if m.Key != nil {
+			b = append(b, '{')
+		}
+		for i, g := range groups {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			if m.Key != nil {
+				b = appendJSONString(b, p.keyText(nil, m.Key, g.key, ","))
+				b = append(b, ": "...)
+			}
+			b = appendHistJSON(b, t, g.counts, div)
+		}
+		if m.Key != nil {
+			b = append(b, '}')
+		}
+		b = append(b, "}}\n"...)
+	} else {
+		for _, g := range groups {
+			b = append(b, m.Name...)
+			if m.Key != nil {
+				b = append(b, '[')
+				b = p.keyText(b, m.Key, g.key, ", ")
+				b = append(b, ']')
+			}
+			b = append(b, ": \n"...)
+			b = appendHistText(b, t, g.counts, div)
+			b = append(b, '\n')
+		}
+	}
+	p.buf = b
+	_, err := p.w.Write(b)
+	return err
+}
+
+// usedRange is the buckets printed: from the first to the last non-zero
+// one; empty when all are zero.
+func usedRange(counts []uint64) (lo, hi int) {
+	lo, hi = -1, -1
+	for i, c := range counts {
+		if c != 0 {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	return lo, hi + 1
+}
+
+const barWidth = 52
+
+// appendHistText writes the rows of a histogram. Bars are scaled to the
+// largest count before div is applied, as bpftrace does.
+func appendHistText(dst []byte, t *types.Type, counts []uint64, div uint64) []byte {
+	lo, hi := usedRange(counts)
+	var most uint64
+	for _, c := range counts {
+		most = max(most, c)
+	}
+	for i := max(lo, 0); i < hi; i++ {
+		label := bucketLabel(t, i, len(counts))
+		dst = append(dst, label...)
+		for n := len(label); n < 16; n++ {
+			dst = append(dst, ' ')
+		}
+		c := counts[i]
+		shown := c
+		if div > 1 {
+			shown /= div
+		}
+		num := strconv.FormatUint(shown, 10)
+		for n := len(num); n < 8; n++ {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, num...)
+		dst = append(dst, " |"...)
+		bar := int(c * barWidth / most)
+		dst = append(dst, strings.Repeat("@", bar)...)
+		dst = append(dst, strings.Repeat(" ", barWidth-bar)...)
+		dst = append(dst, "|\n"...)
+	}
+	return dst
+}
+
+// bucketLabel is the text label of bucket i of n.
+func bucketLabel(t *types.Type, i, n int) string {
+	if t.Kind == types.Lhist {
+		switch i {
+		case 0:
+			return "(..., " + sizeLabel(t.Min) + ")"
+		case n - 1:
+			return "[" + sizeLabel(t.Max) + ", ...)"
+		}
+		lo := t.Min + int64(i-1)*t.Step
+		return "[" + sizeLabel(lo) + ", " + sizeLabel(lo+t.Step) + ")"
+	}
+	lo, hi, neg := histRange(i, t.Bits)
+	switch {
+	case neg:
+		return "(..., 0)"
+	case lo == hi:
+		return "[" + sizeLabel(lo) + "]"
+	}
+	return "[" + sizeLabel(lo) + ", " + sizeLabel(hi+1) + ")"
+}
+
+// sizeLabel writes multiples of 1024 with a K, M, G, ... suffix.
+func sizeLabel(v int64) string {
+	const suffixes = "KMGTPE"
+	s := 0
+	for v != 0 && v%1024 == 0 && s < len(suffixes) {
+		v /= 1024
+		s++
+	}
+	if s == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	return strconv.FormatInt(v, 10) + suffixes[s-1:s]
+}
+
+// appendHistJSON writes the buckets of a histogram as a JSON array of
+// {"min", "max", "count"} objects; open-ended buckets lack min or max.
+func appendHistJSON(dst []byte, t *types.Type, counts []uint64, div uint64) []byte {
+	lo, hi := usedRange(counts)
+	dst = append(dst, '[')
+	for i := max(lo, 0); i < hi; i++ {
+		if i > lo {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, '{')
+		var min, max int64
+		hasMin, hasMax := true, true
+		if t.Kind == types.Lhist {
+			switch i {
+			case 0:
+				hasMin, max = false, t.Min-1
+			case len(counts) - 1:
+				hasMax, min = false, t.Max
+			default:
+				min = t.Min + int64(i-1)*t.Step
+				max = min + t.Step - 1
+			}
+		} else {
+			var neg bool
+			min, max, neg = histRange(i, t.Bits)
+			hasMin = !neg
+		}
+		if hasMin {
+			dst = append(dst, `"min": `...)
+			dst = strconv.AppendInt(dst, min, 10)
+			dst = append(dst, ", "...)
+		}
+		if hasMax {
+			dst = append(dst, `"max": `...)
+			dst = strconv.AppendInt(dst, max, 10)
+			dst = append(dst, ", "...)
+		}
+		c := counts[i]
+		if div > 1 {
+			c /= div
+		}
+		dst = append(dst, `"count": `...)
+		dst = strconv.AppendUint(dst, c, 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}

@@ -1,0 +1,253 @@
+// Package output turns the values a script leaves in BPF maps and sends
+// through the ring buffer into bpftrace's text output and its "-f json"
+// output, byte for byte.
+package output
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"friday/codegen"
+	"friday/run"
+	"friday/types"
+)
+
+// Sym is a code address resolved to a symbol. Name is empty when nothing is
+// known about the address.
+type Sym struct {
+	Name   string
+	Offset uint64
+	Module string // user code: the binary's path, for perf-style stacks
+}
+
+// Symbolizer resolves what a value only identifies (addresses, stack ids,
+// cgroup ids) so that this package stays free of the kernel and /proc.
+type Symbolizer interface {
+	Kernel(addr uint64) Sym
+	User(pid uint32, addr uint64) Sym
+	// Stack returns the addresses of a stack that bpf_get_stackid stored
+	// under id, innermost first; user selects the user stack map.
+	Stack(user bool, id uint64) []uint64
+	// CgroupPath is the path of a cgroup v2 id ("" when unknown).
+	CgroupPath(id uint64) string
+}
+
+// NoSymbols resolves nothing: addresses print in hex, stacks are empty.
+type NoSymbols struct{}
+
+func (NoSymbols) Kernel(uint64) Sym           { return Sym{} }
+func (NoSymbols) User(uint32, uint64) Sym     { return Sym{} }
+func (NoSymbols) Stack(bool, uint64) []uint64 { return nil }
+func (NoSymbols) CgroupPath(id uint64) string { return "" }
+
+// Printer writes bpftrace's output for one compiled script. It implements
+// run.Printer. It is not safe for concurrent use.
+type Printer struct {
+	w    *bufio.Writer
+	json bool
+	obj  *codegen.Object
+	sym  Symbolizer
+
+	formats map[uint64]*Format // parsed printf formats by event ID
+	buf     []byte             // scratch line
+	users   *userNames
+
+	clock    func() time.Time // time()
+	loc      *time.Location   // dates are printed in local time
+	bootBase time.Time        // wall-clock time of CLOCK_MONOTONIC's zero
+}
+
+var _ run.Printer = (*Printer)(nil)
+
+// New makes a printer writing format ("text" or "json") to w for the
+// events and maps of obj. sym may be nil.
+func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Printer, error) {
+	p := &Printer{
+		obj: obj, sym: sym, formats: map[uint64]*Format{}, users: newUserNames("/etc/passwd"),
+		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(),
+	}
+	switch format {
+	case "text", "":
+	case "json":
+		p.json = true
+	default:
+		return nil, fmt.Errorf("invalid output format %q: use text or json", format)
+	}
+	if p.sym == nil {
+		p.sym = NoSymbols{}
+	}
+	if p.obj == nil {
+		p.obj = &codegen.Object{}
+	}
+	if bw, ok := w.(*bufio.Writer); ok {
+		p.w = bw
+	} else {
+		p.w = bufio.NewWriterSize(w, 64<<10)
+	}
+	return p, nil
+}
+
+// Attached announces the number of probes.
+func (p *Printer) Attached(n int) error {
+	if p.json {
+		fmt.Fprintf(p.w, `{"type": "attached_probes", "data": {"probes": %d}}`+"\n", n)
+		return nil
+	}
+	s := "s"
+	if n == 1 {
+		s = ""
+	}
+	fmt.Fprintf(p.w, "Attaching %d probe%s...\n", n, s)
+	return nil
+}
+
+// ExitMaps writes what bpftrace writes between the end of the script and
+// the maps it prints at exit, in both formats.
+func (p *Printer) ExitMaps() error {
+	_, err := p.w.WriteString("\n\n")
+	return err
+}
+
+// Lost reports events dropped because the ring buffer was full.
+func (p *Printer) Lost(n uint64) error {
+	if p.json {
+		fmt.Fprintf(p.w, `{"type": "lost_events", "data": {"events": %d}}`+"\n", n)
+		return nil
+	}
+	fmt.Fprintf(p.w, "Lost %d events\n", n)
+	return nil
+}
+
+// Text writes bytes as they are (cat).
+func (p *Printer) Text(b []byte) error {
+	if p.json {
+		return p.jsonLine("cat", b)
+	}
+	_, err := p.w.Write(b)
+	return err
+}
+
+// Flush writes out what is buffered.
+func (p *Printer) Flush() error { return p.w.Flush() }
+
+// jsonLine writes {"type": typ, "data": "s"} with s as a JSON string.
+func (p *Printer) jsonLine(typ string, s []byte) error {
+	b := p.buf[:0]
+	b = append(b, `{"type": "`...)
+	b = append(b, typ...)
+	b = append(b, `", "data": `...)
+	b = appendJSONString(b, s)
+	b = append(b, "}\n"...)
+	p.buf = b
+	_, err := p.w.Write(b)
+	return err
+}
+
+// Event prints one record of an event whose output the printer owns.
+func (p *Printer) Event(ev *codegen.Event, args []byte) error {
+	switch ev.Kind {
+	case codegen.Printf:
+		s, err := p.Format(ev, args)
+		if err != nil {
+			return err
+		}
+		if p.json {
+			return p.jsonLine("printf", []byte(s))
+		}
+		_, err = p.w.WriteString(s)
+		return err
+	case codegen.Print:
+		return p.printValue(ev, args)
+	case codegen.Time:
+		s := p.strftime(ev.Format, p.now())
+		if p.json {
+			return p.jsonLine("time", []byte(s))
+		}
+		_, err := p.w.WriteString(s)
+		return err
+	case codegen.Join:
+		return p.join(ev, args)
+	}
+	return fmt.Errorf("internal error: the printer cannot handle events of kind %d", ev.Kind)
+}
+
+// Format renders a printf-style event to a string.
+func (p *Printer) Format(ev *codegen.Event, args []byte) (string, error) {
+	f := p.formats[ev.ID]
+	if f == nil {
+		var err error
+		if f, err = CompileFormat(ev.Format); err != nil {
+			return "", fmt.Errorf("%s: %v", ev.Pos, err)
+		}
+		p.formats[ev.ID] = f
+	}
+	var fields []Arg
+	if ev.Layout != nil {
+		fields = make([]Arg, len(ev.Layout.Fields))
+		for i, fd := range ev.Layout.Fields {
+			end := fd.Offset + fd.Type.Size
+			if end > len(args) {
+				return "", fmt.Errorf("internal error: event %d is %d bytes, argument %d needs %d", ev.ID, len(args), i, end)
+			}
+			fields[i] = Arg{Type: fd.Type, Data: args[fd.Offset:end]}
+		}
+	}
+	return p.sprintf(f, fields)
+}
+
+func (p *Printer) printValue(ev *codegen.Event, args []byte) error {
+	if ev.Layout == nil || len(ev.Layout.Fields) == 0 {
+		return fmt.Errorf("internal error: print event %d has no value", ev.ID)
+	}
+	fd := ev.Layout.Fields[0]
+	v := args[fd.Offset : fd.Offset+fd.Type.Size]
+	b := p.buf[:0]
+	if p.json {
+		b = append(b, `{"type": "value", "data": `...)
+		b = p.appendJSON(b, fd.Type, v)
+		b = append(b, "}\n"...)
+	} else {
+		b = p.appendText(b, fd.Type, v, false)
+		b = append(b, '\n')
+	}
+	p.buf = b
+	_, err := p.w.Write(b)
+	return err
+}
+
+// join prints the strings of an array separated by ev.Format. The record
+// holds an Array of String; like the NULL pointer ending the array that
+// join() reads, an empty string ends the list.
+func (p *Printer) join(ev *codegen.Event, args []byte) error {
+	var s []byte
+	if ev.Layout != nil && len(ev.Layout.Fields) > 0 {
+		fd := ev.Layout.Fields[0]
+		t := fd.Type
+		v := args[fd.Offset : fd.Offset+t.Size]
+		if t.Kind == types.Array && t.Elem != nil {
+			for i := 0; i < t.Len; i++ {
+				e := v[i*t.Elem.Size : (i+1)*t.Elem.Size]
+				if len(e) == 0 || e[0] == 0 {
+					break
+				}
+				if i > 0 {
+					s = append(s, ev.Format...)
+				}
+				s = append(s, cString(e)...)
+			}
+		} else {
+			s = append(s, cString(v)...)
+		}
+	}
+	if p.json {
+		return p.jsonLine("join", s)
+	}
+	s = append(s, '\n')
+	_, err := p.w.Write(s)
+	return err
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

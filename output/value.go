@@ -1,0 +1,408 @@
+package output
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"unicode/utf8"
+
+	"friday/types"
+)
+
+var ne = binary.NativeEndian
+
+// intBits reads an integer of size bytes; signed values are sign-extended.
+func intBits(b []byte, size int, signed bool) uint64 {
+	switch size {
+	case 1:
+		if signed {
+			return uint64(int8(b[0]))
+		}
+		return uint64(b[0])
+	case 2:
+		if signed {
+			return uint64(int16(ne.Uint16(b)))
+		}
+		return uint64(ne.Uint16(b))
+	case 4:
+		if signed {
+			return uint64(int32(ne.Uint32(b)))
+		}
+		return uint64(ne.Uint32(b))
+	}
+	if len(b) < 8 {
+		return 0
+	}
+	return ne.Uint64(b)
+}
+
+func u64(b []byte) uint64 { return ne.Uint64(b) }
+
+// appendInt formats a 64-bit value as signed or unsigned decimal.
+func appendInt(dst []byte, v uint64, signed bool) []byte {
+	if signed {
+		return strconv.AppendInt(dst, int64(v), 10)
+	}
+	return strconv.AppendUint(dst, v, 10)
+}
+
+// cString is s up to its first NUL.
+func cString(b []byte) []byte {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i]
+		}
+	}
+	return b
+}
+
+// appendBuffer writes printable ASCII as it is and every other byte as a
+// \xNN escape, as bpftrace prints buf() values.
+func appendBuffer(dst, b []byte) []byte {
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// aggValue is the number an aggregation prints: count, sum, min, max and
+// the average of avg (total/count, rounding towards zero).
+func aggValue(t *types.Type, b []byte) uint64 {
+	switch t.Kind {
+	case types.Avg, types.Stats:
+		count, total := u64(b), u64(b[8:])
+		if count == 0 {
+			return 0
+		}
+		if t.Signed {
+			return uint64(int64(total) / int64(count))
+		}
+		return total / count
+	}
+	return u64(b)
+}
+
+// appendStats formats a stats value as text.
+func appendStats(dst []byte, t *types.Type, b []byte) []byte {
+	dst = append(dst, "count "...)
+	dst = strconv.AppendUint(dst, u64(b), 10)
+	dst = append(dst, ", average "...)
+	dst = appendInt(dst, aggValue(t, b), t.Signed)
+	dst = append(dst, ", total "...)
+	return appendInt(dst, u64(b[8:]), t.Signed)
+}
+
+// appendText formats a value as the text output shows it. inKey selects
+// the narrower indentation bpftrace gives stacks inside map keys.
+func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []byte {
+	switch t.Kind {
+	case types.Int, types.Bool, types.Pointer:
+		// Pointers print as the signed numbers bpftrace 0.17 stores them as.
+		return appendInt(dst, intBits(b, t.Size, t.Signed || t.Kind == types.Pointer), t.Signed || t.Kind == types.Pointer)
+	case types.Enum:
+		v := intBits(b, t.Size, t.Signed)
+		if name, ok := t.EnumNames[int64(v)]; ok {
+			return append(dst, name...)
+		}
+		return appendInt(dst, v, t.Signed)
+	case types.String:
+		return append(dst, cString(b)...)
+	case types.Buffer:
+		return appendBuffer(dst, b)
+	case types.Array:
+		dst = append(dst, '[')
+		for i := 0; i < t.Len; i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = p.appendText(dst, t.Elem, b[i*t.Elem.Size:], inKey)
+		}
+		return append(dst, ']')
+	case types.Struct:
+		dst = append(dst, "{ "...)
+		for i, f := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, '.')
+			dst = append(dst, f.Name...)
+			dst = append(dst, " = "...)
+			dst = p.appendText(dst, f.Type, fieldBytes(f, b), inKey)
+		}
+		return append(dst, " }"...)
+	case types.Tuple, types.Record:
+		dst = append(dst, '(')
+		for i, f := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			if t.Kind == types.Record {
+				dst = append(dst, f.Name...)
+				dst = append(dst, '=')
+			}
+			dst = p.appendText(dst, f.Type, b[f.Offset:], inKey)
+		}
+		return append(dst, ')')
+	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
+		return appendInt(dst, aggValue(t, b), t.Signed && t.Kind != types.Count)
+	case types.Stats:
+		return appendStats(dst, t, b)
+	}
+	return append(dst, p.special(t, b, inKey)...)
+}
+
+// fieldBytes is the bytes of a struct field; a bitfield is extracted into
+// a fresh 8-byte integer.
+func fieldBytes(f types.Field, b []byte) []byte {
+	if f.BitSize == 0 {
+		return b[f.Offset:]
+	}
+	var word [8]byte
+	copy(word[:], b[f.Offset:])
+	v := ne.Uint64(word[:]) >> f.BitOffset & (1<<f.BitSize - 1)
+	ne.PutUint64(word[:], v)
+	return word[:]
+}
+
+// special formats the kinds whose text needs resolving (symbols, stacks,
+// user names, ...): the same text in both output formats.
+func (p *Printer) special(t *types.Type, b []byte, inKey bool) string {
+	switch t.Kind {
+	case types.Ksym:
+		return symText(p.sym.Kernel(u64(b)), u64(b))
+	case types.Usym:
+		addr := u64(b)
+		return symText(p.sym.User(ne.Uint32(b[UsymPidOff:]), addr), addr)
+	case types.KStack, types.UStack:
+		return p.stack(t, b, inKey)
+	case types.Inet:
+		return ntop(u64(b), b[InetAddrOff:InetAddrOff+16])
+	case types.Username:
+		return p.users.name(u64(b))
+	case types.Timestamp:
+		return p.timestamp(u64(b), u64(b[TimestampNsOff:]))
+	case types.CgroupPath:
+		return p.sym.CgroupPath(u64(b[CgroupIDOff:]))
+	case types.MacAddr:
+		return macaddr(b[:6])
+	case types.Strerror:
+		return strerror(int64(intBits(b, t.Size, true)))
+	case types.Probe:
+		if id := u64(b); id < uint64(len(p.obj.ProbeNames)) {
+			return p.obj.ProbeNames[id]
+		}
+		return ""
+	}
+	return t.String()
+}
+
+// symText is ksym()/usym() text: the symbol's bare name, or the address in
+// hex (0 stays "0", as C++'s showbase prints it).
+func symText(s Sym, addr uint64) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	if addr == 0 {
+		return "0"
+	}
+	return "0x" + strconv.FormatUint(addr, 16)
+}
+
+// stack formats a kernel or user stack: in bpftrace mode one frame per line
+// indented by 8 spaces (4 inside a map key), in perf mode each line is a
+// tab, the address in hex and the symbol, with the binary for user frames.
+func (p *Printer) stack(t *types.Type, b []byte, inKey bool) string {
+	user := t.Kind == types.UStack
+	var pid uint32
+	if user {
+		pid = ne.Uint32(b[UStackPidOff:])
+	}
+	frames := p.sym.Stack(user, u64(b))
+	if t.StackDepth > 0 && len(frames) > t.StackDepth {
+		frames = frames[:t.StackDepth]
+	}
+	out := []byte{'\n'}
+	for _, addr := range frames {
+		var s Sym
+		if user {
+			s = p.sym.User(pid, addr)
+		} else {
+			s = p.sym.Kernel(addr)
+		}
+		switch t.Stack {
+		case types.StackPerf:
+			out = append(out, '\t')
+			out = strconv.AppendUint(out, addr, 16)
+			out = append(out, ' ')
+			out = appendFrame(out, s, addr)
+			if user {
+				mod := s.Module
+				if mod == "" {
+					mod = "[unknown]"
+				}
+				out = append(out, " ("...)
+				out = append(out, mod...)
+				out = append(out, ')')
+			}
+		case types.StackRaw:
+			out = strconv.AppendUint(out, addr, 16)
+		default:
+			if inKey {
+				out = append(out, "    "...)
+			} else {
+				out = append(out, "        "...)
+			}
+			out = appendFrame(out, s, addr)
+		}
+		out = append(out, '\n')
+	}
+	return string(out)
+}
+
+// appendFrame is one stack frame: name+offset, or the address in hex.
+func appendFrame(dst []byte, s Sym, addr uint64) []byte {
+	if s.Name == "" {
+		dst = append(dst, "0x"...)
+		return strconv.AppendUint(dst, addr, 16)
+	}
+	dst = append(dst, s.Name...)
+	dst = append(dst, '+')
+	return strconv.AppendUint(dst, s.Offset, 10)
+}
+
+// ntop formats an IPv4 or IPv6 address as inet_ntop does.
+func ntop(family uint64, addr []byte) string {
+	switch family {
+	case AFInet:
+		return netip.AddrFrom4([4]byte(addr[:4])).String()
+	case AFInet6:
+		return netip.AddrFrom16([16]byte(addr[:16])).String()
+	}
+	return ""
+}
+
+func macaddr(b []byte) string {
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, 17)
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, hex[c>>4], hex[c&15])
+	}
+	return string(out)
+}
+
+// strerror is the C library's message for an errno value. Go's messages
+// are the C library's with a lower-case first letter.
+func strerror(n int64) string {
+	if n <= 0 || n > 4095 {
+		return "Unknown error " + strconv.FormatInt(n, 10)
+	}
+	s := syscall.Errno(n).Error()
+	if len(s) > 5 && s[:6] == "errno " {
+		return "Unknown error " + strconv.FormatInt(n, 10)
+	}
+	if s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
+// appendJSON formats a value as the JSON output shows it.
+func (p *Printer) appendJSON(dst []byte, t *types.Type, b []byte) []byte {
+	switch t.Kind {
+	case types.Int, types.Bool, types.Pointer, types.Count, types.Sum, types.Min, types.Max, types.Avg:
+		return p.appendText(dst, t, b, false)
+	case types.Enum:
+		if _, ok := t.EnumNames[int64(intBits(b, t.Size, t.Signed))]; !ok {
+			return p.appendText(dst, t, b, false)
+		}
+	case types.Array:
+		dst = append(dst, '[')
+		for i := 0; i < t.Len; i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = p.appendJSON(dst, t.Elem, b[i*t.Elem.Size:])
+		}
+		return append(dst, ']')
+	case types.Struct, types.Record:
+		dst = append(dst, "{ "...)
+		for i, f := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = appendJSONString(dst, []byte(f.Name))
+			dst = append(dst, ": "...)
+			dst = p.appendJSON(dst, f.Type, fieldBytes(f, b))
+		}
+		return append(dst, " }"...)
+	case types.Tuple:
+		dst = append(dst, '[')
+		for i, f := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = p.appendJSON(dst, f.Type, b[f.Offset:])
+		}
+		return append(dst, ']')
+	case types.Stats:
+		dst = append(dst, `{"count": `...)
+		dst = strconv.AppendUint(dst, u64(b), 10)
+		dst = append(dst, `, "average": `...)
+		dst = appendInt(dst, aggValue(t, b), t.Signed)
+		dst = append(dst, `, "total": `...)
+		dst = appendInt(dst, u64(b[8:]), t.Signed)
+		return append(dst, '}')
+	}
+	return appendJSONString(dst, p.appendText(nil, t, b, false))
+}
+
+// appendJSONString writes s as a JSON string. Bytes that are not UTF-8
+// become U+FFFD so that the output stays valid JSON.
+func appendJSONString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				if c < 0x20 {
+					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+				} else {
+					dst = append(dst, c)
+				}
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else {
+			dst = append(dst, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(dst, '"')
+}
