@@ -158,6 +158,9 @@ func (s *state) run(ctx context.Context) error {
 		}
 		s.reader = rd
 	}
+	if c := s.opts.Command; c != nil {
+		c.waitHeld()
+	}
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
 			if pt.Provider == "begin" || pt.Provider == "end" {
