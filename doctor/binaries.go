@@ -80,7 +80,15 @@ func busyExecutables(n int) [][2]string {
 			continue
 		}
 		seen[p.exe] = true
-		out = append(out, [2]string{p.open, strings.TrimSuffix(p.exe, " (deleted)")})
+		name := strings.TrimSuffix(p.exe, " (deleted)")
+		if strings.HasPrefix(name, "/memfd:") {
+			// Programs run from memory (container runtimes do this) are
+			// better known by their command name.
+			if comm, err := readTrim(filepath.Join(filepath.Dir(p.open), "comm")); err == nil {
+				name = comm
+			}
+		}
+		out = append(out, [2]string{p.open, name})
 	}
 	return out
 }
