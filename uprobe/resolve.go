@@ -233,13 +233,7 @@ func (b *Binary) expandReturn(locs []Location, opts Options, wildcard bool) ([]L
 // `bpftrace -l` prints them. With target "" and pid > 0, it lists every
 // file the process maps.
 func List(target, pattern string, pid int) ([]string, error) {
-	var paths []string
-	var err error
-	if target == "" && pid > 0 {
-		paths, err = MappedFiles(pid)
-	} else {
-		paths, err = ResolveTarget(target, pid)
-	}
+	paths, err := SearchTargets(target, pid)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +241,10 @@ func List(target, pattern string, pid int) ([]string, error) {
 	for _, p := range paths {
 		lines, err := listFile(p, pattern)
 		if err != nil {
+			if target == "" {
+				// A process may map files we cannot read as ELF.
+				continue
+			}
 			return nil, err
 		}
 		out = append(out, lines...)

@@ -61,6 +61,15 @@ func ResolveTarget(target string, pid int) ([]string, error) {
 	return nil, fmt.Errorf("%s: no such executable in $PATH and no such library", target)
 }
 
+// SearchTargets is ResolveTarget for listings and USDT attach points, which
+// with a process and no target cover every file the process maps.
+func SearchTargets(target string, pid int) ([]string, error) {
+	if target == "" && pid > 0 {
+		return MappedFiles(pid)
+	}
+	return ResolveTarget(target, pid)
+}
+
 func resolvePath(target string) ([]string, error) {
 	abs, err := filepath.Abs(target)
 	if err != nil {

@@ -189,13 +189,7 @@ func resolveArgs(b *uprobe.Binary, p Probe, regs map[string]Register) ([]Arg, er
 // the patterns ('*' wildcards; an empty pattern matches all). With target
 // "" and pid > 0, every file the process maps is searched.
 func Find(target, provider, name string, pid int) ([]Probe, error) {
-	var paths []string
-	var err error
-	if target == "" && pid > 0 {
-		paths, err = uprobe.MappedFiles(pid)
-	} else {
-		paths, err = uprobe.ResolveTarget(target, pid)
-	}
+	paths, err := uprobe.SearchTargets(target, pid)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +197,10 @@ func Find(target, provider, name string, pid int) ([]Probe, error) {
 	for _, path := range paths {
 		probes, err := Read(path)
 		if err != nil {
+			if target == "" {
+				// A process may map files we cannot read as ELF.
+				continue
+			}
 			return nil, err
 		}
 		for _, p := range probes {
