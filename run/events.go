@@ -2,9 +2,12 @@ package run
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
+	"syscall"
 
 	"friday/codegen"
 )
@@ -97,8 +100,19 @@ func (s *state) cat(ev *codegen.Event, args []byte) error {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s': %v\n", path, err)
+		// A missing file is reported and the script goes on, as in bpftrace.
+		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s': %s\n", path, errnoText(err))
 		return nil
 	}
 	return s.opts.Printer.Text(data)
+}
+
+// errnoText spells a system call error as strerror(3) does.
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err.Error()
+	}
+	msg := errno.Error()
+	return strings.ToUpper(msg[:1]) + msg[1:]
 }
