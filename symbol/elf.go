@@ -229,6 +229,8 @@ func (b *Binary) load() {
 	var dbg *elf.File
 	if symtab == nil || ef.Section(".debug_info") == nil {
 		if dbg = b.openDebugFile(ef); dbg != nil {
+			// Symbols and DWARF are read into memory below.
+			defer dbg.Close()
 			if ds, err := dbg.Symbols(); err == nil && symtab == nil {
 				syms = appendFuncs(syms, ds)
 			}
@@ -352,20 +354,30 @@ func DebugFilePath(buildID string) string {
 // openDebugCandidate opens p when it belongs to the binary: same build-id
 // when both have one, else a matching debuglink CRC.
 func openDebugCandidate(p, id string, crc uint32, checkCRC bool) *elf.File {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil
-	}
-	f, err := elf.NewFile(bytes.NewReader(data))
+	f, err := elf.Open(p)
 	if err != nil {
 		return nil
 	}
 	if did := BuildID(f); id != "" && did != "" {
-		if did != id {
-			return nil
+		if did == id {
+			return f
 		}
-	} else if checkCRC && crc32.ChecksumIEEE(data) != crc {
-		return nil
+	} else if !checkCRC || fileCRC(p) == crc {
+		return f
 	}
-	return f
+	f.Close()
+	return nil
+}
+
+func fileCRC(p string) uint32 {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, f); err != nil {
+		return 0
+	}
+	return h.Sum32()
 }

@@ -162,6 +162,8 @@ func TestCProgram(t *testing.T) {
 		{name: "nopie-g", flags: []string{"-no-pie", "-fno-pie", "-g"}, lines: true},
 		{name: "pie-debuglink", flags: []string{"-pie", "-fpie", "-g"}, strip: true, lines: true},
 		{name: "nopie-debuglink", flags: []string{"-no-pie", "-fno-pie", "-g"}, strip: true, lines: true},
+		// Without a build-id the debug file is matched by its CRC.
+		{name: "debuglink-crc", flags: []string{"-pie", "-fpie", "-g", "-Wl,--build-id=none"}, strip: true, lines: true},
 		{name: "stripped", flags: []string{"-pie", "-fpie"}, nosyms: true},
 	} {
 		t.Run(v.name, func(t *testing.T) {
