@@ -30,8 +30,8 @@ import (
 //	ok             the program loads
 //	insns N        ... and has N instructions in total
 //	error TEXT     generating or loading fails with TEXT in the message
-//	run POINT      run BEGIN, or attach and trigger: "getpid" attaches to
-//	               sys_enter_getpid and calls getpid() three times
+//	run HOW        "BEGIN" runs BEGIN; "getpgid" attaches the tracepoints
+//	               and calls getpgid() three times
 //	@... / event   expected map contents and events after the run, in order
 type testCase struct {
 	file   string
@@ -209,13 +209,13 @@ func runCase(src, how string) ([]string, error) {
 				if _, err := prog.Run(&ebpf.RunOptions{}); err != nil {
 					return nil, err
 				}
-			case pt.Provider == "tracepoint" && how == "getpid":
+			case pt.Provider == "tracepoint" && how == "getpgid":
 				l, err := probe.Attach(pt, prog)
 				if err != nil {
 					return nil, err
 				}
 				for i := 0; i < 3; i++ {
-					unix.Getpid()
+					unix.Getpgid(0)
 				}
 				l.Close()
 			}

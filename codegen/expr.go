@@ -131,13 +131,6 @@ func (f *fn) writable(v value, other value) value {
 	if other.kind == vReg {
 		avoid = other.r
 	}
-	if r, ok := f.getReg(); ok {
-		if v.kind == vReg {
-			f.emit(asm.Mov.Reg(r, v.r))
-			return value{kind: vReg, r: r, t: v.t, own: true}
-		}
-		return f.toReg(v, r).withOwn(r)
-	}
 	for _, r := range []asm.Register{asm.R0, asm.R1, asm.R2} {
 		if r == avoid || (v.kind == vMem && v.m.base == r) {
 			continue
@@ -149,11 +142,6 @@ func (f *fn) writable(v value, other value) value {
 		return f.toReg(v, r)
 	}
 	panic("unreachable")
-}
-
-func (v value) withOwn(r asm.Register) value {
-	v.r, v.own = r, true
-	return v
 }
 
 var aluOps = map[string]asm.ALUOp{

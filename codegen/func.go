@@ -184,8 +184,8 @@ func asm64(t *types.Type) *types.Type {
 }
 
 // toReg puts an integer value in a register. want is the register to use
-// for constants and memory loads when v is not already in one; 0 means a
-// temporary of f's choosing (callee-saved if free, else R0).
+// for constants and memory loads when v is not already in one; 0 means R0
+// (callers that need the value across a helper call use keep).
 func (f *fn) toReg(v value, want asm.Register) value {
 	switch v.kind {
 	case vReg:
@@ -209,9 +209,6 @@ func (f *fn) toReg(v value, want asm.Register) value {
 func (f *fn) target(want asm.Register) (asm.Register, bool) {
 	if want != 0 {
 		return want, false
-	}
-	if r, ok := f.getReg(); ok {
-		return r, true
 	}
 	return asm.R0, false
 }

@@ -260,7 +260,11 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	}
 	if s.Op != "=" {
 		op := strings.TrimSuffix(s.Op, "=")
-		v := f.keep(f.evalInt(s.RHS))
+		v := f.evalInt(s.RHS)
+		if v.kind != vConst {
+			// R0-R2 are busy when v is applied in place.
+			v = f.keep(f.toReg(v, 0))
+		}
 		f.mapUpdateInt(s, m, keys, op, v, false)
 		return
 	}
@@ -378,7 +382,8 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 		v = constVal(1, types.U64)
 	default:
 		if hasArg && v.kind != vConst {
-			v = f.keep(v)
+			// R0 and R1 are busy when v is added in place.
+			v = f.keep(f.toReg(v, 0))
 		}
 		key = f.mapKey(m, keys, s.Pos(), 0)
 	}

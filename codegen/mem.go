@@ -15,6 +15,18 @@ import (
 // they must be in map keys (compared bytewise) and in values that may
 // become keys; event records leave them as they are.
 func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
+	if x, ok := e.(*syntax.Ternary); ok {
+		if _, isConst := f.constOf(x.Cond); !isConst && !isVoid(f.typeOf(x)) {
+			els, end := f.b.newLabel(), f.b.newLabel()
+			f.branch(x.Cond, els, false)
+			f.evalInto(x.Then, dst, t, pad)
+			f.b.ja(end)
+			f.b.mark(els)
+			f.evalInto(x.Else, dst, t, pad)
+			f.b.mark(end)
+			return
+		}
+	}
 	if isIntLike(t) {
 		v := f.eval(e)
 		if v.kind == vVoid || v.isStr || !isIntLike(v.t) && v.kind != vConst {
@@ -37,6 +49,7 @@ func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
 	case *syntax.Record:
 		f.tupleInto(x.Values, dst, t, pad)
 		return
+
 	case *syntax.Call, *syntax.Ident:
 		if f.builtinInto(e, dst, t, pad) {
 			return
@@ -452,3 +465,5 @@ func (f *fn) dataLoc(fd types.Field, m mem, t *types.Type) {
 		f.call(asm.FnProbeReadKernel)
 	}
 }
+
+func isVoid(t *types.Type) bool { return t == nil || t.Kind == types.Void }
