@@ -22,7 +22,7 @@ import (
 // blank lines included). Commands:
 //
 //	ksym ADDR NAME             a kernel symbol (frames resolve to the
-//	usym ADDR NAME MODULE      closest symbol below them)
+//	usym ADDR NAME MODULE      closest symbol below them; "-" ends one)
 //	stack kernel|user ID ADDR...
 //	probes NAME...             the probe builtin's names by id
 //	strftime ID "FORMAT"       a strftime format event
@@ -120,10 +120,13 @@ func lookup(syms []fakeSym, addr uint64) Sym {
 		return Sym{}
 	}
 	s := syms[i-1]
+	if s.name == "-" {
+		return Sym{}
+	}
 	return Sym{Name: s.name, Offset: addr - s.addr, Module: s.module}
 }
 
-func (f *fakeSymbols) Kernel(addr uint64) Sym         { return lookup(f.kernel, addr) }
+func (f *fakeSymbols) Kernel(addr uint64) Sym           { return lookup(f.kernel, addr) }
 func (f *fakeSymbols) User(pid uint32, addr uint64) Sym { return lookup(f.user, addr) }
 func (f *fakeSymbols) CgroupPath(id uint64) string {
 	return "/sys/fs/cgroup/test/" + strconv.FormatUint(id, 10)
@@ -259,13 +262,18 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 	return nil
 }
 
+var eventIDs uint64
+
 // eventCommand builds the record of a print, printf or join event.
 func eventCommand(p *Printer, verb, rest string) error {
 	l, err := lex(rest)
 	if err != nil {
 		return err
 	}
-	ev := &codegen.Event{ID: 1, Kind: codegen.Print}
+	// Each command is an event of its own: the printer keeps parsed
+	// formats by event ID.
+	eventIDs++
+	ev := &codegen.Event{ID: eventIDs, Kind: codegen.Print}
 	switch verb {
 	case "printf":
 		ev.Kind = codegen.Printf
@@ -280,8 +288,8 @@ func eventCommand(p *Printer, verb, rest string) error {
 	var ts []*types.Type
 	var vals [][]byte
 	for l.peek() != "" {
-		if len(ts) > 0 || verb != "value" {
-			if err := l.expect(","); err != nil && len(ts) > 0 {
+		if len(ts) > 0 {
+			if err := l.expect(","); err != nil {
 				return err
 			}
 		}
