@@ -512,8 +512,12 @@ func mapFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	}
 	ref, ok := args[0].(*syntax.MapRef)
 	if !ok {
+		t := b.expr(args[0])
+		if ci.Name == "len" && t != nil && (t.Kind == types.KStack || t.Kind == types.UStack) {
+			// The number of frames of a stack.
+			return types.I64
+		}
 		b.errorf(args[0].Pos(), "%s() expects a map argument", ci.Name)
-		b.expr(args[0])
 		return nil
 	}
 	ci.Map = b.mapArg(ref)
@@ -545,7 +549,7 @@ func mapKeyFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 			ci.Map = b.mapArg(a)
 			ci.Args = nil
 			if ci.Map != nil && ci.Map.keySet && ci.Map.Key != nil {
-				b.errorf(e.Pos(), "delete() of a map with keys (%s) requires a key: delete(%s, key)", a.Name, a.Name)
+				b.errorf(e.Pos(), "Argument mismatch for %s: trying to access with arguments: [] when map expects arguments: %s", a.Name, keyList(ci.Map.Key))
 				return nil
 			}
 			return result
@@ -948,7 +952,7 @@ func builtinReg(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 		return nil
 	}
 	if !x86Regs[name] {
-		b.errorf(args[0].Pos(), "'%s' is not a valid register", name)
+		b.errorf(args[0].Pos(), "'%s' is not a valid register on this architecture (x86_64)", name)
 		return nil
 	}
 	if !b.requireProvs(e, "reg", "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile", "interval", "software", "hardware", "watchpoint", "asyncwatchpoint") {

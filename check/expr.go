@@ -304,7 +304,7 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			return nil
 		}
 		if t.Kind != types.Int && !isPtr(t) {
-			b.errorf(e.Pos(), "The %s operator can only be used on integers and pointers, not %s", e.Op, t)
+			b.errorf(e.Pos(), "The %s operator can not be used on expressions of type '%s'", e.Op, t)
 			return nil
 		}
 		return t
@@ -331,7 +331,7 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			b.c.setValue(m, types.I64, false, e.Pos())
 		}
 		if m.Value.Kind != types.Int {
-			b.errorf(e.Pos(), "The %s operator can only be used on integer maps, %s holds %s", e.Op, m.Name, m.Value)
+			b.errorf(e.Pos(), "The %s operator can not be used on expressions of type '%s'", e.Op, m.Value)
 			return nil
 		}
 		b.info.Types[x] = m.Value
@@ -390,7 +390,7 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 		case isPtr(lt) && isPtr(rt) && e.Op == "-":
 			return types.I64
 		}
-		b.errorf(e.Pos(), "The %s operator can not be used on pointers (%s and %s)", e.Op, lt, rt)
+		b.errorf(e.Pos(), "The %s operator can not be used on expressions of types %s, %s", e.Op, lt, rt)
 		return nil
 	}
 	if !isIntegral(lt) || !isIntegral(rt) {

@@ -106,6 +106,24 @@ type Info struct {
 }
 
 // Call describes a resolved call or builtin identifier.
+//
+// Builtins written as identifiers (pid, comm, kstack, args, arg0, ...) and
+// as calls (pid(), kstack(perf, 5)) resolve alike. Value types:
+//
+//	pid tid cpu numaid rand cpid ppid: uint32    uid gid nsecs elapsed
+//	jiffies cgroup ncpus: uint64    usermode: uint8    comm pcomm: string[16]
+//	curtask: struct task_struct * (uint64 without BTF)    arg0..arg5: uint64
+//	sarg0..: int64    retval: uint64 (fexit: the BTF return type)
+//	func: ksym (kprobe, fentry) or usym (uprobe, usdt)    probe: probe
+//	username: username    kstack/ustack: KStack/UStack with mode and depth
+//
+// Sizes of the special kinds as this package makes them (what a map or an
+// event record holds): Ksym 8 (address), Usym 16 (address, pid), Inet 24
+// (family, 16 address bytes), Timestamp 16 (format id, ns), CgroupPath 16
+// (filter id, cgroup id), MacAddr 6, Strerror 8, Username 8 (uid), Probe 8
+// (probe id), KStack 8 (stack id), UStack 16 (stack id, pid). Aggregate
+// kinds have Size 8, the size of one counter: codegen decides how many
+// slots a kind needs. Buffer has Size data bytes.
 type Call struct {
 	Name string // canonical name: "printf", "pid", "arg" (for arg0..), "sarg", "hist", ...
 	// Args are the value arguments as written, without a leading mode
