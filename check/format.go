@@ -20,11 +20,13 @@ type Verb struct {
 	Width      int    // -1 when absent
 	Prec       int    // -1 when absent
 	Length     string // "", "hh", "h", "l", "ll", "j", "z", "t"
-	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh", "gr"
+	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh"
 	Arg        *types.Type
 }
 
-// parseFormat splits a format string into its conversions.
+// parseFormat splits a format string into its conversions. It accepts the
+// conversions package output prints (which cannot be imported here: it
+// depends on codegen, which depends on this package).
 func parseFormat(s string) (*Format, error) {
 	f := &Format{Text: s}
 	for i := 0; i < len(s); i++ {
@@ -70,7 +72,7 @@ func parseFormat(s string) (*Format, error) {
 			return nil, fmt.Errorf("Incomplete format specifier at the end of the format string")
 		}
 		switch {
-		case strings.HasPrefix(s[i:], "rx"), strings.HasPrefix(s[i:], "rh"), strings.HasPrefix(s[i:], "gr"):
+		case strings.HasPrefix(s[i:], "rx"), strings.HasPrefix(s[i:], "rh"):
 			v.Conv = s[i : i+2]
 			i++
 		case strings.IndexByte("diuxXocsp", s[i]) >= 0, s[i] == 'r':
@@ -107,7 +109,7 @@ func typeClass(t *types.Type) string {
 // and names the expected type class otherwise.
 func verbAccepts(conv string, t *types.Type) (bool, string) {
 	switch conv {
-	case "d", "i", "u", "x", "X", "o", "c", "gr":
+	case "d", "i", "u", "x", "X", "o", "c":
 		return isIntegral(t) || isPtr(t), "integer"
 	case "p":
 		return isIntegral(t) || isPtr(t), "pointer"
