@@ -372,7 +372,9 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 	switch c.Name {
 	case "hist", "lhist":
 		b := f.bucket(c, v)
-		b = f.keep(b)
+		if len(keys) > 0 {
+			b = f.keep(b)
+		}
 		key = f.mapKey(m, keys, s.Pos(), 8)
 		bo := 0
 		if m.Key != nil {
@@ -578,9 +580,8 @@ func (f *fn) log2(v value, bits int) value {
 			asm.Add.Reg(tmp, orig), asm.Add.Imm(tmp, 1), asm.Mov.Reg(res, tmp))
 	}
 	f.b.mark(end)
-	f.emit(asm.Mov.Reg(n, res))
-	v.t = types.U64
-	return v
+	f.drop(v)
+	return value{kind: vReg, r: res, t: types.U64}
 }
 
 // deleteElem is delete(@m[k]) / delete(@m, k).

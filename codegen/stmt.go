@@ -45,7 +45,8 @@ func (f *fn) stmt(s syntax.Stmt) {
 		f.source(s)
 		f.drop(f.eval(s.X))
 	case *syntax.AssignStmt:
-		f.source(s)
+		// Point at the statement's start, not at its operator.
+		f.source(s.LHS)
 		f.assign(s)
 	case *syntax.VarDecl:
 		f.source(s)
