@@ -39,7 +39,8 @@ grep -q Attaching "$out" || { echo "tracer did not start:" >&2; cat "$out" >&2; 
 counters() {
 	local ns=0 cnt=0 f
 	for f in /proc/"$pid"/fdinfo/*; do
-		grep -q '^prog_id:' "$f" 2>/dev/null || continue
+		# Program fds only: link fds name a prog_id too but keep no counters.
+		grep -q '^run_time_ns:' "$f" 2>/dev/null || continue
 		ns=$((ns + $(awk '/^run_time_ns:/ { print $2 }' "$f")))
 		cnt=$((cnt + $(awk '/^run_cnt:/ { print $2 }' "$f")))
 	done

@@ -36,4 +36,4 @@ for tracer in bpftrace friday; do
 	lost=$(awk '/^Lost [0-9]+ events/ { n += $2 } END { print n + 0 }' "$out")
 	printf '%-10s %8s %10s %10s\n' "$tracer" "$secs" "$printed" "$lost"
 done
-echo "($count reads by dd; printed + lost should be $count)"
+echo "(dd reads $count bytes one at a time, plus a few reads while it starts: printed + lost)"

@@ -16,12 +16,14 @@ scripts=(
 
 # one_run prints "wall_ms max_rss_kb" for one run of a tracer; the clock
 # includes the few hundred microseconds /usr/bin/time adds.
+rss_file=$(mktemp)
+trap 'rm -f "$rss_file"' EXIT
 one_run() {
-	local start end rss
+	local start end
 	start=$(now_ns)
-	rss=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+	/usr/bin/time -f '%M' -o "$rss_file" "$@" >/dev/null 2>&1
 	end=$(now_ns)
-	echo "$(( (end - start) / 1000000 )) $rss"
+	echo "$(( (end - start) / 1000000 )) $(tail -n 1 "$rss_file")"
 }
 
 printf '%-10s %-14s %12s %14s\n' tracer script "median ms" "peak RSS KiB"
