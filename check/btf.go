@@ -249,7 +249,8 @@ func isChar(t btf.Type) bool {
 		case *btf.Volatile:
 			t = u.Type
 		case *btf.Int:
-			return u.Size == 1 && (u.Name == "char" || u.Name == "signed char" || u.Name == "unsigned char")
+			// Only plain char: u8 and unsigned char arrays hold bytes.
+			return u.Size == 1 && u.Name == "char"
 		default:
 			return false
 		}

@@ -138,8 +138,8 @@ func unifyInts(a, b *types.Type) *types.Type {
 	return types.IntOf(size, true)
 }
 
-// stored is the type a value takes when stored in a map: integers widen
-// to 8 bytes (recursively inside tuples).
+// stored is the type a value takes when stored in a map: integers and
+// enums widen to 8 bytes (recursively inside tuples).
 func stored(t *types.Type) *types.Type {
 	if t == nil {
 		return nil
@@ -149,8 +149,12 @@ func stored(t *types.Type) *types.Type {
 		if t.Size != 8 {
 			return types.IntOf(8, t.Signed)
 		}
-	case types.Bool:
-		return t
+	case types.Enum:
+		if t.Size != 8 {
+			e := *t
+			e.Size = 8
+			return &e
+		}
 	case types.Tuple, types.Record:
 		changed := false
 		elems := make([]*types.Type, len(t.Fields))
