@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -229,5 +230,38 @@ func runCase(t *testing.T, c *traceCase) {
 	}
 	if status != wantStatus {
 		t.Errorf("%s:%d: exit status %d, want %d", c.file, c.line, status, wantStatus)
+	}
+}
+
+// TestNeedsRoot runs friday as an unprivileged user: one clear line, no
+// kernel error codes.
+func TestNeedsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to an unprivileged user")
+	}
+	bin := friday(t)
+	// The unprivileged user must be able to reach the binary.
+	for dir := filepath.Dir(bin); dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		if info, err := os.Stat(dir); err == nil && info.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(dir, info.Mode().Perm()|0o011); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cmd := exec.Command(bin, "trace", "-e", "BEGIN { printf(\"hi\\n\"); exit(); }")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = "/"
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
+	}
+	if got, want := stderr.String(), "ERROR: friday trace needs root (CAP_BPF and CAP_PERFMON)\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing", &stdout)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 	"github.com/spf13/pflag"
 
@@ -281,6 +282,6 @@ func printDebug(w io.Writer, f *syntax.File, obj *codegen.Object) {
 		for i, pt := range p.Points {
 			names[i] = pt.Name
 		}
-		fmt.Fprintf(w, "\n%s (%s, %d instructions):\n%v", strings.Join(names, ", "), p.Name, len(p.Insns), p.Insns)
+		fmt.Fprintf(w, "\n%s (%s, %d instructions):\n%v", strings.Join(names, ", "), p.Name, p.Insns.Size()/asm.InstructionSize, p.Insns)
 	}
 }
