@@ -17,8 +17,13 @@ import (
 // exit (top and div 0). Entries are sorted by value, ties by key; top keeps
 // the top largest, div divides the printed values.
 func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) error {
-	if m.Value == nil {
-		return fmt.Errorf("internal error: map %s has no value type", m.Name)
+	if err := checkType(m.Value); err != nil {
+		return fmt.Errorf("internal error: map %s: %v", m.Name, err)
+	}
+	if m.Key != nil {
+		if err := checkType(m.Key); err != nil {
+			return fmt.Errorf("internal error: map %s: %v", m.Name, err)
+		}
 	}
 	if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
 		return p.histMap(m, entries, top, div)

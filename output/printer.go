@@ -52,6 +52,7 @@ type Printer struct {
 	sym  Symbolizer
 
 	formats map[uint64]*Format // parsed printf formats by event ID
+	checked map[uint64]bool    // events whose layout was checked
 	buf     []byte             // scratch line
 	users   *userNames
 
@@ -66,7 +67,7 @@ var _ run.Printer = (*Printer)(nil)
 // events and maps of obj. sym may be nil.
 func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Printer, error) {
 	p := &Printer{
-		obj: obj, sym: sym, formats: map[uint64]*Format{}, users: newUserNames("/etc/passwd"),
+		obj: obj, sym: sym, formats: map[uint64]*Format{}, checked: map[uint64]bool{}, users: newUserNames("/etc/passwd"),
 		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(),
 	}
 	switch format {
@@ -148,6 +149,9 @@ func (p *Printer) jsonLine(typ string, s []byte) error {
 
 // Event prints one record of an event whose output the printer owns.
 func (p *Printer) Event(ev *codegen.Event, args []byte) error {
+	if err := p.checkEvent(ev, args); err != nil {
+		return err
+	}
 	switch ev.Kind {
 	case codegen.Printf:
 		s, err := p.Format(ev, args)
@@ -174,8 +178,28 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 	return fmt.Errorf("internal error: the printer cannot handle events of kind %d", ev.Kind)
 }
 
+// checkEvent makes sure a record holds what its layout says.
+func (p *Printer) checkEvent(ev *codegen.Event, args []byte) error {
+	if ev.Layout == nil {
+		return nil
+	}
+	if !p.checked[ev.ID] {
+		if err := checkType(ev.Layout); err != nil {
+			return fmt.Errorf("internal error: event %d: %v", ev.ID, err)
+		}
+		p.checked[ev.ID] = true
+	}
+	if len(args) < ev.Layout.Size {
+		return fmt.Errorf("internal error: event %d has %d bytes of arguments, want %d", ev.ID, len(args), ev.Layout.Size)
+	}
+	return nil
+}
+
 // Format renders a printf-style event to a string.
 func (p *Printer) Format(ev *codegen.Event, args []byte) (string, error) {
+	if err := p.checkEvent(ev, args); err != nil {
+		return "", err
+	}
 	f := p.formats[ev.ID]
 	if f == nil {
 		var err error
@@ -188,11 +212,7 @@ func (p *Printer) Format(ev *codegen.Event, args []byte) (string, error) {
 	if ev.Layout != nil {
 		fields = make([]Arg, len(ev.Layout.Fields))
 		for i, fd := range ev.Layout.Fields {
-			end := fd.Offset + fd.Type.Size
-			if end > len(args) {
-				return "", fmt.Errorf("internal error: event %d is %d bytes, argument %d needs %d", ev.ID, len(args), i, end)
-			}
-			fields[i] = Arg{Type: fd.Type, Data: args[fd.Offset:end]}
+			fields[i] = Arg{Type: fd.Type, Data: args[fd.Offset : fd.Offset+fd.Type.Size]}
 		}
 	}
 	return p.sprintf(f, fields)

@@ -2,6 +2,7 @@ package output
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"syscall"
@@ -405,4 +406,49 @@ func appendJSONString(dst, s []byte) []byte {
 		i += n
 	}
 	return append(dst, '"')
+}
+
+// checkType reports a type whose stated size is too small for what the
+// printer reads of it, so that malformed input gives an error instead of
+// reading out of bounds. Aggregations are sized by codegen.ValueSize, and
+// their entries are checked against it.
+func checkType(t *types.Type) error {
+	if t == nil {
+		return fmt.Errorf("missing type")
+	}
+	need := 0
+	switch t.Kind {
+	case types.Int, types.Enum:
+		if t.Size != 1 && t.Size != 2 && t.Size != 4 && t.Size != 8 {
+			return fmt.Errorf("integer of %d bytes", t.Size)
+		}
+	case types.Bool:
+		need = 1
+	case types.Pointer, types.Ksym, types.KStack, types.Username, types.Strerror, types.Probe:
+		need = 8
+	case types.Usym, types.UStack, types.Timestamp, types.CgroupPath:
+		need = 16
+	case types.Inet:
+		need = InetAddrOff + 16
+	case types.MacAddr:
+		need = 6
+	case types.Array:
+		if t.Elem == nil || t.Len < 0 || t.Elem.Size*t.Len > t.Size {
+			return fmt.Errorf("array %s larger than its %d bytes", t, t.Size)
+		}
+		return checkType(t.Elem)
+	case types.Struct, types.Tuple, types.Record:
+		for _, f := range t.Fields {
+			if err := checkType(f.Type); err != nil {
+				return err
+			}
+			if f.Offset < 0 || f.Offset+f.Type.Size > t.Size && f.BitSize == 0 {
+				return fmt.Errorf("field %s of %s lies outside its %d bytes", f.Name, t, t.Size)
+			}
+		}
+	}
+	if t.Size < need {
+		return fmt.Errorf("%s value of %d bytes, want %d", t, t.Size, need)
+	}
+	return nil
 }
