@@ -200,11 +200,10 @@ func (c *checker) finishMaps() {
 			c.errorf(c.mapRead[n], "Undefined map: %s", n)
 		}
 	}
+	// A declared map that is never used has no type; it needs no BPF map.
 	for n, m := range c.maps {
-		if m.Value == nil && m.Decl != nil {
-			if _, read := c.mapRead[n]; !read {
-				c.errorf(m.Decl.Pos(), "Map %s is declared but never used", n)
-			}
+		if m.Value == nil {
+			delete(c.maps, n)
 		}
 	}
 }
