@@ -1,0 +1,265 @@
+// Package btftypes converts kernel BTF types into the shared type model,
+// for the checker (casts, struct fields, enums) and for attach points whose
+// arguments BTF describes.
+package btftypes
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+
+	"friday/types"
+)
+
+// Converter converts kernel BTF types into types.Type on demand. Struct
+// types are cached by BTF identity so recursive structs (task_struct points
+// to task_struct) become cyclic graphs rather than infinite ones. A
+// Converter is not safe for concurrent use.
+type Converter struct {
+	spec  *btf.Spec
+	cache map[btf.Type]*types.Type
+	enums map[string]EnumConst // enum value name -> value, built on first use
+}
+
+// EnumConst is an enum constant: its value and its enum type.
+type EnumConst struct {
+	Val  int64
+	Type *types.Type
+}
+
+// New returns a converter over spec; a nil spec knows no types.
+func New(spec *btf.Spec) *Converter {
+	return &Converter{spec: spec, cache: map[btf.Type]*types.Type{}}
+}
+
+// Named looks up "struct x", "union x" or "enum x".
+func (b *Converter) Named(name string) *types.Type {
+	if b.spec == nil {
+		return nil
+	}
+	kind, base, _ := strings.Cut(name, " ")
+	cands, err := b.spec.AnyTypesByName(base)
+	if err != nil {
+		return nil
+	}
+	var fallback btf.Type
+	for _, t := range cands {
+		switch t := t.(type) {
+		case *btf.Struct:
+			if kind == "struct" {
+				return b.Type(t)
+			}
+		case *btf.Union:
+			if kind == "union" {
+				return b.Type(t)
+			}
+		case *btf.Enum:
+			if kind == "enum" {
+				return b.Type(t)
+			}
+		case *btf.Fwd:
+			if kind == "struct" || kind == "union" {
+				fallback = t
+			}
+		}
+	}
+	if fallback != nil {
+		return b.Type(fallback)
+	}
+	return nil
+}
+
+// Typedef looks up a typedef or base type name such as "u32" or "pid_t".
+func (b *Converter) Typedef(name string) *types.Type {
+	if b.spec == nil {
+		return nil
+	}
+	cands, err := b.spec.AnyTypesByName(name)
+	if err != nil {
+		return nil
+	}
+	for _, t := range cands {
+		switch t.(type) {
+		case *btf.Typedef, *btf.Int:
+			return b.Type(t)
+		}
+	}
+	return nil
+}
+
+// EnumValue finds an enum constant by name.
+func (b *Converter) EnumValue(name string) (EnumConst, bool) {
+	if b.spec == nil {
+		return EnumConst{}, false
+	}
+	if b.enums == nil {
+		b.enums = map[string]EnumConst{}
+		for t, err := range b.spec.All() {
+			if err != nil {
+				break
+			}
+			e, ok := t.(*btf.Enum)
+			if !ok {
+				continue
+			}
+			var et *types.Type
+			for _, v := range e.Values {
+				if _, dup := b.enums[v.Name]; dup {
+					continue
+				}
+				if et == nil {
+					et = b.Type(e)
+				}
+				b.enums[v.Name] = EnumConst{Val: int64(v.Value), Type: et}
+			}
+		}
+	}
+	ec, ok := b.enums[name]
+	return ec, ok
+}
+
+// FuncProto finds the prototype of kernel function name.
+func (b *Converter) FuncProto(name string) *btf.FuncProto {
+	if b.spec == nil {
+		return nil
+	}
+	var fn *btf.Func
+	if err := b.spec.TypeByName(name, &fn); err != nil {
+		return nil
+	}
+	proto, _ := fn.Type.(*btf.FuncProto)
+	return proto
+}
+
+// ProtoArgs is the struct of a function prototype's parameters, laid out
+// as 8-byte slots (as raw tracepoint and fentry contexts hold them).
+func (b *Converter) ProtoArgs(name string, proto *btf.FuncProto) *types.Type {
+	t := &types.Type{Kind: types.Struct, Name: "struct " + name + "_args"}
+	for i, p := range proto.Params {
+		pname := p.Name
+		if pname == "" {
+			pname = fmt.Sprintf("arg%d", i)
+		}
+		t.Fields = append(t.Fields, types.Field{Name: pname, Type: b.Type(p.Type), Offset: 8 * i})
+	}
+	t.Size = 8 * len(proto.Params)
+	return t
+}
+
+// Type converts t.
+func (b *Converter) Type(t btf.Type) *types.Type {
+	if r, ok := b.cache[t]; ok {
+		return r
+	}
+	switch t := t.(type) {
+	case *btf.Void:
+		return types.VoidT
+	case *btf.Int:
+		if t.Encoding&btf.Bool != 0 {
+			return types.BoolT
+		}
+		size := int(t.Size)
+		if size > 8 {
+			return types.ArrayOf(types.U8, size)
+		}
+		return types.IntOf(size, t.Encoding&btf.Signed != 0 || t.Name == "char")
+	case *btf.Typedef:
+		return b.Type(t.Type)
+	case *btf.Const:
+		return b.Type(t.Type)
+	case *btf.Volatile:
+		return b.Type(t.Type)
+	case *btf.Restrict:
+		return b.Type(t.Type)
+	case *btf.TypeTag:
+		return b.Type(t.Type)
+	case *btf.Pointer:
+		p := &types.Type{Kind: types.Pointer, Size: 8}
+		b.cache[t] = p
+		p.Elem = b.Type(t.Target)
+		return p
+	case *btf.Array:
+		if isChar(t.Type) {
+			// char arrays hold text: bpftrace reads and prints them as strings.
+			return types.StringOf(int(t.Nelems))
+		}
+		elem := b.Type(t.Type)
+		return types.ArrayOf(elem, int(t.Nelems))
+	case *btf.Struct:
+		return b.composite(t, "struct "+t.Name, false, int(t.Size), t.Members)
+	case *btf.Union:
+		return b.composite(t, "union "+t.Name, true, int(t.Size), t.Members)
+	case *btf.Fwd:
+		kind := "struct "
+		if t.Kind == btf.FwdUnion {
+			kind = "union "
+		}
+		r := &types.Type{Kind: types.Struct, Name: kind + t.Name, Union: t.Kind == btf.FwdUnion}
+		b.cache[t] = r
+		return r
+	case *btf.Enum:
+		r := &types.Type{Kind: types.Enum, Size: int(t.Size), Signed: t.Signed, Name: "enum " + t.Name,
+			EnumNames: map[int64]string{}}
+		for _, v := range t.Values {
+			r.EnumNames[int64(v.Value)] = v.Name
+		}
+		b.cache[t] = r
+		return r
+	case *btf.Float:
+		return types.ArrayOf(types.U8, int(t.Size))
+	}
+	return types.VoidT
+}
+
+func (b *Converter) composite(key btf.Type, name string, union bool, size int, members []btf.Member) *types.Type {
+	if strings.HasSuffix(name, " ") {
+		name += "(anonymous)"
+	}
+	r := &types.Type{Kind: types.Struct, Name: name, Union: union, Size: size}
+	b.cache[key] = r
+	var fields []types.Field
+	for _, m := range members {
+		off := int(m.Offset)
+		if m.Name == "" {
+			// Members of anonymous structs and unions are reached as if
+			// they belonged to the enclosing struct.
+			inner := b.Type(m.Type)
+			if inner.Kind == types.Struct {
+				for _, f := range inner.Fields {
+					f.Offset += off / 8
+					fields = append(fields, f)
+				}
+			}
+			continue
+		}
+		f := types.Field{Name: m.Name, Type: b.Type(m.Type), Offset: off / 8}
+		if m.BitfieldSize > 0 {
+			f.BitSize = int(m.BitfieldSize)
+			f.BitOffset = off % 8
+		}
+		fields = append(fields, f)
+	}
+	r.Fields = fields
+	return r
+}
+
+// isChar reports whether t is the C type char (through qualifiers and
+// typedefs).
+func isChar(t btf.Type) bool {
+	for {
+		switch u := t.(type) {
+		case *btf.Typedef:
+			t = u.Type
+		case *btf.Const:
+			t = u.Type
+		case *btf.Volatile:
+			t = u.Type
+		case *btf.Int:
+			// Only plain char: u8 and unsigned char arrays hold bytes.
+			return u.Size == 1 && u.Name == "char"
+		default:
+			return false
+		}
+	}
+}
