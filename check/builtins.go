@@ -142,7 +142,10 @@ func (b *body) nargs(e syntax.Expr, name string, args []syntax.Expr, min, max in
 		b.errorf(e.Pos(), "%s() takes up to %d arguments (%d provided)", name, max, n)
 	}
 	for _, a := range args {
-		if _, isMap := a.(*syntax.MapRef); !isMap {
+		switch a.(type) {
+		case *syntax.MapRef, *syntax.Ident:
+			// Maps passed whole and mode names are not values.
+		default:
 			b.expr(a)
 		}
 	}
@@ -425,19 +428,14 @@ func fmtFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	if ci.Name == "system" && !b.requireUnsafe(e, "system") {
 		return nil
 	}
-	ft := b.expr(args[0])
 	for _, a := range args[1:] {
 		b.expr(a)
 	}
-	if ft == nil {
+	text, ok := b.constStr(args[0], ci.Name+"()")
+	if !ok {
 		return nil
 	}
-	c, ok := b.info.Consts[args[0]]
-	if !ok || !c.IsStr {
-		b.errorf(e.Pos(), "%s() expects a string literal (%s provided)", ci.Name, typeClass(ft))
-		return nil
-	}
-	f, err := parseFormat(c.Str)
+	f, err := parseFormat(text)
 	if err != nil {
 		b.errorf(e.Pos(), "%s: %v", ci.Name, err)
 		return nil
