@@ -152,7 +152,8 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		}
 		if t.Kind == types.Usym && (f.ptype == ebpf.Kprobe || f.ptype == ebpf.PerfEvent) {
 			m := f.alloc(t.Size)
-			f.emit(asm.LoadMem(asm.R0, rCtx, int16(regOffsets["ip"]), asm.DWord), asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
+			f.funcIP()
+			f.emit(asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
 			f.pidInto(m.at(8))
 			return value{kind: vMem, m: m, t: t}
 		}
@@ -192,6 +193,9 @@ func (f *fn) comm(m mem, n int) {
 // arg reads argument n of a function probe or raw tracepoint.
 func (f *fn) arg(e syntax.Expr, n int, t *types.Type) value {
 	it := types.IntOf(8, t.Signed)
+	if len(f.points) > 0 && f.points[0].USDT != nil {
+		return f.usdtArg(e, n, t)
+	}
 	switch f.ptype {
 	case ebpf.Kprobe, ebpf.PerfEvent:
 		if n < len(argRegs) {

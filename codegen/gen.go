@@ -216,7 +216,18 @@ func (g *gen) posString(pos syntax.Pos) string {
 // progType picks the BPF program type for a probe's attach points.
 func progType(pt *probe.Point) (ebpf.ProgramType, ebpf.AttachType, bool) {
 	if p, ok := any(pt).(interface{ ProgramType() ebpf.ProgramType }); ok {
-		return p.ProgramType(), ebpf.AttachNone, true
+		t := p.ProgramType()
+		switch {
+		case t == ebpf.UnspecifiedProgram:
+		case t != ebpf.Tracing:
+			return t, ebpf.AttachNone, true
+		case pt.Provider == "fentry":
+			return t, ebpf.AttachTraceFEntry, true
+		case pt.Provider == "fexit":
+			return t, ebpf.AttachTraceFExit, true
+		default:
+			return t, ebpf.AttachTraceRawTp, true
+		}
 	}
 	switch pt.Provider {
 	case "tracepoint":
@@ -303,7 +314,11 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 			return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: fmt.Sprintf("probe needs %d bytes of BPF stack, more than the %d available", f.maxStack, maxStack)}
 		}
 	}
-	return &Program{Name: name, Points: pr.Points, Type: typ, Attach: attach, Insns: insns}, nil
+	prog := &Program{Name: name, Points: pr.Points, Type: typ, Attach: attach, Insns: insns}
+	if typ == ebpf.Tracing {
+		prog.AttachTo = pr.Points[0].Func
+	}
+	return prog, nil
 }
 
 const maxStack = 512
@@ -334,7 +349,7 @@ func (o *Object) CollectionSpec() *ebpf.CollectionSpec {
 	}
 	for _, p := range o.Programs {
 		cs.Programs[p.Name] = &ebpf.ProgramSpec{
-			Name: p.Name, Type: p.Type, AttachType: p.Attach,
+			Name: p.Name, Type: p.Type, AttachType: p.Attach, AttachTo: p.AttachTo,
 			Instructions: p.Insns, License: "GPL",
 		}
 	}

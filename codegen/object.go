@@ -36,6 +36,9 @@ type Program struct {
 	Type   ebpf.ProgramType
 	Attach ebpf.AttachType
 	Insns  asm.Instructions
+	// AttachTo is the kernel function or tracepoint a Tracing program is
+	// verified against (ProgramSpec.AttachTo); empty for other types.
+	AttachTo string
 	// Source maps instruction indexes to script positions, for verifier
 	// errors; see LineInfo in asm.
 }
