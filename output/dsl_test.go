@@ -38,7 +38,7 @@ func lex(s string) (*lexer, error) {
 			}
 			toks = append(toks, s[i:j+1])
 			i = j + 1
-		case strings.IndexByte("()[]{},=:", c) >= 0:
+		case strings.IndexByte("()[]{},=:/", c) >= 0:
 			toks = append(toks, s[i:i+1])
 			i++
 		default:
@@ -171,7 +171,7 @@ func (l *lexer) parseType() (*types.Type, error) {
 			return nil, err
 		}
 		if t == "buf" {
-			return &types.Type{Kind: types.Buffer, Size: int(n)}, nil
+			return &types.Type{Kind: types.Buffer, Size: int(n) + BufferLenSize}, nil
 		}
 		return types.StringOf(int(n)), nil
 	case "count":
@@ -270,7 +270,27 @@ func (l *lexer) parseValue(t *types.Type, dst []byte) error {
 			return err
 		}
 		putInt(dst, t.Size, n)
-	case types.String, types.Buffer, types.MacAddr:
+	case types.Buffer:
+		// "data" fills the whole capacity; "data"/N says the length is N.
+		s, err := strconv.Unquote(l.next())
+		if err != nil {
+			return err
+		}
+		n := t.Size - BufferLenSize
+		if l.peek() == "/" {
+			l.next()
+			k, err := l.int()
+			if err != nil {
+				return err
+			}
+			n = int(k)
+		}
+		if len(s) > t.Size-BufferLenSize {
+			return fmt.Errorf("%q does not fit %s", s, t)
+		}
+		dst[0] = byte(n)
+		copy(dst[BufferLenSize:], s)
+	case types.String, types.MacAddr:
 		s, err := strconv.Unquote(l.next())
 		if err != nil {
 			return err

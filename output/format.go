@@ -148,8 +148,11 @@ func (p *Printer) appendVerb(dst []byte, v Verb, a Arg) []byte {
 		return pad(dst, v, s)
 	case "r", "rx", "rh":
 		data := a.Data
-		if a.Type.Kind == types.String {
+		switch a.Type.Kind {
+		case types.String:
 			data = cString(data)
+		case types.Buffer:
+			data = bufferData(a.Type, data)
 		}
 		var s []byte
 		switch v.Conv {

@@ -73,6 +73,13 @@ func appendBuffer(dst, b []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// bufferData is the data of a buf() value: the bytes its length byte
+// counts, within the type's capacity.
+func bufferData(t *types.Type, b []byte) []byte {
+	n := int(b[0])
+	return b[BufferLenSize:][:min(n, t.Size-BufferLenSize)]
+}
+
 // aggValue is the number an aggregation prints: count, sum, min, max and
 // the average of avg (total/count, rounding towards zero).
 func aggValue(t *types.Type, b []byte) uint64 {
@@ -116,7 +123,7 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 	case types.String:
 		return append(dst, cString(b)...)
 	case types.Buffer:
-		return appendBuffer(dst, b)
+		return appendBuffer(dst, bufferData(t, b))
 	case types.Array:
 		dst = append(dst, '[')
 		for i := 0; i < t.Len; i++ {
@@ -422,7 +429,7 @@ func checkType(t *types.Type) error {
 		if t.Size != 1 && t.Size != 2 && t.Size != 4 && t.Size != 8 {
 			return fmt.Errorf("integer of %d bytes", t.Size)
 		}
-	case types.Bool:
+	case types.Bool, types.Buffer:
 		need = 1
 	case types.Pointer, types.Ksym, types.KStack, types.Username, types.Strerror, types.Probe:
 		need = 8
