@@ -106,9 +106,9 @@ func (r *Resolver) User(pid int, addr uint64) Frame {
 		return Frame{Addr: addr}
 	}
 	f, ok := p.resolve(addr)
-	if !ok && p.find(addr) == nil && time.Since(p.when) > refreshAfter {
-		// The process may have mapped new code since; if it has exited,
-		// the old snapshot stays.
+	if m := p.find(addr); !ok && (m == nil || m.bin == nil) && time.Since(p.when) > refreshAfter {
+		// The process may have mapped new code since, or a JIT may have
+		// added to its perf map; if it has exited, the old snapshot stays.
 		if r.Snapshot(pid) == nil {
 			f, _ = r.process(pid).resolve(addr)
 		}

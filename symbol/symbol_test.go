@@ -640,3 +640,26 @@ func TestCInlined(t *testing.T) {
 		t.Errorf("frames:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestPerfMapGrows resolves JIT code that the runtime described only
+// after the process was first seen.
+func TestPerfMapGrows(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "jit")
+	run(t, need(t, "gcc"), "-o", bin, "testdata/jit.c")
+	p := start(t, bin)
+	pid := p.cmd.Process.Pid
+	code := p.addrs["code"]
+	r := NewResolver()
+	if f := r.User(pid, code+4); f.Name != "" {
+		t.Fatalf("JIT code resolved before it was described: %+v", f)
+	}
+	mapFile := fmt.Sprintf("/tmp/perf-%d.map", pid)
+	if err := os.WriteFile(mapFile, []byte(fmt.Sprintf("%x 40 jitted_loop\n", code)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(mapFile)
+	time.Sleep(refreshAfter + 100*time.Millisecond)
+	if got := FormatStackFrame(r.User(pid, code+4)); got != "jitted_loop+4" {
+		t.Errorf("got %q, want jitted_loop+4", got)
+	}
+}
