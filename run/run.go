@@ -229,10 +229,12 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 	if err := s.drain(true); err != nil {
 		return err
 	}
-	if err := s.printMaps(); err != nil {
+	// Lost events are part of the event stream, which ends here; the maps
+	// come after.
+	if err := s.reportLost(); err != nil {
 		return err
 	}
-	if err := s.reportLost(); err != nil {
+	if err := s.printMaps(); err != nil {
 		return err
 	}
 	return s.opts.Printer.Flush()
