@@ -508,8 +508,11 @@ func (s *scanner) scanNumber() uint64 {
 		}
 		return fail("invalid integer literal " + text)
 	}
-	if exp != "" {
-		n, _ := strconv.Atoi(exp)
+	if exp != "" && v != 0 {
+		n, err := strconv.Atoi(exp)
+		if err != nil || n > 19 {
+			return fail("integer literal " + text + " out of range")
+		}
 		for range n {
 			hi, lo := bits.Mul64(v, 10)
 			if hi != 0 {
@@ -616,27 +619,22 @@ func (s *scanner) scanString() string {
 }
 
 // scanAttachPoint scans one attach point starting at s.off (after blanks
-// and comments were skipped). An attach point ends at a blank, ',', '{',
-// '}', or a '/' that starts a predicate; a '/' that begins or continues a
-// path ("uprobe:/bin/sh:f", "u:./a.out:f") belongs to the attach point.
+// and comments were skipped). As in bpftrace, an attach point ends at a
+// blank, ',', '{', '}' or ';'; a '/' belongs to it (paths, Go symbols such
+// as "github.com/x/y.F"), so a predicate must be separated by a blank.
 // Quoted parts may hold any character but a newline.
 func (s *scanner) scanAttachPoint() (raw string, parts []string, pos Pos) {
 	start := s.off
 	pos = s.posAt(start)
 	var part strings.Builder
-	partStart := true   // nothing of the current part consumed yet
-	partIsPath := false // the current part is a file path
-	flush := func() {
-		parts = append(parts, part.String())
-		part.Reset()
-		partStart, partIsPath = true, false
-	}
 loop:
 	for s.off < len(s.src) {
 		c := s.src[s.off]
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '{' || c == '}' || c == ';':
 			break loop
+		case c == '/' && (s.peekByte(1) == '/' || s.peekByte(1) == '*'):
+			break loop // a comment
 		case c == '"':
 			q := s.off
 			s.off++
@@ -649,34 +647,18 @@ loop:
 				break loop
 			}
 			s.off++
-			partStart = false
 		case c == ':' && s.peekByte(1) == ':':
 			part.WriteString("::")
 			s.off += 2
-			partStart = false
 		case c == ':':
 			s.off++
-			flush()
-		case c == '/':
-			if s.peekByte(1) == '/' || s.peekByte(1) == '*' {
-				break loop // a comment
-			}
-			if !partStart && !partIsPath {
-				break loop // a predicate
-			}
-			partIsPath = true
-			part.WriteByte(c)
-			s.off++
-			partStart = false
+			parts = append(parts, part.String())
+			part.Reset()
 		default:
-			if partStart && c == '.' {
-				partIsPath = true
-			}
 			part.WriteByte(c)
 			s.off++
-			partStart = false
 		}
 	}
-	flush()
+	parts = append(parts, part.String())
 	return string(s.src[start:s.off]), parts, pos
 }
