@@ -122,26 +122,29 @@ type Arg struct {
 // conversions follow C, so without a length modifier %d and %x see the
 // low 32 bits of the 64-bit value.
 func (p *Printer) Sprintf(f *Format, args []Arg) (string, error) {
-	return p.sprintf(f, args)
+	b, err := p.appendf(nil, f, args)
+	return string(b), err
 }
 
-func (p *Printer) sprintf(f *Format, args []Arg) (string, error) {
+func (p *Printer) appendf(dst []byte, f *Format, args []Arg) ([]byte, error) {
 	if len(args) != len(f.Verbs) {
-		return "", fmt.Errorf("internal error: format has %d conversions, %d arguments given", len(f.Verbs), len(args))
+		return dst, fmt.Errorf("internal error: format has %d conversions, %d arguments given", len(f.Verbs), len(args))
 	}
-	var b []byte
 	for i, v := range f.Verbs {
-		b = append(b, f.Text[i]...)
-		b = p.appendVerb(b, v, args[i])
+		dst = append(dst, f.Text[i]...)
+		dst = p.appendVerb(dst, v, args[i])
 	}
-	b = append(b, f.Text[len(f.Verbs)]...)
-	return string(b), nil
+	return append(dst, f.Text[len(f.Verbs)]...), nil
 }
 
 func (p *Printer) appendVerb(dst []byte, v Verb, a Arg) []byte {
 	switch v.Conv {
 	case "s":
-		s := p.appendText(nil, a.Type, a.Data, false)
+		if v.Width < 0 && v.Prec < 0 {
+			return p.appendText(dst, a.Type, a.Data, false)
+		}
+		p.tmp = p.appendText(p.tmp[:0], a.Type, a.Data, false)
+		s := p.tmp
 		if v.Prec >= 0 && v.Prec < len(s) {
 			s = s[:v.Prec]
 		}
@@ -154,10 +157,10 @@ func (p *Printer) appendVerb(dst []byte, v Verb, a Arg) []byte {
 		case types.Buffer:
 			data = bufferData(a.Type, data)
 		}
-		var s []byte
+		s := p.tmp[:0]
 		switch v.Conv {
 		case "r":
-			s = appendBuffer(nil, data)
+			s = appendBuffer(s, data)
 		case "rx":
 			for _, c := range data {
 				s = append(s, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
@@ -170,6 +173,7 @@ func (p *Printer) appendVerb(dst []byte, v Verb, a Arg) []byte {
 				s = append(s, hexDigits[c>>4], hexDigits[c&15])
 			}
 		}
+		p.tmp = s
 		return pad(dst, v, s)
 	}
 	n := argInt(a)
@@ -239,16 +243,25 @@ func appendCInt(dst []byte, v Verb, n uint64, signed bool, base int, upper bool)
 	if neg {
 		mag = -n
 	}
-	digits := strconv.FormatUint(mag, base)
+	if v.Flags == "" && v.Width < 0 && v.Prec < 0 && !upper {
+		if neg {
+			dst = append(dst, '-')
+		}
+		return strconv.AppendUint(dst, mag, base)
+	}
+	var buf [96]byte
+	digits := strconv.AppendUint(buf[:0], mag, base)
 	if upper {
-		digits = strings.ToUpper(digits)
+		for i, c := range digits {
+			if c >= 'a' {
+				digits[i] = c - 'a' + 'A'
+			}
+		}
 	}
 	if v.Prec == 0 && mag == 0 {
-		digits = ""
+		digits = digits[:0]
 	}
-	if v.Prec > len(digits) {
-		digits = strings.Repeat("0", v.Prec-len(digits)) + digits
-	}
+	zeros := max(v.Prec-len(digits), 0)
 	var prefix string
 	switch {
 	case neg:
@@ -260,8 +273,8 @@ func appendCInt(dst []byte, v Verb, n uint64, signed bool, base int, upper bool)
 	}
 	if strings.Contains(v.Flags, "#") {
 		switch {
-		case base == 8 && !strings.HasPrefix(digits, "0"):
-			digits = "0" + digits
+		case base == 8 && zeros == 0 && (len(digits) == 0 || digits[0] != '0'):
+			zeros = 1
 		case base == 16 && mag != 0 && upper:
 			prefix = "0X"
 		case base == 16 && mag != 0:
@@ -269,23 +282,29 @@ func appendCInt(dst []byte, v Verb, n uint64, signed bool, base int, upper bool)
 		}
 	}
 	left := strings.Contains(v.Flags, "-")
-	fill := len(prefix) + len(digits)
-	if !left && v.Prec < 0 && strings.Contains(v.Flags, "0") && v.Width > fill {
-		digits = strings.Repeat("0", v.Width-fill) + digits
+	if w := len(prefix) + zeros + len(digits); !left && v.Prec < 0 && strings.Contains(v.Flags, "0") && v.Width > w {
+		zeros += v.Width - w
 	}
-	return pad(dst, v, []byte(prefix+digits))
+	out := append(buf[len(digits):len(digits)], prefix...)
+	for range zeros {
+		out = append(out, '0')
+	}
+	out = append(out, digits...)
+	return pad(dst, v, out)
 }
 
 // pad writes s padded with spaces to v's width.
 func pad(dst []byte, v Verb, s []byte) []byte {
 	n := v.Width - len(s)
-	if n <= 0 {
-		return append(dst, s...)
-	}
-	if strings.Contains(v.Flags, "-") {
+	left := n > 0 && strings.Contains(v.Flags, "-")
+	if left {
 		dst = append(dst, s...)
-		return append(dst, strings.Repeat(" ", n)...)
 	}
-	dst = append(dst, strings.Repeat(" ", n)...)
+	for ; n > 0; n-- {
+		dst = append(dst, ' ')
+	}
+	if left {
+		return dst
+	}
 	return append(dst, s...)
 }

@@ -54,6 +54,9 @@ type Printer struct {
 	formats map[uint64]*Format // parsed printf formats by event ID
 	checked map[uint64]bool    // events whose layout was checked
 	buf     []byte             // scratch line
+	line    []byte             // printf text before it is written
+	tmp     []byte             // one printf conversion before padding
+	args    []Arg              // printf arguments of the current event
 	users   *userNames
 
 	clock    func() time.Time // time()
@@ -154,14 +157,15 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 	}
 	switch ev.Kind {
 	case codegen.Printf:
-		s, err := p.Format(ev, args)
+		s, err := p.formatted(p.line[:0], ev, args)
+		p.line = s
 		if err != nil {
 			return err
 		}
 		if p.json {
-			return p.jsonLine("printf", []byte(s))
+			return p.jsonLine("printf", s)
 		}
-		_, err = p.w.WriteString(s)
+		_, err = p.w.Write(s)
 		return err
 	case codegen.Print:
 		return p.printValue(ev, args)
@@ -200,22 +204,28 @@ func (p *Printer) Format(ev *codegen.Event, args []byte) (string, error) {
 	if err := p.checkEvent(ev, args); err != nil {
 		return "", err
 	}
+	b, err := p.formatted(nil, ev, args)
+	return string(b), err
+}
+
+// formatted appends the text of a printf-style event whose record was
+// checked.
+func (p *Printer) formatted(dst []byte, ev *codegen.Event, args []byte) ([]byte, error) {
 	f := p.formats[ev.ID]
 	if f == nil {
 		var err error
 		if f, err = CompileFormat(ev.Format); err != nil {
-			return "", fmt.Errorf("%s: %v", ev.Pos, err)
+			return dst, fmt.Errorf("%s: %v", ev.Pos, err)
 		}
 		p.formats[ev.ID] = f
 	}
-	var fields []Arg
+	p.args = p.args[:0]
 	if ev.Layout != nil {
-		fields = make([]Arg, len(ev.Layout.Fields))
-		for i, fd := range ev.Layout.Fields {
-			fields[i] = Arg{Type: fd.Type, Data: args[fd.Offset : fd.Offset+fd.Type.Size]}
+		for _, fd := range ev.Layout.Fields {
+			p.args = append(p.args, Arg{Type: fd.Type, Data: args[fd.Offset : fd.Offset+fd.Type.Size]})
 		}
 	}
-	return p.sprintf(f, fields)
+	return p.appendf(dst, f, p.args)
 }
 
 func (p *Printer) printValue(ev *codegen.Event, args []byte) error {
