@@ -201,16 +201,6 @@ func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
 	return elfSym{}, false
 }
 
-// SymbolCount is the number of function symbols after loading.
-func (b *Binary) SymbolCount() int {
-	b.once.Do(b.load)
-	n := len(b.syms)
-	if b.gotab != nil {
-		n += b.gotab.nfunc
-	}
-	return n
-}
-
 func (b *Binary) load() {
 	ef, err := elf.NewFile(b.r)
 	if err != nil {

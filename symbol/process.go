@@ -14,11 +14,10 @@ import (
 	"time"
 )
 
-// Process is the address space of one process as captured from
+// process is the address space of one process as captured from
 // /proc/PID/maps, with the mapped binaries already opened so that their
 // symbols stay readable after the process exits.
-type Process struct {
-	Pid     int
+type process struct {
 	maps    []mapping // executable mappings, sorted by start
 	perf    []perfSym
 	when    time.Time    // when the maps were read
@@ -71,7 +70,7 @@ func parseMapsLine(line string) (mapsLine, error) {
 
 // snapshot reads the maps of pid and opens the binaries of its executable
 // mappings, sharing already-open binaries through the resolver's cache.
-func (r *Resolver) snapshot(pid int) (*Process, error) {
+func (r *Resolver) snapshot(pid int) (*process, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -79,7 +78,7 @@ func (r *Resolver) snapshot(pid int) (*Process, error) {
 		}
 		return nil, err
 	}
-	p := &Process{Pid: pid, when: time.Now(), exe: exeKey(pid)}
+	p := &process{when: time.Now(), exe: exeKey(pid)}
 	p.checked.Store(p.when.UnixNano())
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -221,7 +220,7 @@ func (r *Resolver) vdso(pid int, ml mapsLine) *Binary {
 	return b
 }
 
-func (p *Process) find(addr uint64) *mapping {
+func (p *process) find(addr uint64) *mapping {
 	i := sort.Search(len(p.maps), func(i int) bool { return p.maps[i].end > addr })
 	if i < len(p.maps) && p.maps[i].start <= addr {
 		return &p.maps[i]
@@ -230,7 +229,7 @@ func (p *Process) find(addr uint64) *mapping {
 }
 
 // resolve symbolizes addr within the captured address space.
-func (p *Process) resolve(addr uint64) (Frame, bool) {
+func (p *process) resolve(addr uint64) (Frame, bool) {
 	m := p.find(addr)
 	if m != nil && m.bin != nil {
 		if va, ok := m.bin.FileOffsetToAddr(addr - m.start + m.off); ok {

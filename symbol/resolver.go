@@ -32,7 +32,7 @@ type Frame struct {
 // identity when they have none, across all processes.
 type Resolver struct {
 	mu        sync.Mutex
-	procs     map[int]*Process
+	procs     map[int]*process
 	byFile    map[fileKey]*Binary
 	byBuildID map[string]*Binary
 }
@@ -43,7 +43,7 @@ const refreshAfter = time.Second
 
 func NewResolver() *Resolver {
 	return &Resolver{
-		procs:     make(map[int]*Process),
+		procs:     make(map[int]*process),
 		byFile:    make(map[fileKey]*Binary),
 		byBuildID: make(map[string]*Binary),
 	}
@@ -121,7 +121,7 @@ func (r *Resolver) User(pid int, addr uint64) Frame {
 // A snapshot older than refreshAfter is retaken if the process has
 // exec'd another program since: a traced command is seen first as the
 // tracer's own child before it execs.
-func (r *Resolver) process(pid int) *Process {
+func (r *Resolver) process(pid int) *process {
 	r.mu.Lock()
 	p := r.procs[pid]
 	r.mu.Unlock()
