@@ -99,6 +99,10 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err := trace(o, fs.Args(), stdout, stderr); err != nil {
+		if errors.Is(err, syscall.EPIPE) {
+			// Whoever read the output has stopped reading: nothing to say.
+			return 1
+		}
 		printError(stderr, err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -150,6 +154,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("unknown buffering mode %q (want line, full or none)", o.buffering)}
 	}
+	probe.SetUserOptions(probe.UserOptions{Pid: o.pid, Unsafe: o.unsafe})
 	if o.list {
 		pattern := ""
 		if o.program != "" || len(args) > 1 {
@@ -193,6 +198,10 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	// is taken out of it again.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed output pipe (friday trace ... | head) then fails the write
+	// instead of killing friday before it cleans up. Unlike ignoring it,
+	// catching SIGPIPE does not pass on to the commands friday starts.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	var cmd *run.Command
 	gopts := codegen.Options{}
