@@ -34,7 +34,6 @@ func stackT(kind types.Kind, mode types.StackMode, depth int) *types.Type {
 func isInt(t *types.Type) bool  { return t != nil && t.Kind == types.Int }
 func isStr(t *types.Type) bool  { return t != nil && t.Kind == types.String }
 func isPtr(t *types.Type) bool  { return t != nil && t.Kind == types.Pointer }
-func isBool(t *types.Type) bool { return t != nil && t.Kind == types.Bool }
 
 // isIntegral: values usable as numbers in arithmetic.
 func isIntegral(t *types.Type) bool {
