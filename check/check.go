@@ -259,12 +259,12 @@ func canonicalProvider(s string) string { return providerAliases[s] }
 // groupPoints decides how many times the body is checked: once for all
 // points, unless the body uses args and the points' args differ.
 func groupPoints(p *syntax.Probe, pts []*probe.Point) [][]*probe.Point {
-	if len(pts) <= 1 || !usesArgs(p) {
+	if len(pts) <= 1 || !usesArgs(p) && !usesArgN(p) {
 		return [][]*probe.Point{pts}
 	}
 	same := true
 	for _, q := range pts[1:] {
-		if !sameArgs(pts[0].Args, q.Args) || pts[0].Proto != q.Proto {
+		if !sameArgs(pts[0].Args, q.Args) || pts[0].Proto != q.Proto || pts[0].ArgSpec != q.ArgSpec {
 			same = false
 			break
 		}

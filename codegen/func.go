@@ -260,7 +260,8 @@ func isIntLike(t *types.Type) bool {
 	switch t.Kind {
 	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
 		return true
-	case types.KStack:
+	case types.KStack, types.Usym:
+		// A user symbol carries its pid after the address.
 		return t.Size == 8
 	}
 	return t.IsInteger()

@@ -15,6 +15,8 @@ import (
 
 	"friday/syntax"
 	"friday/types"
+	"friday/uprobe"
+	"friday/usdt"
 )
 
 // Point is one concrete attach point after aliases and wildcards were
@@ -49,6 +51,21 @@ type Point struct {
 	// kernel's private first parameter left out); argument i is the i-th
 	// 8-byte slot of the context. The checker builds args from it.
 	Proto *btf.FuncProto
+
+	// Pid limits a user-space point to one process (the -p process): the
+	// kernel fires its uprobes in that process only. 0 for every process.
+	Pid int
+	// Locations are where a uprobe or uretprobe point is attached: one
+	// place, or for a uretprobe on Go code every return instruction of the
+	// function, each attached with the same program.
+	Locations []uprobe.Location
+	// USDT is the probe site of a usdt point, with its argument specs.
+	USDT *usdt.Probe
+	// ArgSpec tells how the program reads arg0, arg1, ... when that
+	// depends on the point beyond its provider: points with different
+	// ArgSpec need programs of their own (the sites of one USDT probe may
+	// keep an argument in different registers).
+	ArgSpec string
 }
 
 // ProgramType is the BPF program type a program for p must have. BEGIN and
@@ -78,6 +95,10 @@ type provider struct {
 	list     func(r *resolver) ([]string, error)
 	details  func(r *resolver, name string) ([]string, error)
 	attach   func(p *Point, prog *ebpf.Program) (Link, error)
+	// search, when set, lists the names matching a pattern that names
+	// this provider, for providers whose names depend on the target the
+	// pattern gives (a binary); they are not filtered again.
+	search func(r *resolver, pattern string) ([]string, error)
 }
 
 var (
@@ -152,8 +173,18 @@ func (r *resolver) listLines(pattern string, verbose bool) ([]string, error) {
 	}
 	var names []string
 	owner := map[string]*provider{}
+	if only != nil && only.search != nil {
+		found, err := only.search(r, pattern)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range found {
+			names = append(names, n)
+			owner[n] = only
+		}
+	}
 	for _, pv := range providers {
-		if pv.list == nil || only != nil && pv != only {
+		if pv.list == nil || only != nil && (pv != only || pv.search != nil) {
 			continue
 		}
 		all, err := pv.list(r)

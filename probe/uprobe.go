@@ -1,0 +1,167 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"friday/syntax"
+	"friday/uprobe"
+)
+
+func init() {
+	for _, ret := range []bool{false, true} {
+		name, alias := "uprobe", "u"
+		if ret {
+			name, alias = "uretprobe", "ur"
+		}
+		register(&provider{
+			name:     name,
+			aliases:  []string{alias},
+			progType: ebpf.Kprobe,
+			expand: func(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
+				return expandUprobe(ap, args, name, ret)
+			},
+			search: func(r *resolver, pattern string) ([]string, error) {
+				return searchUprobes(pattern, name)
+			},
+			attach: attachUprobe,
+		})
+	}
+}
+
+// UserOptions configure the user-space providers (uprobe, uretprobe,
+// usdt). Expand and List take attach points alone, so the command line
+// sets these once, with SetUserOptions, before calling either.
+type UserOptions struct {
+	// Pid is the -p process: its points fire in it only, library names
+	// are looked up in its mappings first, and the binary may be left
+	// out (uprobe:function, usdt:probe) to mean every file it maps.
+	Pid int
+	// Unsafe (--unsafe) allows raw addresses that do not start a function
+	// and offsets not known to start an instruction.
+	Unsafe bool
+}
+
+var userOpts UserOptions
+
+// SetUserOptions sets the options of the user-space providers for every
+// later Expand and List.
+func SetUserOptions(o UserOptions) { userOpts = o }
+
+// splitUserTarget splits the parts after a uprobe provider into binary and
+// function. The binary may be left out with a process to search; a
+// language part ("cpp", "c") before the function is accepted as bpftrace
+// does and changes nothing, C++ names being matched demangled anyway.
+func splitUserTarget(ap *syntax.AttachPoint, args []string, provider string) (target, fn string, err error) {
+	switch {
+	case len(args) == 1 && userOpts.Pid > 0:
+		return "", args[0], nil
+	case len(args) == 2:
+		return args[0], args[1], nil
+	case len(args) == 3 && (args[1] == "cpp" || args[1] == "c"):
+		return args[0], args[2], nil
+	case len(args) > 3 && args[1] == "cpp":
+		// A C++ name written without quotes keeps its "::" split.
+		return args[0], strings.Join(args[2:], ":"), nil
+	}
+	return "", "", argCountError(ap, provider, "a binary and a function ("+provider+":binary:function), or -p PID and a function")
+}
+
+func expandUprobe(ap *syntax.AttachPoint, args []string, provider string, ret bool) ([]*Point, error) {
+	target, fn, err := splitUserTarget(ap, args, provider)
+	if err != nil {
+		return nil, err
+	}
+	if fn == "" {
+		return nil, fmt.Errorf("%s: missing function name", ap.Raw)
+	}
+	locs, err := uprobe.Resolve(target, fn, uprobe.Options{PID: userOpts.Pid, Return: ret, Unsafe: userOpts.Unsafe})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ap.Raw, err)
+	}
+	// The return instructions of one Go function are one point: the
+	// script sees a single uretprobe, as it does on C code.
+	var points []*Point
+	byName := map[string]*Point{}
+	for _, loc := range locs {
+		name := provider + ":" + loc.Path + ":" + loc.Spec
+		if p := byName[name]; p != nil {
+			p.Locations = append(p.Locations, loc)
+			continue
+		}
+		fnName := loc.Func
+		if fnName == "" {
+			fnName = loc.Spec
+		}
+		p := &Point{
+			Provider:  provider,
+			Target:    loc.Path,
+			Func:      fnName,
+			Name:      name,
+			Pid:       userOpts.Pid,
+			Locations: []uprobe.Location{loc},
+		}
+		byName[name] = p
+		points = append(points, p)
+	}
+	return points, nil
+}
+
+// searchUprobes lists the functions of the binary a "uprobe:binary:pattern"
+// listing pattern names.
+func searchUprobes(pattern, provider string) ([]string, error) {
+	rest := strings.TrimPrefix(pattern, provider+":")
+	target, fn := rest, "*"
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		target, fn = rest[:i], rest[i+1:]
+	}
+	if target == "*" || target == "" {
+		if userOpts.Pid <= 0 {
+			return nil, fmt.Errorf("listing %s probes needs a binary (%s:BINARY:PATTERN) or -p PID", provider, provider)
+		}
+		target = ""
+	}
+	names, err := uprobe.List(target, fn, userOpts.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if provider != "uprobe" {
+		for i, n := range names {
+			names[i] = provider + strings.TrimPrefix(n, "uprobe")
+		}
+	}
+	return names, nil
+}
+
+// multiLink detaches all the links of one point.
+type multiLink []Link
+
+func (m multiLink) Close() error {
+	var errs []error
+	for _, l := range m {
+		errs = append(errs, l.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func attachUprobe(p *Point, prog *ebpf.Program) (Link, error) {
+	if len(p.Locations) == 0 {
+		return nil, fmt.Errorf("%s: internal error: no location to attach to", p.Name)
+	}
+	links := make(multiLink, 0, len(p.Locations))
+	for _, loc := range p.Locations {
+		l, err := loc.Attach(prog, p.Pid, 0)
+		if err != nil {
+			links.Close()
+			return nil, attachError(p, err)
+		}
+		links = append(links, l)
+	}
+	if len(links) == 1 {
+		return links[0], nil
+	}
+	return links, nil
+}
