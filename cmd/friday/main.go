@@ -56,7 +56,7 @@ func mainCode(args []string, stdout, stderr io.Writer) (code int) {
 		}
 		if len(args) > 1 && args[1] == "trace" {
 			fmt.Fprint(stdout, traceUsage)
-			fmt.Fprint(stdout, traceFlags().FlagUsages())
+			fmt.Fprint(stdout, flagUsages(traceFlags()))
 			return 0
 		}
 		fmt.Fprint(stdout, usage)

@@ -71,6 +71,12 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	return fs, o
 }
 
+// flagUsages lists the flags of fs. pflag marks each boolean flag with
+// "[=true|false]"; the blanks that replace it keep the columns aligned.
+func flagUsages(fs *pflag.FlagSet) string {
+	return strings.ReplaceAll(fs.FlagUsages(), "[=true|false]", "             ")
+}
+
 // traceFlags is the flag set shown by help.
 func traceFlags() *pflag.FlagSet {
 	fs, _ := newTraceFlags()
@@ -91,7 +97,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.help {
 		fmt.Fprint(stdout, traceUsage)
-		fmt.Fprint(stdout, fs.FlagUsages())
+		fmt.Fprint(stdout, flagUsages(fs))
 		return 0
 	}
 	if o.version {
