@@ -35,7 +35,8 @@ import (
 //	printf "FORMAT" TYPE LITERAL, TYPE LITERAL, ...
 //	join "SEP" TYPE LITERAL
 //	time "FORMAT"
-//	cat "TEXT"
+//	cat "TEXT"                 cat() output
+//	system "TEXT"              the output of a command run by system()
 func TestOutput(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil || len(files) == 0 {
@@ -200,10 +201,13 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 		return p.Lost(num(rest))
 	case "exit":
 		return p.ExitMaps()
-	case "cat":
+	case "cat", "system":
 		s, err := strconv.Unquote(rest)
 		if err != nil {
 			return err
+		}
+		if verb == "system" {
+			return p.Syscall([]byte(s))
 		}
 		return p.Text([]byte(s))
 	case "map":

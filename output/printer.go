@@ -134,6 +134,16 @@ func (p *Printer) Text(b []byte) error {
 	return err
 }
 
+// Syscall writes the output of a command run by system(): as it is in
+// text, as a "syscall" record in JSON.
+func (p *Printer) Syscall(b []byte) error {
+	if p.json {
+		return p.jsonLine("syscall", b)
+	}
+	_, err := p.w.Write(b)
+	return err
+}
+
 // Flush writes out what is buffered.
 func (p *Printer) Flush() error { return p.w.Flush() }
 
