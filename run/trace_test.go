@@ -265,3 +265,42 @@ func TestNeedsRoot(t *testing.T) {
 		t.Errorf("stdout = %q, want nothing", &stdout)
 	}
 }
+
+// TestPid checks that -p PID ends the script when the process exits.
+func TestPid(t *testing.T) {
+	requireBPF(t)
+	bin := friday(t)
+	sleep := exec.Command("sleep", "0.5")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Reap it as soon as it exits, so that its pid is gone.
+	go sleep.Wait()
+	cmd := exec.Command(bin, "trace", "-p", strconv.Itoa(sleep.Process.Pid), "-e", `BEGIN { printf("start\n"); } END { printf("end\n"); }`)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() {
+		out, err = cmd.Output()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("friday -p did not end after the process exited")
+	}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, &stderr)
+	}
+	if got, want := string(out), "Attaching 2 probes...\nstart\nend\n\n\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+	// A pid that names no process is refused before anything is loaded.
+	out, err = exec.Command(bin, "trace", "-p", "999999999", "-e", "BEGIN { exit(); }").CombinedOutput()
+	if got, want := string(out), "ERROR: no process with pid 999999999\n"; err == nil || got != want {
+		t.Errorf("bad pid: %v, output %q, want %q", err, got, want)
+	}
+}
