@@ -381,6 +381,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.hasKey(e, c)
 	case "len":
 		return f.mapLen(e, c)
+	case "find":
+		return f.find(e, c)
 	case "ksym", "kptr", "uptr", "username", "strerror":
 		if len(c.Args) != 1 {
 			break
@@ -406,8 +408,9 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return value{kind: vMem, m: mem{rCtx, off}, t: types.U64}
 	case "bswap":
 		v := f.writable(f.toReg(f.evalInt(c.Args[0]), 0), value{})
-		at := f.typeOf(c.Args[0])
-		f.emit(asm.BSwap(v.r, sizeOf(intSize(at))))
+		if at := f.typeOf(c.Args[0]); intSize(at) > 1 {
+			f.emit(asm.BSwap(v.r, sizeOf(intSize(at))))
+		}
 		v.t = t
 		return v
 	case "macaddr":

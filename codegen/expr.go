@@ -17,6 +17,9 @@ func (f *fn) constOf(e syntax.Expr) (value, bool) {
 	if c.IsStr {
 		return strConst(c.Str, t), true
 	}
+	if c.Bytes != nil && !isIntLike(t) {
+		return value{}, false
+	}
 	if !isIntLike(t) {
 		return value{}, false
 	}
@@ -37,6 +40,13 @@ func strConst(s string, t *types.Type) value {
 func (f *fn) eval(e syntax.Expr) value {
 	if v, ok := f.constOf(e); ok {
 		return v
+	}
+	if c, ok := f.info.Consts[e]; ok && c.Bytes != nil {
+		// An array constant (pton): written where it is used.
+		t := f.typeOf(e)
+		m := f.alloc(max(t.Size, len(c.Bytes)))
+		f.writeBytes(m, c.Bytes)
+		return value{kind: vMem, m: m, t: t}
 	}
 	switch e := e.(type) {
 	case *syntax.IntLit:
@@ -353,6 +363,10 @@ func (f *fn) compare(x *syntax.Binary, op string, label string) {
 		f.strCompare(x, op, label)
 		return
 	}
+	if !isIntLike(tx) && !isIntLike(ty) {
+		f.memCompare(x, op, label)
+		return
+	}
 	signed := 0
 	if tx.Signed && ty.Signed {
 		signed = 1
@@ -491,6 +505,12 @@ func (f *fn) toRegInto(v value, r asm.Register) {
 func (f *fn) cast(e *syntax.Cast) value {
 	to := f.typeOf(e)
 	v := f.eval(e.X)
+	if to.Kind == types.Array && (isIntLike(v.t) || v.kind == vConst && !v.isStr) {
+		// An integer seen as an array of bytes (or smaller integers).
+		m := f.alloc(to.Size)
+		f.storeInt(m, v, min(to.Size, 8))
+		return value{kind: vMem, m: m, t: to}
+	}
 	if !isIntLike(to) || !isIntLike(v.t) && !(v.kind == vConst && !v.isStr) {
 		v.t = to
 		return v

@@ -133,7 +133,9 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 		if r := recover(); r != nil {
 			b, ok := r.(bail)
 			if !ok {
-				panic(r)
+				// A bug here must not take the tool down with a stack
+				// trace; report it as an error instead.
+				b.err = fmt.Errorf("internal error in the code generator: %v", r)
 			}
 			obj, err = nil, b.err
 		}

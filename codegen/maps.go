@@ -179,28 +179,38 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 }
 
 // aggRead combines the per-CPU copies of an aggregation value into one
-// number, with map_lookup_percpu_elem over all CPUs.
+// number.
 func (f *fn) aggRead(e syntax.Expr, m *Map, keys []syntax.Expr) value {
-	kind := m.Value.Kind
-	switch kind {
-	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
-	default:
+	if !combinable(m.Value) {
 		f.errorf(e.Pos(), "reading a %s value is not supported", m.Value)
 	}
 	key := f.mapKey(m, keys, e.Pos(), 0)
 	acc, ok1 := f.getReg()
 	cpu, ok2 := f.getReg()
 	cnt, ok3 := f.getReg()
-	if !ok1 || !ok2 || (kind == types.Avg || kind == types.Min || kind == types.Max) && !ok3 {
+	if !ok1 || !ok2 || !ok3 {
 		f.errorf(e.Pos(), "expression too complex: no register left to read %s", m.Name)
 	}
-	if kind == types.Min || kind == types.Max {
-		// cnt says whether acc holds a value yet.
+	f.aggCombine(m, key, acc, cpu, cnt)
+	f.free[cpu] = true
+	f.free[cnt] = true
+	return value{kind: vReg, r: acc, t: types.IntOf(8, m.Value.Signed), own: true}
+}
+
+func combinable(t *types.Type) bool {
+	switch t.Kind {
+	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
+		return true
 	}
-	f.emit(asm.Mov.Imm(acc, 0), asm.Mov.Imm(cpu, 0))
-	if ok3 {
-		f.emit(asm.Mov.Imm(cnt, 0))
-	}
+	return false
+}
+
+// aggCombine leaves in acc the value of m[key] over all CPUs, read with
+// map_lookup_percpu_elem; cpu and cnt are scratch registers that survive
+// helper calls.
+func (f *fn) aggCombine(m *Map, key mem, acc, cpu, cnt asm.Register) {
+	kind := m.Value.Kind
+	f.emit(asm.Mov.Imm(acc, 0), asm.Mov.Imm(cpu, 0), asm.Mov.Imm(cnt, 0))
 	loop := f.b.newLabel()
 	next := f.b.newLabel()
 	f.b.mark(loop)
@@ -216,6 +226,7 @@ func (f *fn) aggRead(e syntax.Expr, m *Map, keys []syntax.Expr) value {
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Reg(cnt, asm.R1),
 			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord), asm.Add.Reg(acc, asm.R1))
 	case types.Min, types.Max:
+		// cnt says whether acc holds a value yet.
 		take := f.b.newLabel()
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
 		f.b.jmpImm(asm.JEq, asm.R1, 0, next)
@@ -233,7 +244,6 @@ func (f *fn) aggRead(e syntax.Expr, m *Map, keys []syntax.Expr) value {
 	f.b.mark(next)
 	f.emit(asm.Add.Imm(cpu, 1))
 	f.b.jmpImm(asm.JLT, cpu, int32(f.g.opts.NumCPU), loop)
-	f.free[cpu] = true
 	if kind == types.Avg {
 		done := f.b.newLabel()
 		f.b.jmpImm(asm.JEq, cnt, 0, done)
@@ -244,10 +254,6 @@ func (f *fn) aggRead(e syntax.Expr, m *Map, keys []syntax.Expr) value {
 		}
 		f.b.mark(done)
 	}
-	if ok3 {
-		f.free[cnt] = true
-	}
-	return value{kind: vReg, r: acc, t: types.IntOf(8, m.Value.Signed), own: true}
 }
 
 // mapAssign stores into m[keys] (Op "=") or updates it in place (Op
@@ -600,6 +606,30 @@ func (f *fn) deleteElem(e syntax.Expr, c *check.Call) {
 	f.mapPtr(asm.R1, m.Spec.Name)
 	f.addr(asm.R2, key)
 	f.call(asm.FnMapDeleteElem)
+}
+
+// find(@m, k, $v) copies the element into $v and reports whether it was
+// there.
+func (f *fn) find(e syntax.Expr, c *check.Call) value {
+	m := f.g.userMap(c.Map)
+	if m == nil || len(c.Args) != 1 {
+		f.errorf(e.Pos(), "find() needs a map, a key and a variable")
+	}
+	dst, ok := c.Args[0].(*syntax.Var)
+	if !ok || f.info.Vars[dst] == nil {
+		f.errorf(e.Pos(), "find() needs a variable as its third argument")
+	}
+	cv := f.info.Vars[dst]
+	slot := f.vars[cv]
+	key := f.mapKey(m, c.KeyArgs, e.Pos(), 0)
+	f.lookup(m, key)
+	miss := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, miss)
+	f.emit(asm.Mov.Reg(asm.R1, asm.R0))
+	f.copyMem(slot, mem{asm.R1, 0}, min(m.Value.Size, cv.Type.Size))
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(miss)
+	return value{kind: vReg, r: asm.R0, t: types.BoolT}
 }
 
 // hasKey is has_key(@m, k).

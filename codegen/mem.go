@@ -354,6 +354,13 @@ func (f *fn) index(e *syntax.Index) value {
 		f.errorf(e.Pos(), "cannot index %s", tx)
 	}
 	c, isConst := f.constOf(e.Index)
+	if tx.Kind == types.Tuple || tx.Kind == types.Record {
+		if !isConst || c.c < 0 || int(c.c) >= len(tx.Fields) {
+			f.errorf(e.Index.Pos(), "tuple index must be a constant within the tuple")
+		}
+		fd := tx.Fields[c.c]
+		return value{kind: vMem, m: v.m.at(fd.Offset), t: fd.Type, own: v.own}
+	}
 	if !isConst {
 		f.errorf(e.Index.Pos(), "index into %s must be a constant", tx)
 	}

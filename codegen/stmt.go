@@ -179,6 +179,12 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 		}
 		f.drop(v)
 		f.emit(asm.StoreMem(slot.base, int16(slot.off), d, sizeOf(intSize(cv.Type))))
+	case *syntax.Ident:
+		if l.Name == "_" {
+			f.drop(f.eval(s.RHS))
+			return
+		}
+		f.errorf(s.Pos(), "cannot assign to %s", l.Name)
 	default:
 		f.errorf(s.Pos(), "assignment to this expression is not supported by the code generator")
 	}

@@ -226,3 +226,38 @@ func (f *fn) strcontains(e syntax.Expr, c *check.Call) value {
 	f.drop(h)
 	return value{kind: vReg, r: asm.R0, t: types.BoolT}
 }
+
+// memCompare jumps to label when the arrays or tuples X and Y compare as
+// op (== or !=): all their bytes are compared.
+func (f *fn) memCompare(x *syntax.Binary, op string, label string) {
+	if op != "==" && op != "!=" {
+		f.errorf(x.Pos(), "%s values can only be compared with == and !=", f.typeOf(x.X))
+	}
+	a := f.eval(x.X)
+	b := f.eval(x.Y)
+	if a.kind != vMem || b.kind != vMem || a.t.Size != b.t.Size {
+		f.errorf(x.Pos(), "cannot compare %s with %s", a.t, b.t)
+	}
+	ne := label
+	eq := f.b.newLabel()
+	if op == "==" {
+		ne = f.b.newLabel()
+	}
+	for i := 0; i < a.t.Size; {
+		w := 8
+		for w > a.t.Size-i || (a.m.off+i)%w != 0 || (b.m.off+i)%w != 0 {
+			w /= 2
+		}
+		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), sizeOf(w)),
+			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), sizeOf(w)))
+		f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
+		i += w
+	}
+	f.drop(a)
+	f.drop(b)
+	if op == "==" {
+		f.b.ja(label)
+		f.b.mark(ne)
+	}
+	f.b.mark(eq)
+}

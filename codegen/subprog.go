@@ -106,8 +106,9 @@ func (f *fn) mapLen(e syntax.Expr, c *check.Call) value {
 // forMap is for ($kv : @m) { body }.
 func (f *fn) forMap(s *syntax.ForStmt) {
 	m := f.mapOf(s.Map)
-	if m.PerCPU || m.Value.IsAggregate() {
-		f.errorf(s.Pos(), "for loops over per-CPU or aggregation maps are not supported")
+	agg := m.Value.IsAggregate()
+	if agg && !combinable(m.Value) || m.PerCPU && !agg {
+		f.errorf(s.Pos(), "for loops over %s maps are not supported", m.Value)
 	}
 	if f.useScratch || f.parent != nil {
 		f.errorf(s.Pos(), "for loops over maps are not supported in nested loops or in probes that need more than the BPF stack")
@@ -128,7 +129,15 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	// The key and value are copied so that the body may change the map.
 	sf.emit(asm.Mov.Reg(asm.R7, asm.R2), asm.Mov.Reg(asm.R8, asm.R3))
 	sf.copyMem(kv.at(kt.Fields[0].Offset), mem{asm.R7, 0}, m.Key.Size)
-	sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
+	if agg {
+		// The callback sees this CPU's copy; the loop shows the
+		// combined value. R6 lends itself as a scratch register.
+		sf.aggCombine(m, kv.at(kt.Fields[0].Offset), asm.R7, asm.R8, rCtx)
+		sf.emit(asm.StoreMem(kv.base, int16(kv.off+kt.Fields[1].Offset), asm.R7, asm.DWord),
+			asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
+	} else {
+		sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
+	}
 	// continue returns 0 (go on), break returns 1 (stop).
 	next, stop := sf.b.newLabel(), sf.b.newLabel()
 	sf.loops = append(sf.loops, loop{brk: stop, cont: next})
