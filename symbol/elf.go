@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -32,11 +31,10 @@ type Binary struct {
 	close func() error
 	loads []elf.ProgHeader // PT_LOAD, to turn file offsets into addresses
 
-	once   sync.Once
-	syms   []elfSym // sorted by addr
-	gotab  *goTable
-	lines  *dwarfLines
-	loadEr error
+	once  sync.Once
+	syms  []elfSym // sorted by addr
+	gotab *goTable
+	lines *dwarfLines
 
 	// Stacks repeat the same return addresses over and over; decoding
 	// line tables again for each would dominate.
@@ -201,17 +199,16 @@ func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
 	return elfSym{}, false
 }
 
+// load reads the symbol tables. A damaged table leaves the binary with
+// fewer names, which shows as addresses in the output rather than as an
+// error in the middle of a trace.
 func (b *Binary) load() {
 	ef, err := elf.NewFile(b.r)
 	if err != nil {
-		b.loadEr = err
 		return
 	}
 	var syms []elfSym
-	symtab, err := ef.Symbols()
-	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		b.loadEr = err
-	}
+	symtab, _ := ef.Symbols()
 	syms = appendFuncs(syms, symtab)
 	dyn, _ := ef.DynamicSymbols()
 	syms = appendFuncs(syms, dyn)
