@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"friday/codegen"
@@ -20,6 +21,9 @@ import (
 var ErrPermission = errors.New("friday trace needs root (CAP_BPF and CAP_PERFMON)")
 
 func (s *state) load() error {
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; on later
+	// ones this does nothing. A failure shows up as a clearer error below.
+	_ = rlimit.RemoveMemlock()
 	s.maps = make(map[string]*ebpf.Map, len(s.obj.Maps))
 	for _, m := range s.obj.Maps {
 		bm, err := ebpf.NewMapWithOptions(m.Spec, ebpf.MapOptions{})
