@@ -117,7 +117,11 @@ func (s *state) rejected(p *codegen.Program, insns asm.Instructions, err error) 
 		return fmt.Errorf("%s: cannot load program: %w", probeNames(p), err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: the kernel's verifier rejected the program: %v", probeNames(p), ve.Cause)
+	fmt.Fprintf(&b, "%s: the kernel's verifier rejected the program", probeNames(p))
+	// EINVAL and EACCES are how the verifier says no; the log says why.
+	if !errors.Is(ve.Cause, unix.EINVAL) && !errors.Is(ve.Cause, unix.EACCES) {
+		fmt.Fprintf(&b, ": %v", ve.Cause)
+	}
 	if src := failedSource(insns, ve.Log); src != "" {
 		fmt.Fprintf(&b, "\n  at %s", src)
 	}
