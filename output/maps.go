@@ -375,11 +375,19 @@ func bucketLabel(t *types.Type, i, n int) string {
 	case lo == hi:
 		return "[" + sizeLabel(lo) + "]"
 	}
-	return "[" + sizeLabel(lo) + ", " + sizeLabel(hi+1) + ")"
+	// The last bucket ends at 2^63, past int64.
+	return "[" + sizeLabel(lo) + ", " + usizeLabel(uint64(hi)+1) + ")"
 }
 
 // sizeLabel writes multiples of 1024 with a K, M, G, ... suffix.
 func sizeLabel(v int64) string {
+	if v < 0 {
+		return "-" + usizeLabel(-uint64(v))
+	}
+	return usizeLabel(uint64(v))
+}
+
+func usizeLabel(v uint64) string {
 	const suffixes = "KMGTPE"
 	s := 0
 	for v != 0 && v%1024 == 0 && s < len(suffixes) {
@@ -387,9 +395,9 @@ func sizeLabel(v int64) string {
 		s++
 	}
 	if s == 0 {
-		return strconv.FormatInt(v, 10)
+		return strconv.FormatUint(v, 10)
 	}
-	return strconv.FormatInt(v, 10) + suffixes[s-1:s]
+	return strconv.FormatUint(v, 10) + suffixes[s-1:s]
 }
 
 // appendHistJSON writes the buckets of a histogram as a JSON array of
