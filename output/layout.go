@@ -20,11 +20,15 @@ package output
 //   - Timestamp: u64 format id, the ID of the codegen Event (kind
 //     Strftime) whose Format is the strftime format, with TimestampEpoch
 //     or-ed in when the time counts from the Unix epoch; then u64
-//     nanoseconds (since boot otherwise).
+//     nanoseconds, otherwise of CLOCK_MONOTONIC (what nsecs gives).
 //   - CgroupPath: u64 filter id (unused), u64 cgroup id.
 //   - MacAddr: 6 bytes as read.
 //   - Username: u64 uid. Strerror: u64 errno. Probe: u64 index into
 //     codegen.Object.ProbeNames.
+//
+// The record of a join event holds one Array of String: the strings in
+// order, an empty one ending the list early (as the NULL pointer ends the
+// array join() reads).
 const (
 	BufferLenSize  = 1
 	UStackPidOff   = 8

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"friday/codegen"
@@ -289,5 +288,3 @@ func (p *Printer) join(ev *codegen.Event, args []byte) error {
 	_, err := p.w.Write(s)
 	return err
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
