@@ -61,7 +61,7 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 		f.b.ja(f.exit)
 	case "print":
 		if c.Map != nil {
-			f.event(e, PrintMap, "", c.Map.Name, widenArgs(args))
+			f.event(e, PrintMap, "", c.Map.Name, args)
 			break
 		}
 		if len(args) == 0 {
@@ -84,9 +84,6 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 	}
 	return void
 }
-
-// widenArgs marks print(@m, top, div) arguments, stored as uint64.
-func widenArgs(args []syntax.Expr) []syntax.Expr { return args }
 
 func (f *fn) constString(e syntax.Expr) (string, bool) {
 	if c, ok := f.info.Consts[e]; ok && c.IsStr {

@@ -130,6 +130,19 @@ func (f *fn) operand(v value, avoid asm.Register) (imm int32, reg asm.Register, 
 	return 0, v.r, false
 }
 
+// operandIn is operand with the register to load v into when it is
+// neither an immediate nor in a register.
+func (f *fn) operandIn(v value, scratch asm.Register) (imm int32, reg asm.Register, isImm bool) {
+	if v.kind == vConst && v.c == int64(int32(v.c)) {
+		return int32(v.c), 0, true
+	}
+	if v.kind == vReg {
+		return 0, v.r, false
+	}
+	f.toReg(v, scratch)
+	return 0, scratch, false
+}
+
 // writable returns v in a register that may be overwritten with the
 // result of an operation; other is the second operand, whose register
 // must not be chosen.
@@ -298,11 +311,6 @@ var jumpOps = map[string][2]asm.JumpOp{ // unsigned, signed
 
 var negated = map[string]string{"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 var swapped = map[string]string{"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
-
-// cond jumps to ifFalse when e is false (used by if, while, predicates).
-func (f *fn) cond(e syntax.Expr, _ string, ifFalse string) {
-	f.branch(e, ifFalse, false)
-}
 
 // branch jumps to label when e's truth equals when, and falls through
 // otherwise.

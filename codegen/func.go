@@ -133,8 +133,6 @@ type value struct {
 
 func constVal(c int64, t *types.Type) value { return value{kind: vConst, c: c, t: t} }
 
-func isTemp(r asm.Register) bool { return r >= asm.R7 && r <= asm.R9 }
-
 // getReg takes a free callee-saved register, or returns false.
 func (f *fn) getReg() (asm.Register, bool) {
 	for _, r := range []asm.Register{asm.R7, asm.R8, asm.R9} {
@@ -386,7 +384,7 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	f.allocVars()
 	if pr.Syntax.Pred != nil {
 		f.source(pr.Syntax.Pred)
-		f.cond(pr.Syntax.Pred, "", f.exit)
+		f.branch(pr.Syntax.Pred, f.exit, false)
 	}
 	f.block(pr.Syntax.Body)
 	f.b.mark(f.exit)

@@ -266,11 +266,7 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	}
 	if s.Op != "=" {
 		op := strings.TrimSuffix(s.Op, "=")
-		v := f.evalInt(s.RHS)
-		if v.kind != vConst {
-			// R0-R2 are busy when v is applied in place.
-			v = f.keep(f.toReg(v, 0))
-		}
+		v := f.keep(f.evalInt(s.RHS))
 		f.mapUpdateInt(s, m, keys, op, v, false)
 		return
 	}
@@ -307,7 +303,8 @@ func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, 
 	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
 	size := sizeOf(intSize(m.Value))
 	apply := func(r asm.Register) {
-		imm, reg, isImm := f.operand(v, r)
+		// R0-R2 are busy: the value pointer, the element, the old value.
+		imm, reg, isImm := f.operandIn(v, asm.R3)
 		if isImm {
 			f.emit(alu.Imm(r, imm))
 		} else {
@@ -389,9 +386,8 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 		f.storeInt(key.at(bo), b, 8)
 		v = constVal(1, types.U64)
 	default:
-		if hasArg && v.kind != vConst {
-			// R0 and R1 are busy when v is added in place.
-			v = f.keep(f.toReg(v, 0))
+		if hasArg {
+			v = f.keep(v)
 		}
 		key = f.mapKey(m, keys, s.Pos(), 0)
 	}
@@ -450,9 +446,9 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 	f.drop(v)
 }
 
-// addTo adds v to register r.
+// addTo adds v to register r; R0 holds the map value pointer.
 func (f *fn) addTo(r asm.Register, v value) {
-	imm, reg, isImm := f.operand(v, r)
+	imm, reg, isImm := f.operandIn(v, asm.R2)
 	if isImm {
 		f.emit(asm.Add.Imm(r, imm))
 	} else {
