@@ -1196,7 +1196,7 @@ func (p *parser) parseSizeof() Expr {
 	s := &Sizeof{P: p.tok.pos}
 	p.next()
 	p.want("(")
-	if p.typeAheadClose() {
+	if p.typeArg() {
 		s.Type = p.parseType()
 	} else {
 		s.X = p.parseExprNested()
@@ -1205,9 +1205,10 @@ func (p *parser) parseSizeof() Expr {
 	return s
 }
 
-// typeAheadClose is typeAhead that also accepts a bare known type name or
-// struct type directly followed by ')' or ','.
-func (p *parser) typeAheadClose() bool {
+// typeArg reports whether the argument of sizeof or offsetof starting at
+// the current token is a type: what typeAt accepts, or any spelling that
+// starts like one (a known type name, struct/union/enum, unsigned).
+func (p *parser) typeArg() bool {
 	t := p.tok
 	if t.isWord("struct") || t.isWord("union") || t.isWord("enum") || t.isWord("unsigned") || t.isWord("signed") {
 		return true
@@ -1222,7 +1223,7 @@ func (p *parser) parseOffsetof() Expr {
 	o := &Offsetof{P: p.tok.pos}
 	p.next()
 	p.want("(")
-	if p.typeAheadClose() {
+	if p.typeArg() {
 		o.Type = p.parseType()
 	} else {
 		o.X = p.parseExprNested()
