@@ -47,6 +47,13 @@ type Point struct {
 	// Format is the parsed format file of a tracepoint.
 	Format *Format
 
+	// Offset is the byte offset into the function of a kprobe
+	// ("kprobe:func+0x10").
+	Offset uint64
+
+	// Watch is the watched memory of a watchpoint.
+	Watch *Watch
+
 	// Proto is the BTF prototype of a raw tracepoint's arguments (the
 	// kernel's private first parameter left out); argument i is the i-th
 	// 8-byte slot of the context. The checker builds args from it.
@@ -237,11 +244,12 @@ func listMatch(pattern, name string) bool {
 	if pattern == "" || wildcardMatch(pattern, name) {
 		return true
 	}
-	head, _, _ := strings.Cut(pattern, ":")
+	head, rest, _ := strings.Cut(pattern, ":")
 	if aliases[head] != nil {
-		return false
+		return moduleListMatch(head, rest, name)
 	}
-	_, rest, _ := strings.Cut(name, ":")
+	_, rest, _ = strings.Cut(name, ":")
+
 	return wildcardMatch(pattern, rest)
 }
 

@@ -39,6 +39,8 @@ type resolver struct {
 
 	spec     *btf.Spec
 	rawNames []string // raw tracepoints, sorted
+
+	kernel kernelState // kernel functions, for kprobe, fentry and iter
 }
 
 // newResolver reads the tracefs directory dir returns and the BTF spec
