@@ -76,18 +76,21 @@ func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string)
 		return
 	}
 	fmt.Fprintln(w, line)
+	// Columns count bytes; the marker line counts characters, and keeps
+	// tabs, so that it lines up under the text whatever the terminal does.
 	var b strings.Builder
-	// Tabs stay tabs so the caret lines up whatever the tab width.
-	for i := 0; i < pos.Col-1 && i < len(line); i++ {
-		if line[i] == '\t' {
+	start := min(pos.Col-1, len(line))
+	for _, r := range line[:start] {
+		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
 			b.WriteByte(' ')
 		}
 	}
 	b.WriteByte('^')
-	if end.Line == pos.Line {
-		for i := pos.Col + 1; i < end.Col && i <= len(line); i++ {
+	if end.Line == pos.Line && end.Col-1 > start {
+		under := []rune(line[start:min(end.Col-1, len(line))])
+		for range max(len(under)-1, 0) {
 			b.WriteByte('~')
 		}
 	}

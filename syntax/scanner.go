@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 type tokKind int
@@ -418,19 +420,25 @@ func (s *scanner) next() (t token) {
 				return t
 			}
 		}
-		s.off++
+		r, size := utf8.DecodeRune(s.src[s.off:])
+		s.off += size
 		t.kind = tInvalid
-		t.text = string(c)
-		s.errf(t.pos, s.posAt(s.off), fmt.Sprintf("invalid character %s", quoteChar(c)))
+		t.text = string(s.src[start:s.off])
+		s.errf(t.pos, s.posAt(s.off), fmt.Sprintf("invalid character %s", quoteRune(r, c)))
 	}
 	return t
 }
 
-func quoteChar(c byte) string {
-	if c >= 0x20 && c < 0x7f {
-		return "'" + string(c) + "'"
+// quoteRune spells an offending character for an error message; b is its
+// first byte, shown in hex when the bytes are not valid UTF-8.
+func quoteRune(r rune, b byte) string {
+	switch {
+	case r == utf8.RuneError:
+		return fmt.Sprintf("'\\x%02x'", b)
+	case unicode.IsPrint(r):
+		return "'" + string(r) + "'"
 	}
-	return fmt.Sprintf("'\\x%02x'", c)
+	return fmt.Sprintf("%U", r)
 }
 
 // scanIdent consumes an identifier, including C++-style "a::b" names when
