@@ -34,6 +34,7 @@ import (
 //	value TYPE LITERAL         print(value)
 //	printf "FORMAT" TYPE LITERAL, TYPE LITERAL, ...
 //	join "SEP" TYPE LITERAL
+//	errorf "FORMAT" TYPE LITERAL, ...   (the message, at stdin:1:9)
 //	time "FORMAT"
 //	cat "TEXT"                 cat() output
 //	system "TEXT"              the output of a command run by system()
@@ -147,6 +148,7 @@ func runCase(cmds []string, format string) (string, error) {
 	p.loc = time.UTC
 	p.bootBase = time.Unix(0, 0)
 	p.users = newUserNames("testdata/passwd")
+	p.Log = &out
 	maps := map[string]*codegen.Map{}
 	entries := map[string][]run.Entry{}
 	var cur string
@@ -240,7 +242,7 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 			div = num(fields[2])
 		}
 		return p.Map(m, entries[m.Name], top, div)
-	case "value", "printf", "join":
+	case "value", "printf", "join", "errorf":
 		return eventCommand(p, verb, rest)
 	case "time":
 		f, err := strconv.Unquote(rest)
@@ -283,6 +285,8 @@ func eventCommand(p *Printer, verb, rest string) error {
 		ev.Kind = codegen.Printf
 	case "join":
 		ev.Kind = codegen.Join
+	case "errorf":
+		ev.Kind, ev.Pos = codegen.Errorf, "stdin:1:9"
 	}
 	if verb != "value" {
 		if ev.Format, err = strconv.Unquote(l.next()); err != nil {

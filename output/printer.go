@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"friday/codegen"
@@ -45,6 +46,9 @@ func (NoSymbols) CgroupPath(id uint64) string { return "" }
 // Printer writes bpftrace's output for one compiled script. It implements
 // run.Printer. It is not safe for concurrent use.
 type Printer struct {
+	// Log receives the messages of errorf(); New sets it to os.Stderr.
+	Log io.Writer
+
 	w    *bufio.Writer
 	json bool
 	obj  *codegen.Object
@@ -69,6 +73,7 @@ var _ run.Printer = (*Printer)(nil)
 // events and maps of obj. sym may be nil.
 func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Printer, error) {
 	p := &Printer{
+		Log: os.Stderr,
 		obj: obj, sym: sym, formats: map[uint64]*Format{}, checked: map[uint64]bool{}, users: newUserNames("/etc/passwd"),
 		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(),
 	}
@@ -187,6 +192,19 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 		return err
 	case codegen.Join:
 		return p.join(ev, args)
+	case codegen.Errorf:
+		s, err := p.formatted(p.line[:0], ev, args)
+		p.line = s
+		if err != nil {
+			return err
+		}
+		// Keep the order of messages and output, which go to different
+		// files.
+		if err := p.w.Flush(); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(p.Log, "%s: ERROR: %s\n", ev.Pos, s)
+		return err
 	}
 	return fmt.Errorf("internal error: the printer cannot handle events of kind %d", ev.Kind)
 }

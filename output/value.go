@@ -133,7 +133,8 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 			dst = p.appendText(dst, t.Elem, b[i*t.Elem.Size:], inKey)
 		}
 		return append(dst, ']')
-	case types.Struct:
+	case types.Struct, types.Record:
+		// Records print as structs do.
 		dst = append(dst, "{ "...)
 		for i, f := range t.Fields {
 			if i > 0 {
@@ -145,15 +146,11 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 			dst = p.appendText(dst, f.Type, fieldBytes(f, b), inKey)
 		}
 		return append(dst, " }"...)
-	case types.Tuple, types.Record:
+	case types.Tuple:
 		dst = append(dst, '(')
 		for i, f := range t.Fields {
 			if i > 0 {
 				dst = append(dst, ", "...)
-			}
-			if t.Kind == types.Record {
-				dst = append(dst, f.Name...)
-				dst = append(dst, '=')
 			}
 			dst = p.appendText(dst, f.Type, b[f.Offset:], inKey)
 		}
