@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -31,7 +32,8 @@ import (
 //	insns N        ... and has N instructions in total
 //	error TEXT     generating or loading fails with TEXT in the message
 //	run HOW        "BEGIN" runs BEGIN; "getpgid" attaches the tracepoints
-//	               and calls getpgid() three times
+//	               and calls getpgid() three times; "exec" attaches them
+//	               and runs /bin/true
 //	@... / event   expected map contents and events after the run, in order
 type testCase struct {
 	file   string
@@ -218,6 +220,16 @@ func runCase(src, how string) ([]string, error) {
 					unix.Getpgid(0)
 				}
 				l.Close()
+			case pt.Provider == "tracepoint" && how == "exec":
+				l, err := probe.Attach(pt, prog)
+				if err != nil {
+					return nil, err
+				}
+				err = exec.Command("/bin/true").Run()
+				l.Close()
+				if err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

@@ -54,6 +54,11 @@ func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
 		if f.builtinInto(e, dst, t, pad) {
 			return
 		}
+	case *syntax.Field:
+		if fd, ok := f.tracepointField(x); ok && t.Size > 0 {
+			f.recordFieldInto(fd, dst, t, pad)
+			return
+		}
 	}
 	v := f.eval(e)
 	f.valueInto(e, v, dst, t, pad)
@@ -415,37 +420,64 @@ func (f *fn) tracepointArg(e *syntax.Field) value {
 	if f.ptype != ebpf.TracePoint {
 		return f.argSlot(e, fd, t)
 	}
-	if fd.DataLoc {
-		if t.Kind == types.String && t.Size == 0 {
-			t = types.StringOf(f.g.maxStrLen())
-		}
-		m := f.alloc(t.Size)
-		if t.Kind == types.String {
-			// The helper does not pad; strings may become map keys.
-			f.zero(m, t.Size)
-		}
-		f.dataLoc(fd, m, t)
-		return value{kind: vMem, m: m, t: t}
-	}
-	if isIntLike(t) {
+	if isIntLike(t) && !fd.DataLoc {
 		v := value{kind: vMem, m: mem{rCtx, fd.Offset}, t: fieldIntType(fd.Type, t)}
 		if fd.BitSize > 0 {
 			return f.bitfield(v, fd, t)
 		}
 		return v
 	}
-	// Arrays and strings in the record: copy them out, helpers cannot
-	// read the context directly.
+	if t.Kind == types.String && t.Size == 0 {
+		t = types.StringOf(f.g.maxStrLen())
+	}
 	m := f.alloc(t.Size)
-	f.addr(asm.R1, m)
-	f.emit(asm.Mov.Imm(asm.R2, int32(min(t.Size, fd.Type.Size))))
+	// The value may become a map key: pad it.
+	f.recordFieldInto(fd, m, t, true)
+	return value{kind: vMem, m: m, t: t}
+}
+
+// tracepointField returns the field of args that e reads, when e is
+// args.name in a tracepoint and the field is not a number.
+func (f *fn) tracepointField(e syntax.Expr) (types.Field, bool) {
+	x, ok := e.(*syntax.Field)
+	if !ok || f.ptype != ebpf.TracePoint || len(f.points) == 0 || f.points[0].Args == nil {
+		return types.Field{}, false
+	}
+	id, ok := x.X.(*syntax.Ident)
+	if !ok || !f.isBuiltin(id, "args") {
+		return types.Field{}, false
+	}
+	fd, ok := f.points[0].Args.Field(x.Name)
+	if !ok || isIntLike(fd.Type) && !fd.DataLoc {
+		return types.Field{}, false
+	}
+	return fd, true
+}
+
+// recordFieldInto copies an array, string or __data_loc field of the
+// tracepoint record into dst as type t. Helpers cannot read the context
+// directly, so it goes through probe_read_kernel.
+func (f *fn) recordFieldInto(fd types.Field, dst mem, t *types.Type, pad bool) {
+	if fd.DataLoc {
+		if pad && t.Kind == types.String {
+			// The helper does not pad.
+			f.zero(dst, t.Size)
+		}
+		f.dataLoc(fd, dst, t)
+		return
+	}
+	n := min(t.Size, fd.Type.Size)
+	f.addr(asm.R1, dst)
+	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
 	f.emit(asm.Mov.Reg(asm.R3, rCtx))
 	f.emit(asm.Add.Imm(asm.R3, int32(fd.Offset)))
 	f.call(asm.FnProbeReadKernel)
-	if t.Kind == types.String {
-		f.emit(storeImm(m.base, int16(m.off+t.Size-1), 0, asm.Byte))
+	if t.Kind == types.String && n == t.Size {
+		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
 	}
-	return value{kind: vMem, m: m, t: t}
+	if pad && t.Size > n {
+		f.zero(dst.at(n), t.Size-n)
+	}
 }
 
 // argSlot reads a typed argument of a raw tracepoint or tp_btf program:
