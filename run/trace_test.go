@@ -32,7 +32,8 @@ import (
 //	out.txt   the exact expected content of out.txt, for -o out.txt
 //	nobpf     (empty) the case runs without BPF, e.g. a syntax error
 //
-// Lines before the first case are comments.
+// Lines before the first case are comments. Cases may also build and start
+// programs to trace: see prepareCase.
 type traceCase struct {
 	file, name string
 	line       int
@@ -65,6 +66,9 @@ func parseCases(path string) ([]*traceCase, error) {
 			switch section {
 			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf", "out.txt":
 			default:
+				if isPrepareSection(section) {
+					break
+				}
 				return nil, fmt.Errorf("%s:%d: unknown section %q", path, i+1, section)
 			}
 			c.sections[section] = ""
@@ -173,9 +177,11 @@ func runCase(t *testing.T, c *traceCase) {
 	}
 	bin := friday(t)
 	dir := t.TempDir()
-	argv := append([]string{"trace"}, lines(c.sections["flags"])...)
+	expand := prepareCase(t, c, dir)
+	argv := append([]string{"trace"}, lines(expand(c.sections["flags"]))...)
 	prog, hasProg := c.sections["program"]
 	file, hasFile := c.sections["file"]
+	prog, file = expand(prog), expand(file)
 	switch {
 	case hasProg && hasFile:
 		t.Fatalf("%s:%d: both program and file", c.file, c.line)
@@ -187,7 +193,7 @@ func runCase(t *testing.T, c *traceCase) {
 		}
 		argv = append(argv, "script.bt")
 	}
-	argv = append(argv, lines(c.sections["args"])...)
+	argv = append(argv, lines(expand(c.sections["args"]))...)
 	wantStatus := 0
 	if s, ok := c.sections["status"]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -214,10 +220,10 @@ func runCase(t *testing.T, c *traceCase) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := stdout.String(), c.sections["stdout"]; got != want {
+	if got, want := stdout.String(), expand(c.sections["stdout"]); got != want {
 		t.Errorf("%s:%d: stdout differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
 	}
-	if got, want := stderr.String(), c.sections["stderr"]; got != want {
+	if got, want := stderr.String(), expand(c.sections["stderr"]); got != want {
 		t.Errorf("%s:%d: stderr differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
 	}
 	if want, ok := c.sections["out.txt"]; ok {
