@@ -166,19 +166,26 @@ func (b *Binary) Lookup(addr uint64) (Frame, bool) {
 	return f, ok
 }
 
-func (b *Binary) lookup(addr uint64) (Frame, bool) {
+func (b *Binary) lookup(addr uint64) (f Frame, ok bool) {
+	defer func() {
+		// debug/gosym and debug/dwarf can panic on corrupt tables; a
+		// damaged binary must cost its names, not the trace.
+		if recover() != nil {
+			f, ok = Frame{}, false
+		}
+	}()
 	b.once.Do(b.load)
 	if b.gotab != nil {
-		if f, ok := b.gotab.lookup(addr); ok {
-			f.Module = b.Path
-			return f, true
+		if gf, found := b.gotab.lookup(addr); found {
+			gf.Module = b.Path
+			return gf, true
 		}
 	}
-	s, ok := b.lookupSym(addr)
-	if !ok {
+	s, found := b.lookupSym(addr)
+	if !found {
 		return Frame{}, false
 	}
-	f := Frame{Name: demangle.Filter(s.name), Offset: addr - s.addr, Module: b.Path}
+	f = Frame{Name: demangle.Filter(s.name), Offset: addr - s.addr, Module: b.Path}
 	if b.lines != nil {
 		f.File, f.Line, f.Inlined = b.lines.lookup(addr)
 	}
@@ -203,6 +210,11 @@ func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
 // fewer names, which shows as addresses in the output rather than as an
 // error in the middle of a trace.
 func (b *Binary) load() {
+	defer func() {
+		if recover() != nil {
+			b.syms, b.gotab, b.lines = nil, nil, nil
+		}
+	}()
 	ef, err := elf.NewFile(b.r)
 	if err != nil {
 		return

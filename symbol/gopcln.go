@@ -292,11 +292,12 @@ func (g *goTable) funcData(entry uint64) (goFuncData, bool) {
 		return goFuncData{}, false
 	}
 	// functab's _func offsets are relative to functab itself.
-	off := int(g.bo.Uint32(g.functab[i*8+4:]))
-	fn := g.functabBase()[off:]
-	if off < 0 || len(fn) < goFuncHeaderSize {
+	off := uint64(g.bo.Uint32(g.functab[i*8+4:]))
+	base := g.functabBase()
+	if off+goFuncHeaderSize > uint64(len(base)) {
 		return goFuncData{}, false
 	}
+	fn := base[off:]
 	npcdata := int(g.bo.Uint32(fn[28:]))
 	nfuncdata := int(fn[43])
 	need := goFuncHeaderSize + 4*(npcdata+nfuncdata)

@@ -686,3 +686,36 @@ func TestParseMapsLine(t *testing.T) {
 		}
 	}
 }
+
+// TestCorruptBinary looks addresses up in damaged copies of a Go binary:
+// names may go, but nothing may panic.
+func TestCorruptBinary(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "goinline")
+	buildGo(t, bin)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcln, text := ef.Section(".gopclntab"), ef.Section(".text")
+	for seed := uint64(1); seed <= 20; seed++ {
+		bad := bytes.Clone(data)
+		// A small xorshift generator keeps the damage reproducible.
+		x := seed * 0x9e3779b97f4a7c15
+		next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+		for range 200 {
+			bad[pcln.Offset+next()%pcln.Size] = byte(next())
+		}
+		b, err := newBinary(bin, bytes.NewReader(bad), nil)
+		if err != nil {
+			continue
+		}
+		for range 500 {
+			b.Lookup(text.Addr + next()%text.Size)
+		}
+	}
+}
