@@ -100,6 +100,9 @@ func (r *Resolver) Forget(pid int) {
 }
 
 // User symbolizes an address in the address space of process pid.
+// Stack frames above the innermost hold return addresses, one past the
+// call; names and offsets of the raw address are what bpftrace prints,
+// while addr-1 gives the call's own line and inlined calls.
 func (r *Resolver) User(pid int, addr uint64) Frame {
 	p := r.process(pid)
 	if p == nil {
