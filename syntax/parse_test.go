@@ -3,6 +3,8 @@ package syntax
 import (
 	"bytes"
 	"flag"
+	"fmt"
+	"reflect"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,5 +151,53 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		Fprint(&b, file)
+		checkPositions(t, file)
 	})
+}
+
+// TestPositionsValid checks that every node of every parsed test program
+// has a position, which the checker needs for its error messages.
+func TestPositionsValid(t *testing.T) {
+	for _, path := range testdataFiles(t) {
+		for _, c := range readCases(t, path) {
+			if f, err := Parse("stdin", []byte(c.input)); err == nil {
+				checkPositions(t, f)
+			}
+		}
+	}
+}
+
+var nodeType = reflect.TypeFor[Node]()
+
+// checkPositions walks the tree by reflection so that node types added
+// later are covered too.
+func checkPositions(t *testing.T, f *File) {
+	var walk func(v reflect.Value, where string)
+	walk = func(v reflect.Value, where string) {
+		switch v.Kind() {
+		case reflect.Interface, reflect.Pointer:
+			if v.IsNil() {
+				return
+			}
+			if v.Type().Implements(nodeType) {
+				n := v.Interface().(Node)
+				if !n.Pos().IsValid() {
+					t.Errorf("%s: %T has no position", where, n)
+				}
+				where = fmt.Sprintf("%T", n)
+			}
+			walk(v.Elem(), where)
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if v.Type().Field(i).Name != "Src" {
+					walk(v.Field(i), where)
+				}
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i), where)
+			}
+		}
+	}
+	walk(reflect.ValueOf(f), f.Name)
 }
