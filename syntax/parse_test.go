@@ -179,7 +179,7 @@ func checkPositions(t *testing.T, f *File) {
 			if v.IsNil() {
 				return
 			}
-			if v.Type().Implements(nodeType) {
+			if v.Kind() == reflect.Pointer && v.Type().Implements(nodeType) {
 				n := v.Interface().(Node)
 				if !n.Pos().IsValid() {
 					t.Errorf("%s: %T has no position", where, n)
