@@ -144,8 +144,13 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		switch f.ptype {
 		case ebpf.Kprobe, ebpf.PerfEvent:
 			return value{kind: vMem, m: mem{rCtx, regOffsets["ax"]}, t: types.IntOf(8, t.Signed)}
+		case ebpf.Tracing:
+			if v, ok := f.exitRetval(t); ok {
+				return v
+			}
 		}
 		f.errorf(e.Pos(), "retval is not supported in this probe type")
+
 	case "func":
 		if t.Kind == types.String {
 			return strConst(f.points[0].Func, t)

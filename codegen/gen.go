@@ -223,6 +223,9 @@ func progType(pt *probe.Point) (ebpf.ProgramType, ebpf.AttachType, bool) {
 		case t == ebpf.UnspecifiedProgram:
 		case t != ebpf.Tracing:
 			return t, ebpf.AttachNone, true
+		case pt.AttachType() != ebpf.AttachNone:
+			return t, pt.AttachType(), true
+
 		case pt.Provider == "fentry":
 			return t, ebpf.AttachTraceFEntry, true
 		case pt.Provider == "fexit":

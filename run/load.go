@@ -14,7 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"friday/codegen"
+	"friday/probe"
 )
+
 
 // ErrPermission is returned when the kernel refuses BPF for lack of
 // privilege.
@@ -67,6 +69,7 @@ func (s *state) loadProgram(p *codegen.Program) (*ebpf.Program, error) {
 		Name:         p.Name,
 		Type:         p.Type,
 		AttachType:   p.Attach,
+		AttachTo:     p.AttachTo,
 		Instructions: insns,
 		License:      "GPL",
 	}
@@ -78,6 +81,11 @@ func (s *state) loadProgram(p *codegen.Program) (*ebpf.Program, error) {
 	if err != nil {
 		if isPermission(err) {
 			return nil, ErrPermission
+		}
+		if len(p.Points) > 0 {
+			if le := probe.LoadError(p.Points[0], err); le != nil {
+				return nil, le
+			}
 		}
 		return nil, s.rejected(p, insns, err)
 	}
