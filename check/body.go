@@ -461,6 +461,9 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		return
 	}
 	m := merge(v.Type, vt, true)
+	if c, ok := b.info.Consts[e]; ok && !c.IsStr && v.Type.Kind == types.Int && vt.Kind == types.Int {
+		m = widenForConst(v.Type, c.Int, !vt.Signed && c.Int < 0)
+	}
 	if m == nil {
 		b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already contains a value of type '%s'", v.Name, t, v.Type)
 		return

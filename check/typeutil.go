@@ -137,6 +137,27 @@ func unifyInts(a, b *types.Type) *types.Type {
 	return types.IntOf(size, true)
 }
 
+// widenForConst is the smallest integer type at least as wide as t, and
+// of t's signedness where possible, that holds constant v (vUnsigned: v
+// is an unsigned value above MaxInt64). Nil when none does.
+func widenForConst(t *types.Type, v int64, vUnsigned bool) *types.Type {
+	signed := t.Signed || (v < 0 && !vUnsigned)
+	size := t.Size
+	if signed && !t.Signed {
+		// Every value of t must still fit.
+		size *= 2
+	}
+	for ; size <= 8; size *= 2 {
+		if c := types.IntOf(size, signed); fits(v, vUnsigned, c) {
+			if c.Size == t.Size && c.Signed == t.Signed {
+				return t
+			}
+			return c
+		}
+	}
+	return nil
+}
+
 // stored is the type a value takes when stored in a map: integers and
 // enums widen to 8 bytes (recursively inside tuples).
 func stored(t *types.Type) *types.Type {
