@@ -387,6 +387,7 @@ type TypeExpr struct {
 	Name  string // "int32", "struct sock", "union x", "enum y", "string", "inet", ...
 	Ptr   int    // number of '*'
 	Array int    // element count when written as T[N], else 0 (-1 for T[])
+	Of    Expr   // for typeof(expr): the expression; Name is "typeof"
 }
 
 func (n *IntLit) Pos() Pos    { return n.P }

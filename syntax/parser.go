@@ -875,6 +875,24 @@ func (p *parser) typeAt(i int) bool {
 	}
 	known := intTypes[t.text]
 	i++
+	if t.text == "typeof" && p.la(i).is("(") {
+		// typeof(...) is a type whatever it holds: skip to its ')'.
+		for depth := 0; ; i++ {
+			switch tk := p.la(i); {
+			case tk.kind == tEOF:
+				return false
+			case tk.is("("):
+				depth++
+			case tk.is(")"):
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+		i++
+		known = true
+	}
 	stars := 0
 	for p.la(i).is("*") {
 		stars++
@@ -916,6 +934,16 @@ func (p *parser) parseType() *TypeExpr {
 			p.next()
 		}
 		t.Name = strings.Join(words, " ")
+	case p.tok.isWord("typeof") && p.peek(0).is("("):
+		p.next()
+		p.next()
+		if p.typeArg() {
+			inner := p.parseType()
+			t.Name, t.Ptr, t.Array = inner.Name, inner.Ptr, inner.Array
+		} else {
+			t.Name, t.Of = "typeof", p.parseExprNested()
+		}
+		p.want(")")
 	case p.tok.kind == tIdent:
 		t.Name = p.tok.text
 		p.next()

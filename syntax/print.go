@@ -10,6 +10,9 @@ import (
 // String spells the type the way it is written in a cast.
 func (t *TypeExpr) String() string {
 	s := t.Name
+	if t.Of != nil {
+		s = "typeof(expr)"
+	}
 	if t.Ptr > 0 {
 		s += " " + strings.Repeat("*", t.Ptr)
 	}
@@ -121,6 +124,7 @@ func (pr *printer) stmt(d int, s Stmt) {
 	case *VarDecl:
 		if s.Type != nil {
 			pr.line(d, "let %s: %s", s.Var.Name, s.Type)
+			pr.typeOf(d+1, s.Type)
 		} else {
 			pr.line(d, "let %s", s.Var.Name)
 		}
@@ -171,6 +175,14 @@ func (pr *printer) stmt(d int, s Stmt) {
 		}
 	default:
 		pr.line(d, "?%T", s)
+	}
+}
+
+// typeOf shows the expression of a typeof(expr) type.
+func (pr *printer) typeOf(d int, t *TypeExpr) {
+	if t.Of != nil {
+		pr.line(d, "typeof")
+		pr.expr(d+1, t.Of)
 	}
 }
 
@@ -249,6 +261,7 @@ func (pr *printer) expr(d int, x Expr) {
 		pr.expr(d+1, x.Index)
 	case *Cast:
 		pr.line(d, "(%s)", x.Type)
+		pr.typeOf(d+1, x.Type)
 		pr.expr(d+1, x.X)
 	case *Tuple:
 		pr.line(d, "tuple")
