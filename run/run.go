@@ -179,9 +179,6 @@ func (s *state) run(ctx context.Context) error {
 	if err := s.runOnce(begin, "BEGIN"); err != nil {
 		return err
 	}
-	if err := s.drain(true); err != nil {
-		return err
-	}
 	var cmdDone <-chan struct{}
 	if c := s.opts.Command; c != nil {
 		if !s.exiting {
@@ -226,9 +223,6 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 	if err := s.runOnce(end, "END"); err != nil {
 		return err
 	}
-	if err := s.drain(true); err != nil {
-		return err
-	}
 	// Lost events are part of the event stream, which ends here; the maps
 	// come after.
 	if err := s.reportLost(); err != nil {
@@ -240,7 +234,8 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 	return s.opts.Printer.Flush()
 }
 
-// runOnce runs BEGIN or END programs in the kernel, in script order.
+// runOnce runs BEGIN or END programs in the kernel, in script order, and
+// handles the events each sends before the next runs.
 func (s *state) runOnce(progs []*ebpf.Program, what string) error {
 	for _, p := range progs {
 		if s.exiting {
@@ -249,7 +244,6 @@ func (s *state) runOnce(progs []*ebpf.Program, what string) error {
 		if _, err := p.Run(&ebpf.RunOptions{}); err != nil {
 			return fmt.Errorf("cannot run %s probe: %w", what, err)
 		}
-		// Events of one BEGIN probe come out before the next runs, and
 		// exit() in one stops the others.
 		if err := s.drain(true); err != nil {
 			return err
