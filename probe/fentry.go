@@ -161,6 +161,19 @@ func funcProto(spec *btf.Spec, name string) (*btf.FuncProto, error) {
 // 8-byte slot of the context and, for fexit, the return value in the slot
 // after them.
 func (r *resolver) fentryArgs(spec *btf.Spec, name string, proto *btf.FuncProto, exit bool) *types.Type {
+	conv := r.converter(spec)
+	args := conv.ProtoArgs(name, proto)
+	if _, void := proto.Return.(*btf.Void); exit && !void {
+		args.Fields = append(args.Fields, types.Field{Name: RetvalField, Type: conv.Type(proto.Return), Offset: args.Size})
+		args.Size += 8
+	}
+	return args
+}
+
+// converter converts the types of spec, sharing what it converted with
+// every point the spec describes. Expansion runs on one goroutine at a
+// time, as the converter requires.
+func (r *resolver) converter(spec *btf.Spec) *btftypes.Converter {
 	k := &r.kernel
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -172,12 +185,7 @@ func (r *resolver) fentryArgs(spec *btf.Spec, name string, proto *btf.FuncProto,
 		conv = btftypes.New(spec)
 		k.convs[spec] = conv
 	}
-	args := conv.ProtoArgs(name, proto)
-	if _, void := proto.Return.(*btf.Void); exit && !void {
-		args.Fields = append(args.Fields, types.Field{Name: RetvalField, Type: conv.Type(proto.Return), Offset: args.Size})
-		args.Size += 8
-	}
-	return args
+	return conv
 }
 
 func expandFentry(provider string) func(*resolver, *syntax.AttachPoint, []string) ([]*Point, error) {

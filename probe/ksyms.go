@@ -47,6 +47,7 @@ type kernelState struct {
 	btfFuncs map[string][]string // traceable functions with BTF, by module
 	modSpecs map[string]*btf.Spec
 	convs    map[*btf.Spec]*btftypes.Converter
+	iters    []string // iterators, sorted
 }
 
 // kernelFuncs lists the functions kprobes and fentry can attach to: the
