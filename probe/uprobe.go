@@ -87,7 +87,7 @@ func expandUprobe(ap *syntax.AttachPoint, args []string, provider string, ret bo
 	var points []*Point
 	byName := map[string]*Point{}
 	for _, loc := range locs {
-		name := provider + ":" + loc.Path + ":" + loc.Spec
+		name := provider + ":" + shownTarget(target, loc.Path) + ":" + loc.Spec
 		if p := byName[name]; p != nil {
 			p.Locations = append(p.Locations, loc)
 			continue
@@ -128,9 +128,35 @@ func searchUprobes(pattern, provider string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if provider != "uprobe" {
-		for i, n := range names {
-			names[i] = provider + strings.TrimPrefix(n, "uprobe")
+	return showTargets(names, "uprobe", provider, target)
+}
+
+// shownTarget is the binary as probe names show it: as written when that
+// is a path without wildcards (bpftrace shows "uprobe:./prog:f"), else the
+// file found.
+func shownTarget(written, found string) string {
+	if strings.Contains(written, "/") && !hasWildcard(written) {
+		return written
+	}
+	return found
+}
+
+// showTargets respells listed names "listed:/found/path:..." as
+// "provider:target:..." when the target is shown as written.
+func showTargets(names []string, listed, provider, target string) ([]string, error) {
+	from, to := listed+":", provider+":"
+	if shownTarget(target, "") != "" {
+		paths, err := uprobe.SearchTargets(target, userOpts.Pid)
+		if err != nil {
+			return nil, err
+		}
+		if len(paths) == 1 {
+			from, to = listed+":"+paths[0]+":", provider+":"+target+":"
+		}
+	}
+	for i, n := range names {
+		if rest, ok := strings.CutPrefix(n, from); ok {
+			names[i] = to + rest
 		}
 	}
 	return names, nil

@@ -65,7 +65,7 @@ func expandUSDT(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, e
 			Provider: "usdt",
 			Target:   s.Path,
 			Func:     s.Name,
-			Name:     s.FullName(),
+			Name:     "usdt:" + shownTarget(target, s.Path) + ":" + s.Provider + ":" + s.Name,
 			Pid:      userOpts.Pid,
 			USDT:     s,
 			ArgSpec:  usdtArgSpec(s),
@@ -116,12 +116,19 @@ func searchUSDT(r *resolver, pattern string) ([]string, error) {
 		target = ""
 	}
 	if len(parts) != 2 {
-		return usdt.List(target, provider, name, userOpts.Pid)
+		names, err := usdt.List(target, provider, name, userOpts.Pid)
+		if err != nil {
+			return nil, err
+		}
+		return showTargets(names, "usdt", "usdt", target)
 	}
 	// One pattern part may stand for the provider, the probe or both
 	// ("usdt:/bin/x:*"), as the listed names join them.
 	all, err := usdt.List(target, "", "", userOpts.Pid)
 	if err != nil {
+		return nil, err
+	}
+	if all, err = showTargets(all, "usdt", "usdt", target); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -147,9 +154,6 @@ func usdtDetails(r *resolver, name string) ([]string, error) {
 	var lines []string
 	seen := map[string]bool{}
 	for _, s := range sites {
-		if s.Path != rest[:j] {
-			continue
-		}
 		for k, a := range s.Args {
 			l := fmt.Sprintf("arg%d: %s", k, a.Text)
 			if !seen[l] {
