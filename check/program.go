@@ -5,6 +5,17 @@
 // expanded into copies: Probe.Syntax (and Func.Syntax) are the expanded
 // trees, and all Info tables are keyed by nodes of those trees, so code
 // generation must walk Probe.Syntax, never the original File.
+//
+// Maps take their types from assignments anywhere in the script and
+// variables widen as later assignments need, so the checker runs over the
+// whole script several times: silent passes until the inferred types stop
+// changing, then one pass that reports errors and whose Info is kept. In
+// that last pass every variable already has its final type.
+//
+// Scratch variables declared with let live in their block. A variable
+// created by a plain assignment stays visible after its block ends, as it
+// did in older bpftrace, so scripts that assign a variable in both arms of
+// an if and read it afterwards keep working.
 package check
 
 import (
