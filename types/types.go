@@ -118,6 +118,10 @@ func IntOf(size int, signed bool) *Type {
 // StringOf is a string with room for n bytes including the terminating NUL.
 func StringOf(n int) *Type { return &Type{Kind: String, Size: n} }
 
+// BufferOf is a buf() value with room for n bytes of data: a length byte
+// followed by the data, n+1 bytes in all.
+func BufferOf(n int) *Type { return &Type{Kind: Buffer, Size: n + 1} }
+
 func PointerTo(elem *Type) *Type { return &Type{Kind: Pointer, Size: 8, Elem: elem} }
 
 func ArrayOf(elem *Type, n int) *Type {
