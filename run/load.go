@@ -17,7 +17,6 @@ import (
 	"friday/probe"
 )
 
-
 // ErrPermission is returned when the kernel refuses BPF for lack of
 // privilege.
 var ErrPermission = errors.New("friday trace needs root (CAP_BPF and CAP_PERFMON)")

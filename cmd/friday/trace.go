@@ -169,6 +169,9 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		if len(args) == 1 {
 			pattern = args[0]
 		}
+		if err := run.CheckPrivilege(); err != nil {
+			return err
+		}
 		return listProbes(pattern, o.verbose, stdout)
 	}
 
@@ -179,6 +182,11 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	f, err := syntax.Parse(name, src)
 	if err != nil {
 		return &scriptError{name, src, err}
+	}
+	// Syntax errors are worth showing to anyone; past them, attach
+	// points are looked up in places only root may read.
+	if err := run.CheckPrivilege(); err != nil {
+		return err
 	}
 	copts := check.Options{
 		Params: params,
