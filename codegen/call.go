@@ -244,13 +244,19 @@ func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
 	return value{kind: vMem, m: m, t: t}
 }
 
+// StackMapName is the name of the stack trace map holding the stacks of
+// kstack (user false) or ustack values of a depth: stack ids are only
+// meaningful in the map of their value's type (Type.StackDepth).
+func StackMapName(user bool, depth int) string {
+	if user {
+		return "stack_u" + itoa(depth)
+	}
+	return "stack_k" + itoa(depth)
+}
+
 // stackMap is the stack trace map for a kind of stack and depth.
 func (g *gen) stackMap(user bool, depth int) string {
-	name := "stack_k"
-	if user {
-		name = "stack_u"
-	}
-	name += itoa(depth)
+	name := StackMapName(user, depth)
 	g.internalMap(name, &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 4096})
 	return name
 }
@@ -301,16 +307,9 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 	}
 	arg := c.Args[0]
 	at := f.typeOf(arg)
-	if fe, ok := arg.(*syntax.Field); ok && at.Kind == types.String {
-		if id, ok := fe.X.(*syntax.Ident); ok && f.isBuiltin(id, "args") && f.ptype == ebpf.TracePoint {
-			if fd, ok := f.points[0].Args.Field(fe.Name); ok && fd.DataLoc {
-				if pad {
-					f.zero(dst, size)
-				}
-				f.dataLoc(fd, dst, types.StringOf(size))
-				return
-			}
-		}
+	if fd, ok := f.tracepointField(arg); ok && at.Kind == types.String {
+		f.recordFieldInto(fd, dst, types.StringOf(size), pad)
+		return
 	}
 	if at.Kind == types.String {
 		// Already a string (a tracepoint's char array or data_loc field).

@@ -256,8 +256,6 @@ func (f *fn) needsRegs(args []syntax.Expr) bool {
 				if t := f.info.Types[x]; t != nil && t.IsAggregate() {
 					found = true
 				}
-			case *syntax.Ternary:
-				found = true
 			}
 		})
 	}

@@ -179,22 +179,25 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 }
 
 // aggRead combines the per-CPU copies of an aggregation value into one
-// number.
+// number. The result waits on the stack so that the next aggregation read
+// in the same expression finds the registers free.
 func (f *fn) aggRead(e syntax.Expr, m *Map, keys []syntax.Expr) value {
 	if !combinable(m.Value) {
 		f.errorf(e.Pos(), "reading a %s value is not supported", m.Value)
 	}
 	key := f.mapKey(m, keys, e.Pos(), 0)
-	acc, ok1 := f.getReg()
-	cpu, ok2 := f.getReg()
-	cnt, ok3 := f.getReg()
-	if !ok1 || !ok2 || !ok3 {
-		f.errorf(e.Pos(), "expression too complex: no register left to read %s", m.Name)
+	out := f.alloc(8)
+	var counters [2]loc
+	for i := range counters {
+		if r, ok := f.getReg(); ok {
+			counters[i] = loc{reg: r, isReg: true}
+			defer func() { f.free[r] = true }()
+		} else {
+			counters[i] = loc{m: f.alloc(8)}
+		}
 	}
-	f.aggCombine(m, key, acc, cpu, cnt)
-	f.free[cpu] = true
-	f.free[cnt] = true
-	return value{kind: vReg, r: acc, t: types.IntOf(8, m.Value.Signed), own: true}
+	f.aggCombine(m, key, loc{m: out}, counters[0], counters[1])
+	return value{kind: vMem, m: out, t: types.IntOf(8, m.Value.Signed)}
 }
 
 func combinable(t *types.Type) bool {
@@ -205,53 +208,102 @@ func combinable(t *types.Type) bool {
 	return false
 }
 
+// loc is a register or a stack slot holding a loop variable.
+type loc struct {
+	reg   asm.Register
+	isReg bool
+	m     mem
+}
+
+func (f *fn) ld(r asm.Register, l loc) {
+	if l.isReg {
+		f.emit(asm.Mov.Reg(r, l.reg))
+	} else {
+		f.emit(asm.LoadMem(r, l.m.base, int16(l.m.off), asm.DWord))
+	}
+}
+
+func (f *fn) st(l loc, r asm.Register) {
+	if l.isReg {
+		f.emit(asm.Mov.Reg(l.reg, r))
+	} else {
+		f.emit(asm.StoreMem(l.m.base, int16(l.m.off), r, asm.DWord))
+	}
+}
+
+func (f *fn) set(l loc, c int32) {
+	if l.isReg {
+		f.emit(asm.Mov.Imm(l.reg, c))
+	} else {
+		f.emit(storeImm(l.m.base, int16(l.m.off), int64(c), asm.DWord))
+	}
+}
+
 // aggCombine leaves in acc the value of m[key] over all CPUs, read with
-// map_lookup_percpu_elem; cpu and cnt are scratch registers that survive
-// helper calls.
-func (f *fn) aggCombine(m *Map, key mem, acc, cpu, cnt asm.Register) {
+// map_lookup_percpu_elem; cpu and cnt hold the loop's counters.
+func (f *fn) aggCombine(m *Map, key mem, acc, cpu, cnt loc) {
 	kind := m.Value.Kind
-	f.emit(asm.Mov.Imm(acc, 0), asm.Mov.Imm(cpu, 0), asm.Mov.Imm(cnt, 0))
+	f.set(acc, 0)
+	f.set(cpu, 0)
+	f.set(cnt, 0)
 	loop := f.b.newLabel()
 	next := f.b.newLabel()
 	f.b.mark(loop)
 	f.mapPtr(asm.R1, m.Spec.Name)
 	f.addr(asm.R2, key)
-	f.emit(asm.Mov.Reg(asm.R3, cpu))
+	f.ld(asm.R3, cpu)
 	f.call(asm.FnMapLookupPercpuElem)
 	f.b.jmpImm(asm.JEq, asm.R0, 0, next)
 	switch kind {
 	case types.Count, types.Sum:
-		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Reg(acc, asm.R1))
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		f.ld(asm.R2, acc)
+		f.emit(asm.Add.Reg(asm.R2, asm.R1))
+		f.st(acc, asm.R2)
 	case types.Avg:
-		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Reg(cnt, asm.R1),
-			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord), asm.Add.Reg(acc, asm.R1))
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		f.ld(asm.R2, cnt)
+		f.emit(asm.Add.Reg(asm.R2, asm.R1))
+		f.st(cnt, asm.R2)
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
+		f.ld(asm.R2, acc)
+		f.emit(asm.Add.Reg(asm.R2, asm.R1))
+		f.st(acc, asm.R2)
 	case types.Min, types.Max:
 		// cnt says whether acc holds a value yet.
 		take := f.b.newLabel()
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
 		f.b.jmpImm(asm.JEq, asm.R1, 0, next)
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
-		f.b.jmpImm(asm.JEq, cnt, 0, take)
+		f.ld(asm.R2, cnt)
+		f.b.jmpImm(asm.JEq, asm.R2, 0, take)
+		f.ld(asm.R2, acc)
 		op := map[bool]asm.JumpOp{true: asm.JLT, false: asm.JGT}[kind == types.Min]
 		if m.Value.Signed {
 			op = map[bool]asm.JumpOp{true: asm.JSLT, false: asm.JSGT}[kind == types.Min]
 		}
-		f.b.jmpReg(op, asm.R1, acc, take)
+		f.b.jmpReg(op, asm.R1, asm.R2, take)
 		f.b.ja(next)
 		f.b.mark(take)
-		f.emit(asm.Mov.Reg(acc, asm.R1), asm.Mov.Imm(cnt, 1))
+		f.st(acc, asm.R1)
+		f.set(cnt, 1)
 	}
 	f.b.mark(next)
-	f.emit(asm.Add.Imm(cpu, 1))
-	f.b.jmpImm(asm.JLT, cpu, int32(f.g.opts.NumCPU), loop)
+	f.ld(asm.R1, cpu)
+	f.emit(asm.Add.Imm(asm.R1, 1))
+	f.st(cpu, asm.R1)
+	f.b.jmpImm(asm.JLT, asm.R1, int32(f.g.opts.NumCPU), loop)
 	if kind == types.Avg {
 		done := f.b.newLabel()
-		f.b.jmpImm(asm.JEq, cnt, 0, done)
+		f.ld(asm.R2, cnt)
+		f.b.jmpImm(asm.JEq, asm.R2, 0, done)
+		f.ld(asm.R1, acc)
 		if m.Value.Signed {
-			f.emit(asm.SDiv.Reg(acc, cnt))
+			f.emit(asm.SDiv.Reg(asm.R1, asm.R2))
 		} else {
-			f.emit(asm.Div.Reg(acc, cnt))
+			f.emit(asm.Div.Reg(asm.R1, asm.R2))
 		}
+		f.st(acc, asm.R1)
 		f.b.mark(done)
 	}
 }

@@ -132,9 +132,9 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	if agg {
 		// The callback sees this CPU's copy; the loop shows the
 		// combined value. R6 lends itself as a scratch register.
-		sf.aggCombine(m, kv.at(kt.Fields[0].Offset), asm.R7, asm.R8, rCtx)
-		sf.emit(asm.StoreMem(kv.base, int16(kv.off+kt.Fields[1].Offset), asm.R7, asm.DWord),
-			asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
+		sf.aggCombine(m, kv.at(kt.Fields[0].Offset), loc{m: kv.at(kt.Fields[1].Offset)},
+			loc{reg: asm.R7, isReg: true}, loc{reg: rCtx, isReg: true})
+		sf.emit(asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
 	} else {
 		sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
 	}
