@@ -171,7 +171,7 @@ func (l *lexer) parseType() (*types.Type, error) {
 			return nil, err
 		}
 		if t == "buf" {
-			return &types.Type{Kind: types.Buffer, Size: int(n) + BufferLenSize}, nil
+			return types.BufferOf(int(n)), nil
 		}
 		return types.StringOf(int(n)), nil
 	case "count":

@@ -11,7 +11,8 @@ package output
 // Values of the special kinds, inside map keys, map values and records:
 //
 //   - Buffer: a u8 length, then the data; Type.Size counts both, so
-//     buf(x, n) has Size n+1. Only the first length bytes are printed.
+//     buf(x, n) has Size n+1 (types.BufferOf). Only the first length
+//     bytes are printed.
 //   - KStack: u64 stack id from bpf_get_stackid into the kernel stack map.
 //   - UStack: u64 stack id into the user stack map, u32 pid, u32 zero.
 //   - Ksym: u64 address. Usym: u64 address, u32 pid, u32 zero.
