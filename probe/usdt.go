@@ -24,11 +24,16 @@ func init() {
 
 // splitUSDT splits the parts after "usdt:" into binary, provider and
 // probe name. Without a provider any provider matches; without a binary
-// (only with -p) every file the process maps is searched.
+// (only with -p) every file the process maps is searched, and two parts
+// not starting with a path are then provider and name.
 func splitUSDT(ap *syntax.AttachPoint, args []string) (target, provider, name string, err error) {
 	switch {
 	case len(args) == 1 && userOpts.Pid > 0:
 		return "", "", args[0], nil
+	case len(args) == 2 && userOpts.Pid > 0 && !strings.Contains(args[0], "/"):
+		// With a process, "usdt:provider:name" searches every file it
+		// maps; a library name works alike ("usdt:libc:setjmp").
+		return "", args[0], args[1], nil
 	case len(args) == 2:
 		return args[0], "", args[1], nil
 	case len(args) == 3:
