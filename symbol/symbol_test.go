@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -167,6 +168,7 @@ func TestCProgram(t *testing.T) {
 		{name: "stripped", flags: []string{"-pie", "-fpie"}, nosyms: true},
 	} {
 		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			bin := filepath.Join(dir, "prog")
 			run(t, gcc, append(append([]string{"-O1", "-o", bin}, v.flags...), src)...)
@@ -274,14 +276,47 @@ func TestDemangle(t *testing.T) {
 	}
 }
 
-func buildGo(t *testing.T, out string, flags ...string) {
+var (
+	goBuildMu  sync.Mutex
+	goBuildDir string
+	goBuilds   = map[string]string{}
+)
+
+// TestMain removes the Go test programs that the tests share.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if goBuildDir != "" {
+		os.RemoveAll(goBuildDir)
+	}
+	os.Exit(code)
+}
+
+// buildGo builds testdata/goinline with flags and returns the binary's
+// path. Tests share builds: they only read the binaries.
+func buildGo(t *testing.T, flags ...string) string {
 	t.Helper()
+	goBuildMu.Lock()
+	defer goBuildMu.Unlock()
+	key := strings.Join(flags, " ")
+	if p, ok := goBuilds[key]; ok {
+		return p
+	}
+	if goBuildDir == "" {
+		dir, err := os.MkdirTemp("", "symbol-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goBuildDir = dir
+	}
+	out := filepath.Join(goBuildDir, fmt.Sprintf("goinline%d", len(goBuilds)))
 	args := append([]string{"build", "-o", out}, flags...)
 	cmd := exec.Command(need(t, "go"), append(args, "./testdata/goinline")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
+	goBuilds[key] = out
+	return out
 }
 
 func TestGoInlined(t *testing.T) {
@@ -297,8 +332,7 @@ func TestGoInlined(t *testing.T) {
 		{"stripped-pie", []string{"-buildmode=pie", "-ldflags=-s -w"}},
 	} {
 		t.Run(v.name, func(t *testing.T) {
-			bin := filepath.Join(t.TempDir(), "goinline")
-			buildGo(t, bin, v.flags...)
+			bin := buildGo(t, v.flags...)
 			p := start(t, bin)
 			pid := p.cmd.Process.Pid
 			r := NewResolver()
@@ -501,10 +535,8 @@ func TestUnknownProcess(t *testing.T) {
 // TestGoFuncFromModuledata checks the moduledata layout against the
 // symbol table of binaries that have both.
 func TestGoFuncFromModuledata(t *testing.T) {
-	dir := t.TempDir()
 	for _, flags := range [][]string{nil, {"-buildmode=pie"}} {
-		bin := filepath.Join(dir, "goinline")
-		buildGo(t, bin, flags...)
+		bin := buildGo(t, flags...)
 		ef, err := elf.Open(bin)
 		if err != nil {
 			t.Fatal(err)
@@ -690,9 +722,7 @@ func TestParseMapsLine(t *testing.T) {
 // TestCorruptBinary looks addresses up in damaged copies of a Go binary:
 // names may go, but nothing may panic.
 func TestCorruptBinary(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "goinline")
-	buildGo(t, bin)
+	bin := buildGo(t)
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
