@@ -646,9 +646,12 @@ func (b *body) keyType(m *Map, keys []syntax.Expr, pos syntax.Pos) (*types.Type,
 	if keys == nil {
 		return nil, true
 	}
+	// @m[(a, b)] is @m[a, b]: the tuple is typed as the whole key.
+	var tup *syntax.Tuple
 	if len(keys) == 1 {
-		if tup, ok := keys[0].(*syntax.Tuple); ok {
-			keys = tup.Elems
+		if t, ok := keys[0].(*syntax.Tuple); ok && len(t.Elems) > 1 {
+			tup = t
+			keys = t.Elems
 		}
 	}
 	elems := make([]*types.Type, 0, len(keys))
@@ -670,7 +673,11 @@ func (b *body) keyType(m *Map, keys []syntax.Expr, pos syntax.Pos) (*types.Type,
 	if len(elems) == 1 {
 		return elems[0], true
 	}
-	return types.TupleOf(elems...), true
+	kt := types.TupleOf(elems...)
+	if tup != nil {
+		b.info.Types[tup] = kt
+	}
+	return kt, true
 }
 
 func (b *body) forStmt(s *syntax.ForStmt) {

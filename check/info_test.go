@@ -98,10 +98,6 @@ func checkInfo(t *testing.T, root syntax.Node, info *Info) {
 		if _, isType := e.(*syntax.TypeExpr); isType {
 			return true
 		}
-		if _, isTuple := e.(*syntax.Tuple); isTuple {
-			// A tuple of map keys is typed as the key.
-			return true
-		}
 		if info.Types[e] == nil {
 			t.Errorf("%d:%d: %T has no type", e.Pos().Line, e.Pos().Col, e)
 		}

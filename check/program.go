@@ -142,9 +142,10 @@ type Call struct {
 	Args []syntax.Expr
 	Func *Func // user function
 	Map  *Map  // map operated on: delete, has_key, len, clear, zero, print(@m), find
-	// Key is the key expression of delete/has_key/find, nil for a map
-	// without keys. Several written keys are folded into one Tuple type:
-	// KeyArgs holds them as written.
+	// KeyArgs are the key expressions of delete/has_key/find as written,
+	// nil for a map without keys. Several keys make one Tuple key (Map.Key);
+	// a tuple written as the key, delete(@m, (1, "a")), is one KeyArg whose
+	// type (in Info.Types) is the whole key. The same holds for MapIndex.Keys.
 	KeyArgs []syntax.Expr
 	// Mode is a mode argument: pid(init) "init", nsecs(tai) "tai",
 	// kstack(perf) "perf", ntop with explicit family "af".
