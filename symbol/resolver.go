@@ -16,7 +16,8 @@ import (
 // about Addr. For code that the compiler inlined, Name is the function
 // the code physically belongs to (Offset is relative to its start, File
 // and Line give the call site in it) and Inlined lists the inlined calls
-// at Addr, innermost first, each with its own source position.
+// at Addr, innermost first, each with its own source position. Frames
+// are shared with the resolver's cache: treat Inlined as read-only.
 type Frame struct {
 	Addr    uint64
 	Name    string
