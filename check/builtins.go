@@ -251,7 +251,27 @@ func (b *body) argN(e syntax.Expr, kind string, n int) *types.Type {
 		b.errorf(e.Pos(), "arg%d is not available: only arg0..arg%d are passed in registers (use sarg for stack arguments)", n, maxRegArgs-1)
 		return nil
 	}
+	if b.allProvs("usdt") {
+		return b.usdtArg(e, n)
+	}
 	return types.U64
+}
+
+// usdtArg types argument n of USDT points: a 64-bit integer, signed when
+// the site's argument spec says so.
+func (b *body) usdtArg(e syntax.Expr, n int) *types.Type {
+	signed := true
+	for _, p := range b.points {
+		if p.USDT == nil {
+			return types.U64
+		}
+		if n >= len(p.USDT.Args) {
+			b.errorf(e.Pos(), "usdt probe %s has %d arguments: arg%d does not exist", p.Name, len(p.USDT.Args), n)
+			return nil
+		}
+		signed = signed && p.USDT.Args[n].Signed
+	}
+	return types.IntOf(8, signed)
 }
 
 func builtinArgs(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
