@@ -33,9 +33,10 @@ import (
 //	          | "(" ")" | "(" expr ")" | "(" expr "," [args] ")"
 //	          | "(" ident "=" expr {"," ident "=" expr} ")" | "{" stmts [expr] "}"
 //
-// Inside a predicate a '/' outside brackets ends the predicate instead of
+// Inside a predicate, a '/' followed by '{' ends the predicate instead of
 // dividing. A parenthesised identifier is a cast when it names a known
-// integer or C type, or is followed by '*'.
+// integer or C type, is followed by '*', or is followed by an operand that
+// cannot continue an expression ("(my_typedef)arg0").
 
 // maxErrors bounds the errors reported for one file; past it the rest are
 // mostly consequences of the first ones.
@@ -83,8 +84,9 @@ type parser struct {
 	// block's value is its last expression only when written without one.
 	lastSemi bool
 
-	// noDiv makes '/' end an expression: inside a predicate "/expr/" the
-	// closing slash is not a division. Parentheses and brackets reset it.
+	// noDiv is set inside a predicate "/expr/": there a '/' followed by the
+	// '{' of the action block is the closing slash, not a division, as in
+	// bpftrace. Parentheses and brackets reset it.
 	noDiv bool
 }
 
@@ -911,6 +913,32 @@ func (p *parser) typeAt(i int) bool {
 	return p.la(i).is(")") && (known || stars > 0)
 }
 
+// typedefCast reports whether the current '(' starts "(name) operand": a
+// cast to a type name the parser does not know (a kernel typedef), which
+// bpftrace accepts when the token after ')' can only begin an operand.
+func (p *parser) typedefCast() bool {
+	if p.la(1).kind != tIdent || !p.la(2).is(")") {
+		return false
+	}
+	switch t := p.la(3); t.kind {
+	case tIdent:
+		return !isKeyword(t.text)
+	case tInt, tString, tVar, tMap, tParam, tCount:
+		return true
+	case tPunct:
+		return t.text == "(" || t.text == "!" || t.text == "~"
+	}
+	return false
+}
+
+func isKeyword(w string) bool {
+	switch w {
+	case "if", "else", "while", "for", "unroll", "break", "continue", "return", "let":
+		return true
+	}
+	return false
+}
+
 func (p *parser) parseType() *TypeExpr {
 	t := &TypeExpr{P: p.tok.pos}
 	for p.tok.isWord("const") || p.tok.isWord("volatile") {
@@ -1020,7 +1048,7 @@ func (p *parser) parseBinary(prec int) Expr {
 	for {
 		op := p.tok.text
 		pr, ok := binPrec[op]
-		if p.tok.kind != tPunct || !ok || pr < prec || op == "/" && p.noDiv {
+		if p.tok.kind != tPunct || !ok || pr < prec || op == "/" && p.noDiv && p.peek(0).is("{") {
 			return x
 		}
 		pos := p.tok.pos
@@ -1040,7 +1068,7 @@ func (p *parser) parseUnary() Expr {
 			p.next()
 			return &Unary{P: t.pos, Op: t.text, X: p.parseUnary()}
 		case "(":
-			if p.typeAt(1) {
+			if p.typeAt(1) || p.typedefCast() {
 				p.next()
 				typ := p.parseType()
 				p.want(")")
