@@ -34,26 +34,31 @@ func counterProgram(t *testing.T, typ ebpf.ProgramType) (*ebpf.Program, *ebpf.Ma
 	}
 	t.Cleanup(func() { m.Close() })
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type:    typ,
-		License: "GPL",
-		Instructions: asm.Instructions{
-			asm.StoreImm(asm.R10, -4, 0, asm.Word),
-			asm.LoadMapPtr(asm.R1, m.FD()),
-			asm.Mov.Reg(asm.R2, asm.R10),
-			asm.Add.Imm(asm.R2, -4),
-			asm.FnMapLookupElem.Call(),
-			asm.JEq.Imm(asm.R0, 0, "out"),
-			asm.Mov.Imm(asm.R1, 1),
-			asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
-			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-			asm.Return(),
-		},
+		Type:         typ,
+		License:      "GPL",
+		Instructions: counterInsns(m),
 	})
 	if err != nil {
 		bpfUnusable(t, "loading a "+typ.String()+" program", err)
 	}
 	t.Cleanup(func() { prog.Close() })
 	return prog, m
+}
+
+// counterInsns adds one to slot 0 of the array m.
+func counterInsns(m *ebpf.Map) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.R10, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, m.FD()),
+		asm.Mov.Reg(asm.R2, asm.R10),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+		asm.Return(),
+	}
 }
 
 func count(t *testing.T, m *ebpf.Map) uint64 {

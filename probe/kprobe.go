@@ -123,12 +123,13 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 			if offset != 0 {
 				name = fullName(provider, args)
 			}
-			// The same static function name may be in several modules; a
-			// kprobe by name attaches to the first.
-			if seen[name] {
+			// A kprobe is placed by function name, which finds the kernel
+			// proper's function first: a name that several modules
+			// define is attached once.
+			if seen[f.Name] {
 				continue
 			}
-			seen[name] = true
+			seen[f.Name] = true
 			points = append(points, &Point{
 				Provider: provider,
 				Target:   f.Module,
@@ -168,7 +169,13 @@ func unknownKernelFunc(ap *syntax.AttachPoint, module, fn string, funcs []kernel
 		where = " of module " + module
 	}
 	msg := fmt.Sprintf("%s: kernel function %s%s does not exist or cannot be traced", ap.Raw, fn, where)
-	if best := nearestFunc(fn, funcs); best != "" {
+	var candidates []kernelFunc
+	for _, f := range funcs {
+		if module == "" || matchModule(module, f) {
+			candidates = append(candidates, f)
+		}
+	}
+	if best := nearestFunc(fn, candidates); best != "" {
 		msg += "; did you mean " + best + "?"
 	}
 	return errors.New(msg)

@@ -1,9 +1,13 @@
 package probe
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -89,6 +93,9 @@ func attachWatchpoint(p *Point, prog *ebpf.Program) (Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", p.Name, err)
 	}
+	if err := breakpointsFire(); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.Name, err)
+	}
 	cpus, err := onlineCPUs()
 	if err != nil {
 		return nil, err
@@ -111,7 +118,7 @@ func attachWatchpoint(p *Point, prog *ebpf.Program) (Link, error) {
 func watchpointError(p *Point, err error) error {
 	switch {
 	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP):
-		return fmt.Errorf("%s: this kernel has no hardware breakpoints (CONFIG_HAVE_HW_BREAKPOINT is off); use uprobe: or tracepoint: probes instead", p.Name)
+		return fmt.Errorf("%s: %w", p.Name, errNoBreakpoints)
 	case errors.Is(err, unix.ENOSPC):
 		return fmt.Errorf("%s: no free hardware debug register for another watchpoint", p.Name)
 	case errors.Is(err, unix.EINVAL):
@@ -119,3 +126,39 @@ func watchpointError(p *Point, err error) error {
 	}
 	return err
 }
+
+// breakpointProbe is written once under a breakpoint to see it fire.
+var breakpointProbe uint64
+
+// breakpointsFire reports whether hardware breakpoints work here. Some
+// hypervisors accept breakpoint events but never deliver their debug
+// exceptions: a watchpoint would then wait silently forever.
+var breakpointsFire = sync.OnceValue(func() error {
+	attr := unix.PerfEventAttr{
+		Type:    unix.PERF_TYPE_BREAKPOINT,
+		Bp_type: bpWrite,
+		Ext1:    uint64(uintptr(unsafe.Pointer(&breakpointProbe))),
+		Ext2:    8,
+	}
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	fd, err := unix.PerfEventOpen(&attr, 0, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP) {
+			return errNoBreakpoints
+		}
+		// Let attaching report privileges and the like.
+		return nil
+	}
+	defer unix.Close(fd)
+	atomic.StoreUint64(&breakpointProbe, 1)
+	var buf [8]byte
+	if n, err := unix.Read(fd, buf[:]); err != nil || n != 8 {
+		return nil
+	}
+	if binary.NativeEndian.Uint64(buf[:]) == 0 {
+		return errors.New("hardware breakpoints do not fire on this machine (its hypervisor does not deliver debug exceptions); use uprobe: or tracepoint: probes instead")
+	}
+	return nil
+})
+
+var errNoBreakpoints = errors.New("this kernel has no hardware breakpoints (CONFIG_HAVE_HW_BREAKPOINT is off); use uprobe: or tracepoint: probes instead")
