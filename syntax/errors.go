@@ -45,6 +45,9 @@ func (l *ErrorList) Format(w io.Writer) {
 	}
 }
 
+// String formats a position as line:col, the way error messages show it.
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
 func rangeString(pos, end Pos) string {
 	s := fmt.Sprintf("%d:%d", pos.Line, pos.Col)
 	if end.Line == pos.Line && end.Col > pos.Col+1 {
