@@ -49,6 +49,8 @@ var checks = []check{
 	{"memlock", checkMemlock},
 	{"bpf jit", checkJIT},
 	{"bpf stats", checkBPFStats},
+	{"kernel symbols", checkKallsyms},
+	{"stack depth", checkStackDepth},
 	{"frame pointers", checkFramePointers},
 	{"debug symbols", checkDebugSymbols},
 }

@@ -58,6 +58,7 @@ func TestHostChecks(t *testing.T) {
 		"raw tracepoint": OK,
 		"uprobe":         OK,
 		"perf software":  OK,
+		"kernel symbols": OK,
 		"btf":            Fail,
 		"kprobe":         OK,
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"friday/symbol"
 )
 
 func checkParanoid(e *env) Result {
@@ -132,4 +134,31 @@ func checkBPFStats(e *env) Result {
 	}
 	return Result{Status: OK, Detail: fmt.Sprintf("kernel.bpf_stats_enabled = %d: program run time is counted "+
 		"(costs about 20ns per program run)", v)}
+}
+
+// checkKallsyms reads the kernel symbols that ksym() and kstack print.
+func checkKallsyms(e *env) Result {
+	k, err := symbol.Kallsyms()
+	if err != nil {
+		return Result{Status: Warn, Detail: "kstack and ksym() print bare addresses: " + err.Error(),
+			Fix: "run as root, or sysctl kernel.kptr_restrict=0"}
+	}
+	return Result{Status: OK, Detail: fmt.Sprintf("%d symbols in /proc/kallsyms", k.Len())}
+}
+
+// minStackDepth is the deepest stack bpftrace scripts ask for by default.
+const minStackDepth = 127
+
+func checkStackDepth(e *env) Result {
+	const path = "/proc/sys/kernel/perf_event_max_stack"
+	v, err := readInt(path)
+	if err != nil {
+		return Result{Status: Warn, Detail: "cannot read " + path + ": " + err.Error()}
+	}
+	detail := fmt.Sprintf("kernel.perf_event_max_stack = %d", v)
+	if v < minStackDepth {
+		return Result{Status: Warn, Detail: detail + ": deeper stacks are cut, and stack maps asking for more fail",
+			Fix: fmt.Sprintf("sysctl kernel.perf_event_max_stack=%d", minStackDepth)}
+	}
+	return Result{Status: OK, Detail: detail}
 }
