@@ -203,6 +203,9 @@ func (s *state) run(ctx context.Context) error {
 		default:
 		}
 		if err := s.poll(); err != nil {
+			// END and the maps may still tell what was gathered; the first
+			// error is the one to report.
+			s.finish(true, end)
 			return err
 		}
 	}
