@@ -86,4 +86,5 @@ type Event struct {
 	Layout *types.Type // Tuple of the arguments as stored in the record
 	Map    string      // PrintMap, ClearMap, ZeroMap
 	Pos    string      // script position for messages: "file:line:col"
+	Warn   bool        // Errorf: the event is a warnf(), not an errorf()
 }

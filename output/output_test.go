@@ -35,6 +35,7 @@ import (
 //	printf "FORMAT" TYPE LITERAL, TYPE LITERAL, ...
 //	join "SEP" TYPE LITERAL
 //	errorf "FORMAT" TYPE LITERAL, ...   (the message, at stdin:1:9)
+//	warnf "FORMAT" TYPE LITERAL, ...
 //	time "FORMAT"
 //	cat "TEXT"                 cat() output
 //	system "TEXT"              the output of a command run by system()
@@ -242,7 +243,7 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 			div = num(fields[2])
 		}
 		return p.Map(m, entries[m.Name], top, div)
-	case "value", "printf", "join", "errorf":
+	case "value", "printf", "join", "errorf", "warnf":
 		return eventCommand(p, verb, rest)
 	case "time":
 		f, err := strconv.Unquote(rest)
@@ -285,8 +286,8 @@ func eventCommand(p *Printer, verb, rest string) error {
 		ev.Kind = codegen.Printf
 	case "join":
 		ev.Kind = codegen.Join
-	case "errorf":
-		ev.Kind, ev.Pos = codegen.Errorf, "stdin:1:9"
+	case "errorf", "warnf":
+		ev.Kind, ev.Pos, ev.Warn = codegen.Errorf, "stdin:1:9", verb == "warnf"
 	}
 	if verb != "value" {
 		if ev.Format, err = strconv.Unquote(l.next()); err != nil {

@@ -46,7 +46,8 @@ func (NoSymbols) CgroupPath(id uint64) string { return "" }
 // Printer writes bpftrace's output for one compiled script. It implements
 // run.Printer. It is not safe for concurrent use.
 type Printer struct {
-	// Log receives the messages of errorf(); New sets it to os.Stderr.
+	// Log receives the messages of errorf() and warnf(); New sets it to
+	// os.Stderr.
 	Log io.Writer
 
 	w    *bufio.Writer
@@ -203,7 +204,11 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 		if err := p.w.Flush(); err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(p.Log, "%s: ERROR: %s\n", ev.Pos, s)
+		level := "ERROR"
+		if ev.Warn {
+			level = "WARNING"
+		}
+		_, err = fmt.Fprintf(p.Log, "%s: %s: %s\n", ev.Pos, level, s)
 		return err
 	}
 	return fmt.Errorf("internal error: the printer cannot handle events of kind %d", ev.Kind)
