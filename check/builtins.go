@@ -1487,6 +1487,15 @@ func init() {
 			return isIntegral(t) && !isSigned(t)
 		})},
 		"is_literal": {fn: builtinIsLiteral},
+		"default_str_length": {bare: true, fn: func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+			if !b.nargs(e, ci.Name, args, 0, 0) {
+				return nil
+			}
+			b.setConst(e, int64(b.c.maxStr))
+			return types.U64
+		}},
+		"kfunc_exist":   {fn: builtinKfunc},
+		"kfunc_allowed": {fn: builtinKfunc},
 	}
 }
 
@@ -1529,4 +1538,20 @@ var headerConsts = map[string]int64{
 	"ECONNABORTED": 103, "ECONNRESET": 104, "ENOBUFS": 105, "EISCONN": 106, "ENOTCONN": 107,
 	"ETIMEDOUT": 110, "ECONNREFUSED": 111, "EHOSTUNREACH": 113, "EALREADY": 114,
 	"EINPROGRESS": 115,
+}
+
+// builtinKfunc answers at compile time whether a kernel function exists
+// (kfunc_exist) or may be called from this probe (kfunc_allowed, which
+// friday never allows: it calls no kfuncs).
+func builtinKfunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	name, ok := b.constStr(args[0], ci.Name+"()")
+	if !ok {
+		return nil
+	}
+	exists := b.c.btf.funcProto(name) != nil
+	b.setConst(e, boolInt(exists && ci.Name == "kfunc_exist"))
+	return types.BoolT
 }
