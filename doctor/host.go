@@ -141,7 +141,7 @@ func checkKallsyms(e *env) Result {
 	k, err := symbol.Kallsyms()
 	if err != nil {
 		return Result{Status: Warn, Detail: "kstack and ksym() print bare addresses: " + err.Error(),
-			Fix: "run as root, or sysctl kernel.kptr_restrict=0"}
+			Fix: "run as root"}
 	}
 	return Result{Status: OK, Detail: fmt.Sprintf("%d symbols in /proc/kallsyms", k.Len())}
 }

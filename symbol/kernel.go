@@ -46,7 +46,8 @@ func Kallsyms() (*Kernel, error) {
 		if kernelErr == nil && len(kernelSyms.syms) == 0 {
 			// kptr_restrict hides addresses from processes without
 			// CAP_SYSLOG: every line then reads 0.
-			kernelErr = fmt.Errorf("/proc/kallsyms shows no addresses (needs CAP_SYSLOG or kernel.kptr_restrict=0)")
+			kernelErr = fmt.Errorf("/proc/kallsyms shows no addresses to this user " +
+				"(needs CAP_SYSLOG, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)")
 		}
 	})
 	return kernelSyms, kernelErr
