@@ -194,6 +194,11 @@ func (r *resolver) listLines(pattern string, verbose bool) ([]string, error) {
 		if pv.list == nil || only != nil && (pv != only || pv.search != nil) {
 			continue
 		}
+		// With -p, a listing is about the process: as bpftrace does, it
+		// shows the user-space providers (those with search) only.
+		if only == nil && userOpts.Pid > 0 && pv.search == nil {
+			continue
+		}
 		all, err := pv.list(r)
 		if err != nil {
 			return nil, err

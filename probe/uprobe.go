@@ -17,7 +17,7 @@ func init() {
 		if ret {
 			name, alias = "uretprobe", "ur"
 		}
-		register(&provider{
+		pv := &provider{
 			name:     name,
 			aliases:  []string{alias},
 			progType: ebpf.Kprobe,
@@ -28,7 +28,18 @@ func init() {
 				return searchUprobes(pattern, name)
 			},
 			attach: attachUprobe,
-		})
+		}
+		if !ret {
+			// Like bpftrace, a listing without a provider shows a -p
+			// process's functions once, as uprobes.
+			pv.list = func(r *resolver) ([]string, error) {
+				if userOpts.Pid <= 0 {
+					return nil, nil
+				}
+				return uprobe.List("", "*", userOpts.Pid)
+			}
+		}
+		register(pv)
 	}
 }
 

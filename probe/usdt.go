@@ -17,6 +17,7 @@ func init() {
 		progType: ebpf.Kprobe,
 		expand:   expandUSDT,
 		search:   searchUSDT,
+		list:     listProcessUSDT,
 		details:  usdtDetails,
 		attach:   attachUSDT,
 	})
@@ -145,6 +146,15 @@ func searchUSDT(r *resolver, pattern string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// listProcessUSDT lists the probes of a -p process, for listings that
+// name no provider.
+func listProcessUSDT(r *resolver) ([]string, error) {
+	if userOpts.Pid <= 0 {
+		return nil, nil
+	}
+	return usdt.List("", "", "", userOpts.Pid)
 }
 
 // usdtDetails lists the argument specs of a probe's sites, for -lv.
