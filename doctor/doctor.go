@@ -16,9 +16,9 @@ import (
 type Status int
 
 const (
-	OK Status = iota
-	Warn
-	Fail
+	OK   Status = iota // works
+	Warn               // works with limits, or something to improve
+	Fail               // does not work here
 )
 
 func (s Status) String() string {
@@ -31,8 +31,10 @@ func (s Status) String() string {
 	return "FAIL"
 }
 
+// MarshalText makes statuses read OK, WARN and FAIL in JSON.
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads what MarshalText writes.
 func (s *Status) UnmarshalText(b []byte) error {
 	switch string(b) {
 	case "OK":

@@ -42,6 +42,8 @@ type Resolver struct {
 // address misses them (code loaded by dlopen or a JIT after the snapshot).
 const refreshAfter = time.Second
 
+// NewResolver returns an empty resolver; it reads symbols as lookups need
+// them.
 func NewResolver() *Resolver {
 	return &Resolver{
 		procs:     make(map[int]*process),
