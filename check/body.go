@@ -550,16 +550,18 @@ func (b *body) assignMap(s *syntax.AssignStmt, ref *syntax.MapRef, idx *syntax.M
 		}
 		b.info.Types[s.LHS] = t
 		b.info.Types[call] = t
-		b.c.setValue(m, t, false, ref.Pos())
+		b.c.setValue(m, t, ref.Pos())
 		return
 	}
 	rt := b.expr(s.RHS)
 	if s.Op != "=" {
 		if m.Value == nil && isIntegral(rt) {
-			b.c.setValue(m, types.I64, false, s.Pos())
+			b.c.setValue(m, types.I64, s.Pos())
 			b.c.mapSign[m.Name] = 2
 		}
-		b.info.Types[s.LHS] = m.Value
+		if m.Value != nil {
+			b.info.Types[s.LHS] = m.Value
+		}
 		b.compound(s, m.Value, rt)
 		return
 	}
@@ -568,16 +570,15 @@ func (b *body) assignMap(s *syntax.AssignStmt, ref *syntax.MapRef, idx *syntax.M
 	}
 	t = stored(valueType(rt))
 	b.info.Types[s.LHS] = t
-	isConst := b.isConst(s.RHS)
 	if t.Kind == types.Int {
 		switch {
 		case rt.Signed:
 			b.c.mapSign[m.Name] = 2
-		case !isConst && b.c.mapSign[m.Name] == 0:
+		case !b.isConst(s.RHS) && b.c.mapSign[m.Name] == 0:
 			b.c.mapSign[m.Name] = 1
 		}
 	}
-	b.c.setValue(m, t, isConst, ref.Pos())
+	b.c.setValue(m, t, ref.Pos())
 }
 
 // useMap returns the map named name, creating it on first use.
@@ -614,7 +615,7 @@ func (c *checker) setKey(m *Map, kt *types.Type, pos syntax.Pos) {
 	m.Key = nk
 }
 
-func (c *checker) setValue(m *Map, t *types.Type, isConst bool, pos syntax.Pos) {
+func (c *checker) setValue(m *Map, t *types.Type, pos syntax.Pos) {
 	if m.Value == nil {
 		m.Value = t
 		c.fixSign(m)

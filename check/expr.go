@@ -328,7 +328,7 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 		}
 		if m.Value == nil {
 			b.c.mapSign[m.Name] = 2
-			b.c.setValue(m, types.I64, false, e.Pos())
+			b.c.setValue(m, types.I64, e.Pos())
 		}
 		if m.Value.Kind != types.Int {
 			b.errorf(start(e), "The %s operator can not be used on expressions of type '%s'", e.Op, m.Value)
