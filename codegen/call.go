@@ -155,7 +155,11 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		if t.Kind == types.String {
 			return strConst(f.points[0].Func, t)
 		}
+		if v, ok := f.kernelFuncIP(t); ok {
+			return v
+		}
 		if t.Kind == types.Usym && (f.ptype == ebpf.Kprobe || f.ptype == ebpf.PerfEvent) {
+
 			m := f.alloc(t.Size)
 			f.funcIP()
 			f.emit(asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
