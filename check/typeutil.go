@@ -31,9 +31,9 @@ func stackT(kind types.Kind, mode types.StackMode, depth int) *types.Type {
 	return &types.Type{Kind: kind, Size: size, Stack: mode, StackDepth: depth}
 }
 
-func isInt(t *types.Type) bool  { return t != nil && t.Kind == types.Int }
-func isStr(t *types.Type) bool  { return t != nil && t.Kind == types.String }
-func isPtr(t *types.Type) bool  { return t != nil && t.Kind == types.Pointer }
+func isInt(t *types.Type) bool { return t != nil && t.Kind == types.Int }
+func isStr(t *types.Type) bool { return t != nil && t.Kind == types.String }
+func isPtr(t *types.Type) bool { return t != nil && t.Kind == types.Pointer }
 
 // isIntegral: values usable as numbers in arithmetic.
 func isIntegral(t *types.Type) bool {
