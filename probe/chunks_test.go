@@ -53,6 +53,10 @@ func checkLines(t *testing.T, where string, got, want []string) {
 	t.Errorf("%s:\n got:\n\t%s\nwant:\n\t%s", where, strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 }
 
+// testResolver reads testdata/tracefs and the BTF of btf_test.go, on a
+// kernel without kprobes whatever the machine has.
 func testResolver() *resolver {
-	return newResolver(func() (string, error) { return "testdata/tracefs", nil }, testBTF)
+	r := newResolver(func() (string, error) { return "testdata/tracefs", nil }, testBTF)
+	r.kernel.kprobes = func() error { return errNoKprobes }
+	return r
 }
