@@ -102,6 +102,18 @@ func (r *resolver) btfFuncs(module string) ([]string, *btf.Spec, error) {
 	return names, spec, nil
 }
 
+// traceableBTFFunc reports whether BTF describes function name of module
+// and the kernel can trace it; it spares building the list of all
+// functions when a script names one.
+func (r *resolver) traceableBTFFunc(spec *btf.Spec, module, name string) bool {
+	var fn *btf.Func
+	if spec.TypeByName(name, &fn) != nil {
+		return false
+	}
+	_, set, err := r.kernelFuncs()
+	return err != nil && module == "" || set[kernelFunc{Module: module, Name: name}]
+}
+
 // moduleSpec is the BTF of a module, or of the kernel for "".
 func (r *resolver) moduleSpec(module string) (*btf.Spec, error) {
 	if module == "" {
@@ -218,29 +230,29 @@ func expandFentry(provider string) func(*resolver, *syntax.AttachPoint, []string
 		}
 		var points []*Point
 		for _, mod := range mods {
-			names, spec, err := r.btfFuncs(mod)
-			if err != nil {
-				if hasWildcard(module) {
-					continue
-				}
-				return nil, fmt.Errorf("%s: %w", ap.Raw, err)
-			}
+			spec, err := r.moduleSpec(mod)
 			var matches []string
-			if hasWildcard(fn) {
+			switch {
+			case err != nil:
+			case hasWildcard(fn):
+				var names []string
+				names, _, err = r.btfFuncs(mod)
 				for _, n := range names {
 					if wildcardMatch(fn, n) {
 						matches = append(matches, n)
 					}
 				}
-			} else {
-				i := sort.SearchStrings(names, fn)
-				if i == len(names) || names[i] != fn {
-					if mod == "" && !hasWildcard(module) {
-						return nil, unknownBTFFunc(ap, fn, names)
-					}
+			case r.traceableBTFFunc(spec, mod, fn):
+				matches = []string{fn}
+			case mod == "" && !hasWildcard(module):
+				names, _, _ := r.btfFuncs(mod)
+				return nil, unknownBTFFunc(ap, fn, names)
+			}
+			if err != nil {
+				if hasWildcard(module) {
 					continue
 				}
-				matches = []string{fn}
+				return nil, fmt.Errorf("%s: %w", ap.Raw, err)
 			}
 			for _, name := range matches {
 				proto, err := funcProto(spec, name)
