@@ -14,12 +14,9 @@ import (
 // first point speaks for all.
 func (f *fn) usdtArg(e syntax.Expr, n int, t *types.Type) value {
 	site := f.points[0].USDT
-	if site.ArgsErr != nil {
-		f.errorf(e.Pos(), "%s: cannot read arg%d: %v", f.points[0].Name, n, site.ArgsErr)
-		return value{}
-	}
 	if n >= len(site.Args) {
-		f.errorf(e.Pos(), "%s has %d arguments: arg%d does not exist", f.points[0].Name, len(site.Args), n)
+		// The checker reports arguments a site does not have.
+		f.errorf(e.Pos(), "internal error: %s has no arg%d", f.points[0].Name, n)
 		return value{}
 	}
 	// Load parks memory arguments in an 8-byte stack slot and clobbers
