@@ -78,6 +78,22 @@ func (r *Resolver) snapshot(pid int) (*process, error) {
 		}
 		return nil, err
 	}
+	return r.snapshotMaps(pid, data)
+}
+
+// execLines keeps the lines of a maps text that map code: only changes
+// to those call for a new snapshot.
+func execLines(maps []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(maps) {
+		if f := bytes.Fields(line); len(f) > 1 && bytes.IndexByte(f[1], 'x') >= 0 {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+func (r *Resolver) snapshotMaps(pid int, data []byte) (*process, error) {
 	p := &process{when: time.Now(), exe: exeKey(pid)}
 	p.checked.Store(p.when.UnixNano())
 	sc := bufio.NewScanner(bytes.NewReader(data))

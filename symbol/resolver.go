@@ -7,7 +7,9 @@
 package symbol
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -93,6 +95,68 @@ func (r *Resolver) Snapshot(pid int) error {
 	r.mu.Unlock()
 	return nil
 }
+
+// Watch keeps the snapshot of pid current while the process lives, so
+// that a short-lived process, such as a traced command that exits before
+// its stacks are printed, still resolves: the code it maps after exec or
+// dlopen is captured within milliseconds. Start watching a command just
+// before it is let exec, since polling is fastest in the first second
+// after a change. The returned function stops watching; watching also
+// ends when the process exits.
+func (r *Resolver) Watch(pid int) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		path := fmt.Sprintf("/proc/%d/maps", pid)
+		var last []byte
+		delay, changed := watchMin, time.Now()
+		for {
+			data, err := os.ReadFile(path)
+			if (err != nil || len(data) == 0) && exited(pid) {
+				return
+			}
+			// In the middle of an exec the maps can read empty or fail
+			// for a moment; only a change to code mappings counts.
+			if code := execLines(data); len(code) > 0 && !bytes.Equal(code, last) {
+				if p, err := r.snapshotMaps(pid, data); err == nil {
+					r.mu.Lock()
+					r.procs[pid] = p
+					r.mu.Unlock()
+				}
+				last, delay, changed = code, watchMin, time.Now()
+			} else if time.Since(changed) < time.Second {
+				delay = min(2*delay, watchBusy)
+			} else {
+				delay = min(2*delay, watchIdle)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(delay):
+			}
+		}
+	}()
+	return sync.OnceFunc(func() { close(done) })
+}
+
+// exited tells whether pid is gone or a zombie, whose memory the kernel
+// has already released.
+func exited(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which ends at the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
+}
+
+// A watched process is polled often in the second after a change (exec,
+// then the dynamic loader mapping libraries) and less often once settled.
+const (
+	watchMin  = time.Millisecond
+	watchBusy = 5 * time.Millisecond
+	watchIdle = 100 * time.Millisecond
+)
 
 // Forget drops what is known about a process, e.g. after it exited and
 // its stacks were printed. Binaries stay cached for other processes.

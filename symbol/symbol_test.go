@@ -749,3 +749,38 @@ func TestCorruptBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestWatch resolves the addresses of a command that exec'd and exited
+// before anything was looked up, as with a traced command. The shell
+// stands for a tracer's held child, released right away.
+func TestWatch(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "short")
+	run(t, need(t, "gcc"), "-O1", "-o", bin, "testdata/short.c")
+	cmd := exec.Command(need(t, "sh"), "-c", "exec "+bin)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := NewResolver()
+	stop := r.Watch(cmd.Process.Pid)
+	defer stop()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[string]uint64{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var name string
+		var addr uint64
+		if _, err := fmt.Sscanf(line, "%s %v", &name, &addr); err == nil {
+			addrs[name] = addr
+		}
+	}
+	pid := cmd.Process.Pid
+	if got := r.User(pid, addrs["friday_short"]); got.Name != "friday_short" {
+		t.Errorf("friday_short: got %+v", got)
+	}
+	if got := r.User(pid, addrs["getpid"]); got.Name == "" || !strings.Contains(got.Module, "libc") {
+		t.Errorf("getpid: got %+v", got)
+	}
+}
