@@ -27,7 +27,6 @@ func (s *state) dispatch(rec []byte) error {
 	if ev.Layout != nil && len(args) < ev.Layout.Size {
 		return fmt.Errorf("internal error: event %d has %d bytes of arguments, want %d", id, len(args), ev.Layout.Size)
 	}
-	p := s.opts.Printer
 	switch ev.Kind {
 	case codegen.Exit:
 		s.exiting = true
@@ -50,7 +49,7 @@ func (s *state) dispatch(rec []byte) error {
 		}
 		return s.resetMap(m, ev.Kind == codegen.ClearMap)
 	}
-	return p.Event(ev, args)
+	return s.opts.Printer.Event(ev, args)
 }
 
 // u64Arg is argument i of a record as an unsigned integer, 0 when the event

@@ -82,7 +82,7 @@ func (s *state) entries(m *codegen.Map) ([]Entry, error) {
 
 func (s *state) lookup(m *codegen.Map, bm *ebpf.Map, key []byte) ([]byte, error) {
 	size := int(bm.ValueSize())
-	if !m.PerCPU {
+	if !perCPU(bm) {
 		v := make([]byte, size)
 		err := bm.Lookup(key, &v)
 		return v, err
@@ -99,6 +99,16 @@ func (s *state) lookup(m *codegen.Map, bm *ebpf.Map, key []byte) ([]byte, error)
 		return nil, err
 	}
 	return combine(m.Value, vals), nil
+}
+
+// perCPU reports whether the kernel keeps one value per CPU in m; the map's
+// type says so whatever the code generator marked.
+func perCPU(m *ebpf.Map) bool {
+	switch m.Type() {
+	case ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash:
+		return true
+	}
+	return false
 }
 
 // combine merges the per-CPU copies of an aggregation's value. Counters
@@ -156,7 +166,7 @@ func (s *state) resetMap(m *codegen.Map, remove bool) error {
 	isArray := bm.Type() == ebpf.Array || bm.Type() == ebpf.PerCPUArray
 	zero := make([]byte, bm.ValueSize())
 	var zeros any = zero
-	if m.PerCPU {
+	if perCPU(bm) {
 		ncpu, err := ebpf.PossibleCPU()
 		if err != nil {
 			return err
