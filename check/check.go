@@ -92,6 +92,20 @@ func (c *checker) errorf(pos syntax.Pos, format string, args ...any) {
 	c.errs.add(pos, format, args...)
 }
 
+// errorNode reports an error about expression e at the start of its text,
+// underlining it when it is a name or a call.
+func (c *checker) errorNode(e syntax.Expr, format string, args ...any) {
+	if c.silent {
+		return
+	}
+	underline := false
+	switch e.(type) {
+	case *syntax.Var, *syntax.MapRef, *syntax.Ident, *syntax.Call:
+		underline = true
+	}
+	c.errs.addRange(start(e), underline, format, args...)
+}
+
 // probeUnit is one syntax.Probe with its expanded body and points, before
 // it is split per argument type.
 type probeUnit struct {

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"friday/syntax"
 )
@@ -17,7 +18,73 @@ type errorSink struct {
 	seen map[string]bool
 }
 
+// tokenEnd finds where the text at pos ends when it is a name ($x, @m,
+// pid) or a call (name(...)), so the error can underline it as bpftrace
+// does. It returns the zero Pos for anything else: the tree does not
+// record where other expressions end.
+func tokenEnd(src []byte, pos syntax.Pos, call bool) syntax.Pos {
+	line, ok := lineAt(src, pos.Line)
+	if !ok || pos.Col < 1 || pos.Col > len(line) {
+		return syntax.Pos{}
+	}
+	i := pos.Col - 1
+	j := i
+	if line[j] == '$' || line[j] == '@' {
+		j++
+	}
+	for j < len(line) && (line[j] == '_' || line[j] >= 'a' && line[j] <= 'z' || line[j] >= 'A' && line[j] <= 'Z' || line[j] >= '0' && line[j] <= '9') {
+		j++
+	}
+	switch word := line[i:j]; word {
+	case "", "$", "struct", "union", "enum":
+		// Not a name, or the start of a type name that goes on.
+		return syntax.Pos{}
+	}
+	if call && j < len(line) && line[j] == '(' {
+		depth, inStr := 0, false
+		for k := j; k < len(line); k++ {
+			switch c := line[k]; {
+			case inStr && c == '\\':
+				k++
+			case c == '"':
+				inStr = !inStr
+			case inStr:
+			case c == '(':
+				depth++
+			case c == ')':
+				depth--
+				if depth == 0 {
+					return syntax.Pos{Line: pos.Line, Col: k + 2}
+				}
+			}
+		}
+		return syntax.Pos{}
+	}
+	return syntax.Pos{Line: pos.Line, Col: j + 1}
+}
+
+func lineAt(src []byte, n int) (string, bool) {
+	for i := 1; i < n; i++ {
+		k := strings.IndexByte(string(src), '\n')
+		if k < 0 {
+			return "", false
+		}
+		src = src[k+1:]
+	}
+	if k := strings.IndexByte(string(src), '\n'); k >= 0 {
+		src = src[:k]
+	}
+	return string(src), true
+}
+
 func (s *errorSink) add(pos syntax.Pos, format string, args ...any) {
+	s.addRange(pos, true, format, args...)
+}
+
+// addRange records an error; underline says whether the name or call at
+// pos may be underlined (not when the error is about a larger expression
+// that merely starts there).
+func (s *errorSink) addRange(pos syntax.Pos, underline bool, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	key := fmt.Sprintf("%d:%d:%s", pos.Line, pos.Col, msg)
 	if s.seen[key] {
@@ -27,7 +94,13 @@ func (s *errorSink) add(pos syntax.Pos, format string, args ...any) {
 		s.seen = map[string]bool{}
 	}
 	s.seen[key] = true
-	s.list.Errors = append(s.list.Errors, &syntax.Error{Pos: pos, Msg: msg})
+	// A call is underlined whole, except when its name is what is wrong.
+	call := !strings.HasPrefix(msg, "Unknown function")
+	var end syntax.Pos
+	if underline {
+		end = tokenEnd(s.list.Src, pos, call)
+	}
+	s.list.Errors = append(s.list.Errors, &syntax.Error{Pos: pos, End: end, Msg: msg})
 }
 
 func (s *errorSink) err() error {

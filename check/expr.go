@@ -304,7 +304,7 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			return nil
 		}
 		if t.Kind != types.Int && !isPtr(t) {
-			b.errorf(start(e), "The %s operator can not be used on expressions of type '%s'", e.Op, t)
+			b.c.errorNode(e, "The %s operator can not be used on expressions of type '%s'", e.Op, t)
 			return nil
 		}
 		return t
@@ -331,13 +331,13 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			b.c.setValue(m, types.I64, e.Pos())
 		}
 		if m.Value.Kind != types.Int {
-			b.errorf(start(e), "The %s operator can not be used on expressions of type '%s'", e.Op, m.Value)
+			b.c.errorNode(e, "The %s operator can not be used on expressions of type '%s'", e.Op, m.Value)
 			return nil
 		}
 		b.info.Types[x] = m.Value
 		return m.Value
 	}
-	b.errorf(start(e), "The %s operator can only be used on scratch variables and maps", e.Op)
+	b.c.errorNode(e, "The %s operator can only be used on scratch variables and maps", e.Op)
 	return nil
 }
 
@@ -377,7 +377,7 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 		return b.compare(e, lt, rt)
 	case arithOps[e.Op]:
 	default:
-		b.errorf(start(e), "Unknown operator %s", e.Op)
+		b.c.errorNode(e, "Unknown operator %s", e.Op)
 		return nil
 	}
 	// Pointer arithmetic.
@@ -390,11 +390,11 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 		case isPtr(lt) && isPtr(rt) && e.Op == "-":
 			return types.I64
 		}
-		b.errorf(start(e), "The %s operator can not be used on expressions of types %s, %s", e.Op, lt, rt)
+		b.c.errorNode(e, "The %s operator can not be used on expressions of types %s, %s", e.Op, lt, rt)
 		return nil
 	}
 	if !isIntegral(lt) || !isIntegral(rt) {
-		b.errorf(start(e), "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
+		b.c.errorNode(e, "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
 		return nil
 	}
 	lsigned, rsigned := isSigned(lt) || lt.Kind == types.Bool, isSigned(rt) || rt.Kind == types.Bool
@@ -416,7 +416,7 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 			return constType(v, !signed && v < 0)
 		}
 		if e.Op == "/" || e.Op == "%" {
-			b.errorf(start(e), "Division by zero")
+			b.c.errorNode(e, "Division by zero")
 			return nil
 		}
 	}
@@ -486,7 +486,7 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 		return types.BoolT
 	case stringLike(lt) && stringLike(rt):
 		if e.Op != "==" && e.Op != "!=" {
-			b.errorf(start(e), "Strings can only be compared with == and !=, not %s", e.Op)
+			b.c.errorNode(e, "Strings can only be compared with == and !=, not %s", e.Op)
 			return nil
 		}
 		if lconst && rconst && lc.IsStr && rc.IsStr {
@@ -495,12 +495,12 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 		return types.BoolT
 	case (lt.Kind == types.Array || lt.Kind == types.Tuple) && types.Equal(lt, rt):
 		if e.Op != "==" && e.Op != "!=" {
-			b.errorf(start(e), "Values of type %s can only be compared with == and !=", lt)
+			b.c.errorNode(e, "Values of type %s can only be compared with == and !=", lt)
 			return nil
 		}
 		return types.BoolT
 	}
-	b.errorf(start(e), "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
+	b.c.errorNode(e, "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
 	return nil
 }
 
@@ -591,7 +591,7 @@ func (b *body) ternary(e *syntax.Ternary) *types.Type {
 	if m := merge(tt, et, true); m != nil {
 		return m
 	}
-	b.errorf(start(e), "Ternary operator must return the same type: have '%s' and '%s'", tt, et)
+	b.c.errorNode(e, "Ternary operator must return the same type: have '%s' and '%s'", tt, et)
 	return nil
 }
 
@@ -607,16 +607,16 @@ func (b *body) field(e *syntax.Field) *types.Type {
 	switch st.Kind {
 	case types.Struct:
 		if len(st.Fields) == 0 && st.Size == 0 {
-			b.errorf(start(e), "Incomplete type %s: its fields are unknown", st.Name)
+			b.c.errorNode(e, "Incomplete type %s: its fields are unknown", st.Name)
 			return nil
 		}
 		f, ok := st.Field(e.Name)
 		if !ok {
 			if id, isIdent := e.X.(*syntax.Ident); isIdent && id.Name == "args" && probe.IsCommonField(e.Name) {
-				b.errorf(start(e), "Tracepoint field %s can not be read: use the builtins (pid, tid, ...) instead", e.Name)
+				b.c.errorNode(e, "Tracepoint field %s can not be read: use the builtins (pid, tid, ...) instead", e.Name)
 				return nil
 			}
-			b.errorf(start(e), "Struct/union of type '%s' does not contain a field named '%s'", st.Name, e.Name)
+			b.c.errorNode(e, "Struct/union of type '%s' does not contain a field named '%s'", st.Name, e.Name)
 			return nil
 		}
 		ft := f.Type
@@ -635,15 +635,15 @@ func (b *body) field(e *syntax.Field) *types.Type {
 		f, ok := st.Field(e.Name)
 		if !ok {
 			if st.Kind == types.Tuple {
-				b.errorf(start(e), "Invalid tuple index: %s. Found %d elements in tuple.", e.Name, len(st.Fields))
+				b.c.errorNode(e, "Invalid tuple index: %s. Found %d elements in tuple.", e.Name, len(st.Fields))
 			} else {
-				b.errorf(start(e), "Record does not contain a field named '%s'", e.Name)
+				b.c.errorNode(e, "Record does not contain a field named '%s'", e.Name)
 			}
 			return nil
 		}
 		return f.Type
 	}
-	b.errorf(start(e), "Can not access field '%s' on expression of type '%s'", e.Name, t)
+	b.c.errorNode(e, "Can not access field '%s' on expression of type '%s'", e.Name, t)
 	return nil
 }
 
@@ -667,7 +667,7 @@ func (b *body) index(e *syntax.Index) *types.Type {
 		return t.Elem
 	case types.Pointer:
 		if t.Elem.Kind == types.Void {
-			b.errorf(start(e), "Can not index a void pointer: cast it first")
+			b.c.errorNode(e, "Can not index a void pointer: cast it first")
 			return nil
 		}
 		return t.Elem
@@ -688,7 +688,7 @@ func (b *body) index(e *syntax.Index) *types.Type {
 		}
 		return t.Fields[c.Int].Type
 	}
-	b.errorf(start(e), "The array index operator [] can not be used on expressions of type '%s'", t)
+	b.c.errorNode(e, "The array index operator [] can not be used on expressions of type '%s'", t)
 	return nil
 }
 
