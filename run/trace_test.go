@@ -30,6 +30,7 @@ import (
 //	stderr    the exact expected standard error (empty when absent)
 //	status    the expected exit status (0 when absent)
 //	out.txt   the exact expected content of out.txt, for -o out.txt
+//	stdin     what friday reads on standard input (empty when absent)
 //	nobpf     (empty) the case runs without BPF, e.g. a syntax error
 //
 // Lines before the first case are comments. Cases may also build and start
@@ -64,7 +65,7 @@ func parseCases(path string) ([]*traceCase, error) {
 				return nil, fmt.Errorf("%s:%d: second %q section", path, i+1, section)
 			}
 			switch section {
-			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf", "out.txt":
+			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf", "out.txt", "stdin":
 			default:
 				if isPrepareSection(section) {
 					break
@@ -207,6 +208,7 @@ func runCase(t *testing.T, c *traceCase) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, argv...)
 	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(c.sections["stdin"])
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
