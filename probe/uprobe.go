@@ -49,7 +49,8 @@ func init() {
 type UserOptions struct {
 	// Pid is the -p process: its points fire in it only, library names
 	// are looked up in its mappings first, and the binary may be left
-	// out (uprobe:function, usdt:probe) to mean every file it maps.
+	// out: uprobe:function names a function of its executable,
+	// usdt:[provider:]name a probe in any file it maps.
 	Pid int
 	// Unsafe (--unsafe) allows raw addresses that do not start a function
 	// and offsets not known to start an instruction.
