@@ -161,6 +161,7 @@ func (s *state) run(ctx context.Context) error {
 	if c := s.opts.Command; c != nil {
 		c.waitHeld()
 	}
+	var iters []probe.Link
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
 			if pt.Provider == "begin" || pt.Provider == "end" {
@@ -174,10 +175,16 @@ func (s *state) run(ctx context.Context) error {
 				return err
 			}
 			s.links = append(s.links, l)
+			if pt.Provider == "iter" {
+				iters = append(iters, l)
+			}
 		}
 	}
 	if err := s.runOnce(begin, "BEGIN"); err != nil {
 		return err
+	}
+	if len(iters) > 0 {
+		return s.runIterators(iters, end)
 	}
 	var cmdDone <-chan struct{}
 	if c := s.opts.Command; c != nil {
