@@ -424,6 +424,9 @@ func describe(e syntax.Expr) string {
 		return e.Name + "()"
 	case *syntax.Ident:
 		return e.Name
+	case *syntax.BlockExpr:
+		// Also an expanded macro call.
+		return "the block"
 	}
 	return "expression"
 }
