@@ -99,16 +99,17 @@ func (r *Resolver) Snapshot(pid int) error {
 // Watch keeps the snapshot of pid current while the process lives, so
 // that a short-lived process, such as a traced command that exits before
 // its stacks are printed, still resolves: the code it maps after exec or
-// dlopen is captured within milliseconds. Start watching a command just
-// before it is let exec, since polling is fastest in the first second
-// after a change. The returned function stops watching; watching also
-// ends when the process exits.
+// dlopen is captured within milliseconds. A command held before its exec
+// can be watched from the start: polling stays fast until it has exec'd
+// (for up to watchExec) and for a second after each change. The returned
+// function stops watching; watching also ends when the process exits.
 func (r *Resolver) Watch(pid int) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		path := fmt.Sprintf("/proc/%d/maps", pid)
 		var last []byte
-		delay, changed := watchMin, time.Now()
+		start, first := time.Now(), exeKey(pid)
+		delay, changed, execd := watchMin, start, false
 		for {
 			data, err := os.ReadFile(path)
 			if (err != nil || len(data) == 0) && exited(pid) {
@@ -123,10 +124,13 @@ func (r *Resolver) Watch(pid int) (stop func()) {
 					r.mu.Unlock()
 				}
 				last, delay, changed = code, watchMin, time.Now()
-			} else if time.Since(changed) < time.Second {
-				delay = min(2*delay, watchBusy)
 			} else {
-				delay = min(2*delay, watchIdle)
+				execd = execd || exeKey(pid) != first
+				limit := watchIdle
+				if time.Since(changed) < time.Second || !execd && time.Since(start) < watchExec {
+					limit = watchBusy
+				}
+				delay = min(2*delay, limit)
 			}
 			select {
 			case <-done:
@@ -156,6 +160,7 @@ const (
 	watchMin  = time.Millisecond
 	watchBusy = 5 * time.Millisecond
 	watchIdle = 100 * time.Millisecond
+	watchExec = 30 * time.Second
 )
 
 // Forget drops what is known about a process, e.g. after it exited and

@@ -752,11 +752,11 @@ func TestCorruptBinary(t *testing.T) {
 
 // TestWatch resolves the addresses of a command that exec'd and exited
 // before anything was looked up, as with a traced command. The shell
-// stands for a tracer's held child, released right away.
+// stands for a tracer's child, held while probes are attached.
 func TestWatch(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "short")
 	run(t, need(t, "gcc"), "-O1", "-o", bin, "testdata/short.c")
-	cmd := exec.Command(need(t, "sh"), "-c", "exec "+bin)
+	cmd := exec.Command(need(t, "sh"), "-c", "sleep 1.5; exec "+bin)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,4 @@
-/* A short-lived program: prints addresses, lives 300ms, exits. */
+/* A short-lived program: prints addresses, lives 50ms, exits. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -13,6 +13,6 @@ int main(void)
 	printf("friday_short %p\n", (void *)friday_short);
 	printf("getpid %p\n", dlsym(RTLD_DEFAULT, "getpid"));
 	fflush(stdout);
-	usleep(300000);
+	usleep(50000);
 	return friday_short(0) == 0;
 }
