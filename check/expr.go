@@ -3,6 +3,7 @@ package check
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"friday/probe"
 	"friday/syntax"
@@ -143,11 +144,16 @@ func (b *body) posParam(e *syntax.PosParam) *types.Type {
 		return types.U8
 	}
 	s := params[e.N-1]
-	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
+	// Decimal, or hexadecimal with 0x: a leading 0 is not octal here.
+	base, digits := 10, s
+	if rest, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		base, digits = 16, rest
+	}
+	if v, err := strconv.ParseInt(digits, base, 64); err == nil {
 		b.setConst(e, v)
 		return constType(v, false)
 	}
-	if v, err := strconv.ParseUint(s, 0, 64); err == nil {
+	if v, err := strconv.ParseUint(digits, base, 64); err == nil {
 		b.setConst(e, int64(v))
 		return types.U64
 	}
