@@ -134,7 +134,12 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		return constVal(0, t)
 	case "ncpus":
 		return constVal(int64(f.g.opts.NumCPU), t)
+	case "pcomm", "ppid":
+		return f.parentTask(e, c, t)
 	case "comm":
+		if len(c.Args) > 0 {
+			f.errorf(e.Pos(), "comm(pid) is not supported by the code generator")
+		}
 		m := f.alloc(t.Size)
 		f.comm(m, t.Size)
 		return value{kind: vMem, m: m, t: t}
@@ -284,7 +289,7 @@ func (f *fn) builtinInto(e syntax.Expr, dst mem, t *types.Type, pad bool) bool {
 	}
 	switch c.Name {
 	case "comm":
-		if t.Kind != types.String {
+		if t.Kind != types.String || len(c.Args) > 0 {
 			return false
 		}
 		n := min(t.Size, 16)

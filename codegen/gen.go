@@ -108,6 +108,7 @@ type gen struct {
 
 	scratchSize int
 	probeIDs    map[string]int64
+	taskOffsets map[string]int // member offsets of struct task_struct
 }
 
 // Internal map names. They start with a character a script cannot use.

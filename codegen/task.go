@@ -1,0 +1,65 @@
+package codegen
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+// taskField is the byte offset of a member of struct task_struct in the
+// running kernel, from its BTF.
+func (g *gen) taskField(name string) (int, error) {
+	if g.taskOffsets == nil {
+		spec, err := btf.LoadKernelSpec()
+		if err != nil {
+			return 0, fmt.Errorf("kernel BTF: %w", err)
+		}
+		var st *btf.Struct
+		if err := spec.TypeByName("task_struct", &st); err != nil {
+			return 0, fmt.Errorf("kernel BTF: %w", err)
+		}
+		g.taskOffsets = map[string]int{}
+		for _, m := range st.Members {
+			g.taskOffsets[m.Name] = int(m.Offset.Bytes())
+		}
+	}
+	off, ok := g.taskOffsets[name]
+	if !ok {
+		return 0, fmt.Errorf("struct task_struct has no member %s", name)
+	}
+	return off, nil
+}
+
+// parentTask is pcomm and ppid: the comm or tgid of the parent of the
+// current task or of the task given.
+func (f *fn) parentTask(e syntax.Expr, c *check.Call, t *types.Type) value {
+	parentOff, err := f.g.taskField("real_parent")
+	if err != nil {
+		f.errorf(e.Pos(), "%s: %v", c.Name, err)
+	}
+	field := "tgid"
+	if c.Name == "pcomm" {
+		field = "comm"
+	}
+	off, err := f.g.taskField(field)
+	if err != nil {
+		f.errorf(e.Pos(), "%s: %v", c.Name, err)
+	}
+	var task value
+	if len(c.Args) == 1 {
+		task = f.evalInt(c.Args[0])
+	} else {
+		task = f.helperValue(asm.FnGetCurrentTask, types.U64)
+	}
+	parent := f.readRemote(task, parentOff, types.Field{Type: types.U64}, types.U64, false)
+	size := 4
+	if c.Name == "pcomm" {
+		size = t.Size
+	}
+	return f.readRemote(parent, off, types.Field{Type: &types.Type{Kind: t.Kind, Size: size}}, t, false)
+}
