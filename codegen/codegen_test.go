@@ -42,7 +42,7 @@ type testCase struct {
 	want   []string
 }
 
-func readCases(t *testing.T, path string) []testCase {
+func readCases(t testing.TB, path string) []testCase {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
