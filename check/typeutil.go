@@ -209,6 +209,14 @@ func merge(old, nw *types.Type, intUnify bool) *types.Type {
 		return old
 	}
 	if old.Kind != nw.Kind {
+		// Older bpftrace had no bool type: comparisons were integers, and
+		// scripts mix them with integers in one variable or map.
+		switch {
+		case old.Kind == types.Int && nw.Kind == types.Bool:
+			return old
+		case old.Kind == types.Bool && nw.Kind == types.Int:
+			return nw
+		}
 		return nil
 	}
 	switch old.Kind {
