@@ -109,6 +109,10 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		return f.helperValue(asm.FnGetCurrentCgroupId, t)
 	case "curtask":
 		return f.helperValue(asm.FnGetCurrentTask, t)
+	case "ctx":
+		f.emit(asm.Mov.Reg(asm.R0, rCtx))
+		return value{kind: vReg, r: asm.R0, t: t}
+
 	case "rand":
 		return f.helperValue(asm.FnGetPrandomU32, t)
 	case "jiffies":
@@ -451,11 +455,19 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.strlen(c)
 	case "strcontains":
 		return f.strcontains(e, c)
-	case "signal":
+	case "signal", "signal_thread":
 		v := f.evalInt(c.Args[0])
 		f.toRegInto(v, asm.R1)
-		f.call(asm.FnSendSignal)
+		if c.Name == "signal" {
+			f.call(asm.FnSendSignal)
+		} else {
+			f.call(asm.FnSendSignalThread)
+		}
 		return value{kind: vVoid, t: types.VoidT}
+	case "memcmp":
+		return f.memcmp(e, c)
+	case "strstr":
+		return f.strstr(e, c)
 	case "strncmp":
 		return f.strncmp(e, c)
 	case "count", "sum", "min", "max", "avg", "stats", "hist", "lhist":

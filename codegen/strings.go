@@ -185,23 +185,42 @@ func (f *fn) strlen(c *check.Call) value {
 	return value{kind: vReg, r: asm.R1, t: types.U64}
 }
 
-// strcontains(h, n) looks for the constant n at every position of h.
+// strcontains(h, n) is whether the constant n occurs in h.
 func (f *fn) strcontains(e syntax.Expr, c *check.Call) value {
+	v := f.search(c)
+	if v.kind == vConst {
+		return constVal(b2i(v.c >= 0), types.BoolT)
+	}
+	// R0 is the index or -1.
+	f.emit(asm.ArSh.Imm(asm.R0, 63), asm.Add.Imm(asm.R0, 1))
+	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+}
+
+// strstr(h, n) is the index of the constant n in h, or -1.
+func (f *fn) strstr(e syntax.Expr, c *check.Call) value {
+	v := f.search(c)
+	v.t = types.I64
+	return v
+}
+
+// search looks for the constant second argument at every position of the
+// first and gives the first index where it occurs, or -1.
+func (f *fn) search(c *check.Call) value {
 	needle, ok := f.constString(c.Args[1])
 	if !ok {
-		f.errorf(c.Args[1].Pos(), "strcontains() needs a constant second argument")
+		f.errorf(c.Args[1].Pos(), "the string to look for must be a constant")
 	}
 	h := f.strMem(c.Args[0])
-	found, notFound, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
 	if needle == "" {
 		f.drop(h)
-		return constVal(1, types.BoolT)
+		return constVal(0, types.I64)
 	}
 	last := h.t.Size - len(needle)
 	if last < 0 {
 		f.drop(h)
-		return constVal(0, types.BoolT)
+		return constVal(-1, types.I64)
 	}
+	found, notFound, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
 	loop, next := f.b.newLabel(), f.b.newLabel()
 	f.emit(asm.Mov.Imm(asm.R1, 0))
 	f.b.mark(loop)
@@ -218,15 +237,54 @@ func (f *fn) strcontains(e syntax.Expr, c *check.Call) value {
 	f.emit(asm.Add.Imm(asm.R1, 1))
 	f.b.jmpImm(asm.JLE, asm.R1, int32(last), loop)
 	f.b.mark(notFound)
-	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.emit(asm.Mov.Imm(asm.R0, -1))
 	f.b.ja(end)
 	f.b.mark(found)
-	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.emit(asm.Mov.Reg(asm.R0, asm.R1))
 	f.b.mark(end)
 	f.drop(h)
-	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+	return value{kind: vReg, r: asm.R0, t: types.I64}
 }
 
+// memcmp(a, b, n) is 0 when the first n bytes of a and b are equal, 1
+// otherwise.
+func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
+	n, ok := f.constOf(c.Args[2])
+	if !ok || n.c < 0 {
+		f.errorf(c.Args[2].Pos(), "the length of memcmp() must be a constant")
+	}
+	a := f.memArg(c.Args[0])
+	b := f.memArg(c.Args[1])
+	size := min(int(n.c), a.t.Size, b.t.Size)
+	ne, end := f.b.newLabel(), f.b.newLabel()
+	for i := 0; i < size; i++ {
+		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), asm.Byte),
+			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), asm.Byte))
+		f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
+	}
+	f.drop(a)
+	f.drop(b)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(end)
+	f.b.mark(ne)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: types.I64}
+}
+
+// memArg evaluates a memory argument (string, array, tuple).
+func (f *fn) memArg(e syntax.Expr) value {
+	v := f.eval(e)
+	if v.isStr {
+		m := f.alloc(v.t.Size)
+		f.writeStr(m, v.s, v.t.Size, true)
+		return value{kind: vMem, m: m, t: v.t}
+	}
+	if v.kind != vMem {
+		f.errorf(e.Pos(), "memcmp() needs values in memory, not %s", v.t)
+	}
+	return v
+}
 // memCompare jumps to label when the arrays or tuples X and Y compare as
 // op (== or !=): all their bytes are compared.
 func (f *fn) memCompare(x *syntax.Binary, op string, label string) {
