@@ -398,8 +398,15 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	if len(f.subs) > 0 {
 		insns[0] = insns[0].WithSymbol(name)
 	}
+	// Callbacks run on top of the probe's frame; the kernel limits the
+	// frames of a call chain together, each rounded up to 32 bytes.
+	deepest := 0
 	for _, s := range f.subs {
 		insns = append(insns, s.insns...)
+		deepest = max(deepest, (s.stack+31)&^31)
+	}
+	if deepest > 0 {
+		f.maxStack = (f.maxStack+31)&^31 + deepest
 	}
 	return insns, nil
 }

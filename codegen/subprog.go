@@ -20,6 +20,7 @@ import (
 type subprog struct {
 	name  string
 	insns asm.Instructions
+	stack int // bytes of stack its frame uses
 }
 
 // parentFrame is the offset from the probe's frame pointer of the pointer
@@ -74,7 +75,7 @@ func (f *fn) finishSubprog(params int) {
 	}
 	insns[0] = funcMeta(insns[0], f.name, params, false).WithSymbol(f.name)
 	root := f.root()
-	root.subs = append(root.subs, subprog{f.name, insns})
+	root.subs = append(root.subs, subprog{f.name, insns, f.maxStack})
 }
 
 // forEach calls bpf_for_each_map_elem(map, cb, ctx, 0); R0 gets the number
