@@ -127,6 +127,8 @@ type Info struct {
 //	sarg0..: int64    retval: uint64 (fexit: the BTF return type)
 //	func: ksym (kprobe, fentry) or usym (uprobe, usdt)    probe: probe
 //	username: username    kstack/ustack: KStack/UStack with mode and depth
+//	ctx: pointer to the iterator's context struct (iter), struct pt_regs *
+//	(register-based probes), else uint64 (the context's address)
 //
 // Sizes of the special kinds as this package makes them (what a map or an
 // event record holds): Ksym 8 (address), Usym 16 (address, pid), Inet 24
