@@ -26,7 +26,9 @@ func TestStatementAt(t *testing.T) {
 	if err := Dump(&b, obj); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "; test.bt:3:3: printf") {
-		t.Errorf("dump does not show the statements:\n%s", b.String())
+	for _, want := range []string{"; test.bt:3:3: printf", "call bpf_get_current_pid_tgid#14", "r1 = map[.events]"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("dump does not show %q:\n%s", want, b.String())
+		}
 	}
 }
