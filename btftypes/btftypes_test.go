@@ -1,0 +1,137 @@
+package btftypes
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+
+	"friday/types"
+)
+
+func testSpec(t *testing.T) *btf.Spec {
+	t.Helper()
+	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	u32 := &btf.Typedef{Name: "u32", Type: &btf.Int{Name: "unsigned int", Size: 4}}
+	char := &btf.Int{Name: "char", Size: 1, Encoding: btf.Char}
+	node := &btf.Struct{Name: "node", Size: 40}
+	node.Members = []btf.Member{
+		{Name: "next", Type: &btf.Pointer{Target: node}},
+		{Name: "name", Type: &btf.Array{Type: &btf.Const{Type: char}, Index: intT, Nelems: 16}, Offset: 64},
+		// An anonymous union: its members are reached as the struct's.
+		{Type: &btf.Union{Size: 8, Members: []btf.Member{
+			{Name: "id", Type: u32},
+			{Name: "raw", Type: &btf.Array{Type: &btf.Int{Name: "unsigned char", Size: 1}, Index: intT, Nelems: 8}},
+		}}, Offset: 192},
+		{Name: "flag", Type: intT, Offset: 259, BitfieldSize: 3},
+		{Name: "vals", Type: &btf.Array{Type: intT, Index: intT, Nelems: 2}, Offset: 256 + 32},
+	}
+	color := &btf.Enum{Name: "color", Size: 4, Values: []btf.EnumValue{{Name: "RED", Value: 1}, {Name: "BLUE", Value: 4}}}
+	fn := &btf.Func{Name: "walk", Linkage: btf.GlobalFunc, Type: &btf.FuncProto{
+		Return: intT,
+		Params: []btf.FuncParam{{Name: "n", Type: &btf.Pointer{Target: node}}, {Type: color}},
+	}}
+	b, err := btf.NewBuilder([]btf.Type{node, color, fn, u32}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := b.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func TestStruct(t *testing.T) {
+	c := New(testSpec(t))
+	n := c.Named("struct node")
+	if n == nil || n.Kind != types.Struct || n.Size != 40 {
+		t.Fatalf("struct node = %v", n)
+	}
+	want := []struct {
+		name      string
+		typ       string
+		off, bits int
+		bitOff    int
+	}{
+		{"next", "struct node *", 0, 0, 0},
+		{"name", "string[16]", 8, 0, 0},
+		{"id", "uint32", 24, 0, 0},
+		{"raw", "uint8[8]", 24, 0, 0},
+		{"flag", "int32", 32, 3, 3},
+		{"vals", "int32[2]", 36, 0, 0},
+	}
+	if len(n.Fields) != len(want) {
+		t.Fatalf("fields %v", n.Fields)
+	}
+	for i, w := range want {
+		f := n.Fields[i]
+		if f.Name != w.name || f.Type.String() != w.typ || f.Offset != w.off || f.BitSize != w.bits || f.BitOffset != w.bitOff {
+			t.Errorf("field %d: %s %s @%d bits %d+%d, want %+v", i, f.Name, f.Type, f.Offset, f.BitOffset, f.BitSize, w)
+		}
+	}
+	// Recursion ends in the same type, not an endless chain.
+	if n.Fields[0].Type.Elem != n {
+		t.Error("next does not point back to struct node")
+	}
+	if c.Named("union node") != nil || c.Named("struct nosuch") != nil {
+		t.Error("found a type that does not exist")
+	}
+}
+
+func TestTypedefEnumFunc(t *testing.T) {
+	c := New(testSpec(t))
+	if u := c.Typedef("u32"); u == nil || u.Kind != types.Int || u.Size != 4 || u.Signed {
+		t.Errorf("u32 = %v", u)
+	}
+	ec, ok := c.EnumValue("BLUE")
+	if !ok || ec.Val != 4 || ec.Type.Name != "enum color" || ec.Type.EnumNames[1] != "RED" {
+		t.Errorf("BLUE = %+v, %v", ec, ok)
+	}
+	proto := c.FuncProto("walk")
+	if proto == nil {
+		t.Fatal("no prototype for walk")
+	}
+	args := c.ProtoArgs("walk", proto)
+	if args.Size != 16 || len(args.Fields) != 2 || args.Fields[0].Name != "n" || args.Fields[1].Name != "arg1" || args.Fields[1].Offset != 8 {
+		t.Errorf("walk args = %+v", args)
+	}
+	if c.FuncProto("nosuch") != nil {
+		t.Error("found a function that does not exist")
+	}
+}
+
+// TestNilSpec: without BTF nothing is found, and nothing fails.
+func TestNilSpec(t *testing.T) {
+	c := New(nil)
+	if c.Named("struct task_struct") != nil || c.Typedef("u32") != nil || c.FuncProto("vfs_read") != nil {
+		t.Error("a nil spec found types")
+	}
+	if _, ok := c.EnumValue("RED"); ok {
+		t.Error("a nil spec found an enum value")
+	}
+}
+
+// TestKernel converts the kernel's task_struct, the largest struct scripts
+// commonly read.
+func TestKernel(t *testing.T) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no kernel BTF: %v", err)
+		}
+		t.Skipf("no kernel BTF: %v", err)
+	}
+	task := New(spec).Named("struct task_struct")
+	if task == nil {
+		t.Fatal("no struct task_struct")
+	}
+	for _, name := range []string{"pid", "tgid", "comm", "real_parent"} {
+		if _, ok := task.Field(name); !ok {
+			t.Errorf("task_struct has no %s", name)
+		}
+	}
+	if f, _ := task.Field("comm"); f.Type.Kind != types.String || f.Type.Size != 16 {
+		t.Errorf("comm is %s", f.Type)
+	}
+}
