@@ -113,10 +113,6 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		f.emit(asm.Mov.Reg(asm.R0, rCtx))
 		return value{kind: vReg, r: asm.R0, t: t}
 
-	case "ctx":
-		f.emit(asm.Mov.Reg(asm.R0, rCtx))
-		return value{kind: vReg, r: asm.R0, t: t}
-
 	case "rand":
 		return f.helperValue(asm.FnGetPrandomU32, t)
 	case "jiffies":
