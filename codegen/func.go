@@ -414,9 +414,34 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 // dropUnusedCtx removes the copy of the context pointer when nothing
 // reads it.
 func (f *fn) dropUnusedCtx() {
-	for _, ins := range f.b.insns[1:] {
-		if ins.Src == rCtx || ins.Dst == rCtx {
+	insns := f.b.insns
+	// R1 still holds the context up to the first call, jump, jump target
+	// or write to R1; uses of R6 before that can read R1 instead.
+	end := len(insns)
+	for i := 1; i < len(insns); i++ {
+		ins := insns[i]
+		cls := ins.OpCode.Class()
+		if cls.IsJump() || ins.Dst == asm.R1 && (cls.IsALU() || cls.IsLoad()) {
+			end = i
+			break
+		}
+	}
+	for _, idx := range f.b.labels {
+		if idx > 0 && idx < end {
+			end = idx
+		}
+	}
+	for i, ins := range insns[1:] {
+		if (ins.Src == rCtx || ins.Dst == rCtx) && i+1 >= end {
 			return
+		}
+	}
+	for i := 1; i < end; i++ {
+		if insns[i].Src == rCtx {
+			insns[i].Src = asm.R1
+		}
+		if insns[i].Dst == rCtx {
+			insns[i].Dst = asm.R1
 		}
 	}
 	if src := f.b.insns[0].Source(); src != nil && f.b.insns[1].Source() == nil {
