@@ -1520,26 +1520,6 @@ func (c *checker) pointArgs(p *probe.Point) *types.Type {
 	return t
 }
 
-// headerConsts are macros of kernel headers that scripts commonly take from
-// an #include (which needs a C preprocessor and the headers): address
-// families and errno values. BTF has no record of #defines.
-var headerConsts = map[string]int64{
-	"AF_UNSPEC": 0, "AF_UNIX": 1, "AF_LOCAL": 1, "AF_INET": 2, "AF_AX25": 3, "AF_IPX": 4,
-	"AF_APPLETALK": 5, "AF_NETROM": 6, "AF_BRIDGE": 7, "AF_INET6": 10, "AF_NETLINK": 16,
-	"AF_PACKET": 17, "AF_VSOCK": 40, "AF_XDP": 44,
-	"EPERM": 1, "ENOENT": 2, "ESRCH": 3, "EINTR": 4, "EIO": 5, "ENXIO": 6, "E2BIG": 7,
-	"ENOEXEC": 8, "EBADF": 9, "ECHILD": 10, "EAGAIN": 11, "EWOULDBLOCK": 11, "ENOMEM": 12,
-	"EACCES": 13, "EFAULT": 14, "ENOTBLK": 15, "EBUSY": 16, "EEXIST": 17, "EXDEV": 18,
-	"ENODEV": 19, "ENOTDIR": 20, "EISDIR": 21, "EINVAL": 22, "ENFILE": 23, "EMFILE": 24,
-	"ENOTTY": 25, "ETXTBSY": 26, "EFBIG": 27, "ENOSPC": 28, "ESPIPE": 29, "EROFS": 30,
-	"EMLINK": 31, "EPIPE": 32, "EDOM": 33, "ERANGE": 34, "EDEADLK": 35, "ENAMETOOLONG": 36,
-	"ENOLCK": 37, "ENOSYS": 38, "ENOTEMPTY": 39, "ELOOP": 40, "ENOTSOCK": 88,
-	"EADDRINUSE": 98, "EADDRNOTAVAIL": 99, "ENETDOWN": 100, "ENETUNREACH": 101,
-	"ECONNABORTED": 103, "ECONNRESET": 104, "ENOBUFS": 105, "EISCONN": 106, "ENOTCONN": 107,
-	"ETIMEDOUT": 110, "ECONNREFUSED": 111, "EHOSTUNREACH": 113, "EALREADY": 114,
-	"EINPROGRESS": 115,
-}
-
 // builtinKfunc answers at compile time whether a kernel function exists
 // (kfunc_exist) or may be called from this probe (kfunc_allowed, which
 // friday never allows: it calls no kfuncs).
