@@ -28,6 +28,9 @@ type Options struct {
 	NumCPU      int // value of the ncpus builtin; default: this machine's
 	StackDepth  int // frames kept by kstack/ustack; default 127
 	CPID        int // pid of the -c command: the value of the cpid builtin
+	// Getopt holds the script options given after "--" (--name=value, or
+	// --name alone with the value ""), which getopt() reads.
+	Getopt map[string]string
 }
 
 func (o *Options) fill(f *syntax.File) {

@@ -285,6 +285,7 @@ func (f *fn) memArg(e syntax.Expr) value {
 	}
 	return v
 }
+
 // memCompare jumps to label when the arrays or tuples X and Y compare as
 // op (== or !=): all their bytes are compared.
 func (f *fn) memCompare(x *syntax.Binary, op string, label string) {
