@@ -134,7 +134,7 @@ func (f *fakeSymbols) User(pid uint32, addr uint64) Sym { return lookup(f.user, 
 func (f *fakeSymbols) CgroupPath(id uint64) string {
 	return "/sys/fs/cgroup/test/" + strconv.FormatUint(id, 10)
 }
-func (f *fakeSymbols) Stack(user bool, id uint64) []uint64 {
+func (f *fakeSymbols) Stack(user bool, depth int, id uint64) []uint64 {
 	return f.stacks[fmt.Sprint(user, id)]
 }
 

@@ -21,6 +21,10 @@ type Sym struct {
 	Name   string
 	Offset uint64
 	Module string // user code: the binary's path, for perf-style stacks
+	// Inlined names the calls the compiler inlined at the address,
+	// innermost first; stacks show each as a frame of its own above the
+	// function the code physically belongs to.
+	Inlined []string
 }
 
 // Symbolizer resolves what a value only identifies (addresses, stack ids,
@@ -29,8 +33,9 @@ type Symbolizer interface {
 	Kernel(addr uint64) Sym
 	User(pid uint32, addr uint64) Sym
 	// Stack returns the addresses of a stack that bpf_get_stackid stored
-	// under id, innermost first; user selects the user stack map.
-	Stack(user bool, id uint64) []uint64
+	// under id, innermost first. Ids are only meaningful in the stack map
+	// they came from: user and depth (types.Type.StackDepth) select it.
+	Stack(user bool, depth int, id uint64) []uint64
 	// CgroupPath is the path of a cgroup v2 id ("" when unknown).
 	CgroupPath(id uint64) string
 }
@@ -38,10 +43,10 @@ type Symbolizer interface {
 // NoSymbols resolves nothing: addresses print in hex, stacks are empty.
 type NoSymbols struct{}
 
-func (NoSymbols) Kernel(uint64) Sym           { return Sym{} }
-func (NoSymbols) User(uint32, uint64) Sym     { return Sym{} }
-func (NoSymbols) Stack(bool, uint64) []uint64 { return nil }
-func (NoSymbols) CgroupPath(id uint64) string { return "" }
+func (NoSymbols) Kernel(uint64) Sym                { return Sym{} }
+func (NoSymbols) User(uint32, uint64) Sym          { return Sym{} }
+func (NoSymbols) Stack(bool, int, uint64) []uint64 { return nil }
+func (NoSymbols) CgroupPath(id uint64) string      { return "" }
 
 // Printer writes bpftrace's output for one compiled script. It implements
 // run.Printer. It is not safe for concurrent use.

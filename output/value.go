@@ -222,53 +222,77 @@ func symText(s Sym, addr uint64) string {
 
 // stack formats a kernel or user stack: in bpftrace mode one frame per line
 // indented by 8 spaces (4 inside a map key), in perf mode each line is a
-// tab, the address in hex and the symbol, with the binary for user frames.
+// tab, the address in hex and the symbol, with the binary for user frames;
+// raw mode is the bare addresses. A stack with no frames is empty text.
+// Calls the compiler inlined get a line each, "name (inlined)", above the
+// frame of the function they were inlined into: bpftrace shows only the
+// latter.
 func (p *Printer) stack(t *types.Type, b []byte, inKey bool) string {
 	user := t.Kind == types.UStack
 	var pid uint32
 	if user {
 		pid = ne.Uint32(b[UStackPidOff:])
 	}
-	frames := p.sym.Stack(user, u64(b))
+	frames := p.sym.Stack(user, t.StackDepth, u64(b))
 	if t.StackDepth > 0 && len(frames) > t.StackDepth {
 		frames = frames[:t.StackDepth]
 	}
+	if len(frames) == 0 {
+		return ""
+	}
 	out := []byte{'\n'}
-	for _, addr := range frames {
+	for i, addr := range frames {
+		if t.Stack == types.StackRaw {
+			out = strconv.AppendUint(out, addr, 16)
+			out = append(out, '\n')
+			continue
+		}
 		var s Sym
 		if user {
 			s = p.sym.User(pid, addr)
+			if i > 0 && s.Name != "" {
+				// Outer frames hold return addresses, one past the call:
+				// the call itself tells which inlined code made it.
+				s.Inlined = p.sym.User(pid, addr-1).Inlined
+			}
 		} else {
 			s = p.sym.Kernel(addr)
 		}
-		switch t.Stack {
-		case types.StackPerf:
-			out = append(out, '\t')
-			out = strconv.AppendUint(out, addr, 16)
-			out = append(out, ' ')
-			out = appendFrame(out, s, addr)
-			if user {
-				mod := s.Module
-				if mod == "" {
-					mod = "[unknown]"
-				}
-				out = append(out, " ("...)
-				out = append(out, mod...)
-				out = append(out, ')')
-			}
-		case types.StackRaw:
-			out = strconv.AppendUint(out, addr, 16)
-		default:
-			if inKey {
-				out = append(out, "    "...)
-			} else {
-				out = append(out, "        "...)
-			}
-			out = appendFrame(out, s, addr)
+		for _, name := range s.Inlined {
+			out = appendStackLine(out, t, inKey, user, addr, Sym{Name: name, Module: s.Module}, true)
 		}
-		out = append(out, '\n')
+		out = appendStackLine(out, t, inKey, user, addr, s, false)
 	}
 	return string(out)
+}
+
+// appendStackLine is one line of a stack in bpftrace or perf mode.
+func appendStackLine(out []byte, t *types.Type, inKey, user bool, addr uint64, s Sym, inlined bool) []byte {
+	if t.Stack == types.StackPerf {
+		out = append(out, '\t')
+		out = strconv.AppendUint(out, addr, 16)
+		out = append(out, ' ')
+	} else if inKey {
+		out = append(out, "    "...)
+	} else {
+		out = append(out, "        "...)
+	}
+	if inlined {
+		out = append(out, s.Name...)
+		out = append(out, " (inlined)"...)
+	} else {
+		out = appendFrame(out, s, addr)
+	}
+	if t.Stack == types.StackPerf && user {
+		mod := s.Module
+		if mod == "" {
+			mod = "[unknown]"
+		}
+		out = append(out, " ("...)
+		out = append(out, mod...)
+		out = append(out, ')')
+	}
+	return append(out, '\n')
 }
 
 // appendFrame is one stack frame: name+offset, or the address in hex.

@@ -104,7 +104,7 @@ func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
 		return err
 	}
 	if opts.Stacks != nil {
-		opts.Stacks.set(s.maps)
+		opts.Stacks.set(obj, s.maps)
 	}
 	if opts.DryRun {
 		return nil
@@ -335,6 +335,7 @@ func (s *state) detach() error {
 // partly set up state.
 func (s *state) close() error {
 	first := s.detach()
+	s.opts.Stacks.stop()
 	if s.opts.Command != nil {
 		s.opts.Command.Stop()
 	}

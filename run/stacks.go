@@ -2,65 +2,152 @@ package run
 
 import (
 	"encoding/binary"
-	"sort"
-	"strings"
+	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
+
+	"friday/codegen"
+	"friday/types"
 )
 
 // Stacks reads the stacks a running script stored with kstack and ustack.
 // Make one, hand it to the symbolizer the printer uses and to Run through
 // Options; Run fills it in once the maps exist.
 type Stacks struct {
-	kernel, user []*ebpf.Map // deepest first
+	// Seen, when set, is called while the script runs with the pid of
+	// every process whose user stack a map key holds, once per pid and
+	// soon after the key appears: a process that exits before the maps
+	// are printed can only be symbolized from what was read of it while
+	// it lived (see symbol.Resolver.Snapshot).
+	Seen func(pid uint32)
+
+	maps map[string]*ebpf.Map // stack trace maps by name
+
+	stopScan func()
 }
 
-// set finds the stack trace maps among the loaded ones: the code generator
-// names them "stack_k<depth>" and "stack_u<depth>".
-func (s *Stacks) set(maps map[string]*ebpf.Map) {
-	seen := map[*ebpf.Map]bool{}
+// scanEvery is how often map keys are read for the pids of user stacks.
+const scanEvery = 100 * time.Millisecond
+
+// set finds the stack trace maps among the loaded ones (the code generator
+// names them with codegen.StackMapName) and, when Seen is set, starts
+// watching the user maps whose keys hold user stacks.
+func (s *Stacks) set(obj *codegen.Object, maps map[string]*ebpf.Map) {
+	s.maps = map[string]*ebpf.Map{}
 	for name, m := range maps {
-		if m.Type() != ebpf.StackTrace || seen[m] {
+		if m.Type() == ebpf.StackTrace {
+			s.maps[name] = m
+		}
+	}
+	if s.Seen == nil {
+		return
+	}
+	var scans []pidScan
+	for _, m := range obj.Maps {
+		if m.Internal || m.Key == nil || maps[m.Name] == nil {
 			continue
 		}
-		seen[m] = true
-		if strings.HasPrefix(name, "stack_u") {
-			s.user = append(s.user, m)
-		} else {
-			s.kernel = append(s.kernel, m)
+		if offs := ustackPids(m.Key, 0, nil); len(offs) > 0 {
+			scans = append(scans, pidScan{maps[m.Name], int(m.Spec.KeySize), offs})
 		}
 	}
-	for _, l := range [][]*ebpf.Map{s.kernel, s.user} {
-		sort.Slice(l, func(i, j int) bool { return l[i].ValueSize() > l[j].ValueSize() })
+	if len(scans) == 0 {
+		return
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		seen := map[uint32]bool{}
+		for {
+			for _, sc := range scans {
+				sc.scan(seen, s.Seen)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(scanEvery):
+			}
+		}
+	}()
+	s.stopScan = sync.OnceFunc(func() {
+		close(done)
+		<-stopped
+	})
+}
+
+// stop ends the watching of map keys; the maps may be closed after.
+func (s *Stacks) stop() {
+	if s != nil && s.stopScan != nil {
+		s.stopScan()
 	}
 }
 
-// Stack returns the addresses stored under id, innermost first; nil when
-// there are none (bpf_get_stackid failed, or the stack was evicted). With
-// stacks of several depths, ids are looked up in the deepest map first:
-// the printer cuts a stack to the depth its type asks for.
-func (s *Stacks) Stack(user bool, id uint64) []uint64 {
+// pidScan finds the pids of user stacks in the keys of one map.
+type pidScan struct {
+	m       *ebpf.Map
+	keySize int
+	offs    []int // offsets of the pids in a key
+}
+
+func (sc pidScan) scan(seen map[uint32]bool, fn func(uint32)) {
+	key := make([]byte, sc.keySize)
+	it := sc.m.Iterate()
+	var val []byte
+	for it.Next(&key, &val) {
+		for _, off := range sc.offs {
+			pid := binary.NativeEndian.Uint32(key[off:])
+			if pid != 0 && !seen[pid] {
+				seen[pid] = true
+				fn(pid)
+			}
+		}
+	}
+}
+
+// ustackPids appends the offsets, within a value of type t at off, of the
+// pids of the user stacks it holds.
+func ustackPids(t *types.Type, off int, offs []int) []int {
+	switch t.Kind {
+	case types.UStack:
+		// The stack id, then the pid (codegen's layout of ustack).
+		offs = append(offs, off+8)
+	case types.Tuple, types.Record, types.Struct:
+		for _, f := range t.Fields {
+			offs = ustackPids(f.Type, off+f.Offset, offs)
+		}
+	case types.Array:
+		for i := 0; i < t.Len; i++ {
+			offs = ustackPids(t.Elem, off+i*t.Elem.Size, offs)
+		}
+	}
+	return offs
+}
+
+// Stack returns the addresses stored under id in the stack trace map of
+// kstack (user false) or ustack values of depth, innermost first; nil when
+// there are none (bpf_get_stackid failed, or the stack was evicted). Each
+// depth has a map of its own, and the same id in another map is another
+// stack.
+func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
 	if s == nil || id > 1<<31 {
 		return nil
 	}
-	maps := s.kernel
-	if user {
-		maps = s.user
+	m := s.maps[codegen.StackMapName(user, depth)]
+	if m == nil {
+		return nil
 	}
-	for _, m := range maps {
-		buf := make([]byte, m.ValueSize())
-		if err := m.Lookup(uint32(id), &buf); err != nil {
-			continue
-		}
-		var addrs []uint64
-		for i := 0; i+8 <= len(buf); i += 8 {
-			a := binary.NativeEndian.Uint64(buf[i:])
-			if a == 0 {
-				break
-			}
-			addrs = append(addrs, a)
-		}
-		return addrs
+	buf := make([]byte, m.ValueSize())
+	if err := m.Lookup(uint32(id), &buf); err != nil {
+		return nil
 	}
-	return nil
+	var addrs []uint64
+	for i := 0; i+8 <= len(buf); i += 8 {
+		a := binary.NativeEndian.Uint64(buf[i:])
+		if a == 0 {
+			break
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs
 }

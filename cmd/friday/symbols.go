@@ -20,12 +20,21 @@ type symbols struct {
 	cgroups sync.Map // cgroup id -> path
 }
 
-func newSymbols(stacks *run.Stacks) *symbols {
-	return &symbols{res: symbol.NewResolver(), stacks: stacks}
+// newSymbols symbolizes through res, and has the processes whose user
+// stacks stacks finds in map keys snapshotted as soon as they are seen, so
+// that their stacks still resolve when the maps are printed after they
+// exited.
+func newSymbols(res *symbol.Resolver, stacks *run.Stacks) *symbols {
+	stacks.Seen = func(pid uint32) { res.Snapshot(int(pid)) }
+	return &symbols{res: res, stacks: stacks}
 }
 
 func sym(f symbol.Frame) output.Sym {
-	return output.Sym{Name: f.Name, Offset: f.Offset, Module: f.Module}
+	s := output.Sym{Name: f.Name, Offset: f.Offset, Module: f.Module}
+	for _, in := range f.Inlined {
+		s.Inlined = append(s.Inlined, in.Name)
+	}
+	return s
 }
 
 func (s *symbols) Kernel(addr uint64) output.Sym { return sym(s.res.Kernel(addr)) }
@@ -34,7 +43,9 @@ func (s *symbols) User(pid uint32, addr uint64) output.Sym {
 	return sym(s.res.User(int(pid), addr))
 }
 
-func (s *symbols) Stack(user bool, id uint64) []uint64 { return s.stacks.Stack(user, id) }
+func (s *symbols) Stack(user bool, depth int, id uint64) []uint64 {
+	return s.stacks.Stack(user, depth, id)
+}
 
 // cgroupRoot is where the cgroup v2 hierarchy is mounted.
 const cgroupRoot = "/sys/fs/cgroup"

@@ -20,6 +20,7 @@ import (
 	"friday/output"
 	"friday/probe"
 	"friday/run"
+	"friday/symbol"
 	"friday/syntax"
 )
 
@@ -219,12 +220,16 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 
 	var cmd *run.Command
 	gopts := codegen.Options{}
+	res := symbol.NewResolver()
 	if o.command != "" && !o.dryRun {
 		if cmd, err = run.StartCommand(o.command); err != nil {
 			return err
 		}
 		defer cmd.Stop()
 		gopts.CPID = cmd.Pid()
+		// The command may exit before its stacks are printed: what it
+		// maps is captured from its exec on.
+		defer res.Watch(cmd.Pid())()
 	}
 	obj, err := codegen.Generate(prog, gopts)
 	if err != nil {
@@ -246,7 +251,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	defer bw.Flush()
 	stacks := new(run.Stacks)
-	printer, err := output.New(bw, o.format, obj, newSymbols(stacks))
+	printer, err := output.New(bw, o.format, obj, newSymbols(res, stacks))
 	if err != nil {
 		return err
 	}
