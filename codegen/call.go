@@ -1,10 +1,7 @@
 package codegen
 
 import (
-	"fmt"
-	"os"
 	"strconv"
-	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -410,12 +407,9 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	case "usym":
 		return f.withPid(c.Args[0], t)
 	case "kaddr":
-		name, _ := f.constString(c.Args[0])
-		addr, err := kallsym(name)
-		if err != nil {
-			f.errorf(e.Pos(), "kaddr(%q): %v", name, err)
-		}
-		return constVal(int64(addr), t)
+		return f.kaddr(e, c, t)
+	case "uaddr":
+		return f.uaddr(e, c, t)
 	case "reg":
 		name, _ := f.constString(c.Args[0])
 		off, ok := regOffsets[name]
@@ -578,21 +572,6 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 		return
 	}
 	f.readInto(m.at(1), n, f.evalInt(arg), at.Kind == types.Pointer && at.User)
-}
-
-// kallsym finds a kernel symbol's address in /proc/kallsyms.
-func kallsym(name string) (uint64, error) {
-	data, err := os.ReadFile("/proc/kallsyms")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) >= 3 && fields[2] == name {
-			return strconv.ParseUint(fields[0], 16, 64)
-		}
-	}
-	return 0, fmt.Errorf("no such kernel symbol")
 }
 
 // getopt is the value of a script option, known when the script is
