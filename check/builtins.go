@@ -1502,10 +1502,12 @@ func init() {
 // pointArgs is the type of args at point p: the tracepoint format's
 // struct, or the struct of a raw tracepoint's BTF prototype.
 func (c *checker) pointArgs(p *probe.Point) *types.Type {
-	if p.Args != nil {
-		return p.Args
-	}
 	if t, ok := c.protoArgs[p]; ok {
+		return t
+	}
+	if p.Args != nil {
+		t := c.completePointees(p.Args)
+		c.protoArgs[p] = t
 		return t
 	}
 	proto := p.Proto
@@ -1518,6 +1520,37 @@ func (c *checker) pointArgs(p *probe.Point) *types.Type {
 	t := c.btf.protoArgs(p.Func, proto)
 	c.protoArgs[p] = t
 	return t
+}
+
+// completePointees gives the struct pointers of a tracepoint format, which
+// knows its pointees only by name, the script's or the kernel's definition.
+func (c *checker) completePointees(args *types.Type) *types.Type {
+	var fields []types.Field
+	for i, f := range args.Fields {
+		pt := f.Type
+		if !isPtr(pt) || pt.Elem.Kind != types.Struct || pt.Elem.Name == "" || len(pt.Elem.Fields) > 0 || pt.Elem.Size > 0 {
+			continue
+		}
+		def := c.ctypes[pt.Elem.Name]
+		if def == nil {
+			def = c.btf.named(pt.Elem.Name)
+		}
+		if def == nil {
+			continue
+		}
+		if fields == nil {
+			fields = append([]types.Field(nil), args.Fields...)
+		}
+		np := *pt
+		np.Elem = def
+		fields[i].Type = &np
+	}
+	if fields == nil {
+		return args
+	}
+	t := *args
+	t.Fields = fields
+	return &t
 }
 
 // builtinKfunc answers at compile time whether a kernel function exists

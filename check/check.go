@@ -52,7 +52,8 @@ type checker struct {
 	config map[string]Const
 	ctypes map[string]*types.Type // types defined in the script: "struct S", typedef names
 	cenums map[string]enumConst   // enum values defined in the script
-	// protoArgs caches the args struct built for raw tracepoint points.
+	// protoArgs caches the args struct of each point: a raw tracepoint's
+	// built from BTF, a tracepoint's with its struct pointees completed.
 	protoArgs map[*probe.Point]*types.Type
 	maxStr    int
 	stackDef  types.StackMode
