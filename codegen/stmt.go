@@ -208,6 +208,12 @@ func (f *fn) forStmt(s *syntax.ForStmt) {
 		f.errorf(s.Pos(), "internal error: unresolved loop variable")
 	}
 	slot := f.vars[cv]
+	lo, loConst := f.constOf(s.Lo)
+	hiC, hiConst := f.constOf(s.Hi)
+	if (!loConst || !hiConst || hiC.c-lo.c > plainLoopMax) && f.parent == nil && !f.useScratch {
+		f.forLoop(s, slot)
+		return
+	}
 	f.evalInto(s.Lo, slot, types.I64, false)
 	hi := f.keep(f.evalInt(s.Hi))
 	top, cont, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
@@ -229,6 +235,11 @@ func (f *fn) forStmt(s *syntax.ForStmt) {
 	f.b.mark(end)
 	f.drop(hi)
 }
+
+// plainLoopMax is the most iterations a range loop with constant bounds
+// runs as a plain loop, which the verifier walks once per iteration;
+// longer or run-time bounded ones use bpf_loop.
+const plainLoopMax = 64
 
 // syntaxWalk calls fn for e and every expression inside it.
 func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
@@ -272,7 +283,8 @@ func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
 	}
 }
 
-// hasMapLoop reports whether a block contains a for loop over a map.
+// hasMapLoop reports whether a block contains a for loop, whose body may
+// become a callback.
 func hasMapLoop(b *syntax.Block) bool {
 	found := false
 	var walk func(s syntax.Stmt)
@@ -292,9 +304,8 @@ func hasMapLoop(b *syntax.Block) bool {
 		case *syntax.UnrollStmt:
 			walk(s.Body)
 		case *syntax.ForStmt:
-			if s.Map != nil {
-				found = true
-			}
+			// Range loops may become bpf_loop callbacks too.
+			found = true
 			walk(s.Body)
 		}
 	}

@@ -151,3 +151,42 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	sf.finishSubprog(4)
 	f.forEach(m, sf.name)
 }
+
+// forLoop runs for ($i : lo..hi) { body } with bpf_loop(hi-lo, cb, ctx,
+// 0): the verifier checks the body once, whatever the bounds.
+func (f *fn) forLoop(s *syntax.ForStmt, slot mem) {
+	lo := f.alloc(8)
+	f.evalInto(s.Lo, lo, types.I64, false)
+	hi := f.evalInt(s.Hi)
+	sf := f.newSubprog()
+	// R1 = index, R2 = context (the probe's frame).
+	sf.emit(asm.Mov.Reg(asm.R9, asm.R2),
+		asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord),
+		asm.LoadMem(asm.R0, asm.R9, int16(lo.off-parentFrame), asm.DWord),
+		asm.Add.Reg(asm.R0, asm.R1))
+	i := mem{asm.R9, slot.off - parentFrame}
+	sf.emit(asm.StoreMem(i.base, int16(i.off), asm.R0, asm.DWord))
+	next, stop := sf.b.newLabel(), sf.b.newLabel()
+	sf.loops = append(sf.loops, loop{brk: stop, cont: next})
+	sf.block(s.Body)
+	sf.b.mark(next)
+	sf.emit(asm.Mov.Imm(asm.R0, 0))
+	sf.b.ja(sf.exit)
+	sf.b.mark(stop)
+	sf.emit(asm.Mov.Imm(asm.R0, 1))
+	sf.finishSubprog(2)
+
+	// Iterations: hi - lo, none when hi <= lo.
+	hr := f.toReg(hi, asm.R1)
+	if hr.r != asm.R1 {
+		f.emit(asm.Mov.Reg(asm.R1, hr.r))
+	}
+	f.drop(hr)
+	f.emit(asm.LoadMem(asm.R2, lo.base, int16(lo.off), asm.DWord), asm.Sub.Reg(asm.R1, asm.R2))
+	skip := f.b.newLabel()
+	f.b.jmpImm(asm.JSLE, asm.R1, 0, skip)
+	f.loadFuncPtr(asm.R2, sf.name)
+	f.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, parentFrame), asm.Mov.Imm(asm.R4, 0))
+	f.call(asm.FnLoop)
+	f.b.mark(skip)
+}
