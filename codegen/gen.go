@@ -219,44 +219,21 @@ func (g *gen) posString(pos syntax.Pos) string {
 	return fmt.Sprintf("%s:%d:%d", g.file, pos.Line, pos.Col)
 }
 
-// progType picks the BPF program type for a probe's attach points.
+// progType is the BPF program type and attach type for a probe's attach
+// points, as package probe decides them.
 func progType(pt *probe.Point) (ebpf.ProgramType, ebpf.AttachType, bool) {
-	if p, ok := any(pt).(interface{ ProgramType() ebpf.ProgramType }); ok {
-		t := p.ProgramType()
-		switch {
-		case t == ebpf.UnspecifiedProgram:
-		case t != ebpf.Tracing:
-			return t, ebpf.AttachNone, true
-		case pt.AttachType() != ebpf.AttachNone:
-			return t, pt.AttachType(), true
-
-		case pt.Provider == "fentry":
-			return t, ebpf.AttachTraceFEntry, true
-		case pt.Provider == "fexit":
-			return t, ebpf.AttachTraceFExit, true
-		default:
-			return t, ebpf.AttachTraceRawTp, true
-		}
+	t := pt.ProgramType()
+	switch {
+	case t == ebpf.UnspecifiedProgram:
+		return 0, 0, false
+	case t != ebpf.Tracing || pt.AttachType() != ebpf.AttachNone:
+		return t, pt.AttachType(), true
+	case pt.Provider == "fentry":
+		return t, ebpf.AttachTraceFEntry, true
+	case pt.Provider == "fexit":
+		return t, ebpf.AttachTraceFExit, true
 	}
-	switch pt.Provider {
-	case "tracepoint":
-		return ebpf.TracePoint, ebpf.AttachNone, true
-	case "rawtracepoint":
-		return ebpf.RawTracepoint, ebpf.AttachNone, true
-	case "interval", "profile", "software", "hardware":
-		return ebpf.PerfEvent, ebpf.AttachNone, true
-	case "begin", "end", "BEGIN", "END":
-		return ebpf.RawTracepoint, ebpf.AttachNone, true
-	case "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt":
-		return ebpf.Kprobe, ebpf.AttachNone, true
-	case "tracepoint_btf", "tp_btf":
-		return ebpf.Tracing, ebpf.AttachTraceRawTp, true
-	case "fentry", "kfunc":
-		return ebpf.Tracing, ebpf.AttachTraceFEntry, true
-	case "fexit", "kretfunc":
-		return ebpf.Tracing, ebpf.AttachTraceFExit, true
-	}
-	return 0, 0, false
+	return t, ebpf.AttachTraceRawTp, true
 }
 
 func progName(i int, pr *check.Probe, used map[string]int) string {
