@@ -166,7 +166,7 @@ func (f *fn) eventWith(e syntax.Expr, kind EventKind, format, mapName string, ar
 		f.b.ja(end)
 	}
 	f.b.mark(lost)
-	f.countLost()
+	f.countLost(ev.ID)
 	f.b.mark(end)
 	return ev
 }
@@ -232,10 +232,10 @@ func (f *fn) wakeupFlags(r asm.Register) {
 	f.b.mark(skip)
 }
 
-// countLost adds one to this CPU's lost-event counter.
-func (f *fn) countLost() {
+// countLost adds one to this CPU's counter of lost events of event id.
+func (f *fn) countLost(id uint64) {
 	key := f.alloc(8)
-	f.emit(storeImm(key.base, int16(key.off), 0, asm.Word))
+	f.emit(storeImm(key.base, int16(key.off), int64(id), asm.Word))
 	f.mapPtr(asm.R1, f.g.obj.LostMap)
 	f.addr(asm.R2, key)
 	f.call(asm.FnMapLookupElem)

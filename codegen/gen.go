@@ -187,8 +187,7 @@ func (g *gen) ringBuf() string {
 	if g.obj.RingBuf == "" {
 		g.internalMap(ringBufName, &ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: uint32(g.opts.RingBufSize)})
 		g.obj.RingBuf = ringBufName
-		// One counter per event, sized when all events are known; see
-		// lostMap.
+		// One counter per event ID; addEvent sizes it.
 		m := g.internalMap(lostName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 		g.obj.LostMap = m.Name
 	}

@@ -16,9 +16,9 @@ type Object struct {
 	Maps     []*Map   // user maps (@x) and internal ones
 	Events   []*Event // asynchronous actions, indexed by Event.ID
 	RingBuf  string   // name of the ring buffer map events are sent through
-	// LostMap names a per-CPU array of uint64 counters of events that did
-	// not fit into the ring buffer (the runtime reports the sum over all
-	// keys and CPUs); empty when none.
+	// LostMap names a per-CPU array of uint64 counters, indexed by event
+	// ID, of events that did not fit into the ring buffer (the runtime
+	// reports the sum over all keys and CPUs); empty when none.
 	LostMap string
 	// StartMap names a one-entry array holding the CLOCK_MONOTONIC time
 	// in nanoseconds that elapsed counts from. Generate fills it; the
