@@ -182,7 +182,7 @@ func (f *fn) binary(e *syntax.Binary) value {
 		f.errorf(e.Pos(), "operator %s is not supported", e.Op)
 	}
 	tx, ty := f.typeOf(e.X), f.typeOf(e.Y)
-	signed := tx.Signed && ty.Signed
+	signed := f.signedOp(e.X, e.Y)
 	switch {
 	case op == asm.Div && signed:
 		op = asm.SDiv
@@ -287,6 +287,16 @@ func fold(op asm.ALUOp, a, b int64) (int64, bool) {
 	return 0, false
 }
 
+// signedOp reports whether an operation on x and y is signed: both are
+// signed, or one is and the other is a constant, which takes the
+// signedness of the other operand ($a < 0 with $a signed).
+func (f *fn) signedOp(x, y syntax.Expr) bool {
+	tx, ty := f.typeOf(x), f.typeOf(y)
+	_, cx := f.constOf(x)
+	_, cy := f.constOf(y)
+	return (tx.Signed || cx) && (ty.Signed || cy) && (tx.Signed || ty.Signed)
+}
+
 // boolValue turns a condition into 0 or 1.
 func (f *fn) boolValue(e syntax.Expr) value {
 	if v, ok := f.constOf(e); ok {
@@ -376,7 +386,7 @@ func (f *fn) compare(x *syntax.Binary, op string, label string) {
 		return
 	}
 	signed := 0
-	if tx.Signed && ty.Signed {
+	if f.signedOp(x.X, x.Y) {
 		signed = 1
 	}
 	a := f.evalInt(x.X)
