@@ -713,7 +713,7 @@ func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 			b.errorf(e.Pos(), "buf() requires a length argument unless its argument is an array")
 			return nil
 		}
-		return &types.Type{Kind: types.Buffer, Size: size}
+		return types.BufferOf(size)
 	}
 	return types.StringOf(size)
 }

@@ -554,16 +554,29 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 	capacity := t.Size - 1
 	arg := c.Args[0]
 	at := f.typeOf(arg)
-	n := capacity
-	if len(c.Args) > 1 {
-		k, ok := f.constOf(c.Args[1])
-		if !ok {
-			f.errorf(c.Args[1].Pos(), "the length of buf() must be a constant")
-		}
-		n = min(int(k.c), capacity)
+	inMem := at.Kind == types.Array || at.Kind == types.String
+	if inMem {
+		capacity = min(capacity, at.Size)
 	}
-	f.emit(storeImm(m.base, int16(m.off), int64(n), asm.Byte))
-	if at.Kind == types.Array || at.Kind == types.String {
+	n := capacity
+	dynamic := false
+	if len(c.Args) > 1 {
+		if k, ok := f.constOf(c.Args[1]); ok {
+			n = min(int(k.c), capacity)
+		} else {
+			// Like bpftrace, a length known only at run time is cut to
+			// what the buffer holds.
+			dynamic = true
+			v := f.writable(f.toReg(f.evalInt(c.Args[1]), asm.R0), value{})
+			f.clampReg(v.r, capacity)
+			f.emit(asm.StoreMem(m.base, int16(m.off), v.r, asm.Byte))
+			f.drop(v)
+		}
+	}
+	if !dynamic {
+		f.emit(storeImm(m.base, int16(m.off), int64(n), asm.Byte))
+	}
+	if inMem {
 		v := f.eval(arg)
 		if v.kind != vMem {
 			f.errorf(arg.Pos(), "buf() needs an array in memory")
@@ -571,7 +584,30 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 		f.copyMem(m.at(1), v.m, n)
 		return
 	}
-	f.readInto(m.at(1), n, f.evalInt(arg), at.Kind == types.Pointer && at.User)
+	if !dynamic {
+		f.readInto(m.at(1), n, f.evalInt(arg), at.Kind == types.Pointer && at.User)
+		return
+	}
+	f.toRegInto(f.evalInt(arg), asm.R3)
+	f.addr(asm.R1, m.at(1))
+	// The length goes back through memory; clamped again, the verifier
+	// sees it cannot overrun the buffer.
+	f.emit(asm.LoadMem(asm.R2, m.base, int16(m.off), asm.Byte))
+	f.clampReg(asm.R2, capacity)
+	if at.Kind == types.Pointer && at.User {
+		f.call(asm.FnProbeReadUser)
+	} else {
+		f.call(asm.FnProbeReadKernel)
+	}
+}
+
+// clampReg lowers register r to at most limit, comparing unsigned so that
+// negative values are cut to the limit too.
+func (f *fn) clampReg(r asm.Register, limit int) {
+	ok := f.b.newLabel()
+	f.b.jmpImm(asm.JLE, r, int32(limit), ok)
+	f.emit(asm.Mov.Imm(r, int32(limit)))
+	f.b.mark(ok)
 }
 
 // getopt is the value of a script option, known when the script is

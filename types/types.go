@@ -15,7 +15,7 @@ const (
 	Int             // Size 1, 2, 4 or 8; Signed
 	Bool            // stored as 1 byte (8 in registers)
 	String          // NUL-terminated, Size bytes reserved (the string's capacity)
-	Buffer          // buf(): Size bytes of data preceded by a length (see codegen)
+	Buffer          // buf(): a length byte, then Size-1 bytes of data (see BufferOf)
 	Pointer         // Elem is the pointee; Size 8; User says it points into user memory
 	Array           // Len elements of Elem
 	Struct          // C struct or union (Union set) from BTF or a tracepoint format
@@ -227,7 +227,8 @@ func (t *Type) String() string {
 	case String:
 		return fmt.Sprintf("string[%d]", t.Size)
 	case Buffer:
-		return fmt.Sprintf("buffer[%d]", t.Size)
+		// Named by the data it holds, as buf(x, n) is written.
+		return fmt.Sprintf("buffer[%d]", t.Size-1)
 	case Pointer:
 		return t.Elem.String() + " *"
 	case Array:
