@@ -1,45 +1,101 @@
 package symbol
 
 import (
+	"cmp"
 	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const benchAddrs = 100000
 
-// benchBinary is the Go compiler's own binary: a large Go program that is
-// always at hand where tests can be built.
+// benchBinaryEnv names the ELF file to resolve in, for measuring other
+// kinds of binary (C with DWARF, stripped, ...) than the default.
+const benchBinaryEnv = "SYMBOL_BENCH_BINARY"
+
+// benchBinary is the file $SYMBOL_BENCH_BINARY names, or else the Go
+// compiler's own binary: a large Go program that is always at hand where
+// tests can be built.
 func benchBinary(b *testing.B) (string, []uint64) {
-	out, err := exec.Command("go", "env", "GOTOOLDIR").Output()
-	if err != nil {
-		b.Skipf("go env: %v", err)
+	path, chosen := os.LookupEnv(benchBinaryEnv)
+	if !chosen {
+		out, err := exec.Command("go", "env", "GOTOOLDIR").Output()
+		if err != nil {
+			b.Skipf("go env: %v", err)
+		}
+		path = filepath.Join(strings.TrimSpace(string(out)), "compile")
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "compile")
+	// A binary asked for by name that cannot be measured is an error, not
+	// a reason to measure nothing.
+	skip := b.Skip
+	if chosen {
+		skip = b.Fatal
+	}
 	ef, err := elf.Open(path)
 	if err != nil {
-		b.Skip(err)
+		skip(err)
 	}
 	defer ef.Close()
-	text := ef.Section(".text")
-	if text == nil || text.Size < benchAddrs {
-		b.Skip("compile has no large .text")
-	}
-	addrs := make([]uint64, benchAddrs)
-	step := text.Size / benchAddrs
-	for i := range addrs {
-		addrs[i] = text.Addr + uint64(i)*step
+	addrs := spreadOverFuncs(ef, benchAddrs)
+	if addrs == nil {
+		skip(path + " has fewer than 100000 bytes of sized function symbols")
 	}
 	return path, addrs
+}
+
+// spreadOverFuncs returns n distinct addresses evenly spread over the
+// bytes of the binary's sized function symbols. Spreading over .text
+// instead would hit the padding between functions, where there is no
+// name to find.
+func spreadOverFuncs(ef *elf.File, n int) []uint64 {
+	syms, _ := ef.Symbols()
+	var ranges [][2]uint64
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Size > 0 {
+			ranges = append(ranges, [2]uint64{s.Value, s.Value + s.Size})
+		}
+	}
+	slices.SortFunc(ranges, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
+	// Aliases and nested symbols cover the same bytes; merge them so that
+	// no address is picked twice.
+	var merged [][2]uint64
+	var total uint64
+	for _, r := range ranges {
+		if k := len(merged) - 1; k >= 0 && r[0] < merged[k][1] {
+			if r[1] > merged[k][1] {
+				total += r[1] - merged[k][1]
+				merged[k][1] = r[1]
+			}
+			continue
+		}
+		merged = append(merged, r)
+		total += r[1] - r[0]
+	}
+	if total < uint64(n) {
+		return nil
+	}
+	step := total / uint64(n)
+	addrs := make([]uint64, 0, n)
+	var base uint64 // bytes of the merged ranges before merged[0]
+	for _, r := range merged {
+		size := r[1] - r[0]
+		for off := uint64(len(addrs)) * step; off < base+size && len(addrs) < n; off += step {
+			addrs = append(addrs, r[0]+off-base)
+		}
+		base += size
+	}
+	return addrs
 }
 
 func reportSize(b *testing.B, path string) {
 	if fi, err := os.Stat(path); err == nil {
 		b.ReportMetric(float64(fi.Size())/1e6, "MB")
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchAddrs, "ns/addr")
 }
 
 func lookupAll(b *testing.B, bin *Binary, addrs []uint64) {
