@@ -308,13 +308,17 @@ func (f *fn) zero(m mem, n int) {
 // and stores; big ones call probe_read_kernel.
 func (f *fn) copyMem(dst, src mem, n int) {
 	if n <= 64 {
+		tmp := asm.R0
+		for tmp == src.base || tmp == dst.base {
+			tmp++
+		}
 		for i := 0; i < n; {
 			w := 8
 			for w > n-i || (src.off+i)%w != 0 || (dst.off+i)%w != 0 {
 				w /= 2
 			}
-			f.emit(asm.LoadMem(asm.R0, src.base, int16(src.off+i), sizeOf(w)),
-				asm.StoreMem(dst.base, int16(dst.off+i), asm.R0, sizeOf(w)))
+			f.emit(asm.LoadMem(tmp, src.base, int16(src.off+i), sizeOf(w)),
+				asm.StoreMem(dst.base, int16(dst.off+i), tmp, sizeOf(w)))
 			i += w
 		}
 		return
