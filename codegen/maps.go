@@ -43,7 +43,15 @@ func (g *gen) userMap(cm *check.Map) *Map {
 		spec.Type = ebpf.Hash
 	default:
 		spec.Type = ebpf.Hash
-		if agg {
+		switch {
+		case cm.Key == nil && cm.Value.Kind == types.Count && !g.bpfRemoves(cm):
+			// One slot that always exists: the kernel inlines the lookup
+			// and the update never misses. An unset count reads 0, as
+			// bpftrace's does.
+			spec.Type = ebpf.PerCPUArray
+			spec.KeySize = 4
+			spec.MaxEntries = 1
+		case agg:
 			spec.Type = ebpf.PerCPUHash
 		}
 	}
@@ -53,6 +61,34 @@ func (g *gen) userMap(cm *check.Map) *Map {
 	g.maps[spec.Name] = m
 	g.obj.Maps = append(g.obj.Maps, m)
 	return m
+}
+
+// bpfRemoves reports whether a probe or function body deletes elements
+// of cm or counts them, which an array cannot mirror.
+func (g *gen) bpfRemoves(cm *check.Map) bool {
+	infos := make([]*check.Info, 0, len(g.p.Probes)+len(g.p.Funcs))
+	for _, pr := range g.p.Probes {
+		infos = append(infos, pr.Info)
+	}
+	for _, fn := range g.p.Funcs {
+		infos = append(infos, fn.Info)
+	}
+	for _, info := range infos {
+		if info == nil {
+			continue
+		}
+		for _, c := range info.Calls {
+			if c.Map == cm && (c.Name == "delete" || c.Name == "len") {
+				return true
+			}
+		}
+		for _, m := range info.Fors {
+			if m == cm {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // specName is the BPF name of a script map: "AT_" and the name, as
@@ -446,6 +482,12 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 	f.lookup(m, key)
 	missing := f.b.newLabel()
 	end := f.b.newLabel()
+	// An array holds every element it can: a miss is an index out of
+	// range, which an update would refuse too.
+	isArray := m.Spec.Type == ebpf.PerCPUArray
+	if isArray {
+		missing = end
+	}
 	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
 	signed := m.Value.Signed
 	switch c.Name {
@@ -477,6 +519,11 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 		f.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord))
 		f.addTo(asm.R1, v)
 		f.emit(asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+	}
+	if isArray {
+		f.b.mark(end)
+		f.drop(v)
+		return
 	}
 	f.b.ja(end)
 	f.b.mark(missing)
