@@ -257,6 +257,13 @@ func merge(old, nw *types.Type, intUnify bool) *types.Type {
 			return types.RecordOf(names, elems)
 		}
 		return types.TupleOf(elems...)
+	case types.Sum, types.Min, types.Max, types.Avg, types.Stats:
+		// One aggregation fed signed and unsigned values (@m = min(5);
+		// @m = min(-2)) keeps them as signed.
+		if old.Signed || !nw.Signed {
+			return old
+		}
+		return nw
 	case types.Pointer:
 		// Any pointer may be stored where another was: bpftrace compares
 		// pointers by address only.
