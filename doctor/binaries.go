@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"friday/symbol"
+	"friday/elfdebug"
 )
 
 // libcPath finds the C library the host's processes use: the one init
@@ -233,11 +233,11 @@ func checkDebugSymbols(e *env) Result {
 	}
 	defer f.Close()
 	debugFiles := countDebugFiles()
-	have := fmt.Sprintf("%d debug files under %s", debugFiles, symbol.DebugRoot)
+	have := fmt.Sprintf("%d debug files under %s", debugFiles, elfdebug.Root)
 	if _, err := f.Symbols(); err == nil && f.Section(".symtab") != nil {
 		return Result{Status: OK, Detail: filepath.Base(libc) + " has a full symbol table; " + have}
 	}
-	if p := symbol.DebugFilePath(symbol.BuildID(f)); p != "" {
+	if p := elfdebug.BuildIDPath(elfdebug.BuildID(f)); p != "" {
 		if _, err := os.Stat(p); err == nil {
 			return Result{Status: OK, Detail: filepath.Base(libc) + " is stripped, its debug file is installed; " + have}
 		}
@@ -251,13 +251,13 @@ func checkDebugSymbols(e *env) Result {
 // countDebugFiles counts build-id debug files, stopping early: the number
 // only tells whether any are installed.
 func countDebugFiles() int {
-	dirs, _ := os.ReadDir(filepath.Join(symbol.DebugRoot, ".build-id"))
+	dirs, _ := os.ReadDir(filepath.Join(elfdebug.Root, ".build-id"))
 	n := 0
 	for _, d := range dirs {
 		if n >= 1000 {
 			break
 		}
-		files, _ := os.ReadDir(filepath.Join(symbol.DebugRoot, ".build-id", d.Name()))
+		files, _ := os.ReadDir(filepath.Join(elfdebug.Root, ".build-id", d.Name()))
 		for _, f := range files {
 			if strings.HasSuffix(f.Name(), ".debug") {
 				n++

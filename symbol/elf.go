@@ -1,24 +1,18 @@
 package symbol
 
 import (
-	"bytes"
 	"debug/elf"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/ianlancetaylor/demangle"
-)
 
-// DebugRoot is where distributions install separate debug files.
-const DebugRoot = "/usr/lib/debug"
+	"friday/elfdebug"
+)
 
 // Binary is one ELF file's symbols. Opening it reads only the headers;
 // symbol tables are read on the first lookup, since most mapped libraries
@@ -70,7 +64,7 @@ func newBinary(path string, r io.ReaderAt, closeFn func() error) (*Binary, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	b := &Binary{Path: path, r: r, close: closeFn, BuildID: BuildID(ef)}
+	b := &Binary{Path: path, r: r, close: closeFn, BuildID: elfdebug.BuildID(ef)}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			b.loads = append(b.loads, p.ProgHeader)
@@ -87,52 +81,6 @@ func (b *Binary) Close() error {
 	c := b.close
 	b.close = nil
 	return c()
-}
-
-// BuildID returns the GNU build-id note of an ELF file as hex, "" if it
-// has none.
-func BuildID(ef *elf.File) string {
-	for _, p := range ef.Progs {
-		if p.Type != elf.PT_NOTE {
-			continue
-		}
-		if id := noteBuildID(p.Open(), ef.ByteOrder, p.Align); id != "" {
-			return id
-		}
-	}
-	if s := ef.Section(".note.gnu.build-id"); s != nil {
-		return noteBuildID(s.Open(), ef.ByteOrder, s.Addralign)
-	}
-	return ""
-}
-
-func noteBuildID(r io.Reader, bo binary.ByteOrder, align uint64) string {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<16))
-	if err != nil {
-		return ""
-	}
-	if align < 4 {
-		align = 4
-	}
-	pad := func(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }
-	for len(data) >= 12 {
-		namesz, descsz, typ := uint64(bo.Uint32(data)), uint64(bo.Uint32(data[4:])), bo.Uint32(data[8:])
-		data = data[12:]
-		if pad(namesz)+descsz > uint64(len(data)) {
-			return ""
-		}
-		name := data[:namesz]
-		desc := data[pad(namesz) : pad(namesz)+descsz]
-		if typ == 3 /* NT_GNU_BUILD_ID */ && string(bytes.TrimRight(name, "\x00")) == "GNU" {
-			return hex.EncodeToString(desc)
-		}
-		next := pad(namesz) + pad(descsz)
-		if next > uint64(len(data)) {
-			return ""
-		}
-		data = data[next:]
-	}
-	return ""
 }
 
 // FileOffsetToAddr turns an offset in the file into the virtual address
@@ -219,23 +167,15 @@ func (b *Binary) load() {
 	if err != nil {
 		return
 	}
-	var syms []elfSym
-	symtab, _ := ef.Symbols()
-	syms = appendFuncs(syms, symtab)
-	dyn, _ := ef.DynamicSymbols()
-	syms = appendFuncs(syms, dyn)
-
 	var dbg *elf.File
-	if symtab == nil || ef.Section(".debug_info") == nil {
-		if dbg = b.openDebugFile(ef); dbg != nil {
+	if ef.Section(".symtab") == nil || ef.Section(".debug_info") == nil {
+		if dbg = elfdebug.OpenSeparate(ef, b.Path); dbg != nil {
 			// Symbols and DWARF are read into memory below.
 			defer dbg.Close()
-			if ds, err := dbg.Symbols(); err == nil && symtab == nil {
-				syms = appendFuncs(syms, ds)
-			}
 		}
 	}
-	b.syms = sortSyms(syms)
+	syms, _ := elfdebug.Symbols(ef, dbg)
+	b.syms = sortSyms(funcSyms(syms))
 	if gt, err := newGoTable(ef); err == nil {
 		b.gotab = gt
 	}
@@ -252,10 +192,10 @@ func (b *Binary) load() {
 	}
 }
 
-func appendFuncs(dst []elfSym, syms []elf.Symbol) []elfSym {
+func funcSyms(syms []elf.Symbol) []elfSym {
+	var dst []elfSym
 	for _, s := range syms {
-		t := elf.ST_TYPE(s.Info)
-		if t != elf.STT_FUNC && t != elf.STT_GNU_IFUNC || s.Value == 0 || s.Name == "" {
+		if !elfdebug.IsFunc(s) {
 			continue
 		}
 		name := s.Name
@@ -301,82 +241,4 @@ func sortSyms(syms []elfSym) []elfSym {
 		out = append(out, s)
 	}
 	return out
-}
-
-// openDebugFile finds the separate debug file of a stripped binary: first
-// by build-id, then through .gnu_debuglink in the places GDB looks.
-func (b *Binary) openDebugFile(ef *elf.File) *elf.File {
-	if p := DebugFilePath(b.BuildID); p != "" {
-		if f := openDebugCandidate(p, b.BuildID, 0, false); f != nil {
-			return f
-		}
-	}
-	s := ef.Section(".gnu_debuglink")
-	if s == nil {
-		return nil
-	}
-	data, err := s.Data()
-	if err != nil {
-		return nil
-	}
-	nul := bytes.IndexByte(data, 0)
-	if nul <= 0 || len(data) < 4 {
-		return nil
-	}
-	name := string(data[:nul])
-	crc := ef.ByteOrder.Uint32(data[len(data)-4:])
-	dir := filepath.Dir(b.Path)
-	for _, p := range []string{
-		filepath.Join(dir, name),
-		filepath.Join(dir, ".debug", name),
-		filepath.Join(DebugRoot, dir, name),
-	} {
-		if p == b.Path {
-			continue
-		}
-		if f := openDebugCandidate(p, b.BuildID, crc, true); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
-// DebugFilePath is where the separate debug file of the binary with the
-// given build-id is installed, if it is; "" for an empty build-id.
-func DebugFilePath(buildID string) string {
-	if len(buildID) <= 2 {
-		return ""
-	}
-	return filepath.Join(DebugRoot, ".build-id", buildID[:2], buildID[2:]+".debug")
-}
-
-// openDebugCandidate opens p when it belongs to the binary: same build-id
-// when both have one, else a matching debuglink CRC.
-func openDebugCandidate(p, id string, crc uint32, checkCRC bool) *elf.File {
-	f, err := elf.Open(p)
-	if err != nil {
-		return nil
-	}
-	if did := BuildID(f); id != "" && did != "" {
-		if did == id {
-			return f
-		}
-	} else if !checkCRC || fileCRC(p) == crc {
-		return f
-	}
-	f.Close()
-	return nil
-}
-
-func fileCRC(p string) uint32 {
-	f, err := os.Open(p)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	h := crc32.NewIEEE()
-	if _, err := io.Copy(h, f); err != nil {
-		return 0
-	}
-	return h.Sum32()
 }

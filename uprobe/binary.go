@@ -3,10 +3,11 @@ package uprobe
 import (
 	"debug/elf"
 	"debug/gosym"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
+
+	"friday/elfdebug"
 )
 
 // Func is one function of a binary.
@@ -58,20 +59,18 @@ func (b *Binary) Close() error {
 	return b.file.Close()
 }
 
-// symbolTables gives the readers of every symbol table of the binary: its
-// own, and for a stripped file the one of its separate debug information.
-func (b *Binary) symbolTables() []func() ([]elf.Symbol, error) {
-	tables := []func() ([]elf.Symbol, error){b.file.Symbols, b.file.DynamicSymbols}
-	if b.file.Section(".symtab") != nil {
-		return tables
+// symbols reads every symbol table of the binary: its own, and for a
+// stripped file the one of its separate debug information.
+func (b *Binary) symbols() ([]elf.Symbol, error) {
+	if !b.debugDone && b.file.Section(".symtab") == nil {
+		b.debug = elfdebug.OpenSeparate(b.file, b.Path)
+		b.debugDone = true
 	}
-	if !b.debugDone {
-		b.debug, b.debugDone = b.openDebugFile(), true
+	syms, err := elfdebug.Symbols(b.file, b.debug)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading symbols: %v", b.Path, err)
 	}
-	if b.debug != nil {
-		tables = append(tables, b.debug.Symbols)
-	}
-	return tables
+	return syms, nil
 }
 
 // ELF gives access to the parsed file, for readers of other sections.
@@ -155,29 +154,23 @@ func (b *Binary) loadFuncs() ([]Func, error) {
 		out = append(out, fn)
 	}
 
-	for _, read := range b.symbolTables() {
-		syms, err := read()
-		if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-			return nil, fmt.Errorf("%s: reading symbols: %v", b.Path, err)
+	syms, err := b.symbols()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range syms {
+		if !elfdebug.IsFunc(s) {
+			continue
 		}
-		for _, s := range syms {
-			typ := elf.ST_TYPE(s.Info)
-			if typ != elf.STT_FUNC && typ != elf.STT_GNU_IFUNC {
-				continue
-			}
-			if s.Section == elf.SHN_UNDEF || s.Value == 0 || s.Name == "" {
-				continue
-			}
-			bind := elf.ST_BIND(s.Info)
-			add(Func{
-				Name:   s.Name,
-				Addr:   s.Value,
-				Size:   s.Size,
-				Global: bind == elf.STB_GLOBAL || bind == elf.STB_WEAK,
-				IFunc:  typ == elf.STT_GNU_IFUNC,
-				Hidden: s.HasVersion && s.VersionIndex.IsHidden(),
-			})
-		}
+		bind := elf.ST_BIND(s.Info)
+		add(Func{
+			Name:   s.Name,
+			Addr:   s.Value,
+			Size:   s.Size,
+			Global: bind == elf.STB_GLOBAL || bind == elf.STB_WEAK,
+			IFunc:  elf.ST_TYPE(s.Info) == elf.STT_GNU_IFUNC,
+			Hidden: s.HasVersion && s.VersionIndex.IsHidden(),
+		})
 	}
 	if len(out) == 0 && b.IsGo() {
 		gofuncs, err := b.goFuncs()
@@ -293,15 +286,13 @@ func (b *Binary) Code(fn Func) ([]byte, error) {
 // of any kind (function, variable, ...), as uaddr() and USDT arguments that
 // name global variables need.
 func (b *Binary) SymbolAddr(name string) (uint64, error) {
-	for _, read := range b.symbolTables() {
-		syms, err := read()
-		if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-			return 0, fmt.Errorf("%s: reading symbols: %v", b.Path, err)
-		}
-		for _, s := range syms {
-			if s.Name == name && s.Section != elf.SHN_UNDEF && !(s.HasVersion && s.VersionIndex.IsHidden()) {
-				return s.Value, nil
-			}
+	syms, err := b.symbols()
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range syms {
+		if s.Name == name && s.Section != elf.SHN_UNDEF && !(s.HasVersion && s.VersionIndex.IsHidden()) {
+			return s.Value, nil
 		}
 	}
 	return 0, fmt.Errorf("%s: no symbol %s", b.Path, name)

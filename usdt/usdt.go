@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 
+	"friday/elfdebug"
 	"friday/uprobe"
 )
 
@@ -57,7 +58,7 @@ func Read(path string) ([]Probe, error) {
 
 func readBinary(b *uprobe.Binary) ([]Probe, error) {
 	f := b.ELF()
-	notes, err := uprobe.ReadNotes(f, ".note.stapsdt")
+	notes, err := elfdebug.ReadNotes(f, ".note.stapsdt")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Path, err)
 	}
