@@ -467,10 +467,12 @@ func (f *fn) recordFieldInto(fd types.Field, dst mem, t *types.Type, pad bool) {
 		return
 	}
 	n := min(t.Size, fd.Type.Size)
-	f.addr(asm.R1, dst)
-	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
+	// The source first: up to here R1 may still hold the context, and
+	// dropUnusedCtx can then spare the copy into R6.
 	f.emit(asm.Mov.Reg(asm.R3, rCtx))
 	f.emit(asm.Add.Imm(asm.R3, int32(fd.Offset)))
+	f.addr(asm.R1, dst)
+	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
 	f.call(asm.FnProbeReadKernel)
 	if t.Kind == types.String && n == t.Size {
 		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
