@@ -113,6 +113,7 @@ type probeUnit struct {
 	syn    *syntax.Probe
 	points []*probe.Point
 	groups [][]*probe.Point
+	broken bool // an attach point did not resolve
 }
 
 func (c *checker) run() (*Program, error) {
@@ -127,7 +128,8 @@ func (c *checker) run() (*Program, error) {
 		for _, ap := range p.Points {
 			pts, err := c.expandPoint(ap)
 			if err != nil {
-				c.errorf(ap.Pos(), "%v", err)
+				c.errs.addSpan(ap.Pos(), ap.End(), "%v", err)
+				u.broken = true
 				continue
 			}
 			u.points = append(u.points, pts...)
@@ -154,9 +156,15 @@ func (c *checker) run() (*Program, error) {
 			c.checkFunc(fd)
 		}
 		for _, u := range units {
+			// The body of a probe whose attach point is unknown still types
+			// the maps it shares with other probes, but what it says about
+			// its own builtins (args, arg0) would only echo that error.
+			silent := c.silent
+			c.silent = silent || u.broken
 			for _, g := range u.groups {
 				probes = append(probes, c.checkProbe(u.syn, g, len(probes)))
 			}
+			c.silent = silent
 		}
 		if last {
 			break

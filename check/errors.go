@@ -86,6 +86,18 @@ func (s *errorSink) add(pos syntax.Pos, format string, args ...any) {
 // that merely starts there).
 func (s *errorSink) addRange(pos syntax.Pos, underline bool, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	// A call is underlined whole, except when its name is what is wrong.
+	call := !strings.HasPrefix(msg, "Unknown function")
+	var end syntax.Pos
+	if underline {
+		end = tokenEnd(s.list.Src, pos, call)
+	}
+	s.addSpan(pos, end, "%s", msg)
+}
+
+// addSpan records an error about the text from pos to end.
+func (s *errorSink) addSpan(pos, end syntax.Pos, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
 	key := fmt.Sprintf("%d:%d:%s", pos.Line, pos.Col, msg)
 	if s.seen[key] {
 		return
@@ -94,12 +106,6 @@ func (s *errorSink) addRange(pos syntax.Pos, underline bool, format string, args
 		s.seen = map[string]bool{}
 	}
 	s.seen[key] = true
-	// A call is underlined whole, except when its name is what is wrong.
-	call := !strings.HasPrefix(msg, "Unknown function")
-	var end syntax.Pos
-	if underline {
-		end = tokenEnd(s.list.Src, pos, call)
-	}
 	s.list.Errors = append(s.list.Errors, &syntax.Error{Pos: pos, End: end, Msg: msg})
 }
 

@@ -138,6 +138,10 @@ type AttachPoint struct {
 
 func (n *AttachPoint) Pos() Pos { return n.P }
 
+// End is the position just past the attach point: Raw is its source text,
+// which never spans lines.
+func (n *AttachPoint) End() Pos { return Pos{Line: n.P.Line, Col: n.P.Col + len(n.Raw)} }
+
 // ---- statements ----
 
 type Stmt interface {
