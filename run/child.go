@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +17,16 @@ import (
 // the binary instead; exec keeps the pid, so cpid is known before the
 // probes are attached and the command makes no syscall before they are.
 const childEnv = "FRIDAY_HELD_COMMAND"
+
+// A held command execs from the main thread, the one with the process's
+// id: what follows the process from before its exec (the symbol package's
+// perf mmap records) is tied to that thread. Locking the thread in an
+// init function keeps main on it.
+func init() {
+	if os.Getenv(childEnv) != "" {
+		runtime.LockOSThread()
+	}
+}
 
 // ExecHeldCommand must be called first thing in main. In a process started
 // by StartCommand it waits for Release and then execs the command; it does

@@ -18,6 +18,10 @@ type symbols struct {
 	res     *symbol.Resolver
 	stacks  *run.Stacks
 	cgroups sync.Map // cgroup id -> path
+	// follow records the code the -c command maps (nil without one, or
+	// when the kernel refuses): its stacks resolve however soon it exits.
+	follow *symbol.Follower
+	cpid   uint32
 }
 
 // newSymbols symbolizes through res, and has the processes whose user
@@ -40,6 +44,9 @@ func sym(f symbol.Frame) output.Sym {
 func (s *symbols) Kernel(addr uint64) output.Sym { return sym(s.res.Kernel(addr)) }
 
 func (s *symbols) User(pid uint32, addr uint64) output.Sym {
+	if s.follow != nil && pid == s.cpid {
+		s.follow.Sync()
+	}
 	return sym(s.res.User(int(pid), addr))
 }
 

@@ -221,6 +221,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	var cmd *run.Command
 	gopts := codegen.Options{}
 	res := symbol.NewResolver()
+	var follow *symbol.Follower
 	if o.command != "" && !o.dryRun {
 		if cmd, err = run.StartCommand(o.command); err != nil {
 			return err
@@ -228,8 +229,13 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		defer cmd.Stop()
 		gopts.CPID = cmd.Pid()
 		// The command may exit before its stacks are printed: what it
-		// maps is captured from its exec on.
-		defer res.Watch(cmd.Pid())()
+		// maps is recorded from its exec on. Polling its maps is the
+		// fallback where perf events are not allowed.
+		if follow, err = res.Follow(cmd.Pid()); err == nil {
+			defer follow.Close()
+		} else {
+			defer res.Watch(cmd.Pid())()
+		}
 	}
 	obj, err := codegen.Generate(prog, gopts)
 	if err != nil {
@@ -251,7 +257,11 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	defer bw.Flush()
 	stacks := new(run.Stacks)
-	printer, err := output.New(bw, o.format, obj, newSymbols(res, stacks))
+	syms := newSymbols(res, stacks)
+	if follow != nil {
+		syms.follow, syms.cpid = follow, uint32(cmd.Pid())
+	}
+	printer, err := output.New(bw, o.format, obj, syms)
 	if err != nil {
 		return err
 	}
