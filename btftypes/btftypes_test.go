@@ -1,11 +1,11 @@
 package btftypes
 
 import (
-	"os"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/internal/testenv"
 	"friday/types"
 )
 
@@ -117,10 +117,7 @@ func TestNilSpec(t *testing.T) {
 func TestKernel(t *testing.T) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no kernel BTF: %v", err)
-		}
-		t.Skipf("no kernel BTF: %v", err)
+		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
 	task := New(spec).Named("struct task_struct")
 	if task == nil {

@@ -11,18 +11,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"friday/internal/testenv"
 	"friday/syntax"
 )
-
-// bpfUnusable fails the test under CI, where BPF must work, and skips it
-// elsewhere.
-func bpfUnusable(t *testing.T, why string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("BPF is unusable: %s: %v", why, err)
-	}
-	t.Skipf("BPF is unusable (%s: %v)", why, err)
-}
 
 // counterProgram loads a program of type typ that adds one to slot 0 of an
 // array map each time it runs, and returns both.
@@ -30,7 +21,7 @@ func counterProgram(t *testing.T, typ ebpf.ProgramType) (*ebpf.Program, *ebpf.Ma
 	t.Helper()
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	if err != nil {
-		bpfUnusable(t, "creating a map", err)
+		testenv.Unavailable(t, "BPF is unusable: creating a map: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
@@ -39,7 +30,7 @@ func counterProgram(t *testing.T, typ ebpf.ProgramType) (*ebpf.Program, *ebpf.Ma
 		Instructions: counterInsns(m),
 	})
 	if err != nil {
-		bpfUnusable(t, "loading a "+typ.String()+" program", err)
+		testenv.Unavailable(t, "BPF is unusable: loading a %s program: %v", typ, err)
 	}
 	t.Cleanup(func() { prog.Close() })
 	return prog, m
@@ -92,8 +83,8 @@ func expandOne(t *testing.T, raw string) *Point {
 	t.Helper()
 	pts, err := Expand(&syntax.AttachPoint{Raw: raw})
 	if err != nil {
-		if os.Getenv("CI") != "true" && os.Geteuid() != 0 {
-			t.Skipf("not root: %v", err)
+		if os.Geteuid() != 0 {
+			testenv.Unavailable(t, "not root: %v", err)
 		}
 		t.Fatal(err)
 	}

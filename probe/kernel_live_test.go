@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
+	"friday/internal/testenv"
 	"friday/syntax"
 	"friday/types"
 )
@@ -24,10 +25,7 @@ func liveBTF(t *testing.T) *btf.Spec {
 	t.Helper()
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no kernel BTF: %v", err)
-		}
-		t.Skipf("no kernel BTF: %v", err)
+		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
 	return spec
 }
@@ -146,7 +144,7 @@ func tracingCounter(t *testing.T, p *Point) (*ebpf.Program, *ebpf.Map, error) {
 	t.Helper()
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	if err != nil {
-		bpfUnusable(t, "creating a map", err)
+		testenv.Unavailable(t, "BPF is unusable: creating a map: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
@@ -242,7 +240,7 @@ func TestLiveIter(t *testing.T) {
 			oneLine(t, p, le)
 			return
 		}
-		bpfUnusable(t, "loading an iterator", err)
+		testenv.Unavailable(t, "BPF is unusable: loading an iterator: %v", err)
 	}
 	l, err := Attach(p, prog)
 	if err != nil {

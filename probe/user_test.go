@@ -2,12 +2,12 @@ package probe
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"friday/internal/testenv"
 	"friday/syntax"
 )
 
@@ -16,12 +16,7 @@ import (
 // CI=true says it must run.
 func buildUserProg(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("gcc is not installed and CI=true")
-		}
-		t.Skip("gcc is not installed")
-	}
+	testenv.Tool(t, "gcc")
 	dir := t.TempDir()
 	src, err := filepath.Abs("testdata/user/prog.c")
 	if err != nil {

@@ -14,29 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"friday/internal/testenv"
 )
-
-// need skips when a build tool is missing, except on CI where the test
-// machine is expected to have it.
-func need(t *testing.T, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found: %v", tool, err)
-		}
-		t.Skipf("%s not installed", tool)
-	}
-	return p
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
 
 // program is a running test program that printed "name address" lines
 // and then "ready"; it exits when its stdin is closed.
@@ -100,7 +80,7 @@ func (p *program) stop() {
 // according to nm: a function and its aliases.
 func namesAt(t *testing.T, lib, sym string) map[string]bool {
 	t.Helper()
-	out, err := exec.Command(need(t, "nm"), "-D", "--defined-only", lib).Output()
+	out, err := exec.Command(testenv.Tool(t, "nm"), "-D", "--defined-only", lib).Output()
 	if err != nil {
 		t.Fatalf("nm %s: %v", lib, err)
 	}
@@ -130,13 +110,13 @@ func namesAt(t *testing.T, lib, sym string) map[string]bool {
 // addr2line asks binutils for the source position of sym in bin.
 func addr2line(t *testing.T, bin, sym string) string {
 	t.Helper()
-	out, err := exec.Command(need(t, "nm"), bin).Output()
+	out, err := exec.Command(testenv.Tool(t, "nm"), bin).Output()
 	if err != nil {
 		t.Fatalf("nm %s: %v", bin, err)
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) == 3 && f[2] == sym {
-			pos, err := exec.Command(need(t, "addr2line"), "-e", bin, "0x"+f[0]).Output()
+			pos, err := exec.Command(testenv.Tool(t, "addr2line"), "-e", bin, "0x"+f[0]).Output()
 			if err != nil {
 				t.Fatalf("addr2line: %v", err)
 			}
@@ -148,7 +128,7 @@ func addr2line(t *testing.T, bin, sym string) string {
 }
 
 func TestCProgram(t *testing.T) {
-	gcc := need(t, "gcc")
+	gcc := testenv.Tool(t, "gcc")
 	src, _ := filepath.Abs("testdata/prog.c")
 	for _, v := range []struct {
 		name   string
@@ -171,18 +151,18 @@ func TestCProgram(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			bin := filepath.Join(dir, "prog")
-			run(t, gcc, append(append([]string{"-O1", "-o", bin}, v.flags...), src)...)
+			testenv.Run(t, gcc, append(append([]string{"-O1", "-o", bin}, v.flags...), src)...)
 			var wantLine string
 			if v.lines {
 				wantLine = addr2line(t, bin, "friday_alpha")
 			}
 			if v.strip || v.nosyms {
 				if v.strip {
-					run(t, need(t, "objcopy"), "--only-keep-debug", bin, bin+".debug")
+					testenv.Run(t, testenv.Tool(t, "objcopy"), "--only-keep-debug", bin, bin+".debug")
 				}
-				run(t, need(t, "strip"), "--strip-all", bin)
+				testenv.Run(t, testenv.Tool(t, "strip"), "--strip-all", bin)
 				if v.strip {
-					run(t, "objcopy", "--add-gnu-debuglink="+bin+".debug", bin)
+					testenv.Run(t, "objcopy", "--add-gnu-debuglink="+bin+".debug", bin)
 				}
 			}
 			p := start(t, bin)
@@ -248,7 +228,7 @@ func TestDemangle(t *testing.T) {
 		{"gcc", "testdata/demangle_rust.c"},
 	} {
 		t.Run(filepath.Base(c.src), func(t *testing.T) {
-			cc := need(t, c.compiler)
+			cc := testenv.Tool(t, c.compiler)
 			data, err := os.ReadFile(c.src)
 			if err != nil {
 				t.Fatal(err)
@@ -261,7 +241,7 @@ func TestDemangle(t *testing.T) {
 				}
 			}
 			bin := filepath.Join(t.TempDir(), "prog")
-			run(t, cc, "-O1", "-o", bin, c.src)
+			testenv.Run(t, cc, "-O1", "-o", bin, c.src)
 			p := start(t, bin)
 			r := NewResolver()
 			if len(want) == 0 || len(p.addrs) != len(want) {
@@ -310,7 +290,7 @@ func buildGo(t *testing.T, flags ...string) string {
 	}
 	out := filepath.Join(goBuildDir, fmt.Sprintf("goinline%d", len(goBuilds)))
 	args := append([]string{"build", "-o", out}, flags...)
-	cmd := exec.Command(need(t, "go"), append(args, "./testdata/goinline")...)
+	cmd := exec.Command(testenv.Tool(t, "go"), append(args, "./testdata/goinline")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
@@ -369,10 +349,7 @@ func TestGoInlined(t *testing.T) {
 func TestKernel(t *testing.T) {
 	k, err := Kallsyms()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Unavailable(t, "%v", err)
 	}
 	data, err := os.ReadFile("/proc/kallsyms")
 	if err != nil {
@@ -472,7 +449,7 @@ func TestParseKallsyms(t *testing.T) {
 // for addresses outside any mapped file.
 func TestPerfMap(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "prog")
-	run(t, need(t, "gcc"), "-o", bin, "testdata/prog.c")
+	testenv.Run(t, testenv.Tool(t, "gcc"), "-o", bin, "testdata/prog.c")
 	p := start(t, bin)
 	pid := p.cmd.Process.Pid
 	mapFile := fmt.Sprintf("/tmp/perf-%d.map", pid)
@@ -620,12 +597,12 @@ func TestVDSO(t *testing.T) {
 // after it was first seen, as a traced command does. Both programs have
 // the same layout, only the names differ.
 func TestExec(t *testing.T) {
-	gcc := need(t, "gcc")
+	gcc := testenv.Tool(t, "gcc")
 	dir := t.TempDir()
 	before, after := filepath.Join(dir, "before"), filepath.Join(dir, "after")
 	flags := []string{"-O1", "-no-pie", "-fno-pie", "testdata/prog.c"}
-	run(t, gcc, append([]string{"-o", before, "-Dfriday_alpha=other_alpha", "-Dfriday_beta=other_beta"}, flags...)...)
-	run(t, gcc, append([]string{"-o", after}, flags...)...)
+	testenv.Run(t, gcc, append([]string{"-o", before, "-Dfriday_alpha=other_alpha", "-Dfriday_beta=other_beta"}, flags...)...)
+	testenv.Run(t, gcc, append([]string{"-o", after}, flags...)...)
 	p := start(t, before, after)
 	pid := p.cmd.Process.Pid
 	r := NewResolver()
@@ -646,10 +623,10 @@ func TestExec(t *testing.T) {
 // binutils' addr2line says about the same address.
 func TestCInlined(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "inline")
-	run(t, need(t, "gcc"), "-O2", "-g", "-no-pie", "-fno-pie", "-o", bin, "testdata/inline.c")
+	testenv.Run(t, testenv.Tool(t, "gcc"), "-O2", "-g", "-no-pie", "-fno-pie", "-o", bin, "testdata/inline.c")
 	p := start(t, bin)
 	pc := p.addrs["pc"]
-	out, err := exec.Command(need(t, "addr2line"), "-f", "-i", "-e", bin, fmt.Sprintf("%#x", pc)).Output()
+	out, err := exec.Command(testenv.Tool(t, "addr2line"), "-f", "-i", "-e", bin, fmt.Sprintf("%#x", pc)).Output()
 	if err != nil {
 		t.Fatalf("addr2line: %v", err)
 	}
@@ -677,7 +654,7 @@ func TestCInlined(t *testing.T) {
 // after the process was first seen.
 func TestPerfMapGrows(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "jit")
-	run(t, need(t, "gcc"), "-o", bin, "testdata/jit.c")
+	testenv.Run(t, testenv.Tool(t, "gcc"), "-o", bin, "testdata/jit.c")
 	p := start(t, bin)
 	pid := p.cmd.Process.Pid
 	code := p.addrs["code"]
@@ -755,8 +732,8 @@ func TestCorruptBinary(t *testing.T) {
 // stands for a tracer's child, held while probes are attached.
 func TestWatch(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "short")
-	run(t, need(t, "gcc"), "-O1", "-o", bin, "testdata/short.c")
-	cmd := exec.Command(need(t, "sh"), "-c", "sleep 1.5; exec "+bin)
+	testenv.Run(t, testenv.Tool(t, "gcc"), "-O1", "-o", bin, "testdata/short.c")
+	cmd := exec.Command(testenv.Tool(t, "sh"), "-c", "sleep 1.5; exec "+bin)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"friday/internal/testenv"
 )
 
 func TestFindInMounts(t *testing.T) {
@@ -41,23 +43,14 @@ func TestFindInMounts(t *testing.T) {
 	}
 }
 
-// tracefsUnusable fails under CI and skips elsewhere.
-func tracefsUnusable(t *testing.T, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("tracefs is unusable: %v", err)
-	}
-	t.Skipf("tracefs is unusable: %v", err)
-}
-
 func TestDir(t *testing.T) {
 	dir, err := Dir()
 	if err != nil {
-		tracefsUnusable(t, err)
+		testenv.Unavailable(t, "tracefs is unusable: %v", err)
 	}
 	evs, err := Events(dir)
 	if err != nil {
-		tracefsUnusable(t, err)
+		testenv.Unavailable(t, "tracefs is unusable: %v", err)
 	}
 	found := false
 	for _, ev := range evs {
@@ -109,10 +102,7 @@ func TestMount(t *testing.T) {
 		return
 	}
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mounting needs root")
-		}
-		t.Skip("mounting needs root")
+		testenv.Unavailable(t, "mounting needs root")
 	}
 	for _, mode := range []string{"root", "nobody"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMount$", "-test.v")

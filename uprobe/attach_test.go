@@ -2,7 +2,6 @@ package uprobe
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -10,28 +9,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/rlimit"
-)
 
-// requireBPF makes a map to see whether BPF works here. Without it the
-// attach tests are skipped, except in CI where they must run.
-func requireBPF(t *testing.T) {
-	t.Helper()
-	err := rlimit.RemoveMemlock()
-	if err == nil {
-		var m *ebpf.Map
-		m, err = ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
-		if err == nil {
-			m.Close()
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("BPF is unusable: %v", err)
-		}
-		t.Skipf("BPF is unusable: %v", err)
-	}
-}
+	"friday/internal/testenv"
+)
 
 // counters is an array map with one counter per probe, and a program per
 // counter that adds one to it.
@@ -103,7 +83,7 @@ func runProgram(t *testing.T, path string, args ...string) string {
 }
 
 func TestAttachC(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	const calls = 7
 	for _, bld := range cBuilds {
 		t.Run(bld.name, func(t *testing.T) {
@@ -143,7 +123,7 @@ func TestAttachC(t *testing.T) {
 // A uretprobe on a Go function must count each return once and leave the
 // program working.
 func TestAttachGoReturn(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	const calls = 25
 	path := buildGo(t, "goprog", "goprog")
 	locs, err := Resolve(path, "main.work", Options{Return: true})
@@ -175,7 +155,7 @@ func TestAttachGoReturn(t *testing.T) {
 // A probe limited to one process does not see another running the same
 // code.
 func TestAttachOneProcess(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	path := buildC(t, "prog.c", "prog")
 	locs, err := Resolve(path, "probe_a", Options{})
 	must(t, err)

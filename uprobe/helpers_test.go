@@ -2,40 +2,15 @@ package uprobe
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"friday/internal/testenv"
 )
-
-// requireTool finds a program the test needs. CI installs them all, so
-// there a missing one is a failure.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is needed: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out)
-}
 
 // buildC compiles testdata/<src>, C or C++, into a program in a temporary
 // directory.
@@ -45,17 +20,17 @@ func buildC(t *testing.T, src, out string, flags ...string) string {
 	if strings.HasSuffix(src, ".cpp") {
 		cc = "g++"
 	}
-	requireTool(t, cc)
+	testenv.Tool(t, cc)
 	path := filepath.Join(t.TempDir(), out)
 	args := append([]string{"-O1", "-g0", "-o", path, filepath.Join("testdata", src)}, flags...)
-	run(t, cc, args...)
+	testenv.Run(t, cc, args...)
 	return path
 }
 
 // buildGo builds the Go program in testdata/<dir> as its own module.
 func buildGo(t *testing.T, dir, out string, flags ...string) string {
 	t.Helper()
-	goTool := requireTool(t, "go")
+	goTool := testenv.Tool(t, "go")
 	tmp := t.TempDir()
 	src, err := os.ReadFile(filepath.Join("testdata", dir, "main.go"))
 	if err != nil {
@@ -95,9 +70,9 @@ type readelfView struct {
 
 func readelf(t *testing.T, path string) readelfView {
 	t.Helper()
-	requireTool(t, "readelf")
+	testenv.Tool(t, "readelf")
 	v := readelfView{funcs: map[string][]uint64{}}
-	sc := bufio.NewScanner(strings.NewReader(run(t, "readelf", "-sW", path)))
+	sc := bufio.NewScanner(strings.NewReader(testenv.Run(t, "readelf", "-sW", path)))
 	for sc.Scan() {
 		// Num: Value Size Type Bind Vis Ndx Name
 		f := strings.Fields(sc.Text())
@@ -113,7 +88,7 @@ func readelf(t *testing.T, path string) readelfView {
 			v.funcs[name] = append(v.funcs[name], addr)
 		}
 	}
-	sc = bufio.NewScanner(strings.NewReader(run(t, "readelf", "-SW", path)))
+	sc = bufio.NewScanner(strings.NewReader(testenv.Run(t, "readelf", "-SW", path)))
 	for sc.Scan() {
 		line := sc.Text()
 		i := strings.Index(line, "]")
@@ -167,8 +142,8 @@ type insn struct {
 // objdumpFunc disassembles one function with binutils.
 func objdumpFunc(t *testing.T, path, fn string) []insn {
 	t.Helper()
-	requireTool(t, "objdump")
-	out := run(t, "objdump", "-d", "--no-show-raw-insn", "--disassemble="+fn, path)
+	testenv.Tool(t, "objdump")
+	out := testenv.Run(t, "objdump", "-d", "--no-show-raw-insn", "--disassemble="+fn, path)
 	var insns []insn
 	in := false
 	sc := bufio.NewScanner(strings.NewReader(out))

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"friday/internal/testenv"
 )
 
 // builds of prog.c: the offsets differ from the addresses only without PIE.
@@ -242,7 +244,7 @@ func TestList(t *testing.T) {
 // which libraries our architecture resolves.
 func ldconfigLibs(t *testing.T) map[string]string {
 	t.Helper()
-	requireTool(t, "ldconfig")
+	testenv.Tool(t, "ldconfig")
 	arch := map[string]string{"amd64": "x86-64", "arm64": "AArch64"}[runtime.GOARCH]
 	if arch == "" {
 		t.Skipf("no ldconfig architecture tag known for %s", runtime.GOARCH)
@@ -250,7 +252,7 @@ func ldconfigLibs(t *testing.T) map[string]string {
 	// "	libc.so.6 (libc6,x86-64) => /lib/x86_64-linux-gnu/libc.so.6"
 	re := regexp.MustCompile(`^\s+(\S+) \(([^)]*)\) => (\S+)$`)
 	libs := map[string]string{}
-	for _, line := range strings.Split(run(t, "ldconfig", "-p"), "\n") {
+	for _, line := range strings.Split(testenv.Run(t, "ldconfig", "-p"), "\n") {
 		m := re.FindStringSubmatch(line)
 		if m == nil || !strings.Contains(m[2], arch) {
 			continue
@@ -412,10 +414,10 @@ func TestVersionedSymbols(t *testing.T) {
 	if libc == "" {
 		t.Skip("no libc.so.6 in the loader's cache")
 	}
-	requireTool(t, "readelf")
+	testenv.Tool(t, "readelf")
 	defaults := map[string]uint64{}
 	olds := map[string]bool{}
-	for _, line := range strings.Split(run(t, "readelf", "-W", "--dyn-syms", libc), "\n") {
+	for _, line := range strings.Split(testenv.Run(t, "readelf", "-W", "--dyn-syms", libc), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 8 || (f[3] != "FUNC" && f[3] != "IFUNC") || f[6] == "UND" {
 			continue
@@ -453,9 +455,9 @@ func TestSymbolAddr(t *testing.T) {
 	b, err := Open(path)
 	must(t, err)
 	defer b.Close()
-	requireTool(t, "nm")
+	testenv.Tool(t, "nm")
 	want := map[string]uint64{}
-	for _, line := range strings.Split(run(t, "nm", path), "\n") {
+	for _, line := range strings.Split(testenv.Run(t, "nm", path), "\n") {
 		// "0000000000401136 T probe_a"
 		f := strings.Fields(line)
 		if len(f) == 3 {
@@ -502,14 +504,14 @@ func TestSharedLibrary(t *testing.T) {
 // A stripped file's static functions come back from its separate debug
 // information; how that file is found is the business of package elfdebug.
 func TestSeparateDebugInfo(t *testing.T) {
-	requireTool(t, "objcopy")
+	testenv.Tool(t, "objcopy")
 	full := buildC(t, "prog.c", "prog", "-Wl,--build-id")
 	ref := readelf(t, full)
 	dir := filepath.Dir(full)
 	debug := filepath.Join(dir, "prog.debug")
 	stripped := filepath.Join(dir, "stripped")
-	run(t, "objcopy", "--only-keep-debug", full, debug)
-	run(t, "objcopy", "--strip-all", full, stripped)
+	testenv.Run(t, "objcopy", "--only-keep-debug", full, debug)
+	testenv.Run(t, "objcopy", "--strip-all", full, stripped)
 
 	lookup := func() (Func, error) {
 		b, err := Open(stripped)
@@ -524,7 +526,7 @@ func TestSeparateDebugInfo(t *testing.T) {
 	if _, err := lookup(); !errors.Is(err, ErrNoFunction) {
 		t.Errorf("static function of a stripped file without debug information: %v", err)
 	}
-	run(t, "objcopy", "--add-gnu-debuglink="+debug, stripped)
+	testenv.Run(t, "objcopy", "--add-gnu-debuglink="+debug, stripped)
 	f, err := lookup()
 	if err != nil || f.Addr != ref.funcs["probe_b"][0] || f.Offset != ref.offset(t, f.Addr) {
 		t.Errorf("static probe_b: %+v, %v; readelf says 0x%x", f, err, ref.funcs["probe_b"])
@@ -534,12 +536,12 @@ func TestSeparateDebugInfo(t *testing.T) {
 // Every C++ function is found by the demangled name binutils gives it.
 func TestCxxNamesAgreeWithNm(t *testing.T) {
 	path := buildC(t, "prog.cpp", "prog")
-	requireTool(t, "nm")
+	testenv.Tool(t, "nm")
 	b, err := Open(path)
 	must(t, err)
 	defer b.Close()
 	n := 0
-	for _, line := range strings.Split(run(t, "nm", "-C", "--defined-only", path), "\n") {
+	for _, line := range strings.Split(testenv.Run(t, "nm", "-C", "--defined-only", path), "\n") {
 		// "0000000000001157 T ns::operator+(ns::V, ns::V)"
 		f := strings.SplitN(line, " ", 3)
 		if len(f) != 3 || f[1] != "T" || !strings.Contains(f[2], "::") {

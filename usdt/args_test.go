@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
+
+	"friday/internal/testenv"
 )
 
 // describe renders a parsed argument in the notation of testdata/args.txt.
@@ -94,10 +96,7 @@ func TestParseArgList(t *testing.T) {
 func TestRegistersMatchKernelPtRegs(t *testing.T) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("kernel BTF: %v", err)
-		}
-		t.Skipf("no kernel BTF: %v", err)
+		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
 	var regs *btf.Struct
 	if err := spec.TypeByName("pt_regs", &regs); err != nil {

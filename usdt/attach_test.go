@@ -14,26 +14,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
-)
 
-func requireBPF(t *testing.T) {
-	t.Helper()
-	err := rlimit.RemoveMemlock()
-	if err == nil {
-		var m *ebpf.Map
-		m, err = ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: 4096})
-		if err == nil {
-			m.Close()
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("BPF is unusable: %v", err)
-		}
-		t.Skipf("BPF is unusable: %v", err)
-	}
-}
+	"friday/internal/testenv"
+)
 
 // The record a probe's program sends: which probe, then its arguments.
 const (
@@ -104,7 +87,7 @@ func expected(name string, i int64) []int64 {
 // Every argument kind the compiler produced is read back with the values
 // the program passed, and the semaphore is raised while attached.
 func TestAttachReadsArguments(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	const rounds = 100
 	for _, bld := range builds {
 		t.Run(bld.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"friday/internal/testenv"
 	"friday/uprobe"
 )
 
@@ -29,26 +30,16 @@ var builds = []struct {
 	{"O2-nopie", []string{"-O2", "-fno-PIE", "-no-pie"}},
 }
 
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is needed: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-}
-
 // buildProg compiles testdata/prog.c and guarded.c; sys/sdt.h comes from
 // SystemTap's SDT development package.
 func buildProg(t *testing.T, flags ...string) string {
 	t.Helper()
-	requireTool(t, "gcc")
+	testenv.Tool(t, "gcc")
 	path := filepath.Join(t.TempDir(), "prog")
 	args := append([]string{"-g0", "-o", path, "testdata/prog.c", "testdata/guarded.c"}, flags...)
 	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
-		if bytes.Contains(out, []byte("sys/sdt.h")) && os.Getenv("CI") != "true" {
-			t.Skip("sys/sdt.h is not installed (systemtap-sdt-dev)")
+		if bytes.Contains(out, []byte("sys/sdt.h")) {
+			testenv.Unavailable(t, "sys/sdt.h is not installed (systemtap-sdt-dev)")
 		}
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
@@ -63,7 +54,7 @@ type readelfNote struct {
 // readelfNotes is binutils' reading of the SDT notes.
 func readelfNotes(t *testing.T, path string) []readelfNote {
 	t.Helper()
-	requireTool(t, "readelf")
+	testenv.Tool(t, "readelf")
 	out, err := exec.Command("readelf", "-n", path).Output()
 	if err != nil {
 		t.Fatal(err)
