@@ -394,7 +394,7 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 		case !b.storable(t, s.Value, "variable "+displayName(name)):
 			b.unknown[name] = true
 		case v.Type == nil:
-			v.Type = valueType(t)
+			v.Type = varType(valueType(t))
 		case !b.assignable(v.Type, valueType(t), s.Value):
 			b.errorf(s.Value.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already has a type '%s'", v.Name, t, v.Type)
 		}
@@ -452,11 +452,11 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		b.unknown[ref.Name] = true
 		return
 	}
+	vt := valueType(t)
 	if v.Type == nil {
-		v.Type = valueType(t)
+		v.Type = varType(vt)
 		return
 	}
-	vt := valueType(t)
 	if v.fixed {
 		if !b.assignable(v.Type, vt, e) {
 			b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already has a type '%s'", v.Name, t, v.Type)
@@ -464,14 +464,19 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		return
 	}
 	m := merge(v.Type, vt, true)
-	if c, ok := b.info.Consts[e]; ok && !c.IsStr && v.Type.Kind == types.Int && vt.Kind == types.Int {
-		m = widenForConst(v.Type, c.Int, !vt.Signed && c.Int < 0)
+	if v.Type.Kind == types.Int && vt.Kind == types.Int {
+		// Both are 64-bit: as in C, mixing signedness makes it unsigned,
+		// unless the value is a constant the variable already holds.
+		m = v.Type
+		if !b.assignable(v.Type, vt, e) {
+			m = types.IntOf(8, v.Type.Signed && vt.Signed)
+		}
 	}
 	if m == nil {
 		b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already contains a value of type '%s'", v.Name, t, v.Type)
 		return
 	}
-	v.Type = m
+	v.Type = varType(m)
 }
 
 func (b *body) assign(s *syntax.AssignStmt) {

@@ -141,7 +141,7 @@ func (b *body) posParam(e *syntax.PosParam) *types.Type {
 	if e.N < 1 || e.N > len(params) {
 		// A missing parameter reads as 0 (or "" where a string is wanted).
 		b.setConst(e, 0)
-		return types.U8
+		return constType(0, false)
 	}
 	s := params[e.N-1]
 	// Decimal, or hexadecimal with 0x: a leading 0 is not octal here.
@@ -411,15 +411,15 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 	case rconst && !lconst:
 		rsigned = lsigned
 	case lconst && rconst:
-		// Constants fold as signed 64-bit values unless one is too large.
-		big := (!isSigned(lt) && lc.Int < 0) || (!isSigned(rt) && rc.Int < 0)
-		lsigned, rsigned = !big, !big
+		// Constants fold as 64-bit values, unsigned when either is an
+		// unsigned integer (a cast, or a literal above MaxInt64), as C does.
+		lsigned, rsigned = foldsSigned(lt), foldsSigned(rt)
 	}
 	signed := lsigned && rsigned
 	if lconst && rconst && !lc.IsStr && !rc.IsStr {
 		if v, ok := foldArith(e.Op, lc.Int, rc.Int, signed); ok {
 			b.setConst(e, v)
-			return constType(v, !signed && v < 0)
+			return constType(v, !signed)
 		}
 		if e.Op == "/" || e.Op == "%" {
 			b.c.errorNode(e, "Division by zero")
@@ -430,6 +430,12 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 		b.errorf(e.Y.Pos(), "Division by zero")
 	}
 	return types.IntOf(8, signed)
+}
+
+// foldsSigned reports whether a constant of type t leaves folded arithmetic
+// signed: only an unsigned integer type makes it unsigned, as in C.
+func foldsSigned(t *types.Type) bool {
+	return t.Kind != types.Int || t.Signed
 }
 
 func boolInt(v bool) int64 {
@@ -486,7 +492,7 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 	switch {
 	case isScalar(lt) && isScalar(rt):
 		if lconst && rconst && !lc.IsStr && !rc.IsStr {
-			signed := isSigned(lt) || isSigned(rt) || lc.Int < 0 || rc.Int < 0
+			signed := foldsSigned(lt) && foldsSigned(rt)
 			b.setConst(e, boolInt(cmpInts(e.Op, lc.Int, rc.Int, signed)))
 		}
 		return types.BoolT

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"math"
 	"strings"
 
 	"friday/syntax"
@@ -67,28 +66,14 @@ func isSigned(t *types.Type) bool {
 	return false
 }
 
-// constType is the smallest integer type that holds v: non-negative
-// constants are unsigned, negative ones signed.
+// constType is the type of an integer constant. Constants are 64-bit, as
+// in bpftrace and C's usual arithmetic on 64-bit operands: int64, or uint64
+// when the value is unsigned (above MaxInt64, or computed from an unsigned
+// operand). Narrow constant types would make variables initialised from
+// them wrap at 255, which no script expects.
 func constType(v int64, unsigned bool) *types.Type {
-	if unsigned || v >= 0 {
-		u := uint64(v)
-		switch {
-		case u <= math.MaxUint8:
-			return types.U8
-		case u <= math.MaxUint16:
-			return types.U16
-		case u <= math.MaxUint32:
-			return types.U32
-		}
+	if unsigned {
 		return types.U64
-	}
-	switch {
-	case v >= math.MinInt8:
-		return types.I8
-	case v >= math.MinInt16:
-		return types.I16
-	case v >= math.MinInt32:
-		return types.I32
 	}
 	return types.I64
 }
@@ -137,25 +122,15 @@ func unifyInts(a, b *types.Type) *types.Type {
 	return types.IntOf(size, true)
 }
 
-// widenForConst is the smallest integer type at least as wide as t, and
-// of t's signedness where possible, that holds constant v (vUnsigned: v
-// is an unsigned value above MaxInt64). Nil when none does.
-func widenForConst(t *types.Type, v int64, vUnsigned bool) *types.Type {
-	signed := t.Signed || (v < 0 && !vUnsigned)
-	size := t.Size
-	if signed && !t.Signed {
-		// Every value of t must still fit.
-		size *= 2
+// varType is the type a scratch variable takes when it holds a value of
+// type t: integers are 64-bit, keeping t's signedness, so that arithmetic
+// on the variable does not wrap at the width of whatever first assigned it.
+// Only a declared type (let $x: uint8) keeps a narrow width.
+func varType(t *types.Type) *types.Type {
+	if t.Kind == types.Int && t.Size != 8 {
+		return types.IntOf(8, t.Signed)
 	}
-	for ; size <= 8; size *= 2 {
-		if c := types.IntOf(size, signed); fits(v, vUnsigned, c) {
-			if c.Size == t.Size && c.Signed == t.Signed {
-				return t
-			}
-			return c
-		}
-	}
-	return nil
+	return t
 }
 
 // stored is the type a value takes when stored in a map: integers and
