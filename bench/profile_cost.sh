@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# CPU cost of sampling stacks at 99 Hz on every CPU while a CPU-bound
+# workload keeps them busy, friday next to bpftrace, kernel and user
+# stacks. Cost = the kernel run time of the tracer's BPF programs (from
+# the kernel's BPF statistics) + the tracer's own user and system time,
+# over the wall time of the measurement times the number of CPUs. The
+# window starts once the probes are attached and ends before the tracer
+# is stopped; the time it then takes to print (and symbolize) the map is
+# shown apart.
+#
+# usage: bench/profile_cost.sh [SECONDS] [RUNS]   (as root; 30 s, 3 runs)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+need_root
+build_friday
+secs=${1:-30}
+runs=${2:-3}
+command -v gcc >/dev/null || { echo "$(basename "$0"): needs gcc" >&2; exit 1; }
+ncpu=$(nproc)
+hz=$(getconf CLK_TCK)
+
+tmp=$(mktemp -d)
+old_stats=$(sysctl -n kernel.bpf_stats_enabled)
+spinners=()
+cleanup() {
+	[ -n "${pid:-}" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
+	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+sysctl -q -w kernel.bpf_stats_enabled=1
+
+# The workload spins through a few frames so that user stacks have
+# something to show; frame pointers let both tracers walk them.
+cat >"$tmp/spin.c" <<'C'
+__attribute__((noinline)) static unsigned long leaf(unsigned long x)
+{
+	for (int i = 0; i < 1000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return x;
+}
+
+__attribute__((noinline)) static unsigned long middle(unsigned long x)
+{
+	return leaf(x) ^ leaf(x >> 1);
+}
+
+int main(void)
+{
+	volatile unsigned long sink = 0;
+
+	for (;;)
+		sink = middle(sink);
+}
+C
+gcc -O1 -fno-omit-frame-pointer -o "$tmp/spin" "$tmp/spin.c"
+for _ in $(seq "$ncpu"); do
+	"$tmp/spin" &
+	spinners+=($!)
+done
+
+# bpf_counters prints "run_time_ns run_cnt" summed over the programs the
+# tracer holds, each program once (a link fd names a program too).
+bpf_counters() {
+	local f
+	for f in /proc/"$pid"/fdinfo/*; do
+		grep -q '^run_time_ns:' "$f" 2>/dev/null || continue
+		awk '/^prog_id:/ { id = $2 } /^run_time_ns:/ { ns = $2 } /^run_cnt:/ { n = $2 }
+			END { print id, ns, n }' "$f"
+	done | sort -u -k1,1n | awk '{ ns += $2; n += $3 } END { print ns + 0, n + 0 }'
+}
+# cpu_ns prints the tracer's user + system time in nanoseconds, all its
+# threads included.
+cpu_ns() { awk -v hz="$hz" '{ print ($14 + $15) * 1e9 / hz }' /proc/"$pid"/stat; }
+
+# one_run prints "cost_percent bpf_percent hz exit_ms" for one tracer and
+# program, hz being the BPF program's runs per second per CPU.
+one_run() {
+	local tracer=$1 program=$2 out=$tmp/out t0 t1 c0 c1 b0 n0 b1 n1 t2
+	if [ "$tracer" = friday ]; then
+		"$FRIDAY" trace -e "$program" >"$out" 2>&1 &
+	else
+		"$BPFTRACE" -e "$program" >"$out" 2>&1 &
+	fi
+	pid=$!
+	for _ in $(seq 300); do
+		grep -q Attaching "$out" && break
+		sleep 0.05
+	done
+	grep -q Attaching "$out" || { echo "$tracer did not start:" >&2; cat "$out" >&2; return 1; }
+	# Let the tracer settle after attaching before the window opens.
+	sleep 1
+	read -r b0 n0 < <(bpf_counters)
+	c0=$(cpu_ns) t0=$(now_ns)
+	sleep "$secs"
+	read -r b1 n1 < <(bpf_counters)
+	c1=$(cpu_ns) t1=$(now_ns)
+	kill -INT "$pid"
+	wait "$pid" || true
+	pid=
+	t2=$(now_ns)
+	awk -v b=$((b1 - b0)) -v c="$c0" -v c1="$c1" -v w=$((t1 - t0)) -v n=$((n1 - n0)) -v ncpu="$ncpu" -v e=$((t2 - t1)) \
+		'BEGIN { printf "%.3f %.3f %.1f %d\n", (b + c1 - c) * 100 / (w * ncpu), b * 100 / (w * ncpu), n * 1e9 / (w * ncpu), e / 1e6 }'
+}
+
+programs=(
+	'profile:hz:99 { @[kstack] = count(); }'
+	'profile:hz:99 { @[ustack] = count(); }'
+)
+tracers=(friday)
+command -v "$BPFTRACE" >/dev/null && tracers+=(bpftrace)
+declare -A cost bpf samples exitms
+for _ in $(seq "$runs"); do
+	for i in "${!programs[@]}"; do
+		for tracer in "${tracers[@]}"; do
+			read -r c b n e < <(one_run "$tracer" "${programs[$i]}")
+			k="$tracer $i"
+			cost[$k]+="$c " bpf[$k]+="$b " samples[$k]+="$n " exitms[$k]+="$e "
+		done
+	done
+done
+# shellcheck disable=SC2086 # lists of numbers
+med() { printf '%s\n' $1 | median; }
+printf '%-10s %-8s %8s %8s %11s %8s\n' tracer stack "CPU %" "BPF %" "runs/s/CPU" "exit ms"
+for i in "${!programs[@]}"; do
+	for tracer in "${tracers[@]}"; do
+		k="$tracer $i"
+		printf '%-10s %-8s %8s %8s %11s %8s\n' "$tracer" "$( [ "$i" = 0 ] && echo kstack || echo ustack)" \
+			"$(med "${cost[$k]}")" "$(med "${bpf[$k]}")" "$(med "${samples[$k]}")" "$(med "${exitms[$k]}")"
+	done
+done
+echo "(medians of $runs interleaved runs of $secs s on $ncpu busy CPUs; CPU % of all"
+echo " $ncpu CPUs = BPF run time + tracer user+sys time; exit ms = from Ctrl-C to exit)"
