@@ -91,10 +91,19 @@ type pidScan struct {
 }
 
 func (sc pidScan) scan(seen map[uint32]bool, fn func(uint32)) {
-	key := make([]byte, sc.keySize)
-	it := sc.m.Iterate()
-	var val []byte
-	for it.Next(&key, &val) {
+	// Keys only: the values of per-CPU maps would need reading per CPU.
+	var prev []byte
+	for {
+		key := make([]byte, sc.keySize)
+		var err error
+		if prev == nil {
+			err = sc.m.NextKey(nil, &key)
+		} else {
+			err = sc.m.NextKey(prev, &key)
+		}
+		if err != nil {
+			return
+		}
 		for _, off := range sc.offs {
 			pid := binary.NativeEndian.Uint32(key[off:])
 			if pid != 0 && !seen[pid] {
@@ -102,6 +111,7 @@ func (sc pidScan) scan(seen map[uint32]bool, fn func(uint32)) {
 				fn(pid)
 			}
 		}
+		prev = key
 	}
 }
 
