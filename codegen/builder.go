@@ -73,6 +73,7 @@ func (b *builder) ja(label string) {
 // returns the instructions.
 func (b *builder) finish() (asm.Instructions, error) {
 	b.dropUnreachable()
+	b.dropNoops()
 	b.dropUselessJumps()
 	pos := make([]int, len(b.insns)+1)
 	for i, ins := range b.insns {
