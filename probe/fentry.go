@@ -202,14 +202,9 @@ func (r *resolver) converter(spec *btf.Spec) *btftypes.Converter {
 
 func expandFentry(provider string) func(*resolver, *syntax.AttachPoint, []string) ([]*Point, error) {
 	return func(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-		module, fn := "", ""
-		switch {
-		case len(args) == 1 && args[0] != "":
-			fn = args[0]
-		case len(args) == 2 && args[0] != "" && args[1] != "":
-			module, fn = args[0], args[1]
-		default:
-			return nil, argCountError(ap, provider, "a function ("+provider+"[:module]:function)")
+		module, fn, err := moduleTarget(ap, provider, "a function ("+provider+"[:module]:function)", args)
+		if err != nil {
+			return nil, err
 		}
 		// mods are the modules to look in; "" is vmlinux.
 		var mods []string

@@ -109,18 +109,27 @@ func (r rate) periodNanos(ap *syntax.AttachPoint) (uint64, error) {
 	return r.count * mul, nil
 }
 
-func expandInterval(_ *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-	r, err := parseRate(ap, "interval", args)
+// clockPoint parses "provider:unit:count" into a point fired by the CPU
+// clock, for the provider to set its period or frequency from the rate.
+func clockPoint(ap *syntax.AttachPoint, provider string, args []string) (*Point, rate, error) {
+	r, err := parseRate(ap, provider, args)
 	if err != nil {
-		return nil, err
+		return nil, r, err
 	}
-	p := &Point{
-		Provider:   "interval",
+	return &Point{
+		Provider:   provider,
 		Target:     r.unit,
 		Func:       strconv.FormatUint(r.count, 10),
-		Name:       fullName("interval", args),
+		Name:       fullName(provider, args),
 		PerfType:   unix.PERF_TYPE_SOFTWARE,
 		PerfConfig: unix.PERF_COUNT_SW_CPU_CLOCK,
+	}, r, nil
+}
+
+func expandInterval(_ *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
+	p, r, err := clockPoint(ap, "interval", args)
+	if err != nil {
+		return nil, err
 	}
 	// One CPU fires an interval, so a frequency is just another period.
 	if r.unit == "hz" {

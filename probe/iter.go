@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -38,30 +37,8 @@ const iterCtxPrefix = "bpf_iter__"
 // iterNames lists the kernel's iterators, sorted. Names with a further
 // "__" are the verifier's variants of a context, not iterators.
 func (r *resolver) iterNames() ([]string, error) {
-	spec, err := r.kernelBTF()
-	if err != nil {
-		return nil, err
-	}
-	k := &r.kernel
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.iters != nil {
-		return k.iters, nil
-	}
-	names := []string{}
-	for t, err := range spec.All() {
-		if err != nil {
-			return nil, err
-		}
-		if s, ok := t.(*btf.Struct); ok {
-			if it, ok := strings.CutPrefix(s.Name, iterCtxPrefix); ok && it != "" && !strings.Contains(it, "__") {
-				names = append(names, it)
-			}
-		}
-	}
-	sort.Strings(names)
-	k.iters = names
-	return names, nil
+	iterator := func(it string) bool { return !strings.Contains(it, "__") }
+	return kernelBTFNames[*btf.Struct](r, &r.kernel.mu, &r.kernel.iters, iterCtxPrefix, iterator)
 }
 
 func iterCtx(spec *btf.Spec, it string) (*btf.Struct, error) {
@@ -106,15 +83,7 @@ func expandIter(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, e
 }
 
 func listIters(r *resolver) ([]string, error) {
-	all, err := r.iterNames()
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(all))
-	for i, it := range all {
-		names[i] = "iter:" + it
-	}
-	return names, nil
+	return withPrefix("iter:", r.iterNames)
 }
 
 // iterDetails lists the context's pointers in C.

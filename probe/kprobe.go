@@ -69,14 +69,9 @@ func (r *resolver) kprobesWork() error {
 // way on every kernel, and attaching says what is missing.
 func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string) ([]*Point, error) {
 	return func(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-		module, fn := "", ""
-		switch {
-		case len(args) == 1 && args[0] != "":
-			fn = args[0]
-		case len(args) == 2 && args[0] != "" && args[1] != "":
-			module, fn = args[0], args[1]
-		default:
-			return nil, argCountError(ap, provider, "a function ("+provider+"[:module]:function[+offset])")
+		module, fn, err := moduleTarget(ap, provider, "a function ("+provider+"[:module]:function[+offset])", args)
+		if err != nil {
+			return nil, err
 		}
 		var offset uint64
 		if name, off, ok := strings.Cut(fn, "+"); ok {

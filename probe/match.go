@@ -1,6 +1,35 @@
 package probe
 
-import "strings"
+import (
+	"strings"
+
+	"friday/syntax"
+)
+
+// withPrefix lists what read returns, each name after prefix.
+func withPrefix(prefix string, read func() ([]string, error)) ([]string, error) {
+	names, err := read()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out, nil
+}
+
+// moduleTarget splits the arguments "[module:]name" of a provider whose
+// targets may live in kernel modules; usage says what the provider takes.
+func moduleTarget(ap *syntax.AttachPoint, provider, usage string, args []string) (module, name string, err error) {
+	switch {
+	case len(args) == 1 && args[0] != "":
+		return "", args[0], nil
+	case len(args) == 2 && args[0] != "" && args[1] != "":
+		return args[0], args[1], nil
+	}
+	return "", "", argCountError(ap, provider, usage)
+}
 
 // hasWildcard reports whether s holds bpftrace's only wildcard, '*'.
 func hasWildcard(s string) bool { return strings.Contains(s, "*") }

@@ -1,8 +1,6 @@
 package probe
 
 import (
-	"strconv"
-
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
@@ -20,17 +18,9 @@ func init() {
 }
 
 func expandProfile(_ *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-	r, err := parseRate(ap, "profile", args)
+	p, r, err := clockPoint(ap, "profile", args)
 	if err != nil {
 		return nil, err
-	}
-	p := &Point{
-		Provider:   "profile",
-		Target:     r.unit,
-		Func:       strconv.FormatUint(r.count, 10),
-		Name:       fullName("profile", args),
-		PerfType:   unix.PERF_TYPE_SOFTWARE,
-		PerfConfig: unix.PERF_COUNT_SW_CPU_CLOCK,
 	}
 	if r.unit == "hz" {
 		p.Hz = r.count

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -43,33 +44,41 @@ func (r *resolver) kernelBTF() (*btf.Spec, error) {
 	return r.spec, nil
 }
 
-// rawTracepointNames lists every raw tracepoint of the kernel, sorted.
-// Walking all of BTF takes a few hundred milliseconds: only wildcards,
-// listings and misspellings need it.
-func (r *resolver) rawTracepointNames() ([]string, error) {
+// kernelBTFNames returns *cache, filled on first use with the sorted
+// names, without prefix, of the kernel's BTF types of kind T that start
+// with prefix and that keep accepts. Walking all of BTF takes a few
+// hundred milliseconds: only wildcards, listings and misspellings need it.
+func kernelBTFNames[T btf.Type](r *resolver, mu *sync.Mutex, cache *[]string, prefix string, keep func(string) bool) ([]string, error) {
 	spec, err := r.kernelBTF()
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.rawNames != nil {
-		return r.rawNames, nil
+	mu.Lock()
+	defer mu.Unlock()
+	if *cache != nil {
+		return *cache, nil
 	}
-	var names []string
+	names := []string{}
 	for t, err := range spec.All() {
 		if err != nil {
 			return nil, err
 		}
-		if td, ok := t.(*btf.Typedef); ok {
-			if ev, ok := strings.CutPrefix(td.Name, rawTracepointPrefix); ok {
-				names = append(names, ev)
-			}
+		if _, ok := t.(T); !ok {
+			continue
+		}
+		if name, ok := strings.CutPrefix(t.TypeName(), prefix); ok && name != "" && keep(name) {
+			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
-	r.rawNames = names
+	*cache = names
 	return names, nil
+}
+
+// rawTracepointNames lists every raw tracepoint of the kernel, sorted.
+func (r *resolver) rawTracepointNames() ([]string, error) {
+	all := func(string) bool { return true }
+	return kernelBTFNames[*btf.Typedef](r, &r.mu, &r.rawNames, rawTracepointPrefix, all)
 }
 
 // rawTracepointProto returns the prototype of the raw tracepoint's
@@ -107,18 +116,13 @@ func (r *resolver) rawTracepointProto(event string) (*btf.FuncProto, error) {
 }
 
 func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-	module := ""
-	switch {
-	case len(args) == 2 && args[0] != "" && args[1] != "":
-		module = args[0]
-		if module != "vmlinux" {
-			return nil, fmt.Errorf("%s: raw tracepoints of kernel modules are not supported yet (only vmlinux)", ap.Raw)
-		}
-	case len(args) == 1 && args[0] != "":
-	default:
-		return nil, argCountError(ap, "rawtracepoint", "an event (rawtracepoint[:module]:event)")
+	module, event, err := moduleTarget(ap, "rawtracepoint", "an event (rawtracepoint[:module]:event)", args)
+	if err != nil {
+		return nil, err
 	}
-	event := args[len(args)-1]
+	if module != "" && module != "vmlinux" {
+		return nil, fmt.Errorf("%s: raw tracepoints of kernel modules are not supported yet (only vmlinux)", ap.Raw)
+	}
 	name := func(ev string) string {
 		if module != "" {
 			return "rawtracepoint:" + module + ":" + ev
@@ -173,15 +177,7 @@ func (r *resolver) unknownRawTracepoint(ap *syntax.AttachPoint, full, event stri
 }
 
 func listRawTracepoints(r *resolver) ([]string, error) {
-	all, err := r.rawTracepointNames()
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(all))
-	for i, ev := range all {
-		names[i] = "rawtracepoint:vmlinux:" + ev
-	}
-	return names, nil
+	return withPrefix("rawtracepoint:vmlinux:", r.rawTracepointNames)
 }
 
 // rawTracepointDetails lists the arguments in C, as the kernel declares
