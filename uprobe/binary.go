@@ -101,19 +101,6 @@ func (b *Binary) AddrToOffset(addr uint64) (uint64, error) {
 	return 0, fmt.Errorf("%s: address 0x%x is not in any loaded part of the file", b.Path, addr)
 }
 
-// OffsetToAddr is the inverse of AddrToOffset.
-func (b *Binary) OffsetToAddr(off uint64) (uint64, error) {
-	for _, p := range b.file.Progs {
-		if p.Type != elf.PT_LOAD {
-			continue
-		}
-		if off >= p.Off && off < p.Off+p.Filesz {
-			return off - p.Off + p.Vaddr, nil
-		}
-	}
-	return 0, fmt.Errorf("%s: file offset 0x%x is not in any loaded part of the file", b.Path, off)
-}
-
 // Funcs lists the functions defined in the binary, from .symtab and .dynsym
 // (for a stripped file also from its separate debug information), or for a
 // stripped Go binary from its pclntab, sorted by name then address.
