@@ -61,34 +61,11 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 		if m.Value.Kind == types.Avg || m.Value.Kind == types.Stats {
 			typ = "stats"
 		}
-		b = append(b, `{"type": "`+typ+`", "data": {`...)
-		b = appendJSONString(b, []byte(m.Name))
-		b = append(b, ": "...)
-		if m.Key != nil {
-			b = append(b, '{')
-		}
-		for i, e := range sorted {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			if m.Key != nil {
-				b = appendJSONString(b, p.keyText(nil, m.Key, e.Key, ","))
-				b = append(b, ": "...)
-			}
-			b = p.appendJSON(b, m.Value, divided(m.Value, e.Value, div))
-		}
-		if m.Key != nil {
-			b = append(b, '}')
-		}
-		b = append(b, "}}\n"...)
+		b = appendJSONMap(p, b, typ, m, sorted, func(e run.Entry) []byte { return e.Key },
+			func(b []byte, e run.Entry) []byte { return p.appendJSON(b, m.Value, divided(m.Value, e.Value, div)) })
 	} else {
 		for _, e := range sorted {
-			b = append(b, m.Name...)
-			if m.Key != nil {
-				b = append(b, '[')
-				b = p.keyText(b, m.Key, e.Key, ", ")
-				b = append(b, ']')
-			}
+			b = p.appendEntryName(b, m, e.Key)
 			b = append(b, ": "...)
 			b = p.appendText(b, m.Value, divided(m.Value, e.Value, div), false)
 			b = append(b, '\n')
@@ -100,6 +77,44 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 	p.buf = b
 	_, err := p.w.Write(b)
 	return err
+}
+
+// appendJSONMap writes a map as bpftrace's JSON output does: an object
+// of the given type holding the map's name and its value, which for a
+// keyed map is an object of the entries, in order, by key text.
+func appendJSONMap[E any](p *Printer, b []byte, typ string, m *codegen.Map, entries []E, key func(E) []byte, value func([]byte, E) []byte) []byte {
+	b = append(b, `{"type": "`+typ+`", "data": {`...)
+	b = appendJSONString(b, []byte(m.Name))
+	b = append(b, ": "...)
+	if m.Key != nil {
+		b = append(b, '{')
+	}
+	for i, e := range entries {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		if m.Key != nil {
+			b = appendJSONString(b, p.keyText(nil, m.Key, key(e), ","))
+			b = append(b, ": "...)
+		}
+		b = value(b, e)
+	}
+	if m.Key != nil {
+		b = append(b, '}')
+	}
+	return append(b, "}}\n"...)
+}
+
+// appendEntryName writes the text name of an entry of m: @name, or
+// @name[key] for a keyed map.
+func (p *Printer) appendEntryName(b []byte, m *codegen.Map, key []byte) []byte {
+	b = append(b, m.Name...)
+	if m.Key != nil {
+		b = append(b, '[')
+		b = p.keyText(b, m.Key, key, ", ")
+		b = append(b, ']')
+	}
+	return b
 }
 
 // emptyMap is what bpftrace prints for a map without entries: an empty
@@ -268,34 +283,11 @@ func (p *Printer) histMap(m *codegen.Map, entries []run.Entry, top, div uint64) 
 	}
 	b := p.buf[:0]
 	if p.json {
-		b = append(b, `{"type": "hist", "data": {`...)
-		b = appendJSONString(b, []byte(m.Name))
-		b = append(b, ": "...)
-		if m.Key != nil {
-			b = append(b, '{')
-		}
-		for i, g := range groups {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			if m.Key != nil {
-				b = appendJSONString(b, p.keyText(nil, m.Key, g.key, ","))
-				b = append(b, ": "...)
-			}
-			b = appendHistJSON(b, t, g.counts, div)
-		}
-		if m.Key != nil {
-			b = append(b, '}')
-		}
-		b = append(b, "}}\n"...)
+		b = appendJSONMap(p, b, "hist", m, groups, func(g *histGroup) []byte { return g.key },
+			func(b []byte, g *histGroup) []byte { return appendHistJSON(b, t, g.counts, div) })
 	} else {
 		for _, g := range groups {
-			b = append(b, m.Name...)
-			if m.Key != nil {
-				b = append(b, '[')
-				b = p.keyText(b, m.Key, g.key, ", ")
-				b = append(b, ']')
-			}
+			b = p.appendEntryName(b, m, g.key)
 			b = append(b, ": \n"...)
 			b = appendHistText(b, t, g.counts, div)
 			b = append(b, '\n')
