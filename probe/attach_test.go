@@ -19,21 +19,29 @@ import (
 // array map each time it runs, and returns both.
 func counterProgram(t *testing.T, typ ebpf.ProgramType) (*ebpf.Program, *ebpf.Map) {
 	t.Helper()
+	prog, m, err := loadCounter(t, &ebpf.ProgramSpec{Type: typ})
+	if err != nil {
+		testenv.Unavailable(t, "BPF is unusable: loading a %s program: %v", typ, err)
+	}
+	return prog, m
+}
+
+// loadCounter loads spec with the counting instructions and a map for
+// them; the kernel's error is returned.
+func loadCounter(t *testing.T, spec *ebpf.ProgramSpec) (*ebpf.Program, *ebpf.Map, error) {
+	t.Helper()
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	if err != nil {
 		testenv.Unavailable(t, "BPF is unusable: creating a map: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type:         typ,
-		License:      "GPL",
-		Instructions: counterInsns(m),
-	})
+	spec.License, spec.Instructions = "GPL", counterInsns(m)
+	prog, err := ebpf.NewProgram(spec)
 	if err != nil {
-		testenv.Unavailable(t, "BPF is unusable: loading a %s program: %v", typ, err)
+		return nil, m, err
 	}
 	t.Cleanup(func() { prog.Close() })
-	return prog, m
+	return prog, m, nil
 }
 
 // counterInsns adds one to slot 0 of the array m.
