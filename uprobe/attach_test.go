@@ -88,9 +88,7 @@ func TestAttachC(t *testing.T) {
 	for _, bld := range cBuilds {
 		t.Run(bld.name, func(t *testing.T) {
 			path := buildC(t, "prog.c", "prog", bld.flags...)
-			b, err := Open(path)
-			must(t, err)
-			defer b.Close()
+			b := openBinary(t, path)
 			second := objdumpFunc(t, path, "probe_a")[1]
 			fa, err := b.Lookup("probe_a")
 			must(t, err)

@@ -22,9 +22,7 @@ func TestGoReturnOffsets(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := buildGo(t, "goprog", "goprog", c.flags...)
-			b, err := Open(path)
-			must(t, err)
-			defer b.Close()
+			b := openBinary(t, path)
 			if !b.IsGo() {
 				t.Fatal("IsGo is false for a Go program")
 			}
@@ -99,9 +97,7 @@ func TestGoReturnOffsets(t *testing.T) {
 }
 
 func TestNotGo(t *testing.T) {
-	b, err := Open(buildC(t, "prog.c", "prog"))
-	must(t, err)
-	defer b.Close()
+	b := openBinary(t, buildC(t, "prog.c", "prog"))
 	if b.IsGo() {
 		t.Error("IsGo is true for a C program")
 	}

@@ -48,6 +48,15 @@ func buildGo(t *testing.T, dir, out string, flags ...string) string {
 	return path
 }
 
+// openBinary opens the file at path for the rest of the test.
+func openBinary(t *testing.T, path string) *Binary {
+	t.Helper()
+	b, err := Open(path)
+	must(t, err)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -32,9 +32,7 @@ func TestFuncOffsetsAgreeWithReadelf(t *testing.T) {
 		t.Run(bld.name, func(t *testing.T) {
 			path := buildC(t, "prog.c", "prog", bld.flags...)
 			want := readelf(t, path)
-			b, err := Open(path)
-			must(t, err)
-			defer b.Close()
+			b := openBinary(t, path)
 			funcs, err := b.Funcs()
 			must(t, err)
 			got := map[string][]uint64{}
@@ -81,9 +79,7 @@ func TestLocateCases(t *testing.T) {
 			t.Run(lc.cases+"/"+bld.name, func(t *testing.T) {
 				path := buildC(t, lc.src, "prog", bld.flags...)
 				ref := readelf(t, path)
-				b, err := Open(path)
-				must(t, err)
-				defer b.Close()
+				b := openBinary(t, path)
 				var spec string
 				n := 0
 				sc := bufio.NewScanner(strings.NewReader(string(data)))
@@ -151,9 +147,7 @@ func TestOffsetBoundaries(t *testing.T) {
 	for _, bld := range cBuilds {
 		t.Run(bld.name, func(t *testing.T) {
 			path := buildC(t, "prog.c", "prog", bld.flags...)
-			b, err := Open(path)
-			must(t, err)
-			defer b.Close()
+			b := openBinary(t, path)
 			fn := "main" // the longest function, with instructions of many lengths
 			f, err := b.Lookup(fn)
 			must(t, err)
@@ -189,9 +183,7 @@ func TestOffsetBoundaries(t *testing.T) {
 func TestRawAddress(t *testing.T) {
 	path := buildC(t, "prog.c", "prog", "-no-pie")
 	ref := readelf(t, path)
-	b, err := Open(path)
-	must(t, err)
-	defer b.Close()
+	b := openBinary(t, path)
 	addr := ref.funcs["probe_a"][0]
 	locs, err := b.Locate(fmt.Sprintf("0x%x", addr), Options{})
 	must(t, err)
@@ -430,9 +422,7 @@ func TestVersionedSymbols(t *testing.T) {
 			olds[name] = true
 		}
 	}
-	b, err := Open(libc)
-	must(t, err)
-	defer b.Close()
+	b := openBinary(t, libc)
 	checked := 0
 	for name, addr := range defaults {
 		if !olds[name] {
@@ -452,9 +442,7 @@ func TestVersionedSymbols(t *testing.T) {
 
 func TestSymbolAddr(t *testing.T) {
 	path := buildC(t, "prog.c", "prog", "-no-pie")
-	b, err := Open(path)
-	must(t, err)
-	defer b.Close()
+	b := openBinary(t, path)
 	testenv.Tool(t, "nm")
 	want := map[string]uint64{}
 	for _, line := range strings.Split(testenv.Run(t, "nm", path), "\n") {
@@ -514,9 +502,7 @@ func TestSeparateDebugInfo(t *testing.T) {
 	testenv.Run(t, "objcopy", "--strip-all", full, stripped)
 
 	lookup := func() (Func, error) {
-		b, err := Open(stripped)
-		must(t, err)
-		defer b.Close()
+		b := openBinary(t, stripped)
 		if b.ELF().Section(".symtab") != nil {
 			t.Fatal("the stripped file still has .symtab")
 		}
@@ -537,9 +523,7 @@ func TestSeparateDebugInfo(t *testing.T) {
 func TestCxxNamesAgreeWithNm(t *testing.T) {
 	path := buildC(t, "prog.cpp", "prog")
 	testenv.Tool(t, "nm")
-	b, err := Open(path)
-	must(t, err)
-	defer b.Close()
+	b := openBinary(t, path)
 	n := 0
 	for _, line := range strings.Split(testenv.Run(t, "nm", "-C", "--defined-only", path), "\n") {
 		// "0000000000001157 T ns::operator+(ns::V, ns::V)"
