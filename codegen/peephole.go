@@ -41,3 +41,81 @@ func isNoop(ins asm.Instruction) bool {
 	}
 	return false
 }
+
+// hoistStackAddr computes the stack address the function takes most often
+// (r = r10; r += off, three times or more: a map key filled by a helper,
+// then looked up, then updated) once, at entry, into a callee-saved
+// register the function leaves unused; each use becomes one move.
+func (b *builder) hoistStackAddr() {
+	used := map[asm.Register]bool{}
+	for _, ins := range b.insns {
+		used[ins.Dst], used[ins.Src] = true, true
+	}
+	keep := asm.Register(0)
+	for _, r := range []asm.Register{asm.R9, asm.R8, asm.R7} {
+		if !used[r] {
+			keep = r
+			break
+		}
+	}
+	if keep == 0 {
+		return
+	}
+	inside := map[int]bool{} // instructions a jump may land on
+	for _, idx := range b.labels {
+		inside[idx] = true
+	}
+	count := map[int64]int{}
+	best, most := int64(0), 0
+	for i := range b.insns {
+		if off, ok := b.stackAddr(i, inside); ok {
+			count[off]++
+			if count[off] > most {
+				best, most = off, count[off]
+			}
+		}
+	}
+	if most < 3 {
+		return
+	}
+	for i := 0; i < len(b.insns); i++ {
+		if off, ok := b.stackAddr(i, inside); ok && off == best {
+			mov := asm.Mov.Reg(b.insns[i].Dst, keep).WithMetadata(b.insns[i].Metadata)
+			if src := b.insns[i+1].Source(); src != nil && mov.Source() == nil {
+				mov = mov.WithSource(src)
+			}
+			b.insns[i] = mov
+			b.remove(i + 1)
+			inside = map[int]bool{}
+			for _, idx := range b.labels {
+				inside[idx] = true
+			}
+		}
+	}
+	first := []asm.Instruction{asm.Mov.Reg(keep, asm.RFP), asm.Add.Imm(keep, int32(best))}
+	if src := b.insns[0].Source(); src != nil {
+		first[0] = first[0].WithSource(src)
+		b.insns[0] = b.insns[0].WithSource(nil)
+	}
+	b.insns = append(first, b.insns...)
+	b.targets = append([]string{"", ""}, b.targets...)
+	for l := range b.labels {
+		b.labels[l] += len(first)
+	}
+}
+
+// stackAddr reports whether instructions i and i+1 are "r = r10; r += off"
+// with no jump landing between them, and off.
+func (b *builder) stackAddr(i int, inside map[int]bool) (int64, bool) {
+	if i+1 >= len(b.insns) || inside[i+1] {
+		return 0, false
+	}
+	mov, add := b.insns[i], b.insns[i+1]
+	if mov.OpCode != asm.Mov.Op(asm.RegSource) || mov.Src != asm.RFP || mov.Dst == asm.RFP {
+		return 0, false
+	}
+	if add.OpCode != asm.Add.Op(asm.ImmSource) || add.Dst != mov.Dst {
+		return 0, false
+	}
+	return add.Constant, true
+}
