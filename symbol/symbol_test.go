@@ -289,12 +289,7 @@ func buildGo(t *testing.T, flags ...string) string {
 		goBuildDir = dir
 	}
 	out := filepath.Join(goBuildDir, fmt.Sprintf("goinline%d", len(goBuilds)))
-	args := append([]string{"build", "-o", out}, flags...)
-	cmd := exec.Command(testenv.Tool(t, "go"), append(args, "./testdata/goinline")...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	testenv.GoBuild(t, "./testdata/goinline", out, flags...)
 	goBuilds[key] = out
 	return out
 }

@@ -2,8 +2,6 @@ package uprobe
 
 import (
 	"bufio"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,24 +25,11 @@ func buildC(t *testing.T, src, out string, flags ...string) string {
 	return path
 }
 
-// buildGo builds the Go program in testdata/<dir> as its own module.
+// buildGo builds the Go program in testdata/<dir>.
 func buildGo(t *testing.T, dir, out string, flags ...string) string {
 	t.Helper()
-	goTool := testenv.Tool(t, "go")
-	tmp := t.TempDir()
-	src, err := os.ReadFile(filepath.Join("testdata", dir, "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.WriteFile(filepath.Join(tmp, "main.go"), src, 0o644))
-	must(t, os.WriteFile(filepath.Join(tmp, "go.mod"), []byte("module "+dir+"\n\ngo 1.21\n"), 0o644))
-	path := filepath.Join(tmp, out)
-	cmd := exec.Command(goTool, append([]string{"build", "-o", path}, append(flags, ".")...)...)
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	path := filepath.Join(t.TempDir(), out)
+	testenv.GoBuild(t, "./testdata/"+dir, path, flags...)
 	return path
 }
 

@@ -68,3 +68,16 @@ func Run(t testing.TB, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// GoBuild builds the main package in dir, a path like "./testdata/prog"
+// inside this module, into the file out, without cgo so that the program
+// is the same on every machine.
+func GoBuild(t testing.TB, dir, out string, flags ...string) {
+	t.Helper()
+	args := append(append([]string{"build", "-o", out}, flags...), dir)
+	cmd := exec.Command(Tool(t, "go"), args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", dir, err, b)
+	}
+}
