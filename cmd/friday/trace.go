@@ -61,7 +61,7 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	fs.IntVarP(&o.pid, "pid", "p", 0, "trace the process `PID` and stop when it exits")
 	fs.StringVarP(&o.format, "format", "f", "text", "output `FORMAT`: text or json")
 	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE` instead of standard output")
-	fs.BoolVarP(&o.debug, "debug", "d", false, "print the syntax tree and each probe's BPF instructions")
+	fs.BoolVarP(&o.debug, "debug", "d", false, "print the syntax tree and each probe's BPF instructions, load them, and exit without running")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print program sizes and verifier statistics; the full verifier log on rejection")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the program and load it into the kernel, but do not run it")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attaching N probes...\"")
@@ -161,6 +161,9 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("unknown buffering mode %q (want line, full or none)", o.buffering)}
 	}
+	// As in bpftrace, -d shows what would run and runs nothing; the
+	// programs still go through the kernel's verifier.
+	o.dryRun = o.dryRun || o.debug
 	probe.SetUserOptions(probe.UserOptions{Pid: o.pid, Unsafe: o.unsafe})
 	if o.list {
 		pattern := ""
@@ -242,7 +245,9 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		return &scriptError{name, src, err}
 	}
 	if o.debug {
-		printDebug(stderr, f, obj)
+		if err := printDebug(stdout, f, obj); err != nil {
+			return err
+		}
 	}
 
 	out := stdout
@@ -313,13 +318,17 @@ func listProbes(pattern string, verbose bool, w io.Writer) error {
 	return bw.Flush()
 }
 
-func printDebug(w io.Writer, f *syntax.File, obj *codegen.Object) {
-	syntax.Fprint(w, f)
+// printDebug shows the syntax tree, then each program's instructions.
+func printDebug(w io.Writer, f *syntax.File, obj *codegen.Object) error {
+	bw := bufio.NewWriter(w)
+	syntax.Fprint(bw, f)
 	for _, p := range obj.Programs {
 		names := make([]string, len(p.Points))
 		for i, pt := range p.Points {
 			names[i] = pt.Name
 		}
-		fmt.Fprintf(w, "\n%s (%s, %d instructions):\n%v", strings.Join(names, ", "), p.Name, p.Insns.Size()/asm.InstructionSize, p.Insns)
+		fmt.Fprintf(bw, "\n%s (%s, %d instructions):\n%s\n", strings.Join(names, ", "), p.Name, p.Insns.Size()/asm.InstructionSize,
+			strings.TrimRight(fmt.Sprint(p.Insns), "\n"))
 	}
+	return bw.Flush()
 }

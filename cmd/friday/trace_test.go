@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+)
+
+func requireBPF(t *testing.T) {
+	t.Helper()
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err == nil {
+		m.Close()
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("BPF is not usable and CI=true: %v", err)
+	}
+	t.Skipf("BPF is not usable: %v", err)
+}
+
+// -d shows the tree and the instructions, loads the programs, and runs
+// neither the probes nor the -c command.
+func TestDebugDoesNotRun(t *testing.T) {
+	requireBPF(t)
+	mark := filepath.Join(t.TempDir(), "ran")
+	var stdout, stderr bytes.Buffer
+	rc := traceMain([]string{"-d", "-c", "/usr/bin/touch " + mark, "-e", `BEGIN { printf("ran\n"); @n = count(); }`}, &stdout, &stderr)
+	if rc != 0 {
+		t.Fatalf("exit status %d, stderr:\n%s", rc, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"Program\n BEGIN\n  call: printf\n", "\nBEGIN (begin, ", "Exit\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\nran\n") || strings.Contains(out, "Attaching") || strings.Contains(out, "\n@n:") {
+		t.Errorf("the program ran:\n%s", out)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Errorf("the -c command ran")
+	}
+}
