@@ -327,10 +327,7 @@ func fentryDetails(r *resolver, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lines []string
-	for _, p := range proto.Params {
-		lines = append(lines, strings.TrimSpace(cDecl(p.Type, p.Name)))
-	}
+	lines := paramDecls(proto)
 	if _, void := proto.Return.(*btf.Void); parts[0] == "fexit" && !void {
 		lines = append(lines, strings.TrimSpace(cDecl(proto.Return, "retval")))
 	}

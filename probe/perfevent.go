@@ -176,15 +176,21 @@ func counterProvider(name, alias string, perfType uint32, events []counterEvent)
 		progType: ebpf.PerfEvent,
 		expand:   expand,
 		list:     list,
-		attach:   attachCounter,
+		attach:   attachEveryCPU,
 	}
 }
 
-func attachCounter(p *Point, prog *ebpf.Program) (Link, error) {
+// attachEveryCPU samples on every online CPU, each Period events, or for
+// a frequency (Hz) in the kernel's frequency mode, as perf does.
+func attachEveryCPU(p *Point, prog *ebpf.Program) (Link, error) {
 	cpus, err := onlineCPUs()
 	if err != nil {
 		return nil, err
 	}
 	attr := unix.PerfEventAttr{Type: p.PerfType, Config: p.PerfConfig, Sample: p.Period}
+	if p.Hz != 0 {
+		attr.Sample = p.Hz
+		attr.Bits |= unix.PerfBitFreq
+	}
 	return attachPerfEvents(p, prog, &attr, cpus)
 }

@@ -187,11 +187,16 @@ func rawTracepointDetails(r *resolver, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return paramDecls(proto), nil
+}
+
+// paramDecls spells each parameter of proto as a C declaration.
+func paramDecls(proto *btf.FuncProto) []string {
 	var lines []string
 	for _, p := range proto.Params {
 		lines = append(lines, strings.TrimSpace(cDecl(p.Type, p.Name)))
 	}
-	return lines, nil
+	return lines
 }
 
 // cDecl spells a BTF type and a name as a C declaration, for listings.
