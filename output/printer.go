@@ -136,19 +136,15 @@ func (p *Printer) Lost(n uint64) error {
 }
 
 // Text writes bytes as they are (cat).
-func (p *Printer) Text(b []byte) error {
-	if p.json {
-		return p.jsonLine("cat", b)
-	}
-	_, err := p.w.Write(b)
-	return err
-}
+func (p *Printer) Text(b []byte) error { return p.verbatim("cat", b) }
 
-// Syscall writes the output of a command run by system(): as it is in
-// text, as a "syscall" record in JSON.
-func (p *Printer) Syscall(b []byte) error {
+// Syscall writes the output of a command run by system().
+func (p *Printer) Syscall(b []byte) error { return p.verbatim("syscall", b) }
+
+// verbatim writes b as it is in text, as a record of type typ in JSON.
+func (p *Printer) verbatim(typ string, b []byte) error {
 	if p.json {
-		return p.jsonLine("syscall", b)
+		return p.jsonLine(typ, b)
 	}
 	_, err := p.w.Write(b)
 	return err
