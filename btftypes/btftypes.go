@@ -164,16 +164,8 @@ func (b *Converter) Type(t btf.Type) *types.Type {
 			return types.ArrayOf(types.U8, size)
 		}
 		return types.IntOf(size, t.Encoding&btf.Signed != 0 || t.Name == "char")
-	case *btf.Typedef:
-		return b.Type(t.Type)
-	case *btf.Const:
-		return b.Type(t.Type)
-	case *btf.Volatile:
-		return b.Type(t.Type)
-	case *btf.Restrict:
-		return b.Type(t.Type)
-	case *btf.TypeTag:
-		return b.Type(t.Type)
+	case *btf.Typedef, *btf.Const, *btf.Volatile, *btf.Restrict, *btf.TypeTag:
+		return b.Type(btf.UnderlyingType(t))
 	case *btf.Pointer:
 		p := &types.Type{Kind: types.Pointer, Size: 8}
 		b.cache[t] = p
