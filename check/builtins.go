@@ -666,8 +666,8 @@ func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 				size = int(c.Int)
 			}
 			if ci.Name == "str" {
-				// The length counts the terminating NUL.
-				size = int(c.Int)
+				// The length counts characters; the NUL comes on top, as in bpftrace.
+				size = int(c.Int) + 1
 				if size > b.c.maxStr {
 					size = b.c.maxStr
 				}
