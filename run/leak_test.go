@@ -163,76 +163,90 @@ func TestNoLeaks(t *testing.T) {
 tracepoint:sched:sched_process_exit { @exits = count(); }
 interval:ms:20 { @ticks = count(); @h = hist(@ticks); }
 `
-	cases := []struct {
-		name string
-		args []string
-		// signal is sent once the probes are attached; 0 lets the run end
-		// by itself.
-		signal     syscall.Signal
-		wantStatus int
-		wantOut    string // a piece the output must have
-	}{
-		{"exit", []string{"-e", script + "interval:ms:200 { exit(); }"}, 0, 0, "@ticks:"},
-		{"sigint", []string{"-e", script}, syscall.SIGINT, 0, "@ticks:"},
-		{"sigterm", []string{"-e", script}, syscall.SIGTERM, 0, "@ticks:"},
-		{"command", []string{"-c", "/bin/sleep 30", "-e", script}, syscall.SIGTERM, 0, "@ticks:"},
+	cases := []leakCase{
+		{name: "exit", args: []string{"-e", script + "interval:ms:200 { exit(); }"}, wantOut: "@ticks:"},
+		{name: "sigint", args: []string{"-e", script}, signal: syscall.SIGINT, wantOut: "@ticks:"},
+		{name: "sigterm", args: []string{"-e", script}, signal: syscall.SIGTERM, wantOut: "@ticks:"},
+		{name: "command", args: []string{"-c", "/bin/sleep 30", "-e", script}, signal: syscall.SIGTERM, wantOut: "@ticks:"},
 		// The hardware event fails to attach after the tracepoints were
 		// attached; where it attaches, the run ends with exit() instead.
-		{"error after load", []string{"-e", script + "hardware:cpu-cycles:1000000 { exit(); } interval:ms:200 { exit(); }"}, 0, -1, "Attaching"},
+		{name: "error after load", args: []string{"-e", script + "hardware:cpu-cycles:1000000 { exit(); } interval:ms:200 { exit(); }"}, wantStatus: -1, wantOut: "Attaching"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			before := snapshot(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, append([]string{"trace"}, c.args...)...)
-			var stdout, stderr lockedBuffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			pid := cmd.Process.Pid
-			var kids []int
-			if c.signal != 0 {
-				waitFor(t, &stdout, "Attaching")
-				// Let the probes fire a while.
-				time.Sleep(300 * time.Millisecond)
-				kids = children(pid)
-				if err := cmd.Process.Signal(c.signal); err != nil {
-					t.Fatal(err)
-				}
-			}
-			err := cmd.Wait()
-			status := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				status = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("friday did not end\nstdout:\n%s\nstderr:\n%s", &stdout, &stderr)
-			}
-			if c.wantStatus >= 0 && status != c.wantStatus {
-				t.Errorf("exit status %d, want %d\nstderr:\n%s", status, c.wantStatus, &stderr)
-			}
-			if !strings.Contains(stdout.String(), c.wantOut) {
-				t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", c.wantOut, &stdout, &stderr)
-			}
-			if strings.Contains(stderr.String(), "goroutine ") || strings.Contains(stderr.String(), "panic") {
-				t.Errorf("stack trace on stderr:\n%s", &stderr)
-			}
-			for _, k := range kids {
-				if err := syscall.Kill(k, 0); err == nil {
-					t.Errorf("child process %d of friday still runs", k)
-					syscall.Kill(k, syscall.SIGKILL)
-				}
-			}
-			for _, l := range leaks(t, before) {
-				t.Errorf("left in the kernel: %s", l)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { runToEnd(t, bin, c) })
 	}
+}
+
+// leakCase is one way of running friday to its end.
+type leakCase struct {
+	name string
+	args []string
+	// signal is sent once the probes are attached; 0 lets the run end
+	// by itself.
+	signal     syscall.Signal
+	wantStatus int    // -1: any
+	wantOut    string // a piece the output must have
+	// attached, if set, checks the traced processes while the probes are
+	// in place, just before the signal.
+	attached func(t *testing.T)
+}
+
+// runToEnd runs friday as c says and checks that it ends cleanly and
+// leaves nothing behind in the kernel; it returns friday's output.
+func runToEnd(t *testing.T, bin string, c leakCase) string {
+	before := snapshot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"trace"}, c.args...)...)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var kids []int
+	if c.signal != 0 {
+		waitFor(t, &stdout, "Attaching")
+		// Let the probes fire a while.
+		time.Sleep(300 * time.Millisecond)
+		if c.attached != nil {
+			c.attached(t)
+		}
+		kids = children(pid)
+		if err := cmd.Process.Signal(c.signal); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := cmd.Wait()
+	status := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("friday did not end\nstdout:\n%s\nstderr:\n%s", &stdout, &stderr)
+	}
+	if c.wantStatus >= 0 && status != c.wantStatus {
+		t.Errorf("exit status %d, want %d\nstderr:\n%s", status, c.wantStatus, &stderr)
+	}
+	if !strings.Contains(stdout.String(), c.wantOut) {
+		t.Errorf("output lacks %q\nstdout:\n%s\nstderr:\n%s", c.wantOut, &stdout, &stderr)
+	}
+	if strings.Contains(stderr.String(), "goroutine ") || strings.Contains(stderr.String(), "panic") {
+		t.Errorf("stack trace on stderr:\n%s", &stderr)
+	}
+	for _, k := range kids {
+		if err := syscall.Kill(k, 0); err == nil {
+			t.Errorf("child process %d of friday still runs", k)
+			syscall.Kill(k, syscall.SIGKILL)
+		}
+	}
+	for _, l := range leaks(t, before) {
+		t.Errorf("left in the kernel: %s", l)
+	}
+	return stdout.String()
 }
 
 // lockedBuffer is written by a running process and read by the test.
