@@ -30,6 +30,7 @@ func (s *state) dispatch(rec []byte) error {
 	switch ev.Kind {
 	case codegen.Exit:
 		s.exiting = true
+		s.exitCode = int(u64Arg(ev, args, 0))
 		return nil
 	case codegen.System:
 		return s.system(ev, args)

@@ -109,20 +109,33 @@ func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
 	if opts.DryRun {
 		return nil
 	}
-	return s.run(ctx)
+	if err := s.run(ctx); err != nil {
+		return err
+	}
+	if s.exitCode != 0 {
+		return ExitStatus(s.exitCode)
+	}
+	return nil
 }
+
+// ExitStatus is what Run returns when the script ended with exit(code) and
+// a code other than 0: the status friday exits with, as bpftrace does.
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 type state struct {
 	obj    *codegen.Object
 	opts   Options
 	events map[uint64]*codegen.Event
 
-	maps    map[string]*ebpf.Map
-	progs   []*ebpf.Program // parallel to obj.Programs
-	links   []probe.Link
-	reader  *ringbuf.Reader
-	exiting bool // exit() was called
-	pidExit *pidWatch
+	maps     map[string]*ebpf.Map
+	progs    []*ebpf.Program // parallel to obj.Programs
+	links    []probe.Link
+	reader   *ringbuf.Reader
+	exiting  bool // exit() was called
+	exitCode int  // the code given to exit()
+	pidExit  *pidWatch
 }
 
 func (s *state) run(ctx context.Context) error {

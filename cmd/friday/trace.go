@@ -106,6 +106,10 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err := trace(o, fs.Args(), stdout, stderr); err != nil {
+		var status run.ExitStatus
+		if errors.As(err, &status) {
+			return int(status) & 0xff
+		}
 		if errors.Is(err, syscall.EPIPE) {
 			// Whoever read the output has stopped reading: nothing to say.
 			return 1
