@@ -50,9 +50,10 @@ func ReadNotes(f *elf.File, section string) ([]Note, error) {
 }
 
 // parseNotes splits note data whose name and descriptor are each padded to
-// align bytes: 4 by the ELF specification, 8 in some 64-bit segments.
+// align bytes: 4 by the ELF specification, 8 in some 64-bit segments. Any
+// other alignment a damaged file claims counts as 4.
 func parseNotes(data []byte, bo binary.ByteOrder, align uint64) ([]Note, error) {
-	if align < 4 {
+	if align != 8 {
 		align = 4
 	}
 	pad := func(n uint64) uint64 { return (n + align - 1) &^ (align - 1) }

@@ -2,6 +2,7 @@ package elfdebug
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -167,5 +168,39 @@ func TestOpenSeparate(t *testing.T) {
 				t.Errorf("a debug file that does not belong was used (hidden_step at 0x%x)", got)
 			}
 		})
+	}
+}
+
+// Notes come from files anyone can write: no bytes may crash the parser,
+// and what it returns must lie inside the data.
+func FuzzParseNotes(f *testing.F) {
+	gnu := []byte{4, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0, 0xab, 0xcd, 0xef}
+	f.Add(gnu, uint64(4))
+	f.Add(gnu[:14], uint64(4))
+	f.Add(append(gnu, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0), uint64(8))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, uint64(1<<63))
+	f.Fuzz(func(t *testing.T, data []byte, align uint64) {
+		notes, _ := parseNotes(data, binary.LittleEndian, align)
+		total := 0
+		for _, n := range notes {
+			total += len(n.Name) + len(n.Desc)
+		}
+		if total > len(data) {
+			t.Errorf("notes hold %d bytes of %d", total, len(data))
+		}
+	})
+}
+
+func TestParseNotes(t *testing.T) {
+	data := []byte{4, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0, 0xab, 0xcd, 0xef, 0}
+	notes, err := parseNotes(data, binary.LittleEndian, 4)
+	if err != nil || len(notes) != 1 || notes[0].Name != "GNU" || notes[0].Type != 3 || string(notes[0].Desc) != "\xab\xcd\xef" {
+		t.Errorf("parseNotes = %+v, %v", notes, err)
+	}
+	if id := gnuBuildID(notes); id != "abcdef" {
+		t.Errorf("build ID %q", id)
+	}
+	if _, err := parseNotes(data[:17], binary.LittleEndian, 4); err == nil {
+		t.Error("a note cut inside its descriptor was accepted")
 	}
 }
