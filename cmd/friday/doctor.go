@@ -51,7 +51,7 @@ func doctorMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.help {
 		fmt.Fprint(stdout, doctorUsage)
-		fmt.Fprint(stdout, fs.FlagUsages())
+		fmt.Fprint(stdout, flagUsages(fs))
 		return 0
 	}
 	if fs.NArg() > 0 {

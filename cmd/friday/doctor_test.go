@@ -53,5 +53,9 @@ func TestDoctorUsage(t *testing.T) {
 			c.err == "" && errb.Len() != 0 {
 			t.Errorf("%v: exit %d\nstdout: %s\nstderr: %s", c.args, code, out.String(), errb.String())
 		}
+		// pflag's note on flags that take no value is noise in help.
+		if strings.Contains(out.String(), "[=true|false]") {
+			t.Errorf("%v: help shows [=true|false]:\n%s", c.args, out.String())
+		}
 	}
 }

@@ -51,7 +51,7 @@ func mainCode(args []string, stdout, stderr io.Writer) (code int) {
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "doctor" {
 			fmt.Fprint(stdout, doctorUsage)
-			fmt.Fprint(stdout, doctorFlags().FlagUsages())
+			fmt.Fprint(stdout, flagUsages(doctorFlags()))
 			return 0
 		}
 		if len(args) > 1 && args[1] == "trace" {
