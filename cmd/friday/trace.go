@@ -31,6 +31,11 @@ const traceUsage = `Usage:
 Runs a bpftrace program. ARGS are its positional parameters $1, $2, ...
 FILE "-" reads the program from standard input.
 
+uretprobe on Go functions is safe: Go moves goroutine stacks, which the
+kernel's usual return probe (a rewritten return address) would corrupt, so
+friday puts a uprobe on each of the function's RET instructions instead.
+retval is the first result, in RAX under Go's register ABI on x86-64.
+
 Flags:
 `
 
