@@ -367,7 +367,7 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
 		f.b.mark(ok)
 	}
-	if at.Kind == types.Pointer && at.User {
+	if f.userAddr(at) {
 		f.call(asm.FnProbeReadUserStr)
 	} else {
 		f.call(asm.FnProbeReadKernelStr)
@@ -498,8 +498,25 @@ func (f *fn) macaddr(c *check.Call, t *types.Type) value {
 		f.copyMem(m, v.m, 6)
 		return value{kind: vMem, m: m, t: t}
 	}
-	f.readInto(m, 6, f.evalInt(c.Args[0]), at.Kind == types.Pointer && at.User)
+	f.readInto(m, 6, f.evalInt(c.Args[0]), f.userAddr(at))
 	return value{kind: vMem, m: m, t: t}
+}
+
+// userAddr says whether an address of type t is one in user memory: a
+// pointer says so itself; a plain integer, such as a uprobe's arg0, is one
+// when every point of the probe is in user code, as bpftrace reads it.
+func (f *fn) userAddr(t *types.Type) bool {
+	if t.Kind == types.Pointer {
+		return t.User
+	}
+	for _, pt := range f.points {
+		switch pt.Provider {
+		case "uprobe", "uretprobe", "usdt":
+		default:
+			return false
+		}
+	}
+	return len(f.points) > 0
 }
 
 // readInto copies n bytes from the address in p to m.
@@ -542,7 +559,7 @@ func (f *fn) ntop(c *check.Call, t *types.Type) value {
 		v := f.eval(addr)
 		f.valueInto(addr, v, m.at(8), types.ArrayOf(types.U8, size), false)
 	case at.Kind == types.Pointer:
-		f.readInto(m.at(8), size, f.evalInt(addr), at.User)
+		f.readInto(m.at(8), size, f.evalInt(addr), f.userAddr(at))
 	default:
 		f.storeInt(m.at(8), f.evalInt(addr), 4)
 	}
@@ -555,7 +572,9 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 	arg := c.Args[0]
 	at := f.typeOf(arg)
 	inMem := at.Kind == types.Array || at.Kind == types.String
-	if inMem {
+	if _, lit := arg.(*syntax.StrLit); inMem && !lit {
+		// A string literal reads as padded with NULs, as in bpftrace;
+		// other values end where they end.
 		capacity = min(capacity, at.Size)
 	}
 	n := capacity
@@ -578,14 +597,18 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 	}
 	if inMem {
 		v := f.eval(arg)
-		if v.kind != vMem {
+		switch {
+		case v.isStr:
+			f.writeBytes(m.at(1), append([]byte(v.s), make([]byte, n)...)[:n])
+		case v.kind == vMem:
+			f.copyMem(m.at(1), v.m, n)
+		default:
 			f.errorf(arg.Pos(), "buf() needs an array in memory")
 		}
-		f.copyMem(m.at(1), v.m, n)
 		return
 	}
 	if !dynamic {
-		f.readInto(m.at(1), n, f.evalInt(arg), at.Kind == types.Pointer && at.User)
+		f.readInto(m.at(1), n, f.evalInt(arg), f.userAddr(at))
 		return
 	}
 	f.toRegInto(f.evalInt(arg), asm.R3)
@@ -594,7 +617,7 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 	// sees it cannot overrun the buffer.
 	f.emit(asm.LoadMem(asm.R2, m.base, int16(m.off), asm.Byte))
 	f.clampReg(asm.R2, capacity)
-	if at.Kind == types.Pointer && at.User {
+	if f.userAddr(at) {
 		f.call(asm.FnProbeReadUser)
 	} else {
 		f.call(asm.FnProbeReadKernel)
