@@ -115,7 +115,7 @@ func checkKprobe(e *env) Result {
 	_, evErr := os.Stat(filepath.Join(tracingDir(), "kprobe_events"))
 	if pmuErr != nil && evErr != nil {
 		return Result{Status: Fail, Detail: "the kernel has no kprobes (no kprobe PMU, no kprobe_events)",
-			Fix: "kprobe:/kretprobe: cannot work; use tracepoint:, rawtracepoint: or tp_btf: instead, " +
+			Fix: "kprobe:/kretprobe: cannot work; use tracepoint: or rawtracepoint: (args typed from BTF) instead, " +
 				"or a kernel built with CONFIG_KPROBES=y"}
 	}
 	return Result{Status: Fail, Detail: "kprobe:" + fn + ": " + err.Error()}
