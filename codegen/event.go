@@ -179,7 +179,7 @@ const joinArgs = 16
 // after the last.
 func (f *fn) join(e syntax.Expr, c *check.Call) {
 	at := f.typeOf(c.Args[0])
-	user := at.Kind == types.Pointer && at.User
+	user := f.userAddr(at)
 	n := f.g.maxStrLen()
 	layout := types.TupleOf(types.ArrayOf(types.StringOf(n), joinArgs))
 	sep := " "
