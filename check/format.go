@@ -1,9 +1,10 @@
 package check
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 
+	"friday/printf"
 	"friday/types"
 )
 
@@ -13,79 +14,25 @@ type Format struct {
 	Verbs []Verb // one per argument, in order
 }
 
-// Verb is one conversion of a format string.
+// Verb is one conversion of a format string and the type of the argument
+// it prints.
 type Verb struct {
-	Start, End int    // byte range of the whole spec in Text ("%-10llx")
-	Flags      string // any of "-+ #0"
-	Width      int    // -1 when absent
-	Prec       int    // -1 when absent
-	Length     string // "", "hh", "h", "l", "ll", "j", "z", "t"
-	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh"
-	Arg        *types.Type
+	printf.Verb
+	Arg *types.Type
 }
 
-// parseFormat splits a format string into its conversions. It accepts the
-// conversions package output prints (which cannot be imported here: it
-// depends on codegen, which depends on this package).
+// parseFormat splits a format string into its conversions.
 func parseFormat(s string) (*Format, error) {
-	f := &Format{Text: s}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			continue
-		}
-		start := i
-		i++
-		if i < len(s) && s[i] == '%' {
-			continue
-		}
-		v := Verb{Start: start, Width: -1, Prec: -1}
-		for i < len(s) && strings.IndexByte("-+ #0", s[i]) >= 0 {
-			v.Flags += string(s[i])
-			i++
-		}
-		if i < len(s) && s[i] == '*' {
-			return nil, fmt.Errorf("'*' width is not supported in format string")
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			if v.Width < 0 {
-				v.Width = 0
-			}
-			v.Width = v.Width*10 + int(s[i]-'0')
-			i++
-		}
-		if i < len(s) && s[i] == '.' {
-			i++
-			v.Prec = 0
-			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-				v.Prec = v.Prec*10 + int(s[i]-'0')
-				i++
-			}
-		}
-		for _, l := range []string{"hh", "ll", "h", "l", "j", "z", "t"} {
-			if strings.HasPrefix(s[i:], l) {
-				v.Length = l
-				i += len(l)
-				break
-			}
-		}
-		if i >= len(s) {
-			return nil, fmt.Errorf("Incomplete format specifier at the end of the format string")
-		}
-		switch {
-		case strings.HasPrefix(s[i:], "rx"), strings.HasPrefix(s[i:], "rh"):
-			v.Conv = s[i : i+2]
-			i++
-		case strings.IndexByte("diuxXocsp", s[i]) >= 0, s[i] == 'r':
-			v.Conv = s[i : i+1]
-		default:
-			spec := s[start:i]
-			if c := s[i]; c > ' ' && c < 0x7f {
-				spec += string(c)
-			}
-			return nil, fmt.Errorf("Invalid format specifier '%s' in format string", spec)
-		}
-		v.End = i + 1
-		f.Verbs = append(f.Verbs, v)
+	p, err := printf.Parse(s)
+	if err != nil {
+		// bpftrace's messages start with a capital letter; scripts and
+		// users match on its wording.
+		msg := err.Error()
+		return nil, errors.New(strings.ToUpper(msg[:1]) + msg[1:])
+	}
+	f := &Format{Text: s, Verbs: make([]Verb, len(p.Verbs))}
+	for i, v := range p.Verbs {
+		f.Verbs[i].Verb = v
 	}
 	return f, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"friday/printf"
 	"friday/types"
 )
 
@@ -24,7 +25,7 @@ func TestAgainstCPrintf(t *testing.T) {
 	var cFormat strings.Builder
 	var cArgs, want []string
 	add := func(spec, cSpec, cArg string, arg Arg) {
-		f, err := CompileFormat("[" + spec + "]\n")
+		f, err := printf.Parse("[" + spec + "]\n")
 		if err != nil {
 			t.Fatal(err)
 		}

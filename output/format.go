@@ -5,112 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"friday/printf"
 	"friday/types"
 )
-
-// Class is the kind of argument a printf conversion takes.
-type Class uint8
-
-const (
-	ClassInt     Class = iota // d i u x X o c
-	ClassPointer              // p
-	ClassString               // s: any value, printed as print() shows it
-	ClassBuffer               // r rx rh: buffers, strings, arrays
-)
-
-// Verb is one conversion of a printf format.
-type Verb struct {
-	Start, End int    // byte range of the conversion in the format ("%-10llx")
-	Flags      string // any of "-+ #0"
-	Width      int    // -1 when absent
-	Prec       int    // -1 when absent
-	Length     string // "", "hh", "h", "l", "ll", "j", "z", "t"
-	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh"
-	Class      Class
-}
-
-// Format is a compiled printf format: literal text between conversions.
-type Format struct {
-	Text  []string // len(Verbs)+1 pieces of literal text, "%%" already undone
-	Verbs []Verb
-}
-
-var lengths = []string{"hh", "ll", "h", "l", "j", "z", "t"}
-
-// ParseFormat finds the conversions of a printf format, one per argument.
-func ParseFormat(s string) ([]Verb, error) {
-	f, err := CompileFormat(s)
-	if err != nil {
-		return nil, err
-	}
-	return f.Verbs, nil
-}
-
-// CompileFormat parses a printf format once for repeated formatting.
-func CompileFormat(s string) (*Format, error) {
-	f := &Format{}
-	var lit []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			lit = append(lit, s[i])
-			continue
-		}
-		start := i
-		i++
-		if i < len(s) && s[i] == '%' {
-			lit = append(lit, '%')
-			continue
-		}
-		v := Verb{Start: start, Width: -1, Prec: -1}
-		for i < len(s) && strings.IndexByte("-+ #0", s[i]) >= 0 {
-			v.Flags += s[i : i+1]
-			i++
-		}
-		if i < len(s) && s[i] == '*' {
-			return nil, fmt.Errorf("'*' width is not supported in format string")
-		}
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			v.Width = max(v.Width, 0)*10 + int(s[i]-'0')
-		}
-		if i < len(s) && s[i] == '.' {
-			v.Prec = 0
-			for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-				v.Prec = v.Prec*10 + int(s[i]-'0')
-			}
-		}
-		for _, l := range lengths {
-			if strings.HasPrefix(s[i:], l) {
-				v.Length = l
-				i += len(l)
-				break
-			}
-		}
-		if i >= len(s) {
-			return nil, fmt.Errorf("incomplete format specifier at the end of the format string")
-		}
-		switch c := s[i]; {
-		case strings.HasPrefix(s[i:], "rx"), strings.HasPrefix(s[i:], "rh"):
-			v.Conv, v.Class = s[i:i+2], ClassBuffer
-			i++
-		case c == 'r':
-			v.Conv, v.Class = "r", ClassBuffer
-		case c == 's':
-			v.Conv, v.Class = "s", ClassString
-		case c == 'p':
-			v.Conv, v.Class = "p", ClassPointer
-		case strings.IndexByte("diuxXoc", c) >= 0:
-			v.Conv, v.Class = s[i:i+1], ClassInt
-		default:
-			return nil, fmt.Errorf("invalid format specifier '%s' in format string", s[start:i+1])
-		}
-		v.End = i + 1
-		f.Text = append(f.Text, string(lit))
-		lit = lit[:0]
-		f.Verbs = append(f.Verbs, v)
-	}
-	f.Text = append(f.Text, string(lit))
-	return f, nil
-}
 
 // Arg is one printf argument: its bytes laid out as its type says.
 type Arg struct {
@@ -121,12 +18,12 @@ type Arg struct {
 // Sprintf formats args with f as bpftrace's printf does: integer
 // conversions follow C, so without a length modifier %d and %x see the
 // low 32 bits of the 64-bit value.
-func (p *Printer) Sprintf(f *Format, args []Arg) (string, error) {
+func (p *Printer) Sprintf(f *printf.Format, args []Arg) (string, error) {
 	b, err := p.appendf(nil, f, args)
 	return string(b), err
 }
 
-func (p *Printer) appendf(dst []byte, f *Format, args []Arg) ([]byte, error) {
+func (p *Printer) appendf(dst []byte, f *printf.Format, args []Arg) ([]byte, error) {
 	if len(args) != len(f.Verbs) {
 		return dst, fmt.Errorf("internal error: format has %d conversions, %d arguments given", len(f.Verbs), len(args))
 	}
@@ -137,7 +34,7 @@ func (p *Printer) appendf(dst []byte, f *Format, args []Arg) ([]byte, error) {
 	return append(dst, f.Text[len(f.Verbs)]...), nil
 }
 
-func (p *Printer) appendVerb(dst []byte, v Verb, a Arg) []byte {
+func (p *Printer) appendVerb(dst []byte, v printf.Verb, a Arg) []byte {
 	switch v.Conv {
 	case "s":
 		if v.Width < 0 && v.Prec < 0 {
@@ -237,7 +134,7 @@ func argInt(a Arg) uint64 {
 
 // appendCInt formats an integer as C's printf does with v's flags, width
 // and precision.
-func appendCInt(dst []byte, v Verb, n uint64, signed bool, base int, upper bool) []byte {
+func appendCInt(dst []byte, v printf.Verb, n uint64, signed bool, base int, upper bool) []byte {
 	neg := signed && int64(n) < 0
 	mag := n
 	if neg {
@@ -294,7 +191,7 @@ func appendCInt(dst []byte, v Verb, n uint64, signed bool, base int, upper bool)
 }
 
 // pad writes s padded with spaces to v's width.
-func pad(dst []byte, v Verb, s []byte) []byte {
+func pad(dst []byte, v printf.Verb, s []byte) []byte {
 	n := v.Width - len(s)
 	left := n > 0 && strings.Contains(v.Flags, "-")
 	if left {

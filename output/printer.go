@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"friday/codegen"
+	"friday/printf"
 	"friday/run"
 	"friday/types"
 )
@@ -60,12 +61,12 @@ type Printer struct {
 	obj  *codegen.Object
 	sym  Symbolizer
 
-	formats map[uint64]*Format // parsed printf formats by event ID
-	checked map[uint64]bool    // events whose layout was checked
-	buf     []byte             // scratch line
-	line    []byte             // printf text before it is written
-	tmp     []byte             // one printf conversion before padding
-	args    []Arg              // printf arguments of the current event
+	formats map[uint64]*printf.Format // parsed printf formats by event ID
+	checked map[uint64]bool           // events whose layout was checked
+	buf     []byte                    // scratch line
+	line    []byte                    // printf text before it is written
+	tmp     []byte                    // one printf conversion before padding
+	args    []Arg                     // printf arguments of the current event
 	users   *userNames
 
 	clock    func() time.Time // time()
@@ -80,7 +81,7 @@ var _ run.Printer = (*Printer)(nil)
 func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Printer, error) {
 	p := &Printer{
 		Log: os.Stderr,
-		obj: obj, sym: sym, formats: map[uint64]*Format{}, checked: map[uint64]bool{}, users: newUserNames("/etc/passwd"),
+		obj: obj, sym: sym, formats: map[uint64]*printf.Format{}, checked: map[uint64]bool{}, users: newUserNames("/etc/passwd"),
 		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(),
 	}
 	switch format {
@@ -247,7 +248,7 @@ func (p *Printer) formatted(dst []byte, ev *codegen.Event, args []byte) ([]byte,
 	f := p.formats[ev.ID]
 	if f == nil {
 		var err error
-		if f, err = CompileFormat(ev.Format); err != nil {
+		if f, err = printf.Parse(ev.Format); err != nil {
 			return dst, fmt.Errorf("%s: %v", ev.Pos, err)
 		}
 		p.formats[ev.ID] = f
