@@ -146,6 +146,10 @@ func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]
 	} else {
 		events = []string{event}
 	}
+	spec, err := r.kernelBTF()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ap.Raw, err)
+	}
 	var points []*Point
 	for _, ev := range events {
 		proto, err := r.rawTracepointProto(ev)
@@ -161,6 +165,8 @@ func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]
 			Func:     ev,
 			Name:     name(ev),
 			Proto:    proto,
+			// args.NAME reads the slot of each parameter, typed from BTF.
+			Args: r.converter(spec).ProtoArgs(ev, proto),
 		})
 	}
 	return points, nil
