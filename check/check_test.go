@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/internal/testenv"
 	"friday/probe"
 	"friday/syntax"
 )
@@ -84,26 +85,19 @@ func loadBTF(t testing.TB) *btf.Spec {
 		kernelBTF, kernelBTFErr = btf.LoadKernelSpec()
 	}
 	if kernelBTFErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("kernel BTF: %v", kernelBTFErr)
-		}
-		t.Skipf("kernel BTF not available: %v", kernelBTFErr)
+		testenv.Unavailable(t, "kernel BTF not available: %v", kernelBTFErr)
 	}
 	return kernelBTF
 }
 
-// requireProbes skips (or, under CI, fails) a test when the kernel's
+// requireProbes stops a test when the kernel's
 // tracepoints cannot be listed here (tracefs needs root).
 func requireProbes(t testing.TB) {
 	_, err := probe.Expand(&syntax.AttachPoint{Raw: "tracepoint:sched:sched_switch",
 		Parts: []string{"tracepoint", "sched", "sched_switch"}})
-	if err == nil {
-		return
+	if err != nil {
+		testenv.Unavailable(t, "tracepoints unavailable: %v", err)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("tracepoints unavailable: %v", err)
-	}
-	t.Skipf("tracepoints unavailable: %v", err)
 }
 
 // fakeExpand resolves tracepoints against the format files in

@@ -18,6 +18,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"friday/internal/testenv"
 )
 
 // bpfKinds are the kinds of BPF object the kernel numbers, with the bpf(2)
@@ -155,7 +157,7 @@ func children(pid int) []int {
 // that it leaves no BPF program, map or link, no tracefs probe and no
 // process behind.
 func TestNoLeaks(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	bin := friday(t)
 	// Two tracepoints and an interval: one perf event per CPU, a ring
 	// buffer, maps of several kinds.

@@ -145,7 +145,7 @@ func (p *tracedProcess) unprobed(t *testing.T) {
 // uprobes and the semaphore are also checked in the traced process's
 // memory.
 func TestNoLeaksUserAndPerf(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	bin := friday(t)
 	p := startLeakTarget(t)
 	script := strings.NewReplacer("PROG", p.path).Replace(`uprobe:PROG:work { @u = count(); }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"friday/internal/testenv"
 )
 
 // Cases that trace programs of their own bring them as source and build
@@ -42,9 +44,7 @@ func prepareCase(t *testing.T, c *traceCase, dir string) func(string) string {
 	}
 	for _, line := range lines(c.sections["build"]) {
 		tool := strings.Fields(line)[0]
-		if _, err := exec.LookPath(tool); err != nil {
-			missingTool(t, c, tool)
-		}
+		testenv.Tool(t, tool)
 		cmd := exec.Command("sh", "-c", line)
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -56,16 +56,6 @@ func prepareCase(t *testing.T, c *traceCase, dir string) func(string) string {
 		pid = strconv.Itoa(startCommand(t, c, dir, line))
 	}
 	return strings.NewReplacer("{pid}", pid, "{dir}", dir).Replace
-}
-
-// missingTool skips a case whose build tools are missing, unless CI=true
-// says everything must run.
-func missingTool(t *testing.T, c *traceCase, tool string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s:%d: %s is not installed and CI=true", c.file, c.line, tool)
-	}
-	t.Skipf("%s is not installed", tool)
 }
 
 // startCommand starts line in dir, waits for its first line of output and

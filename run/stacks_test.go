@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"friday/internal/testenv"
 )
 
 // TestKernelStack checks kstack from a syscall tracepoint against what any
@@ -16,7 +18,7 @@ import (
 // stacks: their offsets and addresses depend on the kernel build, so the
 // end-to-end cases cannot hold them.
 func TestKernelStack(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	bin := friday(t)
 	self, err := os.Executable()
 	if err != nil {

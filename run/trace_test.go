@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
+	"friday/internal/testenv"
 )
 
 // The end-to-end cases live in testdata/trace/*.txt. A file holds one or
@@ -126,31 +126,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireBPF skips the test when BPF cannot be used here, or fails it when
-// CI=true says it must be usable.
-func requireBPF(t *testing.T) {
-	t.Helper()
-	if err := bpfUsable(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("BPF is not usable and CI=true: %v", err)
-		}
-		t.Skipf("BPF is not usable: %v", err)
-	}
-}
-
-var bpfCheck = sync.OnceValue(func() error {
-	if os.Geteuid() != 0 {
-		return errors.New("not root")
-	}
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	if err != nil {
-		return err
-	}
-	return m.Close()
-})
-
-func bpfUsable() error { return bpfCheck() }
-
 func TestTrace(t *testing.T) {
 	files, err := filepath.Glob("testdata/trace/*.txt")
 	if err != nil {
@@ -174,7 +149,7 @@ func TestTrace(t *testing.T) {
 
 func runCase(t *testing.T, c *traceCase) {
 	if _, ok := c.sections["nobpf"]; !ok {
-		requireBPF(t)
+		testenv.BPF(t)
 	}
 	bin := friday(t)
 	dir := t.TempDir()
@@ -276,7 +251,7 @@ func TestNeedsRoot(t *testing.T) {
 
 // TestPid checks that -p PID ends the script when the process exits.
 func TestPid(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	bin := friday(t)
 	sleep := exec.Command("sleep", "0.5")
 	if err := sleep.Start(); err != nil {

@@ -7,26 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf"
+	"friday/internal/testenv"
 )
-
-func requireBPF(t *testing.T) {
-	t.Helper()
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	if err == nil {
-		m.Close()
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("BPF is not usable and CI=true: %v", err)
-	}
-	t.Skipf("BPF is not usable: %v", err)
-}
 
 // -d shows the tree and the instructions, loads the programs, and runs
 // neither the probes nor the -c command.
 func TestDebugDoesNotRun(t *testing.T) {
-	requireBPF(t)
+	testenv.BPF(t)
 	mark := filepath.Join(t.TempDir(), "ran")
 	var stdout, stderr bytes.Buffer
 	rc := traceMain([]string{"-d", "-c", "/usr/bin/touch " + mark, "-e", `BEGIN { printf("ran\n"); @n = count(); }`}, &stdout, &stderr)
