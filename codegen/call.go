@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
+	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
 )
@@ -420,7 +421,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	case "bswap":
 		v := f.writable(f.toReg(f.evalInt(c.Args[0]), 0), value{})
 		if at := f.typeOf(c.Args[0]); intSize(at) > 1 {
-			f.emit(asm.BSwap(v.r, sizeOf(intSize(at))))
+			f.emit(asm.BSwap(v.r, bpfint.Size(intSize(at))))
 		}
 		v.t = t
 		return v

@@ -3,6 +3,7 @@ package codegen
 import (
 	"github.com/cilium/ebpf/asm"
 
+	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
 )
@@ -553,7 +554,7 @@ func (f *fn) convert(v value, to *types.Type) value {
 	}
 	from := v.t
 	if v.kind == vConst {
-		return constVal(truncate(v.c, size, to.Signed), to)
+		return constVal(bpfint.Truncate(v.c, size, to.Signed), to)
 	}
 	if size == 8 || from != nil && from.IsInteger() && intSize(from) <= size && (from.Signed == to.Signed || intSize(from) < size && !from.Signed) {
 		v.t = to
@@ -589,17 +590,6 @@ func movSX(size int) asm.ALUOp {
 	return asm.MovSX32
 }
 
-func truncate(c int64, size int, signed bool) int64 {
-	if size >= 8 {
-		return c
-	}
-	shift := 64 - 8*size
-	if signed {
-		return c << shift >> shift
-	}
-	return int64(uint64(c) << shift >> shift)
-}
-
 func b2i(b bool) int64 {
 	if b {
 		return 1
@@ -619,7 +609,7 @@ func (f *fn) incDec(e *syntax.Unary) value {
 		slot := f.vars[cv]
 		f.loadInt(asm.R0, slot, cv.Type)
 		f.emit(asm.Add.Imm(asm.R0, int32(d)))
-		f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, sizeOf(intSize(cv.Type))))
+		f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, bpfint.Size(intSize(cv.Type))))
 		if e.Postfix {
 			f.emit(asm.Add.Imm(asm.R0, int32(-d)))
 			return value{kind: vReg, r: asm.R0, t: cv.Type}

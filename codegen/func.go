@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
+	"friday/internal/bpfint"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -223,10 +224,10 @@ func (f *fn) loadConst(r asm.Register, c int64) {
 func (f *fn) loadInt(r asm.Register, m mem, t *types.Type) {
 	size := intSize(t)
 	if t.Signed && size < 8 {
-		f.emit(asm.LoadMemSX(r, m.base, int16(m.off), sizeOf(size)))
+		f.emit(asm.LoadMemSX(r, m.base, int16(m.off), bpfint.Size(size)))
 		return
 	}
-	f.emit(asm.LoadMem(r, m.base, int16(m.off), sizeOf(size)))
+	f.emit(asm.LoadMem(r, m.base, int16(m.off), bpfint.Size(size)))
 }
 
 func intSize(t *types.Type) int {
@@ -235,18 +236,6 @@ func intSize(t *types.Type) int {
 		return t.Size
 	}
 	return 8
-}
-
-func sizeOf(n int) asm.Size {
-	switch n {
-	case 1:
-		return asm.Byte
-	case 2:
-		return asm.Half
-	case 4:
-		return asm.Word
-	}
-	return asm.DWord
 }
 
 // isIntLike reports whether values of t are numbers held in registers.
@@ -268,11 +257,11 @@ func isIntLike(t *types.Type) bool {
 // storeInt writes integer v into memory as size bytes.
 func (f *fn) storeInt(dst mem, v value, size int) {
 	if v.kind == vConst && (size < 8 || v.c == int64(int32(v.c))) {
-		f.emit(storeImm(dst.base, int16(dst.off), v.c, sizeOf(size)))
+		f.emit(storeImm(dst.base, int16(dst.off), v.c, bpfint.Size(size)))
 		return
 	}
 	v = f.toReg(v, 0)
-	f.emit(asm.StoreMem(dst.base, int16(dst.off), v.r, sizeOf(size)))
+	f.emit(asm.StoreMem(dst.base, int16(dst.off), v.r, bpfint.Size(size)))
 	f.drop(v)
 }
 
@@ -317,8 +306,8 @@ func (f *fn) copyMem(dst, src mem, n int) {
 			for w > n-i || (src.off+i)%w != 0 || (dst.off+i)%w != 0 {
 				w /= 2
 			}
-			f.emit(asm.LoadMem(tmp, src.base, int16(src.off+i), sizeOf(w)),
-				asm.StoreMem(dst.base, int16(dst.off+i), tmp, sizeOf(w)))
+			f.emit(asm.LoadMem(tmp, src.base, int16(src.off+i), bpfint.Size(w)),
+				asm.StoreMem(dst.base, int16(dst.off+i), tmp, bpfint.Size(w)))
 			i += w
 		}
 		return

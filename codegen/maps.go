@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
+	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
 )
@@ -389,7 +390,7 @@ func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, 
 	missing := f.b.newLabel()
 	end := f.b.newLabel()
 	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
-	size := sizeOf(intSize(m.Value))
+	size := bpfint.Size(intSize(m.Value))
 	apply := func(r asm.Register) {
 		// R0-R2 are busy: the value pointer, the element, the old value.
 		imm, reg, isImm := f.operandIn(v, asm.R3)

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
+	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
 )
@@ -178,7 +179,7 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 			f.emit(op.Reg(d, reg))
 		}
 		f.drop(v)
-		f.emit(asm.StoreMem(slot.base, int16(slot.off), d, sizeOf(intSize(cv.Type))))
+		f.emit(asm.StoreMem(slot.base, int16(slot.off), d, bpfint.Size(intSize(cv.Type))))
 	case *syntax.Ident:
 		if l.Name == "_" {
 			f.drop(f.eval(s.RHS))

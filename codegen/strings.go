@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
+	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
 )
@@ -85,7 +86,7 @@ func (f *fn) strEqConst(v value, lit string, n int, ne string) {
 		default:
 			c = int64(b[i])
 		}
-		f.emit(asm.LoadMem(asm.R0, m.base, int16(m.off+i), sizeOf(w)))
+		f.emit(asm.LoadMem(asm.R0, m.base, int16(m.off+i), bpfint.Size(w)))
 		if c > 1<<31-1 {
 			f.emit(asm.LoadImm(asm.R1, c, asm.DWord))
 			f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
@@ -307,8 +308,8 @@ func (f *fn) memCompare(x *syntax.Binary, op string, label string) {
 		for w > a.t.Size-i || (a.m.off+i)%w != 0 || (b.m.off+i)%w != 0 {
 			w /= 2
 		}
-		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), sizeOf(w)),
-			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), sizeOf(w)))
+		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), bpfint.Size(w)),
+			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), bpfint.Size(w)))
 		f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
 		i += w
 	}

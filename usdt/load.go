@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"github.com/cilium/ebpf/asm"
+
+	"friday/internal/bpfint"
 )
 
 // Load returns BPF instructions that put the argument's value, sign- or
@@ -17,10 +19,10 @@ import (
 func (a Arg) Load(dst, ctx asm.Register, stackOff int16) (asm.Instructions, error) {
 	switch a.Kind {
 	case ArgConst:
-		return asm.Instructions{asm.LoadImm(dst, extendConst(a.Const, a.Size, a.Signed), asm.DWord)}, nil
+		return asm.Instructions{asm.LoadImm(dst, bpfint.Truncate(a.Const, a.Size, a.Signed), asm.DWord)}, nil
 	case ArgReg:
 		size := min(a.Size, a.Reg.Size)
-		insns := asm.Instructions{asm.LoadMem(dst, ctx, int16(a.Reg.Offset), loadSize(size))}
+		insns := asm.Instructions{asm.LoadMem(dst, ctx, int16(a.Reg.Offset), bpfint.Size(size))}
 		return append(insns, extend(dst, size, a.Signed)...), nil
 	case ArgMem:
 		if ctx <= asm.R5 {
@@ -57,23 +59,11 @@ func (a Arg) Load(dst, ctx asm.Register, stackOff int16) (asm.Instructions, erro
 			asm.Add.Imm(asm.R1, int32(stackOff)),
 			asm.Mov.Imm(asm.R2, int32(a.Size)),
 			asm.FnProbeReadUser.Call(),
-			asm.LoadMem(dst, asm.RFP, stackOff, loadSize(a.Size)),
+			asm.LoadMem(dst, asm.RFP, stackOff, bpfint.Size(a.Size)),
 		)
 		return append(insns, extend(dst, a.Size, a.Signed)...), nil
 	}
 	return nil, fmt.Errorf("argument %q: unknown kind %v", a.Text, a.Kind)
-}
-
-func loadSize(n int) asm.Size {
-	switch n {
-	case 1:
-		return asm.Byte
-	case 2:
-		return asm.Half
-	case 4:
-		return asm.Word
-	}
-	return asm.DWord
 }
 
 // extend widens the low size bytes of r, which a load left zero-extended.
@@ -83,15 +73,4 @@ func extend(r asm.Register, size int, signed bool) asm.Instructions {
 	}
 	shift := int32(64 - 8*size)
 	return asm.Instructions{asm.LSh.Imm(r, shift), asm.ArSh.Imm(r, shift)}
-}
-
-func extendConst(v int64, size int, signed bool) int64 {
-	if size >= 8 {
-		return v
-	}
-	shift := uint(64 - 8*size)
-	if signed {
-		return v << shift >> shift
-	}
-	return int64(uint64(v) << shift >> shift)
 }
