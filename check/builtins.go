@@ -166,6 +166,15 @@ func (b *body) constInt(e syntax.Expr, what string) (int64, bool) {
 	return c.Int, true
 }
 
+// strArg checks the number of arguments of call e to name, then that the
+// first is a string literal, and returns it.
+func (b *body) strArg(e syntax.Expr, name string, args []syntax.Expr, min, max int) (string, bool) {
+	if !b.nargs(e, name, args, min, max) {
+		return "", false
+	}
+	return b.constStr(args[0], name+"()")
+}
+
 // constStr requires e to be a string literal (or a constant string).
 func (b *body) constStr(e syntax.Expr, what string) (string, bool) {
 	t := b.expr(e)
@@ -857,10 +866,7 @@ func builtinNtop(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 }
 
 func builtinPton(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "pton", args, 1, 1) {
-		return nil
-	}
-	s, ok := b.constStr(args[0], "pton()")
+	s, ok := b.strArg(e, "pton", args, 1, 1)
 	if !ok {
 		return nil
 	}
@@ -875,10 +881,7 @@ func builtinPton(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 }
 
 func builtinCgroupid(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "cgroupid", args, 1, 1) {
-		return nil
-	}
-	path, ok := b.constStr(args[0], "cgroupid()")
+	path, ok := b.strArg(e, "cgroupid", args, 1, 1)
 	if !ok {
 		return nil
 	}
@@ -928,10 +931,7 @@ func builtinSym(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 }
 
 func builtinKaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 1, 1) {
-		return nil
-	}
-	if _, ok := b.constStr(args[0], ci.Name+"()"); !ok {
+	if _, ok := b.strArg(e, ci.Name, args, 1, 1); !ok {
 		return nil
 	}
 	if ci.Name == "uaddr" {
@@ -944,10 +944,7 @@ func builtinKaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.T
 }
 
 func builtinPercpuKaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 1, 2) {
-		return nil
-	}
-	if _, ok := b.constStr(args[0], ci.Name+"()"); !ok {
+	if _, ok := b.strArg(e, ci.Name, args, 1, 2); !ok {
 		return nil
 	}
 	if len(args) == 2 {
@@ -966,10 +963,7 @@ var x86Regs = map[string]bool{
 }
 
 func builtinReg(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "reg", args, 1, 1) {
-		return nil
-	}
-	name, ok := b.constStr(args[0], "reg()")
+	name, ok := b.strArg(e, "reg", args, 1, 1)
 	if !ok {
 		return nil
 	}
@@ -1101,10 +1095,7 @@ func builtinBswap(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.T
 }
 
 func builtinSkboutput(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "skboutput", args, 4, 4) {
-		return nil
-	}
-	if _, ok := b.constStr(args[0], "skboutput()"); !ok {
+	if _, ok := b.strArg(e, "skboutput", args, 4, 4); !ok {
 		return nil
 	}
 	for _, a := range args[1:] {
@@ -1174,10 +1165,7 @@ func builtinTime(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 }
 
 func builtinStrftime(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "strftime", args, 2, 2) {
-		return nil
-	}
-	f, ok := b.constStr(args[0], "strftime()")
+	f, ok := b.strArg(e, "strftime", args, 2, 2)
 	if !ok {
 		return nil
 	}
@@ -1202,10 +1190,7 @@ func builtinMemcmp(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 }
 
 func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "getopt", args, 1, 3) {
-		return nil
-	}
-	if _, ok := b.constStr(args[0], "getopt()"); !ok {
+	if _, ok := b.strArg(e, "getopt", args, 1, 3); !ok {
 		return nil
 	}
 	if len(args) == 1 {
@@ -1557,10 +1542,7 @@ func (c *checker) completePointees(args *types.Type) *types.Type {
 // (kfunc_exist) or may be called from this probe (kfunc_allowed, which
 // friday never allows: it calls no kfuncs).
 func builtinKfunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 1, 1) {
-		return nil
-	}
-	name, ok := b.constStr(args[0], ci.Name+"()")
+	name, ok := b.strArg(e, ci.Name, args, 1, 1)
 	if !ok {
 		return nil
 	}
