@@ -166,6 +166,15 @@ func (b *body) constInt(e syntax.Expr, what string) (int64, bool) {
 	return c.Int, true
 }
 
+// oneArg checks that call e to name has one argument and types it; nil
+// means an error was reported.
+func (b *body) oneArg(e syntax.Expr, name string, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, name, args, 1, 1) {
+		return nil
+	}
+	return b.expr(args[0])
+}
+
 // strArg checks the number of arguments of call e to name, then that the
 // first is a string literal, and returns it.
 func (b *body) strArg(e syntax.Expr, name string, args []syntax.Expr, min, max int) (string, bool) {
@@ -978,10 +987,7 @@ func builtinReg(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 }
 
 func builtinMacaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "macaddr", args, 1, 1) {
-		return nil
-	}
-	t := b.expr(args[0])
+	t := b.oneArg(e, "macaddr", args)
 	if t == nil {
 		return nil
 	}
@@ -1079,10 +1085,7 @@ func builtinOverride(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *type
 }
 
 func builtinBswap(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "bswap", args, 1, 1) {
-		return nil
-	}
-	t := b.expr(args[0])
+	t := b.oneArg(e, "bswap", args)
 	if t == nil {
 		return nil
 	}
@@ -1131,10 +1134,7 @@ func builtinPtrArg(result *types.Type) func(b *body, e syntax.Expr, ci *Call, ar
 }
 
 func builtinAddrSpace(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 1, 1) {
-		return nil
-	}
-	t := b.expr(args[0])
+	t := b.oneArg(e, ci.Name, args)
 	if t == nil {
 		return nil
 	}
