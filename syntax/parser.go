@@ -476,15 +476,22 @@ func (p *parser) parseMapDecl() {
 	p.closeTop()
 }
 
-func (p *parser) parseFunc() {
-	fn := &FuncDecl{P: p.tok.pos}
-	p.next() // fn
+// declHead reads the start of a fn or macro declaration up to the "(" of
+// its parameters and returns its name.
+func (p *parser) declHead() string {
+	p.next() // fn or macro
 	if p.tok.kind != tIdent {
 		p.unexpected("identifier")
 	}
-	fn.Name = p.tok.text
+	name := p.tok.text
 	p.next()
 	p.want("(")
+	return name
+}
+
+func (p *parser) parseFunc() {
+	fn := &FuncDecl{P: p.tok.pos}
+	fn.Name = p.declHead()
 	for !p.tok.is(")") {
 		if p.tok.kind != tVar {
 			p.unexpected("variable")
@@ -508,13 +515,7 @@ func (p *parser) parseFunc() {
 
 func (p *parser) parseMacro() {
 	m := &MacroDecl{P: p.tok.pos}
-	p.next() // macro
-	if p.tok.kind != tIdent {
-		p.unexpected("identifier")
-	}
-	m.Name = p.tok.text
-	p.next()
-	p.want("(")
+	m.Name = p.declHead()
 	for !p.tok.is(")") {
 		switch p.tok.kind {
 		case tVar:
