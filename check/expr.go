@@ -839,16 +839,20 @@ func (b *body) lookupValueIdent(name string) bool {
 	return ok || argRe.MatchString(name)
 }
 
-func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
-	var t *types.Type
+// typeOrExpr is the type sizeof and offsetof measure: the type written,
+// the type x names, or else the type of expression x.
+func (b *body) typeOrExpr(te *syntax.TypeExpr, x syntax.Expr) *types.Type {
 	switch {
-	case e.Type != nil:
-		t = b.c.resolveType(e.Type, false)
-	case b.typeNamed(e.X) != nil:
-		t = b.typeNamed(e.X)
-	default:
-		t = b.expr(e.X)
+	case te != nil:
+		return b.c.resolveType(te, false)
+	case b.typeNamed(x) != nil:
+		return b.typeNamed(x)
 	}
+	return b.expr(x)
+}
+
+func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
+	t := b.typeOrExpr(e.Type, e.X)
 	if t == nil {
 		return nil
 	}
@@ -861,15 +865,7 @@ func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
 }
 
 func (b *body) offsetof(e *syntax.Offsetof) *types.Type {
-	var t *types.Type
-	switch {
-	case e.Type != nil:
-		t = b.c.resolveType(e.Type, false)
-	case b.typeNamed(e.X) != nil:
-		t = b.typeNamed(e.X)
-	default:
-		t = b.expr(e.X)
-	}
+	t := b.typeOrExpr(e.Type, e.X)
 	if t == nil {
 		return nil
 	}
