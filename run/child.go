@@ -64,10 +64,13 @@ type Command struct {
 	err   error
 }
 
-// StartCommand starts line (split on blanks, looked up in PATH, no shell)
-// held until Release.
+// StartCommand starts line (split into words as a shell would, looked up
+// in PATH, with no shell) held until Release.
 func StartCommand(line string) (*Command, error) {
-	argv := strings.Fields(line)
+	argv, err := splitCommand(line)
+	if err != nil {
+		return nil, err
+	}
 	if len(argv) == 0 {
 		return nil, errors.New("empty command for -c")
 	}
@@ -154,4 +157,61 @@ func (c *Command) Stop() {
 		c.cmd.Process.Kill()
 		<-c.done
 	}
+}
+
+// splitCommand splits a -c command into words with the shell's quoting,
+// which users write as they would at a prompt ("sh -c 'a; b'"): blanks
+// separate words, single quotes keep everything, double quotes keep all
+// but a backslash before " \ $ or `, and a backslash outside quotes keeps
+// the next character. Nothing is expanded.
+func splitCommand(line string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+			continue
+		case c == '\\':
+			if i+1 < len(line) {
+				i++
+				w.WriteByte(line[i])
+			}
+		case c == '\'':
+			end := strings.IndexByte(line[i+1:], '\'')
+			if end < 0 {
+				return nil, fmt.Errorf("command for -c has an unterminated ' quote: %s", line)
+			}
+			w.WriteString(line[i+1 : i+1+end])
+			i += 1 + end
+		case c == '"':
+			closed := false
+			for i++; i < len(line); i++ {
+				if line[i] == '"' {
+					closed = true
+					break
+				}
+				if line[i] == '\\' && i+1 < len(line) && strings.IndexByte("\"\\$`", line[i+1]) >= 0 {
+					i++
+				}
+				w.WriteByte(line[i])
+			}
+			if !closed {
+				return nil, fmt.Errorf("command for -c has an unterminated \" quote: %s", line)
+			}
+		default:
+			w.WriteByte(c)
+		}
+		inWord = true
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words, nil
 }
