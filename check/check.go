@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -232,10 +233,42 @@ func (c *checker) finishMaps() {
 }
 
 func (c *checker) expandPoint(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+	ap = c.substParams(ap)
 	if c.opts.Expand != nil {
 		return c.opts.Expand(ap)
 	}
 	return literalPoints(ap)
+}
+
+// substParams replaces the positional parameters in an attach point, as in
+// uprobe:$1:main, with their values: a missing one is empty, as in bpftrace.
+func (c *checker) substParams(ap *syntax.AttachPoint) *syntax.AttachPoint {
+	if !strings.Contains(ap.Raw, "$") {
+		return ap
+	}
+	subst := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			j := i + 1
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if s[i] != '$' || j == i+1 {
+				b.WriteByte(s[i])
+				continue
+			}
+			if n, err := strconv.Atoi(s[i+1 : j]); err == nil && n >= 1 && n <= len(c.opts.Params) {
+				b.WriteString(c.opts.Params[n-1])
+			}
+			i = j - 1
+		}
+		return b.String()
+	}
+	out := &syntax.AttachPoint{P: ap.P, Raw: subst(ap.Raw), Parts: make([]string, len(ap.Parts))}
+	for i, part := range ap.Parts {
+		out.Parts[i] = subst(part)
+	}
+	return out
 }
 
 // literalPoints resolves the providers that need no system lookup, so the
