@@ -23,7 +23,7 @@ tmp=$(mktemp -d)
 old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 spinners=()
 cleanup() {
-	[ -n "${pid:-}" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	if [ -n "${pid:-}" ]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
 	for p in "${spinners[@]}"; do kill "$p" 2>/dev/null || true; done
 	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
 	rm -rf "$tmp"
@@ -74,6 +74,21 @@ bpf_counters() {
 # threads included.
 cpu_ns() { awk -v hz="$hz" '{ print ($14 + $15) * 1e9 / hz }' /proc/"$pid"/stat; }
 
+# stop_tracer interrupts the tracer and waits for it to print and exit.
+# bpftrace now and then misses a lone SIGINT, so it is repeated every two
+# seconds; friday and bpftrace both ignore the repeats while they print.
+stop_tracer() {
+	local i=0
+	kill -INT "$pid"
+	while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*zombie' /proc/"$pid"/status 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+		[ $((i % 40)) -eq 0 ] && kill -INT "$pid" 2>/dev/null
+	done
+	wait "$pid" || true
+	pid=
+}
+
 # one_run prints "cost_percent bpf_percent hz exit_ms" for one tracer and
 # program, hz being the BPF program's runs per second per CPU.
 one_run() {
@@ -96,9 +111,7 @@ one_run() {
 	sleep "$secs"
 	read -r b1 n1 < <(bpf_counters)
 	c1=$(cpu_ns) t1=$(now_ns)
-	kill -INT "$pid"
-	wait "$pid" || true
-	pid=
+	stop_tracer
 	t2=$(now_ns)
 	awk -v b=$((b1 - b0)) -v c="$c0" -v c1="$c1" -v w=$((t1 - t0)) -v n=$((n1 - n0)) -v ncpu="$ncpu" -v e=$((t2 - t1)) \
 		'BEGIN { printf "%.3f %.3f %.1f %d\n", (b + c1 - c) * 100 / (w * ncpu), b * 100 / (w * ncpu), n * 1e9 / (w * ncpu), e / 1e6 }'
