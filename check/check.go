@@ -233,7 +233,10 @@ func (c *checker) finishMaps() {
 }
 
 func (c *checker) expandPoint(ap *syntax.AttachPoint) ([]*probe.Point, error) {
-	ap = c.substParams(ap)
+	ap, err := c.substParams(ap)
+	if err != nil {
+		return nil, err
+	}
 	if c.opts.Expand != nil {
 		return c.opts.Expand(ap)
 	}
@@ -242,33 +245,36 @@ func (c *checker) expandPoint(ap *syntax.AttachPoint) ([]*probe.Point, error) {
 
 // substParams replaces the positional parameters in an attach point, as in
 // uprobe:$1:main, with their values: a missing one is empty, as in bpftrace.
-func (c *checker) substParams(ap *syntax.AttachPoint) *syntax.AttachPoint {
+// A parameter ends its part of the attach point, as bpftrace requires.
+func (c *checker) substParams(ap *syntax.AttachPoint) (*syntax.AttachPoint, error) {
 	if !strings.Contains(ap.Raw, "$") {
-		return ap
+		return ap, nil
 	}
-	subst := func(s string) string {
-		var b strings.Builder
-		for i := 0; i < len(s); i++ {
-			j := i + 1
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			if s[i] != '$' || j == i+1 {
-				b.WriteByte(s[i])
-				continue
-			}
-			if n, err := strconv.Atoi(s[i+1 : j]); err == nil && n >= 1 && n <= len(c.opts.Params) {
-				b.WriteString(c.opts.Params[n-1])
-			}
-			i = j - 1
-		}
-		return b.String()
-	}
-	out := &syntax.AttachPoint{P: ap.P, Raw: subst(ap.Raw), Parts: make([]string, len(ap.Parts))}
+	out := &syntax.AttachPoint{P: ap.P, Parts: make([]string, len(ap.Parts))}
 	for i, part := range ap.Parts {
-		out.Parts[i] = subst(part)
+		d := strings.IndexByte(part, '$')
+		if d < 0 {
+			out.Parts[i] = part
+			continue
+		}
+		j := d + 1
+		for j < len(part) && part[j] >= '0' && part[j] <= '9' {
+			j++
+		}
+		if j == d+1 {
+			out.Parts[i] = part
+			continue
+		}
+		if j < len(part) {
+			return nil, fmt.Errorf("Found trailing text '%s' in positional parameter index. Try quoting the trailing text.", part[j:])
+		}
+		out.Parts[i] = part[:d]
+		if n, err := strconv.Atoi(part[d+1 : j]); err == nil && n >= 1 && n <= len(c.opts.Params) {
+			out.Parts[i] += c.opts.Params[n-1]
+		}
 	}
-	return out
+	out.Raw = strings.Join(out.Parts, ":")
+	return out, nil
 }
 
 // literalPoints resolves the providers that need no system lookup, so the
