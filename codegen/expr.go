@@ -306,12 +306,18 @@ func (f *fn) boolValue(e syntax.Expr) value {
 	t := f.b.newLabel()
 	end := f.b.newLabel()
 	f.branch(e, t, true)
+	return f.zeroOrOne(t, end, types.BoolT)
+}
+
+// zeroOrOne leaves R0 0 where the code falls through and 1 where it
+// jumps to one, and returns R0 as a value of type t.
+func (f *fn) zeroOrOne(one, end string, t *types.Type) value {
 	f.emit(asm.Mov.Imm(asm.R0, 0))
 	f.b.ja(end)
-	f.b.mark(t)
+	f.b.mark(one)
 	f.emit(asm.Mov.Imm(asm.R0, 1))
 	f.b.mark(end)
-	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+	return value{kind: vReg, r: asm.R0, t: t}
 }
 
 var jumpOps = map[string][2]asm.JumpOp{ // unsigned, signed

@@ -147,12 +147,7 @@ func (f *fn) strncmp(e syntax.Expr, c *check.Call) value {
 	f.drop(va)
 	f.drop(vb)
 	f.b.mark(eq)
-	f.emit(asm.Mov.Imm(asm.R0, 0))
-	f.b.ja(end)
-	f.b.mark(ne)
-	f.emit(asm.Mov.Imm(asm.R0, 1))
-	f.b.mark(end)
-	return value{kind: vReg, r: asm.R0, t: types.I64}
+	return f.zeroOrOne(ne, end, types.I64)
 }
 
 // strMem evaluates a string argument into memory.
@@ -265,12 +260,7 @@ func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
 	}
 	f.drop(a)
 	f.drop(b)
-	f.emit(asm.Mov.Imm(asm.R0, 0))
-	f.b.ja(end)
-	f.b.mark(ne)
-	f.emit(asm.Mov.Imm(asm.R0, 1))
-	f.b.mark(end)
-	return value{kind: vReg, r: asm.R0, t: types.I64}
+	return f.zeroOrOne(ne, end, types.I64)
 }
 
 // memArg evaluates a memory argument (string, array, tuple).

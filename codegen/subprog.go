@@ -62,6 +62,20 @@ func (f *fn) root() *fn {
 	return f
 }
 
+// loopCallback ends the callback of a loop with its body: continue
+// returns 0 (go on), break returns 1 (stop).
+func (f *fn) loopCallback(body *syntax.Block, params int) {
+	next, stop := f.b.newLabel(), f.b.newLabel()
+	f.loops = append(f.loops, loop{brk: stop, cont: next})
+	f.block(body)
+	f.b.mark(next)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(f.exit)
+	f.b.mark(stop)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.finishSubprog(params)
+}
+
 // finishSubprog ends a callback returning R0 and adds it to the program.
 func (f *fn) finishSubprog(params int) {
 	f.b.mark(f.exit)
@@ -139,16 +153,7 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	} else {
 		sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
 	}
-	// continue returns 0 (go on), break returns 1 (stop).
-	next, stop := sf.b.newLabel(), sf.b.newLabel()
-	sf.loops = append(sf.loops, loop{brk: stop, cont: next})
-	sf.block(s.Body)
-	sf.b.mark(next)
-	sf.emit(asm.Mov.Imm(asm.R0, 0))
-	sf.b.ja(sf.exit)
-	sf.b.mark(stop)
-	sf.emit(asm.Mov.Imm(asm.R0, 1))
-	sf.finishSubprog(4)
+	sf.loopCallback(s.Body, 4)
 	f.forEach(m, sf.name)
 }
 
@@ -166,15 +171,7 @@ func (f *fn) forLoop(s *syntax.ForStmt, slot mem) {
 		asm.Add.Reg(asm.R0, asm.R1))
 	i := mem{asm.R9, slot.off - parentFrame}
 	sf.emit(asm.StoreMem(i.base, int16(i.off), asm.R0, asm.DWord))
-	next, stop := sf.b.newLabel(), sf.b.newLabel()
-	sf.loops = append(sf.loops, loop{brk: stop, cont: next})
-	sf.block(s.Body)
-	sf.b.mark(next)
-	sf.emit(asm.Mov.Imm(asm.R0, 0))
-	sf.b.ja(sf.exit)
-	sf.b.mark(stop)
-	sf.emit(asm.Mov.Imm(asm.R0, 1))
-	sf.finishSubprog(2)
+	sf.loopCallback(s.Body, 2)
 
 	// Iterations: hi - lo, none when hi <= lo.
 	hr := f.toReg(hi, asm.R1)
