@@ -23,7 +23,7 @@ type errorSink struct {
 // does. It returns the zero Pos for anything else: the tree does not
 // record where other expressions end.
 func tokenEnd(src []byte, pos syntax.Pos, call bool) syntax.Pos {
-	line, ok := lineAt(src, pos.Line)
+	line, ok := syntax.SourceLine(src, pos.Line)
 	if !ok || pos.Col < 1 || pos.Col > len(line) {
 		return syntax.Pos{}
 	}
@@ -61,20 +61,6 @@ func tokenEnd(src []byte, pos syntax.Pos, call bool) syntax.Pos {
 		return syntax.Pos{}
 	}
 	return syntax.Pos{Line: pos.Line, Col: j + 1}
-}
-
-func lineAt(src []byte, n int) (string, bool) {
-	for i := 1; i < n; i++ {
-		k := strings.IndexByte(string(src), '\n')
-		if k < 0 {
-			return "", false
-		}
-		src = src[k+1:]
-	}
-	if k := strings.IndexByte(string(src), '\n'); k >= 0 {
-		src = src[:k]
-	}
-	return string(src), true
 }
 
 func (s *errorSink) add(pos syntax.Pos, format string, args ...any) {

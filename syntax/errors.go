@@ -74,7 +74,7 @@ func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string)
 		return
 	}
 	fmt.Fprintf(w, "%s:%s: ERROR: %s\n", file, rangeString(pos, end), msg)
-	line, ok := sourceLine(src, pos.Line)
+	line, ok := SourceLine(src, pos.Line)
 	if !ok {
 		return
 	}
@@ -100,7 +100,9 @@ func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string)
 	fmt.Fprintln(w, b.String())
 }
 
-func sourceLine(src []byte, n int) (string, bool) {
+// SourceLine is line n (from 1) of src without its line ending; false when
+// src has fewer lines.
+func SourceLine(src []byte, n int) (string, bool) {
 	for i := 1; i < n; i++ {
 		k := strings.IndexByte(string(src), '\n')
 		if k < 0 {
