@@ -39,7 +39,7 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 			args = args[1:]
 		}
 		kind := map[string]EventKind{"printf": Printf, "errorf": Errorf, "warnf": Errorf, "system": System, "cat": Cat}[c.Name]
-		f.event(e, kind, format, "", args)
+		f.event(e, kind, format, "", args).Warn = c.Name == "warnf"
 	case "time":
 		format := "%H:%M:%S\n"
 		if c.Format != nil {
