@@ -16,10 +16,10 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"friday/check"
+	"friday/internal/testenv"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -98,24 +98,6 @@ func compile(src string) (*Object, error) {
 	return Generate(p, Options{})
 }
 
-// needBPF skips (or under CI fails) when BPF programs cannot be loaded.
-func needBPF(t *testing.T) {
-	t.Helper()
-	err := rlimit.RemoveMemlock()
-	if err == nil {
-		var m *ebpf.Map
-		m, err = ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-		if err == nil {
-			m.Close()
-			return
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("BPF is unusable: %v", err)
-	}
-	t.Skipf("BPF is unusable: %v", err)
-}
-
 func load(obj *Object) (*ebpf.Collection, error) {
 	return ebpf.NewCollectionWithOptions(obj.CollectionSpec(), ebpf.CollectionOptions{
 		Programs: ebpf.ProgramOptions{LogSizeStart: 1 << 20},
@@ -123,7 +105,7 @@ func load(obj *Object) (*ebpf.Collection, error) {
 }
 
 func TestLoad(t *testing.T) {
-	needBPF(t)
+	testenv.BPF(t)
 	for _, c := range readCases(t, "testdata/load.txt") {
 		where := fmt.Sprintf("%s:%d", c.file, c.line)
 		obj, err := compile(c.script)
@@ -190,7 +172,7 @@ func refusedKind(obj *Object, err error) bool {
 }
 
 func TestRun(t *testing.T) {
-	needBPF(t)
+	testenv.BPF(t)
 	for _, c := range readCases(t, "testdata/run.txt") {
 		where := fmt.Sprintf("%s:%d", c.file, c.line)
 		if len(c.want) == 0 || !strings.HasPrefix(c.want[0], "run ") {

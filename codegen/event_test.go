@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"friday/check"
+	"friday/internal/testenv"
 	"friday/probe"
 	"friday/syntax"
 )
@@ -17,7 +18,7 @@ import (
 // Events that do not fit into a full ring are counted, per event ID, in
 // the lost-event map; none goes missing unaccounted.
 func TestLostEvents(t *testing.T) {
-	needBPF(t)
+	testenv.BPF(t)
 	const n = 400
 	src := "BEGIN { printf(\"first\\n\"); for ($i : 0..400) { printf(\"%d\\n\", $i); } }"
 	f, err := syntax.Parse("test.bt", []byte(src))
