@@ -1251,15 +1251,20 @@ func (p *parser) parseBlockExpr() Expr {
 
 func (p *parser) parseSizeof() Expr {
 	s := &Sizeof{P: p.tok.pos}
+	s.Type, s.X = p.typeOrExprArg()
+	p.want(")")
+	return s
+}
+
+// typeOrExprArg reads the keyword and the first argument of sizeof or
+// offsetof, a type or an expression.
+func (p *parser) typeOrExprArg() (*TypeExpr, Expr) {
 	p.next()
 	p.want("(")
 	if p.typeArg() {
-		s.Type = p.parseType()
-	} else {
-		s.X = p.parseExprNested()
+		return p.parseType(), nil
 	}
-	p.want(")")
-	return s
+	return nil, p.parseExprNested()
 }
 
 // typeArg reports whether the argument of sizeof or offsetof starting at
@@ -1278,13 +1283,7 @@ func (p *parser) typeArg() bool {
 
 func (p *parser) parseOffsetof() Expr {
 	o := &Offsetof{P: p.tok.pos}
-	p.next()
-	p.want("(")
-	if p.typeArg() {
-		o.Type = p.parseType()
-	} else {
-		o.X = p.parseExprNested()
-	}
+	o.Type, o.X = p.typeOrExprArg()
 	p.want(",")
 	for {
 		if p.tok.kind != tIdent {
