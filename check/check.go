@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,13 +195,8 @@ func (c *checker) run() (*Program, error) {
 // passSignature sums up what a pass inferred, to tell when passes stop
 // changing it.
 func (c *checker) passSignature() string {
-	names := make([]string, 0, len(c.maps))
-	for n := range c.maps {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var b strings.Builder
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(c.maps)) {
 		m := c.maps[n]
 		fmt.Fprintf(&b, "%s[%v]%v%d;", n, m.Key, m.Value, c.mapSign[n])
 	}
@@ -214,12 +211,7 @@ func (c *checker) passSignature() string {
 
 // finishMaps reports maps that are read but never given a value.
 func (c *checker) finishMaps() {
-	names := make([]string, 0, len(c.mapRead))
-	for n := range c.mapRead {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(c.mapRead)) {
 		if m := c.maps[n]; m == nil || m.Value == nil {
 			c.errorf(c.mapRead[n], "Undefined map: %s", n)
 		}

@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,12 +15,7 @@ import (
 // functions in source order with their variables by position.
 func (p *Program) Dump() string {
 	var b strings.Builder
-	names := make([]string, 0, len(p.Maps))
-	for n := range p.Maps {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(p.Maps)) {
 		m := p.Maps[n]
 		key := ""
 		if m.Key != nil {
@@ -26,12 +23,7 @@ func (p *Program) Dump() string {
 		}
 		fmt.Fprintf(&b, "%s%s: %s\n", n, key, m.Value)
 	}
-	fnames := make([]string, 0, len(p.Funcs))
-	for n := range p.Funcs {
-		fnames = append(fnames, n)
-	}
-	sort.Strings(fnames)
-	for _, n := range fnames {
+	for _, n := range slices.Sorted(maps.Keys(p.Funcs)) {
 		f := p.Funcs[n]
 		params := make([]string, len(f.Params))
 		for i, v := range f.Params {

@@ -2,9 +2,10 @@ package codegen
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -144,12 +145,7 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 			obj, err = nil, b.err
 		}
 	}()
-	names := make([]string, 0, len(p.Maps))
-	for n := range p.Maps {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(p.Maps)) {
 		g.userMap(p.Maps[n])
 	}
 	used := map[string]int{}
