@@ -173,6 +173,20 @@ var aluOps = map[string]asm.ALUOp{
 	"&": asm.And, "|": asm.Or, "^": asm.Xor, "<<": asm.LSh, ">>": asm.RSh,
 }
 
+// signedALU is the variant of op for signed operands: division,
+// remainder and right shift differ; other operations are the same.
+func signedALU(op asm.ALUOp) asm.ALUOp {
+	switch op {
+	case asm.Div:
+		return asm.SDiv
+	case asm.Mod:
+		return asm.SMod
+	case asm.RSh:
+		return asm.ArSh
+	}
+	return op
+}
+
 func (f *fn) binary(e *syntax.Binary) value {
 	switch e.Op {
 	case "&&", "||", "==", "!=", "<", "<=", ">", ">=":

@@ -376,14 +376,7 @@ func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, 
 		f.errorf(n.Pos(), "operator %s= is not supported", op)
 	}
 	if m.Value.Signed {
-		switch alu {
-		case asm.Div:
-			alu = asm.SDiv
-		case asm.Mod:
-			alu = asm.SMod
-		case asm.RSh:
-			alu = asm.ArSh
-		}
+		alu = signedALU(alu)
 	}
 	key := f.mapKey(m, keys, n.Pos(), 0)
 	f.lookup(m, key)

@@ -157,14 +157,7 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 			f.errorf(s.Pos(), "operator %s is not supported", s.Op)
 		}
 		if cv.Type.Signed {
-			switch op {
-			case asm.Div:
-				op = asm.SDiv
-			case asm.Mod:
-				op = asm.SMod
-			case asm.RSh:
-				op = asm.ArSh
-			}
+			op = signedALU(op)
 		}
 		v := f.evalInt(s.RHS)
 		d := asm.R0
