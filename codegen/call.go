@@ -391,7 +391,18 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.asyncCall(e, c, t)
 	case "delete":
 		f.deleteElem(e, c)
-		return value{kind: vVoid, t: types.VoidT}
+		if f.g.userMap(c.Map) == nil {
+			return constVal(0, types.BoolT)
+		}
+		// The helper returns 0 when the key was there, -ENOENT when not.
+		found, end := f.b.newLabel(), f.b.newLabel()
+		f.b.jmpImm(asm.JEq, asm.R0, 0, found)
+		f.emit(asm.Mov.Imm(asm.R0, 0))
+		f.b.ja(end)
+		f.b.mark(found)
+		f.emit(asm.Mov.Imm(asm.R0, 1))
+		f.b.mark(end)
+		return value{kind: vReg, r: asm.R0, t: types.BoolT}
 	case "has_key":
 		return f.hasKey(e, c)
 	case "len":
