@@ -127,7 +127,8 @@ declare -A cost bpf samples exitms
 for _ in $(seq "$runs"); do
 	for i in "${!programs[@]}"; do
 		for tracer in "${tracers[@]}"; do
-			read -r c b n e < <(one_run "$tracer" "${programs[$i]}")
+			r=$(one_run "$tracer" "${programs[$i]}")
+			read -r c b n e <<<"$r"
 			k="$tracer $i"
 			cost[$k]+="$c " bpf[$k]+="$b " samples[$k]+="$n " exitms[$k]+="$e "
 		done

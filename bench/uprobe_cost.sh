@@ -88,7 +88,8 @@ declare -A wall cpu
 for _ in $(seq "$runs"); do
 	for c in "${configs[@]}"; do
 		# shellcheck disable=SC2086 # two words on purpose
-		read -r w u < <(one_run $c)
+		r=$(one_run $c)
+		read -r w u <<<"$r"
 		wall[$c]+="$w " cpu[$c]+="$u "
 	done
 done
