@@ -5,54 +5,19 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// childEnv marks a process started by StartCommand: it is friday itself,
-// waiting for the go-ahead before it becomes the traced command. Go cannot
-// run code between fork and exec, so the pause happens in a fresh copy of
-// the binary instead; exec keeps the pid, so cpid is known before the
-// probes are attached and the command makes no syscall before they are.
-const childEnv = "FRIDAY_HELD_COMMAND"
-
-// A held command execs from the main thread, the one with the process's
-// id: what follows the process from before its exec (the symbol package's
-// perf mmap records) is tied to that thread. Locking the thread in an
-// init function keeps main on it.
-func init() {
-	if os.Getenv(childEnv) != "" {
-		runtime.LockOSThread()
-	}
-}
-
-// ExecHeldCommand must be called first thing in main. In a process started
-// by StartCommand it waits for Release and then execs the command; it does
-// not return there. Elsewhere it returns at once.
-func ExecHeldCommand() {
-	path := os.Getenv(childEnv)
-	if path == "" {
-		return
-	}
-	os.Unsetenv(childEnv)
-	// Saying that the runtime's start-up is over keeps its system calls
-	// (it reads cgroup files, for one) out of what the probes see.
-	ready := os.NewFile(4, "ready")
-	ready.Write([]byte{1})
-	ready.Close()
-	gate := os.NewFile(3, "gate")
-	var b [1]byte
-	if n, _ := gate.Read(b[:]); n != 1 {
-		// The tracer went away before attaching: the command never runs.
-		os.Exit(1)
-	}
-	gate.Close()
-	err := syscall.Exec(path, os.Args, os.Environ())
-	fmt.Fprintf(os.Stderr, "ERROR: failed to exec %s: %v\n", path, err)
-	os.Exit(127)
-}
+// holdScript is what a held command runs before it becomes the command: a
+// shell that says it is ready on fd 4, waits for the go-ahead on fd 3 and
+// then execs the command in its place. Go cannot run code between fork and
+// exec; a shell can, and, unlike a copy of friday, it is a single thread
+// that makes no system call while it waits, so probes filtered on cpid see
+// only what the command does (as with bpftrace: a read and the execve).
+// exec keeps the pid, so cpid is known before the probes are attached.
+const holdScript = `echo >&4; exec 4>&-; read go <&3 || exit 1; exec "$@" 3<&-`
 
 // Command is a command started by StartCommand, held before its first
 // instruction until Release.
@@ -74,13 +39,8 @@ func StartCommand(line string) (*Command, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("empty command for -c")
 	}
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
+	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, fmt.Errorf("command %q: %w", argv[0], errors.Unwrap(err))
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("cannot start command: %w", err)
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -93,9 +53,8 @@ func StartCommand(line string) (*Command, error) {
 		return nil, err
 	}
 	c := &exec.Cmd{
-		Path:       self,
-		Args:       argv,
-		Env:        append(os.Environ(), childEnv+"="+path),
+		Path:       "/bin/sh",
+		Args:       append([]string{"sh", "-c", holdScript, "sh"}, argv...),
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,
@@ -130,7 +89,7 @@ func (c *Command) waitHeld() {
 
 // Release lets the command run.
 func (c *Command) Release() error {
-	_, err := c.gate.Write([]byte{1})
+	_, err := c.gate.Write([]byte{'\n'})
 	c.gate.Close()
 	if err != nil {
 		return fmt.Errorf("command exited before it could run: %w", err)

@@ -174,10 +174,16 @@ func (s *state) run(ctx context.Context) error {
 	if c := s.opts.Command; c != nil {
 		c.waitHeld()
 	}
+	// BEGIN fires before the other probes are attached, as in bpftrace: what
+	// it sets up is there when they first fire, and an exit() in it means
+	// nothing else is attached.
+	if err := s.runOnce(begin, "BEGIN"); err != nil {
+		return err
+	}
 	var iters []probe.Link
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
-			if pt.Provider == "begin" || pt.Provider == "end" {
+			if s.exiting || pt.Provider == "begin" || pt.Provider == "end" {
 				continue
 			}
 			l, err := probe.Attach(pt, s.progs[i])
@@ -192,9 +198,6 @@ func (s *state) run(ctx context.Context) error {
 				iters = append(iters, l)
 			}
 		}
-	}
-	if err := s.runOnce(begin, "BEGIN"); err != nil {
-		return err
 	}
 	if len(iters) > 0 {
 		return s.runIterators(iters, end)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"friday/run"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -26,7 +25,6 @@ Run 'friday help trace' for the flags of trace.
 `
 
 func main() {
-	run.ExecHeldCommand()
 	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
 }
 
