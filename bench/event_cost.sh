@@ -8,7 +8,8 @@
 # The kernel counts run time and runs of every program while
 # kernel.bpf_stats_enabled is 1, and shows them in the fdinfo of each
 # program file descriptor. The script starts the tracer, runs the load,
-# then sums the counters over the programs the tracer holds.
+# then sums the counters over the programs of the tracer that the load ran,
+# and prints "N events, X ns/event, I insns".
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 need_root
@@ -20,7 +21,17 @@ old=$(sysctl -n kernel.bpf_stats_enabled)
 out=$(mktemp)
 cleanup() {
 	sysctl -q -w kernel.bpf_stats_enabled="$old"
-	[ -n "${pid:-}" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	if [ -n "${pid:-}" ]; then
+		# bpftrace now and then misses a lone SIGINT: repeat it until the
+		# tracer is gone (or a zombie, which kill still reaches), then give up.
+		for _ in $(seq 50); do
+			kill -INT "$pid" 2>/dev/null || break
+			sleep 0.2
+			grep -q '^State:.*zombie' /proc/"$pid"/status 2>/dev/null && break
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
 	rm -f "$out"
 }
 trap cleanup EXIT
@@ -35,24 +46,35 @@ for _ in $(seq 200); do
 done
 grep -q Attaching "$out" || { echo "tracer did not start:" >&2; cat "$out" >&2; exit 1; }
 
-# counters sums run_time_ns and run_cnt over the tracer's programs.
+# counters prints "prog_id run_time_ns run_cnt" for each of the tracer's
+# programs. A program may sit behind several fds (a link keeps its own),
+# so each id counts once.
 counters() {
-	local ns=0 cnt=0 f
+	local f
 	for f in /proc/"$pid"/fdinfo/*; do
 		# Program fds only: link fds name a prog_id too but keep no counters.
 		grep -q '^run_time_ns:' "$f" 2>/dev/null || continue
-		ns=$((ns + $(awk '/^run_time_ns:/ { print $2 }' "$f")))
-		cnt=$((cnt + $(awk '/^run_cnt:/ { print $2 }' "$f")))
-	done
-	echo "$ns $cnt"
+		awk '/^prog_id:/ { id = $2 } /^run_time_ns:/ { ns = $2 } /^run_cnt:/ { n = $2 }
+			END { print id, ns, n }' "$f"
+	done | sort -u -k1,1
 }
 
-read -r ns0 cnt0 < <(counters)
-sh -c "$load" >/dev/null
-read -r ns1 cnt1 < <(counters)
-runs=$((cnt1 - cnt0))
+before=$(counters)
+sh -c "$load" >/dev/null 2>&1
+after=$(counters)
+# Only the programs the load ran are measured; their size is the number of
+# BPF instructions the kernel keeps after verification (xlated, 8 bytes each).
+read -r ns runs ids < <(join <(echo "$before") <(echo "$after") |
+	awk '$5 > $3 { ns += $4 - $2; n += $5 - $3; ids = ids " " $1 } END { print ns + 0, n + 0, ids }')
 if [ "$runs" -eq 0 ]; then
 	echo "no events: the load did not hit the program's probes" >&2
 	exit 1
 fi
-awk -v ns=$((ns1 - ns0)) -v n="$runs" 'BEGIN { printf "%d events, %.1f ns/event\n", n, ns / n }'
+insns=0
+if command -v bpftool >/dev/null; then
+	for id in $ids; do
+		b=$(bpftool prog show id "$id" | sed -n 's/.*xlated \([0-9]*\)B.*/\1/p')
+		insns=$((insns + b / 8))
+	done
+fi
+awk -v ns="$ns" -v n="$runs" -v i="$insns" 'BEGIN { printf "%d events, %.1f ns/event, %d insns\n", n, ns / n, i }'
