@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
