@@ -478,15 +478,8 @@ func (f *fn) ternary(e *syntax.Ternary) value {
 		return f.eval(e.Else)
 	}
 	t := f.typeOf(e)
-	els := f.b.newLabel()
-	end := f.b.newLabel()
 	if t.Kind == types.Void {
-		f.branch(e.Cond, els, false)
-		f.eval(e.Then)
-		f.b.ja(end)
-		f.b.mark(els)
-		f.eval(e.Else)
-		f.b.mark(end)
+		f.arms(e, func(x syntax.Expr) { f.eval(x) })
 		return value{kind: vVoid, t: t}
 	}
 	if isIntLike(t) {
@@ -505,25 +498,27 @@ func (f *fn) ternary(e *syntax.Ternary) value {
 				f.storeInt(m, v, 8)
 			}
 		}
-		f.branch(e.Cond, els, false)
-		put(e.Then)
-		f.b.ja(end)
-		f.b.mark(els)
-		put(e.Else)
-		f.b.mark(end)
+		f.arms(e, put)
 		if ok {
 			return value{kind: vReg, r: r, t: t, own: true}
 		}
 		return value{kind: vMem, m: m, t: asm64(t)}
 	}
 	m := f.alloc(t.Size)
+	f.arms(e, func(x syntax.Expr) { f.evalInto(x, m, t, true) })
+	return value{kind: vMem, m: m, t: t}
+}
+
+// arms compiles the two arms of e with arm, each reached only when e's
+// condition chooses it.
+func (f *fn) arms(e *syntax.Ternary, arm func(syntax.Expr)) {
+	els, end := f.b.newLabel(), f.b.newLabel()
 	f.branch(e.Cond, els, false)
-	f.evalInto(e.Then, m, t, true)
+	arm(e.Then)
 	f.b.ja(end)
 	f.b.mark(els)
-	f.evalInto(e.Else, m, t, true)
+	arm(e.Else)
 	f.b.mark(end)
-	return value{kind: vMem, m: m, t: t}
 }
 
 // toRegInto puts integer v into register r exactly.

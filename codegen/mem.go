@@ -17,13 +17,7 @@ import (
 func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
 	if x, ok := e.(*syntax.Ternary); ok {
 		if _, isConst := f.constOf(x.Cond); !isConst && !isVoid(f.typeOf(x)) {
-			els, end := f.b.newLabel(), f.b.newLabel()
-			f.branch(x.Cond, els, false)
-			f.evalInto(x.Then, dst, t, pad)
-			f.b.ja(end)
-			f.b.mark(els)
-			f.evalInto(x.Else, dst, t, pad)
-			f.b.mark(end)
+			f.arms(x, func(y syntax.Expr) { f.evalInto(y, dst, t, pad) })
 			return
 		}
 	}
