@@ -145,7 +145,7 @@ func (f *fn) eventWith(e syntax.Expr, kind EventKind, format, mapName string, ar
 		buf := f.alloc(size)
 		f.emit(storeImm(buf.base, int16(buf.off), int64(ev.ID), asm.DWord))
 		write(buf.at(8))
-		f.wakeupFlags(asm.R4)
+		f.wakeupFlags(asm.R4, kind)
 		f.mapPtr(asm.R1, rb)
 		f.addr(asm.R2, buf)
 		f.emit(asm.Mov.Imm(asm.R3, int32(size)))
@@ -159,7 +159,7 @@ func (f *fn) eventWith(e syntax.Expr, kind EventKind, format, mapName string, ar
 		f.emit(asm.Mov.Reg(rec, asm.R0))
 		f.emit(storeImm(rec, 0, int64(ev.ID), asm.DWord))
 		write(mem{rec, 8})
-		f.wakeupFlags(asm.R2)
+		f.wakeupFlags(asm.R2, kind)
 		f.emit(asm.Mov.Reg(asm.R1, rec))
 		f.call(asm.FnRingbufSubmit)
 		f.free[rec] = true
@@ -220,8 +220,13 @@ func (f *fn) join(e syntax.Expr, c *check.Call) {
 
 // wakeupFlags picks the submit flags: the reader is woken only when the
 // ring is a quarter full; otherwise it finds the data when it next polls.
-// This keeps wakeups (and their cost in the traced task) rare.
-func (f *fn) wakeupFlags(r asm.Register) {
+// This keeps wakeups (and their cost in the traced task) rare. exit() wakes
+// the reader at once: until it detaches, the probes go on firing.
+func (f *fn) wakeupFlags(r asm.Register, kind EventKind) {
+	if kind == Exit {
+		f.emit(asm.Mov.Imm(r, rbForceWakeup))
+		return
+	}
 	f.mapPtr(asm.R1, f.g.ringBuf())
 	f.emit(asm.Mov.Imm(asm.R2, rbAvailData))
 	f.call(asm.FnRingbufQuery)
