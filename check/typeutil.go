@@ -133,6 +133,31 @@ func varType(t *types.Type) *types.Type {
 	return t
 }
 
+// mapFields is tuple or record t with the type of each field i replaced by
+// fn(i, its type): t itself when nothing changes, nil when fn gives nil.
+func mapFields(t *types.Type, fn func(i int, ft *types.Type) *types.Type) *types.Type {
+	changed := false
+	elems := make([]*types.Type, len(t.Fields))
+	names := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		elems[i] = fn(i, f.Type)
+		if elems[i] == nil {
+			return nil
+		}
+		names[i] = f.Name
+		if elems[i] != f.Type {
+			changed = true
+		}
+	}
+	if !changed {
+		return t
+	}
+	if t.Kind == types.Record {
+		return types.RecordOf(names, elems)
+	}
+	return types.TupleOf(elems...)
+}
+
 // stored is the type a value takes when stored in a map: integers and
 // enums widen to 8 bytes (recursively inside tuples).
 func stored(t *types.Type) *types.Type {
@@ -151,23 +176,7 @@ func stored(t *types.Type) *types.Type {
 			return &e
 		}
 	case types.Tuple, types.Record:
-		changed := false
-		elems := make([]*types.Type, len(t.Fields))
-		names := make([]string, len(t.Fields))
-		for i, f := range t.Fields {
-			elems[i] = stored(f.Type)
-			names[i] = f.Name
-			if elems[i] != f.Type {
-				changed = true
-			}
-		}
-		if !changed {
-			return t
-		}
-		if t.Kind == types.Record {
-			return types.RecordOf(names, elems)
-		}
-		return types.TupleOf(elems...)
+		return mapFields(t, func(_ int, ft *types.Type) *types.Type { return stored(ft) })
 	}
 	return t
 }
@@ -209,29 +218,12 @@ func merge(old, nw *types.Type, intUnify bool) *types.Type {
 		if len(old.Fields) != len(nw.Fields) {
 			return nil
 		}
-		changed := false
-		elems := make([]*types.Type, len(old.Fields))
-		names := make([]string, len(old.Fields))
-		for i := range old.Fields {
+		return mapFields(old, func(i int, ft *types.Type) *types.Type {
 			if old.Fields[i].Name != nw.Fields[i].Name {
 				return nil
 			}
-			elems[i] = merge(old.Fields[i].Type, nw.Fields[i].Type, intUnify)
-			if elems[i] == nil {
-				return nil
-			}
-			names[i] = old.Fields[i].Name
-			if elems[i] != old.Fields[i].Type {
-				changed = true
-			}
-		}
-		if !changed {
-			return old
-		}
-		if old.Kind == types.Record {
-			return types.RecordOf(names, elems)
-		}
-		return types.TupleOf(elems...)
+			return merge(ft, nw.Fields[i].Type, intUnify)
+		})
 	case types.Sum, types.Min, types.Max, types.Avg, types.Stats:
 		// One aggregation fed signed and unsigned values (@m = min(5);
 		// @m = min(-2)) keeps them as signed.
