@@ -48,6 +48,18 @@ func (f *fn) helperValue(fn asm.BuiltinFunc, t *types.Type) value {
 	return value{kind: vReg, r: asm.R0, t: t}
 }
 
+// helperHalf is the upper or the lower 32 bits of what helper fn returns,
+// for the helpers that pack two ids (tgid and pid, gid and uid) in one.
+func (f *fn) helperHalf(fn asm.BuiltinFunc, upper bool, t *types.Type) value {
+	v := f.helperValue(fn, t)
+	if upper {
+		f.emit(asm.RSh.Imm(asm.R0, 32))
+	} else {
+		f.emit(asm.Mov.Reg32(asm.R0, asm.R0))
+	}
+	return v
+}
+
 // builtin evaluates a builtin identifier such as pid or comm.
 func (f *fn) builtin(id *syntax.Ident) value {
 	c := f.callOf(id)
@@ -58,21 +70,9 @@ func (f *fn) builtin(id *syntax.Ident) value {
 func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 	switch c.Name {
 	case "pid", "tid":
-		v := f.helperValue(asm.FnGetCurrentPidTgid, t)
-		if c.Name == "pid" {
-			f.emit(asm.RSh.Imm(asm.R0, 32))
-		} else {
-			f.emit(asm.Mov.Reg32(asm.R0, asm.R0))
-		}
-		return v
+		return f.helperHalf(asm.FnGetCurrentPidTgid, c.Name == "pid", t)
 	case "uid", "gid", "username":
-		v := f.helperValue(asm.FnGetCurrentUidGid, t)
-		if c.Name == "gid" {
-			f.emit(asm.RSh.Imm(asm.R0, 32))
-		} else {
-			f.emit(asm.Mov.Reg32(asm.R0, asm.R0))
-		}
-		return v
+		return f.helperHalf(asm.FnGetCurrentUidGid, c.Name == "gid", t)
 	case "cpu":
 		return f.helperValue(asm.FnGetSmpProcessorId, t)
 	case "nsecs":
