@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -86,10 +87,13 @@ func (s *state) system(ev *codegen.Event, args []byte) error {
 		return err
 	}
 	cmd := exec.Command("/bin/sh", "-c", line)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// The output goes through the printer: to -o's file, and as a "syscall"
+	// record in JSON.
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	// A failing command is the script's business, not an error of friday's.
 	cmd.Run()
-	return nil
+	return s.opts.Printer.Syscall(out.Bytes())
 }
 
 // cat prints a file's contents.

@@ -36,6 +36,8 @@ type Printer interface {
 	Map(m *codegen.Map, entries []Entry, top, div uint64) error
 	// Text prints bytes as they are (cat).
 	Text(b []byte) error
+	// Syscall prints the output of a command run by system().
+	Syscall(b []byte) error
 	// ExitMaps prints what precedes the maps printed at exit.
 	ExitMaps() error
 	// Lost reports events the kernel could not hand over.
