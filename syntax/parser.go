@@ -725,19 +725,13 @@ func (p *parser) parseStmt() Stmt {
 			return p.parseIf()
 		case "while":
 			pos := t.pos
-			p.next()
-			p.want("(")
-			cond := p.parseExprNested()
-			p.want(")")
+			cond := p.parseHead()
 			return &WhileStmt{P: pos, Cond: cond, Body: p.parseBlock()}
 		case "for":
 			return p.parseFor()
 		case "unroll":
 			pos := t.pos
-			p.next()
-			p.want("(")
-			n := p.parseExprNested()
-			p.want(")")
+			n := p.parseHead()
 			return &UnrollStmt{P: pos, Count: n, Body: p.parseBlock()}
 		case "break", "continue":
 			p.next()
@@ -770,12 +764,19 @@ func isAssignOp(op string) bool {
 	return false
 }
 
-func (p *parser) parseIf() *IfStmt {
-	s := &IfStmt{P: p.tok.pos}
+// parseHead reads the keyword of if, while or unroll and the expression in
+// parentheses after it.
+func (p *parser) parseHead() Expr {
 	p.next()
 	p.want("(")
-	s.Cond = p.parseExprNested()
+	x := p.parseExprNested()
 	p.want(")")
+	return x
+}
+
+func (p *parser) parseIf() *IfStmt {
+	s := &IfStmt{P: p.tok.pos}
+	s.Cond = p.parseHead()
 	if !p.tok.is("{") {
 		p.unexpected("{")
 	}
