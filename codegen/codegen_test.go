@@ -240,16 +240,12 @@ func runCase(src, how string) ([]string, error) {
 	}
 	var out []string
 	if rd != nil {
-		rd.SetDeadline(time.Now().Add(100 * time.Millisecond))
-		for {
-			rec, err := rd.Read()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, describeEvent(obj, rec.RawSample))
+		recs, err := readRecords(rd)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			out = append(out, describeEvent(obj, rec))
 		}
 	}
 	for _, m := range obj.Maps {
@@ -259,6 +255,23 @@ func runCase(src, how string) ([]string, error) {
 		out = append(out, describeMap(m, coll.Maps[m.Spec.Name])...)
 	}
 	return out, nil
+}
+
+// readRecords returns the records waiting in rd, once none has come for
+// 100ms.
+func readRecords(rd *ringbuf.Reader) ([][]byte, error) {
+	var recs [][]byte
+	rd.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return recs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec.RawSample)
+	}
 }
 
 func describeEvent(obj *Object, b []byte) string {

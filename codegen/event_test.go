@@ -1,10 +1,8 @@
 package codegen
 
 import (
-	"errors"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
@@ -47,16 +45,12 @@ func TestLostEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[uint64]uint64{}
-	rd.SetDeadline(time.Now().Add(100 * time.Millisecond))
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[uint64(rec.RawSample[0])]++
+	recs, err := readRecords(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		got[uint64(rec[0])]++
 	}
 	lost := map[uint64]uint64{}
 	for id := range obj.Events {
