@@ -27,8 +27,14 @@ type Stacks struct {
 	stopScan func()
 }
 
-// scanEvery is how often map keys are read for the pids of user stacks.
-const scanEvery = 100 * time.Millisecond
+// scanEvery is how often map keys are read for the pids of user stacks,
+// at most: a scan costs a system call per key, so the pause after one is at
+// least scanCost times as long as the scan took, which keeps friday's own
+// CPU use near 1% however many stacks a map holds.
+const (
+	scanEvery = 100 * time.Millisecond
+	scanCost  = 100
+)
 
 // set finds the stack trace maps among the loaded ones (the code generator
 // names them with codegen.StackMapName) and, when Seen is set, starts
@@ -60,13 +66,14 @@ func (s *Stacks) set(obj *codegen.Object, maps map[string]*ebpf.Map) {
 		defer close(stopped)
 		seen := map[uint32]bool{}
 		for {
+			start := time.Now()
 			for _, sc := range scans {
 				sc.scan(seen, s.Seen)
 			}
 			select {
 			case <-done:
 				return
-			case <-time.After(scanEvery):
+			case <-time.After(max(scanEvery, scanCost*time.Since(start))):
 			}
 		}
 	}()

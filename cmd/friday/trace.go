@@ -249,6 +249,10 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 			defer res.Watch(cmd.Pid())()
 		}
 	}
+	if o.pid > 0 && !o.dryRun {
+		// Its stacks must resolve even if it exits before they print.
+		defer res.Watch(o.pid)()
+	}
 	obj, err := codegen.Generate(prog, gopts)
 	if err != nil {
 		return &scriptError{name, src, err}
