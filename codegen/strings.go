@@ -150,14 +150,21 @@ func (f *fn) strncmp(e syntax.Expr, c *check.Call) value {
 	return f.zeroOrOne(ne, end, types.I64)
 }
 
-// strMem evaluates a string argument into memory.
-func (f *fn) strMem(e syntax.Expr) value {
+// evalMem evaluates e, writing a string literal to the stack (zero-padded
+// when pad is set) so that it is in memory like other strings.
+func (f *fn) evalMem(e syntax.Expr, pad bool) value {
 	v := f.eval(e)
 	if v.isStr {
 		m := f.alloc(v.t.Size)
-		f.writeStr(m, v.s, v.t.Size, false)
+		f.writeStr(m, v.s, v.t.Size, pad)
 		return value{kind: vMem, m: m, t: v.t}
 	}
+	return v
+}
+
+// strMem evaluates a string argument into memory.
+func (f *fn) strMem(e syntax.Expr) value {
+	v := f.evalMem(e, false)
 	if v.kind != vMem || v.t.Kind != types.String {
 		f.errorf(e.Pos(), "expected a string")
 	}
@@ -265,12 +272,7 @@ func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
 
 // memArg evaluates a memory argument (string, array, tuple).
 func (f *fn) memArg(e syntax.Expr) value {
-	v := f.eval(e)
-	if v.isStr {
-		m := f.alloc(v.t.Size)
-		f.writeStr(m, v.s, v.t.Size, true)
-		return value{kind: vMem, m: m, t: v.t}
-	}
+	v := f.evalMem(e, true)
 	if v.kind != vMem {
 		f.errorf(e.Pos(), "memcmp() needs values in memory, not %s", v.t)
 	}
