@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -339,14 +340,20 @@ func (s *state) read() error {
 }
 
 func (s *state) detach() error {
-	var first error
-	for _, l := range s.links {
-		if err := l.Close(); err != nil && first == nil {
-			first = fmt.Errorf("detaching: %w", err)
-		}
+	// Each close waits for the kernel's RCU grace period (15-20 ms here):
+	// closing the links together lets those waits overlap instead of
+	// adding up.
+	errs := make([]error, len(s.links))
+	var wg sync.WaitGroup
+	for i, l := range s.links {
+		wg.Go(func() { errs[i] = l.Close() })
 	}
+	wg.Wait()
 	s.links = nil
-	return first
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("detaching: %w", err)
+	}
+	return nil
 }
 
 // close takes everything out of the kernel. It is safe to call on a
