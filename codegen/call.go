@@ -95,12 +95,7 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		f.b.mark(skip)
 		start := f.keep(value{kind: vReg, r: asm.R0, t: types.U64})
 		f.call(asm.FnKtimeGetNs)
-		imm, reg, isImm := f.operand(start, asm.R0)
-		if isImm {
-			f.emit(asm.Sub.Imm(asm.R0, imm))
-		} else {
-			f.emit(asm.Sub.Reg(asm.R0, reg))
-		}
+		f.alu(asm.Sub, asm.R0, start)
 		f.drop(start)
 		return value{kind: vReg, r: asm.R0, t: t}
 	case "cgroup":

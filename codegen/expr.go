@@ -114,6 +114,16 @@ func (f *fn) evalInt(e syntax.Expr) value {
 	return v
 }
 
+// alu emits dst op= v, with v as an immediate when it fits.
+func (f *fn) alu(op asm.ALUOp, dst asm.Register, v value) {
+	imm, reg, isImm := f.operand(v, dst)
+	if isImm {
+		f.emit(op.Imm(dst, imm))
+	} else {
+		f.emit(op.Reg(dst, reg))
+	}
+}
+
 // operand gives v as the source operand of an ALU or jump instruction:
 // an immediate, or a register other than avoid.
 func (f *fn) operand(v value, avoid asm.Register) (imm int32, reg asm.Register, isImm bool) {
@@ -224,12 +234,7 @@ func (f *fn) binary(e *syntax.Binary) value {
 		}
 	}
 	d := f.writable(a, b)
-	imm, reg, isImm := f.operand(b, d.r)
-	if isImm {
-		f.emit(op.Imm(d.r, imm))
-	} else {
-		f.emit(op.Reg(d.r, reg))
-	}
+	f.alu(op, d.r, b)
 	f.drop(b)
 	d.t = rt
 	return d

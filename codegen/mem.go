@@ -390,12 +390,7 @@ func (f *fn) scaleAdd(p, i value, size int) value {
 	if size > 1 {
 		f.emit(asm.Mul.Imm(i.r, int32(size)))
 	}
-	imm, reg, isImm := f.operand(p, i.r)
-	if isImm {
-		f.emit(asm.Add.Imm(i.r, imm))
-	} else {
-		f.emit(asm.Add.Reg(i.r, reg))
-	}
+	f.alu(asm.Add, i.r, p)
 	f.drop(p)
 	return i
 }
