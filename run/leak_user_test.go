@@ -91,6 +91,16 @@ func startLeakTarget(t *testing.T) *tracedProcess {
 		cmd.Wait()
 	})
 	p.pid = cmd.Process.Pid
+	// /proc/PID/mem opened before the exec would show the forked image,
+	// where the target's addresses are not mapped.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(p.pid) + "/exe"); exe == p.path {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the target did not start")
+		}
+	}
 	p.mem, err = os.Open("/proc/" + strconv.Itoa(p.pid) + "/mem")
 	if err != nil {
 		t.Fatal(err)
