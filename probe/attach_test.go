@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 
+	"friday/internal/bpftest"
 	"friday/internal/testenv"
 	"friday/syntax"
 )
@@ -35,29 +35,13 @@ func loadCounter(t *testing.T, spec *ebpf.ProgramSpec) (*ebpf.Program, *ebpf.Map
 		testenv.Unavailable(t, "BPF is unusable: creating a map: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
-	spec.License, spec.Instructions = "GPL", counterInsns(m)
+	spec.License, spec.Instructions = "GPL", bpftest.CounterInsns(m, 0)
 	prog, err := ebpf.NewProgram(spec)
 	if err != nil {
 		return nil, m, err
 	}
 	t.Cleanup(func() { prog.Close() })
 	return prog, m, nil
-}
-
-// counterInsns adds one to slot 0 of the array m.
-func counterInsns(m *ebpf.Map) asm.Instructions {
-	return asm.Instructions{
-		asm.StoreImm(asm.R10, -4, 0, asm.Word),
-		asm.LoadMapPtr(asm.R1, m.FD()),
-		asm.Mov.Reg(asm.R2, asm.R10),
-		asm.Add.Imm(asm.R2, -4),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.Mov.Imm(asm.R1, 1),
-		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
-		asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-		asm.Return(),
-	}
 }
 
 func count(t *testing.T, m *ebpf.Map) uint64 {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 
+	"friday/internal/bpftest"
 	"friday/internal/testenv"
 )
 
@@ -32,19 +32,7 @@ func newCounters(t *testing.T, n int) *counters {
 		m.Close()
 	})
 	for i := 0; i < n; i++ {
-		insns := asm.Instructions{
-			asm.StoreImm(asm.RFP, -4, int64(i), asm.Word),
-			asm.Mov.Reg(asm.R2, asm.RFP),
-			asm.Add.Imm(asm.R2, -4),
-			asm.LoadMapPtr(asm.R1, m.FD()),
-			asm.FnMapLookupElem.Call(),
-			asm.JEq.Imm(asm.R0, 0, "out"),
-			asm.Mov.Imm(asm.R1, 1),
-			asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
-			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-			asm.Return(),
-		}
-		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.Kprobe, Instructions: insns, License: "GPL"})
+		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.Kprobe, Instructions: bpftest.CounterInsns(m, int32(i)), License: "GPL"})
 		must(t, err)
 		c.progs = append(c.progs, p)
 	}
