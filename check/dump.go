@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"friday/types"
@@ -69,16 +68,7 @@ func dumpVars(b *strings.Builder, info *Info, skip []*Var) {
 	for _, v := range info.Decls {
 		add(v)
 	}
-	sort.Slice(vars, func(i, j int) bool {
-		a, c := vars[i].Pos, vars[j].Pos
-		if a.Line != c.Line {
-			return a.Line < c.Line
-		}
-		if a.Col != c.Col {
-			return a.Col < c.Col
-		}
-		return vars[i].Name < vars[j].Name
-	})
+	slices.SortFunc(vars, CompareVars)
 	for _, v := range vars {
 		fmt.Fprintf(b, "  %s: %s\n", v.Name, typeName(v.Type))
 	}

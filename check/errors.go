@@ -2,7 +2,7 @@ package check
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"friday/syntax"
@@ -100,13 +100,7 @@ func (s *errorSink) err() error {
 		return nil
 	}
 	errs := s.list.Errors
-	sort.SliceStable(errs, func(i, j int) bool {
-		a, b := errs[i].Pos, errs[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	slices.SortStableFunc(errs, func(a, b *syntax.Error) int { return a.Pos.Compare(b.Pos) })
 	if len(errs) > maxErrors {
 		s.list.Errors = errs[:maxErrors]
 	}

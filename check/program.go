@@ -19,9 +19,11 @@
 package check
 
 import (
+	"cmp"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
+	"strings"
 )
 
 // Program is a checked script.
@@ -79,6 +81,12 @@ type Var struct {
 	Pos  syntax.Pos
 
 	fixed bool // declared with a type: assignments may not widen it
+}
+
+// CompareVars orders variables by where they are declared, then by name: a
+// stable order for dumps and for laying variables out on the stack.
+func CompareVars(a, b *Var) int {
+	return cmp.Or(a.Pos.Compare(b.Pos), strings.Compare(a.Name, b.Name))
 }
 
 // Info records what the checker learned about the nodes of one probe body.

@@ -1,7 +1,7 @@
 package codegen
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -13,16 +13,7 @@ import (
 )
 
 func sortVars(vs []*check.Var) {
-	sort.SliceStable(vs, func(i, j int) bool {
-		a, b := vs[i].Pos, vs[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Col != b.Col {
-			return a.Col < b.Col
-		}
-		return vs[i].Name < vs[j].Name
-	})
+	slices.SortStableFunc(vs, check.CompareVars)
 }
 
 func (f *fn) block(b *syntax.Block) {

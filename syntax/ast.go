@@ -5,6 +5,8 @@
 // per concrete attach point (a wildcard tracepoint's args differ per match).
 package syntax
 
+import "cmp"
+
 // Pos is a position in a source file. Line and Col count from 1; Col counts
 // bytes. The zero Pos means "no position".
 type Pos struct {
@@ -12,6 +14,12 @@ type Pos struct {
 }
 
 func (p Pos) IsValid() bool { return p.Line > 0 }
+
+// Compare orders positions as they stand in the source: -1 when p comes
+// before q, 1 after, 0 when they are the same.
+func (p Pos) Compare(q Pos) int {
+	return cmp.Or(cmp.Compare(p.Line, q.Line), cmp.Compare(p.Col, q.Col))
+}
 
 // Node is any node of the tree.
 type Node interface {

@@ -3,7 +3,6 @@ package syntax
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -59,10 +58,7 @@ func Parse(name string, src []byte) (*File, error) {
 	p.parseFile()
 	p.file.Defines = p.s.defList
 	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool {
-			a, b := p.errs[i].Pos, p.errs[j].Pos
-			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-		})
+		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Pos.Compare(b.Pos) })
 		return p.file, &ErrorList{File: name, Src: src, Errors: p.errs}
 	}
 	return p.file, nil
