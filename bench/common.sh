@@ -12,6 +12,23 @@ build_friday() {
 	fi
 }
 
+# need_cmd stops the script when a command it needs is missing.
+need_cmd() {
+	command -v "$1" >/dev/null || { echo "$(basename "$0"): needs $1" >&2; exit 1; }
+}
+
+# prog_counters PID prints "prog_id run_time_ns run_cnt" for each BPF
+# program process PID holds, each once: a link fd names its program too but
+# keeps no counters. The counters run only with kernel.bpf_stats_enabled=1.
+prog_counters() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		grep -q '^run_time_ns:' "$f" 2>/dev/null || continue
+		awk '/^prog_id:/ { id = $2 } /^run_time_ns:/ { ns = $2 } /^run_cnt:/ { n = $2 }
+			END { print id, ns, n }' "$f"
+	done | sort -u -k1,1
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "$(basename "$0"): run as root" >&2

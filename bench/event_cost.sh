@@ -46,22 +46,9 @@ for _ in $(seq 200); do
 done
 grep -q Attaching "$out" || { echo "tracer did not start:" >&2; cat "$out" >&2; exit 1; }
 
-# counters prints "prog_id run_time_ns run_cnt" for each of the tracer's
-# programs. A program may sit behind several fds (a link keeps its own),
-# so each id counts once.
-counters() {
-	local f
-	for f in /proc/"$pid"/fdinfo/*; do
-		# Program fds only: link fds name a prog_id too but keep no counters.
-		grep -q '^run_time_ns:' "$f" 2>/dev/null || continue
-		awk '/^prog_id:/ { id = $2 } /^run_time_ns:/ { ns = $2 } /^run_cnt:/ { n = $2 }
-			END { print id, ns, n }' "$f"
-	done | sort -u -k1,1
-}
-
-before=$(counters)
+before=$(prog_counters "$pid")
 sh -c "$load" >/dev/null 2>&1
-after=$(counters)
+after=$(prog_counters "$pid")
 # Only the programs the load ran are measured; their size is the number of
 # BPF instructions the kernel keeps after verification (xlated, 8 bytes each).
 read -r ns runs ids < <(join <(echo "$before") <(echo "$after") |

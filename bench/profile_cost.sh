@@ -15,7 +15,7 @@ need_root
 build_friday
 secs=${1:-30}
 runs=${2:-3}
-command -v gcc >/dev/null || { echo "$(basename "$0"): needs gcc" >&2; exit 1; }
+need_cmd gcc
 ncpu=$(nproc)
 hz=$(getconf CLK_TCK)
 
@@ -60,16 +60,11 @@ for _ in $(seq "$ncpu"); do
 	spinners+=($!)
 done
 
-# bpf_counters prints "run_time_ns run_cnt" summed over the programs the
-# tracer holds, each program once (a link fd names a program too).
+# bpf_counters prints "run_time_ns run_cnt" summed over the tracer's programs.
 bpf_counters() {
-	local f
-	for f in /proc/"$pid"/fdinfo/*; do
-		grep -q '^run_time_ns:' "$f" 2>/dev/null || continue
-		awk '/^prog_id:/ { id = $2 } /^run_time_ns:/ { ns = $2 } /^run_cnt:/ { n = $2 }
-			END { print id, ns, n }' "$f"
-	done | sort -u -k1,1n | awk '{ ns += $2; n += $3 } END { print ns + 0, n + 0 }'
+	prog_counters "$pid" | awk '{ ns += $2; n += $3 } END { print ns + 0, n + 0 }'
 }
+
 # cpu_ns prints the tracer's user + system time in nanoseconds, all its
 # threads included.
 cpu_ns() { awk -v hz="$hz" '{ print ($14 + $15) * 1e9 / hz }' /proc/"$pid"/stat; }

@@ -15,14 +15,14 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 funcs=${1:-200000}
 runs=${2:-5}
-command -v go >/dev/null || { echo "$(basename "$0"): needs go" >&2; exit 1; }
+need_cmd go
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 bin=${SYMBOL_BENCH_BINARY:-}
 if [ -z "$bin" ]; then
-	command -v gcc >/dev/null || { echo "$(basename "$0"): needs gcc" >&2; exit 1; }
+	need_cmd gcc
 	per=5000
 	files=$(( (funcs + per - 1) / per ))
 	# Each function has its own struct type, a loop and a branch, so

@@ -14,7 +14,7 @@ need_root
 build_friday
 runs=${1:-5}
 n=${2:-1000000}
-command -v gcc >/dev/null || { echo "$(basename "$0"): needs gcc" >&2; exit 1; }
+need_cmd gcc
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
