@@ -10,6 +10,7 @@ import (
 // btfTypes gives the checker kernel BTF types; the conversion is shared
 // with the probe package, which types function arguments the same way.
 type btfTypes struct {
+	load func() *btf.Spec
 	conv *btftypes.Converter
 }
 
@@ -18,27 +19,38 @@ type enumConst struct {
 	typ *types.Type
 }
 
-func newBTFTypes(spec *btf.Spec) *btfTypes {
-	return &btfTypes{conv: btftypes.New(spec)}
+func newBTFTypes(load func() *btf.Spec) *btfTypes {
+	return &btfTypes{load: load}
+}
+
+func (b *btfTypes) converter() *btftypes.Converter {
+	if b.conv == nil {
+		var spec *btf.Spec
+		if b.load != nil {
+			spec = b.load()
+		}
+		b.conv = btftypes.New(spec)
+	}
+	return b.conv
 }
 
 // named looks up "struct x", "union x" or "enum x".
-func (b *btfTypes) named(name string) *types.Type { return b.conv.Named(name) }
+func (b *btfTypes) named(name string) *types.Type { return b.converter().Named(name) }
 
 // typedef looks up a typedef or base type name such as "u32" or "pid_t".
-func (b *btfTypes) typedef(name string) *types.Type { return b.conv.Typedef(name) }
+func (b *btfTypes) typedef(name string) *types.Type { return b.converter().Typedef(name) }
 
 // enumValue finds an enum constant by name.
 func (b *btfTypes) enumValue(name string) (enumConst, bool) {
-	ec, ok := b.conv.EnumValue(name)
+	ec, ok := b.converter().EnumValue(name)
 	return enumConst{val: ec.Val, typ: ec.Type}, ok
 }
 
 // funcProto finds the prototype of kernel function name.
-func (b *btfTypes) funcProto(name string) *btf.FuncProto { return b.conv.FuncProto(name) }
+func (b *btfTypes) funcProto(name string) *btf.FuncProto { return b.converter().FuncProto(name) }
 
 // protoArgs is the struct of a function prototype's parameters, laid out
 // as 8-byte slots (as raw tracepoint and fentry contexts hold them).
 func (b *btfTypes) protoArgs(name string, proto *btf.FuncProto) *types.Type {
-	return b.conv.ProtoArgs(name, proto)
+	return b.converter().ProtoArgs(name, proto)
 }

@@ -342,7 +342,7 @@ func builtinRetval(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	}
 	if len(b.points) == 1 && b.points[0].Provider == "fexit" {
 		if proto := b.c.btf.funcProto(b.points[0].Func); proto != nil {
-			return b.c.btf.conv.Type(proto.Return)
+			return b.c.btf.converter().Type(proto.Return)
 		}
 	}
 	return types.U64

@@ -26,9 +26,11 @@ type Options struct {
 	// (wildcards, aliases). Nil means every attach point is taken
 	// literally through a built-in minimal resolver (see literalPoints).
 	Expand func(*syntax.AttachPoint) ([]*probe.Point, error)
-	// BTF is the kernel's type information, used for struct types and
-	// enums. Nil disables them.
-	BTF *btf.Spec
+	// BTF gives the kernel's type information, used for struct types and
+	// enums. It is called at most once, when the script first needs a
+	// kernel type: most scripts need none, and loading it costs more than
+	// the rest of start-up. Nil, or a nil result, means there are none.
+	BTF func() *btf.Spec
 	// MaxStrLen is the capacity of strings read at run time; 0 means 64.
 	MaxStrLen int
 }

@@ -163,7 +163,7 @@ func (c *testCase) run(t testing.TB) string {
 		case "unsafe":
 			opts.Unsafe = true
 		case "btf":
-			opts.BTF = loadBTF(t)
+			opts.BTF = func() *btf.Spec { return loadBTF(t) }
 		case "maxstrlen":
 			fmt.Sscan(fields[1], &opts.MaxStrLen)
 		case "consts":

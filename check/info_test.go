@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"friday/syntax"
+
+	"github.com/cilium/ebpf/btf"
 )
 
 // TestInfoComplete checks, for every script of testdata that checks
@@ -29,7 +31,7 @@ func TestInfoComplete(t *testing.T) {
 				for _, o := range c.opts {
 					switch fields := strings.Fields(o); fields[0] {
 					case "btf":
-						opts.BTF = loadBTF(t)
+						opts.BTF = func() *btf.Spec { return loadBTF(t) }
 					case "params":
 						opts.Params = fields[1:]
 					case "unsafe":

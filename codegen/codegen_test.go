@@ -91,7 +91,7 @@ func compile(src string) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := check.Check(f, check.Options{Expand: probe.Expand, BTF: kernelBTF(), Params: []string{fmt.Sprint(os.Getpid())}})
+	p, err := check.Check(f, check.Options{Expand: probe.Expand, BTF: kernelBTF, Params: []string{fmt.Sprint(os.Getpid())}})
 	if err != nil {
 		return nil, err
 	}

@@ -201,24 +201,19 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	if err := run.CheckPrivilege(); err != nil {
 		return err
 	}
-	copts := check.Options{
+	prog, err := check.Check(f, check.Options{
 		Params: params,
 		Unsafe: o.unsafe,
 		Expand: probe.Expand,
-	}
-	prog, err := check.Check(f, copts)
+		BTF: func() *btf.Spec {
+			// Without kernel types the script's uses of them are
+			// reported as unknown, which says what is missing.
+			spec, _ := btf.LoadKernelSpec()
+			return spec
+		},
+	})
 	if err != nil {
-		// Most scripts need no kernel types, and loading them costs more
-		// than the rest of startup; only a script that fails without them
-		// is checked again with them.
-		spec, berr := btf.LoadKernelSpec()
-		if berr != nil {
-			return &scriptError{name, src, err}
-		}
-		copts.BTF = spec
-		if prog, err = check.Check(f, copts); err != nil {
-			return &scriptError{name, src, err}
-		}
+		return &scriptError{name, src, err}
 	}
 
 	// Signals are caught from here on so that whatever reaches the kernel
