@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -22,6 +23,13 @@ Usage:
 
 Run 'friday help trace' for the flags of trace.
 `
+
+// BEGIN and END run in the kernel on the thread that asks for them, which
+// bpftrace makes its main thread: tid == pid there. Locking the main
+// goroutine, which runs them, to the main thread keeps that true.
+func init() {
+	runtime.LockOSThread()
+}
 
 func main() {
 	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
