@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"sync"
@@ -34,7 +36,6 @@ type resolver struct {
 
 	mu      sync.Mutex
 	events  []tracefs.Event
-	known   map[tracefs.Event]bool
 	formats map[tracefs.Event]*Format
 
 	spec     *btf.Spec
@@ -68,10 +69,6 @@ func (r *resolver) eventList() ([]tracefs.Event, error) {
 	evs, err := tracefs.Events(root)
 	if err != nil {
 		return nil, err
-	}
-	r.known = make(map[tracefs.Event]bool, len(evs))
-	for _, ev := range evs {
-		r.known[ev] = true
 	}
 	r.events = evs
 	return evs, nil
@@ -107,13 +104,13 @@ func expandTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Po
 	if len(args) != 2 || args[0] == "" || args[1] == "" {
 		return nil, argCountError(ap, "tracepoint", "2 arguments (tracepoint:category:event)")
 	}
-	evs, err := r.eventList()
-	if err != nil {
-		return nil, err
-	}
 	cat, name := args[0], args[1]
 	var matches []tracefs.Event
 	if hasWildcard(cat) || hasWildcard(name) {
+		evs, err := r.eventList()
+		if err != nil {
+			return nil, err
+		}
 		for _, ev := range evs {
 			if wildcardMatch(cat, ev.Category) && wildcardMatch(name, ev.Name) {
 				matches = append(matches, ev)
@@ -126,12 +123,16 @@ func expandTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Po
 			return tracepointName(matches[i]) < tracepointName(matches[j])
 		})
 	} else {
+		// A named event is found by reading its format file: the full
+		// list takes the kernel milliseconds to write out and is read only
+		// to suggest a name. ftrace's own events have format files but
+		// cannot be opened as perf events.
 		ev := tracefs.Event{Category: cat, Name: name}
-		r.mu.Lock()
-		ok := r.known[ev]
-		r.mu.Unlock()
-		if !ok {
-			return nil, unknownTracepoint(ap, ev, evs)
+		if !eventName(cat) || !eventName(name) || cat == "ftrace" {
+			return nil, r.unknownTracepoint(ap, ev)
+		}
+		if _, err := r.format(ev); errors.Is(err, fs.ErrNotExist) {
+			return nil, r.unknownTracepoint(ap, ev)
 		}
 		matches = []tracefs.Event{ev}
 	}
@@ -153,7 +154,17 @@ func expandTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Po
 	return points, nil
 }
 
-func unknownTracepoint(ap *syntax.AttachPoint, ev tracefs.Event, evs []tracefs.Event) error {
+// eventName tells whether s can name a directory under events/ rather
+// than climb out of it.
+func eventName(s string) bool {
+	return s != "." && s != ".." && !strings.ContainsRune(s, '/')
+}
+
+func (r *resolver) unknownTracepoint(ap *syntax.AttachPoint, ev tracefs.Event) error {
+	evs, err := r.eventList()
+	if err != nil {
+		return err
+	}
 	names := make([]string, len(evs))
 	for i, e := range evs {
 		names[i] = e.Category + ":" + e.Name
