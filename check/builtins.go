@@ -554,7 +554,12 @@ func mapFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	if !ok {
 		t := b.expr(args[0])
 		if ci.Name == "len" && t != nil && (t.Kind == types.KStack || t.Kind == types.UStack) {
-			// The number of frames of a stack.
+			// The number of frames of the current stack. A stored stack
+			// is an id into a stack map, whose frames BPF cannot read.
+			if !isStackCall(args[0]) {
+				b.errorf(args[0].Pos(), "len() of a stack needs kstack or ustack itself, not a stored stack")
+				return nil
+			}
 			return types.I64
 		}
 		b.errorf(args[0].Pos(), "%s() expects a map argument", ci.Name)
@@ -572,6 +577,16 @@ func mapFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	}
 	ci.Async = true
 	return types.VoidT
+}
+
+func isStackCall(e syntax.Expr) bool {
+	switch x := e.(type) {
+	case *syntax.Ident:
+		return x.Name == "kstack" || x.Name == "ustack"
+	case *syntax.Call:
+		return x.Name == "kstack" || x.Name == "ustack"
+	}
+	return false
 }
 
 // mapKeyFunc checks delete(@m, k), has_key(@m, k) and the deprecated

@@ -102,10 +102,10 @@ func (f *fn) forEach(m *Map, cb string) {
 }
 
 // mapLen is len(@m): the number of elements for_each visits with a
-// callback that does nothing.
+// callback that does nothing. len() of anything else is of a stack.
 func (f *fn) mapLen(e syntax.Expr, c *check.Call) value {
 	if c.Map == nil {
-		f.errorf(e.Pos(), "len() needs a map")
+		return f.stackLen(e, c)
 	}
 	m := f.g.userMap(c.Map)
 	if m == nil {
