@@ -382,7 +382,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		m := f.alloc(t.Size)
 		f.strInto(e, c, m, t.Size, true)
 		return value{kind: vMem, m: m, t: t}
-	case "printf", "errorf", "warnf", "system", "cat", "time", "print", "exit", "clear", "zero", "join":
+	case "printf", "errorf", "warnf", "system", "cat", "time", "print", "exit", "clear", "zero", "join", "assert":
 		return f.asyncCall(e, c, t)
 	case "delete":
 		f.deleteElem(e, c)
@@ -456,6 +456,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.strlen(c)
 	case "strcontains":
 		return f.strcontains(e, c)
+	case "globmatch":
+		return f.globmatch(c)
 	case "signal", "signal_thread":
 		v := f.evalInt(c.Args[0])
 		f.toRegInto(v, asm.R1)

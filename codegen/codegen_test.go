@@ -277,7 +277,7 @@ func readRecords(rd *ringbuf.Reader) ([][]byte, error) {
 func describeEvent(obj *Object, b []byte) string {
 	id := binary.NativeEndian.Uint64(b)
 	ev := obj.Events[id]
-	kind := map[EventKind]string{Printf: "printf", Exit: "exit", Print: "print", PrintMap: "print", ClearMap: "clear", ZeroMap: "zero", Time: "time"}[ev.Kind]
+	kind := map[EventKind]string{Printf: "printf", Exit: "exit", Print: "print", PrintMap: "print", ClearMap: "clear", ZeroMap: "zero", Time: "time", Errorf: "errorf"}[ev.Kind]
 	s := fmt.Sprintf("event %s %q", kind, ev.Format+ev.Map)
 	for _, fd := range ev.Layout.Fields {
 		s += " " + describeValue(fd.Type, b[8+fd.Offset:8+fd.Offset+fd.Type.Size])

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/cilium/ebpf/asm"
 
@@ -54,11 +55,9 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 		f.event(e, Time, format, "", nil)
 	case "exit":
 		f.event(e, Exit, "", "", args)
-		if f.parent != nil {
-			// In a loop callback: stop the loop; the probe goes on.
-			f.emit(asm.Mov.Imm(asm.R0, 1))
-		}
-		f.b.ja(f.exit)
+		f.leave()
+	case "assert":
+		f.assert(e, c)
 	case "print":
 		if c.Map != nil {
 			f.event(e, PrintMap, "", c.Map.Name, args)
@@ -83,6 +82,35 @@ func (f *fn) asyncCall(e *syntax.Call, c *check.Call, t *types.Type) value {
 		f.errorf(e.Pos(), "%s() is not supported by the code generator", c.Name)
 	}
 	return void
+}
+
+// leave ends the probe after exit(): the rest of its actions do not run.
+func (f *fn) leave() {
+	if f.parent != nil {
+		// In a loop callback: stop the loop; the probe goes on.
+		f.emit(asm.Mov.Imm(asm.R0, 1))
+	}
+	f.b.ja(f.exit)
+}
+
+// assert(cond, msg) is bpftrace's assert macro: when cond is false, the
+// message is printed as an error ("assert failed: msg") and the script
+// exits with status 1.
+func (f *fn) assert(e *syntax.Call, c *check.Call) {
+	msg, ok := f.constString(c.Args[1])
+	if !ok {
+		f.errorf(c.Args[1].Pos(), "the message of assert() must be a string literal")
+	}
+	holds := f.b.newLabel()
+	f.branch(c.Args[0], holds, true)
+	// The message is the whole format: its own % signs print as they are.
+	format := "assert failed: " + strings.ReplaceAll(msg, "%", "%%")
+	f.eventWith(e, Errorf, format, "", nil, types.TupleOf(), func(mem) {})
+	f.eventWith(e, Exit, "", "", nil, types.TupleOf(types.I64), func(dst mem) {
+		f.emit(storeImm(dst.base, int16(dst.off), 1, asm.DWord))
+	})
+	f.leave()
+	f.b.mark(holds)
 }
 
 func (f *fn) constString(e syntax.Expr) (string, bool) {
