@@ -135,7 +135,7 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		return f.parentTask(e, c, t)
 	case "comm":
 		if len(c.Args) > 0 {
-			f.errorf(e.Pos(), "comm(pid) is not supported by the code generator")
+			return f.commOfPid(e, c, t)
 		}
 		m := f.alloc(t.Size)
 		f.comm(m, t.Size)

@@ -1,0 +1,92 @@
+package codegen
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+
+	"friday/check"
+	"friday/syntax"
+	"friday/types"
+)
+
+// kernelSpec is the running kernel's BTF, read once.
+var kernelSpec = sync.OnceValues(btf.LoadKernelSpec)
+
+// kernelType finds a type of the running kernel's BTF by name and gives it
+// with its BTF id.
+func kernelType[T btf.Type](name string) (T, btf.TypeID, error) {
+	var t T
+	spec, err := kernelSpec()
+	if err != nil {
+		return t, 0, fmt.Errorf("kernel BTF: %w", err)
+	}
+	if err := spec.TypeByName(name, &t); err != nil {
+		return t, 0, err
+	}
+	id, err := spec.TypeID(t)
+	return t, id, err
+}
+
+// callKfunc calls a kernel function that BPF programs may call (a kfunc),
+// named by its BTF id in the kernel's BTF.
+func (f *fn) callKfunc(pos syntax.Pos, name string) {
+	_, id, err := kernelType[*btf.Func](name)
+	if err != nil {
+		f.errorf(pos, "this kernel has no function %s: %v", name, err)
+		return
+	}
+	f.emit(asm.Instruction{
+		OpCode:   asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call),
+		Src:      asm.PseudoKfuncCall,
+		Constant: int64(id),
+	})
+}
+
+// kfuncTypes are the program types in which the kernel lets BPF code call
+// the task kfuncs (its generic kfunc set): not raw tracepoints (BEGIN, END,
+// rawtracepoint) nor kprobes and uprobes.
+var kfuncTypes = map[ebpf.ProgramType]bool{ebpf.TracePoint: true, ebpf.PerfEvent: true, ebpf.Tracing: true}
+
+// commOfPid is comm(pid): the name of the task with that pid, taken
+// through bpf_task_from_pid. Like bpftrace, a pid without a task gives
+// "N/A" and a warning.
+func (f *fn) commOfPid(e syntax.Expr, c *check.Call, t *types.Type) value {
+	if !kfuncTypes[f.ptype] {
+		f.errorf(e.Pos(), "comm(pid) needs the kernel function bpf_task_from_pid, which the kernel does not allow in %s probes; use it in tracepoint, profile, interval or iter probes", f.points[0].Provider)
+		return value{}
+	}
+	off, err := f.g.taskField("comm")
+	if err != nil {
+		f.errorf(e.Pos(), "comm(pid): %v", err)
+	}
+	m := f.alloc(t.Size)
+	pid := f.alloc(8)
+	f.storeInt(pid, f.evalInt(c.Args[0]), 8)
+	f.emit(asm.LoadMem(asm.R1, pid.base, int16(pid.off), asm.Word))
+	f.callKfunc(e.Pos(), "bpf_task_from_pid")
+	none, end := f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, none)
+	// The task is held until bpf_task_release; its name is read in place.
+	n := min(t.Size, 16)
+	f.zero(m, t.Size)
+	for i := 0; i < n; i += 8 {
+		f.emit(asm.LoadMem(asm.R1, asm.R0, int16(off+i), asm.DWord),
+			asm.StoreMem(m.base, int16(m.off+i), asm.R1, asm.DWord))
+	}
+	f.emit(asm.Mov.Reg(asm.R1, asm.R0))
+	f.callKfunc(e.Pos(), "bpf_task_release")
+	f.b.ja(end)
+	f.b.mark(none)
+	f.writeStr(m, "N/A", t.Size, true)
+	layout := types.TupleOf(types.I64)
+	f.eventWith(e, Errorf, "No such process (pid=%d)", "", nil, layout, func(dst mem) {
+		f.emit(asm.LoadMem(asm.R1, pid.base, int16(pid.off), asm.DWord),
+			asm.StoreMem(dst.base, int16(dst.off), asm.R1, asm.DWord))
+	}).Warn = true
+	f.b.mark(end)
+	return value{kind: vMem, m: m, t: t}
+}
