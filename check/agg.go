@@ -100,7 +100,7 @@ func (b *body) aggregate(call *syntax.Call) *types.Type {
 		if !b.nargs(call, "tseries", args, 3, 4) {
 			return nil
 		}
-		_, ok := value()
+		vt, ok := value()
 		interval, iok := b.constInt(args[1], "tseries() interval")
 		n, nok := b.constInt(args[2], "tseries() number of intervals")
 		if !ok || !iok || !nok {
@@ -110,7 +110,7 @@ func (b *body) aggregate(call *syntax.Call) *types.Type {
 			b.errorf(call.Pos(), "tseries() interval and number of intervals must be positive")
 			return nil
 		}
-		t := agg(types.Tseries, true)
+		t := agg(types.Tseries, isSigned(vt))
 		t.Step, t.Max = interval, n
 		if len(args) == 4 {
 			fn, ok := b.constStr(args[3], "tseries()")
@@ -122,6 +122,7 @@ func (b *body) aggregate(call *syntax.Call) *types.Type {
 				return nil
 			}
 			ci.Mode = fn
+			t.Agg = fn
 		}
 		return t
 	}

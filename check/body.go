@@ -764,6 +764,12 @@ func aggDesc(t *types.Type) string {
 		return fmt.Sprintf("hist(bits=%d)", t.Bits)
 	case types.Lhist:
 		return fmt.Sprintf("lhist(min=%d, max=%d, step=%d)", t.Min, t.Max, t.Step)
+	case types.Tseries:
+		agg := t.Agg
+		if agg == "" {
+			agg = "last"
+		}
+		return fmt.Sprintf("tseries(interval=%d, num_intervals=%d, agg=%s)", t.Step, t.Max, agg)
 	}
 	return t.String()
 }

@@ -224,9 +224,12 @@ func merge(old, nw *types.Type, intUnify bool) *types.Type {
 			}
 			return merge(ft, nw.Fields[i].Type, intUnify)
 		})
-	case types.Sum, types.Min, types.Max, types.Avg, types.Stats:
+	case types.Sum, types.Min, types.Max, types.Avg, types.Stats, types.Tseries:
 		// One aggregation fed signed and unsigned values (@m = min(5);
 		// @m = min(-2)) keeps them as signed.
+		if old.Kind == types.Tseries && (old.Step != nw.Step || old.Max != nw.Max || old.Agg != nw.Agg) {
+			return nil
+		}
 		if old.Signed || !nw.Signed {
 			return old
 		}

@@ -318,7 +318,8 @@ func describeValue(t *types.Type, b []byte) string {
 }
 
 // describeMap prints "@name[key] = value" lines sorted by key; per-CPU
-// values are summed (or, for min/max, shown per set CPU's extreme).
+// values are summed (or, for min/max, shown per set CPU's extreme; for
+// tseries, merged interval by interval).
 func describeMap(m *Map, bm *ebpf.Map) []string {
 	var lines []string
 	key := make([]byte, bm.KeySize())
@@ -387,6 +388,14 @@ func combineValue(t *types.Type, vals [][]byte) string {
 			tot += u(v, 8)
 		}
 		return fmt.Sprintf("count %d total %d", n, int64(tot))
+	case types.Tseries:
+		// The intervals' values oldest first; their epochs depend on when
+		// the test ran.
+		var parts []string
+		for _, pt := range TseriesPoints(t, TseriesMerge(t, vals)) {
+			parts = append(parts, describeValue(t, binary.NativeEndian.AppendUint64(nil, pt.Value)))
+		}
+		return "tseries " + strings.Join(parts, " ")
 	}
 	return describeValue(t, vals[0][:t.Size])
 }

@@ -17,6 +17,7 @@ import "friday/types"
 //	min, max     {value int64, set uint64}: set is 1 once a value was stored
 //	avg, stats   {count uint64, total int64}
 //	hist, lhist  uint64 count of one bucket
+//	tseries      a ring of intervals, see TseriesSlot
 //
 // hist and lhist maps have one entry per (key, bucket): the BPF key is the
 // map's key followed by a uint64 bucket index at the next 8-byte boundary
@@ -45,6 +46,8 @@ func ValueSize(t *types.Type) int {
 		return MinMaxSize
 	case types.Avg, types.Stats:
 		return AvgSize
+	case types.Tseries:
+		return TseriesSize(t)
 	}
 	return t.Size
 }

@@ -438,13 +438,17 @@ func (f *fn) mapIncDec(e *syntax.Unary, d int64) value {
 	return f.mapUpdateInt(e, m, keys, "+", constVal(d, types.I64), e.Postfix)
 }
 
-var aggFuncs = map[string]bool{"count": true, "sum": true, "min": true, "max": true, "avg": true, "stats": true, "hist": true, "lhist": true}
+var aggFuncs = map[string]bool{"count": true, "sum": true, "min": true, "max": true, "avg": true, "stats": true, "hist": true, "lhist": true, "tseries": true}
 
 func isAggFunc(name string) bool { return aggFuncs[name] }
 
 // aggregate is @m[keys] = count() and the other aggregation functions.
 // The map is per-CPU: the value is updated in place without atomics.
 func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *check.Call) {
+	if c.Name == "tseries" {
+		f.tseries(s, m, keys, c)
+		return
+	}
 	var v value
 	hasArg := c.Name != "count"
 	if hasArg {

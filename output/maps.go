@@ -28,6 +28,9 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 	if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
 		return p.histMap(m, entries, top, div)
 	}
+	if m.Value.Kind == types.Tseries {
+		return p.tseriesMap(m, entries)
+	}
 	if len(entries) == 0 {
 		if !p.json && (m.Value.Kind == types.Avg || m.Value.Kind == types.Stats) {
 			// The empty line that ends avg and stats maps comes too.

@@ -72,6 +72,8 @@ type Printer struct {
 	clock    func() time.Time // time()
 	loc      *time.Location   // dates are printed in local time
 	bootBase time.Time        // wall-clock time of CLOCK_MONOTONIC's zero
+	// taiOffset is CLOCK_TAI minus the wall clock, for tseries intervals.
+	taiOffset time.Duration
 }
 
 var _ run.Printer = (*Printer)(nil)
@@ -82,7 +84,7 @@ func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Prin
 	p := &Printer{
 		Log: os.Stderr,
 		obj: obj, sym: sym, formats: map[uint64]*printf.Format{}, checked: map[uint64]bool{}, users: newUserNames("/etc/passwd"),
-		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(),
+		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(), taiOffset: clockTAIOffset(),
 	}
 	switch format {
 	case "text", "":
@@ -210,7 +212,7 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 		if ev.Warn {
 			level = "WARNING"
 		}
-		_, err = fmt.Fprintf(p.Log, "%s: %s: %s\n", ev.Pos, level, s)
+		_, err = fmt.Fprintf(p.Log, "%s: %s: %s\n%s", ev.Pos, level, s, ev.Source)
 		return err
 	}
 	return fmt.Errorf("internal error: the printer cannot handle events of kind %d", ev.Kind)

@@ -114,8 +114,12 @@ func perCPU(m *ebpf.Map) bool {
 // combine merges the per-CPU copies of an aggregation's value. Counters
 // (count, sum, the buckets of hist and lhist, the count and total of avg
 // and stats) add up word by word. min and max keep the extreme among the
-// CPUs that saw a value; their second word says whether one did.
+// CPUs that saw a value; their second word says whether one did. tseries
+// values merge interval by interval.
 func combine(t *types.Type, vals [][]byte) []byte {
+	if t.Kind == types.Tseries {
+		return codegen.TseriesMerge(t, vals)
+	}
 	out := make([]byte, len(vals[0]))
 	switch t.Kind {
 	case types.Min, types.Max:

@@ -43,7 +43,7 @@ const (
 	Stats
 	Hist
 	Lhist
-	Tseries // tseries(): not yet printed
+	Tseries
 )
 
 // StackMode is the output format of a stack: bpftrace, perf or raw.
@@ -73,8 +73,13 @@ type Type struct {
 
 	// Hist: Bits is the log2 sub-bucket bits (0..5).
 	// Lhist: Min, Max, Step as given to lhist().
+	// Tseries: Step is the interval in nanoseconds, Max the number of
+	// intervals kept.
 	Bits           int
 	Min, Max, Step int64
+	// Tseries: how the values stored in one interval combine: "avg",
+	// "max", "min", "sum", or "" for the last one stored.
+	Agg string
 
 	// Enum: value names by value (for printing).
 	EnumNames map[int64]string
@@ -282,6 +287,8 @@ func Equal(a, b *Type) bool {
 		return a.Bits == b.Bits
 	case Lhist:
 		return a.Min == b.Min && a.Max == b.Max && a.Step == b.Step
+	case Tseries:
+		return a.Max == b.Max && a.Step == b.Step && a.Agg == b.Agg
 	case KStack, UStack:
 		return a.Stack == b.Stack && a.StackDepth == b.StackDepth
 	}
