@@ -18,51 +18,6 @@ type errorSink struct {
 	seen map[string]bool
 }
 
-// tokenEnd finds where the text at pos ends when it is a name ($x, @m,
-// pid) or a call (name(...)), so the error can underline it as bpftrace
-// does. It returns the zero Pos for anything else: the tree does not
-// record where other expressions end.
-func tokenEnd(src []byte, pos syntax.Pos, call bool) syntax.Pos {
-	line, ok := syntax.SourceLine(src, pos.Line)
-	if !ok || pos.Col < 1 || pos.Col > len(line) {
-		return syntax.Pos{}
-	}
-	i := pos.Col - 1
-	j := i
-	if line[j] == '$' || line[j] == '@' {
-		j++
-	}
-	for j < len(line) && (line[j] == '_' || line[j] >= 'a' && line[j] <= 'z' || line[j] >= 'A' && line[j] <= 'Z' || line[j] >= '0' && line[j] <= '9') {
-		j++
-	}
-	switch word := line[i:j]; word {
-	case "", "$", "struct", "union", "enum":
-		// Not a name, or the start of a type name that goes on.
-		return syntax.Pos{}
-	}
-	if call && j < len(line) && line[j] == '(' {
-		depth, inStr := 0, false
-		for k := j; k < len(line); k++ {
-			switch c := line[k]; {
-			case inStr && c == '\\':
-				k++
-			case c == '"':
-				inStr = !inStr
-			case inStr:
-			case c == '(':
-				depth++
-			case c == ')':
-				depth--
-				if depth == 0 {
-					return syntax.Pos{Line: pos.Line, Col: k + 2}
-				}
-			}
-		}
-		return syntax.Pos{}
-	}
-	return syntax.Pos{Line: pos.Line, Col: j + 1}
-}
-
 func (s *errorSink) add(pos syntax.Pos, format string, args ...any) {
 	s.addRange(pos, true, format, args...)
 }
@@ -76,7 +31,7 @@ func (s *errorSink) addRange(pos syntax.Pos, underline bool, format string, args
 	call := !strings.HasPrefix(msg, "Unknown function")
 	var end syntax.Pos
 	if underline {
-		end = tokenEnd(s.list.Src, pos, call)
+		end = syntax.TokenEnd(s.list.Src, pos, call)
 	}
 	s.addSpan(pos, end, "%s", msg)
 }

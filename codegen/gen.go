@@ -204,14 +204,14 @@ func (g *gen) startMap() string {
 // addEvent registers an asynchronous event and returns it.
 func (g *gen) addEvent(kind EventKind, format string, layout *types.Type, pos syntax.Pos) *Event {
 	g.ringBuf()
-	ev := &Event{ID: uint64(len(g.obj.Events)), Kind: kind, Format: format, Layout: layout, Pos: g.posString(pos)}
+	end := syntax.TokenEnd(g.p.File.Src, pos, true)
+	ev := &Event{ID: uint64(len(g.obj.Events)), Kind: kind, Format: format, Layout: layout, Pos: g.file + ":" + syntax.RangeString(pos, end)}
+	if kind == Errorf {
+		ev.Source = syntax.SourceContext(g.p.File.Src, pos, end)
+	}
 	g.obj.Events = append(g.obj.Events, ev)
 	g.maps[lostName].Spec.MaxEntries = uint32(len(g.obj.Events))
 	return ev
-}
-
-func (g *gen) posString(pos syntax.Pos) string {
-	return fmt.Sprintf("%s:%d:%d", g.file, pos.Line, pos.Col)
 }
 
 // progType is the BPF program type and attach type for a probe's attach

@@ -85,6 +85,9 @@ type Event struct {
 	Format string      // printf/system/cat/time format, join separator
 	Layout *types.Type // Tuple of the arguments as stored in the record
 	Map    string      // PrintMap, ClearMap, ZeroMap
-	Pos    string      // script position for messages: "file:line:col"
-	Warn   bool        // Errorf: the event is a warnf(), not an errorf()
+	Pos    string      // script position for messages: "file:line:col" or "file:line:col-endcol"
+	// Source is the script line and a marker under the call, which an
+	// Errorf message shows after its first line (see syntax.SourceContext).
+	Source string
+	Warn   bool // Errorf: the event is a warnf(), not an errorf()
 }

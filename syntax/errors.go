@@ -15,7 +15,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s: ERROR: %s", rangeString(e.Pos, e.End), e.Msg)
+	return fmt.Sprintf("%s: ERROR: %s", RangeString(e.Pos, e.End), e.Msg)
 }
 
 // ErrorList is the set of errors found in one file, in source order. Its
@@ -48,7 +48,9 @@ func (l *ErrorList) Format(w io.Writer) {
 // String formats a position as line:col, the way error messages show it.
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
-func rangeString(pos, end Pos) string {
+// RangeString formats the text from pos to end as line:col-endcol, or
+// line:col when it is one character or spans lines.
+func RangeString(pos, end Pos) string {
 	s := fmt.Sprintf("%d:%d", pos.Line, pos.Col)
 	if end.Line == pos.Line && end.Col > pos.Col+1 {
 		s += fmt.Sprintf("-%d", end.Col)
@@ -73,15 +75,23 @@ func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string)
 		fmt.Fprintf(w, "%s: ERROR: %s\n", file, msg)
 		return
 	}
-	fmt.Fprintf(w, "%s:%s: ERROR: %s\n", file, rangeString(pos, end), msg)
+	fmt.Fprintf(w, "%s:%s: ERROR: %s\n", file, RangeString(pos, end), msg)
+	io.WriteString(w, SourceContext(src, pos, end))
+}
+
+// SourceContext is what follows the first line of a message about the text
+// from pos to end: the source line, and under it a caret at pos and '~'
+// under the rest of the range; "" when src has no such line.
+func SourceContext(src []byte, pos, end Pos) string {
 	line, ok := SourceLine(src, pos.Line)
 	if !ok {
-		return
+		return ""
 	}
-	fmt.Fprintln(w, line)
 	// Columns count bytes; the marker line counts characters, and keeps
 	// tabs, so that it lines up under the text whatever the terminal does.
 	var b strings.Builder
+	b.WriteString(line)
+	b.WriteByte('\n')
 	start := min(pos.Col-1, len(line))
 	for _, r := range line[:start] {
 		if r == '\t' {
@@ -97,7 +107,53 @@ func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string)
 			b.WriteByte('~')
 		}
 	}
-	fmt.Fprintln(w, b.String())
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// TokenEnd finds where the text at pos ends when it is a name ($x, @m,
+// pid) or a call (name(...)), so that a message can underline it as
+// bpftrace does. It returns the zero Pos for anything else: the tree does not
+// record where other expressions end.
+func TokenEnd(src []byte, pos Pos, call bool) Pos {
+	line, ok := SourceLine(src, pos.Line)
+	if !ok || pos.Col < 1 || pos.Col > len(line) {
+		return Pos{}
+	}
+	i := pos.Col - 1
+	j := i
+	if line[j] == '$' || line[j] == '@' {
+		j++
+	}
+	for j < len(line) && (line[j] == '_' || line[j] >= 'a' && line[j] <= 'z' || line[j] >= 'A' && line[j] <= 'Z' || line[j] >= '0' && line[j] <= '9') {
+		j++
+	}
+	switch word := line[i:j]; word {
+	case "", "$", "struct", "union", "enum":
+		// Not a name, or the start of a type name that goes on.
+		return Pos{}
+	}
+	if call && j < len(line) && line[j] == '(' {
+		depth, inStr := 0, false
+		for k := j; k < len(line); k++ {
+			switch c := line[k]; {
+			case inStr && c == '\\':
+				k++
+			case c == '"':
+				inStr = !inStr
+			case inStr:
+			case c == '(':
+				depth++
+			case c == ')':
+				depth--
+				if depth == 0 {
+					return Pos{Line: pos.Line, Col: k + 2}
+				}
+			}
+		}
+		return Pos{}
+	}
+	return Pos{Line: pos.Line, Col: j + 1}
 }
 
 // SourceLine is line n (from 1) of src without its line ending; false when
