@@ -415,6 +415,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.withPid(c.Args[0], t)
 	case "kaddr":
 		return f.kaddr(e, c, t)
+	case "percpu_kaddr":
+		return f.percpuKaddr(e, c, t)
 	case "uaddr":
 		return f.uaddr(e, c, t)
 	case "reg":

@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"friday/check"
+	"friday/symbol"
 	"friday/syntax"
 	"friday/types"
 )
@@ -89,4 +90,62 @@ func (f *fn) commOfPid(e syntax.Expr, c *check.Call, t *types.Type) value {
 	}).Warn = true
 	f.b.mark(end)
 	return value{kind: vMem, m: m, t: t}
+}
+
+// pseudoBTFID marks a 64-bit load of the address of a kernel variable
+// given by its BTF id (BPF_PSEUDO_BTF_ID).
+const pseudoBTFID = asm.R3
+
+// percpuKaddr is percpu_kaddr(name[, cpu]): the address of a per-CPU
+// kernel variable on the current CPU or on cpu (NULL when there is no such
+// CPU), through bpf_this_cpu_ptr or bpf_per_cpu_ptr.
+func (f *fn) percpuKaddr(e syntax.Expr, c *check.Call, t *types.Type) value {
+	name, _ := f.constString(c.Args[0])
+	id, err := percpuVar(name)
+	if err != nil {
+		f.errorf(e.Pos(), "percpu_kaddr(%q): %v", name, err)
+		return value{}
+	}
+	if len(c.Args) > 1 {
+		f.toRegInto(f.evalInt(c.Args[1]), asm.R2)
+	}
+	ld := asm.LoadImm(asm.R1, int64(id), asm.DWord)
+	ld.Src = pseudoBTFID
+	f.emit(ld)
+	if len(c.Args) > 1 {
+		f.call(asm.FnPerCpuPtr)
+	} else {
+		f.call(asm.FnThisCpuPtr)
+	}
+	return value{kind: vReg, r: asm.R0, t: t}
+}
+
+// percpuVar is the BTF id of the per-CPU kernel variable name, or why a
+// program cannot take its address.
+func percpuVar(name string) (btf.TypeID, error) {
+	v, id, err := kernelType[*btf.Var](name)
+	if err != nil {
+		return 0, fmt.Errorf("the kernel's BTF has no variable %s", name)
+	}
+	ds, _, err := kernelType[*btf.Datasec](".data..percpu")
+	if err != nil {
+		return 0, fmt.Errorf("the kernel's BTF has no per-CPU variables")
+	}
+	percpu := false
+	for _, vs := range ds.Vars {
+		percpu = percpu || vs.Type == v
+	}
+	if !percpu {
+		return 0, fmt.Errorf("%s is not a per-CPU variable (kaddr() gives the address of others)", name)
+	}
+	// The kernel finds the address through kallsyms when it loads the
+	// program.
+	k, err := symbol.Kallsyms()
+	if err != nil {
+		return 0, err
+	}
+	if _, ok := k.Addr(name); !ok {
+		return 0, fmt.Errorf("the kernel cannot give BPF programs the address of %s: its kallsyms lists no variables (it is built without CONFIG_KALLSYMS_ALL)", name)
+	}
+	return id, nil
 }

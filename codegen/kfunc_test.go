@@ -1,0 +1,55 @@
+package codegen
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+
+	"friday/internal/testenv"
+	"friday/symbol"
+)
+
+// A per-CPU variable's address comes from the kernel when it loads the
+// program, which it can only do when its kallsyms lists variables: then
+// the program must load; otherwise friday must say why it cannot.
+func TestPercpuKaddr(t *testing.T) {
+	testenv.BPF(t)
+	const name = "process_counts"
+	k, err := symbol.Kallsyms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, listed := k.Addr(name)
+	obj, err := compile(`interval:s:1 { @a = *percpu_kaddr("` + name + `"); $p = percpu_kaddr("` + name + `", 1); if ($p != 0) { @b = *$p; } }`)
+	if !listed {
+		if err == nil || !strings.Contains(err.Error(), "CONFIG_KALLSYMS_ALL") {
+			t.Fatalf("without %s in kallsyms: got error %v, want one naming CONFIG_KALLSYMS_ALL", name, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, err := kernelType[*btf.Var](name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads := 0
+	for _, ins := range obj.Programs[0].Insns {
+		if ins.OpCode.IsDWordLoad() && ins.Src == pseudoBTFID {
+			if ins.Constant != int64(id) {
+				t.Errorf("load of %s's address has BTF id %d, want %d", name, ins.Constant, id)
+			}
+			loads++
+		}
+	}
+	if loads != 2 {
+		t.Errorf("%d loads of %s's address, want 2:\n%v", loads, name, obj.Programs[0].Insns)
+	}
+	coll, err := load(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll.Close()
+}
