@@ -1251,6 +1251,13 @@ func typeTest(test func(*types.Type) bool) func(b *body, e syntax.Expr, ci *Call
 	}
 }
 
+// isInteger is what bpftrace's is_integer() tests: a value whose type is
+// an integer. Booleans and the values of aggregations have types of their
+// own, even where they count as numbers.
+func isInteger(t *types.Type) bool {
+	return t.Kind == types.Int || t.Kind == types.Enum
+}
+
 func builtinIsLiteral(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	if !b.nargs(e, ci.Name, args, 1, 1) {
 		return nil
@@ -1482,9 +1489,9 @@ func init() {
 		"is_ptr":        {fn: typeTest(isPtr)},
 		"is_str":        {fn: typeTest(isStr)},
 		"is_array":      {fn: typeTest(func(t *types.Type) bool { return t.Kind == types.Array })},
-		"is_integer":    {fn: typeTest(isIntegral)},
+		"is_integer":    {fn: typeTest(isInteger)},
 		"is_unsigned_integer": {fn: typeTest(func(t *types.Type) bool {
-			return isIntegral(t) && !isSigned(t)
+			return isInteger(t) && !isSigned(t)
 		})},
 		"is_literal": {fn: builtinIsLiteral},
 		"default_str_length": {bare: true, fn: func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
