@@ -88,7 +88,8 @@ func (l *lexer) int() (int64, error) {
 
 // parseType reads a type: int8..uint64, string[N], buf[N], [N]T, (T, ...),
 // (name=T, ...), {name T, ...}, count, sum, usum, min, max, avg, stats,
-// hist, hist(bits), lhist(min, max, step), ksym, usym, kstack,
+// hist, hist(bits), lhist(min, max, step), tseries(interval, n[, agg]),
+// utseries(...), ksym, usym, kstack,
 // kstack(perf|raw), ustack, ustack(perf), inet, username, strerror, probe,
 // macaddr, timestamp, cgroup_path, bool, ptr.
 func (l *lexer) parseType() (*types.Type, error) {
@@ -216,6 +217,27 @@ func (l *lexer) parseType() (*types.Type, error) {
 		}
 		h.Min, h.Max, h.Step = v[0], v[1], v[2]
 		return h, l.expect(")")
+	case "tseries", "utseries":
+		// tseries(interval, intervals[, agg]); utseries of unsigned values.
+		ts := &types.Type{Kind: types.Tseries, Size: 8, Signed: t == "tseries"}
+		if err := l.expect("("); err != nil {
+			return nil, err
+		}
+		var err error
+		if ts.Step, err = l.int(); err != nil {
+			return nil, err
+		}
+		if err := l.expect(","); err != nil {
+			return nil, err
+		}
+		if ts.Max, err = l.int(); err != nil {
+			return nil, err
+		}
+		if l.peek() == "," {
+			l.next()
+			ts.Agg = l.next()
+		}
+		return ts, l.expect(")")
 	case "kstack", "ustack":
 		k := types.KStack
 		size := 8

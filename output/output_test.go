@@ -29,7 +29,8 @@ import (
 //	now RFC3339                the time time() prints; boot is at the epoch
 //	attached N | lost N | exit
 //	map @NAME KEYTYPE VALTYPE  a map (KEYTYPE "-" for none), then entries:
-//	KEY => VALUE               (just "=> VALUE" without keys)
+//	KEY => VALUE               (just "=> VALUE" without keys; a tseries
+//	                           value is {EPOCH=VALUE, ...}, TAI = UTC)
 //	print @NAME [TOP [DIV]]
 //	value TYPE LITERAL         print(value)
 //	printf "FORMAT" TYPE LITERAL, TYPE LITERAL, ...
@@ -148,6 +149,7 @@ func runCase(cmds []string, format string) (string, error) {
 	}
 	p.loc = time.UTC
 	p.bootBase = time.Unix(0, 0)
+	p.taiOffset = 0
 	p.users = newUserNames("testdata/passwd")
 	p.Log = &out
 	maps := map[string]*codegen.Map{}
@@ -389,6 +391,12 @@ func mapEntries(m *codegen.Map, line string) ([]run.Entry, error) {
 		ne.PutUint64(v, uint64(len(samples)))
 		ne.PutUint64(v[8:], uint64(total))
 		return []run.Entry{{Key: key, Value: v}}, nil
+	case types.Tseries:
+		v, err := tseriesValue(vl, t)
+		if err != nil {
+			return nil, err
+		}
+		return []run.Entry{{Key: key, Value: v}}, nil
 	case types.Count, types.Sum, types.Min, types.Max:
 		n, err := vl.int()
 		if err != nil {
@@ -418,4 +426,34 @@ func zeroedBuckets(l *lexer) []int {
 		out = append(out, int(n))
 	}
 	return out
+}
+
+// tseriesValue reads {EPOCH=VALUE, ...}: the intervals of a tseries that
+// hold a value, each in its slot with a count of 1.
+func tseriesValue(l *lexer, t *types.Type) ([]byte, error) {
+	v := make([]byte, codegen.TseriesSize(t))
+	if err := l.expect("{"); err != nil {
+		return nil, err
+	}
+	for l.peek() != "}" {
+		epoch, err := l.int()
+		if err != nil {
+			return nil, err
+		}
+		if err := l.expect("="); err != nil {
+			return nil, err
+		}
+		n, err := l.int()
+		if err != nil {
+			return nil, err
+		}
+		slot := v[uint64(epoch)%uint64(t.Max)*codegen.TseriesSlot:]
+		ne.PutUint64(slot, uint64(epoch))
+		ne.PutUint64(slot[8:], uint64(n))
+		ne.PutUint64(slot[16:], 1)
+		if l.peek() == "," {
+			l.next()
+		}
+	}
+	return v, l.expect("}")
 }
