@@ -5,6 +5,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
 
 	"friday/check"
 	"friday/internal/bpfint"
@@ -55,6 +56,14 @@ func (g *gen) userMap(cm *check.Map) *Map {
 		case agg:
 			spec.Type = ebpf.PerCPUHash
 		}
+	}
+	if spec.Type == ebpf.Hash || spec.Type == ebpf.PerCPUHash {
+		// Preallocating every element costs start-up time (over a
+		// millisecond for a per-CPU hash on 2 CPUs, more on larger
+		// machines) and memory for keys most scripts never use; the
+		// kernel allocates an element the program adds about as fast,
+		// and the lookup of an existing element does not change.
+		spec.Flags = unix.BPF_F_NO_PREALLOC
 	}
 	perCPU := spec.Type == ebpf.PerCPUHash || spec.Type == ebpf.LRUCPUHash || spec.Type == ebpf.PerCPUArray
 	m := &Map{Name: cm.Name, Spec: spec, Key: cm.Key, Value: cm.Value, PerCPU: perCPU}

@@ -444,8 +444,7 @@ func (f *fn) tracepointField(e syntax.Expr) (types.Field, bool) {
 }
 
 // recordFieldInto copies an array, string or __data_loc field of the
-// tracepoint record into dst as type t. Helpers cannot read the context
-// directly, so it goes through probe_read_kernel.
+// tracepoint record into dst as type t.
 func (f *fn) recordFieldInto(fd types.Field, dst mem, t *types.Type, pad bool) {
 	if fd.DataLoc {
 		if pad && t.Kind == types.String {
@@ -456,13 +455,20 @@ func (f *fn) recordFieldInto(fd types.Field, dst mem, t *types.Type, pad bool) {
 		return
 	}
 	n := min(t.Size, fd.Type.Size)
-	// The source first: up to here R1 may still hold the context, and
-	// dropUnusedCtx can then spare the copy into R6.
-	f.emit(asm.Mov.Reg(asm.R3, rCtx))
-	f.emit(asm.Add.Imm(asm.R3, int32(fd.Offset)))
-	f.addr(asm.R1, dst)
-	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
-	f.call(asm.FnProbeReadKernel)
+	if fd.Offset >= 8 && n <= 64 {
+		// The verifier lets a tracepoint program load from its record
+		// past the first 8 bytes: a few loads and stores cost less than
+		// a helper call.
+		f.copyMem(dst, mem{rCtx, fd.Offset}, n)
+	} else {
+		// The source first: up to here R1 may still hold the context,
+		// and dropUnusedCtx can then spare the copy into R6.
+		f.emit(asm.Mov.Reg(asm.R3, rCtx))
+		f.emit(asm.Add.Imm(asm.R3, int32(fd.Offset)))
+		f.addr(asm.R1, dst)
+		f.emit(asm.Mov.Imm(asm.R2, int32(n)))
+		f.call(asm.FnProbeReadKernel)
+	}
 	if t.Kind == types.String && n == t.Size {
 		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
 	}
