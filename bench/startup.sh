@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start-to-exit time and peak memory of friday and bpftrace, side by side,
-# for a trivial script and for one with two tracepoints and an interval.
+# for a trivial script and for two tracepoints and an interval (100 ms, and
+# 1 ms so that the interval itself adds almost nothing).
 #
 # usage: bench/startup.sh [RUNS]        (as root; RUNS defaults to 10)
 set -euo pipefail
@@ -12,18 +13,23 @@ runs=${1:-10}
 scripts=(
 	'BEGIN { exit(); }'
 	'tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); } tracepoint:sched:sched_switch { @switches = count(); } interval:ms:100 { exit(); }'
+	'tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); } tracepoint:sched:sched_switch { @switches = count(); } interval:ms:1 { exit(); }'
 )
 
-# one_run prints "wall_ms max_rss_kb" for one run of a tracer; the clock
-# includes the few hundred microseconds /usr/bin/time adds.
+# one_run prints "wall_ms max_rss_kb" for one tracer command. The wall
+# clock is bash's own ($EPOCHREALTIME), read without starting a process:
+# timing with date(1) or inside /usr/bin/time adds the start of that
+# process, several milliseconds here. Peak RSS comes from a second run
+# under /usr/bin/time.
 rss_file=$(mktemp)
 trap 'rm -f "$rss_file"' EXIT
 one_run() {
 	local start end
-	start=$(now_ns)
+	start=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1
+	end=$EPOCHREALTIME
 	/usr/bin/time -f '%M' -o "$rss_file" "$@" >/dev/null 2>&1
-	end=$(now_ns)
-	echo "$(( (end - start) / 1000000 )) $(tail -n 1 "$rss_file")"
+	echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) * 1000 }') $(tail -n 1 "$rss_file")"
 }
 
 printf '%-10s %-14s %12s %14s\n' tracer script "median ms" "peak RSS KiB"
