@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,10 @@ import (
 //	file      the script, written to script.bt and passed as FILE
 //	flags     friday trace's flags, one argument per line
 //	args      positional parameters, one per line
-//	stdout    the exact expected standard output (empty when absent)
+//	stdout    the exact expected standard output (empty when absent);
+//	          {time} and {datetime} stand for a wall-clock time as
+//	          tseries prints it, 15:04:05[.fraction] and
+//	          2006-01-02 15:04:05.000000000
 //	stderr    the exact expected standard error (empty when absent)
 //	status    the expected exit status (0 when absent)
 //	out.txt   the exact expected content of out.txt, for -o out.txt
@@ -197,7 +201,7 @@ func runCase(t *testing.T, c *traceCase) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := stdout.String(), expand(c.sections["stdout"]); got != want {
+	if got, want := stdout.String(), expand(c.sections["stdout"]); !matchOutput(got, want) {
 		t.Errorf("%s:%d: stdout differs\n--- got:\n%s--- want:\n%s", c.file, c.line, got, want)
 	}
 	if got, want := stderr.String(), expand(c.sections["stderr"]); got != want {
@@ -214,6 +218,19 @@ func runCase(t *testing.T, c *traceCase) {
 	if status != wantStatus {
 		t.Errorf("%s:%d: exit status %d, want %d", c.file, c.line, status, wantStatus)
 	}
+}
+
+// matchOutput compares output with the expected text, in which {time}
+// and {datetime} match any wall-clock time.
+func matchOutput(got, want string) bool {
+	if !strings.Contains(want, "{time}") && !strings.Contains(want, "{datetime}") {
+		return got == want
+	}
+	re := strings.NewReplacer(
+		regexp.QuoteMeta("{time}"), `[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?`,
+		regexp.QuoteMeta("{datetime}"), `[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}`,
+	).Replace(regexp.QuoteMeta(want))
+	return regexp.MustCompile(`\A` + re + `\z`).MatchString(got)
 }
 
 // TestNeedsRoot runs friday as an unprivileged user: one clear line, no
