@@ -417,6 +417,10 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.kaddr(e, c, t)
 	case "percpu_kaddr":
 		return f.percpuKaddr(e, c, t)
+	case "path":
+		return f.path(e, c, t)
+	case "override":
+		return f.override(e, c)
 	case "uaddr":
 		return f.uaddr(e, c, t)
 	case "reg":

@@ -86,12 +86,17 @@ func kernelBTF() *btf.Spec {
 }
 
 // compile runs the whole front end and the code generator on src.
-func compile(src string) (*Object, error) {
+func compile(src string) (*Object, error) { return compileWith(src, check.Options{}) }
+
+// compileWith is compile with more check options (Unsafe); the probes,
+// the BTF and $1 (the test's pid) are always given.
+func compileWith(src string, opts check.Options) (*Object, error) {
 	f, err := syntax.Parse("test.bt", []byte(src))
 	if err != nil {
 		return nil, err
 	}
-	p, err := check.Check(f, check.Options{Expand: probe.Expand, BTF: kernelBTF, Params: []string{fmt.Sprint(os.Getpid())}})
+	opts.Expand, opts.BTF, opts.Params = probe.Expand, kernelBTF, []string{fmt.Sprint(os.Getpid())}
+	p, err := check.Check(f, opts)
 	if err != nil {
 		return nil, err
 	}
