@@ -442,8 +442,12 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	case "ntop":
 		return f.ntop(c, t)
 	case "cgroup_path":
+		filter := int64(0)
+		if c.Format != nil {
+			filter = 1 + int64(f.g.addEvent(CgroupFilter, c.Format.Text, types.TupleOf(), e.Pos()).ID)
+		}
 		m := f.alloc(t.Size)
-		f.emit(storeImm(m.base, int16(m.off), 0, asm.DWord))
+		f.emit(storeImm(m.base, int16(m.off), filter, asm.DWord))
 		f.storeInt(m.at(8), f.evalInt(c.Args[0]), 8)
 		return value{kind: vMem, m: m, t: t}
 	case "strftime":

@@ -247,8 +247,9 @@ func isIntLike(t *types.Type) bool {
 	switch t.Kind {
 	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
 		return true
-	case types.KStack, types.Usym:
-		// A user symbol carries its pid after the address.
+	case types.KStack, types.Usym, types.CgroupPath:
+		// A user symbol carries its pid after the address, a cgroup path
+		// its filter before the id.
 		return t.Size == 8
 	}
 	return t.IsInteger()

@@ -75,6 +75,7 @@ const (
 	Errorf   // errorf / warnf
 	Unwatch  // other runtime requests
 	Strftime
+	CgroupFilter // cgroup_path(id, filter): Format is the filter; never sent
 )
 
 // Event is an asynchronous action. Its ring buffer record is an 8-byte ID

@@ -22,7 +22,9 @@ package output
 //     Strftime) whose Format is the strftime format, with TimestampEpoch
 //     or-ed in when the time counts from the Unix epoch; then u64
 //     nanoseconds, otherwise of CLOCK_MONOTONIC (what nsecs gives).
-//   - CgroupPath: u64 filter id (unused), u64 cgroup id.
+//   - CgroupPath: u64 filter id, then u64 cgroup id. The filter id is 0
+//     when cgroup_path() has no filter, else 1 + the ID of the codegen
+//     Event (kind CgroupFilter) whose Format is the filter.
 //   - MacAddr: 6 bytes as read.
 //   - Username: u64 uid. Strerror: u64 errno. Probe: u64 index into
 //     codegen.Object.ProbeNames.

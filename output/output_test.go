@@ -26,6 +26,8 @@ import (
 //	stack kernel|user ID ADDR...
 //	probes NAME...             the probe builtin's names by id
 //	strftime ID "FORMAT"       a strftime format event
+//	cgroupfilter ID "FILTER"   a cgroup_path() filter event; the fake
+//	                           symbolizer shows the filter before the path
 //	now RFC3339                the time time() prints; boot is at the epoch
 //	attached N | lost N | exit
 //	map @NAME KEYTYPE VALTYPE  a map (KEYTYPE "-" for none), then entries:
@@ -132,8 +134,12 @@ func lookup(syms []fakeSym, addr uint64) Sym {
 
 func (f *fakeSymbols) Kernel(addr uint64) Sym           { return lookup(f.kernel, addr) }
 func (f *fakeSymbols) User(pid uint32, addr uint64) Sym { return lookup(f.user, addr) }
-func (f *fakeSymbols) CgroupPath(id uint64) string {
-	return "/sys/fs/cgroup/test/" + strconv.FormatUint(id, 10)
+func (f *fakeSymbols) CgroupPath(id uint64, filter string) string {
+	p := "/sys/fs/cgroup/test/" + strconv.FormatUint(id, 10)
+	if filter != "" {
+		p = filter + ":" + p
+	}
+	return p
 }
 func (f *fakeSymbols) Stack(user bool, depth int, id uint64) []uint64 {
 	return f.stacks[fmt.Sprint(user, id)]
@@ -188,12 +194,16 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 		sym.stacks[fmt.Sprint(fields[0] == "user", num(fields[1]))] = addrs
 	case "probes":
 		obj.ProbeNames = fields
-	case "strftime":
+	case "strftime", "cgroupfilter":
 		f, err := strconv.Unquote(strings.TrimSpace(strings.TrimPrefix(rest, fields[0])))
 		if err != nil {
 			return err
 		}
-		obj.Events = append(obj.Events, &codegen.Event{ID: num(fields[0]), Kind: codegen.Strftime, Format: f})
+		kind := codegen.Strftime
+		if verb == "cgroupfilter" {
+			kind = codegen.CgroupFilter
+		}
+		obj.Events = append(obj.Events, &codegen.Event{ID: num(fields[0]), Kind: kind, Format: f})
 	case "now":
 		now, err := time.Parse(time.RFC3339Nano, rest)
 		if err != nil {

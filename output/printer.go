@@ -37,8 +37,10 @@ type Symbolizer interface {
 	// under id, innermost first. Ids are only meaningful in the stack map
 	// they came from: user and depth (types.Type.StackDepth) select it.
 	Stack(user bool, depth int, id uint64) []uint64
-	// CgroupPath is the path of a cgroup v2 id ("" when unknown).
-	CgroupPath(id uint64) string
+	// CgroupPath is what cgroup_path() prints for a cgroup id: its
+	// "hierarchy:/path" in each mounted hierarchy whose name matches
+	// filter ("" for all), joined by commas; "" when none has it.
+	CgroupPath(id uint64, filter string) string
 }
 
 // NoSymbols resolves nothing: addresses print in hex, stacks are empty.
@@ -47,7 +49,7 @@ type NoSymbols struct{}
 func (NoSymbols) Kernel(uint64) Sym                { return Sym{} }
 func (NoSymbols) User(uint32, uint64) Sym          { return Sym{} }
 func (NoSymbols) Stack(bool, int, uint64) []uint64 { return nil }
-func (NoSymbols) CgroupPath(id uint64) string      { return "" }
+func (NoSymbols) CgroupPath(uint64, string) string { return "" }
 
 // Printer writes bpftrace's output for one compiled script. It implements
 // run.Printer. It is not safe for concurrent use.

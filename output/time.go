@@ -20,15 +20,20 @@ func monotonicOffset() time.Time {
 	return time.Now().Add(-time.Duration(ts.Nano()))
 }
 
-// timestamp formats a strftime() value.
-func (p *Printer) timestamp(id, ns uint64) string {
-	format := ""
+// eventFormat is the Format of the event with ID id, which values such as
+// timestamps and cgroup paths name instead of holding the text.
+func (p *Printer) eventFormat(id uint64) string {
 	for _, ev := range p.obj.Events {
-		if ev.ID == id&^TimestampEpoch {
-			format = ev.Format
-			break
+		if ev.ID == id {
+			return ev.Format
 		}
 	}
+	return ""
+}
+
+// timestamp formats a strftime() value.
+func (p *Printer) timestamp(id, ns uint64) string {
+	format := p.eventFormat(id &^ TimestampEpoch)
 	var t time.Time
 	if id&TimestampEpoch != 0 {
 		t = time.Unix(0, int64(ns))

@@ -194,7 +194,11 @@ func (p *Printer) special(t *types.Type, b []byte, inKey bool) string {
 	case types.Timestamp:
 		return p.timestamp(u64(b), u64(b[TimestampNsOff:]))
 	case types.CgroupPath:
-		return p.sym.CgroupPath(u64(b[CgroupIDOff:]))
+		filter := ""
+		if id := u64(b); id != 0 {
+			filter = p.eventFormat(id - 1)
+		}
+		return p.sym.CgroupPath(u64(b[CgroupIDOff:]), filter)
 	case types.MacAddr:
 		return macaddr(b[:6])
 	case types.Strerror:
