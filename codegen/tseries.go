@@ -91,7 +91,7 @@ func (f *fn) tseries(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *check.
 	f.b.jmpImm(asm.JEq, asm.R0, 0, end)
 
 	f.b.mark(found)
-	// R1 = epoch; R0 = its slot, bounded for the verifier.
+	// R1 = epoch; R0 = its slot.
 	f.emit(asm.LoadMem(asm.R1, now.base, int16(now.off), asm.DWord))
 	if fitsImm(t.Step) {
 		f.emit(asm.Div.Imm(asm.R1, int32(t.Step)))
@@ -100,19 +100,26 @@ func (f *fn) tseries(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *check.
 		f.emit(asm.Div.Reg(asm.R1, asm.R2))
 	}
 	f.emit(asm.Mov.Reg(asm.R2, asm.R1), asm.Mod.Imm(asm.R2, int32(t.Max)))
+	// Never taken; the verifier does not bound a remainder by itself.
 	f.b.jmpImm(asm.JGE, asm.R2, int32(t.Max), end)
 	f.emit(asm.Mul.Imm(asm.R2, TseriesSlot), asm.Add.Reg(asm.R0, asm.R2))
 	vr := f.toReg(v, asm.R4).r
 
+	if t.Agg == "" {
+		// The last value replaces whatever the slot holds.
+		f.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord), asm.StoreMem(asm.R0, 8, vr, asm.DWord),
+			asm.LoadMem(asm.R3, now.base, int16(now.off), asm.DWord), asm.StoreMem(asm.R0, 16, asm.R3, asm.DWord))
+		f.b.mark(end)
+		f.drop(v)
+		return
+	}
+	// A slot of an older interval starts afresh with v.
 	same := f.b.newLabel()
 	f.emit(asm.LoadMem(asm.R3, asm.R0, 0, asm.DWord))
 	f.b.jmpReg(asm.JEq, asm.R3, asm.R1, same)
 	f.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord), asm.StoreMem(asm.R0, 8, vr, asm.DWord))
-	switch t.Agg {
-	case "avg":
+	if t.Agg == "avg" {
 		f.emit(storeImm(asm.R0, 16, 1, asm.DWord))
-	case "":
-		f.emit(asm.LoadMem(asm.R3, now.base, int16(now.off), asm.DWord), asm.StoreMem(asm.R0, 16, asm.R3, asm.DWord))
 	}
 	f.b.ja(end)
 
@@ -132,9 +139,6 @@ func (f *fn) tseries(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *check.
 		f.emit(asm.LoadMem(asm.R3, asm.R0, 8, asm.DWord))
 		f.b.jmpReg(keep, vr, asm.R3, end)
 		f.emit(asm.StoreMem(asm.R0, 8, vr, asm.DWord))
-	case "":
-		f.emit(asm.StoreMem(asm.R0, 8, vr, asm.DWord),
-			asm.LoadMem(asm.R3, now.base, int16(now.off), asm.DWord), asm.StoreMem(asm.R0, 16, asm.R3, asm.DWord))
 	default:
 		f.errorf(s.Pos(), "internal error: tseries() aggregation %q", t.Agg)
 	}
