@@ -17,49 +17,66 @@ import (
 // bpftrace calls "unified", or a v1 one, named after its mount point.
 type cgroupHierarchy struct {
 	name, dir string
+	// paths holds the path from dir of each cgroup, by the inode number
+	// of its directory.
+	paths map[uint64]string
 }
 
 // cgroups resolves cgroup ids as bpftrace's cgroup_path() does: a cgroup's
 // id is the inode number of its directory, so the id is looked for in every
 // mounted hierarchy, and each one it names a directory in contributes
-// "name:/path". Hierarchies are read once, from mountinfo; each id and
-// filter is resolved once.
+// "name:/path". Hierarchies are read from mountinfo and indexed on first
+// use; an id found nowhere has them indexed again, once, for it may name a
+// cgroup made since.
 type cgroups struct {
 	mountinfo string
-	once      sync.Once
+	mu        sync.Mutex
 	roots     []cgroupHierarchy
-	paths     sync.Map // cgroupKey -> string
+	indexed   bool
+	missed    map[uint64]bool
 }
 
-type cgroupKey struct {
-	id     uint64
-	filter string
+func newCgroups(mountinfo string) *cgroups {
+	return &cgroups{mountinfo: mountinfo, missed: map[uint64]bool{}}
 }
-
-func newCgroups(mountinfo string) *cgroups { return &cgroups{mountinfo: mountinfo} }
 
 // path is the comma-separated "name:/path" of the cgroup with id in each
 // hierarchy whose name matches filter (any with "" or "*"), in bpftrace's
 // order: unified first, then the others by name. It is "" when no
 // hierarchy has the cgroup.
 func (c *cgroups) path(id uint64, filter string) string {
-	key := cgroupKey{id, filter}
-	if p, ok := c.paths.Load(key); ok {
-		return p.(string)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.indexed || !c.known(id) && !c.missed[id] {
+		c.index()
+		if !c.known(id) {
+			c.missed[id] = true
+		}
 	}
-	c.once.Do(func() { c.roots = readCgroupMounts(c.mountinfo) })
 	var found []string
 	for _, h := range c.roots {
-		if !uprobe.MatchWildcard(filter, h.name) {
-			continue
-		}
-		if p, ok := findCgroup(h.dir, id); ok {
+		if p, ok := h.paths[id]; ok && uprobe.MatchWildcard(filter, h.name) {
 			found = append(found, h.name+":"+p)
 		}
 	}
-	s := strings.Join(found, ",")
-	c.paths.Store(key, s)
-	return s
+	return strings.Join(found, ",")
+}
+
+func (c *cgroups) known(id uint64) bool {
+	for _, h := range c.roots {
+		if _, ok := h.paths[id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cgroups) index() {
+	c.roots = readCgroupMounts(c.mountinfo)
+	for i := range c.roots {
+		c.roots[i].paths = indexCgroups(c.roots[i].dir)
+	}
+	c.indexed = true
 }
 
 // readCgroupMounts lists the cgroup hierarchies mountinfo shows mounted,
@@ -95,7 +112,7 @@ func readCgroupMounts(mountinfo string) []cgroupHierarchy {
 			continue
 		}
 		seen[name] = true
-		roots = append(roots, cgroupHierarchy{name, dir})
+		roots = append(roots, cgroupHierarchy{name: name, dir: dir})
 	}
 	slices.SortStableFunc(roots, func(a, b cgroupHierarchy) int {
 		switch {
@@ -131,15 +148,15 @@ func unescapeMount(s string) string {
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
-// findCgroup finds the directory under root whose inode number is id and
-// gives its path from root ("/" for root itself). Other file systems
-// mounted below root are not part of its hierarchy.
-func findCgroup(root string, id uint64) (string, bool) {
+// indexCgroups maps the inode number of each directory under root to its
+// path from root ("/" for root itself). Other file systems mounted below
+// root are not part of its hierarchy.
+func indexCgroups(root string) map[uint64]string {
+	paths := map[uint64]string{}
 	var rootSt syscall.Stat_t
 	if syscall.Stat(root, &rootSt) != nil {
-		return "", false
+		return paths
 	}
-	path, found := "", false
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return nil
@@ -151,14 +168,12 @@ func findCgroup(root string, id uint64) (string, bool) {
 		if st.Dev != rootSt.Dev {
 			return filepath.SkipDir
 		}
-		if st.Ino != id {
-			return nil
-		}
-		path, found = "/", true
+		path := "/"
 		if rel, err := filepath.Rel(root, p); err == nil && rel != "." {
 			path += rel
 		}
-		return filepath.SkipAll
+		paths[st.Ino] = path
+		return nil
 	})
-	return path, found
+	return paths
 }

@@ -68,6 +68,14 @@ func TestCgroupPathHierarchies(t *testing.T) {
 			t.Errorf("path(%d, %q) = %q, want %q", tc.id, tc.filter, got, tc.want)
 		}
 	}
+	// A cgroup made after the hierarchies were first read is found too.
+	made := filepath.Join(dir, "v2/user.slice/later")
+	if err := os.Mkdir(made, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.path(inode(t, made), ""), "unified:/user.slice/later"; got != want {
+		t.Errorf("path of a new cgroup = %q, want %q", got, want)
+	}
 	// The v2 hierarchy comes first, then the others by name; a hierarchy
 	// mounted twice is searched once.
 	var names []string
