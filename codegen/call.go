@@ -421,6 +421,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.path(e, c, t)
 	case "override":
 		return f.override(e, c)
+	case "skboutput":
+		return f.skboutput(e, c, t)
 	case "uaddr":
 		return f.uaddr(e, c, t)
 	case "reg":

@@ -37,3 +37,24 @@ func TestOverride(t *testing.T) {
 	}
 	coll.Close()
 }
+
+// skboutput() sends packets through one perf event array and names each
+// pcap file once; the program is one the kernel loads where it loads
+// fentry programs at all.
+func TestSkboutput(t *testing.T) {
+	testenv.BPF(t)
+	obj, err := compile(`fentry:dev_hard_start_xmit { $r = skboutput("b.pcap", args.first, args.first->len, 14); skboutput("a.pcap", args.first, 64, 0); skboutput("b.pcap", args.first, 20, 0); }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.SkbMap == "" || strings.Join(obj.SkbFiles, " ") != "b.pcap a.pcap" {
+		t.Errorf("skb map %q, files %q; want a map and files b.pcap, a.pcap", obj.SkbMap, obj.SkbFiles)
+	}
+	coll, err := load(obj)
+	if err != nil && !refusedKind(obj, err) {
+		t.Fatal(err)
+	}
+	if coll != nil {
+		coll.Close()
+	}
+}

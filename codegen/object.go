@@ -27,6 +27,21 @@ type Object struct {
 	// ProbeNames are the full names of probes, indexed by the value of
 	// the probe builtin when it is stored as a number (types.Probe).
 	ProbeNames []string
+	// SkbMap names the perf event array skboutput() sends packets
+	// through, empty when none: each sample is an SkbRecord followed by
+	// the packet's first SkbRecord.Len bytes.
+	SkbMap string
+	// SkbFiles are the pcap files of skboutput(), indexed by
+	// SkbRecord.File.
+	SkbFiles []string
+}
+
+// SkbRecord heads a sample of SkbMap, in native byte order.
+type SkbRecord struct {
+	File   uint64 // index in SkbFiles
+	Time   uint64 // CLOCK_BOOTTIME nanoseconds
+	Offset uint64 // bytes of the packet to leave out (a link-layer header)
+	Len    uint64 // bytes of the packet that follow, with the offset
 }
 
 // Program is one BPF program and the points it is attached to.

@@ -136,8 +136,9 @@ type state struct {
 	progs    []*ebpf.Program // parallel to obj.Programs
 	links    []probe.Link
 	reader   *ringbuf.Reader
-	exiting  bool // exit() was called
-	exitCode int  // the code given to exit()
+	skb      *skbWriter // skboutput()'s packets, when the script has any
+	exiting  bool       // exit() was called
+	exitCode int        // the code given to exit()
 	pidExit  *pidWatch
 }
 
@@ -173,6 +174,13 @@ func (s *state) run(ctx context.Context) error {
 			return fmt.Errorf("cannot read ring buffer: %w", err)
 		}
 		s.reader = rd
+	}
+	if s.obj.SkbMap != "" {
+		w, err := startSkbWriter(s.maps[s.obj.SkbMap], s.obj.SkbFiles)
+		if err != nil {
+			return err
+		}
+		s.skb = w
 	}
 	if c := s.opts.Command; c != nil {
 		c.waitHeld()
@@ -246,6 +254,9 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 		return err
 	}
 	if err := s.drain(keep); err != nil {
+		return err
+	}
+	if err := s.finishSkb(); err != nil {
 		return err
 	}
 	s.exiting = false
@@ -371,6 +382,7 @@ func (s *state) close() error {
 		s.reader.Close()
 		s.reader = nil
 	}
+	s.finishSkb()
 	for _, p := range s.progs {
 		if p != nil {
 			p.Close()
