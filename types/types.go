@@ -58,7 +58,7 @@ const (
 type Type struct {
 	Kind   Kind
 	Size   int  // bytes of the value as it is stored in a BPF map or event
-	Signed bool // Int, Sum, Min, Max, Avg, Stats: the value is signed
+	Signed bool // Int, Sum, Min, Max, Avg, Stats, Tseries: the value is signed
 
 	Elem *Type // Pointer, Array
 	Len  int   // Array
