@@ -26,7 +26,7 @@ func kernelType[T btf.Type](name string) (T, btf.TypeID, error) {
 		return t, 0, fmt.Errorf("kernel BTF: %w", err)
 	}
 	if err := spec.TypeByName(name, &t); err != nil {
-		return t, 0, err
+		return t, 0, fmt.Errorf("kernel BTF: %w", err)
 	}
 	id, err := spec.TypeID(t)
 	return t, id, err

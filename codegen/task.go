@@ -15,13 +15,9 @@ import (
 // running kernel, from its BTF.
 func (g *gen) taskField(name string) (int, error) {
 	if g.taskOffsets == nil {
-		spec, err := btf.LoadKernelSpec()
+		st, _, err := kernelType[*btf.Struct]("task_struct")
 		if err != nil {
-			return 0, fmt.Errorf("kernel BTF: %w", err)
-		}
-		var st *btf.Struct
-		if err := spec.TypeByName("task_struct", &st); err != nil {
-			return 0, fmt.Errorf("kernel BTF: %w", err)
+			return 0, err
 		}
 		g.taskOffsets = map[string]int{}
 		for _, m := range st.Members {
