@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -32,32 +33,76 @@ func kernelType[T btf.Type](name string) (T, btf.TypeID, error) {
 	return t, id, err
 }
 
-// callKfunc calls a kernel function that BPF programs may call (a kfunc),
-// named by its BTF id in the kernel's BTF.
+// callKfunc calls a kernel function that BPF programs may call (a kfunc).
 func (f *fn) callKfunc(pos syntax.Pos, name string) {
-	_, id, err := kernelType[*btf.Func](name)
+	call, err := kfuncCall(name)
 	if err != nil {
 		f.errorf(pos, "this kernel has no function %s: %v", name, err)
 		return
 	}
-	f.emit(asm.Instruction{
+	f.emit(call)
+}
+
+// kfuncCall is a call of the kfunc name, named by its id in the kernel's
+// BTF.
+func kfuncCall(name string) (asm.Instruction, error) {
+	_, id, err := kernelType[*btf.Func](name)
+	if err != nil {
+		return asm.Instruction{}, err
+	}
+	return asm.Instruction{
 		OpCode:   asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call),
 		Src:      asm.PseudoKfuncCall,
 		Constant: int64(id),
-	})
+	}, nil
 }
 
-// kfuncTypes are the program types in which the kernel lets BPF code call
-// the task kfuncs (its generic kfunc set): not raw tracepoints (BEGIN, END,
-// rawtracepoint) nor kprobes and uprobes.
-var kfuncTypes = map[ebpf.ProgramType]bool{ebpf.TracePoint: true, ebpf.PerfEvent: true, ebpf.Tracing: true}
+// kfuncAllowed says whether the kernel lets programs of type pt call the
+// task kfuncs; which types it allows has grown with kernel versions (6.18
+// allows tracepoint and perf event programs, not raw tracepoint or kprobe
+// ones). It loads a program that calls them to find out, once per type.
+func kfuncAllowed(pt ebpf.ProgramType) bool {
+	if pt == ebpf.Tracing {
+		// Allowed since the kfuncs exist; such a program cannot be
+		// loaded without a function to attach to.
+		return true
+	}
+	if v, ok := kfuncProbes.Load(pt); ok {
+		return v.(bool)
+	}
+	allowed := true
+	from, err1 := kfuncCall("bpf_task_from_pid")
+	release, err2 := kfuncCall("bpf_task_release")
+	if err1 == nil && err2 == nil {
+		insns := asm.Instructions{
+			asm.Mov.Imm(asm.R1, 0),
+			from,
+			asm.JEq.Imm(asm.R0, 0, "out"),
+			asm.Mov.Reg(asm.R1, asm.R0),
+			release,
+			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+			asm.Return(),
+		}
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: pt, License: "GPL", Instructions: insns})
+		if err == nil {
+			prog.Close()
+		}
+		// Other failures (no privileges) are left for the real load
+		// to report.
+		allowed = err == nil || !strings.Contains(err.Error(), "is not allowed")
+	}
+	kfuncProbes.Store(pt, allowed)
+	return allowed
+}
+
+var kfuncProbes sync.Map // ebpf.ProgramType → bool
 
 // commOfPid is comm(pid): the name of the task with that pid, taken
 // through bpf_task_from_pid. Like bpftrace, a pid without a task gives
 // "N/A" and a warning.
 func (f *fn) commOfPid(e syntax.Expr, c *check.Call, t *types.Type) value {
-	if !kfuncTypes[f.ptype] {
-		f.errorf(e.Pos(), "comm(pid) needs the kernel function bpf_task_from_pid, which the kernel does not allow in %s probes; use it in tracepoint, profile, interval or iter probes", f.points[0].Provider)
+	if !kfuncAllowed(f.ptype) {
+		f.errorf(e.Pos(), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in %s probes; use it in tracepoint, profile, interval or iter probes", f.points[0].Provider)
 		return value{}
 	}
 	off, err := f.g.taskField("comm")

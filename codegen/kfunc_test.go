@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
 	"friday/internal/testenv"
@@ -46,6 +47,28 @@ func TestPercpuKaddr(t *testing.T) {
 	}
 	if loads != 2 {
 		t.Errorf("%d loads of %s's address, want 2:\n%v", loads, name, obj.Programs[0].Insns)
+	}
+	coll, err := load(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll.Close()
+}
+
+// comm(pid) in BEGIN, a raw tracepoint program, loads where the kernel
+// allows the task kfuncs there, and is otherwise refused with the reason
+// (Linux 6.18 refuses them).
+func TestCommOfPidInBegin(t *testing.T) {
+	testenv.BPF(t)
+	obj, err := compile(`BEGIN { @ = comm(1); }`)
+	if !kfuncAllowed(ebpf.RawTracepoint) {
+		if err == nil || !strings.Contains(err.Error(), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in begin probes") {
+			t.Fatalf("got error %v, want one saying the kernel does not allow bpf_task_from_pid", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	coll, err := load(obj)
 	if err != nil {
