@@ -791,10 +791,12 @@ func (p *parser) parseIf() *IfStmt {
 	return s
 }
 
+// parseFor reads both spellings of the loop head: "for ($x : ...)" and,
+// as newer bpftrace also writes it, "for $x : ..." without parentheses.
 func (p *parser) parseFor() *ForStmt {
 	s := &ForStmt{P: p.tok.pos}
 	p.next()
-	p.want("(")
+	paren := p.got("(")
 	if p.tok.kind != tVar {
 		p.unexpected("variable")
 	}
@@ -809,7 +811,9 @@ func (p *parser) parseFor() *ForStmt {
 	} else {
 		p.unexpected("..")
 	}
-	p.want(")")
+	if paren {
+		p.want(")")
+	}
 	if !p.tok.is("{") {
 		p.unexpected("{")
 	}
