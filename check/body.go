@@ -174,6 +174,13 @@ func ifReturns(s *syntax.IfStmt) bool {
 // finish gives every variable reference the variable's final type: a
 // variable's integer type may widen after an earlier read was typed.
 func (b *body) finish() {
+	// "let $x;" with neither a type nor any assignment: nothing ever
+	// reads its value, and it needs a type to get a slot.
+	for v := range b.unset {
+		if v.Type == nil {
+			v.Type = types.I64
+		}
+	}
 	for ref, v := range b.info.Vars {
 		if v.Type != nil {
 			b.info.Types[ref] = v.Type
@@ -208,7 +215,11 @@ func (b *body) lookup(name string) *Var {
 			return v
 		}
 	}
-	return b.implicit[name]
+	v := b.implicit[name]
+	if v != nil {
+		v.MayBeUnset = true
+	}
+	return v
 }
 
 func (b *body) stmts(list []syntax.Stmt) {
@@ -367,8 +378,12 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 		return
 	}
 	name := s.Var.Name
-	if prev, ok := b.scope.vars[name]; ok && prev != nil {
-		b.errorf(s.Pos(), "Variable %s was already declared", displayName(name))
+	// A let may not shadow a variable of an enclosing block either.
+	for sc := b.scope; sc != nil; sc = sc.parent {
+		if prev, ok := sc.vars[name]; ok && prev != nil {
+			b.errorf(s.Pos(), "Variable %s was already declared", displayName(name))
+			break
+		}
 	}
 	v := &Var{Name: displayName(name), Pos: s.Var.Pos()}
 	if s.Type == nil {

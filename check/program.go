@@ -80,6 +80,11 @@ type Var struct {
 	Type *types.Type
 	Pos  syntax.Pos
 
+	// MayBeUnset marks a variable used after the block that assigned it
+	// has ended (older bpftrace scoped variables to the whole probe): the
+	// assignment may not have run, so it must start as zero.
+	MayBeUnset bool
+
 	fixed bool // declared with a type: assignments may not widen it
 }
 

@@ -463,7 +463,17 @@ func (f *fn) allocVars() {
 	}
 	sortVars(list)
 	for _, v := range list {
-		f.vars[v] = f.alloc(max(v.Type.Size, 8))
+		f.allocVar(v)
+	}
+}
+
+// allocVar gives a variable its slot, zeroed if it may be read before
+// anything is stored in it.
+func (f *fn) allocVar(v *check.Var) {
+	n := max(v.Type.Size, 8)
+	f.vars[v] = f.alloc(n)
+	if v.MayBeUnset {
+		f.zero(f.vars[v], (n+7)&^7)
 	}
 }
 

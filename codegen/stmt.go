@@ -335,7 +335,7 @@ func (f *fn) inlineCall(e *syntax.Call, c *check.Call) value {
 			isParam = isParam || p == v
 		}
 		if !isParam {
-			f.vars[v] = f.alloc(max(v.Type.Size, 8))
+			f.allocVar(v)
 		}
 	}
 	res := fd.Result
