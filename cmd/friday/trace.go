@@ -29,6 +29,8 @@ const traceUsage = `Usage:
   friday trace -l [PATTERN]
 
 Runs a bpftrace program. ARGS are its positional parameters $1, $2, ...
+After "--", ARGS may also be named parameters, which getopt() reads:
+--NAME=VALUE, or --NAME alone for a boolean that is true.
 FILE "-" reads the program from standard input.
 
 uretprobe on Go functions is safe: Go moves goroutine stacks, which the
@@ -54,6 +56,9 @@ type traceOpts struct {
 	unsafe    bool
 	help      bool
 	version   bool
+	// dash is where "--" was among the arguments left after the flags,
+	// or -1: named parameters may follow it.
+	dash int
 }
 
 func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
@@ -110,6 +115,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "friday %s\n", version)
 		return 0
 	}
+	o.dash = fs.ArgsLenAtDash()
 	if err := trace(o, fs.Args(), stdout, stderr); err != nil {
 		var status run.ExitStatus
 		if errors.As(err, &status) {
@@ -192,6 +198,15 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dash := o.dash
+	if dash >= 0 {
+		// Past the program's file, if any.
+		dash = max(dash-(len(args)-len(params)), 0)
+	}
+	params, named, err := scriptParams(params, dash)
+	if err != nil {
+		return err
+	}
 	f, err := syntax.Parse(name, src)
 	if err != nil {
 		return &scriptError{name, src, err}
@@ -226,7 +241,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	var cmd *run.Command
-	gopts := codegen.Options{}
+	gopts := codegen.Options{Getopt: named}
 	res := symbol.NewResolver()
 	var follow *symbol.Follower
 	if o.command != "" && !o.dryRun {
@@ -311,6 +326,28 @@ func readProgram(o *traceOpts, args []string) (name string, src []byte, params [
 		return "", nil, nil, fmt.Errorf("cannot read %s: %w", name, errors.Unwrap(err))
 	}
 	return name, src, args[1:], nil
+}
+
+// scriptParams splits the script's arguments into its positional
+// parameters and the named ones: those after "--" (at index dash, -1 when
+// absent) that start with "--".
+func scriptParams(args []string, dash int) (params []string, named map[string]string, err error) {
+	named = map[string]string{}
+	for i, a := range args {
+		if dash < 0 || i < dash || !strings.HasPrefix(a, "--") {
+			params = append(params, a)
+			continue
+		}
+		name, val, _ := strings.Cut(a[2:], "=")
+		if name == "" {
+			return nil, nil, usageError{fmt.Sprintf("named parameter %q has no name", a)}
+		}
+		if _, dup := named[name]; dup {
+			return nil, nil, usageError{fmt.Sprintf("named parameter --%s given twice", name)}
+		}
+		named[name] = val
+	}
+	return params, named, nil
 }
 
 func listProbes(pattern string, verbose bool, w io.Writer) error {
