@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync/atomic"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
@@ -116,7 +114,6 @@ func (p *pcapFiles) close() error {
 type skbWriter struct {
 	rd    *perf.Reader
 	files *pcapFiles
-	stop  atomic.Bool // the reader ends when it has read what is there
 	done  chan error
 	lost  uint64
 }
@@ -149,7 +146,8 @@ func (w *skbWriter) loop() error {
 	var rec perf.Record
 	for {
 		err := w.rd.ReadInto(&rec)
-		if errors.Is(err, os.ErrDeadlineExceeded) && w.stop.Load() {
+		if errors.Is(err, perf.ErrFlushed) {
+			// finish: the samples sent before it are all read.
 			return nil
 		}
 		if err != nil {
@@ -167,8 +165,10 @@ func (w *skbWriter) loop() error {
 // finish writes what the probes sent before they were detached, closes
 // the files and gives the number of packets lost.
 func (w *skbWriter) finish() (uint64, error) {
-	w.stop.Store(true)
-	w.rd.SetDeadline(time.Now())
+	if err := w.rd.Flush(); err != nil {
+		// Closing the reader unblocks it instead.
+		w.rd.Close()
+	}
 	err := <-w.done
 	w.rd.Close()
 	return w.lost, errors.Join(err, w.files.close())
