@@ -398,6 +398,12 @@ func (c *checker) checkConfig() {
 			} else {
 				c.maxStr = int(v.Int)
 			}
+		case "print_maps_on_exit":
+			b, ok := configBool(v)
+			if !ok {
+				c.errorf(ca.Pos(), "Invalid value for config variable %s: expected true or false", ca.Key)
+			}
+			c.config[key] = Const{Int: b}
 		case "stack_mode":
 			m, ok := stackModes[v.Str]
 			if !ok {
@@ -406,6 +412,20 @@ func (c *checker) checkConfig() {
 			c.stackDef = m
 		}
 	}
+}
+
+// configBool reads a boolean setting, written as bpftrace accepts it:
+// true or false (bare or quoted), or 1 or 0.
+func configBool(v Const) (int64, bool) {
+	switch {
+	case !v.IsStr && (v.Int == 0 || v.Int == 1):
+		return v.Int, true
+	case v.IsStr && v.Str == "true":
+		return 1, true
+	case v.IsStr && v.Str == "false":
+		return 0, true
+	}
+	return 0, false
 }
 
 var knownConfig = map[string]bool{

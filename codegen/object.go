@@ -34,6 +34,10 @@ type Object struct {
 	// SkbFiles are the pcap files of skboutput(), indexed by
 	// SkbRecord.File.
 	SkbFiles []string
+	// NoExitMaps is set when the script's config block (or the
+	// environment's BPFTRACE_PRINT_MAPS_ON_EXIT) turns off printing the
+	// maps at exit.
+	NoExitMaps bool
 }
 
 // SkbRecord heads a sample of SkbMap, in native byte order.

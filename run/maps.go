@@ -26,6 +26,9 @@ func (s *state) userMap(ev *codegen.Event) (*codegen.Map, error) {
 // printMaps prints every user map at exit, sorted by name. Empty maps are
 // handed to the printer too: bpftrace marks them with an empty line.
 func (s *state) printMaps() error {
+	if s.obj.NoExitMaps {
+		return nil
+	}
 	var user []*codegen.Map
 	for _, m := range s.obj.Maps {
 		if !m.Internal && strings.HasPrefix(m.Name, "@") {
