@@ -50,6 +50,17 @@ type fn struct {
 	subs   []subprog
 	rets   []retTarget // inlined user functions being generated
 	inline map[*check.Func]bool
+	// loopRet is set in the callback of a loop whose body returns.
+	loopRet *loopReturn
+}
+
+// loopReturn is how a return statement in a loop's callback gets out of
+// the probe or inlined function around the loop: it stores the value (in
+// the caller's frame), sets flag and stops the loop, and the caller
+// returns when the helper that ran the loop comes back with flag set.
+type loopReturn struct {
+	flag mem
+	ret  *retTarget // of the inlined function around the loop; its label is the caller's
 }
 
 // retTarget is where return statements of an inlined function go.

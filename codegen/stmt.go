@@ -93,8 +93,11 @@ func (f *fn) stmt(s syntax.Stmt) {
 				f.b.ja(r.label)
 				return
 			}
-			if f.parent != nil {
-				f.errorf(s.Pos(), "return inside a for loop over a map is not supported")
+			if lr := f.loopRet; lr != nil {
+				if s.Value != nil && lr.ret != nil && lr.ret.t.Kind != types.Void {
+					f.evalInto(s.Value, lr.ret.slot, lr.ret.t, true)
+				}
+				f.emit(storeImm(lr.flag.base, int16(lr.flag.off), 1, asm.DWord), asm.Mov.Imm(asm.R0, 1))
 			}
 			f.b.ja(f.exit)
 		case "break", "continue":
@@ -269,35 +272,49 @@ func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
 }
 
 // hasMapLoop reports whether a block contains a for loop, whose body may
-// become a callback.
+// become a callback. Range loops may become bpf_loop callbacks too.
 func hasMapLoop(b *syntax.Block) bool {
-	found := false
-	var walk func(s syntax.Stmt)
-	walk = func(s syntax.Stmt) {
+	return anyStmt(b, func(s syntax.Stmt) bool {
+		_, ok := s.(*syntax.ForStmt)
+		return ok
+	})
+}
+
+// hasReturn reports whether a block returns, other than in the user
+// functions it calls.
+func hasReturn(b *syntax.Block) bool {
+	return anyStmt(b, func(s syntax.Stmt) bool {
+		j, ok := s.(*syntax.JumpStmt)
+		return ok && j.Kind == "return"
+	})
+}
+
+// anyStmt reports whether pred holds for a statement of b, nested blocks
+// included.
+func anyStmt(b *syntax.Block, pred func(syntax.Stmt) bool) bool {
+	var walk func(s syntax.Stmt) bool
+	walk = func(s syntax.Stmt) bool {
+		if s == nil {
+			return false
+		}
+		if pred(s) {
+			return true
+		}
 		switch s := s.(type) {
 		case *syntax.Block:
-			for _, x := range s.Stmts {
-				walk(x)
-			}
+			return slices.ContainsFunc(s.Stmts, walk)
 		case *syntax.IfStmt:
-			walk(s.Then)
-			if s.Else != nil {
-				walk(s.Else)
-			}
+			return walk(s.Then) || s.Else != nil && walk(s.Else)
 		case *syntax.WhileStmt:
-			walk(s.Body)
+			return walk(s.Body)
 		case *syntax.UnrollStmt:
-			walk(s.Body)
+			return walk(s.Body)
 		case *syntax.ForStmt:
-			// Range loops may become bpf_loop callbacks too.
-			found = true
-			walk(s.Body)
+			return walk(s.Body)
 		}
+		return false
 	}
-	if b != nil {
-		walk(b)
-	}
-	return found
+	return b != nil && walk(b)
 }
 
 // inlineCall generates a call of a user function in place: the arguments

@@ -41,7 +41,7 @@ func (f *fn) newSubprog() *fn {
 	root := f.root()
 	sf := &fn{
 		g: f.g, pr: f.pr, b: newBuilder(), info: f.info, points: f.points, ptype: f.ptype,
-		vars: map[*check.Var]mem{}, parent: root,
+		vars: map[*check.Var]mem{}, parent: root, inline: map[*check.Func]bool{},
 		free: map[asm.Register]bool{asm.R7: true, asm.R8: true},
 	}
 	sf.exit = sf.b.newLabel()
@@ -153,8 +153,43 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	} else {
 		sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
 	}
+	flag := f.loopReturns(sf, s.Body)
 	sf.loopCallback(s.Body, 4)
 	f.forEach(m, sf.name)
+	f.returnAfterLoop(flag)
+}
+
+// loopReturns prepares callback sf of a loop for the return statements of
+// its body, if it has any, and gives the flag they set.
+func (f *fn) loopReturns(sf *fn, body *syntax.Block) *mem {
+	if !hasReturn(body) {
+		return nil
+	}
+	flag := f.alloc(8)
+	f.zero(flag, 8)
+	sf.loopRet = &loopReturn{flag: mem{asm.R9, flag.off - parentFrame}}
+	if n := len(f.rets); n > 0 {
+		r := f.rets[n-1]
+		sf.loopRet.ret = &retTarget{slot: mem{asm.R9, r.slot.off - parentFrame}, t: r.t}
+	}
+	return &flag
+}
+
+// returnAfterLoop returns from the probe or inlined function if the loop
+// stopped because of a return statement.
+func (f *fn) returnAfterLoop(flag *mem) {
+	if flag == nil {
+		return
+	}
+	skip := f.b.newLabel()
+	f.emit(asm.LoadMem(asm.R0, flag.base, int16(flag.off), asm.DWord))
+	f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
+	if n := len(f.rets); n > 0 {
+		f.b.ja(f.rets[n-1].label)
+	} else {
+		f.b.ja(f.exit)
+	}
+	f.b.mark(skip)
 }
 
 // forLoop runs for ($i : lo..hi) { body } with bpf_loop(hi-lo, cb, ctx,
@@ -171,6 +206,7 @@ func (f *fn) forLoop(s *syntax.ForStmt, slot mem) {
 		asm.Add.Reg(asm.R0, asm.R1))
 	i := mem{asm.R9, slot.off - parentFrame}
 	sf.emit(asm.StoreMem(i.base, int16(i.off), asm.R0, asm.DWord))
+	flag := f.loopReturns(sf, s.Body)
 	sf.loopCallback(s.Body, 2)
 
 	// Iterations: hi - lo, none when hi <= lo.
@@ -186,4 +222,5 @@ func (f *fn) forLoop(s *syntax.ForStmt, slot mem) {
 	f.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, parentFrame), asm.Mov.Imm(asm.R4, 0))
 	f.call(asm.FnLoop)
 	f.b.mark(skip)
+	f.returnAfterLoop(flag)
 }
