@@ -1153,12 +1153,13 @@ func builtinAddrSpace(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *typ
 	if t == nil {
 		return nil
 	}
-	if !isPtr(t) {
-		b.errorf(args[0].Pos(), "%s() expects a pointer (%s provided)", ci.Name, t)
+	if !isPtr(t) && !isInt(t) {
+		b.errorf(args[0].Pos(), "%s() expects a pointer or an integer (%s provided)", ci.Name, t)
 		return nil
 	}
 	c := *t
 	c.User = ci.Name == "uptr"
+	c.Kernel = isInt(t) && !c.User
 	return &c
 }
 

@@ -527,7 +527,7 @@ func (f *fn) macaddr(c *check.Call, t *types.Type) value {
 // pointer says so itself; a plain integer, such as a uprobe's arg0, is one
 // when every point of the probe is in user code, as bpftrace reads it.
 func (f *fn) userAddr(t *types.Type) bool {
-	if t.Kind == types.Pointer {
+	if t.Kind == types.Pointer || t.User || t.Kernel {
 		return t.User
 	}
 	for _, pt := range f.points {

@@ -294,10 +294,14 @@ func (f *fn) bitfield(v value, fd types.Field, t *types.Type) value {
 func (f *fn) deref(e *syntax.Unary) value {
 	tp := f.typeOf(e.X)
 	t := f.typeOf(e)
+	p := f.evalInt(e.X)
+	if tp.Kind == types.Int {
+		// An integer address holds an int64, as bpftrace reads it.
+		return f.readRemote(p, 0, types.Field{Type: t}, t, f.userAddr(tp))
+	}
 	if tp.Kind != types.Pointer {
 		f.errorf(e.Pos(), "cannot dereference %s", tp)
 	}
-	p := f.evalInt(e.X)
 	return f.readRemote(p, 0, types.Field{Type: tp.Elem}, t, tp.User)
 }
 

@@ -62,7 +62,11 @@ type Type struct {
 
 	Elem *Type // Pointer, Array
 	Len  int   // Array
-	User bool  // Pointer: points into user memory (probe_read_user)
+	User bool  // Pointer: points into user memory (probe_read_user); Int: an address uptr() marked so
+	// Kernel marks an Int that kptr() made an address in kernel memory.
+	// A plain integer read as an address is in the memory its probe's
+	// type implies.
+	Kernel bool
 
 	Name   string  // Struct: "struct task_struct"; Enum: "enum x"
 	Union  bool    // Struct
