@@ -18,6 +18,24 @@ func init() {
 			attach:   attachBeginEnd,
 		})
 	}
+	register(&provider{
+		name:     "self",
+		progType: ebpf.RawTracepoint,
+		expand:   expandSelf,
+		attach:   attachBeginEnd,
+	})
+}
+
+// expandSelf resolves self:signal:SIGUSR1, a probe the runtime runs each
+// time friday receives the signal; it is the only one bpftrace has.
+func expandSelf(_ *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
+	if len(args) != 2 || args[0] != "signal" {
+		return nil, fmt.Errorf("%s: self probes are written self:signal:SIGUSR1", ap.Raw)
+	}
+	if args[1] != "SIGUSR1" {
+		return nil, fmt.Errorf("%s: signal %s is not supported: only SIGUSR1 is", ap.Raw, args[1])
+	}
+	return []*Point{{Provider: "self", Name: "self:signal:SIGUSR1"}}, nil
 }
 
 // expandBeginEnd keeps the spelling used ("BEGIN" or "begin") as the name

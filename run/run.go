@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -143,7 +145,7 @@ type state struct {
 }
 
 func (s *state) run(ctx context.Context) error {
-	var begin, end []*ebpf.Program
+	var begin, end, self []*ebpf.Program
 	n := 0
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
@@ -153,6 +155,8 @@ func (s *state) run(ctx context.Context) error {
 				begin = append(begin, s.progs[i])
 			case "end":
 				end = append(end, s.progs[i])
+			case "self":
+				self = append(self, s.progs[i])
 			}
 		}
 	}
@@ -194,7 +198,7 @@ func (s *state) run(ctx context.Context) error {
 	var iters []probe.Link
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
-			if s.exiting || pt.Provider == "begin" || pt.Provider == "end" {
+			if s.exiting || pt.Provider == "begin" || pt.Provider == "end" || pt.Provider == "self" {
 				continue
 			}
 			l, err := probe.Attach(pt, s.progs[i])
@@ -226,8 +230,22 @@ func (s *state) run(ctx context.Context) error {
 	if s.pidExit != nil {
 		pidDone = s.pidExit.done
 	}
+	// self:signal:SIGUSR1 probes run each time the signal comes; without
+	// them, SIGUSR1 keeps its default action, as in bpftrace.
+	var usr1 chan os.Signal
+	if len(self) > 0 {
+		usr1 = make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
+	}
 	for !s.exiting {
 		select {
+		case <-usr1:
+			if err := s.runOnce(self, "self"); err != nil {
+				s.finish(true, end)
+				return err
+			}
+			continue
 		case <-ctx.Done():
 			return s.finish(true, end)
 		case <-cmdDone:
