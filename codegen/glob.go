@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
@@ -75,15 +76,15 @@ func parseGlobClass(s string) (globElem, int, error) {
 	return el, 0, fmt.Errorf("unterminated character class")
 }
 
-// globmatch(s, pat) is whether the whole string s matches the constant
-// glob pattern pat. The first segment must match at the start; each
+// globmatch(s, pat) is whether the whole string s matches the glob
+// pattern pat. A constant pattern is compiled into the program. The first segment must match at the start; each
 // following one matches at its first place after the previous one, the
 // last one only where the string ends. Segments have a fixed length, so
 // the first place is as good as any later one.
 func (f *fn) globmatch(c *check.Call) value {
 	pat, ok := f.constString(c.Args[1])
 	if !ok {
-		f.errorf(c.Args[1].Pos(), "the pattern of globmatch() must be a string literal")
+		return f.globmatchRuntime(c)
 	}
 	segs, err := parseGlob(pat)
 	if err != nil {
@@ -198,4 +199,214 @@ func (f *fn) globElement(el globElem, fail string) {
 		f.b.ja(fail)
 	}
 	f.b.mark(in)
+}
+
+// globmatchRuntime's loop keeps its state in a per-CPU map value: the
+// verifier knows nothing of what a map value holds, so it checks the
+// callback once for any state rather than for every state it could work
+// out. The state is the index in the string and in the pattern, where the
+// last star was met (the pattern index, -1 before any star, and the
+// string index its match ends at), and the result.
+const (
+	globMap    = "glob_state"
+	globI      = 0
+	globJ      = 8
+	globStarJ  = 16
+	globStarI  = 24
+	globResult = 32
+	globState  = 40
+	// The callback's context, on the stack: pointers to the string, the
+	// pattern and the state.
+	globCtxStr   = 0
+	globCtxPat   = 8
+	globCtxState = 16
+	globCtx      = 24
+	maxLoops     = 1 << 23 // BPF_MAX_LOOPS
+)
+
+// globmatchRuntime matches a pattern known only at run time, in a
+// bpf_loop callback that takes one step of the usual wildcard matching
+// each time: it matches one element, or, on a mismatch, goes back to just
+// after the last star and lets that star take one more byte. A '[' with
+// no ']' after it is a literal.
+func (f *fn) globmatchRuntime(c *check.Call) value {
+	s := f.strMem(c.Args[0])
+	p := f.strMem(c.Args[1])
+	f.g.internalMap(globMap, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: globState, MaxEntries: 1})
+	ctx := f.alloc(globCtx)
+	f.addr(asm.R1, s.m)
+	f.emit(asm.StoreMem(ctx.base, int16(ctx.off+globCtxStr), asm.R1, asm.DWord))
+	f.addr(asm.R1, p.m)
+	f.emit(asm.StoreMem(ctx.base, int16(ctx.off+globCtxPat), asm.R1, asm.DWord))
+	f.emit(storeImm(ctx.base, int16(ctx.off+globCtxState), 0, asm.DWord))
+	f.mapPtr(asm.R1, globMap)
+	f.addr(asm.R2, ctx.at(globCtxState))
+	f.call(asm.FnMapLookupElem)
+	fail, end := f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, fail)
+	f.emit(asm.StoreMem(ctx.base, int16(ctx.off+globCtxState), asm.R0, asm.DWord),
+		storeImm(asm.R0, globI, 0, asm.DWord),
+		storeImm(asm.R0, globJ, 0, asm.DWord),
+		storeImm(asm.R0, globStarJ, -1, asm.DWord),
+		storeImm(asm.R0, globStarI, 0, asm.DWord),
+		storeImm(asm.R0, globResult, 0, asm.DWord))
+	sf := f.newSubprog()
+	sf.globStep(s.t.Size, p.t.Size)
+	sf.finishSubprog(2)
+	f.drop(s)
+	f.drop(p)
+	// Each step moves on in the pattern, or moves a star's end on in the
+	// string; bpf_loop refuses more steps than maxLoops, which only
+	// strings and patterns of thousands of bytes could need.
+	steps := min((s.t.Size+2)*(p.t.Size+2), maxLoops)
+	f.emit(asm.Mov.Imm(asm.R1, int32(steps)))
+	f.loadFuncPtr(asm.R2, sf.name)
+	f.addr(asm.R3, ctx)
+	f.emit(asm.Mov.Imm(asm.R4, 0))
+	f.call(asm.FnLoop)
+	f.emit(asm.LoadMem(asm.R1, ctx.base, int16(ctx.off+globCtxState), asm.DWord),
+		asm.LoadMem(asm.R0, asm.R1, globResult, asm.DWord))
+	f.b.ja(end)
+	f.b.mark(fail)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: types.BoolT}
+}
+
+// globStep is the body of globmatchRuntime's callback, for a string of
+// size bytes and a pattern of psize; R2 is the context. It returns 1 when
+// the result is known.
+func (f *fn) globStep(size, psize int) {
+	const (
+		st, str, pat, i, j = asm.R6, asm.R7, asm.R8, asm.R9, asm.R5
+		ch, pc             = asm.R4, asm.R3 // the bytes at i and j
+	)
+	load := func(r asm.Register, off int16) { f.emit(asm.LoadMem(r, st, off, asm.DWord)) }
+	store := func(off int16, r asm.Register) { f.emit(asm.StoreMem(st, off, r, asm.DWord)) }
+	// byteAt loads base[idx] into dst, or 0 from idx == limit on.
+	byteAt := func(dst, base, idx asm.Register, limit int) {
+		end := f.b.newLabel()
+		f.emit(asm.Mov.Imm(dst, 0))
+		f.b.jmpImm(asm.JGE, idx, int32(limit), end)
+		f.emit(asm.Mov.Reg(asm.R0, base), asm.Add.Reg(asm.R0, idx), asm.LoadMem(dst, asm.R0, 0, asm.Byte))
+		f.b.mark(end)
+	}
+	yes, no, mismatch, matched, next := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.LoadMem(str, asm.R2, globCtxStr, asm.DWord),
+		asm.LoadMem(pat, asm.R2, globCtxPat, asm.DWord),
+		asm.LoadMem(st, asm.R2, globCtxState, asm.DWord))
+	load(i, globI)
+	load(j, globJ)
+	byteAt(ch, str, i, size)
+	byteAt(pc, pat, j, psize)
+
+	star, notStar := f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JNE, pc, '*', notStar)
+	f.b.mark(star)
+	store(globStarJ, j)
+	store(globStarI, i)
+	f.emit(asm.Add.Imm(j, 1))
+	store(globJ, j)
+	f.b.ja(next)
+	f.b.mark(notStar)
+
+	// The pattern's end matches the string's; anything else needs a byte.
+	endOfPat := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, pc, 0, endOfPat)
+	f.b.jmpImm(asm.JEq, ch, 0, mismatch)
+	// R1 is where the pattern goes on after this element.
+	f.emit(asm.Mov.Reg(asm.R1, j), asm.Add.Imm(asm.R1, 1))
+	literal, anyByte := f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JEq, pc, '?', anyByte)
+	f.b.jmpImm(asm.JNE, pc, '[', literal)
+	f.globClass(pat, j, ch, psize, matched, mismatch)
+	f.b.mark(anyByte)
+	f.b.ja(matched)
+	f.b.mark(literal)
+	f.b.jmpReg(asm.JNE, ch, pc, mismatch)
+	f.b.mark(matched)
+	f.emit(asm.Add.Imm(i, 1))
+	store(globI, i)
+	store(globJ, asm.R1)
+	f.b.ja(next)
+
+	f.b.mark(endOfPat)
+	f.b.jmpImm(asm.JEq, ch, 0, yes)
+	f.b.mark(mismatch)
+	// Back to the last star, which takes one more byte if there is one.
+	load(asm.R1, globStarJ)
+	f.b.jmpImm(asm.JSLT, asm.R1, 0, no)
+	f.emit(asm.Add.Imm(asm.R1, 1))
+	store(globJ, asm.R1)
+	load(i, globStarI)
+	byteAt(ch, str, i, size)
+	f.b.jmpImm(asm.JEq, ch, 0, no)
+	f.emit(asm.Add.Imm(i, 1))
+	store(globStarI, i)
+	store(globI, i)
+	f.b.mark(next)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(f.exit)
+	f.b.mark(yes)
+	f.emit(storeImm(st, globResult, 1, asm.DWord))
+	f.b.mark(no)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+}
+
+// globClass matches byte ch against the class at pat[j] ('['): it jumps
+// to matched with R1 just past the class, or to mismatch. A '[' without
+// an end is a literal.
+func (f *fn) globClass(pat, j, ch asm.Register, psize int, matched, mismatch string) {
+	const (
+		k, x, neg, hit = asm.R0, asm.R2, asm.R9, asm.R1
+	)
+	// R9 (the string index) is saved: the class needs one more register.
+	f.emit(asm.StoreMem(asm.R6, globI, asm.R9, asm.DWord))
+	loop, single, step, end, unterminated := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	peek := func(dst asm.Register, d int32, missing string) {
+		f.emit(asm.Mov.Reg(dst, k), asm.Add.Imm(dst, d))
+		f.b.jmpImm(asm.JGE, dst, int32(psize), missing)
+		f.emit(asm.Add.Reg(dst, pat), asm.LoadMem(dst, dst, 0, asm.Byte))
+	}
+	f.emit(asm.Mov.Reg(k, j), asm.Add.Imm(k, 1), asm.Mov.Imm(neg, 0), asm.Mov.Imm(hit, 0))
+	peek(x, 0, unterminated)
+	noNeg := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, x, '!', noNeg)
+	f.emit(asm.Mov.Imm(neg, 1), asm.Add.Imm(k, 1))
+	f.b.mark(noNeg)
+	// A ']' first is a member: the scan for the end starts after it.
+	peek(x, 0, unterminated)
+	f.b.jmpImm(asm.JEq, x, ']', single)
+	f.b.mark(loop)
+	peek(x, 0, unterminated)
+	f.b.jmpImm(asm.JEq, x, 0, unterminated)
+	f.b.jmpImm(asm.JEq, x, ']', end)
+	// A range x-y, unless the '-' is last.
+	peek(asm.R3, 1, single)
+	f.b.jmpImm(asm.JNE, asm.R3, '-', single)
+	peek(asm.R3, 2, single)
+	f.b.jmpImm(asm.JEq, asm.R3, ']', single)
+	f.b.jmpImm(asm.JEq, asm.R3, 0, single)
+	f.emit(asm.Add.Imm(k, 2))
+	f.b.jmpReg(asm.JLT, ch, x, step)
+	f.b.jmpReg(asm.JGT, ch, asm.R3, step)
+	f.emit(asm.Mov.Imm(hit, 1))
+	f.b.ja(step)
+	f.b.mark(single)
+	f.b.jmpReg(asm.JNE, ch, x, step)
+	f.emit(asm.Mov.Imm(hit, 1))
+	f.b.mark(step)
+	f.emit(asm.Add.Imm(k, 1))
+	f.b.ja(loop)
+	f.b.mark(end)
+	// In a negated class, a hit is a mismatch.
+	f.b.jmpReg(asm.JEq, hit, neg, mismatch)
+	f.emit(asm.LoadMem(asm.R9, asm.R6, globI, asm.DWord))
+	f.emit(asm.Mov.Reg(asm.R1, k), asm.Add.Imm(asm.R1, 1))
+	f.b.ja(matched)
+	f.b.mark(unterminated)
+	f.emit(asm.LoadMem(asm.R9, asm.R6, globI, asm.DWord))
+	f.b.jmpImm(asm.JNE, ch, '[', mismatch)
+	f.emit(asm.Mov.Reg(asm.R1, j), asm.Add.Imm(asm.R1, 1))
+	f.b.ja(matched)
 }
