@@ -22,20 +22,8 @@ func TestOverride(t *testing.T) {
 		t.Errorf("override() without unsafe: got error %v, want one about unsafe mode", err)
 	}
 	obj, err := compileWith(src, check.Options{Unsafe: true})
-	if errors.Is(features.HaveProgramHelper(ebpf.Kprobe, asm.FnOverrideReturn), ebpf.ErrNotSupported) {
-		if err == nil || !strings.Contains(err.Error(), "CONFIG_BPF_KPROBE_OVERRIDE") {
-			t.Fatalf("without bpf_override_return: got error %v, want one naming CONFIG_BPF_KPROBE_OVERRIDE", err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := load(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll.Close()
+	has := !errors.Is(features.HaveProgramHelper(ebpf.Kprobe, asm.FnOverrideReturn), ebpf.ErrNotSupported)
+	needsKernel(t, obj, err, has, "CONFIG_BPF_KPROBE_OVERRIDE")
 }
 
 // skboutput() sends packets through one perf event array and names each
