@@ -129,6 +129,9 @@ func (c *checker) run() (*Program, error) {
 	// Expand macros once; every pass checks the same expanded trees.
 	var units []*probeUnit
 	for _, p := range c.file.Probes {
+		if c.testOnly(p) {
+			continue
+		}
 		u := &probeUnit{syn: c.expandProbe(p)}
 		for _, ap := range p.Points {
 			pts, err := c.expandPoint(ap)
@@ -141,6 +144,9 @@ func (c *checker) run() (*Program, error) {
 		}
 		u.groups = groupPoints(u.syn, u.points)
 		units = append(units, u)
+	}
+	if len(units) == 0 && len(c.file.Probes) > 0 {
+		c.errorf(c.file.Probes[0].Pos(), "No probes to run: test and bench probes run only in bpftrace's --test and --bench modes")
 	}
 	funcs := make([]*syntax.FuncDecl, 0, len(c.file.Funcs))
 	for _, fd := range c.file.Funcs {
@@ -224,6 +230,24 @@ func (c *checker) finishMaps() {
 			delete(c.maps, n)
 		}
 	}
+}
+
+// testOnly reports whether p is a test: or bench: probe, which bpftrace
+// runs only in its --test and --bench modes and leaves out otherwise;
+// friday has no such modes. Mixing them with other attach points is an
+// error.
+func (c *checker) testOnly(p *syntax.Probe) bool {
+	n := 0
+	for _, ap := range p.Points {
+		if prov := canonicalProvider(ap.Parts[0]); prov == "test" || prov == "bench" {
+			n++
+		}
+	}
+	if n > 0 && n < len(p.Points) {
+		c.errorf(p.Pos(), "test and bench probes cannot share a block with other probes")
+		return false
+	}
+	return n > 0
 }
 
 func (c *checker) expandPoint(ap *syntax.AttachPoint) ([]*probe.Point, error) {

@@ -121,7 +121,10 @@ func (n *Param) Pos() Pos { return n.P }
 
 // Probe is one action block with its attach points and predicate.
 type Probe struct {
-	P      Pos
+	P Pos
+	// Name is the optional "name=" before the attach points, which
+	// bpftrace reserves for its own later use and otherwise ignores.
+	Name   string
 	Points []*AttachPoint
 	Pred   Expr // nil when absent
 	Body   *Block

@@ -585,6 +585,7 @@ func (p *parser) parseCDef(kind string) {
 
 func (p *parser) parseProbe() {
 	pr := &Probe{P: p.s.posAt(p.s.off)}
+	pr.Name = p.s.scanProbeName()
 	for {
 		raw, parts, pos := p.s.scanAttachPoint()
 		if raw == "" {

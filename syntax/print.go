@@ -77,6 +77,9 @@ func Fprint(w io.Writer, f *File) error {
 		pr.stmts(2, fn.Body.Stmts)
 	}
 	for _, p := range f.Probes {
+		if p.Name != "" {
+			pr.line(1, "name %s", p.Name)
+		}
 		for _, ap := range p.Points {
 			pr.line(1, "%s", ap.Raw)
 			if len(ap.Parts) > 1 || ap.Parts[0] != ap.Raw {

@@ -631,6 +631,21 @@ func (s *scanner) scanString() string {
 // blank, ',', '{', '}' or ';'; a '/' belongs to it (paths, Go symbols such
 // as "github.com/x/y.F"), so a predicate must be separated by a blank.
 // Quoted parts may hold any character but a newline.
+// scanProbeName reads the "name=" that may start a probe and returns the
+// name, or "" (reading nothing) when there is none.
+func (s *scanner) scanProbeName() string {
+	i := s.off
+	for i < len(s.src) && isIdentByte(s.src[i], i > s.off) {
+		i++
+	}
+	if i == s.off || i >= len(s.src) || s.src[i] != '=' {
+		return ""
+	}
+	name := string(s.src[s.off:i])
+	s.off = i + 1
+	return name
+}
+
 func (s *scanner) scanAttachPoint() (raw string, parts []string, pos Pos) {
 	start := s.off
 	pos = s.posAt(start)
