@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"friday/mounts"
 	"friday/tracefs"
 )
 
@@ -45,26 +46,14 @@ func (e *env) mountFS(fstype, dir string) error {
 
 // mounted returns the mount point of the first mount of fstype.
 func mounted(fstype string) string {
-	data, err := os.ReadFile("/proc/mounts")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[2] == fstype {
-			return f[1]
-		}
-	}
-	return ""
+	ms, _ := mounts.Read(mounts.Table)
+	return mounts.First(ms, fstype)
 }
 
 // tracingDir is the tracefs directory, or "" when there is none.
 func tracingDir() string {
-	data, err := os.ReadFile("/proc/mounts")
-	if err != nil {
-		return ""
-	}
-	return tracefs.FindInMounts(string(data))
+	ms, _ := mounts.Read(mounts.Table)
+	return tracefs.FindInMounts(ms)
 }
 
 // readTrim reads a small kernel file such as a sysctl.

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"friday/mounts"
 )
 
 // MountPoint is where tracefs is mounted when no mount of it is found.
@@ -33,11 +35,11 @@ func Dir() (string, error) {
 }
 
 func findOrMount() (string, error) {
-	mounts, err := os.ReadFile("/proc/mounts")
+	ms, err := mounts.Read(mounts.Table)
 	if err != nil {
 		return "", fmt.Errorf("finding tracefs: %w", err)
 	}
-	if d := FindInMounts(string(mounts)); d != "" {
+	if d := FindInMounts(ms); d != "" {
 		return d, nil
 	}
 	if err := unix.Mount("tracefs", MountPoint, "tracefs", 0, ""); err != nil {
@@ -49,60 +51,20 @@ func findOrMount() (string, error) {
 	return MountPoint, nil
 }
 
-// FindInMounts returns the tracing directory named by a /proc/mounts text:
-// a tracefs mount point, or else the tracing directory inside a debugfs
-// mount. It returns "" when there is neither.
-func FindInMounts(mounts string) string {
-	debugfs := ""
-	for _, line := range strings.Split(mounts, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		switch f[2] {
-		case "tracefs":
-			return unescapeMountPath(f[1])
-		case "debugfs":
-			if debugfs == "" {
-				debugfs = filepath.Join(unescapeMountPath(f[1]), "tracing")
-			}
-		}
+// FindInMounts returns the tracing directory among ms: a tracefs mount
+// point, or else the tracing directory inside a debugfs mount. It returns
+// "" when there is neither.
+func FindInMounts(ms []mounts.Mount) string {
+	if d := mounts.First(ms, "tracefs"); d != "" {
+		return d
 	}
-	if debugfs != "" {
-		if _, err := os.Stat(filepath.Join(debugfs, "events")); err == nil {
-			return debugfs
+	if d := mounts.First(ms, "debugfs"); d != "" {
+		tracing := filepath.Join(d, "tracing")
+		if _, err := os.Stat(filepath.Join(tracing, "events")); err == nil {
+			return tracing
 		}
 	}
 	return ""
-}
-
-// unescapeMountPath undoes the octal escapes (\040 for a space, ...) that
-// /proc/mounts uses in paths.
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + byte(c-'0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // Event is a tracepoint: its category (the kernel calls it system) and name.

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"friday/internal/testenv"
+	"friday/mounts"
 )
 
 func TestFindInMounts(t *testing.T) {
@@ -37,7 +38,7 @@ func TestFindInMounts(t *testing.T) {
 		t.Fatal("no cases")
 	}
 	for _, c := range cases {
-		if got := FindInMounts(c.mounts); got != c.want {
+		if got := FindInMounts(mounts.Parse(c.mounts)); got != c.want {
 			t.Errorf("mounts.txt:%d: got %q, want %q", c.line, got, c.want)
 		}
 	}
@@ -81,9 +82,9 @@ func TestMount(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "available_events")); err != nil {
 			t.Fatal(err)
 		}
-		mounts, _ := os.ReadFile("/proc/mounts")
-		if FindInMounts(string(mounts)) != MountPoint {
-			t.Fatalf("tracefs not mounted at %s:\n%s", MountPoint, mounts)
+		ms, _ := mounts.Read(mounts.Table)
+		if FindInMounts(ms) != MountPoint {
+			t.Fatalf("tracefs not mounted at %s: %q", MountPoint, ms)
 		}
 		return
 	case "nobody":
@@ -127,8 +128,8 @@ func unmountTracing(t *testing.T) {
 		for unix.Unmount(m, unix.MNT_DETACH) == nil {
 		}
 	}
-	mounts, _ := os.ReadFile("/proc/mounts")
-	if d := FindInMounts(string(mounts)); d != "" {
+	ms, _ := mounts.Read(mounts.Table)
+	if d := FindInMounts(ms); d != "" {
 		t.Fatalf("tracing still mounted at %s", d)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"friday/cgroup"
+	"friday/mounts"
 	"friday/output"
 	"friday/run"
 	"friday/symbol"
@@ -12,7 +14,7 @@ import (
 type symbols struct {
 	res     *symbol.Resolver
 	stacks  *run.Stacks
-	cgroups *cgroups
+	cgroups *cgroup.Resolver
 	// follow records the code the -c command maps (nil without one, or
 	// when the kernel refuses): its stacks resolve however soon it exits.
 	follow *symbol.Follower
@@ -25,7 +27,7 @@ type symbols struct {
 // exited.
 func newSymbols(res *symbol.Resolver, stacks *run.Stacks) *symbols {
 	stacks.Seen = func(pid uint32) { res.Snapshot(int(pid)) }
-	return &symbols{res: res, stacks: stacks, cgroups: newCgroups("/proc/self/mountinfo")}
+	return &symbols{res: res, stacks: stacks, cgroups: cgroup.New(mounts.Table)}
 }
 
 func sym(f symbol.Frame) output.Sym {
@@ -49,4 +51,4 @@ func (s *symbols) Stack(user bool, depth int, id uint64) []uint64 {
 	return s.stacks.Stack(user, depth, id)
 }
 
-func (s *symbols) CgroupPath(id uint64, filter string) string { return s.cgroups.path(id, filter) }
+func (s *symbols) CgroupPath(id uint64, filter string) string { return s.cgroups.Path(id, filter) }

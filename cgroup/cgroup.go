@@ -1,50 +1,53 @@
-package main
+// Package cgroup turns cgroup ids into the paths of their cgroups, as
+// bpftrace's cgroup_path() prints them.
+package cgroup
 
 import (
-	"bufio"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 
+	"friday/mounts"
 	"friday/uprobe"
 )
 
-// cgroupHierarchy is a mounted cgroup hierarchy: the cgroup v2 one, which
+// hierarchy is a mounted cgroup hierarchy: the cgroup v2 one, which
 // bpftrace calls "unified", or a v1 one, named after its mount point.
-type cgroupHierarchy struct {
+type hierarchy struct {
 	name, dir string
 	// paths holds the path from dir of each cgroup, by the inode number
 	// of its directory.
 	paths map[uint64]string
 }
 
-// cgroups resolves cgroup ids as bpftrace's cgroup_path() does: a cgroup's
+// Resolver resolves cgroup ids as bpftrace's cgroup_path() does: a cgroup's
 // id is the inode number of its directory, so the id is looked for in every
 // mounted hierarchy, and each one it names a directory in contributes
-// "name:/path". Hierarchies are read from mountinfo and indexed on first
+// "name:/path". Hierarchies are read from the mount table and indexed on first
 // use; an id found nowhere has them indexed again, once, for it may name a
 // cgroup made since.
-type cgroups struct {
-	mountinfo string
-	mu        sync.Mutex
-	roots     []cgroupHierarchy
-	indexed   bool
-	missed    map[uint64]bool
+type Resolver struct {
+	table   string
+	mu      sync.Mutex
+	roots   []hierarchy
+	indexed bool
+	missed  map[uint64]bool
 }
 
-func newCgroups(mountinfo string) *cgroups {
-	return &cgroups{mountinfo: mountinfo, missed: map[uint64]bool{}}
+// New returns a resolver of the hierarchies the mount table file lists, in
+// the format of /proc/mounts (mounts.Table for this process's).
+func New(table string) *Resolver {
+	return &Resolver{table: table, missed: map[uint64]bool{}}
 }
 
-// path is the comma-separated "name:/path" of the cgroup with id in each
+// Path is the comma-separated "name:/path" of the cgroup with id in each
 // hierarchy whose name matches filter (any with "" or "*"), in bpftrace's
 // order: unified first, then the others by name. It is "" when no
 // hierarchy has the cgroup.
-func (c *cgroups) path(id uint64, filter string) string {
+func (c *Resolver) Path(id uint64, filter string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.indexed || !c.known(id) && !c.missed[id] {
@@ -62,7 +65,7 @@ func (c *cgroups) path(id uint64, filter string) string {
 	return strings.Join(found, ",")
 }
 
-func (c *cgroups) known(id uint64) bool {
+func (c *Resolver) known(id uint64) bool {
 	for _, h := range c.roots {
 		if _, ok := h.paths[id]; ok {
 			return true
@@ -71,40 +74,31 @@ func (c *cgroups) known(id uint64) bool {
 	return false
 }
 
-func (c *cgroups) index() {
-	c.roots = readCgroupMounts(c.mountinfo)
+func (c *Resolver) index() {
+	c.roots = hierarchies(c.table)
 	for i := range c.roots {
-		c.roots[i].paths = indexCgroups(c.roots[i].dir)
+		c.roots[i].paths = indexDirs(c.roots[i].dir)
 	}
 	c.indexed = true
 }
 
-// readCgroupMounts lists the cgroup hierarchies mountinfo shows mounted,
-// unified first and the others by name. A hierarchy mounted twice is
-// searched once, where it is first mounted.
-func readCgroupMounts(mountinfo string) []cgroupHierarchy {
-	f, err := os.Open(mountinfo)
+// hierarchies lists the cgroup hierarchies the mount table lists, unified
+// first and the others by name. A hierarchy mounted twice is searched
+// once, where it is first mounted.
+func hierarchies(table string) []hierarchy {
+	ms, err := mounts.Read(table)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	var roots []cgroupHierarchy
+	var roots []hierarchy
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-		fields := strings.Fields(sc.Text())
-		sep := slices.Index(fields, "-")
-		if sep < 5 || sep+1 >= len(fields) {
-			continue
-		}
-		dir := unescapeMount(fields[4])
+	for _, m := range ms {
 		var name string
-		switch fields[sep+1] {
+		switch m.FSType {
 		case "cgroup2":
 			name = "unified"
 		case "cgroup":
-			name = filepath.Base(dir)
+			name = filepath.Base(m.Dir)
 		default:
 			continue
 		}
@@ -112,9 +106,9 @@ func readCgroupMounts(mountinfo string) []cgroupHierarchy {
 			continue
 		}
 		seen[name] = true
-		roots = append(roots, cgroupHierarchy{name: name, dir: dir})
+		roots = append(roots, hierarchy{name: name, dir: m.Dir})
 	}
-	slices.SortStableFunc(roots, func(a, b cgroupHierarchy) int {
+	slices.SortStableFunc(roots, func(a, b hierarchy) int {
 		switch {
 		case a.name == b.name:
 			return 0
@@ -128,30 +122,10 @@ func readCgroupMounts(mountinfo string) []cgroupHierarchy {
 	return roots
 }
 
-// unescapeMount undoes the octal escapes (\040 for a space, ...) of a
-// path in mountinfo.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
-
-// indexCgroups maps the inode number of each directory under root to its
+// indexDirs maps the inode number of each directory under root to its
 // path from root ("/" for root itself). Other file systems mounted below
 // root are not part of its hierarchy.
-func indexCgroups(root string) map[uint64]string {
+func indexDirs(root string) map[uint64]string {
 	paths := map[uint64]string{}
 	var rootSt syscall.Stat_t
 	if syscall.Stat(root, &rootSt) != nil {
