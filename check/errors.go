@@ -39,7 +39,7 @@ func (s *errorSink) addRange(pos syntax.Pos, underline bool, format string, args
 // addSpan records an error about the text from pos to end.
 func (s *errorSink) addSpan(pos, end syntax.Pos, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	key := fmt.Sprintf("%d:%d:%s", pos.Line, pos.Col, msg)
+	key := fmt.Sprintf("%p:%d:%d:%s", pos.File, pos.Line, pos.Col, msg)
 	if s.seen[key] {
 		return
 	}

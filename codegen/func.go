@@ -343,8 +343,8 @@ func (f *fn) source(n syntax.Node) {
 	if !pos.IsValid() {
 		return
 	}
-	text := lineText(f.g.p.File.Src, pos.Line)
-	f.b.setSource(fmt.Sprintf("%s:%d:%d: %s", f.g.file, pos.Line, pos.Col, text))
+	name, src := f.g.p.File.SourceOf(pos)
+	f.b.setSource(fmt.Sprintf("%s:%d:%d: %s", name, pos.Line, pos.Col, lineText(src, pos.Line)))
 }
 
 func lineText(src []byte, line int) string {

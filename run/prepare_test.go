@@ -17,7 +17,7 @@ import (
 // Cases that trace programs of their own bring them as source and build
 // them before friday runs, all in the case's directory:
 //
-//	src NAME  a file written as NAME
+//	src NAME  a file written as NAME (a path in the case's directory)
 //	build     commands run with sh -c, one per line
 //	start     a command started before friday and killed after it; friday
 //	          runs once the command has printed its first line, and {pid}
@@ -37,7 +37,11 @@ func prepareCase(t *testing.T, c *traceCase, dir string) func(string) string {
 	t.Helper()
 	for name, text := range c.sections {
 		if file, ok := strings.CutPrefix(name, "src "); ok {
-			if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+			path := filepath.Join(dir, file)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -11,6 +11,15 @@ import "cmp"
 // bytes. The zero Pos means "no position".
 type Pos struct {
 	Line, Col int
+	// File is the imported file the position is in; nil for the script
+	// itself.
+	File *Source
+}
+
+// Source is a file imported by the script.
+type Source struct {
+	Name string
+	Src  []byte
 }
 
 func (p Pos) IsValid() bool { return p.Line > 0 }
@@ -151,7 +160,9 @@ func (n *AttachPoint) Pos() Pos { return n.P }
 
 // End is the position just past the attach point: Raw is its source text,
 // which never spans lines.
-func (n *AttachPoint) End() Pos { return Pos{Line: n.P.Line, Col: n.P.Col + len(n.Raw)} }
+func (n *AttachPoint) End() Pos {
+	return Pos{Line: n.P.Line, Col: n.P.Col + len(n.Raw), File: n.P.File}
+}
 
 // ---- statements ----
 

@@ -33,7 +33,11 @@ func (l *ErrorList) Error() string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(l.File + ":" + e.Error())
+		name := l.File
+		if e.Pos.File != nil {
+			name = e.Pos.File.Name
+		}
+		b.WriteString(name + ":" + e.Error())
 	}
 	return b.String()
 }
@@ -70,7 +74,11 @@ func FormatError(w io.Writer, file string, src []byte, pos Pos, msg string) {
 // FormatRange is FormatError for an error that covers the text from pos to
 // end (exclusive, same line): the caret is followed by '~' under the rest of
 // the range, and the first line shows it as line:col-endcol like bpftrace.
+// A position in an imported file is shown in that file.
 func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string) {
+	if pos.File != nil {
+		file = pos.File.Name
+	}
 	if !pos.IsValid() {
 		fmt.Fprintf(w, "%s: ERROR: %s\n", file, msg)
 		return
@@ -81,9 +89,10 @@ func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string)
 
 // SourceContext is what follows the first line of a message about the text
 // from pos to end: the source line, and under it a caret at pos and '~'
-// under the rest of the range; "" when src has no such line.
+// under the rest of the range; "" when src has no such line. src is
+// ignored for a position in an imported file.
 func SourceContext(src []byte, pos, end Pos) string {
-	line, ok := SourceLine(src, pos.Line)
+	line, ok := SourceLine(pos.source(src), pos.Line)
 	if !ok {
 		return ""
 	}
@@ -114,9 +123,10 @@ func SourceContext(src []byte, pos, end Pos) string {
 // TokenEnd finds where the text at pos ends when it is a name ($x, @m,
 // pid) or a call (name(...)), so that a message can underline it as
 // bpftrace does. It returns the zero Pos for anything else: the tree does not
-// record where other expressions end.
+// record where other expressions end. src is ignored for a position in an
+// imported file.
 func TokenEnd(src []byte, pos Pos, call bool) Pos {
-	line, ok := SourceLine(src, pos.Line)
+	line, ok := SourceLine(pos.source(src), pos.Line)
 	if !ok || pos.Col < 1 || pos.Col > len(line) {
 		return Pos{}
 	}
@@ -147,13 +157,29 @@ func TokenEnd(src []byte, pos Pos, call bool) Pos {
 			case c == ')':
 				depth--
 				if depth == 0 {
-					return Pos{Line: pos.Line, Col: k + 2}
+					return Pos{Line: pos.Line, Col: k + 2, File: pos.File}
 				}
 			}
 		}
 		return Pos{}
 	}
-	return Pos{Line: pos.Line, Col: j + 1}
+	return Pos{Line: pos.Line, Col: j + 1, File: pos.File}
+}
+
+// source is the text p is in: that of its imported file, or else script.
+func (p Pos) source(script []byte) []byte {
+	if p.File != nil {
+		return p.File.Src
+	}
+	return script
+}
+
+// SourceOf is the name and text of the file pos is in.
+func (f *File) SourceOf(pos Pos) (name string, src []byte) {
+	if pos.File != nil {
+		return pos.File.Name, pos.File.Src
+	}
+	return f.Name, f.Src
 }
 
 // SourceLine is line n (from 1) of src without its line ending; false when

@@ -12,12 +12,12 @@ func TestFormatError(t *testing.T) {
 		pos, end Pos
 		want     string
 	}{
-		{Pos{2, 7}, Pos{}, "f.bt:2:7: ERROR: bad\n\t$x = foo;\n\t     ^\n"},
-		{Pos{2, 7}, Pos{2, 10}, "f.bt:2:7-10: ERROR: bad\n\t$x = foo;\n\t     ^~~\n"},
-		{Pos{2, 7}, Pos{3, 1}, "f.bt:2:7: ERROR: bad\n\t$x = foo;\n\t     ^\n"},
-		{Pos{1, 1}, Pos{1, 2}, "f.bt:1:1: ERROR: bad\nBEGIN {\n^\n"},
+		{Pos{Line: 2, Col: 7}, Pos{}, "f.bt:2:7: ERROR: bad\n\t$x = foo;\n\t     ^\n"},
+		{Pos{Line: 2, Col: 7}, Pos{Line: 2, Col: 10}, "f.bt:2:7-10: ERROR: bad\n\t$x = foo;\n\t     ^~~\n"},
+		{Pos{Line: 2, Col: 7}, Pos{Line: 3, Col: 1}, "f.bt:2:7: ERROR: bad\n\t$x = foo;\n\t     ^\n"},
+		{Pos{Line: 1, Col: 1}, Pos{Line: 1, Col: 2}, "f.bt:1:1: ERROR: bad\nBEGIN {\n^\n"},
 		{Pos{}, Pos{}, "f.bt: ERROR: bad\n"},
-		{Pos{9, 1}, Pos{}, "f.bt:9:1: ERROR: bad\n"},
+		{Pos{Line: 9, Col: 1}, Pos{}, "f.bt:9:1: ERROR: bad\n"},
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
@@ -27,7 +27,7 @@ func TestFormatError(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	FormatError(&b, "f.bt", src, Pos{2, 7}, "bad")
+	FormatError(&b, "f.bt", src, Pos{Line: 2, Col: 7}, "bad")
 	if b.String() != tests[0].want {
 		t.Errorf("FormatError: %q", b.String())
 	}
@@ -46,7 +46,7 @@ func TestErrorList(t *testing.T) {
 	if f == nil || len(f.Probes) != 3 {
 		t.Fatalf("partial file should keep the 3 probes, got %+v", f)
 	}
-	if list.Errors[0].Pos != (Pos{1, 14}) || list.Errors[0].End != (Pos{1, 15}) {
+	if list.Errors[0].Pos != (Pos{Line: 1, Col: 14}) || list.Errors[0].End != (Pos{Line: 1, Col: 15}) {
 		t.Errorf("first error at %v-%v", list.Errors[0].Pos, list.Errors[0].End)
 	}
 }
@@ -87,7 +87,7 @@ func TestPositions(t *testing.T) {
 	as := p.Body.Stmts[0].(*AssignStmt)
 	bin := as.RHS.(*Binary)
 	got := []Pos{p.Points[0].P, p.Points[1].P, p.Pred.Pos(), as.LHS.Pos(), as.Pos(), bin.X.Pos(), bin.Pos(), bin.Y.Pos()}
-	want := []Pos{{1, 1}, {2, 3}, {2, 24}, {3, 2}, {3, 10}, {3, 12}, {3, 14}, {3, 16}}
+	want := []Pos{{Line: 1, Col: 1}, {Line: 2, Col: 3}, {Line: 2, Col: 24}, {Line: 3, Col: 2}, {Line: 3, Col: 10}, {Line: 3, Col: 12}, {Line: 3, Col: 14}, {Line: 3, Col: 16}}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("position %d = %v, want %v", i, got[i], want[i])

@@ -53,8 +53,14 @@ const maxDepth = 500
 // -e programs, like bpftrace). On failure the error is an *ErrorList and the
 // returned File holds what could be parsed.
 func Parse(name string, src []byte) (*File, error) {
+	return parse(name, src, nil)
+}
+
+// parse parses the script, or the imported file imp when it is not nil.
+func parse(name string, src []byte, imp *Source) (*File, error) {
 	p := &parser{file: &File{Name: name, Src: src}}
 	p.s = newScanner(src, p.scanError)
+	p.s.file = imp
 	p.parseFile()
 	p.file.Defines = p.s.defList
 	if len(p.errs) > 0 {

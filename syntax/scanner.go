@@ -88,6 +88,7 @@ type scanner struct {
 	defines map[string]*Define
 	defList []*Define
 	conds   []condState
+	file    *Source // set in the positions of an imported file
 }
 
 type condState struct {
@@ -128,7 +129,7 @@ func (s *scanner) restore(st scanState) {
 }
 
 func (s *scanner) posAt(off int) Pos {
-	return Pos{Line: s.line, Col: off - s.lineOff + 1}
+	return Pos{Line: s.line, Col: off - s.lineOff + 1, File: s.file}
 }
 
 func (s *scanner) peekByte(i int) byte {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -209,6 +210,13 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	}
 	f, err := syntax.Parse(name, src)
 	if err != nil {
+		return &scriptError{name, src, err}
+	}
+	dir := "."
+	if o.program == "" && name != "stdin" {
+		dir = filepath.Dir(name)
+	}
+	if err := syntax.ResolveImports(f, dir); err != nil {
 		return &scriptError{name, src, err}
 	}
 	// Syntax errors are worth showing to anyone; past them, attach
