@@ -675,11 +675,44 @@ func keyList(t *types.Type) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
+// paramSuffix types str($N + k) where $N is a string: bpftrace takes $N as
+// a pointer to the text given on the command line, so the value is that
+// text from byte k on. It reports false for any other argument.
+func (b *body) paramSuffix(fn string, arg syntax.Expr) (*types.Type, bool) {
+	bin, ok := arg.(*syntax.Binary)
+	if !ok || fn != "str" || bin.Op != "+" {
+		return nil, false
+	}
+	if _, ok := bin.X.(*syntax.PosParam); !ok {
+		return nil, false
+	}
+	if xt := b.expr(bin.X); xt == nil || !b.info.Consts[bin.X].IsStr {
+		return nil, false
+	}
+	s := b.info.Consts[bin.X].Str
+	if b.expr(bin.Y) == nil {
+		return nil, true
+	}
+	k, ok := b.info.Consts[bin.Y]
+	if !ok || k.IsStr || k.Int < 0 || k.Int > int64(len(s)) {
+		b.errorf(bin.Pos(), "Only the addition of a constant from 0 to the parameter's length (%d) is allowed to a positional parameter in str()", len(s))
+		return nil, true
+	}
+	s = s[k.Int:]
+	t := types.StringOf(len(s) + 1)
+	b.info.Consts[bin] = Const{Str: s, IsStr: true}
+	b.info.Types[bin] = t
+	return t, true
+}
+
 func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	if !b.nargs(e, ci.Name, args, 1, 2) {
 		return nil
 	}
-	t := b.expr(args[0])
+	t, suffix := b.paramSuffix(ci.Name, args[0])
+	if !suffix {
+		t = b.expr(args[0])
+	}
 	size := b.c.maxStr
 	if len(args) == 2 {
 		lt := b.expr(args[1])
@@ -712,7 +745,7 @@ func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 	}
 	if c, ok := b.info.Consts[args[0]]; ok && ci.Name == "str" {
 		// str($1) with a string parameter, or str() of a missing one.
-		if _, isParam := args[0].(*syntax.PosParam); isParam {
+		if _, isParam := args[0].(*syntax.PosParam); isParam || suffix {
 			s := c.Str
 			if !c.IsStr {
 				if c.Int != 0 {
