@@ -770,7 +770,10 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 			b.errorf(e.Pos(), "Cannot cast to %s: only integer arrays are supported", to)
 			return nil
 		}
-		if from.Kind != types.Int && !(from.Kind == types.Array && from.Elem.Kind == types.Int) {
+		// A string's bytes may be seen as an array of bytes, as bpftrace
+		// lets a char array that became a string be cast back.
+		byteString := from.Kind == types.String && to.Elem.Size == 1
+		if from.Kind != types.Int && !(from.Kind == types.Array && from.Elem.Kind == types.Int) && !byteString {
 			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
 			return nil
 		}

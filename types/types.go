@@ -31,6 +31,7 @@ const (
 	CgroupPath      // cgroup_path(): cgroup id to be resolved when printed
 	MacAddr         // macaddr(): 6 bytes
 	Strerror        // strerror(): errno to be printed as text
+	Syscall         // syscall_name(): system call number to be printed as its name
 	Probe           // the probe builtin: an id of the probe's name
 	Enum            // value of a C enum: printed by name where known
 	// Map value kinds made by aggregation functions. Only map values have
@@ -198,7 +199,7 @@ func (t *Type) Align() int {
 // IsInteger reports whether values of t live in a register as numbers.
 func (t *Type) IsInteger() bool {
 	switch t.Kind {
-	case Int, Bool, Enum, Pointer, Ksym, Usym, Username, Probe, Strerror, CgroupPath:
+	case Int, Bool, Enum, Pointer, Ksym, Usym, Username, Probe, Strerror, Syscall, CgroupPath:
 		return true
 	}
 	return false
@@ -241,6 +242,10 @@ func (t *Type) String() string {
 	case Pointer:
 		return t.Elem.String() + " *"
 	case Array:
+		if t.Len < 0 {
+			// A cast's array whose length its operand decides.
+			return t.Elem.String() + "[]"
+		}
 		return fmt.Sprintf("%s[%d]", t.Elem, t.Len)
 	case Struct:
 		return t.Name
@@ -263,7 +268,7 @@ var kindNames = map[Kind]string{
 	KStack: "kstack", UStack: "ustack", Ksym: "ksym", Usym: "usym",
 	Inet: "inet", Username: "username", Timestamp: "timestamp",
 	CgroupPath: "cgroup_path", MacAddr: "mac_address", Strerror: "strerror",
-	Probe: "probe", Count: "count", Sum: "sum", Min: "min", Max: "max",
+	Syscall: "syscall_name", Probe: "probe", Count: "count", Sum: "sum", Min: "min", Max: "max",
 	Avg: "avg", Stats: "stats", Hist: "hist", Lhist: "lhist", Tseries: "tseries",
 }
 
