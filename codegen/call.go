@@ -404,7 +404,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.mapLen(e, c)
 	case "find":
 		return f.find(e, c)
-	case "ksym", "kptr", "uptr", "username", "strerror":
+	case "ksym", "kptr", "uptr", "username", "strerror", "syscall_name":
 		if len(c.Args) != 1 {
 			break
 		}
@@ -466,6 +466,14 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return value{kind: vMem, m: m, t: t}
 	case "strlen":
 		return f.strlen(c)
+	case "strcap":
+		// Strings and arrays have their capacity folded by the checker.
+		v := f.strlen(c)
+		v.t = t
+		return v
+	case "static_assert", "assert_str":
+		// Checked when the script was compiled.
+		return value{kind: vVoid, t: types.VoidT}
 	case "strcontains":
 		return f.strcontains(e, c)
 	case "globmatch":
@@ -524,8 +532,9 @@ func (f *fn) macaddr(c *check.Call, t *types.Type) value {
 }
 
 // userAddr says whether an address of type t is one in user memory: a
-// pointer says so itself; a plain integer, such as a uprobe's arg0, is one
-// when every point of the probe is in user code, as bpftrace reads it.
+// pointer, or an integer kptr() or uptr() marked, says so itself; a plain
+// integer, such as a uprobe's arg0, is one when every point of the probe
+// is in user code, as bpftrace reads it.
 func (f *fn) userAddr(t *types.Type) bool {
 	if t.Kind == types.Pointer || t.User || t.Kernel {
 		return t.User
