@@ -33,6 +33,10 @@ type Options struct {
 	BTF func() *btf.Spec
 	// MaxStrLen is the capacity of strings read at run time; 0 means 64.
 	MaxStrLen int
+	// Warn receives warnings: the attach points left out because they
+	// do not exist, when the script's config says missing_probes = warn.
+	// Nil drops them.
+	Warn func(msg string)
 }
 
 // DefaultMaxStrLen is the string capacity used when Options.MaxStrLen is 0.
@@ -135,6 +139,9 @@ func (c *checker) run() (*Program, error) {
 		u := &probeUnit{syn: c.expandProbe(p)}
 		for _, ap := range p.Points {
 			pts, err := c.expandPoint(ap)
+			if err != nil && c.missingOK(ap, err) {
+				continue
+			}
 			if err != nil {
 				c.errs.addSpan(ap.Pos(), ap.End(), "%v", err)
 				u.broken = true
@@ -142,11 +149,15 @@ func (c *checker) run() (*Program, error) {
 			}
 			u.points = append(u.points, pts...)
 		}
+		if len(u.points) == 0 && !u.broken {
+			// Every attach point is missing and left out.
+			continue
+		}
 		u.groups = groupPoints(u.syn, u.points)
 		units = append(units, u)
 	}
 	if len(units) == 0 && len(c.file.Probes) > 0 {
-		c.errorf(c.file.Probes[0].Pos(), "No probes to run: test and bench probes run only in bpftrace's --test and --bench modes")
+		c.errorf(c.file.Probes[0].Pos(), "No probes to run: all were left out (test and bench probes run only in bpftrace's --test and --bench modes; missing_probes leaves out those that do not exist)")
 	}
 	funcs := make([]*syntax.FuncDecl, 0, len(c.file.Funcs))
 	for _, fd := range c.file.Funcs {
@@ -230,6 +241,21 @@ func (c *checker) finishMaps() {
 			delete(c.maps, n)
 		}
 	}
+}
+
+// missingOK reports whether an attach point that could not be resolved is
+// to be left out, as the config setting missing_probes = warn or ignore
+// asks, warning about it in the first case. An unknown probe type is an
+// error all the same.
+func (c *checker) missingOK(ap *syntax.AttachPoint, err error) bool {
+	mode := c.config["missing_probes"].Str
+	if mode != "warn" && mode != "ignore" || len(ap.Parts) == 0 || canonicalProvider(ap.Parts[0]) == "" {
+		return false
+	}
+	if mode == "warn" && c.opts.Warn != nil {
+		c.opts.Warn(err.Error())
+	}
+	return true
 }
 
 // testOnly reports whether p is a test: or bench: probe, which bpftrace
@@ -421,6 +447,12 @@ func (c *checker) checkConfig() {
 				c.errorf(ca.Pos(), "max_strlen must be a positive integer")
 			} else {
 				c.maxStr = int(v.Int)
+			}
+		case "missing_probes":
+			switch v.Str {
+			case "error", "warn", "ignore":
+			default:
+				c.errorf(ca.Pos(), "Invalid value for config variable %s: expected error, warn or ignore", ca.Key)
 			}
 		case "print_maps_on_exit":
 			b, ok := configBool(v)

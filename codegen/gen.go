@@ -162,6 +162,7 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 		g.internalMap(scratchName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: uint32(g.scratchSize), MaxEntries: 1})
 	}
 	g.obj.NoExitMaps = !printMapsOnExit(p.Config)
+	g.obj.MissingProbes = p.Config["missing_probes"].Str
 	return g.obj, nil
 }
 

@@ -206,6 +206,13 @@ func (s *state) run(ctx context.Context) error {
 				if !strings.HasPrefix(err.Error(), pt.Name) {
 					err = fmt.Errorf("%s: %w", pt.Name, err)
 				}
+				switch s.obj.MissingProbes {
+				case "warn":
+					fmt.Fprintf(s.opts.Log, "WARNING: %v\n", err)
+					continue
+				case "ignore":
+					continue
+				}
 				return err
 			}
 			s.links = append(s.links, l)

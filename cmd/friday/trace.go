@@ -227,6 +227,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	prog, err := check.Check(f, check.Options{
 		Params: params,
 		Unsafe: o.unsafe,
+		Warn:   func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
 		Expand: probe.Expand,
 		BTF: func() *btf.Spec {
 			// Without kernel types the script's uses of them are
