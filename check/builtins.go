@@ -1109,10 +1109,54 @@ func builtinStrlen(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	if !b.expectStrLike(args[0], ci.Name) {
 		return nil
 	}
-	if c, ok := b.info.Consts[args[0]]; ok && c.IsStr && ci.Name == "strlen" {
+	if c, ok := b.info.Consts[args[0]]; ok && c.IsStr {
 		b.setConst(e, int64(len(c.Str)))
 	}
 	return types.U64
+}
+
+// builtinStrcap is the capacity of a string-like value: what a string or
+// an array can hold, known when the script is compiled; a pointer says
+// nothing of what it points to, so its string's length stands in.
+func builtinStrcap(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 1, 1) {
+		return nil
+	}
+	if !b.expectStrLike(args[0], ci.Name) {
+		return nil
+	}
+	switch t := b.info.Types[args[0]]; t.Kind {
+	case types.String:
+		b.setConst(e, int64(t.Size))
+	case types.Array:
+		b.setConst(e, int64(t.Len))
+	}
+	return types.I64
+}
+
+// builtinAssertStr checks when the script is compiled that its argument
+// is string-like: a string, or an array of or a pointer to int8.
+func builtinAssertStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	t := b.oneArg(e, ci.Name, args)
+	if t == nil {
+		return nil
+	}
+	switch t.Kind {
+	case types.String:
+	case types.Array, types.Pointer:
+		what := "arrays must contain"
+		if t.Kind == types.Pointer {
+			what = "pointers must point to"
+		}
+		if el := t.Elem; el == nil || el.Kind != types.Int || el.Size != 1 || !el.Signed {
+			b.errorf(args[0].Pos(), "string-like %s a char-like type (%s provided)", what, t)
+			return nil
+		}
+	default:
+		b.errorf(args[0].Pos(), "string-like values must be either strings, arrays or pointers (%s provided)", t)
+		return nil
+	}
+	return types.VoidT
 }
 
 func builtinOverride(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
@@ -1318,8 +1362,16 @@ func builtinStaticAssert(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *
 		}
 		msg = s
 	}
-	v, ok := b.constInt(args[0], ci.Name+"()")
-	if ok && v == 0 {
+	t := b.expr(args[0])
+	if t == nil {
+		return nil
+	}
+	c, ok := b.info.Consts[args[0]]
+	if !ok || c.IsStr || !isIntegral(t) {
+		b.errorf(args[0].Pos(), "static_assert() needs a condition known when the script is compiled")
+		return nil
+	}
+	if c.Int == 0 {
 		b.errorf(e.Pos(), "%s", msg)
 	}
 	return types.VoidT
@@ -1434,8 +1486,7 @@ func builtinSyscallName(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *t
 	if _, ok := b.expectInt(args[0], ci.Name); !ok {
 		return nil
 	}
-	ci.Async = true
-	return types.StringOf(b.c.maxStr)
+	return syscallT
 }
 
 func init() {
@@ -1506,7 +1557,8 @@ func init() {
 		"strstr":        {fn: strPair(types.I64)},
 		"globmatch":     {fn: strPair(types.BoolT)},
 		"strlen":        {fn: builtinStrlen},
-		"strcap":        {fn: builtinStrlen},
+		"strcap":        {fn: builtinStrcap},
+		"assert_str":    {fn: builtinAssertStr},
 		"override":      {fn: builtinOverride},
 		"bswap":         {fn: builtinBswap},
 		"skboutput":     {fn: builtinSkboutput},

@@ -1,6 +1,10 @@
 package check
 
-import "os"
+import (
+	"os"
+
+	"friday/internal/syscalls"
+)
 
 // headerConsts are #define constants of the kernel and C library headers
 // that bpftrace scripts take from an #include. bpftrace runs the includes
@@ -47,6 +51,15 @@ var headerConsts = map[string]int64{
 	// asm/page.h: the page size differs between machines, so it is this
 	// machine's.
 	"PAGE_SIZE": int64(os.Getpagesize()), "PAGE_SHIFT": pageShift(),
+}
+
+// The system call numbers of asm/unistd.h (__NR_read) and sys/syscall.h
+// (SYS_read).
+func init() {
+	syscalls.Each(func(nr int, name string) {
+		headerConsts["__NR_"+name] = int64(nr)
+		headerConsts["SYS_"+name] = int64(nr)
+	})
 }
 
 func pageShift() int64 {

@@ -146,8 +146,9 @@ type Info struct {
 // Sizes of the special kinds as this package makes them (what a map or an
 // event record holds): Ksym 8 (address), Usym 16 (address, pid), Inet 24
 // (family, 16 address bytes), Timestamp 16 (format id, ns), CgroupPath 16
-// (filter id, cgroup id), MacAddr 6, Strerror 8, Username 8 (uid), Probe 8
-// (probe id), KStack 8 (stack id), UStack 16 (stack id, pid). Aggregate
+// (filter id, cgroup id), MacAddr 6, Strerror 8, Syscall 8 (number),
+// Username 8 (uid), Probe 8 (probe id), KStack 8 (stack id), UStack 16
+// (stack id, pid). Aggregate
 // kinds have Size 8, the size of one counter: codegen decides how many
 // slots a kind needs. Buffer has Size data bytes.
 type Call struct {

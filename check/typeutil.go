@@ -17,6 +17,7 @@ var (
 	cgroupPathT = &types.Type{Kind: types.CgroupPath, Size: 16} // filter id + cgroup id
 	macT        = &types.Type{Kind: types.MacAddr, Size: 6}
 	strerrorT   = &types.Type{Kind: types.Strerror, Size: 8}
+	syscallT    = &types.Type{Kind: types.Syscall, Size: 8}
 )
 
 // DefaultStackDepth is the number of frames kstack/ustack keep by default.

@@ -471,6 +471,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		v := f.strlen(c)
 		v.t = t
 		return v
+	case "socket_cookie":
+		return f.socketCookie(e, c, t)
 	case "static_assert", "assert_str":
 		// Checked when the script was compiled.
 		return value{kind: vVoid, t: types.VoidT}

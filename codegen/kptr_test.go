@@ -46,3 +46,22 @@ func TestSkboutput(t *testing.T) {
 		coll.Close()
 	}
 }
+
+// socket_cookie() is refused in the probes whose programs the kernel does
+// not let call bpf_get_socket_cookie; should a kernel start allowing
+// one, the refusal must go.
+func TestSocketCookieProgramTypes(t *testing.T) {
+	testenv.BPF(t)
+	for _, c := range []struct {
+		script string
+		typ    ebpf.ProgramType
+	}{
+		{`tracepoint:sock:inet_sock_set_state { @ = socket_cookie(args.skaddr); }`, ebpf.TracePoint},
+		{`rawtracepoint:inet_sock_set_state { @ = socket_cookie(args.sk); }`, ebpf.RawTracepoint},
+		{`profile:hz:99 { @ = socket_cookie(0); }`, ebpf.PerfEvent},
+	} {
+		obj, err := compile(c.script)
+		has := !errors.Is(features.HaveProgramHelper(c.typ, asm.FnGetSocketCookie), ebpf.ErrNotSupported)
+		needsKernel(t, obj, err, has, "socket_cookie() cannot be used in")
+	}
+}

@@ -77,3 +77,27 @@ func (f *fn) skboutput(e syntax.Expr, c *check.Call, t *types.Type) value {
 	f.b.mark(end)
 	return value{kind: vReg, r: asm.R0, t: t}
 }
+
+// socketCookie is socket_cookie(sk): the kernel's cookie of the socket, 0
+// for a NULL one. The kernel offers bpf_get_socket_cookie to tracing
+// programs only for a socket whose BTF type it knows: a struct sock
+// pointer the probe's arguments lead to in a BTF-typed probe (fentry,
+// fexit, iter). Kprobes, tracepoints, raw tracepoints and perf events may
+// not call it.
+func (f *fn) socketCookie(e syntax.Expr, c *check.Call, t *types.Type) value {
+	if f.ptype != ebpf.Tracing {
+		f.errorf(e.Pos(), "socket_cookie() cannot be used in %s probes: the kernel lets only fentry, fexit and iter probes call bpf_get_socket_cookie", f.points[0].Provider)
+		return value{}
+	}
+	null, end := f.b.newLabel(), f.b.newLabel()
+	if !f.kernelPtr(c.Args[0], null) {
+		f.errorf(c.Args[0].Pos(), "socket_cookie() needs a struct sock taken from the probe's arguments, such as args.sk")
+		return value{}
+	}
+	f.call(asm.FnGetSocketCookie)
+	f.b.ja(end)
+	f.b.mark(null)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: t}
+}

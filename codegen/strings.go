@@ -164,7 +164,18 @@ func (f *fn) evalMem(e syntax.Expr, pad bool) value {
 
 // strMem evaluates a string argument into memory.
 func (f *fn) strMem(e syntax.Expr) value {
+	if f.typeOf(e).Kind == types.Pointer {
+		// What a char pointer points to is read as str() reads it.
+		n := f.g.maxStrLen()
+		m := f.alloc(n)
+		f.strInto(e, &check.Call{Name: "str", Args: []syntax.Expr{e}}, m, n, true)
+		return value{kind: vMem, m: m, t: types.StringOf(n)}
+	}
 	v := f.evalMem(e, false)
+	if v.kind == vMem && v.t.Kind == types.Array && v.t.Elem.Size == 1 {
+		// A char array is a string as long as the array, or shorter.
+		v.t = types.StringOf(v.t.Size)
+	}
 	if v.kind != vMem || v.t.Kind != types.String {
 		f.errorf(e.Pos(), "expected a string")
 	}

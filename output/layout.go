@@ -26,7 +26,8 @@ package output
 //     when cgroup_path() has no filter, else 1 + the ID of the codegen
 //     Event (kind CgroupFilter) whose Format is the filter.
 //   - MacAddr: 6 bytes as read.
-//   - Username: u64 uid. Strerror: u64 errno. Probe: u64 index into
+//   - Username: u64 uid. Strerror: u64 errno. Syscall: u64 system
+//     call number. Probe: u64 index into
 //     codegen.Object.ProbeNames.
 //
 // The record of a join event holds one Array of String: the strings in

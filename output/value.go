@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
+	"friday/internal/syscalls"
 	"friday/types"
 )
 
@@ -203,6 +204,8 @@ func (p *Printer) special(t *types.Type, b []byte, inKey bool) string {
 		return macaddr(b[:6])
 	case types.Strerror:
 		return strerror(int64(intBits(b, t.Size, true)))
+	case types.Syscall:
+		return syscallName(int64(intBits(b, t.Size, true)))
 	case types.Probe:
 		if id := u64(b); id < uint64(len(p.obj.ProbeNames)) {
 			return p.obj.ProbeNames[id]
@@ -349,6 +352,15 @@ func strerror(n int64) string {
 	return s
 }
 
+// syscallName is syscall_name() text. The number is an int, as the
+// kernel's syscall tracepoints hold it.
+func syscallName(n int64) string {
+	if name := syscalls.Name(int64(int32(n))); name != "" {
+		return name
+	}
+	return "Unknown syscall"
+}
+
 // appendJSON formats a value as the JSON output shows it.
 func (p *Printer) appendJSON(dst []byte, t *types.Type, b []byte) []byte {
 	switch t.Kind {
@@ -456,7 +468,7 @@ func checkType(t *types.Type) error {
 		}
 	case types.Bool, types.Buffer:
 		need = 1
-	case types.Pointer, types.Ksym, types.KStack, types.Username, types.Strerror, types.Probe:
+	case types.Pointer, types.Ksym, types.KStack, types.Username, types.Strerror, types.Syscall, types.Probe:
 		need = 8
 	case types.Usym, types.UStack, types.Timestamp, types.CgroupPath:
 		need = 16
