@@ -688,6 +688,14 @@ func (b *body) index(e *syntax.Index) *types.Type {
 			b.errorf(e.Index.Pos(), "the index %d is out of bounds for string of size %d", c.Int, t.Size)
 			return nil
 		}
+		// "/"[0] is a character constant, which the language lacks.
+		if s, ok := b.info.Consts[e.X]; ok && s.IsStr && isConst {
+			ch := int64(0)
+			if c.Int < int64(len(s.Str)) {
+				ch = int64(int8(s.Str[c.Int]))
+			}
+			b.setConst(e, ch)
+		}
 		return types.I8
 	case types.Tuple, types.Record:
 		if !isConst {
