@@ -201,6 +201,10 @@ func merge(old, nw *types.Type, intUnify bool) *types.Type {
 			return old
 		case old.Kind == types.Bool && nw.Kind == types.Int:
 			return nw
+		case old.Kind == types.Enum && nw.Kind == types.Int, old.Kind == types.Int && nw.Kind == types.Enum:
+			// Enum constants are integers: a map keyed by HI_SOFTIRQ is
+			// read with a softirq number.
+			return old
 		}
 		return nil
 	}
