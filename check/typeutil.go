@@ -310,6 +310,13 @@ func (c *checker) resolveType(te *syntax.TypeExpr, unsized bool) *types.Type {
 	default:
 		t = c.btf.typedef(name)
 		if t == nil {
+			// bpftrace also takes a struct's bare name: (file *)arg0.
+			t = c.ctypes["struct "+name]
+		}
+		if t == nil {
+			t = c.btf.named("struct " + name)
+		}
+		if t == nil {
 			c.errorf(te.Pos(), "Unknown type: %s", name)
 			return nil
 		}
