@@ -728,7 +728,7 @@ func (p *parser) parseStmt() Stmt {
 			return p.parseIf()
 		case "while":
 			pos := t.pos
-			cond := p.parseHead()
+			cond := p.parseCond()
 			return &WhileStmt{P: pos, Cond: cond, Body: p.parseBlock()}
 		case "for":
 			return p.parseFor()
@@ -767,8 +767,8 @@ func isAssignOp(op string) bool {
 	return false
 }
 
-// parseHead reads the keyword of if, while or unroll and the expression in
-// parentheses after it.
+// parseHead reads the keyword of unroll and the expression in parentheses
+// after it.
 func (p *parser) parseHead() Expr {
 	p.next()
 	p.want("(")
@@ -777,9 +777,17 @@ func (p *parser) parseHead() Expr {
 	return x
 }
 
+// parseCond reads the keyword of if or while and the condition after it,
+// which newer bpftrace also takes without parentheses: if $x { ... }. A
+// parenthesised one is an expression in parentheses.
+func (p *parser) parseCond() Expr {
+	p.next()
+	return p.parseExprNested()
+}
+
 func (p *parser) parseIf() *IfStmt {
 	s := &IfStmt{P: p.tok.pos}
-	s.Cond = p.parseHead()
+	s.Cond = p.parseCond()
 	if !p.tok.is("{") {
 		p.unexpected("{")
 	}
