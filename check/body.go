@@ -389,7 +389,7 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 	if s.Type == nil {
 		v = b.newVar(s.Var)
 	} else {
-		v.Type = b.c.resolveType(s.Type, false)
+		v.Type = b.resolveType(s.Type, false)
 		if v.Type == nil {
 			b.unknown[name] = true
 		} else {

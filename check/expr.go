@@ -741,7 +741,7 @@ func (b *body) userSpace() bool {
 }
 
 func (b *body) cast(e *syntax.Cast) *types.Type {
-	to := b.c.resolveType(e.Type, true)
+	to := b.resolveType(e.Type, true)
 	from := b.expr(e.X)
 	if to == nil || from == nil {
 		return nil
@@ -850,12 +850,32 @@ func (b *body) lookupValueIdent(name string) bool {
 	return ok || argRe.MatchString(name)
 }
 
+// resolveType is the checker's resolveType, which also takes
+// typeof(expr) here: the type of the expression, never evaluated.
+func (b *body) resolveType(te *syntax.TypeExpr, unsized bool) *types.Type {
+	if te.Of == nil {
+		return b.c.resolveType(te, unsized)
+	}
+	t := b.expr(te.Of)
+	if t == nil {
+		return nil
+	}
+	t = valueType(t)
+	for range te.Ptr {
+		t = types.PointerTo(t)
+	}
+	if te.Array > 0 {
+		t = types.ArrayOf(t, te.Array)
+	}
+	return t
+}
+
 // typeOrExpr is the type sizeof and offsetof measure: the type written,
 // the type x names, or else the type of expression x.
 func (b *body) typeOrExpr(te *syntax.TypeExpr, x syntax.Expr) *types.Type {
 	switch {
 	case te != nil:
-		return b.c.resolveType(te, false)
+		return b.resolveType(te, false)
 	case b.typeNamed(x) != nil:
 		return b.typeNamed(x)
 	}

@@ -276,6 +276,10 @@ var intNames = map[string]*types.Type{
 // resolveType turns a written type into a type. unsized allows T[] (casts
 // infer the length).
 func (c *checker) resolveType(te *syntax.TypeExpr, unsized bool) *types.Type {
+	if te.Of != nil {
+		c.errorf(te.Pos(), "typeof(expression) is not allowed here: there is no expression to type")
+		return nil
+	}
 	name := strings.Join(strings.Fields(te.Name), " ")
 	name = strings.TrimPrefix(name, "const ")
 	name = strings.TrimPrefix(name, "volatile ")
