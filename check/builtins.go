@@ -604,7 +604,7 @@ func mapKeyFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 			ci.Map = b.mapArg(a)
 			ci.Args = nil
 			if ci.Map != nil && ci.Map.keySet && ci.Map.Key != nil {
-				b.errorf(e.Pos(), "Argument mismatch for %s: trying to access with arguments: [] when map expects arguments: %s", a.Name, keyList(ci.Map.Key))
+				b.errorf(e.Pos(), "call to delete() with a single argument expects a map without explicit keys (scalar map)")
 				return nil
 			}
 			return result
@@ -1648,13 +1648,14 @@ func (c *checker) completePointees(args *types.Type) *types.Type {
 
 // builtinKfunc answers at compile time whether a kernel function exists
 // (kfunc_exist) or may be called from this probe (kfunc_allowed, which
-// friday never allows: it calls no kfuncs).
+// the code generator asks the kernel for the probe's program type).
 func builtinKfunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	name, ok := b.strArg(e, ci.Name, args, 1, 1)
 	if !ok {
 		return nil
 	}
-	exists := b.c.btf.funcProto(name) != nil
-	b.setConst(e, boolInt(exists && ci.Name == "kfunc_exist"))
+	if ci.Name == "kfunc_exist" {
+		b.setConst(e, boolInt(b.c.btf.funcProto(name) != nil))
+	}
 	return types.BoolT
 }

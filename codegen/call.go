@@ -471,6 +471,9 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		v := f.strlen(c)
 		v.t = t
 		return v
+	case "kfunc_allowed":
+		name, _ := f.constString(c.Args[0])
+		return constVal(b2i(kfuncAllowed(f.ptype, name)), t)
 	case "socket_cookie":
 		return f.socketCookie(e, c, t)
 	case "static_assert", "assert_str":

@@ -58,50 +58,55 @@ func kfuncCall(name string) (asm.Instruction, error) {
 }
 
 // kfuncAllowed says whether the kernel lets programs of type pt call the
-// task kfuncs; which types it allows has grown with kernel versions (6.18
-// allows tracepoint and perf event programs, not raw tracepoint or kprobe
-// ones). It loads a program that calls them to find out, once per type.
-func kfuncAllowed(pt ebpf.ProgramType) bool {
+// kfunc name; which types it allows has grown with kernel versions (6.18
+// allows the task kfuncs in tracepoint and perf event programs, not in raw
+// tracepoint or kprobe ones). It loads a program that calls the kfunc to
+// find out, once per type and kfunc: the verifier refuses a kfunc the
+// type may not call before it looks at the arguments, which are zeros.
+func kfuncAllowed(pt ebpf.ProgramType, name string) bool {
+	call, err := kfuncCall(name)
+	if err != nil {
+		return false
+	}
 	if pt == ebpf.Tracing {
 		// Allowed since the kfuncs exist; such a program cannot be
 		// loaded without a function to attach to.
 		return true
 	}
-	if v, ok := kfuncProbes.Load(pt); ok {
+	key := kfuncProbe{pt, name}
+	if v, ok := kfuncProbes.Load(key); ok {
 		return v.(bool)
 	}
-	allowed := true
-	from, err1 := kfuncCall("bpf_task_from_pid")
-	release, err2 := kfuncCall("bpf_task_release")
-	if err1 == nil && err2 == nil {
-		insns := asm.Instructions{
-			asm.Mov.Imm(asm.R1, 0),
-			from,
-			asm.JEq.Imm(asm.R0, 0, "out"),
-			asm.Mov.Reg(asm.R1, asm.R0),
-			release,
-			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-			asm.Return(),
-		}
-		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: pt, License: "GPL", Instructions: insns})
-		if err == nil {
-			prog.Close()
-		}
-		// Other failures (no privileges) are left for the real load
-		// to report.
-		allowed = err == nil || !strings.Contains(err.Error(), "is not allowed")
+	insns := asm.Instructions{
+		asm.Mov.Imm(asm.R1, 0), asm.Mov.Imm(asm.R2, 0), asm.Mov.Imm(asm.R3, 0),
+		asm.Mov.Imm(asm.R4, 0), asm.Mov.Imm(asm.R5, 0),
+		call,
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
 	}
-	kfuncProbes.Store(pt, allowed)
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: pt, License: "GPL", Instructions: insns})
+	if err == nil {
+		prog.Close()
+	}
+	// Other failures (the zero arguments, no privileges) are left for the
+	// real load to report.
+	allowed := err == nil || !strings.Contains(err.Error(), "is not allowed")
+	kfuncProbes.Store(key, allowed)
 	return allowed
 }
 
-var kfuncProbes sync.Map // ebpf.ProgramType → bool
+type kfuncProbe struct {
+	pt   ebpf.ProgramType
+	name string
+}
+
+var kfuncProbes sync.Map // kfuncProbe → bool
 
 // commOfPid is comm(pid): the name of the task with that pid, taken
 // through bpf_task_from_pid. Like bpftrace, a pid without a task gives
 // "N/A" and a warning.
 func (f *fn) commOfPid(e syntax.Expr, c *check.Call, t *types.Type) value {
-	if !kfuncAllowed(f.ptype) {
+	if !kfuncAllowed(f.ptype, "bpf_task_from_pid") {
 		f.errorf(e.Pos(), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in %s probes; use it in tracepoint, profile, interval or iter probes", f.points[0].Provider)
 		return value{}
 	}

@@ -50,7 +50,7 @@ func TestPercpuKaddr(t *testing.T) {
 func TestCommOfPidInBegin(t *testing.T) {
 	testenv.BPF(t)
 	obj, err := compile(`BEGIN { @ = comm(1); }`)
-	needsKernel(t, obj, err, kfuncAllowed(ebpf.RawTracepoint), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in begin probes")
+	needsKernel(t, obj, err, kfuncAllowed(ebpf.RawTracepoint, "bpf_task_from_pid"), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in begin probes")
 }
 
 // needsKernel checks what compiling a script that needs something the

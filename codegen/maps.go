@@ -709,6 +709,24 @@ func (f *fn) deleteElem(e syntax.Expr, c *check.Call) {
 	f.call(asm.FnMapDeleteElem)
 }
 
+// deleteDiscarded is a delete() whose result the script does not use:
+// as in bpftrace, a key that was not there is then worth a warning.
+func (f *fn) deleteDiscarded(e syntax.Expr, c *check.Call) {
+	f.deleteElem(e, c)
+	if f.g.userMap(c.Map) == nil {
+		return
+	}
+	done := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, done)
+	ret := f.alloc(8)
+	f.emit(asm.StoreMem(ret.base, int16(ret.off), asm.R0, asm.DWord))
+	f.eventWith(e, Errorf, "Can't delete map element because it does not exist. Additional Info - helper: map_delete_elem, retcode: %d", "", nil, types.TupleOf(types.I64), func(dst mem) {
+		f.emit(asm.LoadMem(asm.R1, ret.base, int16(ret.off), asm.DWord),
+			asm.StoreMem(dst.base, int16(dst.off), asm.R1, asm.DWord))
+	}).Warn = true
+	f.b.mark(done)
+}
+
 // find(@m, k, $v) copies the element into $v and reports whether it was
 // there.
 func (f *fn) find(e syntax.Expr, c *check.Call) value {

@@ -35,6 +35,10 @@ func (f *fn) stmt(s syntax.Stmt) {
 		f.block(s)
 	case *syntax.ExprStmt:
 		f.source(s)
+		if c, ok := s.X.(*syntax.Call); ok && f.callOf(c).Name == "delete" && f.callOf(c).Func == nil {
+			f.deleteDiscarded(c, f.callOf(c))
+			break
+		}
 		f.drop(f.eval(s.X))
 	case *syntax.AssignStmt:
 		// Point at the statement's start, not at its operator.
@@ -117,6 +121,16 @@ func (f *fn) stmt(s syntax.Stmt) {
 }
 
 func (f *fn) ifStmt(s *syntax.IfStmt) {
+	if cond, ok := f.staticCond(s.Cond); ok {
+		// Only the arm that runs is compiled, so that the other may
+		// use what this probe cannot, as kfunc_allowed() guards.
+		if cond {
+			f.block(s.Then)
+		} else if s.Else != nil {
+			f.stmt(s.Else)
+		}
+		return
+	}
 	els, end := f.b.newLabel(), f.b.newLabel()
 	f.branch(s.Cond, els, false)
 	f.block(s.Then)
@@ -128,6 +142,27 @@ func (f *fn) ifStmt(s *syntax.IfStmt) {
 		f.stmt(s.Else)
 	}
 	f.b.mark(end)
+}
+
+// staticCond is the value of a condition known when the probe is
+// compiled: a constant, or kfunc_allowed(), which depends on the probe's
+// program type, possibly negated.
+func (f *fn) staticCond(e syntax.Expr) (bool, bool) {
+	if v, ok := f.constOf(e); ok && !v.isStr {
+		return v.c != 0, true
+	}
+	switch x := e.(type) {
+	case *syntax.Unary:
+		if x.Op == "!" {
+			v, ok := f.staticCond(x.X)
+			return !v, ok
+		}
+	case *syntax.Call:
+		if c := f.callOf(x); c != nil && c.Name == "kfunc_allowed" {
+			return f.eval(x).c != 0, true
+		}
+	}
+	return false, false
 }
 
 func (f *fn) assign(s *syntax.AssignStmt) {
