@@ -51,6 +51,11 @@ type checker struct {
 	maps    map[string]*Map
 	mapSign map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
 	mapRead map[string]syntax.Pos
+	// brokenMaps are the maps named in probes whose attach points did not
+	// resolve: such a body is typed without its probe's builtins, so a map
+	// it alone gives a value would be reported undefined on top of the
+	// attach point's own error.
+	brokenMaps map[string]bool
 	// seeds is the type each variable had at the end of the previous
 	// pass, by the reference that created it.
 	seeds  map[seedKey]*types.Type
@@ -153,6 +158,17 @@ func (c *checker) run() (*Program, error) {
 			// Every attach point is missing and left out.
 			continue
 		}
+		if u.broken {
+			if c.brokenMaps == nil {
+				c.brokenMaps = map[string]bool{}
+			}
+			inspect(u.syn, func(n syntax.Node) bool {
+				if m, ok := n.(*syntax.MapRef); ok {
+					c.brokenMaps[m.Name] = true
+				}
+				return true
+			})
+		}
 		u.groups = groupPoints(u.syn, u.points)
 		units = append(units, u)
 	}
@@ -231,7 +247,7 @@ func (c *checker) passSignature() string {
 // finishMaps reports maps that are read but never given a value.
 func (c *checker) finishMaps() {
 	for _, n := range slices.Sorted(maps.Keys(c.mapRead)) {
-		if m := c.maps[n]; m == nil || m.Value == nil {
+		if m := c.maps[n]; (m == nil || m.Value == nil) && !c.brokenMaps[n] {
 			c.errorf(c.mapRead[n], "Undefined map: %s", n)
 		}
 	}
