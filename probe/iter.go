@@ -50,6 +50,11 @@ func iterCtx(spec *btf.Spec, it string) (*btf.Struct, error) {
 }
 
 func expandIter(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
+	if len(args) == 2 && args[0] != "" {
+		// bpftrace pins the iterator and exits; reading the pin then runs
+		// the program, whose printf must write to the pin's file.
+		return nil, fmt.Errorf("%s: pinning an iterator (iter:%s:PIN) is not supported: run it unpinned (iter:%s)", ap.Raw, args[0], args[0])
+	}
 	if len(args) != 1 || args[0] == "" {
 		return nil, argCountError(ap, "iter", "an iterator (iter:task, iter:task_file, ...)")
 	}
