@@ -2,9 +2,11 @@ package codegen
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
 
 	"friday/check"
 	"friday/internal/bpfint"
@@ -81,6 +83,12 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 			return f.helperValue(asm.FnKtimeGetBootNs, t)
 		case "tai":
 			return f.helperValue(asm.FnKtimeGetTaiNs, t)
+		case "sw_tai":
+			// For kernels without bpf_ktime_get_tai_ns: the boot clock
+			// plus TAI's offset from it, taken when the script compiles.
+			f.call(asm.FnKtimeGetBootNs)
+			f.emit(asm.LoadImm(asm.R1, taiOffset(), asm.DWord), asm.Add.Reg(asm.R0, asm.R1))
+			return value{kind: vReg, r: asm.R0, t: t}
 		}
 		return f.helperValue(asm.FnKtimeGetNs, t)
 	case "elapsed":
@@ -505,6 +513,24 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	}
 	return f.builtinCall(e, c, t)
 }
+
+// taiOffset is CLOCK_TAI minus CLOCK_BOOTTIME in nanoseconds: TAI read
+// between two readings of the boot clock, against their mean, from the
+// tightest of a few such readings.
+var taiOffset = sync.OnceValue(func() int64 {
+	var offset int64
+	window := int64(-1)
+	for range 16 {
+		var b1, tai, b2 unix.Timespec
+		unix.ClockGettime(unix.CLOCK_BOOTTIME, &b1)
+		unix.ClockGettime(unix.CLOCK_TAI, &tai)
+		unix.ClockGettime(unix.CLOCK_BOOTTIME, &b2)
+		if w := b2.Nano() - b1.Nano(); window < 0 || w < window {
+			window, offset = w, tai.Nano()-(b1.Nano()+b2.Nano())/2
+		}
+	}
+	return offset
+})
 
 // pidInto stores the current process id as a u32 followed by a zero u32.
 func (f *fn) pidInto(m mem) {

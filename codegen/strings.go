@@ -260,8 +260,8 @@ func (f *fn) search(c *check.Call) value {
 	return value{kind: vReg, r: asm.R0, t: types.I64}
 }
 
-// memcmp(a, b, n) is 0 when the first n bytes of a and b are equal, 1
-// otherwise.
+// memcmp(a, b, n) is 0 when the first n bytes of a and b are equal, else
+// negative or positive as a's first differing byte is lower or higher.
 func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
 	n, ok := f.constOf(c.Args[2])
 	if !ok || n.c < 0 {
@@ -278,7 +278,14 @@ func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
 	}
 	f.drop(a)
 	f.drop(b)
-	return f.zeroOrOne(ne, end, types.I64)
+	// As C's memcmp: the difference of the first bytes that differ,
+	// compared as unsigned.
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(end)
+	f.b.mark(ne)
+	f.emit(asm.Sub.Reg(asm.R0, asm.R1))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: types.I64}
 }
 
 // memArg evaluates a memory argument (string, array, tuple).

@@ -271,6 +271,7 @@ func (l *lexer) parseType() (*types.Type, error) {
 		"inet":        {Kind: types.Inet, Size: 24},
 		"username":    types.UserT,
 		"strerror":    {Kind: types.Strerror, Size: 8},
+		"syscall":     {Kind: types.Syscall, Size: 8},
 		"probe":       types.ProbeT,
 		"macaddr":     {Kind: types.MacAddr, Size: 6},
 		"timestamp":   {Kind: types.Timestamp, Size: 16},
@@ -286,7 +287,7 @@ func (l *lexer) parseType() (*types.Type, error) {
 // values are written as lists of samples: {3, 5} for avg(3); avg(5).
 func (l *lexer) parseValue(t *types.Type, dst []byte) error {
 	switch t.Kind {
-	case types.Int, types.Bool, types.Pointer, types.Ksym, types.Username, types.Strerror, types.Probe, types.KStack:
+	case types.Int, types.Bool, types.Pointer, types.Ksym, types.Username, types.Strerror, types.Syscall, types.Probe, types.KStack:
 		n, err := l.int()
 		if err != nil {
 			return err

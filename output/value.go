@@ -339,6 +339,11 @@ func macaddr(b []byte) string {
 // strerror is the C library's message for an errno value. Go's messages
 // are the C library's with a lower-case first letter.
 func strerror(n int64) string {
+	// Negative errors, as helpers and syscalls return them, are named
+	// too.
+	if n < 0 {
+		n = -n
+	}
 	if n <= 0 || n > 4095 {
 		return "Unknown error " + strconv.FormatInt(n, 10)
 	}
