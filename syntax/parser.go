@@ -603,6 +603,11 @@ func (p *parser) parseProbe() {
 		if p.s.off < len(p.s.src) && p.s.src[p.s.off] == ',' {
 			p.s.off++
 			p.s.skipSpace()
+			// bpftrace allows a comma after the last attach point: no
+			// attach point starts with the predicate's '/' or a '{'.
+			if p.s.off < len(p.s.src) && (p.s.src[p.s.off] == '{' || p.s.src[p.s.off] == '/') {
+				break
+			}
 			continue
 		}
 		break
