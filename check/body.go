@@ -588,7 +588,14 @@ func (b *body) assignMap(s *syntax.AssignStmt, ref *syntax.MapRef, idx *syntax.M
 		b.compound(s, m.Value, rt)
 		return
 	}
-	if rt == nil || !b.storable(rt, s.RHS, "map "+m.Name) {
+	if rt == nil {
+		if b.c.selfMaps == nil {
+			b.c.selfMaps = map[string]bool{}
+		}
+		b.c.selfMaps[m.Name] = true
+		return
+	}
+	if !b.storable(rt, s.RHS, "map "+m.Name) {
 		return
 	}
 	t = stored(valueType(rt))

@@ -33,10 +33,11 @@ type Options struct {
 	BTF func() *btf.Spec
 	// MaxStrLen is the capacity of strings read at run time; 0 means 64.
 	MaxStrLen int
-	// Warn receives warnings: the attach points left out because they
-	// do not exist, when the script's config says missing_probes = warn.
+	// Warn receives warnings, each about the script's text from Pos to
+	// End: attach points left out because they do not exist (when the
+	// config says missing_probes = warn), values computed and discarded.
 	// Nil drops them.
-	Warn func(msg string)
+	Warn func(*syntax.Error)
 }
 
 // DefaultMaxStrLen is the string capacity used when Options.MaxStrLen is 0.
@@ -47,6 +48,7 @@ type checker struct {
 	file   *syntax.File
 	errs   *errorSink
 	silent bool // inference passes record types but report nothing
+	warned map[string]bool
 
 	maps    map[string]*Map
 	mapSign map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
@@ -268,10 +270,23 @@ func (c *checker) missingOK(ap *syntax.AttachPoint, err error) bool {
 	if mode != "warn" && mode != "ignore" || len(ap.Parts) == 0 || canonicalProvider(ap.Parts[0]) == "" {
 		return false
 	}
-	if mode == "warn" && c.opts.Warn != nil {
-		c.opts.Warn(err.Error())
+	if mode == "warn" {
+		c.warn(ap.Pos(), ap.End(), err.Error())
 	}
 	return true
+}
+
+// warn reports a warning once, in the pass that reports errors.
+func (c *checker) warn(pos, end syntax.Pos, msg string) {
+	key := fmt.Sprintf("%p:%v:%s", pos.File, pos, msg)
+	if c.silent || c.opts.Warn == nil || c.warned[key] {
+		return
+	}
+	if c.warned == nil {
+		c.warned = map[string]bool{}
+	}
+	c.warned[key] = true
+	c.opts.Warn(&syntax.Error{Pos: pos, End: end, Msg: msg})
 }
 
 // testOnly reports whether p is a test: or bench: probe, which bpftrace

@@ -22,9 +22,10 @@ var update = flag.Bool("update", false, "rewrite the expected results in testdat
 
 // A case file holds cases that each start with a line "== title". Lines
 // starting with "! " right after it set options ("! params a 42",
-// "! unsafe", "! btf", "! maxstrlen 32"). The program follows, then a line
-// "### ok" and the Dump of the checked program, or "### error" and the
-// errors, one line each, as syntax.ErrorList prints them.
+// "! unsafe", "! btf", "! maxstrlen 32"; "! warnings" adds the warnings
+// to the result). The program follows, then a line "### ok" and the Dump
+// of the checked program, or "### error" and the errors, one line each, as
+// syntax.ErrorList prints them.
 type testCase struct {
 	file, title string
 	line        int
@@ -155,6 +156,7 @@ func (c *testCase) run(t testing.TB) string {
 	}
 	opts := Options{Expand: fakeExpand}
 	consts := false
+	var warnings []string
 	for _, o := range c.opts {
 		fields := strings.Fields(o)
 		switch fields[0] {
@@ -168,6 +170,10 @@ func (c *testCase) run(t testing.TB) string {
 			fmt.Sscan(fields[1], &opts.MaxStrLen)
 		case "consts":
 			consts = true
+		case "warnings":
+			opts.Warn = func(w *syntax.Error) {
+				warnings = append(warnings, fmt.Sprintf("warning %s: %s", syntax.RangeString(w.Pos, w.End), w.Msg))
+			}
 		case "realprobes":
 			requireProbes(t)
 			opts.Expand = probe.Expand
@@ -182,6 +188,9 @@ func (c *testCase) run(t testing.TB) string {
 	out := prog.Dump()
 	if consts {
 		out += dumpConsts(prog)
+	}
+	if len(warnings) > 0 {
+		out = strings.TrimRight(out, "\n") + "\n" + strings.Join(warnings, "\n")
 	}
 	return strings.TrimRight(out, "\n")
 }

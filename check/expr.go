@@ -31,7 +31,23 @@ func (b *body) exprStmt(e syntax.Expr) {
 		b.rhs(call, "")
 		return
 	}
-	b.expr(e)
+	if t := b.expr(e); t != nil && t.Kind != types.Void && warnDiscarded(e) {
+		pos := start(e)
+		b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, true), "Return value discarded.")
+	}
+}
+
+// warnDiscarded reports whether an expression statement whose value goes
+// unused deserves a warning, as newer bpftrace gives: not ++ and --, nor
+// delete(), whose result only says whether the key was there.
+func warnDiscarded(e syntax.Expr) bool {
+	switch e := e.(type) {
+	case *syntax.Unary:
+		return e.Op != "++" && e.Op != "--"
+	case *syntax.Call:
+		return e.Name != "delete"
+	}
+	return true
 }
 
 func (b *body) setConst(e syntax.Expr, v int64) {

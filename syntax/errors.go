@@ -76,14 +76,23 @@ func FormatError(w io.Writer, file string, src []byte, pos Pos, msg string) {
 // the range, and the first line shows it as line:col-endcol like bpftrace.
 // A position in an imported file is shown in that file.
 func FormatRange(w io.Writer, file string, src []byte, pos, end Pos, msg string) {
+	formatLevel(w, "ERROR", file, src, pos, end, msg)
+}
+
+// FormatWarning is FormatRange for a warning.
+func FormatWarning(w io.Writer, file string, src []byte, pos, end Pos, msg string) {
+	formatLevel(w, "WARNING", file, src, pos, end, msg)
+}
+
+func formatLevel(w io.Writer, level, file string, src []byte, pos, end Pos, msg string) {
 	if pos.File != nil {
 		file = pos.File.Name
 	}
 	if !pos.IsValid() {
-		fmt.Fprintf(w, "%s: ERROR: %s\n", file, msg)
+		fmt.Fprintf(w, "%s: %s: %s\n", file, level, msg)
 		return
 	}
-	fmt.Fprintf(w, "%s:%s: ERROR: %s\n", file, RangeString(pos, end), msg)
+	fmt.Fprintf(w, "%s:%s: %s: %s\n", file, RangeString(pos, end), level, msg)
 	io.WriteString(w, SourceContext(src, pos, end))
 }
 

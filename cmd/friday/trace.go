@@ -227,7 +227,9 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	prog, err := check.Check(f, check.Options{
 		Params: params,
 		Unsafe: o.unsafe,
-		Warn:   func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
+		Warn: func(w *syntax.Error) {
+			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
+		},
 		Expand: probe.Expand,
 		BTF: func() *btf.Spec {
 			// Without kernel types the script's uses of them are
