@@ -58,6 +58,10 @@ type checker struct {
 	// it alone gives a value would be reported undefined on top of the
 	// attach point's own error.
 	brokenMaps map[string]bool
+	// selfMaps are the maps given values whose type was not known when
+	// assigned, as in @n = @n + 1, where nothing but the map itself says
+	// what it holds.
+	selfMaps map[string]bool
 	// seeds is the type each variable had at the end of the previous
 	// pass, by the reference that created it.
 	seeds  map[seedKey]*types.Type
@@ -210,6 +214,9 @@ func (c *checker) run() (*Program, error) {
 			break
 		}
 		sig := c.passSignature()
+		if sig == prev && c.typeSelfMaps() {
+			sig = c.passSignature()
+		}
 		if sig == prev || pass >= 8 {
 			c.silent = false
 		}
@@ -227,6 +234,22 @@ func (c *checker) run() (*Program, error) {
 		Config:    c.config,
 		MaxStrLen: c.maxStr,
 	}, nil
+}
+
+// typeSelfMaps makes the maps that only ever get values computed from
+// themselves (@n = @n + 1) signed 64-bit integers, as bpftrace does, once
+// the passes have found nothing else to say about them. It reports whether
+// it typed any.
+func (c *checker) typeSelfMaps() bool {
+	typed := false
+	for n := range c.selfMaps {
+		if m := c.maps[n]; m != nil && m.Value == nil {
+			c.mapSign[n] = 2
+			c.setValue(m, types.I64, m.Pos)
+			typed = true
+		}
+	}
+	return typed
 }
 
 // passSignature sums up what a pass inferred, to tell when passes stop
