@@ -3,7 +3,6 @@ package codegen
 import (
 	"fmt"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
@@ -201,12 +200,10 @@ func (f *fn) globElement(el globElem, fail string) {
 	f.b.mark(in)
 }
 
-// globmatchRuntime's loop keeps its state in a per-CPU map value: the
-// verifier knows nothing of what a map value holds, so it checks the
-// callback once for any state rather than for every state it could work
-// out. The state is the index in the string and in the pattern, where the
-// last star was met (the pattern index, -1 before any star, and the
-// string index its match ends at), and the result.
+// globmatchRuntime's step loop keeps as its state the index in the string
+// and in the pattern, where the last star was met (the pattern index, -1
+// before any star, and the string index its match ends at), and the
+// result.
 const (
 	globMap    = "glob_state"
 	globI      = 0
@@ -215,12 +212,10 @@ const (
 	globStarI  = 24
 	globResult = 32
 	globState  = 40
-	// The callback's context, on the stack: pointers to the string, the
-	// pattern and the state.
+	// The callback's context: the string, the pattern, the state.
 	globCtxStr   = 0
 	globCtxPat   = 8
 	globCtxState = 16
-	globCtx      = 24
 	maxLoops     = 1 << 23 // BPF_MAX_LOOPS
 )
 
@@ -232,40 +227,19 @@ const (
 func (f *fn) globmatchRuntime(c *check.Call) value {
 	s := f.strMem(c.Args[0])
 	p := f.strMem(c.Args[1])
-	f.g.internalMap(globMap, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: globState, MaxEntries: 1})
-	ctx := f.alloc(globCtx)
-	f.addr(asm.R1, s.m)
-	f.emit(asm.StoreMem(ctx.base, int16(ctx.off+globCtxStr), asm.R1, asm.DWord))
-	f.addr(asm.R1, p.m)
-	f.emit(asm.StoreMem(ctx.base, int16(ctx.off+globCtxPat), asm.R1, asm.DWord))
-	f.emit(storeImm(ctx.base, int16(ctx.off+globCtxState), 0, asm.DWord))
-	f.mapPtr(asm.R1, globMap)
-	f.addr(asm.R2, ctx.at(globCtxState))
-	f.call(asm.FnMapLookupElem)
 	fail, end := f.b.newLabel(), f.b.newLabel()
-	f.b.jmpImm(asm.JEq, asm.R0, 0, fail)
-	f.emit(asm.StoreMem(ctx.base, int16(ctx.off+globCtxState), asm.R0, asm.DWord),
-		storeImm(asm.R0, globI, 0, asm.DWord),
+	l := f.startStepLoop(globMap, globState, []mem{s.m, p.m}, fail)
+	f.emit(storeImm(asm.R0, globI, 0, asm.DWord),
 		storeImm(asm.R0, globJ, 0, asm.DWord),
 		storeImm(asm.R0, globStarJ, -1, asm.DWord),
 		storeImm(asm.R0, globStarI, 0, asm.DWord),
 		storeImm(asm.R0, globResult, 0, asm.DWord))
-	sf := f.newSubprog()
-	sf.globStep(s.t.Size, p.t.Size)
-	sf.finishSubprog(2)
 	f.drop(s)
 	f.drop(p)
 	// Each step moves on in the pattern, or moves a star's end on in the
-	// string; bpf_loop refuses more steps than maxLoops, which only
-	// strings and patterns of thousands of bytes could need.
-	steps := min((s.t.Size+2)*(p.t.Size+2), maxLoops)
-	f.emit(asm.Mov.Imm(asm.R1, int32(steps)))
-	f.loadFuncPtr(asm.R2, sf.name)
-	f.addr(asm.R3, ctx)
-	f.emit(asm.Mov.Imm(asm.R4, 0))
-	f.call(asm.FnLoop)
-	f.emit(asm.LoadMem(asm.R1, ctx.base, int16(ctx.off+globCtxState), asm.DWord),
-		asm.LoadMem(asm.R0, asm.R1, globResult, asm.DWord))
+	// string.
+	f.runStepLoop(l, (s.t.Size+2)*(p.t.Size+2), func(sf *fn) { sf.globStep(s.t.Size, p.t.Size) })
+	f.emit(asm.LoadMem(asm.R0, asm.R1, globResult, asm.DWord))
 	f.b.ja(end)
 	f.b.mark(fail)
 	f.emit(asm.Mov.Imm(asm.R0, 0))

@@ -199,7 +199,7 @@ func (f *fn) strlen(c *check.Call) value {
 	return value{kind: vReg, r: asm.R1, t: types.U64}
 }
 
-// strcontains(h, n) is whether the constant n occurs in h.
+// strcontains(h, n) is whether n occurs in h.
 func (f *fn) strcontains(e syntax.Expr, c *check.Call) value {
 	v := f.search(c)
 	if v.kind == vConst {
@@ -210,19 +210,20 @@ func (f *fn) strcontains(e syntax.Expr, c *check.Call) value {
 	return value{kind: vReg, r: asm.R0, t: types.BoolT}
 }
 
-// strstr(h, n) is the index of the constant n in h, or -1.
+// strstr(h, n) is the index of n in h, or -1.
 func (f *fn) strstr(e syntax.Expr, c *check.Call) value {
 	v := f.search(c)
 	v.t = types.I64
 	return v
 }
 
-// search looks for the constant second argument at every position of the
-// first and gives the first index where it occurs, or -1.
+// search looks for the second argument at every position of the first
+// and gives the first index where it occurs, or -1. A constant second
+// argument is compared byte by byte without a loop.
 func (f *fn) search(c *check.Call) value {
 	needle, ok := f.constString(c.Args[1])
 	if !ok {
-		f.errorf(c.Args[1].Pos(), "the string to look for must be a constant")
+		return f.searchValue(c)
 	}
 	h := f.strMem(c.Args[0])
 	if needle == "" {
@@ -258,6 +259,88 @@ func (f *fn) search(c *check.Call) value {
 	f.b.mark(end)
 	f.drop(h)
 	return value{kind: vReg, r: asm.R0, t: types.I64}
+}
+
+// searchValue is search for a second argument known only at run time, a
+// step loop that compares one byte each step. Its state is the haystack
+// position, the needle position and the result. The needle ends at its
+// NUL or its capacity; an empty one is found at 0.
+const (
+	searchMap    = "strstr_state"
+	searchI      = 0
+	searchJ      = 8
+	searchResult = 16
+	searchState  = 24
+	// The callback's context: the haystack, the needle, the state.
+	searchCtxH     = 0
+	searchCtxN     = 8
+	searchCtxState = 16
+)
+
+func (f *fn) searchValue(c *check.Call) value {
+	h := f.strMem(c.Args[0])
+	n := f.strMem(c.Args[1])
+	fail, end := f.b.newLabel(), f.b.newLabel()
+	// An empty needle needs no loop.
+	f.emit(asm.LoadMem(asm.R0, n.m.base, int16(n.m.off), asm.Byte))
+	f.b.jmpImm(asm.JEq, asm.R0, 0, end)
+	l := f.startStepLoop(searchMap, searchState, []mem{h.m, n.m}, fail)
+	f.emit(storeImm(asm.R0, searchI, 0, asm.DWord),
+		storeImm(asm.R0, searchJ, 0, asm.DWord),
+		storeImm(asm.R0, searchResult, -1, asm.DWord))
+	f.drop(h)
+	f.drop(n)
+	f.runStepLoop(l, h.t.Size*(n.t.Size+1)+1, func(sf *fn) { sf.searchStep(h.t.Size, n.t.Size) })
+	f.emit(asm.LoadMem(asm.R0, asm.R1, searchResult, asm.DWord))
+	f.b.ja(end)
+	f.b.mark(fail)
+	f.emit(asm.Mov.Imm(asm.R0, -1))
+	f.b.mark(end)
+	return value{kind: vReg, r: asm.R0, t: types.I64}
+}
+
+// searchStep is the body of searchValue's callback, for a haystack of
+// hsize bytes and a needle of nsize; R2 is the context. At the needle's
+// start it stops at the haystack's end; past the needle's end it has
+// found it; else it compares the next byte, moving on to the next
+// haystack position on a mismatch.
+func (f *fn) searchStep(hsize, nsize int) {
+	const (
+		st, hay, ndl, i, j = asm.R6, asm.R7, asm.R8, asm.R9, asm.R5
+		hc, nc             = asm.R4, asm.R3
+	)
+	stop, found, mismatch, next := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.LoadMem(hay, asm.R2, searchCtxH, asm.DWord),
+		asm.LoadMem(ndl, asm.R2, searchCtxN, asm.DWord),
+		asm.LoadMem(st, asm.R2, searchCtxState, asm.DWord),
+		asm.LoadMem(i, st, searchI, asm.DWord),
+		asm.LoadMem(j, st, searchJ, asm.DWord))
+	// The needle's next byte, or the end of it.
+	f.b.jmpImm(asm.JGE, j, int32(nsize), found)
+	f.emit(asm.Mov.Reg(asm.R0, ndl), asm.Add.Reg(asm.R0, j), asm.LoadMem(nc, asm.R0, 0, asm.Byte))
+	f.b.jmpImm(asm.JEq, nc, 0, found)
+	// The haystack's byte it is compared with; the haystack's end stops
+	// the search at a new position and is a mismatch inside one.
+	endOfHay := f.b.newLabel()
+	f.emit(asm.Mov.Reg(asm.R1, i), asm.Add.Reg(asm.R1, j))
+	f.b.jmpImm(asm.JGE, asm.R1, int32(hsize), endOfHay)
+	f.emit(asm.Add.Reg(asm.R1, hay), asm.LoadMem(hc, asm.R1, 0, asm.Byte))
+	f.b.jmpImm(asm.JEq, hc, 0, endOfHay)
+	f.b.jmpReg(asm.JNE, hc, nc, mismatch)
+	f.emit(asm.Add.Imm(j, 1), asm.StoreMem(st, searchJ, j, asm.DWord))
+	f.b.ja(next)
+	f.b.mark(endOfHay)
+	f.b.jmpImm(asm.JEq, j, 0, stop)
+	f.b.mark(mismatch)
+	f.emit(asm.Add.Imm(i, 1), asm.StoreMem(st, searchI, i, asm.DWord),
+		storeImm(st, searchJ, 0, asm.DWord))
+	f.b.mark(next)
+	f.emit(asm.Mov.Imm(asm.R0, 0))
+	f.b.ja(f.exit)
+	f.b.mark(found)
+	f.emit(asm.StoreMem(st, searchResult, i, asm.DWord))
+	f.b.mark(stop)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
 }
 
 // memcmp(a, b, n) is 0 when the first n bytes of a and b are equal, else
