@@ -138,6 +138,7 @@ type probeUnit struct {
 
 func (c *checker) run() (*Program, error) {
 	c.checkConfig()
+	c.checkUnstable()
 	c.collectDecls()
 	c.declareCDefs()
 
@@ -281,6 +282,42 @@ func (c *checker) finishMaps() {
 		if m.Value == nil {
 			delete(c.maps, n)
 		}
+	}
+}
+
+// checkUnstable reports the features bpftrace calls unstable that the
+// config block turns off (unstable_map_decl = error, ...).
+func (c *checker) checkUnstable() {
+	off := func(key string) bool { return c.config[key].Str == "error" }
+	refuse := func(pos syntax.Pos, what, key string) {
+		c.errorf(pos, "%s are an unstable feature, turned off by %s = error", what, key)
+	}
+	if off("unstable_map_decl") && len(c.file.Maps) > 0 {
+		refuse(c.file.Maps[0].Pos(), "Map declarations", "unstable_map_decl")
+	}
+	if off("unstable_import") && len(c.file.Imports) > 0 {
+		refuse(c.file.Imports[0].Pos(), "Imports", "unstable_import")
+	}
+	if off("unstable_macro") && len(c.file.Macros) > 0 {
+		refuse(c.file.Macros[0].Pos(), "Macros", "unstable_macro")
+	}
+	if !off("unstable_addr") && !off("unstable_tseries") {
+		return
+	}
+	for _, p := range c.file.Probes {
+		inspect(p, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.Unary:
+				if n.Op == "&" && off("unstable_addr") {
+					refuse(n.Pos(), "Address-of operators (&)", "unstable_addr")
+				}
+			case *syntax.Call:
+				if n.Name == "tseries" && off("unstable_tseries") {
+					refuse(n.Pos(), "Time series maps (tseries)", "unstable_tseries")
+				}
+			}
+			return true
+		})
 	}
 }
 
