@@ -56,7 +56,7 @@ func typeClass(t *types.Type) string {
 // and names the expected type class otherwise.
 func verbAccepts(conv string, t *types.Type) (bool, string) {
 	switch conv {
-	case "d", "i", "u", "x", "X", "o", "c":
+	case "d", "i", "u", "x", "X", "o", "c", "gr":
 		return isIntegral(t) || isPtr(t), "integer"
 	case "p":
 		return isIntegral(t) || isPtr(t), "pointer"

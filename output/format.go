@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"friday/printf"
+	"friday/tracefs"
 	"friday/types"
 )
 
@@ -75,6 +76,9 @@ func (p *Printer) appendVerb(dst []byte, v printf.Verb, a Arg) []byte {
 	}
 	n := argInt(a)
 	switch v.Conv {
+	case "gr":
+		p.tmp = tracefs.FormatFlags(p.tmp[:0], n, p.gfpNames())
+		return pad(dst, v, p.tmp)
 	case "c":
 		return pad(dst, v, []byte{byte(n)})
 	case "p":

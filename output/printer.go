@@ -13,6 +13,7 @@ import (
 	"friday/codegen"
 	"friday/printf"
 	"friday/run"
+	"friday/tracefs"
 	"friday/types"
 )
 
@@ -57,6 +58,12 @@ type Printer struct {
 	// Log receives the messages of errorf() and warnf(); New sets it to
 	// os.Stderr.
 	Log io.Writer
+	// GFPFlags gives the names printf's %gr spells GFP flags with; New
+	// sets it to read the running kernel's (tracefs.GFPFlags) when first
+	// needed. Without names %gr prints the flags in hex, after a warning.
+	GFPFlags func() ([]tracefs.Flag, error)
+	gfp      []tracefs.Flag
+	gfpDone  bool
 
 	w    *bufio.Writer
 	json bool
@@ -80,6 +87,21 @@ type Printer struct {
 
 var _ run.Printer = (*Printer)(nil)
 
+// gfpNames is the table of GFP flag names, read on first use.
+func (p *Printer) gfpNames() []tracefs.Flag {
+	if !p.gfpDone {
+		p.gfpDone = true
+		var err error
+		if p.GFPFlags != nil {
+			p.gfp, err = p.GFPFlags()
+		}
+		if err != nil {
+			fmt.Fprintf(p.Log, "WARNING: %%gr prints GFP flags in hex: the kernel's names of them are unknown: %v\n", err)
+		}
+	}
+	return p.gfp
+}
+
 // New makes a printer writing format ("text" or "json") to w for the
 // events and maps of obj. sym may be nil.
 func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Printer, error) {
@@ -87,6 +109,7 @@ func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Prin
 		Log: os.Stderr,
 		obj: obj, sym: sym, formats: map[uint64]*printf.Format{}, checked: map[uint64]bool{}, users: newUserNames("/etc/passwd"),
 		clock: time.Now, loc: time.Local, bootBase: monotonicOffset(), taiOffset: clockTAIOffset(),
+		GFPFlags: tracefs.GFPFlags,
 	}
 	switch format {
 	case "text", "":

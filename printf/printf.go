@@ -13,7 +13,7 @@ import (
 type Class uint8
 
 const (
-	ClassInt     Class = iota // d i u x X o c
+	ClassInt     Class = iota // d i u x X o c, gr (GFP flags by name)
 	ClassPointer              // p
 	ClassString               // s: any value, printed as print() shows it
 	ClassBuffer               // r rx rh: buffers, strings, arrays
@@ -26,7 +26,7 @@ type Verb struct {
 	Width      int    // -1 when absent
 	Prec       int    // -1 when absent
 	Length     string // "", "hh", "h", "l", "ll", "j", "z", "t"
-	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh"
+	Conv       string // "d", "i", "u", "x", "X", "o", "c", "s", "p", "r", "rx", "rh", "gr"
 	Class      Class
 }
 
@@ -84,6 +84,9 @@ func Parse(s string) (*Format, error) {
 		switch c := s[i]; {
 		case strings.HasPrefix(s[i:], "rx"), strings.HasPrefix(s[i:], "rh"):
 			v.Conv, v.Class = s[i:i+2], ClassBuffer
+			i++
+		case strings.HasPrefix(s[i:], "gr"):
+			v.Conv, v.Class = "gr", ClassInt
 			i++
 		case c == 'r':
 			v.Conv, v.Class = "r", ClassBuffer

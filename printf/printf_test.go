@@ -21,7 +21,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	f, err := Parse("%-10s %%|%5.2lld %rx %p %c")
+	f, err := Parse("%-10s %%|%5.2lld %rx %p %c %-4gr")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,7 @@ func TestParse(t *testing.T) {
 		{Start: 17, End: 20, Width: -1, Prec: -1, Conv: "rx", Class: ClassBuffer},
 		{Start: 21, End: 23, Width: -1, Prec: -1, Conv: "p", Class: ClassPointer},
 		{Start: 24, End: 26, Width: -1, Prec: -1, Conv: "c", Class: ClassInt},
+		{Start: 27, End: 32, Flags: "-", Width: 4, Prec: -1, Conv: "gr", Class: ClassInt},
 	}
 	if len(verbs) != len(want) {
 		t.Fatalf("got %d verbs, want %d: %+v", len(verbs), len(want), verbs)
@@ -41,7 +42,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("verb %d = %+v, want %+v", i, verbs[i], want[i])
 		}
 	}
-	if got, want := strings.Join(f.Text, "|"), "| %|| | | |"; got != want {
+	if got, want := strings.Join(f.Text, "|"), "| %|| | | | |"; got != want {
 		t.Errorf("literal text %q, want %q", got, want)
 	}
 }
