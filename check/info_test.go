@@ -36,6 +36,8 @@ func TestInfoComplete(t *testing.T) {
 						opts.Params = fields[1:]
 					case "unsafe":
 						opts.Unsafe = true
+					case "command":
+						opts.Command = true
 					case "realprobes":
 						t.Skip("needs the kernel's probes")
 					}

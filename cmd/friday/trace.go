@@ -225,8 +225,9 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	prog, err := check.Check(f, check.Options{
-		Params: params,
-		Unsafe: o.unsafe,
+		Params:  params,
+		Unsafe:  o.unsafe,
+		Command: o.command != "",
 		Warn: func(w *syntax.Error) {
 			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
 		},
