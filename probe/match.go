@@ -84,9 +84,12 @@ func editDistance(a, b string) int {
 }
 
 // nearest returns the candidate closest to s by edit distance, or "" when
-// none is close enough to be a plausible misspelling.
+// none is close enough to be a plausible misspelling: a fifth of the name
+// wrong at most, or one letter of a short name. Kernel functions renamed
+// away between versions (tcp_drop, generic_make_request) would otherwise
+// draw unrelated names that happen to share a suffix.
 func nearest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/2+1
+	best, bestDist := "", max(2, len(s)/5+1)
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestDist {
 			best, bestDist = c, d
