@@ -31,16 +31,17 @@ func (g *gen) taskField(name string) (int, error) {
 	return off, nil
 }
 
-// parentTask is pcomm and ppid: the comm or tgid of the parent of the
-// current task or of the task given.
+// parentTask is pcomm and ppid, as bpftrace defines them:
+// task->group_leader->comm, the name of the task's process, and
+// task->real_parent->pid, of the current task or of the task given.
 func (f *fn) parentTask(e syntax.Expr, c *check.Call, t *types.Type) value {
-	parentOff, err := f.g.taskField("real_parent")
+	link, field := "real_parent", "pid"
+	if c.Name == "pcomm" {
+		link, field = "group_leader", "comm"
+	}
+	linkOff, err := f.g.taskField(link)
 	if err != nil {
 		f.errorf(e.Pos(), "%s: %v", c.Name, err)
-	}
-	field := "tgid"
-	if c.Name == "pcomm" {
-		field = "comm"
 	}
 	off, err := f.g.taskField(field)
 	if err != nil {
@@ -52,10 +53,10 @@ func (f *fn) parentTask(e syntax.Expr, c *check.Call, t *types.Type) value {
 	} else {
 		task = f.helperValue(asm.FnGetCurrentTask, types.U64)
 	}
-	parent := f.readRemote(task, parentOff, types.Field{Type: types.U64}, types.U64, false)
+	linked := f.readRemote(task, linkOff, types.Field{Type: types.U64}, types.U64, false)
 	size := 4
 	if c.Name == "pcomm" {
 		size = t.Size
 	}
-	return f.readRemote(parent, off, types.Field{Type: &types.Type{Kind: t.Kind, Size: size}}, t, false)
+	return f.readRemote(linked, off, types.Field{Type: &types.Type{Kind: t.Kind, Size: size}}, t, false)
 }
