@@ -741,15 +741,10 @@ func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 				b.errorf(args[1].Pos(), "%s() length must be positive (%d given)", ci.Name, c.Int)
 				return nil
 			}
+			// str()'s length counts the NUL: str(p, 4) holds 3
+			// characters, as bpftrace reads it.
 			if int(c.Int) < size {
 				size = int(c.Int)
-			}
-			if ci.Name == "str" {
-				// The length counts characters; the NUL comes on top, as in bpftrace.
-				size = int(c.Int) + 1
-				if size > b.c.maxStr {
-					size = b.c.maxStr
-				}
 			}
 		}
 	}

@@ -337,8 +337,8 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		p = f.keep(p)
 		n = f.evalInt(c.Args[1])
 		if n.kind == vConst {
-			// str(p, n) reads n characters and the NUL.
-			n = constVal(min(n.c+1, int64(size)), types.U64)
+			// str(p, n) reads n-1 characters and the NUL.
+			n = constVal(min(n.c, int64(size)), types.U64)
 		} else {
 			n = f.keep(n)
 		}
@@ -365,7 +365,6 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 			f.emit(asm.Mov.Reg(asm.R2, nr.r))
 		}
 		f.drop(nr)
-		f.emit(asm.Add.Imm(asm.R2, 1))
 		ok := f.b.newLabel()
 		f.b.jmpImm(asm.JLE, asm.R2, int32(size), ok)
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
