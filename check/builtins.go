@@ -575,6 +575,10 @@ func mapFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 			}
 			return types.I64
 		}
+		if ci.Name == "len" {
+			b.errorf(args[0].Pos(), "call to len() expects a map, ustack, or kstack")
+			return nil
+		}
 		b.errorf(args[0].Pos(), "%s() expects a map argument", ci.Name)
 		return nil
 	}
