@@ -34,7 +34,10 @@ type Options struct {
 	// kernel type: most scripts need none, and loading it costs more than
 	// the rest of start-up. Nil, or a nil result, means there are none.
 	BTF func() *btf.Spec
-	// MaxStrLen is the capacity of strings read at run time; 0 means 64.
+	// MaxStrLen is the capacity of strings read at run time when given
+	// outside the script (BPFTRACE_MAX_STRLEN), which wins over the
+	// script's config block as in bpftrace; 0 leaves it to the config
+	// block, or 64.
 	MaxStrLen int
 	// Warn receives warnings, each about the script's text from Pos to
 	// End: attach points left out because they do not exist (when the
@@ -51,7 +54,10 @@ type checker struct {
 	file   *syntax.File
 	errs   *errorSink
 	silent bool // inference passes record types but report nothing
-	warned map[string]bool
+	// fixedStr says the string capacity was given outside the script:
+	// the config block's max_strlen does not change it.
+	fixedStr bool
+	warned   map[string]bool
 
 	maps    map[string]*Map
 	mapSign map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
@@ -85,10 +91,12 @@ type checker struct {
 // Check resolves names and types of f. The error, when not nil, is a
 // *syntax.ErrorList (print it with its Format method).
 func Check(f *syntax.File, opts Options) (*Program, error) {
-	if opts.MaxStrLen <= 0 {
+	fixedStr := opts.MaxStrLen > 0
+	if !fixedStr {
 		opts.MaxStrLen = DefaultMaxStrLen
 	}
 	c := &checker{
+		fixedStr:  fixedStr,
 		opts:      opts,
 		file:      f,
 		errs:      &errorSink{list: syntax.ErrorList{File: f.Name, Src: f.Src}},
@@ -539,7 +547,7 @@ func (c *checker) checkConfig() {
 		case "max_strlen":
 			if v.IsStr || v.Int <= 0 {
 				c.errorf(ca.Pos(), "max_strlen must be a positive integer")
-			} else {
+			} else if !c.fixedStr {
 				c.maxStr = int(v.Int)
 			}
 		case "missing_probes":

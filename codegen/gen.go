@@ -42,6 +42,9 @@ func (o *Options) fill(f *syntax.File) {
 			}
 		}
 	}
+	// As in bpftrace, the environment wins over the config block.
+	envInt(&o.MaxStrLen, "BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN")
+	envInt(&o.MaxMapKeys, "BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX")
 	if f != nil {
 		for _, c := range f.Config {
 			lit, ok := c.Value.(*syntax.IntLit)
@@ -59,8 +62,6 @@ func (o *Options) fill(f *syntax.File) {
 			}
 		}
 	}
-	envInt(&o.MaxStrLen, "BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN")
-	envInt(&o.MaxMapKeys, "BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAP_KEYS_MAX")
 	setDefault(&o.MaxStrLen, 64)
 	setDefault(&o.MaxMapKeys, 4096)
 	setDefault(&o.RingBufSize, 1<<20)

@@ -27,6 +27,7 @@ import (
 //	file      the script, written to script.bt and passed as FILE
 //	flags     friday trace's flags, one argument per line
 //	args      positional parameters, one per line
+//	env       NAME=value settings added to friday's environment, one per line
 //	stdout    the exact expected standard output (empty when absent);
 //	          {time} and {datetime} stand for a wall-clock time as
 //	          tseries prints it, 15:04:05[.fraction] and
@@ -69,7 +70,7 @@ func parseCases(path string) ([]*traceCase, error) {
 				return nil, fmt.Errorf("%s:%d: second %q section", path, i+1, section)
 			}
 			switch section {
-			case "program", "file", "flags", "args", "stdout", "stderr", "status", "nobpf", "out.txt", "stdin":
+			case "program", "file", "flags", "args", "env", "stdout", "stderr", "status", "nobpf", "out.txt", "stdin":
 			default:
 				if isPrepareSection(section) {
 					break
@@ -187,6 +188,7 @@ func runCase(t *testing.T, c *traceCase) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, argv...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), lines(c.sections["env"])...)
 	cmd.Stdin = strings.NewReader(c.sections["stdin"])
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

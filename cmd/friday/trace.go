@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -225,9 +226,10 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	prog, err := check.Check(f, check.Options{
-		Params:  params,
-		Unsafe:  o.unsafe,
-		Command: o.command != "",
+		Params:    params,
+		Unsafe:    o.unsafe,
+		MaxStrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"),
+		Command:   o.command != "",
 		Warn: func(w *syntax.Error) {
 			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
 		},
@@ -338,6 +340,17 @@ func readProgram(o *traceOpts, args []string) (name string, src []byte, params [
 		return "", nil, nil, fmt.Errorf("cannot read %s: %w", name, errors.Unwrap(err))
 	}
 	return name, src, args[1:], nil
+}
+
+// envInt is the first positive integer held by the environment variables
+// names, bpftrace's settings given outside the script; 0 when none is.
+func envInt(names ...string) int {
+	for _, n := range names {
+		if v, err := strconv.Atoi(os.Getenv(n)); err == nil && v > 0 {
+			return v
+		}
+	}
+	return 0
 }
 
 // scriptParams splits the script's arguments into its positional
