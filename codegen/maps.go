@@ -720,7 +720,8 @@ func (f *fn) deleteDiscarded(e syntax.Expr, c *check.Call) {
 	f.b.jmpImm(asm.JEq, asm.R0, 0, done)
 	ret := f.alloc(8)
 	f.emit(asm.StoreMem(ret.base, int16(ret.off), asm.R0, asm.DWord))
-	f.eventWith(e, Errorf, "Can't delete map element because it does not exist. Additional Info - helper: map_delete_elem, retcode: %d", "", nil, types.TupleOf(types.I64), func(dst mem) {
+	// bpftrace puts the helper's details on a line of their own.
+	f.eventWith(e, Errorf, "Can't delete map element because it does not exist.\nAdditional Info - helper: map_delete_elem, retcode: %d", "", nil, types.TupleOf(types.I64), func(dst mem) {
 		f.emit(asm.LoadMem(asm.R1, ret.base, int16(ret.off), asm.DWord),
 			asm.StoreMem(dst.base, int16(dst.off), asm.R1, asm.DWord))
 	}).Warn = true
