@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -542,33 +543,58 @@ func (c *checker) checkConfig() {
 			c.errorf(ca.Pos(), "Unrecognized config variable: %s", ca.Key)
 			continue
 		}
-		c.config[key] = v
-		switch key {
-		case "max_strlen":
-			if v.IsStr || v.Int <= 0 {
-				c.errorf(ca.Pos(), "max_strlen must be a positive integer")
-			} else if !c.fixedStr {
-				c.maxStr = int(v.Int)
-			}
-		case "missing_probes":
-			switch v.Str {
-			case "error", "warn", "ignore":
-			default:
-				c.errorf(ca.Pos(), "Invalid value for config variable %s: expected error, warn or ignore", ca.Key)
-			}
-		case "print_maps_on_exit":
-			b, ok := configBool(v)
-			if !ok {
-				c.errorf(ca.Pos(), "Invalid value for config variable %s: expected true or false", ca.Key)
-			}
-			c.config[key] = Const{Int: b}
-		case "stack_mode":
-			m, ok := stackModes[v.Str]
-			if !ok {
-				c.errorf(ca.Pos(), "Invalid stack mode: %s", v.Str)
-			}
-			c.stackDef = m
+		if c.envConfig(key) == "" {
+			c.setConfig(key, ca.Key, v, ca.Pos())
 		}
+	}
+	// The environment's settings (BPFTRACE_STACK_MODE=perf) win over the
+	// config block's, as in bpftrace.
+	for _, key := range slices.Sorted(maps.Keys(knownConfig)) {
+		s := c.envConfig(key)
+		if s == "" {
+			continue
+		}
+		v := Const{Str: s, IsStr: true}
+		if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+			v = Const{Int: n}
+		}
+		c.setConfig(key, "BPFTRACE_"+strings.ToUpper(key), v, syntax.Pos{})
+	}
+}
+
+// envConfig is the value the environment gives config setting key.
+func (c *checker) envConfig(key string) string {
+	return os.Getenv("BPFTRACE_" + strings.ToUpper(key))
+}
+
+// setConfig applies config setting key, written name, to value v.
+func (c *checker) setConfig(key, name string, v Const, pos syntax.Pos) {
+	c.config[key] = v
+	switch key {
+	case "max_strlen":
+		if v.IsStr || v.Int <= 0 {
+			c.errorf(pos, "max_strlen must be a positive integer")
+		} else if !c.fixedStr {
+			c.maxStr = int(v.Int)
+		}
+	case "missing_probes":
+		switch v.Str {
+		case "error", "warn", "ignore":
+		default:
+			c.errorf(pos, "Invalid value for config variable %s: expected error, warn or ignore", name)
+		}
+	case "print_maps_on_exit":
+		b, ok := configBool(v)
+		if !ok {
+			c.errorf(pos, "Invalid value for config variable %s: expected true or false", name)
+		}
+		c.config[key] = Const{Int: b}
+	case "stack_mode":
+		m, ok := stackModes[v.Str]
+		if !ok {
+			c.errorf(pos, "Invalid stack mode: %s", v.Str)
+		}
+		c.stackDef = m
 	}
 }
 

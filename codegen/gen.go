@@ -162,22 +162,12 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 	if g.scratchSize > 0 {
 		g.internalMap(scratchName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: uint32(g.scratchSize), MaxEntries: 1})
 	}
-	g.obj.NoExitMaps = !printMapsOnExit(p.Config)
+	// The checker put the environment's BPFTRACE_PRINT_MAPS_ON_EXIT there.
+	if c, ok := p.Config["print_maps_on_exit"]; ok && c.Int == 0 {
+		g.obj.NoExitMaps = true
+	}
 	g.obj.MissingProbes = p.Config["missing_probes"].Str
 	return g.obj, nil
-}
-
-// printMapsOnExit is the setting print_maps_on_exit; as in bpftrace, the
-// environment's value wins over the script's.
-func printMapsOnExit(config map[string]check.Const) bool {
-	switch os.Getenv("BPFTRACE_PRINT_MAPS_ON_EXIT") {
-	case "0", "false":
-		return false
-	case "1", "true":
-		return true
-	}
-	c, ok := config["print_maps_on_exit"]
-	return !ok || c.Int != 0
 }
 
 func (g *gen) errorf(pos syntax.Pos, format string, args ...any) {
