@@ -58,6 +58,9 @@ type Printer struct {
 	// Log receives the messages of errorf() and warnf(); New sets it to
 	// os.Stderr.
 	Log io.Writer
+	// NoWarnings leaves out the warnings of warnf() and of the program
+	// (--no-warnings).
+	NoWarnings bool
 	// GFPFlags gives the names printf's %gr spells GFP flags with; New
 	// sets it to read the running kernel's (tracefs.GFPFlags) when first
 	// needed. Without names %gr prints the flags in hex, after a warning.
@@ -223,6 +226,9 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 	case codegen.Join:
 		return p.join(ev, args)
 	case codegen.Errorf:
+		if ev.Warn && p.NoWarnings {
+			return nil
+		}
 		s, err := p.formatted(p.line[:0], ev, args)
 		p.line = s
 		if err != nil {

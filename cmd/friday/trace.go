@@ -54,6 +54,7 @@ type traceOpts struct {
 	verbose   bool
 	dryRun    bool
 	quiet     bool
+	noWarn    bool
 	buffering string
 	unsafe    bool
 	help      bool
@@ -77,6 +78,7 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print program sizes and verifier statistics; the full verifier log on rejection")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the program and load it into the kernel, but do not run it")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attaching N probes...\"")
+	fs.BoolVar(&o.noWarn, "no-warnings", false, "do not print warnings: the checker's, warnf()'s and those the program raises")
 	fs.StringVarP(&o.buffering, "buffering", "B", "line", "output buffering `MODE`: line, full or none")
 	fs.BoolVar(&o.unsafe, "unsafe", false, "allow actions with side effects, such as system()")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
@@ -225,15 +227,19 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	if err := run.CheckPrivilege(); err != nil {
 		return err
 	}
+	warn := func(w *syntax.Error) {
+		syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
+	}
+	if o.noWarn {
+		warn = nil
+	}
 	prog, err := check.Check(f, check.Options{
 		Params:    params,
 		Unsafe:    o.unsafe,
 		MaxStrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"),
 		Command:   o.command != "",
-		Warn: func(w *syntax.Error) {
-			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
-		},
-		Expand: probe.Expand,
+		Warn:      warn,
+		Expand:    probe.Expand,
 		BTF: func() *btf.Spec {
 			// Without kernel types the script's uses of them are
 			// reported as unknown, which says what is missing.
@@ -307,6 +313,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printer.NoWarnings = o.noWarn
 	return run.Run(ctx, obj, run.Options{
 		Printer:   printer,
 		Log:       stderr,
