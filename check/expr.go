@@ -39,9 +39,12 @@ func (b *body) exprStmt(e syntax.Expr) {
 
 // warnDiscarded reports whether an expression statement whose value goes
 // unused deserves a warning, as newer bpftrace gives: not ++ and --, nor
-// delete(), whose result only says whether the key was there.
+// delete(), whose result only says whether the key was there, even as the
+// value of a block (or of the macro call it expands).
 func warnDiscarded(e syntax.Expr) bool {
 	switch e := e.(type) {
+	case *syntax.BlockExpr:
+		return e.Value != nil && warnDiscarded(e.Value)
 	case *syntax.Unary:
 		return e.Op != "++" && e.Op != "--"
 	case *syntax.Call:
@@ -528,8 +531,26 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 		}
 		return types.BoolT
 	}
+	if printedOnly(lt) && stringLike(rt) || printedOnly(rt) && stringLike(lt) {
+		pt := lt
+		if !printedOnly(pt) {
+			pt = rt
+		}
+		b.c.errorNode(e, "Type mismatch for '%s': comparing '%s' with '%s' (%s values become text only when printed)", e.Op, lt, rt, pt)
+		return nil
+	}
 	b.c.errorNode(e, "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
 	return nil
+}
+
+// printedOnly says whether values of t are numbers that output turns into
+// text, such as strerror()'s.
+func printedOnly(t *types.Type) bool {
+	switch t.Kind {
+	case types.Strerror, types.Syscall, types.Ksym, types.Usym, types.Username, types.CgroupPath, types.Timestamp:
+		return true
+	}
+	return false
 }
 
 // stringLike: strings, and char arrays and pointers compared as strings.
