@@ -72,6 +72,9 @@ func (f *fn) builtin(id *syntax.Ident) value {
 func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 	switch c.Name {
 	case "pid", "tid":
+		if ns, ok := pidNamespace(); ok && c.Mode != "init" {
+			return f.nsPidTid(ns, c.Name == "pid", t)
+		}
 		return f.helperHalf(asm.FnGetCurrentPidTgid, c.Name == "pid", t)
 	case "uid", "gid", "username":
 		return f.helperHalf(asm.FnGetCurrentUidGid, c.Name == "gid", t)
@@ -530,6 +533,43 @@ var taiOffset = sync.OnceValue(func() int64 {
 	}
 	return offset
 })
+
+// pidNS names a pid namespace as bpf_get_ns_current_pid_tgid wants it:
+// the device and inode of its nsfs file.
+type pidNS struct{ dev, ino uint64 }
+
+// initPidNSIno is the inode number of the initial pid namespace
+// (PROC_PID_INIT_INO).
+const initPidNSIno = 0xeffffffc
+
+// pidNamespace is friday's own pid namespace when it is not the initial
+// one: pid and tid count in it unless the script asks for init's.
+var pidNamespace = sync.OnceValues(func() (pidNS, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil || st.Ino == initPidNSIno {
+		return pidNS{}, false
+	}
+	return pidNS{st.Dev, st.Ino}, true
+})
+
+// nsPidTid is the current task's process (pid) or thread id in namespace
+// ns, 0 for a task outside it.
+func (f *fn) nsPidTid(ns pidNS, pid bool, t *types.Type) value {
+	// struct bpf_pidns_info: the thread id, then the process id.
+	m := f.alloc(8)
+	f.emit(storeImm(m.base, int16(m.off), 0, asm.DWord),
+		asm.LoadImm(asm.R1, int64(ns.dev), asm.DWord),
+		asm.LoadImm(asm.R2, int64(ns.ino), asm.DWord))
+	f.addr(asm.R3, m)
+	f.emit(asm.Mov.Imm(asm.R4, 8))
+	f.call(asm.FnGetNsCurrentPidTgid)
+	off := m.off
+	if pid {
+		off += 4
+	}
+	f.emit(asm.LoadMem(asm.R0, m.base, int16(off), asm.Word))
+	return value{kind: vReg, r: asm.R0, t: t}
+}
 
 // pidInto stores the current process id as a u32 followed by a zero u32.
 func (f *fn) pidInto(m mem) {

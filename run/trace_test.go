@@ -306,3 +306,21 @@ func TestPid(t *testing.T) {
 		t.Errorf("bad pid: %v, output %q, want %q", err, got, want)
 	}
 }
+
+// In a pid namespace of its own, pid and tid count in friday's namespace,
+// as cpid does, and pid(init) in the initial one.
+func TestPidNamespace(t *testing.T) {
+	testenv.BPF(t)
+	testenv.Tool(t, "unshare")
+	bin := friday(t)
+	script := `BEGIN { printf("%d %d %d\n", pid, tid, pid(init) != pid); }
+tracepoint:syscalls:sys_enter_exit_group /comm == "true"/ { printf("%d %d\n", pid == cpid, pid(init) != cpid); }`
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", bin, "trace", "-q", "-c", "/bin/true", "-e", script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got, want := string(out), "1 1 1\n1 1\n\n\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+}
