@@ -2,6 +2,9 @@ package check
 
 import (
 	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"friday/internal/syscalls"
 )
@@ -17,18 +20,9 @@ var headerConsts = map[string]int64{
 	"AF_APPLETALK": 5, "AF_NETROM": 6, "AF_BRIDGE": 7, "AF_INET6": 10, "AF_NETLINK": 16,
 	"AF_PACKET": 17, "AF_VSOCK": 40, "AF_XDP": 44,
 
-	// asm-generic/errno-base.h, asm-generic/errno.h
-	"EPERM": 1, "ENOENT": 2, "ESRCH": 3, "EINTR": 4, "EIO": 5, "ENXIO": 6, "E2BIG": 7,
-	"ENOEXEC": 8, "EBADF": 9, "ECHILD": 10, "EAGAIN": 11, "EWOULDBLOCK": 11, "ENOMEM": 12,
-	"EACCES": 13, "EFAULT": 14, "ENOTBLK": 15, "EBUSY": 16, "EEXIST": 17, "EXDEV": 18,
-	"ENODEV": 19, "ENOTDIR": 20, "EISDIR": 21, "EINVAL": 22, "ENFILE": 23, "EMFILE": 24,
-	"ENOTTY": 25, "ETXTBSY": 26, "EFBIG": 27, "ENOSPC": 28, "ESPIPE": 29, "EROFS": 30,
-	"EMLINK": 31, "EPIPE": 32, "EDOM": 33, "ERANGE": 34, "EDEADLK": 35, "ENAMETOOLONG": 36,
-	"ENOLCK": 37, "ENOSYS": 38, "ENOTEMPTY": 39, "ELOOP": 40, "ENOTSOCK": 88,
-	"EADDRINUSE": 98, "EADDRNOTAVAIL": 99, "ENETDOWN": 100, "ENETUNREACH": 101,
-	"ECONNABORTED": 103, "ECONNRESET": 104, "ENOBUFS": 105, "EISCONN": 106, "ENOTCONN": 107,
-	"ETIMEDOUT": 110, "ECONNREFUSED": 111, "EHOSTUNREACH": 113, "EALREADY": 114,
-	"EINPROGRESS": 115,
+	// asm-generic/errno.h: the names errno values have besides the ones
+	// init adds.
+	"EWOULDBLOCK": 11, "EDEADLOCK": 35, "EOPNOTSUPP": 95,
 
 	// linux/sched.h: task states as sched_switch's prev_state and
 	// task_struct.__state hold them (Linux 5.19 and later).
@@ -53,9 +47,14 @@ var headerConsts = map[string]int64{
 	"PAGE_SIZE": int64(os.Getpagesize()), "PAGE_SHIFT": pageShift(),
 }
 
-// The system call numbers of asm/unistd.h (__NR_read) and sys/syscall.h
-// (SYS_read).
+// The errno values of asm-generic/errno.h (EPERM ...), and the system
+// call numbers of asm/unistd.h (__NR_read) and sys/syscall.h (SYS_read).
 func init() {
+	for e := syscall.Errno(1); e < 4096; e++ {
+		if name := unix.ErrnoName(e); name != "" {
+			headerConsts[name] = int64(e)
+		}
+	}
 	syscalls.Each(func(nr int, name string) {
 		headerConsts["__NR_"+name] = int64(nr)
 		headerConsts["SYS_"+name] = int64(nr)
