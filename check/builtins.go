@@ -627,14 +627,22 @@ func mapKeyFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 			return result
 		}
 	}
-	max := 2
-	if ci.Name == "find" {
-		max = 3
+	min, max := 2, 2
+	switch ci.Name {
+	case "find":
+		min, max = 3, 3
+	case "delete":
+		// Its one-argument forms are handled above.
+		min = 1
 	}
-	if !b.nargs(e, ci.Name, args, max, max) {
+	if !b.nargs(e, ci.Name, args, min, max) {
 		return nil
 	}
 	ref, ok := args[0].(*syntax.MapRef)
+	if _, isIndex := args[0].(*syntax.MapIndex); isIndex && ci.Name == "delete" {
+		b.errorf(args[0].Pos(), "delete() expects a map with no keys for the first argument")
+		return nil
+	}
 	if !ok {
 		b.errorf(args[0].Pos(), "%s() expects a map as its first argument", ci.Name)
 		return nil
