@@ -92,18 +92,21 @@ func startLeakTarget(t *testing.T) *tracedProcess {
 	})
 	p.pid = cmd.Process.Pid
 	// /proc/PID/mem opened before the exec would show the forked image,
-	// where the target's addresses are not mapped.
+	// where the target's addresses are not mapped; /proc/PID/exe names the
+	// target a moment before its code is mapped, so wait for the code.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(p.pid) + "/exe"); exe == p.path {
-			break
+			if p.mem, err = os.Open("/proc/" + strconv.Itoa(p.pid) + "/mem"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.mem.ReadAt(make([]byte, 1), int64(p.fn)); err == nil {
+				break
+			}
+			p.mem.Close()
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the target did not start")
 		}
-	}
-	p.mem, err = os.Open("/proc/" + strconv.Itoa(p.pid) + "/mem")
-	if err != nil {
-		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.mem.Close() })
 	p.fnOrig = p.read(t, p.fn, 16)

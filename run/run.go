@@ -77,12 +77,16 @@ type Options struct {
 	// events, "none" after each event, "full" when the buffer fills or at
 	// exit.
 	Buffering string
+	// OnMainThread runs a function on the thread BEGIN and END fire on
+	// (bpftrace's main thread, where tid == pid); nil runs it in place.
+	OnMainThread func(func())
 }
 
 // pollInterval bounds how long an event waits in the ring buffer: the BPF
 // side does not wake the reader for every record, so the reader looks on
-// its own this often.
-const pollInterval = 50 * time.Millisecond
+// its own this often. bpftrace polls as often; each look costs friday a
+// few system calls, which scripts that trace every process see.
+const pollInterval = 100 * time.Millisecond
 
 // Run loads obj, runs it until exit(), the end of ctx (SIGINT, SIGTERM), the
 // exit of opts.Command, or an error, and removes it from the kernel again
@@ -138,6 +142,7 @@ type state struct {
 	progs    []*ebpf.Program // parallel to obj.Programs
 	links    []probe.Link
 	reader   *ringbuf.Reader
+	wait     *ringWait  // nil: the reader blocks on its own
 	skb      *skbWriter // skboutput()'s packets, when the script has any
 	exiting  bool       // exit() was called
 	exitCode int        // the code given to exit()
@@ -178,6 +183,7 @@ func (s *state) run(ctx context.Context) error {
 			return fmt.Errorf("cannot read ring buffer: %w", err)
 		}
 		s.reader = rd
+		s.wait = newRingWait(m)
 	}
 	if s.obj.SkbMap != "" {
 		w, err := startSkbWriter(s.maps[s.obj.SkbMap], s.obj.SkbFiles)
@@ -306,7 +312,9 @@ func (s *state) runOnce(progs []*ebpf.Program, what string) error {
 		if s.exiting {
 			return nil
 		}
-		if _, err := p.Run(&ebpf.RunOptions{}); err != nil {
+		var err error
+		s.onMainThread(func() { _, err = p.Run(&ebpf.RunOptions{}) })
+		if err != nil {
 			return fmt.Errorf("cannot run %s probe: %w", what, err)
 		}
 		// exit() in one stops the others.
@@ -317,14 +325,26 @@ func (s *state) runOnce(progs []*ebpf.Program, what string) error {
 	return nil
 }
 
+func (s *state) onMainThread(f func()) {
+	if s.opts.OnMainThread == nil {
+		f()
+		return
+	}
+	s.opts.OnMainThread(f)
+}
+
 // poll waits up to pollInterval for events and handles them.
 func (s *state) poll() error {
 	if s.reader == nil {
 		time.Sleep(pollInterval)
 		return nil
 	}
-	s.reader.SetDeadline(time.Now().Add(pollInterval))
-	return s.read()
+	if s.wait == nil {
+		s.reader.SetDeadline(time.Now().Add(pollInterval))
+		return s.read()
+	}
+	s.wait.wait(pollInterval)
+	return s.drain(true)
 }
 
 // drain handles (keep) or drops the events already in the ring buffer
@@ -406,6 +426,10 @@ func (s *state) close() error {
 	if s.reader != nil {
 		s.reader.Close()
 		s.reader = nil
+	}
+	if s.wait != nil {
+		s.wait.close()
+		s.wait = nil
 	}
 	s.finishSkb()
 	for _, p := range s.progs {

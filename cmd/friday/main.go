@@ -25,14 +25,36 @@ Run 'friday help trace' for the flags of trace.
 `
 
 // BEGIN and END run in the kernel on the thread that asks for them, which
-// bpftrace makes its main thread: tid == pid there. Locking the main
-// goroutine, which runs them, to the main thread keeps that true.
+// bpftrace makes its main thread: tid == pid there. The main goroutine,
+// locked to the main thread, runs them when asked; the command runs in
+// another goroutine, so that its waiting does not pass through the main
+// thread (each hand-over between threads is a system call of friday's own
+// that scripts tracing every process would see).
 func init() {
 	runtime.LockOSThread()
 }
 
+// onMainThread runs f on the main thread; nil, as when tests call the
+// commands, runs f in place.
+var onMainThread func(f func())
+
 func main() {
-	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+	calls := make(chan func())
+	onMainThread = func(f func()) {
+		done := make(chan struct{})
+		calls <- func() { defer close(done); f() }
+		<-done
+	}
+	exit := make(chan int)
+	go func() { exit <- mainCode(os.Args[1:], os.Stdout, os.Stderr) }()
+	for {
+		select {
+		case f := <-calls:
+			f()
+		case code := <-exit:
+			os.Exit(code)
+		}
+	}
 }
 
 // mainCode runs the command line and returns the exit status.

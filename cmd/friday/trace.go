@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -104,6 +105,14 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func traceMain(args []string, stdout, stderr io.Writer) int {
+	// One thread runs Go code: a tracer waits most of the time, and with
+	// more the runtime hands work between idle threads on every wake-up,
+	// system calls that scripts tracing every process see (about 190 a
+	// second against 37 while idle), and it competes less with the traced
+	// work for CPUs (dd under a printf per read: 2.2 s instead of 3.2 s).
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	fs, o := newTraceFlags()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -325,6 +334,8 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		Pid:       o.pid,
 		Stacks:    stacks,
 		Buffering: o.buffering,
+
+		OnMainThread: onMainThread,
 	})
 }
 
