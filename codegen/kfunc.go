@@ -68,11 +68,6 @@ func kfuncAllowed(pt ebpf.ProgramType, name string) bool {
 	if err != nil {
 		return false
 	}
-	if pt == ebpf.Tracing {
-		// Allowed since the kfuncs exist; such a program cannot be
-		// loaded without a function to attach to.
-		return true
-	}
 	key := kfuncProbe{pt, name}
 	if v, ok := kfuncProbes.Load(key); ok {
 		return v.(bool)
@@ -84,7 +79,15 @@ func kfuncAllowed(pt ebpf.ProgramType, name string) bool {
 		asm.Mov.Imm(asm.R0, 0),
 		asm.Return(),
 	}
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: pt, License: "GPL", Instructions: insns})
+	spec := &ebpf.ProgramSpec{Type: pt, License: "GPL", Instructions: insns}
+	if pt == ebpf.Tracing {
+		// A tracing program needs something to attach to: a task
+		// iterator, which the kernel loads where it has BTF, stands
+		// for fentry, fexit and the other iterators, whose kfuncs are
+		// the same.
+		spec.AttachType, spec.AttachTo = ebpf.AttachTraceIter, "task"
+	}
+	prog, err := ebpf.NewProgram(spec)
 	if err == nil {
 		prog.Close()
 	}
