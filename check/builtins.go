@@ -365,19 +365,6 @@ func builtinFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 }
 
 // fixed returns a builtin with no arguments of a fixed type.
-// builtinCpid is the pid of the command given with -c, as bpftrace has it
-// only then.
-func builtinCpid(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 0, 0) {
-		return nil
-	}
-	if !b.c.opts.Command {
-		b.c.errorNode(e, "cpid cannot be used without child command")
-		return nil
-	}
-	return types.U32
-}
-
 func fixed(t *types.Type) builtin {
 	return builtin{bare: true, fn: func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 		if !b.nargs(e, ci.Name, args, 0, 0) {
@@ -1520,7 +1507,7 @@ func init() {
 		"ncpus":     fixed(types.U64),
 		"numaid":    fixed(types.U32),
 		"rand":      fixed(types.U32),
-		"cpid":      {bare: true, fn: builtinCpid},
+		"cpid":      fixed(types.U32),
 		"has_cpid":  fixed(types.BoolT),
 		"usermode":  fixed(types.U8),
 		"elapsed":   fixed(types.U64),

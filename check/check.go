@@ -23,9 +23,6 @@ type Options struct {
 	// Unsafe allows functions with side effects on the system (system,
 	// signal, override).
 	Unsafe bool
-	// Command says a command is given to run (-c): only then does cpid
-	// have a value.
-	Command bool
 	// Expand resolves an attach point as written into concrete points
 	// (wildcards, aliases). Nil means every attach point is taken
 	// literally through a built-in minimal resolver (see literalPoints).

@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the expected results in testdat
 
 // A case file holds cases that each start with a line "== title". Lines
 // starting with "! " right after it set options ("! params a 42",
-// "! unsafe", "! command" (for cpid), "! btf", "! maxstrlen 32"; "! warnings" adds the warnings
+// "! unsafe", "! btf", "! maxstrlen 32"; "! warnings" adds the warnings
 // to the result). The program follows, then a line "### ok" and the Dump
 // of the checked program, or "### error" and the errors, one line each, as
 // syntax.ErrorList prints them.
@@ -164,8 +164,6 @@ func (c *testCase) run(t testing.TB) string {
 			opts.Params = fields[1:]
 		case "unsafe":
 			opts.Unsafe = true
-		case "command":
-			opts.Command = true
 		case "btf":
 			opts.BTF = func() *btf.Spec { return loadBTF(t) }
 		case "maxstrlen":

@@ -36,8 +36,6 @@ func TestInfoComplete(t *testing.T) {
 						opts.Params = fields[1:]
 					case "unsafe":
 						opts.Unsafe = true
-					case "command":
-						opts.Command = true
 					case "realprobes":
 						t.Skip("needs the kernel's probes")
 					}

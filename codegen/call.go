@@ -124,6 +124,12 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 	case "numaid":
 		return f.helperValue(asm.FnGetNumaNodeId, t)
 	case "cpid":
+		if f.g.opts.CPID == 0 {
+			// As bpftrace's reference has it: 0, and a warning when the
+			// value is used; has_cpid tells beforehand.
+			ev := f.event(e, Errorf, "cpid is 0: no command was given with -c", "", nil)
+			ev.Warn, ev.Once = true, true
+		}
 		return constVal(int64(f.g.opts.CPID), t)
 	case "has_cpid":
 		return constVal(b2i(f.g.opts.CPID != 0), t)

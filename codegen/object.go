@@ -115,4 +115,5 @@ type Event struct {
 	// Errorf message shows after its first line (see syntax.SourceContext).
 	Source string
 	Warn   bool // Errorf: the event is a warnf(), not an errorf()
+	Once   bool // Errorf: shown the first time it comes only
 }

@@ -75,6 +75,7 @@ type Printer struct {
 
 	formats map[uint64]*printf.Format // parsed printf formats by event ID
 	checked map[uint64]bool           // events whose layout was checked
+	shown   map[uint64]bool           // Once events already shown
 	buf     []byte                    // scratch line
 	line    []byte                    // printf text before it is written
 	tmp     []byte                    // one printf conversion before padding
@@ -226,8 +227,14 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 	case codegen.Join:
 		return p.join(ev, args)
 	case codegen.Errorf:
-		if ev.Warn && p.NoWarnings {
+		if ev.Warn && p.NoWarnings || ev.Once && p.shown[ev.ID] {
 			return nil
+		}
+		if ev.Once {
+			if p.shown == nil {
+				p.shown = map[uint64]bool{}
+			}
+			p.shown[ev.ID] = true
 		}
 		s, err := p.formatted(p.line[:0], ev, args)
 		p.line = s

@@ -246,7 +246,6 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		Params:    params,
 		Unsafe:    o.unsafe,
 		MaxStrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"),
-		Command:   o.command != "",
 		Warn:      warn,
 		Expand:    probe.Expand,
 		BTF: func() *btf.Spec {
