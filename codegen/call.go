@@ -262,8 +262,7 @@ func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
 	// ustack: stack id, then the pid whose address space it belongs to.
 	m := f.alloc(t.Size)
 	f.emit(asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
-	f.call(asm.FnGetCurrentPidTgid)
-	f.emit(asm.RSh.Imm(asm.R0, 32), asm.StoreMem(m.base, int16(m.off+8), asm.R0, asm.DWord))
+	f.pidInto(m.at(8))
 	return value{kind: vMem, m: m, t: t}
 }
 
@@ -577,8 +576,15 @@ func (f *fn) nsPidTid(ns pidNS, pid bool, t *types.Type) value {
 	return value{kind: vReg, r: asm.R0, t: t}
 }
 
-// pidInto stores the current process id as a u32 followed by a zero u32.
+// pidInto stores the current process id as a u32 followed by a zero u32:
+// the pid of friday's namespace, as pid gives it, under which user-space
+// symbols are looked up in its /proc.
 func (f *fn) pidInto(m mem) {
+	if ns, ok := pidNamespace(); ok {
+		v := f.nsPidTid(ns, true, types.U32)
+		f.emit(asm.StoreMem(m.base, int16(m.off), v.r, asm.DWord))
+		return
+	}
 	f.call(asm.FnGetCurrentPidTgid)
 	f.emit(asm.RSh.Imm(asm.R0, 32), asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
 }

@@ -308,19 +308,25 @@ func TestPid(t *testing.T) {
 }
 
 // In a pid namespace of its own, pid and tid count in friday's namespace,
-// as cpid does, and pid(init) in the initial one.
+// as cpid does, and pid(init) in the initial one; user-space symbols are
+// found through the namespace's /proc.
 func TestPidNamespace(t *testing.T) {
 	testenv.BPF(t)
 	testenv.Tool(t, "unshare")
 	bin := friday(t)
+	libc, err := filepath.EvalSymlinks("/lib/x86_64-linux-gnu/libc.so.6")
+	if err != nil {
+		t.Skip("no glibc at /lib/x86_64-linux-gnu to put a uprobe in")
+	}
 	script := `BEGIN { printf("%d %d %d\n", pid, tid, pid(init) != pid); }
-tracepoint:syscalls:sys_enter_exit_group /comm == "true"/ { printf("%d %d\n", pid == cpid, pid(init) != cpid); }`
+tracepoint:syscalls:sys_enter_exit_group /comm == "true"/ { printf("%d %d\n", pid == cpid, pid(init) != cpid); }
+uprobe:` + libc + `:exit /pid == cpid/ { printf("%s|%s\n", usym(reg("ip")), ustack(1)); }`
 	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", bin, "trace", "-q", "-c", "/bin/true", "-e", script)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if got, want := string(out), "1 1 1\n1 1\n\n\n"; got != want {
+	if got, want := string(out), "1 1 1\nexit|\n        exit+0\n\n1 1\n\n\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)
 	}
 }
