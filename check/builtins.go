@@ -1290,8 +1290,12 @@ func builtinMemcmp(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 }
 
 func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if _, ok := b.strArg(e, "getopt", args, 1, 3); !ok {
+	name, ok := b.strArg(e, "getopt", args, 1, 3)
+	if !ok {
 		return nil
+	}
+	if !contains(b.c.getopts, name) {
+		b.c.getopts = append(b.c.getopts, name)
 	}
 	if len(args) == 1 {
 		return types.BoolT

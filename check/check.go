@@ -56,6 +56,8 @@ type checker struct {
 	// the config block's max_strlen does not change it.
 	fixedStr bool
 	warned   map[string]bool
+	// getopts are the names getopt() reads, in the order first read.
+	getopts []string
 
 	maps    map[string]*Map
 	mapSign map[string]int8 // integer map values: 0 undecided, 1 unsigned, 2 signed
@@ -243,6 +245,7 @@ func (c *checker) run() (*Program, error) {
 		Funcs:     c.funcs,
 		Config:    c.config,
 		MaxStrLen: c.maxStr,
+		Getopts:   c.getopts,
 	}, nil
 }
 

@@ -36,6 +36,9 @@ type Program struct {
 	// MaxStrLen is the capacity given to strings read at run time (str(),
 	// path(), ...) when no length is written.
 	MaxStrLen int
+	// Getopts are the named parameters the script reads with getopt(),
+	// in the order it first reads them.
+	Getopts []string
 }
 
 // Probe is one action block checked for a set of attach points that share

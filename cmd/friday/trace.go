@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -258,6 +259,9 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &scriptError{name, src, err}
 	}
+	if help, err := checkNamedParams(named, prog.Getopts, stdout); help || err != nil {
+		return err
+	}
 
 	// Signals are caught from here on so that whatever reaches the kernel
 	// is taken out of it again.
@@ -390,6 +394,31 @@ func scriptParams(args []string, dash int) (params []string, named map[string]st
 		named[name] = val
 	}
 	return params, named, nil
+}
+
+// checkNamedParams refuses named parameters that no getopt() of the
+// script reads, and answers --help, unless the script reads a help
+// option itself, with the ones it reads, as bpftrace does.
+func checkNamedParams(named map[string]string, getopts []string, w io.Writer) (help bool, err error) {
+	hint := "HINT: no custom program options defined."
+	if len(getopts) > 0 {
+		hint = "HINT: expected program options: --" + strings.Join(getopts, ", --")
+	}
+	var unexpected []string
+	for name := range named {
+		if !slices.Contains(getopts, name) && name != "help" {
+			unexpected = append(unexpected, name)
+		}
+	}
+	if len(unexpected) > 0 {
+		slices.Sort(unexpected)
+		return false, fmt.Errorf("unexpected program command line options: --%s\n%s", strings.Join(unexpected, ", --"), hint)
+	}
+	if _, ok := named["help"]; ok && !slices.Contains(getopts, "help") {
+		_, err := fmt.Fprintln(w, hint)
+		return true, err
+	}
+	return false, nil
 }
 
 func listProbes(pattern string, verbose bool, w io.Writer) error {
