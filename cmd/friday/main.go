@@ -41,9 +41,16 @@ var onMainThread func(f func())
 func main() {
 	calls := make(chan func())
 	onMainThread = func(f func()) {
-		done := make(chan struct{})
-		calls <- func() { defer close(done); f() }
-		<-done
+		done := make(chan any)
+		// A panic goes back to the caller, under mainCode's recover,
+		// instead of ending the program with a stack trace here.
+		calls <- func() {
+			defer func() { done <- recover() }()
+			f()
+		}
+		if r := <-done; r != nil {
+			panic(r)
+		}
 	}
 	exit := make(chan int)
 	go func() { exit <- mainCode(os.Args[1:], os.Stdout, os.Stderr) }()
