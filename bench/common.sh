@@ -29,6 +29,20 @@ prog_counters() {
 	done | sort -u -k1,1
 }
 
+# wait_attached waits up to 15 s for a tracer writing to FILE to say that
+# it attached its probes; it prints what the tracer wrote and fails if the
+# tracer never does.
+wait_attached() {
+	local _
+	for _ in $(seq 300); do
+		grep -q Attaching "$1" && return 0
+		sleep 0.05
+	done
+	echo "the tracer did not start:" >&2
+	cat "$1" >&2
+	return 1
+}
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "$(basename "$0"): run as root" >&2

@@ -40,11 +40,7 @@ sysctl -q -w kernel.bpf_stats_enabled=1
 # shellcheck disable=SC2086 # the tracer command is split on purpose
 $tracer "$program" >"$out" 2>&1 &
 pid=$!
-for _ in $(seq 200); do
-	grep -q Attaching "$out" && break
-	sleep 0.05
-done
-grep -q Attaching "$out" || { echo "tracer did not start:" >&2; cat "$out" >&2; exit 1; }
+wait_attached "$out"
 
 before=$(prog_counters "$pid")
 sh -c "$load" >/dev/null 2>&1

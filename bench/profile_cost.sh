@@ -94,11 +94,7 @@ one_run() {
 		"$BPFTRACE" -e "$program" >"$out" 2>&1 &
 	fi
 	pid=$!
-	for _ in $(seq 300); do
-		grep -q Attaching "$out" && break
-		sleep 0.05
-	done
-	grep -q Attaching "$out" || { echo "$tracer did not start:" >&2; cat "$out" >&2; return 1; }
+	wait_attached "$out" || return 1
 	# Let the tracer settle after attaching before the window opens.
 	sleep 1
 	read -r b0 n0 < <(bpf_counters)
