@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,10 +25,16 @@ func TestKernelStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// This process makes the syscalls the probe waits for.
+	// One thread of this process makes the syscalls the probe waits for;
+	// the Go runtime's other threads call getpid too (to signal each
+	// other), and two events at once would mix their output. The probe
+	// fires once: the thread's calls come one after the other.
 	stop := make(chan struct{})
 	defer close(stop)
+	tids := make(chan int)
 	go func() {
+		runtime.LockOSThread()
+		tids <- syscall.Gettid()
 		for {
 			select {
 			case <-stop:
@@ -37,8 +44,8 @@ func TestKernelStack(t *testing.T) {
 			}
 		}
 	}()
-	prog := `t:syscalls:sys_enter_getpid /pid == ` + strconv.Itoa(os.Getpid()) + `/ {
-		print(kstack); print(kstack(perf, 3)); print(ustack(perf, 1)); printf("%s|\n", kstack(2)); exit();
+	prog := `t:syscalls:sys_enter_getpid /tid == ` + strconv.Itoa(<-tids) + ` && @fired == 0/ {
+		@fired = 1; print(kstack); print(kstack(perf, 3)); print(ustack(perf, 1)); printf("%s|\n", kstack(2)); exit();
 	}`
 	out, err := exec.Command(bin, "trace", "-e", prog).Output()
 	if err != nil {
