@@ -202,8 +202,10 @@ func (f *fn) globElement(el globElem, fail string) {
 
 // globmatchRuntime's step loop keeps as its state the index in the string
 // and in the pattern, where the last star was met (the pattern index, -1
-// before any star, and the string index its match ends at), and the
-// result.
+// before any star, and the string index its match ends at), the result,
+// and while a character class is read, where in the pattern the reading
+// is (0 otherwise), whether the byte was found in it and whether the
+// class is negated.
 const (
 	globMap    = "glob_state"
 	globI      = 0
@@ -211,7 +213,10 @@ const (
 	globStarJ  = 16
 	globStarI  = 24
 	globResult = 32
-	globState  = 40
+	globK      = 40
+	globHit    = 48
+	globNeg    = 56
+	globState  = 64
 	// The callback's context: the string, the pattern, the state.
 	globCtxStr   = 0
 	globCtxPat   = 8
@@ -221,9 +226,12 @@ const (
 
 // globmatchRuntime matches a pattern known only at run time, in a
 // bpf_loop callback that takes one step of the usual wildcard matching
-// each time: it matches one element, or, on a mismatch, goes back to just
-// after the last star and lets that star take one more byte. A '[' with
-// no ']' after it is a literal.
+// each time: it matches one element, or reads one member of a character
+// class, or, on a mismatch, goes back to just after the last star and
+// lets that star take one more byte. A '[' with no ']' after it is a
+// literal. No step loops: a loop in the callback would be unrolled by the
+// verifier for every byte the pattern may hold, each time the callback
+// is checked.
 func (f *fn) globmatchRuntime(c *check.Call) value {
 	s := f.strMem(c.Args[0])
 	p := f.strMem(c.Args[1])
@@ -233,12 +241,14 @@ func (f *fn) globmatchRuntime(c *check.Call) value {
 		storeImm(asm.R0, globJ, 0, asm.DWord),
 		storeImm(asm.R0, globStarJ, -1, asm.DWord),
 		storeImm(asm.R0, globStarI, 0, asm.DWord),
-		storeImm(asm.R0, globResult, 0, asm.DWord))
+		storeImm(asm.R0, globResult, 0, asm.DWord),
+		storeImm(asm.R0, globK, 0, asm.DWord))
 	f.drop(s)
 	f.drop(p)
-	// Each step moves on in the pattern, or moves a star's end on in the
-	// string.
-	f.runStepLoop(l, (s.t.Size+2)*(p.t.Size+2), func(sf *fn) { sf.globStep(s.t.Size, p.t.Size) })
+	// Each element is tried at most once for each place a star can end
+	// at, and a class takes a step for each of its members.
+	steps := (s.t.Size + 2) * (p.t.Size + 2) * (p.t.Size + 2)
+	f.runStepLoop(l, steps, func(sf *fn) { sf.globStep(s.t.Size, p.t.Size) })
 	f.emit(asm.LoadMem(asm.R0, asm.R1, globResult, asm.DWord))
 	f.b.ja(end)
 	f.b.mark(fail)
@@ -253,11 +263,12 @@ func (f *fn) globmatchRuntime(c *check.Call) value {
 func (f *fn) globStep(size, psize int) {
 	const (
 		st, str, pat, i, j = asm.R6, asm.R7, asm.R8, asm.R9, asm.R5
-		ch, pc             = asm.R4, asm.R3 // the bytes at i and j
+		ch, pc, k          = asm.R4, asm.R3, asm.R2 // the bytes at i and j; the class's reading place
 	)
 	load := func(r asm.Register, off int16) { f.emit(asm.LoadMem(r, st, off, asm.DWord)) }
 	store := func(off int16, r asm.Register) { f.emit(asm.StoreMem(st, off, r, asm.DWord)) }
-	// byteAt loads base[idx] into dst, or 0 from idx == limit on.
+	// byteAt loads base[idx] into dst, or 0 from idx == limit on; R0 may
+	// be dst.
 	byteAt := func(dst, base, idx asm.Register, limit int) {
 		end := f.b.newLabel()
 		f.emit(asm.Mov.Imm(dst, 0))
@@ -272,11 +283,13 @@ func (f *fn) globStep(size, psize int) {
 	load(i, globI)
 	load(j, globJ)
 	byteAt(ch, str, i, size)
+	load(k, globK)
+	inClass := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, k, 0, inClass)
 	byteAt(pc, pat, j, psize)
 
-	star, notStar := f.b.newLabel(), f.b.newLabel()
+	notStar := f.b.newLabel()
 	f.b.jmpImm(asm.JNE, pc, '*', notStar)
-	f.b.mark(star)
 	store(globStarJ, j)
 	store(globStarI, i)
 	f.emit(asm.Add.Imm(j, 1))
@@ -290,12 +303,11 @@ func (f *fn) globStep(size, psize int) {
 	f.b.jmpImm(asm.JEq, ch, 0, mismatch)
 	// R1 is where the pattern goes on after this element.
 	f.emit(asm.Mov.Reg(asm.R1, j), asm.Add.Imm(asm.R1, 1))
-	literal, anyByte := f.b.newLabel(), f.b.newLabel()
-	f.b.jmpImm(asm.JEq, pc, '?', anyByte)
+	literal := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, pc, '?', matched)
 	f.b.jmpImm(asm.JNE, pc, '[', literal)
-	f.globClass(pat, j, ch, psize, matched, mismatch)
-	f.b.mark(anyByte)
-	f.b.ja(matched)
+	f.globOpenClass(pat, ch, psize, byteAt)
+	f.b.ja(next)
 	f.b.mark(literal)
 	f.b.jmpReg(asm.JNE, ch, pc, mismatch)
 	f.b.mark(matched)
@@ -303,6 +315,9 @@ func (f *fn) globStep(size, psize int) {
 	store(globI, i)
 	store(globJ, asm.R1)
 	f.b.ja(next)
+
+	f.b.mark(inClass)
+	f.globClassStep(pat, ch, psize, byteAt, matched, mismatch, next)
 
 	f.b.mark(endOfPat)
 	f.b.jmpImm(asm.JEq, ch, 0, yes)
@@ -327,59 +342,70 @@ func (f *fn) globStep(size, psize int) {
 	f.emit(asm.Mov.Imm(asm.R0, 1))
 }
 
-// globClass matches byte ch against the class at pat[j] ('['): it jumps
-// to matched with R1 just past the class, or to mismatch. A '[' without
-// an end is a literal.
-func (f *fn) globClass(pat, j, ch asm.Register, psize int, matched, mismatch string) {
-	const (
-		k, x, neg, hit = asm.R0, asm.R2, asm.R9, asm.R1
-	)
-	// R9 (the string index) is saved: the class needs one more register.
-	f.emit(asm.StoreMem(asm.R6, globI, asm.R9, asm.DWord))
-	loop, single, step, end, unterminated := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
-	peek := func(dst asm.Register, d int32, missing string) {
-		f.emit(asm.Mov.Reg(dst, k), asm.Add.Imm(dst, d))
-		f.b.jmpImm(asm.JGE, dst, int32(psize), missing)
-		f.emit(asm.Add.Reg(dst, pat), asm.LoadMem(dst, dst, 0, asm.Byte))
-	}
-	f.emit(asm.Mov.Reg(k, j), asm.Add.Imm(k, 1), asm.Mov.Imm(neg, 0), asm.Mov.Imm(hit, 0))
-	peek(x, 0, unterminated)
-	noNeg := f.b.newLabel()
+// globOpenClass starts reading the class whose '[' is at R1-1, for the
+// byte ch: a '!' first negates it, and a ']' first (after the '!') is a
+// member, not its end.
+func (f *fn) globOpenClass(pat, ch asm.Register, psize int, byteAt func(dst, base, idx asm.Register, limit int)) {
+	const st, k, x = asm.R6, asm.R2, asm.R3
+	noNeg, done := f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.Mov.Reg(k, asm.R1),
+		storeImm(st, globNeg, 0, asm.DWord),
+		storeImm(st, globHit, 0, asm.DWord))
+	byteAt(x, pat, k, psize)
 	f.b.jmpImm(asm.JNE, x, '!', noNeg)
-	f.emit(asm.Mov.Imm(neg, 1), asm.Add.Imm(k, 1))
+	f.emit(storeImm(st, globNeg, 1, asm.DWord), asm.Add.Imm(k, 1))
+	byteAt(x, pat, k, psize)
 	f.b.mark(noNeg)
-	// A ']' first is a member: the scan for the end starts after it.
-	peek(x, 0, unterminated)
-	f.b.jmpImm(asm.JEq, x, ']', single)
-	f.b.mark(loop)
-	peek(x, 0, unterminated)
+	f.b.jmpImm(asm.JNE, x, ']', done)
+	f.emit(asm.Add.Imm(k, 1))
+	f.b.jmpImm(asm.JNE, ch, ']', done)
+	f.emit(storeImm(st, globHit, 1, asm.DWord))
+	f.b.mark(done)
+	f.emit(asm.StoreMem(st, globK, k, asm.DWord))
+}
+
+// globClassStep reads one member of the class being read (a byte, or a
+// range x-y unless the '-' is last) at k, for the byte ch. At the class's
+// end it jumps to matched, with R1 just past the class, or to mismatch;
+// a class without an end makes its '[' (at j) a literal.
+func (f *fn) globClassStep(pat, ch asm.Register, psize int, byteAt func(dst, base, idx asm.Register, limit int), matched, mismatch, next string) {
+	const (
+		st, j, k, x, y = asm.R6, asm.R5, asm.R2, asm.R3, asm.R1
+	)
+	single, end, unterminated, hit := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	byteAt(x, pat, k, psize)
 	f.b.jmpImm(asm.JEq, x, 0, unterminated)
 	f.b.jmpImm(asm.JEq, x, ']', end)
-	// A range x-y, unless the '-' is last.
-	peek(asm.R3, 1, single)
-	f.b.jmpImm(asm.JNE, asm.R3, '-', single)
-	peek(asm.R3, 2, single)
-	f.b.jmpImm(asm.JEq, asm.R3, ']', single)
-	f.b.jmpImm(asm.JEq, asm.R3, 0, single)
-	f.emit(asm.Add.Imm(k, 2))
-	f.b.jmpReg(asm.JLT, ch, x, step)
-	f.b.jmpReg(asm.JGT, ch, asm.R3, step)
-	f.emit(asm.Mov.Imm(hit, 1))
-	f.b.ja(step)
+	f.emit(asm.Mov.Reg(y, k), asm.Add.Imm(y, 1))
+	byteAt(asm.R0, pat, y, psize)
+	f.b.jmpImm(asm.JNE, asm.R0, '-', single)
+	f.emit(asm.Add.Imm(y, 1))
+	byteAt(asm.R0, pat, y, psize)
+	f.emit(asm.Mov.Reg(y, asm.R0))
+	f.b.jmpImm(asm.JEq, y, ']', single)
+	f.b.jmpImm(asm.JEq, y, 0, single)
+	f.emit(asm.Add.Imm(k, 3))
+	f.emit(asm.StoreMem(st, globK, k, asm.DWord))
+	f.b.jmpReg(asm.JLT, ch, x, next)
+	f.b.jmpReg(asm.JGT, ch, y, next)
+	f.b.ja(hit)
 	f.b.mark(single)
-	f.b.jmpReg(asm.JNE, ch, x, step)
-	f.emit(asm.Mov.Imm(hit, 1))
-	f.b.mark(step)
 	f.emit(asm.Add.Imm(k, 1))
-	f.b.ja(loop)
+	f.emit(asm.StoreMem(st, globK, k, asm.DWord))
+	f.b.jmpReg(asm.JNE, ch, x, next)
+	f.b.mark(hit)
+	f.emit(storeImm(st, globHit, 1, asm.DWord))
+	f.b.ja(next)
+
 	f.b.mark(end)
+	f.emit(storeImm(st, globK, 0, asm.DWord))
 	// In a negated class, a hit is a mismatch.
-	f.b.jmpReg(asm.JEq, hit, neg, mismatch)
-	f.emit(asm.LoadMem(asm.R9, asm.R6, globI, asm.DWord))
+	f.emit(asm.LoadMem(x, st, globHit, asm.DWord), asm.LoadMem(asm.R0, st, globNeg, asm.DWord))
+	f.b.jmpReg(asm.JEq, x, asm.R0, mismatch)
 	f.emit(asm.Mov.Reg(asm.R1, k), asm.Add.Imm(asm.R1, 1))
 	f.b.ja(matched)
 	f.b.mark(unterminated)
-	f.emit(asm.LoadMem(asm.R9, asm.R6, globI, asm.DWord))
+	f.emit(storeImm(st, globK, 0, asm.DWord))
 	f.b.jmpImm(asm.JNE, ch, '[', mismatch)
 	f.emit(asm.Mov.Reg(asm.R1, j), asm.Add.Imm(asm.R1, 1))
 	f.b.ja(matched)

@@ -23,6 +23,9 @@ var globCases = [][2]string{
 	{"/usr/lib/libc.so.6", "/*/*/*.so*"}, {"/usr/lib/libc.so.6", "*/lib?.so.[0-9]"},
 	{"aaaaaaaaab", "*a*a*a*b"}, {"aaaaaaaaaa", "*a*a*a*b"}, {"abcabcabd", "*abd"},
 	{"mississippi", "m*iss*ppi"}, {"mississippi", "m*is?i*[p]?"}, {"abc", "a[b"},
+	{"]", "[!]]"}, {"x", "[!]x]"}, {"d", "[a-c-e]"}, {"-", "[a-c-e]"}, {"e", "[a-c-e]"},
+	{"[!]", "[!]"}, {"[]", "[]"}, {"ab]c", "*[]]c"}, {"q", "[z-a]"}, {"a-z", "a[-]z"},
+	{"xyz", "*[x-z][!a]"}, {"abc", "[abc][!abc]*"},
 }
 
 // globRef is globmatch as bpftrace's documentation defines it.

@@ -132,6 +132,13 @@ func (s *state) rejected(p *codegen.Program, insns asm.Instructions, err error) 
 	if src := failedSource(insns, ve.Log); src != "" {
 		fmt.Fprintf(&b, "\n  at %s", src)
 	}
+	if tooComplex(ve) {
+		b.WriteString("\nThe program is too complex for the verifier, which follows every path" +
+			"\nthrough it and gives up after 1,000,000 instructions or 8,192 jumps in a" +
+			"\nrow: a while loop is unrolled, so bound it lower or write it as" +
+			"\n`for $i : 0..N`, whose body is checked once; or split the probe's work" +
+			"\nbetween probes.")
+	}
 	log := ve.Log
 	if !s.opts.Verbose && len(log) > logTail {
 		log = log[len(log)-logTail:]
@@ -143,6 +150,20 @@ func (s *state) rejected(p *codegen.Program, insns asm.Instructions, err error) 
 		b.WriteString("\n  " + line)
 	}
 	return errors.New(b.String())
+}
+
+// tooComplex is whether the verifier gave up on the program's size
+// rather than finding a fault in it.
+func tooComplex(ve *ebpf.VerifierError) bool {
+	if errors.Is(ve.Cause, unix.E2BIG) {
+		return true
+	}
+	for _, line := range ve.Log {
+		if strings.Contains(line, "is too complex") || strings.Contains(line, "program is too large") {
+			return true
+		}
+	}
+	return false
 }
 
 // insnRef matches messages naming an instruction without tracing it, such
