@@ -91,10 +91,19 @@ func loadBTF(t testing.TB) *btf.Spec {
 	return kernelBTF
 }
 
+// probes resolves attach points on the machine the tests run on, shared
+// among them as a command shares it among its scripts.
+var probes = probe.NewResolver(nil)
+
+// machineExpand resolves attach points on the machine.
+func machineExpand(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+	return probes.Expand(ap, probe.UserOptions{})
+}
+
 // requireProbes stops a test when the kernel's
 // tracepoints cannot be listed here (tracefs needs root).
 func requireProbes(t testing.TB) {
-	_, err := probe.Expand(&syntax.AttachPoint{Raw: "tracepoint:sched:sched_switch",
+	_, err := machineExpand(&syntax.AttachPoint{Raw: "tracepoint:sched:sched_switch",
 		Parts: []string{"tracepoint", "sched", "sched_switch"}})
 	if err != nil {
 		testenv.Unavailable(t, "tracepoints unavailable: %v", err)
@@ -176,7 +185,7 @@ func (c *testCase) run(t testing.TB) string {
 			}
 		case "realprobes":
 			requireProbes(t)
-			opts.Expand = probe.Expand
+			opts.Expand = machineExpand
 		default:
 			t.Fatalf("%s:%d: unknown option %q", c.file, c.line, o)
 		}

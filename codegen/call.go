@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"strconv"
-	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -72,7 +71,7 @@ func (f *fn) builtin(id *syntax.Ident) value {
 func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 	switch c.Name {
 	case "pid", "tid":
-		if ns, ok := pidNamespace(); ok && c.Mode != "init" {
+		if ns, ok := f.g.opts.Kernel.pidNS(); ok && c.Mode != "init" {
 			return f.nsPidTid(ns, c.Name == "pid", t)
 		}
 		return f.helperHalf(asm.FnGetCurrentPidTgid, c.Name == "pid", t)
@@ -90,7 +89,7 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 			// For kernels without bpf_ktime_get_tai_ns: the boot clock
 			// plus TAI's offset from it, taken when the script compiles.
 			f.call(asm.FnKtimeGetBootNs)
-			f.emit(asm.LoadImm(asm.R1, taiOffset(), asm.DWord), asm.Add.Reg(asm.R0, asm.R1))
+			f.emit(asm.LoadImm(asm.R1, f.g.opts.Kernel.tai(), asm.DWord), asm.Add.Reg(asm.R0, asm.R1))
 			return value{kind: vReg, r: asm.R0, t: t}
 		}
 		return f.helperValue(asm.FnKtimeGetNs, t)
@@ -488,7 +487,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return v
 	case "kfunc_allowed":
 		name, _ := f.constString(c.Args[0])
-		return constVal(b2i(kfuncAllowed(f.ptype, name)), t)
+		return constVal(b2i(f.g.opts.Kernel.kfuncAllowed(f.ptype, name)), t)
 	case "socket_cookie":
 		return f.socketCookie(e, c, t)
 	case "static_assert", "assert_str":
@@ -521,10 +520,10 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	return f.builtinCall(e, c, t)
 }
 
-// taiOffset is CLOCK_TAI minus CLOCK_BOOTTIME in nanoseconds: TAI read
-// between two readings of the boot clock, against their mean, from the
-// tightest of a few such readings.
-var taiOffset = sync.OnceValue(func() int64 {
+// measureTAIOffset is CLOCK_TAI minus CLOCK_BOOTTIME in nanoseconds: TAI
+// read between two readings of the boot clock, against their mean, from
+// the tightest of a few such readings.
+func measureTAIOffset() int64 {
 	var offset int64
 	window := int64(-1)
 	for range 16 {
@@ -537,7 +536,7 @@ var taiOffset = sync.OnceValue(func() int64 {
 		}
 	}
 	return offset
-})
+}
 
 // pidNS names a pid namespace as bpf_get_ns_current_pid_tgid wants it:
 // the device and inode of its nsfs file.
@@ -547,15 +546,15 @@ type pidNS struct{ dev, ino uint64 }
 // (PROC_PID_INIT_INO).
 const initPidNSIno = 0xeffffffc
 
-// pidNamespace is friday's own pid namespace when it is not the initial
-// one: pid and tid count in it unless the script asks for init's.
-var pidNamespace = sync.OnceValues(func() (pidNS, bool) {
+// readPidNamespace is friday's own pid namespace when it is not the
+// initial one: pid and tid count in it unless the script asks for init's.
+func readPidNamespace() (pidNS, bool) {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil || st.Ino == initPidNSIno {
 		return pidNS{}, false
 	}
 	return pidNS{st.Dev, st.Ino}, true
-})
+}
 
 // nsPidTid is the current task's process (pid) or thread id in namespace
 // ns, 0 for a task outside it.
@@ -580,7 +579,7 @@ func (f *fn) nsPidTid(ns pidNS, pid bool, t *types.Type) value {
 // the pid of friday's namespace, as pid gives it, under which user-space
 // symbols are looked up in its /proc.
 func (f *fn) pidInto(m mem) {
-	if ns, ok := pidNamespace(); ok {
+	if ns, ok := f.g.opts.Kernel.pidNS(); ok {
 		v := f.nsPidTid(ns, true, types.U32)
 		f.emit(asm.StoreMem(m.base, int16(m.off), v.r, asm.DWord))
 		return

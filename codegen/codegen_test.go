@@ -73,16 +73,18 @@ func readCases(t testing.TB, path string) []testCase {
 	return cases
 }
 
+// What the tests know of the machine they run on, shared among them as a
+// command shares it among its scripts.
 var (
-	btfOnce sync.Once
-	btfSpec *btf.Spec
+	probes    = probe.NewResolver(loadBTF)
+	kernel    = NewKernel(loadBTF, nil)
+	loadBTF   = sync.OnceValues(btf.LoadKernelSpec)
+	kernelBTF = func() *btf.Spec { spec, _ := loadBTF(); return spec }
 )
 
-func kernelBTF() *btf.Spec {
-	btfOnce.Do(func() {
-		btfSpec, _ = btf.LoadKernelSpec()
-	})
-	return btfSpec
+// expand resolves attach points on the machine, for the checker.
+func expand(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+	return probes.Expand(ap, probe.UserOptions{})
 }
 
 // compile runs the whole front end and the code generator on src.
@@ -95,12 +97,12 @@ func compileWith(src string, opts check.Options) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.Expand, opts.BTF, opts.Params = probe.Expand, kernelBTF, []string{fmt.Sprint(os.Getpid())}
+	opts.Expand, opts.BTF, opts.Params = expand, kernelBTF, []string{fmt.Sprint(os.Getpid())}
 	p, err := check.Check(f, opts)
 	if err != nil {
 		return nil, err
 	}
-	return Generate(p, Options{})
+	return Generate(p, Options{Kernel: kernel})
 }
 
 func load(obj *Object) (*ebpf.Collection, error) {
@@ -222,7 +224,7 @@ func runCase(src, how string) ([]string, error) {
 					return nil, err
 				}
 			case pt.Provider == "tracepoint" && how == "getpgid":
-				l, err := probe.Attach(pt, prog)
+				l, err := probes.Attach(pt, prog)
 				if err != nil {
 					return nil, err
 				}
@@ -231,7 +233,7 @@ func runCase(src, how string) ([]string, error) {
 				}
 				l.Close()
 			case pt.Provider == "tracepoint" && how == "exec":
-				l, err := probe.Attach(pt, prog)
+				l, err := probes.Attach(pt, prog)
 				if err != nil {
 					return nil, err
 				}

@@ -9,7 +9,6 @@ import (
 
 	"friday/check"
 	"friday/internal/testenv"
-	"friday/probe"
 	"friday/syntax"
 )
 
@@ -23,11 +22,11 @@ func TestLostEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := check.Check(f, check.Options{Expand: probe.Expand})
+	p, err := check.Check(f, check.Options{Expand: expand})
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := Generate(p, Options{RingBufSize: os.Getpagesize()})
+	obj, err := Generate(p, Options{RingBufSize: os.Getpagesize(), Kernel: kernel})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func FuzzGenerate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := Generate(p, Options{}); err != nil && strings.Contains(err.Error(), "internal error") {
+		if _, err := Generate(p, Options{Kernel: kernel}); err != nil && strings.Contains(err.Error(), "internal error") {
 			t.Fatalf("%q: %v", src, err)
 		}
 	})

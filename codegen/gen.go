@@ -32,6 +32,9 @@ type Options struct {
 	// Getopt holds the script options given after "--" (--name=value, or
 	// --name alone with the value ""), which getopt() reads.
 	Getopt map[string]string
+	// Kernel answers what the code asks of the running kernel; nil asks
+	// it afresh.
+	Kernel *Kernel
 }
 
 func (o *Options) fill(f *syntax.File) {
@@ -67,6 +70,9 @@ func (o *Options) fill(f *syntax.File) {
 	setDefault(&o.RingBufSize, 1<<20)
 	setDefault(&o.NumCPU, runtime.NumCPU())
 	setDefault(&o.StackDepth, 127)
+	if o.Kernel == nil {
+		o.Kernel = NewKernel(nil, nil)
+	}
 	// The ring size must be a power-of-two multiple of the page size.
 	page := os.Getpagesize()
 	n := page

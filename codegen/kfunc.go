@@ -3,26 +3,21 @@ package codegen
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
 	"friday/check"
-	"friday/symbol"
 	"friday/syntax"
 	"friday/types"
 )
 
-// kernelSpec is the running kernel's BTF, read once.
-var kernelSpec = sync.OnceValues(btf.LoadKernelSpec)
-
 // kernelType finds a type of the running kernel's BTF by name and gives it
 // with its BTF id.
-func kernelType[T btf.Type](name string) (T, btf.TypeID, error) {
+func kernelType[T btf.Type](k *Kernel, name string) (T, btf.TypeID, error) {
 	var t T
-	spec, err := kernelSpec()
+	spec, err := k.btf()
 	if err != nil {
 		return t, 0, fmt.Errorf("kernel BTF: %w", err)
 	}
@@ -35,7 +30,7 @@ func kernelType[T btf.Type](name string) (T, btf.TypeID, error) {
 
 // callKfunc calls a kernel function that BPF programs may call (a kfunc).
 func (f *fn) callKfunc(pos syntax.Pos, name string) {
-	call, err := kfuncCall(name)
+	call, err := f.g.opts.Kernel.kfuncCall(name)
 	if err != nil {
 		f.errorf(pos, "this kernel has no function %s: %v", name, err)
 		return
@@ -45,8 +40,8 @@ func (f *fn) callKfunc(pos syntax.Pos, name string) {
 
 // kfuncCall is a call of the kfunc name, named by its id in the kernel's
 // BTF.
-func kfuncCall(name string) (asm.Instruction, error) {
-	_, id, err := kernelType[*btf.Func](name)
+func (k *Kernel) kfuncCall(name string) (asm.Instruction, error) {
+	_, id, err := kernelType[*btf.Func](k, name)
 	if err != nil {
 		return asm.Instruction{}, err
 	}
@@ -63,13 +58,13 @@ func kfuncCall(name string) (asm.Instruction, error) {
 // tracepoint or kprobe ones). It loads a program that calls the kfunc to
 // find out, once per type and kfunc: the verifier refuses a kfunc the
 // type may not call before it looks at the arguments, which are zeros.
-func kfuncAllowed(pt ebpf.ProgramType, name string) bool {
-	call, err := kfuncCall(name)
+func (k *Kernel) kfuncAllowed(pt ebpf.ProgramType, name string) bool {
+	call, err := k.kfuncCall(name)
 	if err != nil {
 		return false
 	}
 	key := kfuncProbe{pt, name}
-	if v, ok := kfuncProbes.Load(key); ok {
+	if v, ok := k.kfuncs.Load(key); ok {
 		return v.(bool)
 	}
 	insns := asm.Instructions{
@@ -94,7 +89,7 @@ func kfuncAllowed(pt ebpf.ProgramType, name string) bool {
 	// Other failures (the zero arguments, no privileges) are left for the
 	// real load to report.
 	allowed := err == nil || !strings.Contains(err.Error(), "is not allowed")
-	kfuncProbes.Store(key, allowed)
+	k.kfuncs.Store(key, allowed)
 	return allowed
 }
 
@@ -103,13 +98,11 @@ type kfuncProbe struct {
 	name string
 }
 
-var kfuncProbes sync.Map // kfuncProbe → bool
-
 // commOfPid is comm(pid): the name of the task with that pid, taken
 // through bpf_task_from_pid. Like bpftrace, a pid without a task gives
 // "N/A" and a warning.
 func (f *fn) commOfPid(e syntax.Expr, c *check.Call, t *types.Type) value {
-	if !kfuncAllowed(f.ptype, "bpf_task_from_pid") {
+	if !f.g.opts.Kernel.kfuncAllowed(f.ptype, "bpf_task_from_pid") {
 		f.errorf(e.Pos(), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in %s probes; use it in tracepoint, profile, interval or iter probes", f.points[0].Provider)
 		return value{}
 	}
@@ -154,7 +147,7 @@ const pseudoBTFID = asm.R3
 // CPU), through bpf_this_cpu_ptr or bpf_per_cpu_ptr.
 func (f *fn) percpuKaddr(e syntax.Expr, c *check.Call, t *types.Type) value {
 	name, _ := f.constString(c.Args[0])
-	id, err := percpuVar(name)
+	id, err := f.g.opts.Kernel.percpuVar(name)
 	if err != nil {
 		f.errorf(e.Pos(), "percpu_kaddr(%q): %v", name, err)
 		return value{}
@@ -175,12 +168,12 @@ func (f *fn) percpuKaddr(e syntax.Expr, c *check.Call, t *types.Type) value {
 
 // percpuVar is the BTF id of the per-CPU kernel variable name, or why a
 // program cannot take its address.
-func percpuVar(name string) (btf.TypeID, error) {
-	v, id, err := kernelType[*btf.Var](name)
+func (k *Kernel) percpuVar(name string) (btf.TypeID, error) {
+	v, id, err := kernelType[*btf.Var](k, name)
 	if err != nil {
 		return 0, fmt.Errorf("the kernel's BTF has no variable %s", name)
 	}
-	ds, _, err := kernelType[*btf.Datasec](".data..percpu")
+	ds, _, err := kernelType[*btf.Datasec](k, ".data..percpu")
 	if err != nil {
 		return 0, fmt.Errorf("the kernel's BTF has no per-CPU variables")
 	}
@@ -193,11 +186,11 @@ func percpuVar(name string) (btf.TypeID, error) {
 	}
 	// The kernel finds the address through kallsyms when it loads the
 	// program.
-	k, err := symbol.Kallsyms()
+	syms, err := k.symbols()
 	if err != nil {
 		return 0, err
 	}
-	if _, ok := k.Addr(name); !ok {
+	if _, ok := syms.Addr(name); !ok {
 		return 0, fmt.Errorf("the kernel cannot give BPF programs the address of %s: its kallsyms lists no variables (it is built without CONFIG_KALLSYMS_ALL)", name)
 	}
 	return id, nil

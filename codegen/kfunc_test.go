@@ -17,14 +17,14 @@ import (
 func TestPercpuKaddr(t *testing.T) {
 	testenv.BPF(t)
 	const name = "process_counts"
-	k, err := symbol.Kallsyms()
+	k, err := symbol.ReadKallsyms()
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, listed := k.Addr(name)
 	obj, err := compile(`interval:s:1 { @a = *percpu_kaddr("` + name + `"); $p = percpu_kaddr("` + name + `", 1); if ($p != 0) { @b = *$p; } }`)
 	if listed && err == nil {
-		_, id, err := kernelType[*btf.Var](name)
+		_, id, err := kernelType[*btf.Var](kernel, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestPercpuKaddr(t *testing.T) {
 func TestCommOfPidInBegin(t *testing.T) {
 	testenv.BPF(t)
 	obj, err := compile(`BEGIN { @ = comm(1); }`)
-	needsKernel(t, obj, err, kfuncAllowed(ebpf.RawTracepoint, "bpf_task_from_pid"), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in begin probes")
+	needsKernel(t, obj, err, kernel.kfuncAllowed(ebpf.RawTracepoint, "bpf_task_from_pid"), "comm(pid) needs the kernel function bpf_task_from_pid, which this kernel does not allow in begin probes")
 }
 
 // needsKernel checks what compiling a script that needs something the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"friday/check"
-	"friday/symbol"
 	"friday/syntax"
 	"friday/types"
 )
@@ -15,7 +14,7 @@ import (
 // compiled.
 func (f *fn) kaddr(e syntax.Expr, c *check.Call, t *types.Type) value {
 	name, _ := f.constString(c.Args[0])
-	k, err := symbol.Kallsyms()
+	k, err := f.g.opts.Kernel.symbols()
 	if err != nil {
 		f.errorf(e.Pos(), "kaddr(%q): %v", name, err)
 		return value{}

@@ -15,7 +15,7 @@ import (
 // running kernel, from its BTF.
 func (g *gen) taskField(name string) (int, error) {
 	if g.taskOffsets == nil {
-		st, _, err := kernelType[*btf.Struct]("task_struct")
+		st, _, err := kernelType[*btf.Struct](g.opts.Kernel, "task_struct")
 		if err != nil {
 			return 0, err
 		}

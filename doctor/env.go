@@ -4,10 +4,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"friday/mounts"
+	"friday/symbol"
 	"friday/tracefs"
 )
 
@@ -19,10 +21,12 @@ type env struct {
 	bpfWorks   bool // a program loads
 	caps       uint64
 	undo       []func()
+	// kallsyms is the kernel's symbol table, read once.
+	kallsyms func() (*symbol.Kernel, error)
 }
 
 func newEnv(opts Options) *env {
-	return &env{opts: opts}
+	return &env{opts: opts, kallsyms: sync.OnceValues(symbol.ReadKallsyms)}
 }
 
 func (e *env) cleanup() {

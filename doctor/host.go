@@ -8,7 +8,6 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
-	"friday/symbol"
 )
 
 func checkParanoid(e *env) Result {
@@ -138,7 +137,7 @@ func checkBPFStats(e *env) Result {
 
 // checkKallsyms reads the kernel symbols that ksym() and kstack print.
 func checkKallsyms(e *env) Result {
-	k, err := symbol.Kallsyms()
+	k, err := e.kallsyms()
 	if err != nil {
 		return Result{Status: Warn, Detail: "kstack and ksym() print bare addresses: " + err.Error(),
 			Fix: "run as root"}

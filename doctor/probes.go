@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
-	"friday/symbol"
 )
 
 // needBPF is the result of a probe check when BPF itself does not work.
@@ -85,8 +84,8 @@ func checkTpBTF(e *env) Result {
 }
 
 // kernelFunction is a traceable kernel function that exists here.
-func kernelFunction() string {
-	k, err := symbol.Kallsyms()
+func (e *env) kernelFunction() string {
+	k, err := e.kallsyms()
 	if err != nil {
 		return "do_sys_openat2"
 	}
@@ -102,7 +101,7 @@ func checkKprobe(e *env) Result {
 	if r, ok := needBPF(e); !ok {
 		return r
 	}
-	fn := kernelFunction()
+	fn := e.kernelFunction()
 	// link.Kprobe creates the probe through the kprobe PMU and falls back
 	// to kprobe_events in tracefs; it removes the probe on Close.
 	err := attachTrial(&ebpf.ProgramSpec{Type: ebpf.Kprobe}, func(p *ebpf.Program) (link.Link, error) {
@@ -125,7 +124,7 @@ func checkFentry(e *env) Result {
 	if r, ok := needBPF(e); !ok {
 		return r
 	}
-	fn := kernelFunction()
+	fn := e.kernelFunction()
 	err := attachTrial(&ebpf.ProgramSpec{Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: fn},
 		func(p *ebpf.Program) (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: p}) })
 	if err != nil {

@@ -73,7 +73,7 @@ func kernelFDs(t *testing.T) map[string]int {
 
 func expandOne(t *testing.T, raw string) *Point {
 	t.Helper()
-	pts, err := Expand(&syntax.AttachPoint{Raw: raw})
+	pts, err := machine.Expand(&syntax.AttachPoint{Raw: raw}, UserOptions{})
 	if err != nil {
 		if os.Geteuid() != 0 {
 			testenv.Unavailable(t, "not root: %v", err)
@@ -115,7 +115,7 @@ func TestAttach(t *testing.T) {
 			p := expandOne(t, tc.point)
 			prog, m := counterProgram(t, p.ProgramType())
 			before := kernelFDs(t)
-			l, err := Attach(p, prog)
+			l, err := machine.Attach(p, prog)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +175,7 @@ func TestAttachHardware(t *testing.T) {
 	p := expandOne(t, "h:cycles:1000000")
 	prog, _ := counterProgram(t, p.ProgramType())
 	before := kernelFDs(t)
-	l, err := Attach(p, prog)
+	l, err := machine.Attach(p, prog)
 	if err == nil {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
@@ -194,7 +194,7 @@ func TestAttachHardware(t *testing.T) {
 // TestAttachBeginEnd: BEGIN and END are run by the runtime.
 func TestAttachBeginEnd(t *testing.T) {
 	p := expandOne(t, "BEGIN")
-	if _, err := Attach(p, nil); err == nil || !strings.Contains(err.Error(), "runtime runs it") {
+	if _, err := machine.Attach(p, nil); err == nil || !strings.Contains(err.Error(), "runtime runs it") {
 		t.Errorf("Attach(BEGIN) = %v", err)
 	}
 }

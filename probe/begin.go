@@ -49,6 +49,6 @@ func expandBeginEnd(provider string) func(*resolver, *syntax.AttachPoint, []stri
 	}
 }
 
-func attachBeginEnd(p *Point, _ *ebpf.Program) (Link, error) {
+func attachBeginEnd(_ *Resolver, p *Point, _ *ebpf.Program) (Link, error) {
 	return nil, fmt.Errorf("%s is not attached to the kernel: the runtime runs it", p.Name)
 }

@@ -56,7 +56,7 @@ func checkLines(t *testing.T, where string, got, want []string) {
 // testResolver reads testdata/tracefs and the BTF of btf_test.go, on a
 // kernel without kprobes whatever the machine has.
 func testResolver() *resolver {
-	r := newResolver(func() (string, error) { return "testdata/tracefs", nil }, testBTF)
+	r := &resolver{Resolver: newResolver(func() (string, error) { return "testdata/tracefs", nil }, testBTF)}
 	r.kernel.kprobes = func() error { return errNoKprobes }
 	return r
 }

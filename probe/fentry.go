@@ -351,7 +351,7 @@ func fentryLoadError(p *Point, err error) error {
 	return fmt.Errorf("%s: this kernel refuses to load fentry/fexit (kfunc/kretfunc) programs, even for root: it has no BPF trampolines; use rawtracepoint: or tracepoint: probes instead", p.Name)
 }
 
-func attachFentry(p *Point, prog *ebpf.Program) (Link, error) {
+func attachFentry(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 	if err != nil {
 		if le := fentryLoadError(p, err); le != nil {

@@ -146,7 +146,7 @@ func expandInterval(_ *resolver, ap *syntax.AttachPoint, args []string) ([]*Poin
 
 // attachInterval fires the program from a CPU clock on CPU 0 only: an
 // interval runs once per period, not once per CPU.
-func attachInterval(p *Point, prog *ebpf.Program) (Link, error) {
+func attachInterval(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	attr := unix.PerfEventAttr{Type: p.PerfType, Config: p.PerfConfig, Sample: p.Period}
 	return attachPerfEvents(p, prog, &attr, []int{0})
 }

@@ -136,7 +136,7 @@ type iterLink struct{ it *link.Iter }
 
 func (l *iterLink) Close() error { return l.it.Close() }
 
-func attachIter(p *Point, prog *ebpf.Program) (Link, error) {
+func attachIter(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	it, err := link.AttachIter(link.IterOptions{Program: prog})
 	if err != nil {
 		return nil, attachError(p, err)

@@ -49,7 +49,7 @@ func TestLiveKprobeExpand(t *testing.T) {
 	if !text["vfs_read"] {
 		t.Fatal("vfs_read is not a text symbol of /proc/kallsyms")
 	}
-	pts, err := Expand(&syntax.AttachPoint{Raw: "k:vfs_rea*"})
+	pts, err := machine.Expand(&syntax.AttachPoint{Raw: "k:vfs_rea*"}, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestLiveFentryArgs(t *testing.T) {
 // where the kernel has them.
 func TestLiveKernelList(t *testing.T) {
 	liveBTF(t)
-	got, err := List("kfunc:*tcp_send*", false)
+	got, err := machine.List("kfunc:*tcp_send*", false, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,18 +122,18 @@ func TestLiveKernelList(t *testing.T) {
 			t.Errorf("-l kfunc:*tcp_send* lists %s", n)
 		}
 	}
-	got, err = List("kfunc:vfs_read", true)
+	got, err = machine.List("kfunc:vfs_read", true, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"fentry:vmlinux:vfs_read", "    struct file * file", "    char * buf", "    size_t count", "    loff_t * pos"}
 	checkLines(t, "-lv kfunc:vfs_read", got, want)
 
-	got, err = List("kprobe:vfs_read", false)
+	got, err = machine.List("kprobe:vfs_read", false, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kerr := machineKprobes(); (kerr == nil) != (len(got) == 1) {
+	if kerr := machine.kprobesWork(); (kerr == nil) != (len(got) == 1) {
 		t.Errorf("-l kprobe:vfs_read lists %v; kprobes: %v", got, kerr)
 	}
 }
@@ -170,8 +170,8 @@ func TestLiveKprobe(t *testing.T) {
 	for _, raw := range []string{"kprobe:vfs_read", "kretprobe:vfs_read"} {
 		p := expandOne(t, raw)
 		prog, m := counterProgram(t, p.ProgramType())
-		l, err := Attach(p, prog)
-		if kerr := machineKprobes(); kerr != nil {
+		l, err := machine.Attach(p, prog)
+		if kerr := machine.kprobesWork(); kerr != nil {
 			if err == nil {
 				l.Close()
 				t.Fatalf("%s attached although %v", raw, kerr)
@@ -205,7 +205,7 @@ func TestLiveFentry(t *testing.T) {
 		oneLine(t, p, le)
 		return
 	}
-	l, err := Attach(p, prog)
+	l, err := machine.Attach(p, prog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestLiveIter(t *testing.T) {
 		}
 		testenv.Unavailable(t, "BPF is unusable: loading an iterator: %v", err)
 	}
-	l, err := Attach(p, prog)
+	l, err := machine.Attach(p, prog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,9 +252,9 @@ func TestLiveWatchpoint(t *testing.T) {
 	addr := uintptr(unsafe.Pointer(&watched))
 	p := expandOne(t, fmt.Sprintf("watchpoint:%#x:8:w", addr))
 	prog, m := counterProgram(t, p.ProgramType())
-	l, err := Attach(p, prog)
+	l, err := machine.Attach(p, prog)
 	if err != nil {
-		if breakpointsFire() != nil {
+		if machine.breakpointsFire() != nil {
 			oneLine(t, p, err)
 			return
 		}

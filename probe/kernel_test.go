@@ -85,7 +85,7 @@ func testModuleBTF(module string) (*btf.Spec, error) {
 // kernelResolver reads testdata/tracefs (with its list of traceable
 // functions) and the BTF above, on a kernel that has kprobes.
 func kernelResolver(tracefsDir string) *resolver {
-	r := newResolver(func() (string, error) { return tracefsDir, nil }, kernelTestBTF)
+	r := &resolver{Resolver: newResolver(func() (string, error) { return tracefsDir, nil }, kernelTestBTF)}
 	r.kernel.kallsyms = "testdata/kallsyms"
 	r.kernel.kprobes = func() error { return nil }
 	r.kernel.moduleBTF = testModuleBTF

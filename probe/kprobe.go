@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"friday/syntax"
-	"friday/tracefs"
 )
 
 func init() {
@@ -41,12 +40,13 @@ const kprobePMU = "/sys/bus/event_source/devices/kprobe"
 // errNoKprobes says why no kprobe can work on this kernel.
 var errNoKprobes = errors.New("this kernel has no kprobes (CONFIG_KPROBES is off: there is neither a kprobe PMU nor a kprobe_events file); use tracepoint:, rawtracepoint: or uprobe: probes instead")
 
-// machineKprobes reports whether the running kernel can create kprobes.
-func machineKprobes() error {
+// machineKprobes reports whether the running kernel can create kprobes;
+// dir gives its tracefs directory.
+func machineKprobes(tracefsDir func() (string, error)) error {
 	if _, err := os.Stat(kprobePMU); err == nil {
 		return nil
 	}
-	dir, err := tracefs.Dir()
+	dir, err := tracefsDir()
 	if err != nil {
 		return fmt.Errorf("no kprobe PMU and %w", err)
 	}
@@ -56,11 +56,11 @@ func machineKprobes() error {
 	return nil
 }
 
-func (r *resolver) kprobesWork() error {
+func (r *Resolver) kprobesWork() error {
 	if r.kernel.kprobes != nil {
 		return r.kernel.kprobes()
 	}
-	return machineKprobes()
+	return machineKprobes(r.dir)
 }
 
 // expandKprobe resolves "kprobe:func", "kprobe:func+offset" and
@@ -197,8 +197,8 @@ func listKprobes(r *resolver) ([]string, error) {
 	return names, nil
 }
 
-func attachKprobe(p *Point, prog *ebpf.Program) (Link, error) {
-	if err := defaultResolver.kprobesWork(); err != nil {
+func attachKprobe(r *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
+	if err := r.kprobesWork(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
 	opts := &link.KprobeOptions{Offset: p.Offset}

@@ -17,6 +17,10 @@ import (
 	"friday/types"
 )
 
+// machine is the resolver of the machine the tests run on, shared by them
+// as the commands share theirs among scripts.
+var machine = NewResolver(nil)
+
 // liveTracefs returns the machine's tracefs directory; tests that read it
 // fail under CI when it is unusable and skip elsewhere.
 func liveTracefs(t *testing.T) string {
@@ -49,7 +53,7 @@ func TestLiveExpandWildcard(t *testing.T) {
 	if len(want) < 100 {
 		t.Fatalf("only %d syscall tracepoints in %s", len(want), dir)
 	}
-	pts, err := Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_*"})
+	pts, err := machine.Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_*"}, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func TestLiveExpandWildcard(t *testing.T) {
 	}
 	checkLines(t, "t:syscalls:sys_enter_*", got, want)
 
-	pts, err = Expand(&syntax.AttachPoint{Raw: "tracepoint:*:sched_switch"})
+	pts, err = machine.Expand(&syntax.AttachPoint{Raw: "tracepoint:*:sched_switch"}, UserOptions{})
 	if err != nil || len(pts) != 1 || pts[0].Name != "tracepoint:sched:sched_switch" {
 		t.Errorf("tracepoint:*:sched_switch = %v, %v", pts, err)
 	}
@@ -70,7 +74,7 @@ func TestLiveExpandWildcard(t *testing.T) {
 
 // TestLiveRawTracepoints expands raw tracepoints from the kernel's BTF.
 func TestLiveRawTracepoints(t *testing.T) {
-	pts, err := Expand(&syntax.AttachPoint{Raw: "rt:sched_switch*"})
+	pts, err := machine.Expand(&syntax.AttachPoint{Raw: "rt:sched_switch*"}, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +139,7 @@ func TestLiveFormats(t *testing.T) {
 
 func TestLiveNearest(t *testing.T) {
 	liveTracefs(t)
-	_, err := Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_opnat"})
+	_, err := machine.Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_opnat"}, UserOptions{})
 	want := "t:syscalls:sys_enter_opnat: tracepoint tracepoint:syscalls:sys_enter_opnat does not exist; did you mean tracepoint:syscalls:sys_enter_openat? (run 'friday trace -l' to list the tracepoints)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
@@ -156,7 +160,7 @@ func TestLiveList(t *testing.T) {
 		}
 	}
 	sort.Strings(want)
-	got, err := List("tracepoint:syscalls:*open*", false)
+	got, err := machine.List("tracepoint:syscalls:*open*", false, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +176,7 @@ func TestLiveList(t *testing.T) {
 			want = append(want, "    "+strings.TrimSpace(m[1])+" "+m[2]+m[3])
 		}
 	}
-	got, err = List("sched:sched_switch", true)
+	got, err = machine.List("sched:sched_switch", true, UserOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +187,7 @@ func TestLiveList(t *testing.T) {
 // and checks that the error says root is needed.
 func TestNotRoot(t *testing.T) {
 	if os.Getenv("PROBE_TEST_UNPRIVILEGED") == "1" {
-		_, err := Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_getpid"})
+		_, err := machine.Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_getpid"}, UserOptions{})
 		if err == nil {
 			os.Stdout.WriteString("no error\n")
 		} else {

@@ -182,7 +182,7 @@ func counterProvider(name, alias string, perfType uint32, events []counterEvent)
 
 // attachEveryCPU samples on every online CPU, each Period events, or for
 // a frequency (Hz) in the kernel's frequency mode, as perf does.
-func attachEveryCPU(p *Point, prog *ebpf.Program) (Link, error) {
+func attachEveryCPU(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	cpus, err := onlineCPUs()
 	if err != nil {
 		return nil, err

@@ -101,7 +101,7 @@ type provider struct {
 	expand   func(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error)
 	list     func(r *resolver) ([]string, error)
 	details  func(r *resolver, name string) ([]string, error)
-	attach   func(p *Point, prog *ebpf.Program) (Link, error)
+	attach   func(r *Resolver, p *Point, prog *ebpf.Program) (Link, error)
 	// search, when set, lists the names matching a pattern that names
 	// this provider, for providers whose names depend on the target the
 	// pattern gives (a binary); they are not filtered again.
@@ -121,33 +121,30 @@ func register(p *provider) {
 	}
 }
 
-// defaultResolver reads the machine's tracefs and BTF; tests make their own
-// over test data.
-var defaultResolver = newResolver(nil, nil)
-
 // Expand resolves the aliases and wildcards of one attach point into the
-// concrete points it stands for.
-func Expand(ap *syntax.AttachPoint) ([]*Point, error) {
-	return defaultResolver.expand(ap)
+// concrete points it stands for; o configures the user-space providers.
+func (r *Resolver) Expand(ap *syntax.AttachPoint, o UserOptions) ([]*Point, error) {
+	return (&resolver{r, o}).expand(ap)
 }
 
 // List returns the lines `friday trace -l [PATTERN]` prints: the full name
 // of every attachable point matching pattern (all when pattern is empty),
 // sorted, each followed in verbose mode by its arguments indented by four
 // spaces. A pattern may use '*' as a wildcard, a provider alias ("t:") and
-// may leave out the provider ("sched:*").
-func List(pattern string, verbose bool) ([]string, error) {
-	return defaultResolver.listLines(pattern, verbose)
+// may leave out the provider ("sched:*"). With o.Pid, the listing is about
+// that process.
+func (r *Resolver) List(pattern string, verbose bool, o UserOptions) ([]string, error) {
+	return (&resolver{r, o}).listLines(pattern, verbose)
 }
 
 // Attach attaches prog to p. The program must have been loaded with the
 // type p.ProgramType() returns.
-func Attach(p *Point, prog *ebpf.Program) (Link, error) {
+func (r *Resolver) Attach(p *Point, prog *ebpf.Program) (Link, error) {
 	pv := providers[p.Provider]
 	if pv == nil {
 		return nil, fmt.Errorf("%s: unknown probe type %q", p.Name, p.Provider)
 	}
-	return pv.attach(p, prog)
+	return pv.attach(r, p, prog)
 }
 
 // IsCommonField reports whether a tracepoint field is one of the fields
@@ -196,7 +193,7 @@ func (r *resolver) listLines(pattern string, verbose bool) ([]string, error) {
 		}
 		// With -p, a listing is about the process: as bpftrace does, it
 		// shows the user-space providers (those with search) only.
-		if only == nil && userOpts.Pid > 0 && pv.search == nil {
+		if only == nil && r.user.Pid > 0 && pv.search == nil {
 			continue
 		}
 		all, err := pv.list(r)

@@ -232,7 +232,7 @@ func cDecl(t btf.Type, name string) string {
 	return t.TypeName() + " " + name
 }
 
-func attachRawTracepoint(p *Point, prog *ebpf.Program) (Link, error) {
+func attachRawTracepoint(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: p.Func, Program: prog})
 	if err != nil {
 		return nil, attachError(p, err)

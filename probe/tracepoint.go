@@ -28,9 +28,12 @@ func init() {
 	})
 }
 
-// resolver reads tracefs and kernel BTF and keeps what it read: the event
-// list, the parsed format of every event asked for, the raw tracepoints.
-type resolver struct {
+// Resolver expands attach points and lists probes. It reads tracefs,
+// kernel BTF and the kernel's function lists when first needed and keeps
+// what it read (the event list, the format of every event asked for, the
+// raw tracepoints, the kernel functions): compilations on one machine
+// share one deliberately. It is safe for concurrent use.
+type Resolver struct {
 	dir func() (string, error)
 	btf func() (*btf.Spec, error)
 
@@ -42,18 +45,31 @@ type resolver struct {
 	rawNames []string // raw tracepoints, sorted
 
 	kernel kernelState // kernel functions, for kprobe, fentry and iter
+
+	breakpoints breakpointCheck // for watchpoints
+}
+
+// NewResolver reads the machine's tracefs, mounted when first needed, and
+// the kernel BTF spec returns (nil: the running kernel's, loaded when
+// first needed).
+func NewResolver(spec func() (*btf.Spec, error)) *Resolver {
+	return newResolver(sync.OnceValues(tracefs.Dir), spec)
 }
 
 // newResolver reads the tracefs directory dir returns and the BTF spec
-// returns; nil means the machine's (tracefs mounted when needed).
-func newResolver(dir func() (string, error), spec func() (*btf.Spec, error)) *resolver {
-	if dir == nil {
-		dir = tracefs.Dir
-	}
+// returns (nil: the running kernel's).
+func newResolver(dir func() (string, error), spec func() (*btf.Spec, error)) *Resolver {
 	if spec == nil {
 		spec = btf.LoadKernelSpec
 	}
-	return &resolver{dir: dir, btf: spec, formats: map[tracefs.Event]*Format{}}
+	return &Resolver{dir: dir, btf: spec, formats: map[tracefs.Event]*Format{}}
+}
+
+// resolver is a Resolver at work for one script: the providers see the
+// options of the user-space ones with the shared caches.
+type resolver struct {
+	*Resolver
+	user UserOptions
 }
 
 func (r *resolver) eventList() ([]tracefs.Event, error) {
@@ -208,7 +224,7 @@ func tracepointDetails(r *resolver, name string) ([]string, error) {
 // attachTracepoint opens the tracepoint as a perf event and links the
 // program to it. The program runs on every CPU whatever CPU the event was
 // opened on, so one event is enough.
-func attachTracepoint(p *Point, prog *ebpf.Program) (Link, error) {
+func attachTracepoint(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	if p.Format == nil {
 		return nil, fmt.Errorf("%s: tracepoint point without format", p.Name)
 	}

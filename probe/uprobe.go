@@ -22,10 +22,10 @@ func init() {
 			aliases:  []string{alias},
 			progType: ebpf.Kprobe,
 			expand: func(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-				return expandUprobe(ap, args, name, ret)
+				return expandUprobe(r, ap, args, name, ret)
 			},
 			search: func(r *resolver, pattern string) ([]string, error) {
-				return searchUprobes(pattern, name)
+				return searchUprobes(r, pattern, name)
 			},
 			attach: attachUprobe,
 		}
@@ -33,10 +33,10 @@ func init() {
 			// Like bpftrace, a listing without a provider shows a -p
 			// process's functions once, as uprobes.
 			pv.list = func(r *resolver) ([]string, error) {
-				if userOpts.Pid <= 0 {
+				if r.user.Pid <= 0 {
 					return nil, nil
 				}
-				return uprobe.List("", "*", userOpts.Pid)
+				return uprobe.List("", "*", r.user.Pid)
 			}
 		}
 		register(pv)
@@ -44,8 +44,7 @@ func init() {
 }
 
 // UserOptions configure the user-space providers (uprobe, uretprobe,
-// usdt). Expand and List take attach points alone, so the command line
-// sets these once, with SetUserOptions, before calling either.
+// usdt) for one script.
 type UserOptions struct {
 	// Pid is the -p process: its points fire in it only, library names
 	// are looked up in its mappings first, and the binary may be left
@@ -57,19 +56,13 @@ type UserOptions struct {
 	Unsafe bool
 }
 
-var userOpts UserOptions
-
-// SetUserOptions sets the options of the user-space providers for every
-// later Expand and List.
-func SetUserOptions(o UserOptions) { userOpts = o }
-
 // splitUserTarget splits the parts after a uprobe provider into binary and
 // function. The binary may be left out with a process to search; a
 // language part ("cpp", "c") before the function is accepted as bpftrace
 // does and changes nothing, C++ names being matched demangled anyway.
-func splitUserTarget(ap *syntax.AttachPoint, args []string, provider string) (target, fn string, err error) {
+func splitUserTarget(r *resolver, ap *syntax.AttachPoint, args []string, provider string) (target, fn string, err error) {
 	switch {
-	case len(args) == 1 && userOpts.Pid > 0:
+	case len(args) == 1 && r.user.Pid > 0:
 		return "", args[0], nil
 	case len(args) == 2:
 		return args[0], args[1], nil
@@ -82,15 +75,15 @@ func splitUserTarget(ap *syntax.AttachPoint, args []string, provider string) (ta
 	return "", "", argCountError(ap, provider, "a binary and a function ("+provider+":binary:function), or -p PID and a function")
 }
 
-func expandUprobe(ap *syntax.AttachPoint, args []string, provider string, ret bool) ([]*Point, error) {
-	target, fn, err := splitUserTarget(ap, args, provider)
+func expandUprobe(r *resolver, ap *syntax.AttachPoint, args []string, provider string, ret bool) ([]*Point, error) {
+	target, fn, err := splitUserTarget(r, ap, args, provider)
 	if err != nil {
 		return nil, err
 	}
 	if fn == "" {
 		return nil, fmt.Errorf("%s: missing function name", ap.Raw)
 	}
-	locs, err := uprobe.Resolve(target, fn, uprobe.Options{PID: userOpts.Pid, Return: ret, Unsafe: userOpts.Unsafe})
+	locs, err := uprobe.Resolve(target, fn, uprobe.Options{PID: r.user.Pid, Return: ret, Unsafe: r.user.Unsafe})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ap.Raw, err)
 	}
@@ -113,7 +106,7 @@ func expandUprobe(ap *syntax.AttachPoint, args []string, provider string, ret bo
 			Target:    loc.Path,
 			Func:      fnName,
 			Name:      name,
-			Pid:       userOpts.Pid,
+			Pid:       r.user.Pid,
 			Locations: []uprobe.Location{loc},
 		}
 		byName[name] = p
@@ -124,23 +117,23 @@ func expandUprobe(ap *syntax.AttachPoint, args []string, provider string, ret bo
 
 // searchUprobes lists the functions of the binary a "uprobe:binary:pattern"
 // listing pattern names.
-func searchUprobes(pattern, provider string) ([]string, error) {
+func searchUprobes(r *resolver, pattern, provider string) ([]string, error) {
 	rest := strings.TrimPrefix(pattern, provider+":")
 	target, fn := rest, "*"
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		target, fn = rest[:i], rest[i+1:]
 	}
 	if target == "*" || target == "" {
-		if userOpts.Pid <= 0 {
+		if r.user.Pid <= 0 {
 			return nil, fmt.Errorf("listing %s probes needs a binary (%s:BINARY:PATTERN) or -p PID", provider, provider)
 		}
 		target = ""
 	}
-	names, err := uprobe.List(target, fn, userOpts.Pid)
+	names, err := uprobe.List(target, fn, r.user.Pid)
 	if err != nil {
 		return nil, err
 	}
-	return showTargets(names, "uprobe", provider, target)
+	return showTargets(r, names, "uprobe", provider, target)
 }
 
 // shownTarget is the binary as probe names show it: as written when that
@@ -155,10 +148,10 @@ func shownTarget(written, found string) string {
 
 // showTargets respells listed names "listed:/found/path:..." as
 // "provider:target:..." when the target is shown as written.
-func showTargets(names []string, listed, provider, target string) ([]string, error) {
+func showTargets(r *resolver, names []string, listed, provider, target string) ([]string, error) {
 	from, to := listed+":", provider+":"
 	if shownTarget(target, "") != "" {
-		paths, err := uprobe.SearchTargets(target, userOpts.Pid)
+		paths, err := uprobe.SearchTargets(target, r.user.Pid)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +178,7 @@ func (m multiLink) Close() error {
 	return errors.Join(errs...)
 }
 
-func attachUprobe(p *Point, prog *ebpf.Program) (Link, error) {
+func attachUprobe(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	if len(p.Locations) == 0 {
 		return nil, fmt.Errorf("%s: internal error: no location to attach to", p.Name)
 	}

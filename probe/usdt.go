@@ -27,11 +27,11 @@ func init() {
 // probe name. Without a provider any provider matches; without a binary
 // (only with -p) every file the process maps is searched, and two parts
 // not starting with a path are then provider and name.
-func splitUSDT(ap *syntax.AttachPoint, args []string) (target, provider, name string, err error) {
+func splitUSDT(r *resolver, ap *syntax.AttachPoint, args []string) (target, provider, name string, err error) {
 	switch {
-	case len(args) == 1 && userOpts.Pid > 0:
+	case len(args) == 1 && r.user.Pid > 0:
 		return "", "", args[0], nil
-	case len(args) == 2 && userOpts.Pid > 0 && !strings.Contains(args[0], "/"):
+	case len(args) == 2 && r.user.Pid > 0 && !strings.Contains(args[0], "/"):
 		// With a process, "usdt:provider:name" searches every file it
 		// maps; a library name works alike ("usdt:libc:setjmp").
 		return "", args[0], args[1], nil
@@ -44,21 +44,21 @@ func splitUSDT(ap *syntax.AttachPoint, args []string) (target, provider, name st
 }
 
 func expandUSDT(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
-	target, provider, name, err := splitUSDT(ap, args)
+	target, provider, name, err := splitUSDT(r, ap, args)
 	if err != nil {
 		return nil, err
 	}
 	if name == "" {
 		return nil, fmt.Errorf("%s: missing probe name", ap.Raw)
 	}
-	sites, err := usdt.Find(target, provider, name, userOpts.Pid)
+	sites, err := usdt.Find(target, provider, name, r.user.Pid)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ap.Raw, err)
 	}
 	if len(sites) == 0 {
 		where := target
 		if where == "" {
-			where = fmt.Sprintf("the files process %d maps", userOpts.Pid)
+			where = fmt.Sprintf("the files process %d maps", r.user.Pid)
 		}
 		return nil, fmt.Errorf("%s: no usdt probe in %s matches (run 'friday trace -l \"usdt:%s:*\"' to list them)", ap.Raw, where, target)
 	}
@@ -72,7 +72,7 @@ func expandUSDT(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, e
 			Target:   s.Path,
 			Func:     s.Name,
 			Name:     "usdt:" + shownTarget(target, s.Path) + ":" + s.Provider + ":" + s.Name,
-			Pid:      userOpts.Pid,
+			Pid:      r.user.Pid,
 			USDT:     s,
 			ArgSpec:  usdtArgSpec(s),
 		})
@@ -116,25 +116,25 @@ func searchUSDT(r *resolver, pattern string) ([]string, error) {
 		provider, name = parts[1], strings.Join(parts[2:], ":")
 	}
 	if target == "*" || target == "" {
-		if userOpts.Pid <= 0 {
+		if r.user.Pid <= 0 {
 			return nil, fmt.Errorf("listing usdt probes needs a binary (usdt:BINARY:PATTERN) or -p PID")
 		}
 		target = ""
 	}
 	if len(parts) != 2 {
-		names, err := usdt.List(target, provider, name, userOpts.Pid)
+		names, err := usdt.List(target, provider, name, r.user.Pid)
 		if err != nil {
 			return nil, err
 		}
-		return showTargets(names, "usdt", "usdt", target)
+		return showTargets(r, names, "usdt", "usdt", target)
 	}
 	// One pattern part may stand for the provider, the probe or both
 	// ("usdt:/bin/x:*"), as the listed names join them.
-	all, err := usdt.List(target, "", "", userOpts.Pid)
+	all, err := usdt.List(target, "", "", r.user.Pid)
 	if err != nil {
 		return nil, err
 	}
-	if all, err = showTargets(all, "usdt", "usdt", target); err != nil {
+	if all, err = showTargets(r, all, "usdt", "usdt", target); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -151,10 +151,10 @@ func searchUSDT(r *resolver, pattern string) ([]string, error) {
 // listProcessUSDT lists the probes of a -p process, for listings that
 // name no provider.
 func listProcessUSDT(r *resolver) ([]string, error) {
-	if userOpts.Pid <= 0 {
+	if r.user.Pid <= 0 {
 		return nil, nil
 	}
-	return usdt.List("", "", "", userOpts.Pid)
+	return usdt.List("", "", "", r.user.Pid)
 }
 
 // usdtDetails lists the argument specs of a probe's sites, for -lv.
@@ -162,7 +162,7 @@ func usdtDetails(r *resolver, name string) ([]string, error) {
 	rest := strings.TrimPrefix(name, "usdt:")
 	i := strings.LastIndexByte(rest, ':')
 	j := strings.LastIndexByte(rest[:i], ':')
-	sites, err := usdt.Find(rest[:j], rest[j+1:i], rest[i+1:], userOpts.Pid)
+	sites, err := usdt.Find(rest[:j], rest[j+1:i], rest[i+1:], r.user.Pid)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func usdtDetails(r *resolver, name string) ([]string, error) {
 	return lines, nil
 }
 
-func attachUSDT(p *Point, prog *ebpf.Program) (Link, error) {
+func attachUSDT(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	if p.USDT == nil {
 		return nil, fmt.Errorf("%s: internal error: no probe site to attach to", p.Name)
 	}

@@ -74,7 +74,6 @@ func describeUser(p *Point) string {
 // running copy of the program, l lists instead of expanding.
 func TestUserProbes(t *testing.T) {
 	dir := buildUserProg(t)
-	defer SetUserOptions(UserOptions{})
 	r := testResolver()
 	pid := 0
 	for _, c := range readCases(t, "testdata/user.txt") {
@@ -85,7 +84,7 @@ func TestUserProbes(t *testing.T) {
 			}
 			opts.Pid = pid
 		}
-		SetUserOptions(opts)
+		r.user = opts
 		input := strings.ReplaceAll(c.input, "{dir}", dir)
 		var got []string
 		var err error

@@ -85,7 +85,7 @@ func bpType(mode string) (uint32, error) {
 
 // attachWatchpoint sets the breakpoint on every CPU, for every process:
 // the watched address is looked at whoever touches it.
-func attachWatchpoint(p *Point, prog *ebpf.Program) (Link, error) {
+func attachWatchpoint(r *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	if p.Watch == nil {
 		return nil, fmt.Errorf("%s: watchpoint without address", p.Name)
 	}
@@ -93,7 +93,7 @@ func attachWatchpoint(p *Point, prog *ebpf.Program) (Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", p.Name, err)
 	}
-	if err := breakpointsFire(); err != nil {
+	if err := r.breakpointsFire(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
 	cpus, err := onlineCPUs()
@@ -127,17 +127,30 @@ func watchpointError(p *Point, err error) error {
 	return err
 }
 
-// breakpointProbe is written once under a breakpoint to see it fire.
-var breakpointProbe uint64
-
 // breakpointsFire reports whether hardware breakpoints work here. Some
 // hypervisors accept breakpoint events but never deliver their debug
-// exceptions: a watchpoint would then wait silently forever.
-var breakpointsFire = sync.OnceValue(func() error {
+// exceptions: a watchpoint would then wait silently forever. The answer
+// is asked once.
+func (r *Resolver) breakpointsFire() error {
+	r.breakpoints.once.Do(func() { r.breakpoints.err = breakpointsFire(&r.breakpoints.word) })
+	return r.breakpoints.err
+}
+
+// breakpointCheck is what breakpointsFire keeps.
+type breakpointCheck struct {
+	once sync.Once
+	err  error
+	// word is written once under a breakpoint to see it fire; it lives
+	// in the heap, where it does not move.
+	word uint64
+}
+
+// breakpointsFire watches writes to *word and writes it once.
+func breakpointsFire(word *uint64) error {
 	attr := unix.PerfEventAttr{
 		Type:    unix.PERF_TYPE_BREAKPOINT,
 		Bp_type: bpWrite,
-		Ext1:    uint64(uintptr(unsafe.Pointer(&breakpointProbe))),
+		Ext1:    uint64(uintptr(unsafe.Pointer(word))),
 		Ext2:    8,
 	}
 	attr.Size = uint32(unsafe.Sizeof(attr))
@@ -150,7 +163,7 @@ var breakpointsFire = sync.OnceValue(func() error {
 		return nil
 	}
 	defer unix.Close(fd)
-	atomic.StoreUint64(&breakpointProbe, 1)
+	atomic.StoreUint64(word, 1)
 	var buf [8]byte
 	if n, err := unix.Read(fd, buf[:]); err != nil || n != 8 {
 		return nil
@@ -159,6 +172,6 @@ var breakpointsFire = sync.OnceValue(func() error {
 		return errors.New("hardware breakpoints do not fire on this machine (its hypervisor does not deliver debug exceptions); use uprobe: or tracepoint: probes instead")
 	}
 	return nil
-})
+}
 
 var errNoBreakpoints = errors.New("this kernel has no hardware breakpoints (CONFIG_HAVE_HW_BREAKPOINT is off); use uprobe: or tracepoint: probes instead")

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"sync"
 )
 
 // Kernel is the kernel's symbol table as /proc/kallsyms shows it, modules
@@ -24,33 +23,24 @@ type ksym struct {
 	module string // "" for the core kernel
 }
 
-var (
-	kernelOnce sync.Once
-	kernelSyms *Kernel
-	kernelErr  error
-)
-
-// Kallsyms returns the running kernel's symbols. The file is read on first
-// use only: it has over 100k lines and symbol addresses do not move while
-// the kernel runs (modules loaded later are the exception and are rare in
-// the middle of a trace).
-func Kallsyms() (*Kernel, error) {
-	kernelOnce.Do(func() {
-		f, err := os.Open("/proc/kallsyms")
-		if err != nil {
-			kernelErr = err
-			return
-		}
-		defer f.Close()
-		kernelSyms, kernelErr = ParseKallsyms(f)
-		if kernelErr == nil && len(kernelSyms.syms) == 0 {
-			// kptr_restrict hides addresses from processes without
-			// CAP_SYSLOG: every line then reads 0.
-			kernelErr = fmt.Errorf("/proc/kallsyms shows no addresses to this user " +
-				"(needs CAP_SYSLOG, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)")
-		}
-	})
-	return kernelSyms, kernelErr
+// ReadKallsyms reads the running kernel's symbols from /proc/kallsyms. The
+// file has over 100k lines: callers keep the result (Resolver does), as
+// symbol addresses do not move while the kernel runs (modules loaded later
+// are the exception and are rare in the middle of a trace).
+func ReadKallsyms() (*Kernel, error) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	k, err := ParseKallsyms(f)
+	if err == nil && len(k.syms) == 0 {
+		// kptr_restrict hides addresses from processes without
+		// CAP_SYSLOG: every line then reads 0.
+		return nil, fmt.Errorf("/proc/kallsyms shows no addresses to this user " +
+			"(needs CAP_SYSLOG, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)")
+	}
+	return k, err
 }
 
 // ParseKallsyms reads symbols in the format of /proc/kallsyms:

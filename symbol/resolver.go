@@ -34,6 +34,9 @@ type Frame struct {
 // safe for concurrent use. Binaries are cached by build-id, or by file
 // identity when they have none, across all processes.
 type Resolver struct {
+	// kernel is the kernel's symbol table, read on first use.
+	kernel func() (*Kernel, error)
+
 	mu        sync.Mutex
 	procs     map[int]*process
 	byFile    map[fileKey]*Binary
@@ -48,17 +51,20 @@ const refreshAfter = time.Second
 // them.
 func NewResolver() *Resolver {
 	return &Resolver{
+		kernel:    sync.OnceValues(ReadKallsyms),
 		procs:     make(map[int]*process),
 		byFile:    make(map[fileKey]*Binary),
 		byBuildID: make(map[string]*Binary),
 	}
 }
 
-// Kernel symbolizes a kernel address. The kernel symbol table is read on
-// first use.
+// KernelSymbols is the kernel's symbol table, read on first use.
+func (r *Resolver) KernelSymbols() (*Kernel, error) { return r.kernel() }
+
+// Kernel symbolizes a kernel address.
 func (r *Resolver) Kernel(addr uint64) Frame {
 	f := Frame{Addr: addr}
-	k, err := Kallsyms()
+	k, err := r.kernel()
 	if err != nil {
 		return f
 	}
@@ -70,7 +76,7 @@ func (r *Resolver) Kernel(addr uint64) Frame {
 
 // KernelAddr is the address of a kernel symbol, for kaddr().
 func (r *Resolver) KernelAddr(name string) (uint64, error) {
-	k, err := Kallsyms()
+	k, err := r.kernel()
 	if err != nil {
 		return 0, err
 	}

@@ -342,7 +342,7 @@ func TestGoInlined(t *testing.T) {
 }
 
 func TestKernel(t *testing.T) {
-	k, err := Kallsyms()
+	k, err := ReadKallsyms()
 	if err != nil {
 		testenv.Unavailable(t, "%v", err)
 	}

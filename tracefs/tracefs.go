@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -19,22 +18,12 @@ import (
 // MountPoint is where tracefs is mounted when no mount of it is found.
 const MountPoint = "/sys/kernel/tracing"
 
-var (
-	once   sync.Once
-	dir    string
-	dirErr error
-)
-
 // Dir returns the directory of the tracing file system. It looks for a
 // tracefs mount, then for the tracing directory of a debugfs mount, and
 // otherwise mounts tracefs at MountPoint: users expect a tracer to work on a
-// machine that booted without tracefs mounted. The result is remembered.
+// machine that booted without tracefs mounted. Each call reads the mount
+// table again: callers keep the result.
 func Dir() (string, error) {
-	once.Do(func() { dir, dirErr = findOrMount() })
-	return dir, dirErr
-}
-
-func findOrMount() (string, error) {
 	ms, err := mounts.Read(mounts.Table)
 	if err != nil {
 		return "", fmt.Errorf("finding tracefs: %w", err)
