@@ -7,7 +7,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
-
 )
 
 func checkParanoid(e *env) Result {

@@ -79,9 +79,9 @@ func HistBucket(v int64, bits int) int {
 	return 1 + (m-bits+1)<<bits + int(sub)
 }
 
-// histRange is the inclusive range of values of a hist bucket; neg is set
+// HistRange is the inclusive range of values of a hist bucket; neg is set
 // for bucket 0 (all negative values).
-func histRange(idx, bits int) (lo, hi int64, neg bool) {
+func HistRange(idx, bits int) (lo, hi int64, neg bool) {
 	if idx == 0 {
 		return 0, -1, true
 	}

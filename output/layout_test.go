@@ -15,14 +15,14 @@ func TestHistBucketRanges(t *testing.T) {
 			if idx < 0 || idx >= HistBuckets(bits) {
 				t.Fatalf("bits %d: value %d in bucket %d of %d", bits, v, idx, HistBuckets(bits))
 			}
-			lo, hi, neg := histRange(idx, bits)
+			lo, hi, neg := HistRange(idx, bits)
 			if neg != (v < 0) || !neg && (v < lo || v > hi) {
 				t.Errorf("bits %d: value %d in bucket %d = [%d, %d] neg %v", bits, v, idx, lo, hi, neg)
 			}
 		}
 		next := int64(0)
 		for idx := 1; idx < HistBuckets(bits); idx++ {
-			lo, hi, _ := histRange(idx, bits)
+			lo, hi, _ := HistRange(idx, bits)
 			if lo != next || hi < lo {
 				t.Fatalf("bits %d: bucket %d is [%d, %d], want it to start at %d", bits, idx, lo, hi, next)
 			}

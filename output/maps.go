@@ -363,7 +363,7 @@ func bucketLabel(t *types.Type, i, n int) string {
 		lo := t.Min + int64(i-1)*t.Step
 		return "[" + sizeLabel(lo) + ", " + sizeLabel(lo+t.Step) + ")"
 	}
-	lo, hi, neg := histRange(i, t.Bits)
+	lo, hi, neg := HistRange(i, t.Bits)
 	switch {
 	case neg:
 		return "(..., 0)"
@@ -419,7 +419,7 @@ func appendHistJSON(dst []byte, t *types.Type, counts []uint64, div uint64) []by
 			}
 		} else {
 			var neg bool
-			min, max, neg = histRange(i, t.Bits)
+			min, max, neg = HistRange(i, t.Bits)
 			hasMin = !neg
 		}
 		if hasMin {

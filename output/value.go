@@ -164,6 +164,12 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 	return append(dst, p.special(t, b, inKey)...)
 }
 
+// ValueText is a value laid out as t as the text output shows it in a
+// map's value or a printed value.
+func (p *Printer) ValueText(t *types.Type, b []byte) string {
+	return string(p.appendText(nil, t, b, false))
+}
+
 // fieldBytes is the bytes of a struct field; a bitfield is extracted into
 // a fresh 8-byte integer.
 func fieldBytes(f types.Field, b []byte) []byte {

@@ -60,6 +60,8 @@ type Options struct {
 	Printer Printer
 	// Log receives diagnostics (verifier statistics with Verbose).
 	Log io.Writer
+	// Probes attaches the script's points.
+	Probes *probe.Resolver
 
 	Quiet   bool // no "Attaching N probes..."
 	Verbose bool // verifier statistics, full verifier log on rejection
@@ -88,17 +90,49 @@ type Options struct {
 // few system calls, which scripts that trace every process see.
 const pollInterval = 100 * time.Millisecond
 
-// Run loads obj, runs it until exit(), the end of ctx (SIGINT, SIGTERM), the
-// exit of opts.Command, or an error, and removes it from the kernel again
-// on every path.
-func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
+// ErrEnded is what an Instance's map operations return once the script has
+// ended and its maps are gone.
+var ErrEnded = errors.New("the script has ended")
+
+// Instance is a script running in the kernel. Its maps may be read,
+// printed and cleared from any goroutine while it runs; the events it
+// sends are handled by a goroutine of its own.
+type Instance struct {
+	s      *state
+	stop   context.CancelFunc
+	done   chan struct{}
+	err    error
+	closed bool // guarded by s.mu: the maps are gone
+}
+
+// Run runs obj as Start and Wait do.
+func Run(ctx context.Context, obj *codegen.Object, opts Options) error {
+	in, err := Start(ctx, obj, opts)
+	if err != nil {
+		return err
+	}
+	return in.Wait()
+}
+
+// Start loads obj, runs its BEGIN probes, attaches the others and returns
+// while the script runs, until exit(), the end of ctx or Stop, the exit of
+// opts.Command or opts.Pid, or an error. Then its END probes run, its maps
+// are printed, and it is taken out of the kernel again, on every path.
+// With opts.DryRun it is taken out right after loading.
+func Start(ctx context.Context, obj *codegen.Object, opts Options) (in *Instance, err error) {
 	if opts.Log == nil {
 		opts.Log = os.Stderr
 	}
+	if opts.Probes == nil {
+		opts.Probes = probe.NewResolver(nil)
+	}
 	s := &state{obj: obj, opts: opts, events: map[uint64]*codegen.Event{}}
+	ctx, stop := context.WithCancel(ctx)
+	in = &Instance{s: s, stop: stop, done: make(chan struct{})}
 	defer func() {
-		if cerr := s.close(); err == nil {
-			err = cerr
+		if err != nil {
+			stop()
+			s.close()
 		}
 	}()
 	for _, ev := range obj.Events {
@@ -106,25 +140,98 @@ func Run(ctx context.Context, obj *codegen.Object, opts Options) (err error) {
 	}
 	if opts.Pid != 0 {
 		if s.pidExit, err = watchPid(opts.Pid); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := s.load(); err != nil {
-		return err
+		return nil, err
 	}
 	if opts.Stacks != nil {
 		opts.Stacks.set(obj, s.maps)
 	}
 	if opts.DryRun {
-		return nil
+		in.end(nil)
+		return in, nil
 	}
-	if err := s.run(ctx); err != nil {
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	go func() { in.end(s.loop(ctx)) }()
+	return in, nil
+}
+
+// end takes the script out of the kernel once it has ended with err.
+func (in *Instance) end(err error) {
+	in.s.mu.Lock()
+	if cerr := in.s.close(); err == nil {
+		err = cerr
+	}
+	in.closed = true
+	in.s.mu.Unlock()
+	if err == nil && in.s.exitCode != 0 {
+		err = ExitStatus(in.s.exitCode)
+	}
+	in.err = err
+	in.stop()
+	close(in.done)
+}
+
+// Wait waits for the script to end and returns why it did when that was
+// not its normal end: an error, or ExitStatus after exit() with a code
+// other than 0.
+func (in *Instance) Wait() error {
+	<-in.done
+	return in.err
+}
+
+// Done is closed when the script has ended.
+func (in *Instance) Done() <-chan struct{} { return in.done }
+
+// Stop ends the script as an interrupt does: its END probes run and its
+// maps are printed. Wait tells when it is over.
+func (in *Instance) Stop() { in.stop() }
+
+// Entries reads all of a map, per-CPU values combined, in the kernel's
+// order.
+func (in *Instance) Entries(m *codegen.Map) ([]Entry, error) {
+	in.s.mu.Lock()
+	defer in.s.mu.Unlock()
+	if in.closed {
+		return nil, ErrEnded
+	}
+	return in.s.entries(m)
+}
+
+// PrintMap prints a map through the printer as print(@m, top, div) does,
+// between the events the script sends.
+func (in *Instance) PrintMap(m *codegen.Map, top, div uint64) error {
+	in.s.mu.Lock()
+	defer in.s.mu.Unlock()
+	if in.closed {
+		return ErrEnded
+	}
+	if err := in.s.printMap(m, top, div); err != nil {
 		return err
 	}
-	if s.exitCode != 0 {
-		return ExitStatus(s.exitCode)
+	if in.s.opts.Buffering == "full" {
+		return nil
 	}
-	return nil
+	return in.s.opts.Printer.Flush()
+}
+
+// ClearMap empties a map as clear(@m) does.
+func (in *Instance) ClearMap(m *codegen.Map) error { return in.resetMap(m, true) }
+
+// ZeroMap sets the values of a map to zero as zero(@m) does.
+func (in *Instance) ZeroMap(m *codegen.Map) error { return in.resetMap(m, false) }
+
+func (in *Instance) resetMap(m *codegen.Map, remove bool) error {
+	in.s.mu.Lock()
+	defer in.s.mu.Unlock()
+	if in.closed {
+		return ErrEnded
+	}
+	return in.s.resetMap(m, remove)
 }
 
 // ExitStatus is what Run returns when the script ended with exit(code) and
@@ -138,10 +245,19 @@ type state struct {
 	opts   Options
 	events map[uint64]*codegen.Event
 
+	// mu is held while the events are handled and the printer or the maps
+	// used, and released while the reader waits for events: the goroutine
+	// handling the events and callers of Instance's methods take turns.
+	mu sync.Mutex
+
 	maps     map[string]*ebpf.Map
 	progs    []*ebpf.Program // parallel to obj.Programs
 	links    []probe.Link
+	iters    []probe.Link // the iterators among links
+	end      []*ebpf.Program
+	self     []*ebpf.Program
 	reader   *ringbuf.Reader
+	rec      ringbuf.Record
 	wait     *ringWait  // nil: the reader blocks on its own
 	skb      *skbWriter // skboutput()'s packets, when the script has any
 	exiting  bool       // exit() was called
@@ -149,8 +265,9 @@ type state struct {
 	pidExit  *pidWatch
 }
 
-func (s *state) run(ctx context.Context) error {
-	var begin, end, self []*ebpf.Program
+// start runs the BEGIN probes and attaches the others.
+func (s *state) start() error {
+	var begin []*ebpf.Program
 	n := 0
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
@@ -159,9 +276,9 @@ func (s *state) run(ctx context.Context) error {
 			case "begin":
 				begin = append(begin, s.progs[i])
 			case "end":
-				end = append(end, s.progs[i])
+				s.end = append(s.end, s.progs[i])
 			case "self":
-				self = append(self, s.progs[i])
+				s.self = append(s.self, s.progs[i])
 			}
 		}
 	}
@@ -201,13 +318,12 @@ func (s *state) run(ctx context.Context) error {
 	if err := s.runOnce(begin, "BEGIN"); err != nil {
 		return err
 	}
-	var iters []probe.Link
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
 			if s.exiting || pt.Provider == "begin" || pt.Provider == "end" || pt.Provider == "self" {
 				continue
 			}
-			l, err := probe.Attach(pt, s.progs[i])
+			l, err := s.opts.Probes.Attach(pt, s.progs[i])
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), pt.Name) {
 					err = fmt.Errorf("%s: %w", pt.Name, err)
@@ -223,13 +339,22 @@ func (s *state) run(ctx context.Context) error {
 			}
 			s.links = append(s.links, l)
 			if pt.Provider == "iter" {
-				iters = append(iters, l)
+				s.iters = append(s.iters, l)
 			}
 		}
 	}
-	if len(iters) > 0 {
-		return s.runIterators(iters, end)
+	return nil
+}
+
+// loop handles the events of the attached script until it ends, then
+// finishes it.
+func (s *state) loop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.iters) > 0 {
+		return s.runIterators(s.iters, s.end)
 	}
+	end := s.end
 	var cmdDone <-chan struct{}
 	if c := s.opts.Command; c != nil {
 		if !s.exiting {
@@ -246,7 +371,7 @@ func (s *state) run(ctx context.Context) error {
 	// self:signal:SIGUSR1 probes run each time the signal comes; without
 	// them, SIGUSR1 keeps its default action, as in bpftrace.
 	var usr1 chan os.Signal
-	if len(self) > 0 {
+	if len(s.self) > 0 {
 		usr1 = make(chan os.Signal, 1)
 		signal.Notify(usr1, syscall.SIGUSR1)
 		defer signal.Stop(usr1)
@@ -254,7 +379,7 @@ func (s *state) run(ctx context.Context) error {
 	for !s.exiting {
 		select {
 		case <-usr1:
-			if err := s.runOnce(self, "self"); err != nil {
+			if err := s.runOnce(s.self, "self"); err != nil {
 				s.finish(true, end)
 				return err
 			}
@@ -333,17 +458,36 @@ func (s *state) onMainThread(f func()) {
 	s.opts.OnMainThread(f)
 }
 
-// poll waits up to pollInterval for events and handles them.
+// poll waits up to pollInterval for events and handles them. It is
+// called with s.mu held, which it releases while it waits.
 func (s *state) poll() error {
 	if s.reader == nil {
+		s.mu.Unlock()
 		time.Sleep(pollInterval)
+		s.mu.Lock()
 		return nil
 	}
 	if s.wait == nil {
+		// The reader waits on its own: the first record is read unlocked,
+		// the rest of the batch with it.
 		s.reader.SetDeadline(time.Now().Add(pollInterval))
-		return s.read()
+		s.mu.Unlock()
+		err := s.reader.ReadInto(&s.rec)
+		s.mu.Lock()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading events: %w", err)
+		}
+		if err := s.handle(&s.rec); err != nil {
+			return err
+		}
+		return s.drain(true)
 	}
+	s.mu.Unlock()
 	s.wait.wait(pollInterval)
+	s.mu.Lock()
 	return s.drain(true)
 }
 
@@ -371,25 +515,31 @@ func (s *state) drain(keep bool) error {
 // read handles records until the reader's deadline passes or exit() is
 // called.
 func (s *state) read() error {
-	var rec ringbuf.Record
 	for !s.exiting {
-		err := s.reader.ReadInto(&rec)
+		err := s.reader.ReadInto(&s.rec)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("reading events: %w", err)
 		}
-		if err := s.dispatch(rec.RawSample); err != nil {
+		if err := s.handle(&s.rec); err != nil {
 			return err
-		}
-		if s.opts.Buffering == "none" || (s.opts.Buffering != "full" && rec.Remaining == 0) {
-			if err := s.opts.Printer.Flush(); err != nil {
-				return err
-			}
 		}
 	}
 	if s.opts.Buffering != "full" {
+		return s.opts.Printer.Flush()
+	}
+	return nil
+}
+
+// handle dispatches one record and writes out what it printed as the
+// buffering mode says.
+func (s *state) handle(rec *ringbuf.Record) error {
+	if err := s.dispatch(rec.RawSample); err != nil {
+		return err
+	}
+	if s.opts.Buffering == "none" || (s.opts.Buffering != "full" && rec.Remaining == 0) {
 		return s.opts.Printer.Flush()
 	}
 	return nil

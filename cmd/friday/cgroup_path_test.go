@@ -47,7 +47,7 @@ func TestCgroupPathOfOwnCgroup(t *testing.T) {
 	dir := filepath.Join(mount, path)
 	var stdout, stderr bytes.Buffer
 	prog := fmt.Sprintf(`BEGIN { printf("%%s|%%s|\n", cgroup_path(cgroupid(%q), "unified"), cgroup_path(cgroupid(%q), "u*")); exit(); }`, dir, dir)
-	if rc := traceMain([]string{"-q", "-e", prog}, &stdout, &stderr); rc != 0 {
+	if rc := (&app{stdout: &stdout, stderr: &stderr}).trace([]string{"-q", "-e", prog}); rc != 0 {
 		t.Fatalf("exit status %d, stderr:\n%s", rc, &stderr)
 	}
 	want := fmt.Sprintf("unified:%s|unified:%s|\n\n\n", path, path)

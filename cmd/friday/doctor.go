@@ -42,7 +42,8 @@ func doctorFlags() *pflag.FlagSet {
 	return fs
 }
 
-func doctorMain(args []string, stdout, stderr io.Writer) int {
+func (a *app) doctor(args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	fs, o := newDoctorFlags()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {

@@ -11,7 +11,7 @@ import (
 
 func TestDoctorCommand(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := mainCode([]string{"doctor", "-f", "json"}, &out, &errb)
+	code := (&app{stdout: &out, stderr: &errb}).main([]string{"doctor", "-f", "json"})
 	var r struct {
 		Checks []struct{ Name, Status, Detail, Fix string }
 		Usable bool
@@ -27,7 +27,7 @@ func TestDoctorCommand(t *testing.T) {
 	}
 
 	out.Reset()
-	if code := mainCode([]string{"doctor"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "privileges") {
+	if code := (&app{stdout: &out, stderr: &errb}).main([]string{"doctor"}); code != 0 || !strings.HasPrefix(out.String(), "privileges") {
 		t.Errorf("text output (exit %d):\n%s", code, out.String())
 	}
 }
@@ -46,7 +46,7 @@ func TestDoctorUsage(t *testing.T) {
 		{[]string{"help", "doctor"}, 0, "friday doctor [flags]", ""},
 	} {
 		var out, errb bytes.Buffer
-		code := mainCode(c.args, &out, &errb)
+		code := (&app{stdout: &out, stderr: &errb}).main(c.args)
 		if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errb.String(), c.err) ||
 			c.err == "" && errb.Len() != 0 {
 			t.Errorf("%v: exit %d\nstdout: %s\nstderr: %s", c.args, code, out.String(), errb.String())

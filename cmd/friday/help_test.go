@@ -10,7 +10,7 @@ import (
 // that friday's do not.
 func TestTraceHelpGoReturnProbes(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := mainCode([]string{"trace", "-h"}, &out, &errb); code != 0 {
+	if code := (&app{stdout: &out, stderr: &errb}).main([]string{"trace", "-h"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	help := strings.Join(strings.Fields(out.String()), " ")

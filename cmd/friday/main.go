@@ -34,13 +34,17 @@ func init() {
 	runtime.LockOSThread()
 }
 
-// onMainThread runs f on the main thread; nil, as when tests call the
-// commands, runs f in place.
-var onMainThread func(f func())
+// app is what the commands run with.
+type app struct {
+	stdout, stderr io.Writer
+	// onMainThread runs f on the main thread; nil, as when tests run the
+	// commands, runs f in place.
+	onMainThread func(f func())
+}
 
 func main() {
 	calls := make(chan func())
-	onMainThread = func(f func()) {
+	onMainThread := func(f func()) {
 		done := make(chan any)
 		// A panic goes back to the caller, under mainCode's recover,
 		// instead of ending the program with a stack trace here.
@@ -53,7 +57,8 @@ func main() {
 		}
 	}
 	exit := make(chan int)
-	go func() { exit <- mainCode(os.Args[1:], os.Stdout, os.Stderr) }()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, onMainThread: onMainThread}
+	go func() { exit <- a.main(os.Args[1:]) }()
 	for {
 		select {
 		case f := <-calls:
@@ -64,8 +69,9 @@ func main() {
 	}
 }
 
-// mainCode runs the command line and returns the exit status.
-func mainCode(args []string, stdout, stderr io.Writer) (code int) {
+// main runs the command line and returns the exit status.
+func (a *app) main(args []string) (code int) {
+	stdout, stderr := a.stdout, a.stderr
 	defer func() {
 		// A last defence: a bug must not show the user a Go stack trace.
 		if r := recover(); r != nil {
@@ -79,9 +85,9 @@ func mainCode(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	switch args[0] {
 	case "trace":
-		return traceMain(args[1:], stdout, stderr)
+		return a.trace(args[1:])
 	case "doctor":
-		return doctorMain(args[1:], stdout, stderr)
+		return a.doctor(args[1:])
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "doctor" {
 			fmt.Fprint(stdout, doctorUsage)

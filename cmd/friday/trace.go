@@ -10,21 +10,15 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/spf13/pflag"
 
-	"friday/check"
-	"friday/codegen"
-	"friday/output"
-	"friday/probe"
 	"friday/run"
-	"friday/symbol"
+	"friday/script"
 	"friday/syntax"
 )
 
@@ -105,7 +99,8 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func traceMain(args []string, stdout, stderr io.Writer) int {
+func (a *app) trace(args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	// One thread runs Go code: a tracer waits most of the time, and with
 	// more the runtime hands work between idle threads on every wake-up,
 	// system calls that scripts tracing every process see (about 190 a
@@ -130,7 +125,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	o.dash = fs.ArgsLenAtDash()
-	if err := trace(o, fs.Args(), stdout, stderr); err != nil {
+	if err := a.runTrace(o, fs.Args()); err != nil {
 		var status run.ExitStatus
 		if errors.As(err, &status) {
 			return int(status) & 0xff
@@ -149,37 +144,19 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// scriptError is an error about a place in the script, printed with the
-// source line like bpftrace does.
-type scriptError struct {
-	name string
-	src  []byte
-	err  error
-}
-
-func (e *scriptError) Error() string { return e.err.Error() }
-func (e *scriptError) Unwrap() error { return e.err }
-
 // printError prints err for the user: script errors with their source
 // line, others after bpftrace's "ERROR:".
 func printError(w io.Writer, err error) {
-	var se *scriptError
+	var se *script.Error
 	if errors.As(err, &se) {
-		var list *syntax.ErrorList
-		var gen *codegen.Error
-		switch {
-		case errors.As(se.err, &list):
-			list.Format(w)
-			return
-		case errors.As(se.err, &gen):
-			syntax.FormatError(w, se.name, se.src, gen.Pos, gen.Msg)
-			return
-		}
+		se.Format(w)
+		return
 	}
 	fmt.Fprintf(w, "ERROR: %s\n", strings.TrimRight(err.Error(), "\n"))
 }
 
-func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
+func (a *app) runTrace(o *traceOpts, args []string) error {
+	stdout, stderr := a.stdout, a.stderr
 	switch o.format {
 	case "text", "json":
 	default:
@@ -193,7 +170,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	// As in bpftrace, -d shows what would run and runs nothing; the
 	// programs still go through the kernel's verifier.
 	o.dryRun = o.dryRun || o.debug
-	probe.SetUserOptions(probe.UserOptions{Pid: o.pid, Unsafe: o.unsafe})
+	host := script.NewHost()
 	if o.list {
 		pattern := ""
 		if o.program != "" || len(args) > 1 {
@@ -205,7 +182,7 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		if err := run.CheckPrivilege(); err != nil {
 			return err
 		}
-		return listProbes(pattern, o.verbose, stdout)
+		return listProbes(host, pattern, o.verbose, o.pid, stdout)
 	}
 
 	name, src, params, err := readProgram(o, args)
@@ -221,48 +198,22 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := syntax.Parse(name, src)
-	if err != nil {
-		return &scriptError{name, src, err}
-	}
-	dir := "."
-	if o.program == "" && name != "stdin" {
-		dir = filepath.Dir(name)
-	}
-	if err := syntax.ResolveImports(f, dir); err != nil {
-		return &scriptError{name, src, err}
-	}
-	// Syntax errors are worth showing to anyone; past them, attach
-	// points are looked up in places only root may read.
-	if err := run.CheckPrivilege(); err != nil {
-		return err
-	}
-	warn := func(w *syntax.Error) {
-		syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
-	}
-	if o.noWarn {
-		warn = nil
-	}
-	prog, err := check.Check(f, check.Options{
+	copts := script.Options{
+		Host:      host,
 		Params:    params,
+		Named:     named,
+		Pid:       o.pid,
 		Unsafe:    o.unsafe,
 		MaxStrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"),
-		Warn:      warn,
-		Expand:    probe.Expand,
-		BTF: func() *btf.Spec {
-			// Without kernel types the script's uses of them are
-			// reported as unknown, which says what is missing.
-			spec, _ := btf.LoadKernelSpec()
-			return spec
-		},
-	})
-	if err != nil {
-		return &scriptError{name, src, err}
 	}
-	if help, err := checkNamedParams(named, prog.Getopts, stdout); help || err != nil {
-		return err
+	if o.program == "" && name != "stdin" {
+		copts.Dir = filepath.Dir(name)
 	}
-
+	if !o.noWarn {
+		copts.Warn = func(w *syntax.Error) {
+			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
+		}
+	}
 	// Signals are caught from here on so that whatever reaches the kernel
 	// is taken out of it again.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -272,39 +223,30 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 	// catching SIGPIPE does not pass on to the commands friday starts.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
-	var cmd *run.Command
-	gopts := codegen.Options{Getopt: named}
-	res := symbol.NewResolver()
-	var follow *symbol.Follower
 	if o.command != "" && !o.dryRun {
-		if cmd, err = run.StartCommand(o.command); err != nil {
+		// Started before the script is compiled, held until it runs:
+		// cpid is its pid.
+		cmd, err := run.StartCommand(o.command)
+		if err != nil {
 			return err
 		}
 		defer cmd.Stop()
-		gopts.CPID = cmd.Pid()
-		// The command may exit before its stacks are printed: what it
-		// maps is recorded from its exec on. Polling its maps is the
-		// fallback where perf events are not allowed.
-		if follow, err = res.Follow(cmd.Pid()); err == nil {
-			defer follow.Close()
-		} else {
-			defer res.Watch(cmd.Pid())()
-		}
+		copts.Command = cmd
 	}
-	if o.pid > 0 && !o.dryRun {
-		// Its stacks must resolve even if it exits before they print.
-		defer res.Watch(o.pid)()
+	prog, err := script.Compile(name, src, copts)
+	var help *script.HelpError
+	if errors.As(err, &help) {
+		_, err := fmt.Fprintln(stdout, help.Hint)
+		return err
 	}
-	obj, err := codegen.Generate(prog, gopts)
 	if err != nil {
-		return &scriptError{name, src, err}
+		return err
 	}
 	if o.debug {
-		if err := printDebug(stdout, f, obj); err != nil {
+		if err := printDebug(stdout, prog); err != nil {
 			return err
 		}
 	}
-
 	out := stdout
 	if o.outFile != "" {
 		file, err := os.Create(o.outFile)
@@ -314,31 +256,16 @@ func trace(o *traceOpts, args []string, stdout, stderr io.Writer) error {
 		defer file.Close()
 		out = file
 	}
-	bw := bufio.NewWriterSize(out, 64<<10)
-	defer bw.Flush()
-	stacks := new(run.Stacks)
-	syms := newSymbols(res, stacks)
-	if follow != nil {
-		syms.follow, syms.cpid = follow, uint32(cmd.Pid())
-	}
-	printer, err := output.New(bw, o.format, obj, syms)
-	if err != nil {
-		return err
-	}
-	printer.NoWarnings = o.noWarn
-	return run.Run(ctx, obj, run.Options{
-		Printer:   printer,
-		Log:       stderr,
-		Quiet:     o.quiet,
-		Verbose:   o.verbose,
-		DryRun:    o.dryRun,
-		Unsafe:    o.unsafe,
-		Command:   cmd,
-		Pid:       o.pid,
-		Stacks:    stacks,
-		Buffering: o.buffering,
-
-		OnMainThread: onMainThread,
+	return prog.Run(ctx, script.RunOptions{
+		Output:       out,
+		Format:       o.format,
+		Buffering:    o.buffering,
+		Log:          stderr,
+		NoWarnings:   o.noWarn,
+		Quiet:        o.quiet,
+		Verbose:      o.verbose,
+		DryRun:       o.dryRun,
+		OnMainThread: a.onMainThread,
 	})
 }
 
@@ -396,33 +323,8 @@ func scriptParams(args []string, dash int) (params []string, named map[string]st
 	return params, named, nil
 }
 
-// checkNamedParams refuses named parameters that no getopt() of the
-// script reads, and answers --help, unless the script reads a help
-// option itself, with the ones it reads, as bpftrace does.
-func checkNamedParams(named map[string]string, getopts []string, w io.Writer) (help bool, err error) {
-	hint := "HINT: no custom program options defined."
-	if len(getopts) > 0 {
-		hint = "HINT: expected program options: --" + strings.Join(getopts, ", --")
-	}
-	var unexpected []string
-	for name := range named {
-		if !slices.Contains(getopts, name) && name != "help" {
-			unexpected = append(unexpected, name)
-		}
-	}
-	if len(unexpected) > 0 {
-		slices.Sort(unexpected)
-		return false, fmt.Errorf("unexpected program command line options: --%s\n%s", strings.Join(unexpected, ", --"), hint)
-	}
-	if _, ok := named["help"]; ok && !slices.Contains(getopts, "help") {
-		_, err := fmt.Fprintln(w, hint)
-		return true, err
-	}
-	return false, nil
-}
-
-func listProbes(pattern string, verbose bool, w io.Writer) error {
-	lines, err := probe.List(pattern, verbose)
+func listProbes(host *script.Host, pattern string, verbose bool, pid int, w io.Writer) error {
+	lines, err := host.ListProbes(pattern, verbose, pid)
 	if err != nil {
 		return err
 	}
@@ -435,10 +337,10 @@ func listProbes(pattern string, verbose bool, w io.Writer) error {
 }
 
 // printDebug shows the syntax tree, then each program's instructions.
-func printDebug(w io.Writer, f *syntax.File, obj *codegen.Object) error {
+func printDebug(w io.Writer, prog *script.Program) error {
 	bw := bufio.NewWriter(w)
-	syntax.Fprint(bw, f)
-	for _, p := range obj.Programs {
+	syntax.Fprint(bw, prog.File())
+	for _, p := range prog.Object().Programs {
 		names := make([]string, len(p.Points))
 		for i, pt := range p.Points {
 			names[i] = pt.Name

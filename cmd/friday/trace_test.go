@@ -16,7 +16,7 @@ func TestDebugDoesNotRun(t *testing.T) {
 	testenv.BPF(t)
 	mark := filepath.Join(t.TempDir(), "ran")
 	var stdout, stderr bytes.Buffer
-	rc := traceMain([]string{"-d", "-c", "/usr/bin/touch " + mark, "-e", `BEGIN { printf("ran\n"); @n = count(); }`}, &stdout, &stderr)
+	rc := (&app{stdout: &stdout, stderr: &stderr}).trace([]string{"-d", "-c", "/usr/bin/touch " + mark, "-e", `BEGIN { printf("ran\n"); @n = count(); }`})
 	if rc != 0 {
 		t.Fatalf("exit status %d, stderr:\n%s", rc, stderr.String())
 	}

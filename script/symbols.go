@@ -1,4 +1,4 @@
-package main
+package script
 
 import (
 	"friday/cgroup"
@@ -8,9 +8,9 @@ import (
 	"friday/symbol"
 )
 
-// symbols resolves what printed values only identify: addresses through
-// package symbol, stack ids through the running script's stack maps,
-// cgroup ids through the mounted cgroup hierarchies.
+// symbols resolves what printed values only identify, for one run of a
+// script: addresses through package symbol, stack ids through the running
+// script's stack maps, cgroup ids through the mounted cgroup hierarchies.
 type symbols struct {
 	res     *symbol.Resolver
 	stacks  *run.Stacks

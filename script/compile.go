@@ -1,0 +1,208 @@
+// Package script compiles and runs programs written in the bpftrace
+// language: it takes a script from its source text through the syntax
+// tree, the checked program and the BPF instructions to programs loaded
+// and attached in the kernel, and hands what they report (events and
+// maps) to a printer and to Go callbacks while it runs. Every command
+// that runs a script stands on it: Compile, then Program.Start or
+// Program.Run.
+//
+// Nothing is kept between calls but what a Host holds, given explicitly:
+// several scripts may be compiled and run in one process, one after the
+// other or at the same time.
+package script
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"friday/check"
+	"friday/codegen"
+	"friday/probe"
+	"friday/run"
+	"friday/syntax"
+)
+
+// Options say how to compile a script: the facts and settings that shape
+// its code.
+type Options struct {
+	// Host is what the scripts of the process know of the machine; nil
+	// gives the script a Host of its own, which reads everything again.
+	Host *Host
+	// Dir is the directory import paths are relative to; "" is the
+	// current directory.
+	Dir string
+	// Params are the positional parameters $1, $2, ...
+	Params []string
+	// Named are the named parameters ("--name=value", or "--name" with
+	// the value ""), which getopt() reads. One the script does not read
+	// is an error, except "help": see HelpError.
+	Named map[string]string
+	// Pid is the -p process: user-space probes fire in it only and
+	// their binaries may be left out, and the script ends when it exits.
+	Pid int
+	// Command is the -c command, started held (run.StartCommand): cpid is
+	// its pid. Running the program lets it go, and the script ends when
+	// it exits. Whoever started it stops it if the program never runs.
+	Command *run.Command
+	// Unsafe allows actions with side effects on the system (system(),
+	// signal(), override(), raw addresses in uprobes).
+	Unsafe bool
+	// MaxStrLen is the capacity of strings read at run time, given
+	// outside the script (BPFTRACE_MAX_STRLEN): it wins over the script's
+	// config block; 0 leaves it to the config block, or 64.
+	MaxStrLen int
+	// Warn receives the compiler's warnings; nil drops them.
+	Warn func(*syntax.Error)
+}
+
+// Program is a compiled script: the BPF programs, maps and events of its
+// object, and the points they attach to.
+type Program struct {
+	name string
+	src  []byte
+	file *syntax.File
+	prog *check.Program
+	obj  *codegen.Object
+	host *Host
+	pid  int
+	cmd  *run.Command
+	// unsafe allows system() when the program runs.
+	unsafe bool
+}
+
+// Compile compiles the script src, whose name errors show ("stdin" for
+// one given on the command line). Errors about places in the script are
+// *Error.
+func Compile(name string, src []byte, opts Options) (*Program, error) {
+	if opts.Host == nil {
+		opts.Host = NewHost()
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	f, err := syntax.Parse(name, src)
+	if err != nil {
+		return nil, &Error{name, src, err}
+	}
+	if err := syntax.ResolveImports(f, dir); err != nil {
+		return nil, &Error{name, src, err}
+	}
+	// Syntax errors are worth showing to anyone; past them, attach
+	// points are looked up in places only root may read.
+	if err := run.CheckPrivilege(); err != nil {
+		return nil, err
+	}
+	h := opts.Host
+	user := probe.UserOptions{Pid: opts.Pid, Unsafe: opts.Unsafe}
+	prog, err := check.Check(f, check.Options{
+		Params:    opts.Params,
+		Unsafe:    opts.Unsafe,
+		MaxStrLen: opts.MaxStrLen,
+		Warn:      opts.Warn,
+		Expand: func(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+			return h.probes.Expand(ap, user)
+		},
+		BTF: h.kernelBTF,
+	})
+	if err != nil {
+		return nil, &Error{name, src, err}
+	}
+	if err := checkNamed(opts.Named, prog.Getopts); err != nil {
+		return nil, err
+	}
+	gopts := codegen.Options{Getopt: opts.Named, Kernel: h.kernel}
+	if opts.Command != nil {
+		gopts.CPID = opts.Command.Pid()
+	}
+	obj, err := codegen.Generate(prog, gopts)
+	if err != nil {
+		return nil, &Error{name, src, err}
+	}
+	return &Program{
+		name: name, src: src, file: f, prog: prog, obj: obj,
+		host: h, pid: opts.Pid, cmd: opts.Command, unsafe: opts.Unsafe,
+	}, nil
+}
+
+// Name is the script's name, as errors show it.
+func (p *Program) Name() string { return p.name }
+
+// File is the script's syntax tree, imports resolved.
+func (p *Program) File() *syntax.File { return p.file }
+
+// Object is the compiled object: BPF programs, maps and events.
+func (p *Program) Object() *codegen.Object { return p.obj }
+
+// Points are the points the program attaches to, BEGIN and END included
+// (which it runs itself), in the order they are attached.
+func (p *Program) Points() []*probe.Point {
+	var pts []*probe.Point
+	for _, pr := range p.obj.Programs {
+		pts = append(pts, pr.Points...)
+	}
+	return pts
+}
+
+// Getopts are the named parameters the script reads with getopt(), in
+// the order it first reads them.
+func (p *Program) Getopts() []string { return p.prog.Getopts }
+
+// HelpError is what Compile returns when the named parameters ask for
+// --help, which the script does not read itself: Hint lists those it
+// reads, for the command to print as bpftrace does.
+type HelpError struct{ Hint string }
+
+func (e *HelpError) Error() string { return e.Hint }
+
+// checkNamed refuses named parameters that no getopt() of the script
+// reads, and answers --help, unless the script reads a help option
+// itself, as bpftrace does.
+func checkNamed(named map[string]string, getopts []string) error {
+	hint := "HINT: no custom program options defined."
+	if len(getopts) > 0 {
+		hint = "HINT: expected program options: --" + strings.Join(getopts, ", --")
+	}
+	var unexpected []string
+	for name := range named {
+		if !slices.Contains(getopts, name) && name != "help" {
+			unexpected = append(unexpected, name)
+		}
+	}
+	if len(unexpected) > 0 {
+		slices.Sort(unexpected)
+		return fmt.Errorf("unexpected program command line options: --%s\n%s", strings.Join(unexpected, ", --"), hint)
+	}
+	if _, ok := named["help"]; ok && !slices.Contains(getopts, "help") {
+		return &HelpError{hint}
+	}
+	return nil
+}
+
+// Error is an error about places in a script.
+type Error struct {
+	Name string // the script's name
+	Src  []byte // its text
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Format writes the error as bpftrace does: each place with its source
+// line and a caret under it.
+func (e *Error) Format(w io.Writer) {
+	var list *syntax.ErrorList
+	var gen *codegen.Error
+	switch {
+	case errors.As(e.Err, &list):
+		list.Format(w)
+	case errors.As(e.Err, &gen):
+		syntax.FormatError(w, e.Name, e.Src, gen.Pos, gen.Msg)
+	default:
+		fmt.Fprintf(w, "ERROR: %s\n", strings.TrimRight(e.Err.Error(), "\n"))
+	}
+}

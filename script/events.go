@@ -1,0 +1,53 @@
+package script
+
+import (
+	"friday/codegen"
+	"friday/run"
+)
+
+// Event is one thing a script sent to be printed (printf(), print() of a
+// value, time(), join(), errorf(), ...), decoded.
+type Event struct {
+	// Kind says what sent it: codegen.Printf, codegen.Print, ...
+	Kind codegen.EventKind
+	// Format is what shapes its text: the format of printf(), errorf()
+	// and time(), the separator of join().
+	Format string
+	// Args are its arguments, decoded as Map.Entries decodes values.
+	Args []any
+	// Pos is where the script sent it: "file:line:col".
+	Pos string
+}
+
+// callbacks hands what a script prints to the Go callbacks of RunOptions
+// as well as to the printer.
+type callbacks struct {
+	run.Printer
+	dec   *decoder
+	event func(*Event) error
+	maps  func(*Map) error
+}
+
+func (c *callbacks) Event(ev *codegen.Event, args []byte) error {
+	if c.event != nil {
+		e := &Event{Kind: ev.Kind, Format: ev.Format, Pos: ev.Pos}
+		if ev.Layout != nil {
+			for _, f := range ev.Layout.Fields {
+				e.Args = append(e.Args, c.dec.value(f.Type, args[f.Offset:]))
+			}
+		}
+		if err := c.event(e); err != nil {
+			return err
+		}
+	}
+	return c.Printer.Event(ev, args)
+}
+
+func (c *callbacks) Map(m *codegen.Map, entries []run.Entry, top, div uint64) error {
+	if c.maps != nil {
+		if err := c.maps(c.dec.snapshot(m, entries)); err != nil {
+			return err
+		}
+	}
+	return c.Printer.Map(m, entries, top, div)
+}

@@ -1,0 +1,240 @@
+package script
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"friday/codegen"
+	"friday/output"
+	"friday/run"
+)
+
+// RunOptions say how to run a program and where what it reports goes.
+type RunOptions struct {
+	// Output receives bpftrace's text output, or with Format "json" its
+	// JSON output: what the script prints and its maps at exit. Nil
+	// prints nothing.
+	Output io.Writer
+	Format string // "text" (or "") or "json"
+	// Buffering says when output is written: "line" (or "") after each
+	// batch of events, "none" after each event, "full" when the buffer
+	// fills or at exit.
+	Buffering string
+	// Log receives the messages of errorf() and warnf(), the ones the
+	// runtime gives (a missing file for cat(), attach points left out)
+	// and, with Verbose, verifier statistics; nil is os.Stderr.
+	Log        io.Writer
+	NoWarnings bool // leave out warnf()'s and the program's warnings
+	Quiet      bool // no "Attaching N probes..."
+	Verbose    bool // verifier statistics; the full verifier log on rejection
+	// DryRun loads the programs into the kernel, whose verifier checks
+	// them, and takes them out again: nothing is attached or run.
+	DryRun bool
+	// OnMainThread runs a function on the thread BEGIN and END probes
+	// fire on, which bpftrace makes the main thread (tid == pid); nil
+	// runs them on whichever thread runs the script.
+	OnMainThread func(func())
+
+	// Event, when set, is given each event the script sends to be
+	// printed, before Output gets it.
+	Event func(*Event) error
+	// Map, when set, is given each map the script prints (print(@m), and
+	// every map at exit), before Output gets it.
+	Map func(*Map) error
+}
+
+// Run is a program running in the kernel.
+type Run struct {
+	prog *Program
+	in   *run.Instance
+	dec  *decoder
+	done chan struct{}
+	err  error
+}
+
+// Run runs the program as Start and Wait do.
+func (p *Program) Run(ctx context.Context, opts RunOptions) error {
+	r, err := p.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return r.Wait()
+}
+
+// Start loads the program, runs its BEGIN probes, attaches the others and
+// returns while it runs: until exit(), the end of ctx or Stop, the exit
+// of the -c command or the -p process, or an error. Then its END probes
+// run, its maps are printed, and it is taken out of the kernel again,
+// however it ended. A program run with a -c command runs once.
+func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	if opts.Output == nil {
+		opts.Output = io.Discard
+	}
+	res := p.host.symbols
+	stacks := new(run.Stacks)
+	syms := newSymbols(res, stacks)
+	var stop []func()
+	cleanup := func() {
+		for i := len(stop) - 1; i >= 0; i-- {
+			stop[i]()
+		}
+	}
+	if c := p.cmd; c != nil && !opts.DryRun {
+		// The command may exit before its stacks are printed: what it
+		// maps is recorded from its exec on. Polling its maps is the
+		// fallback where perf events are not allowed.
+		if follow, err := res.Follow(c.Pid()); err == nil {
+			syms.follow, syms.cpid = follow, uint32(c.Pid())
+			stop = append(stop, func() { follow.Close() })
+		} else {
+			stop = append(stop, res.Watch(c.Pid()))
+		}
+	}
+	if p.pid > 0 && !opts.DryRun {
+		// Its stacks must resolve even if it exits before they print.
+		stop = append(stop, res.Watch(p.pid))
+	}
+	bw := bufio.NewWriterSize(opts.Output, 64<<10)
+	printer, err := output.New(bw, opts.Format, p.obj, syms)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	printer.NoWarnings, printer.Log = opts.NoWarnings, opts.Log
+	// Values are decoded for Go callers with a printer of their own: the
+	// one above belongs to the goroutine handling the events.
+	text, _ := output.New(io.Discard, "text", p.obj, syms)
+	text.Log = opts.Log
+	dec := &decoder{printer: text}
+	in, err := run.Start(ctx, p.obj, run.Options{
+		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map},
+		Log:          opts.Log,
+		Probes:       p.host.probes,
+		Quiet:        opts.Quiet,
+		Verbose:      opts.Verbose,
+		DryRun:       opts.DryRun,
+		Unsafe:       p.unsafe,
+		Command:      p.cmd,
+		Pid:          p.pid,
+		Stacks:       stacks,
+		Buffering:    opts.Buffering,
+		OnMainThread: opts.OnMainThread,
+	})
+	if err != nil {
+		bw.Flush()
+		cleanup()
+		return nil, err
+	}
+	r := &Run{prog: p, in: in, dec: dec, done: make(chan struct{})}
+	go func() {
+		r.err = in.Wait()
+		bw.Flush()
+		cleanup()
+		close(r.done)
+	}()
+	return r, nil
+}
+
+// Wait waits for the program to end and returns why it did when that was
+// not its normal end: an error, or run.ExitStatus after exit() with a
+// code other than 0.
+func (r *Run) Wait() error {
+	<-r.done
+	return r.err
+}
+
+// Done is closed when the program has ended and its output is written.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Stop ends the program as an interrupt does: its END probes run and its
+// maps are printed. Wait tells when it is over.
+func (r *Run) Stop() { r.in.Stop() }
+
+// Map reads the script's map name ("@name", or "@") while it runs.
+func (r *Run) Map(name string) (*Map, error) {
+	m, err := r.prog.userMap(name)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := r.in.Entries(m)
+	if err != nil {
+		return nil, err
+	}
+	return r.dec.snapshot(m, entries), nil
+}
+
+// Maps reads all the script's maps while it runs, sorted by name.
+func (r *Run) Maps() ([]*Map, error) {
+	var out []*Map
+	for _, m := range r.prog.userMaps() {
+		entries, err := r.in.Entries(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r.dec.snapshot(m, entries))
+	}
+	return out, nil
+}
+
+// PrintMap prints a map to Output as print(@name) does, between the
+// events the script sends.
+func (r *Run) PrintMap(name string) error {
+	m, err := r.prog.userMap(name)
+	if err != nil {
+		return err
+	}
+	return r.in.PrintMap(m, 0, 0)
+}
+
+// ClearMap empties a map as clear(@name) does.
+func (r *Run) ClearMap(name string) error {
+	m, err := r.prog.userMap(name)
+	if err != nil {
+		return err
+	}
+	return r.in.ClearMap(m)
+}
+
+// ZeroMap sets the values of a map to zero as zero(@name) does.
+func (r *Run) ZeroMap(name string) error {
+	m, err := r.prog.userMap(name)
+	if err != nil {
+		return err
+	}
+	return r.in.ZeroMap(m)
+}
+
+// userMaps are the maps the script names, sorted by name.
+func (p *Program) userMaps() []*codegen.Map {
+	var user []*codegen.Map
+	for _, m := range p.obj.Maps {
+		if !m.Internal && strings.HasPrefix(m.Name, "@") {
+			user = append(user, m)
+		}
+	}
+	slices.SortFunc(user, func(a, b *codegen.Map) int { return strings.Compare(a.Name, b.Name) })
+	return user
+}
+
+// userMap is the map the script names name.
+func (p *Program) userMap(name string) (*codegen.Map, error) {
+	for _, m := range p.userMaps() {
+		if m.Name == name {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("the script has no map %s", name)
+}
+
+// snapshot makes a Map of entries read from m.
+func (d *decoder) snapshot(m *codegen.Map, entries []run.Entry) *Map {
+	return &Map{Name: m.Name, Key: m.Key, Value: m.Value, Raw: entries, dec: d}
+}
