@@ -21,9 +21,6 @@ import (
 // *-dbg and *-dbgsym packages, Fedora's debuginfo).
 const Root = "/usr/lib/debug"
 
-// debugRoot is Root, replaced by tests with a directory they control.
-var debugRoot = Root
-
 // Note is one ELF note.
 type Note struct {
 	Name string
@@ -111,11 +108,14 @@ func gnuBuildID(notes []Note) string {
 
 // BuildIDPath is where the separate debug file of the binary with the
 // given build ID is installed, if it is; "" for an empty build ID.
-func BuildIDPath(buildID string) string {
+func BuildIDPath(buildID string) string { return buildIDPath(Root, buildID) }
+
+// buildIDPath is BuildIDPath under root instead of Root.
+func buildIDPath(root, buildID string) string {
 	if len(buildID) <= 2 {
 		return ""
 	}
-	return filepath.Join(debugRoot, ".build-id", buildID[:2], buildID[2:]+".debug")
+	return filepath.Join(root, ".build-id", buildID[:2], buildID[2:]+".debug")
 }
 
 // OpenSeparate finds the separate debug file of f, read from path, the way
@@ -123,9 +123,12 @@ func BuildIDPath(buildID string) string {
 // .gnu_debuglink records, next to the file, in its .debug directory, or
 // under Root. It returns nil when there is none; the caller closes the
 // file it returns.
-func OpenSeparate(f *elf.File, path string) *elf.File {
+func OpenSeparate(f *elf.File, path string) *elf.File { return openSeparate(Root, f, path) }
+
+// openSeparate is OpenSeparate under root instead of Root.
+func openSeparate(root string, f *elf.File, path string) *elf.File {
 	id := BuildID(f)
-	if p := BuildIDPath(id); p != "" {
+	if p := buildIDPath(root, id); p != "" {
 		if d, err := elf.Open(p); err == nil {
 			if BuildID(d) == id {
 				return d
@@ -144,7 +147,7 @@ func OpenSeparate(f *elf.File, path string) *elf.File {
 	for _, p := range []string{
 		filepath.Join(dir, name),
 		filepath.Join(dir, ".debug", name),
-		filepath.Join(debugRoot, dir, name),
+		filepath.Join(root, dir, name),
 	} {
 		// The stripped file has the build ID of its debug file: the link
 		// may not lead back to the file itself.

@@ -53,15 +53,6 @@ func hidden(t *testing.T, f, dbg *elf.File) uint64 {
 	return 0
 }
 
-// useRoot points the build ID directory at an empty one, so that what
-// the host has installed plays no part.
-func useRoot(t *testing.T) string {
-	old := debugRoot
-	debugRoot = t.TempDir()
-	t.Cleanup(func() { debugRoot = old })
-	return debugRoot
-}
-
 func TestBuildIDAgreesWithReadelf(t *testing.T) {
 	stripped, debug := binaries(t, "-Wl,--build-id")
 	want := regexp.MustCompile(`Build ID: ([0-9a-f]+)`).FindStringSubmatch(testenv.Run(t, testenv.Tool(t, "readelf"), "-n", stripped))
@@ -87,13 +78,13 @@ func TestOpenSeparate(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		flags []string
-		setup func(t *testing.T, stripped, debug string)
+		setup func(t *testing.T, root, stripped, debug string)
 		found bool
 	}{
 		{name: "none", flags: []string{"-Wl,--build-id"}},
 		{name: "build-id", flags: []string{"-Wl,--build-id"}, found: true,
-			setup: func(t *testing.T, stripped, debug string) {
-				p := BuildIDPath(BuildID(open(t, stripped)))
+			setup: func(t *testing.T, root, stripped, debug string) {
+				p := buildIDPath(root, BuildID(open(t, stripped)))
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -102,11 +93,11 @@ func TestOpenSeparate(t *testing.T) {
 				}
 			}},
 		{name: "debuglink", flags: []string{"-Wl,--build-id"}, found: true,
-			setup: func(t *testing.T, stripped, debug string) {
+			setup: func(t *testing.T, root, stripped, debug string) {
 				testenv.Run(t, objcopy, "--add-gnu-debuglink="+debug, stripped)
 			}},
 		{name: "debuglink-in-.debug", flags: []string{"-Wl,--build-id"}, found: true,
-			setup: func(t *testing.T, stripped, debug string) {
+			setup: func(t *testing.T, root, stripped, debug string) {
 				testenv.Run(t, objcopy, "--add-gnu-debuglink="+debug, stripped)
 				sub := filepath.Join(filepath.Dir(debug), ".debug")
 				if err := os.Mkdir(sub, 0o755); err != nil {
@@ -118,26 +109,26 @@ func TestOpenSeparate(t *testing.T) {
 			}},
 		// Without build IDs only the link's checksum tells the files apart.
 		{name: "debuglink-crc", flags: []string{"-Wl,--build-id=none"}, found: true,
-			setup: func(t *testing.T, stripped, debug string) {
+			setup: func(t *testing.T, root, stripped, debug string) {
 				testenv.Run(t, objcopy, "--add-gnu-debuglink="+debug, stripped)
 			}},
 		{name: "debuglink-crc-mismatch", flags: []string{"-Wl,--build-id=none"},
-			setup: func(t *testing.T, stripped, debug string) {
+			setup: func(t *testing.T, root, stripped, debug string) {
 				testenv.Run(t, objcopy, "--add-gnu-debuglink="+debug, stripped)
 				other, _ := binaries(t, "-Wl,--build-id=none", "-DOTHER")
 				testenv.Run(t, objcopy, "--only-keep-debug", other, debug)
 			}},
 		{name: "debuglink-not-elf", flags: []string{"-Wl,--build-id"},
-			setup: func(t *testing.T, stripped, debug string) {
+			setup: func(t *testing.T, root, stripped, debug string) {
 				testenv.Run(t, objcopy, "--add-gnu-debuglink="+debug, stripped)
 				if err := os.WriteFile(debug, []byte("not the debug file"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}},
 		{name: "build-id-mismatch", flags: []string{"-Wl,--build-id"},
-			setup: func(t *testing.T, stripped, debug string) {
+			setup: func(t *testing.T, root, stripped, debug string) {
 				other, _ := binaries(t, "-Wl,--build-id", "-DOTHER")
-				p := BuildIDPath(BuildID(open(t, stripped)))
+				p := buildIDPath(root, BuildID(open(t, stripped)))
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -145,20 +136,22 @@ func TestOpenSeparate(t *testing.T) {
 			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			useRoot(t)
+			// An empty debug directory of its own: what the host has
+			// installed plays no part.
+			root := t.TempDir()
 			stripped, debug := binaries(t, c.flags...)
 			want := hidden(t, open(t, debug), nil)
 			if want == 0 {
 				t.Fatal("the debug file does not name hidden_step")
 			}
 			if c.setup != nil {
-				c.setup(t, stripped, debug)
+				c.setup(t, root, stripped, debug)
 			}
 			f := open(t, stripped)
 			if f.Section(".symtab") != nil {
 				t.Fatal("the stripped file still has .symtab")
 			}
-			dbg := OpenSeparate(f, stripped)
+			dbg := openSeparate(root, f, stripped)
 			if dbg != nil {
 				defer dbg.Close()
 			}

@@ -23,23 +23,28 @@ func (s *state) userMap(ev *codegen.Event) (*codegen.Map, error) {
 	return nil, fmt.Errorf("internal error: event %d names unknown map %q", ev.ID, ev.Map)
 }
 
+// UserMaps are the maps of obj that the script names, sorted by name.
+func UserMaps(obj *codegen.Object) []*codegen.Map {
+	var user []*codegen.Map
+	for _, m := range obj.Maps {
+		if !m.Internal && strings.HasPrefix(m.Name, "@") {
+			user = append(user, m)
+		}
+	}
+	sort.Slice(user, func(i, j int) bool { return user[i].Name < user[j].Name })
+	return user
+}
+
 // printMaps prints every user map at exit, sorted by name. Empty maps are
 // handed to the printer too: bpftrace marks them with an empty line.
 func (s *state) printMaps() error {
 	if s.obj.NoExitMaps {
 		return nil
 	}
-	var user []*codegen.Map
-	for _, m := range s.obj.Maps {
-		if !m.Internal && strings.HasPrefix(m.Name, "@") {
-			user = append(user, m)
-		}
-	}
-	sort.Slice(user, func(i, j int) bool { return user[i].Name < user[j].Name })
 	if err := s.opts.Printer.ExitMaps(); err != nil {
 		return err
 	}
-	for _, m := range user {
+	for _, m := range UserMaps(s.obj) {
 		if err := s.printMap(m, 0, 0); err != nil {
 			return err
 		}

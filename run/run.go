@@ -98,11 +98,17 @@ var ErrEnded = errors.New("the script has ended")
 // printed and cleared from any goroutine while it runs; the events it
 // sends are handled by a goroutine of its own.
 type Instance struct {
-	s      *state
-	stop   context.CancelFunc
-	done   chan struct{}
-	err    error
-	closed bool // guarded by s.mu: the maps are gone
+	s    *state
+	stop context.CancelFunc
+	done chan struct{}
+	err  error
+
+	// mapsMu is held to read or change the maps from outside the script,
+	// and to take them out of the kernel, after which closed is set. The
+	// printer may ask for the maps while it prints an event: the handling
+	// of events holds s.mu, which is taken before mapsMu.
+	mapsMu sync.RWMutex
+	closed bool
 }
 
 // Run runs obj as Start and Wait do.
@@ -163,10 +169,12 @@ func Start(ctx context.Context, obj *codegen.Object, opts Options) (in *Instance
 // end takes the script out of the kernel once it has ended with err.
 func (in *Instance) end(err error) {
 	in.s.mu.Lock()
+	in.mapsMu.Lock()
 	if cerr := in.s.close(); err == nil {
 		err = cerr
 	}
 	in.closed = true
+	in.mapsMu.Unlock()
 	in.s.mu.Unlock()
 	if err == nil && in.s.exitCode != 0 {
 		err = ExitStatus(in.s.exitCode)
@@ -192,10 +200,10 @@ func (in *Instance) Done() <-chan struct{} { return in.done }
 func (in *Instance) Stop() { in.stop() }
 
 // Entries reads all of a map, per-CPU values combined, in the kernel's
-// order.
+// order. The printer may call it while it prints.
 func (in *Instance) Entries(m *codegen.Map) ([]Entry, error) {
-	in.s.mu.Lock()
-	defer in.s.mu.Unlock()
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
 	if in.closed {
 		return nil, ErrEnded
 	}
@@ -203,10 +211,13 @@ func (in *Instance) Entries(m *codegen.Map) ([]Entry, error) {
 }
 
 // PrintMap prints a map through the printer as print(@m, top, div) does,
-// between the events the script sends.
+// between the events the script sends. The printer itself must not call
+// it.
 func (in *Instance) PrintMap(m *codegen.Map, top, div uint64) error {
 	in.s.mu.Lock()
 	defer in.s.mu.Unlock()
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
 	if in.closed {
 		return ErrEnded
 	}
@@ -226,8 +237,8 @@ func (in *Instance) ClearMap(m *codegen.Map) error { return in.resetMap(m, true)
 func (in *Instance) ZeroMap(m *codegen.Map) error { return in.resetMap(m, false) }
 
 func (in *Instance) resetMap(m *codegen.Map, remove bool) error {
-	in.s.mu.Lock()
-	defer in.s.mu.Unlock()
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
 	if in.closed {
 		return ErrEnded
 	}
@@ -245,9 +256,9 @@ type state struct {
 	opts   Options
 	events map[uint64]*codegen.Event
 
-	// mu is held while the events are handled and the printer or the maps
-	// used, and released while the reader waits for events: the goroutine
-	// handling the events and callers of Instance's methods take turns.
+	// mu is held while the events are handled and the printer used, and
+	// released while the reader waits for events: the goroutine handling
+	// the events and callers of Instance.PrintMap take turns.
 	mu sync.Mutex
 
 	maps     map[string]*ebpf.Map

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 
 	"friday/codegen"
 	"friday/output"
@@ -46,6 +44,9 @@ type RunOptions struct {
 	// Map, when set, is given each map the script prints (print(@m), and
 	// every map at exit), before Output gets it.
 	Map func(*Map) error
+	// Event and Map are called on the goroutine that handles the
+	// script's events, between them: they may read and clear maps but
+	// not print them (Run.PrintMap).
 }
 
 // Run is a program running in the kernel.
@@ -174,7 +175,7 @@ func (r *Run) Map(name string) (*Map, error) {
 // Maps reads all the script's maps while it runs, sorted by name.
 func (r *Run) Maps() ([]*Map, error) {
 	var out []*Map
-	for _, m := range r.prog.userMaps() {
+	for _, m := range run.UserMaps(r.prog.obj) {
 		entries, err := r.in.Entries(m)
 		if err != nil {
 			return nil, err
@@ -185,7 +186,7 @@ func (r *Run) Maps() ([]*Map, error) {
 }
 
 // PrintMap prints a map to Output as print(@name) does, between the
-// events the script sends.
+// events the script sends. The Event and Map callbacks must not call it.
 func (r *Run) PrintMap(name string) error {
 	m, err := r.prog.userMap(name)
 	if err != nil {
@@ -212,21 +213,9 @@ func (r *Run) ZeroMap(name string) error {
 	return r.in.ZeroMap(m)
 }
 
-// userMaps are the maps the script names, sorted by name.
-func (p *Program) userMaps() []*codegen.Map {
-	var user []*codegen.Map
-	for _, m := range p.obj.Maps {
-		if !m.Internal && strings.HasPrefix(m.Name, "@") {
-			user = append(user, m)
-		}
-	}
-	slices.SortFunc(user, func(a, b *codegen.Map) int { return strings.Compare(a.Name, b.Name) })
-	return user
-}
-
 // userMap is the map the script names name.
 func (p *Program) userMap(name string) (*codegen.Map, error) {
-	for _, m := range p.userMaps() {
+	for _, m := range run.UserMaps(p.obj) {
 		if m.Name == name {
 			return m, nil
 		}
