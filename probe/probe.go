@@ -1,7 +1,8 @@
 // Package probe turns attach points as written into concrete kernel attach
 // points, lists what can be attached, and attaches loaded programs.
 // Each provider (tracepoint, interval, ...) lives in a file of its own and
-// registers itself with register; Expand, List and Attach only dispatch.
+// registers itself with register; a Resolver's Expand, List and Attach only
+// dispatch, and keep what the providers read of the kernel.
 package probe
 
 import (

@@ -1,6 +1,7 @@
 // Package run loads a compiled script into the kernel, attaches it, feeds
 // the events it sends to the printer, and takes everything out of the
-// kernel again when the script ends.
+// kernel again when the script ends. While it runs, its maps may be read,
+// printed and cleared from other goroutines (Instance).
 package run
 
 import (
