@@ -214,18 +214,9 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
 		}
 	}
-	// Signals are caught from here on so that whatever reaches the kernel
-	// is taken out of it again.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// A closed output pipe (friday trace ... | head) then fails the write
-	// instead of killing friday before it cleans up. Unlike ignoring it,
-	// catching SIGPIPE does not pass on to the commands friday starts.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-
 	if o.command != "" && !o.dryRun {
 		// Started before the script is compiled, held until it runs:
-		// cpid is its pid.
+		// cpid is its pid. Should friday die first, it never runs.
 		cmd, err := run.StartCommand(o.command)
 		if err != nil {
 			return err
@@ -242,6 +233,15 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Signals are caught from here on so that whatever reaches the kernel
+	// is taken out of it again.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// A closed output pipe (friday trace ... | head) then fails the write
+	// instead of killing friday before it cleans up. Unlike ignoring it,
+	// catching SIGPIPE does not pass on to the commands friday starts.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+
 	if o.debug {
 		if err := printDebug(stdout, prog); err != nil {
 			return err
