@@ -112,15 +112,6 @@ type Instance struct {
 	closed bool
 }
 
-// Run runs obj as Start and Wait do.
-func Run(ctx context.Context, obj *codegen.Object, opts Options) error {
-	in, err := Start(ctx, obj, opts)
-	if err != nil {
-		return err
-	}
-	return in.Wait()
-}
-
 // Start loads obj, runs its BEGIN probes, attaches the others and returns
 // while the script runs, until exit(), the end of ctx or Stop, the exit of
 // opts.Command or opts.Pid, or an error. Then its END probes run, its maps
@@ -193,9 +184,6 @@ func (in *Instance) Wait() error {
 	return in.err
 }
 
-// Done is closed when the script has ended.
-func (in *Instance) Done() <-chan struct{} { return in.done }
-
 // Stop ends the script as an interrupt does: its END probes run and its
 // maps are printed. Wait tells when it is over.
 func (in *Instance) Stop() { in.stop() }
@@ -232,21 +220,16 @@ func (in *Instance) PrintMap(m *codegen.Map, top, div uint64) error {
 }
 
 // ClearMap empties a map as clear(@m) does.
-func (in *Instance) ClearMap(m *codegen.Map) error { return in.resetMap(m, true) }
-
-// ZeroMap sets the values of a map to zero as zero(@m) does.
-func (in *Instance) ZeroMap(m *codegen.Map) error { return in.resetMap(m, false) }
-
-func (in *Instance) resetMap(m *codegen.Map, remove bool) error {
+func (in *Instance) ClearMap(m *codegen.Map) error {
 	in.mapsMu.RLock()
 	defer in.mapsMu.RUnlock()
 	if in.closed {
 		return ErrEnded
 	}
-	return in.s.resetMap(m, remove)
+	return in.s.resetMap(m, true)
 }
 
-// ExitStatus is what Run returns when the script ended with exit(code) and
+// ExitStatus is what Wait returns when the script ended with exit(code) and
 // a code other than 0: the status friday exits with, as bpftrace does.
 type ExitStatus int
 

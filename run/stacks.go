@@ -12,8 +12,8 @@ import (
 )
 
 // Stacks reads the stacks a running script stored with kstack and ustack.
-// Make one, hand it to the symbolizer the printer uses and to Run through
-// Options; Run fills it in once the maps exist.
+// Make one, hand it to the symbolizer the printer uses and to Start through
+// Options; Start fills it in once the maps exist.
 type Stacks struct {
 	// Seen, when set, is called while the script runs with the pid of
 	// every process whose user stack a map key holds, once per pid and

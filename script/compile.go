@@ -61,8 +61,6 @@ type Options struct {
 // Program is a compiled script: the BPF programs, maps and events of its
 // object, and the points they attach to.
 type Program struct {
-	name string
-	src  []byte
 	file *syntax.File
 	prog *check.Program
 	obj  *codegen.Object
@@ -123,13 +121,10 @@ func Compile(name string, src []byte, opts Options) (*Program, error) {
 		return nil, &Error{name, src, err}
 	}
 	return &Program{
-		name: name, src: src, file: f, prog: prog, obj: obj,
+		file: f, prog: prog, obj: obj,
 		host: h, pid: opts.Pid, cmd: opts.Command, unsafe: opts.Unsafe,
 	}, nil
 }
-
-// Name is the script's name, as errors show it.
-func (p *Program) Name() string { return p.name }
 
 // File is the script's syntax tree, imports resolved.
 func (p *Program) File() *syntax.File { return p.file }

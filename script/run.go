@@ -204,15 +204,6 @@ func (r *Run) ClearMap(name string) error {
 	return r.in.ClearMap(m)
 }
 
-// ZeroMap sets the values of a map to zero as zero(@name) does.
-func (r *Run) ZeroMap(name string) error {
-	m, err := r.prog.userMap(name)
-	if err != nil {
-		return err
-	}
-	return r.in.ZeroMap(m)
-}
-
 // userMap is the map the script names name.
 func (p *Program) userMap(name string) (*codegen.Map, error) {
 	for _, m := range run.UserMaps(p.obj) {
