@@ -8,7 +8,23 @@
 //
 // Nothing is kept between calls but what a Host holds, given explicitly:
 // several scripts may be compiled and run in one process, one after the
-// other or at the same time.
+// other or at the same time. A tool that prints a histogram every second
+// reads it while the script runs:
+//
+//	prog, err := script.Compile("lat.bt", src, script.Options{Host: host})
+//	...
+//	r, err := prog.Start(ctx, script.RunOptions{Output: os.Stdout})
+//	...
+//	for {
+//		select {
+//		case <-tick.C:
+//			m, err := r.Map("@usecs") // m.Entries() holds []Bucket values
+//			...
+//			r.ClearMap("@usecs")
+//		case <-r.Done():
+//			return r.Wait()
+//		}
+//	}
 package script
 
 import (
