@@ -34,6 +34,8 @@ func init() {
 			list:     listFentry(pv.name),
 			details:  fentryDetails,
 			attach:   attachFentry,
+
+			newestFirst: always,
 		})
 		loadings[pv.name] = &loading{
 			attachType: pv.attach,

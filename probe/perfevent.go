@@ -177,7 +177,16 @@ func counterProvider(name, alias string, perfType uint32, events []counterEvent)
 		expand:   expand,
 		list:     list,
 		attach:   attachEveryCPU,
+
+		newestFirst: countsSoftware,
 	}
+}
+
+// countsSoftware reports a software event the kernel counts in its list of
+// such events per CPU, which it walks newest first; the clocks are timers
+// of their own, and hardware counters overflow each on its own.
+func countsSoftware(p *Point) bool {
+	return p.PerfType == unix.PERF_TYPE_SOFTWARE && p.PerfConfig != unix.PERF_COUNT_SW_CPU_CLOCK && p.PerfConfig != unix.PERF_COUNT_SW_TASK_CLOCK
 }
 
 // attachEveryCPU samples on every online CPU, each Period events, or for

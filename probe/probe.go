@@ -8,6 +8,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,7 +108,16 @@ type provider struct {
 	// this provider, for providers whose names depend on the target the
 	// pattern gives (a binary); they are not filtered again.
 	search func(r *resolver, pattern string) ([]string, error)
+	// newestFirst, when set, says whether the kernel runs the programs
+	// attached to the point from the last attached to the first: it puts
+	// a new uprobe consumer, counting software event or trampoline
+	// program at the head of the point's list, where tracepoints, raw
+	// tracepoints and kprobes append to theirs, and timers (interval,
+	// profile) fire in the order they were started.
+	newestFirst func(p *Point) bool
 }
+
+func always(*Point) bool { return true }
 
 var (
 	providers = map[string]*provider{} // by canonical name
@@ -146,6 +156,24 @@ func (r *Resolver) Attach(p *Point, prog *ebpf.Program) (Link, error) {
 		return nil, fmt.Errorf("%s: unknown probe type %q", p.Name, p.Provider)
 	}
 	return pv.attach(r, p, prog)
+}
+
+// AttachOrder returns the order to attach points in (indexes into
+// points) for programs that share a point to run in the order of points,
+// the order the script wrote its probes in, as bpftrace runs them. Points
+// whose provider's kernel list runs the newest program first are attached
+// last to first.
+func AttachOrder(points []*Point) []int {
+	var order, reversed []int
+	for i, p := range points {
+		if pv := providers[p.Provider]; pv != nil && pv.newestFirst != nil && pv.newestFirst(p) {
+			reversed = append(reversed, i)
+		} else {
+			order = append(order, i)
+		}
+	}
+	slices.Reverse(reversed)
+	return append(order, reversed...)
 }
 
 // IsCommonField reports whether a tracepoint field is one of the fields

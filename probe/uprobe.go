@@ -27,7 +27,8 @@ func init() {
 			search: func(r *resolver, pattern string) ([]string, error) {
 				return searchUprobes(r, pattern, name)
 			},
-			attach: attachUprobe,
+			attach:      attachUprobe,
+			newestFirst: always,
 		}
 		if !ret {
 			// Like bpftrace, a listing without a provider shows a -p

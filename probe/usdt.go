@@ -20,6 +20,8 @@ func init() {
 		list:     listProcessUSDT,
 		details:  usdtDetails,
 		attach:   attachUSDT,
+
+		newestFirst: always,
 	})
 }
 

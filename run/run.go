@@ -313,29 +313,45 @@ func (s *state) start() error {
 	if err := s.runOnce(begin, "BEGIN"); err != nil {
 		return err
 	}
+	// Attached one at a time in the order the kernel needs to run the
+	// programs of one point in script order.
+	type attachment struct {
+		pt   *probe.Point
+		prog *ebpf.Program
+	}
+	var todo []attachment
+	var points []*probe.Point
 	for i, p := range s.obj.Programs {
 		for _, pt := range p.Points {
-			if s.exiting || pt.Provider == "begin" || pt.Provider == "end" || pt.Provider == "self" {
+			if pt.Provider == "begin" || pt.Provider == "end" || pt.Provider == "self" {
 				continue
 			}
-			l, err := s.opts.Probes.Attach(pt, s.progs[i])
-			if err != nil {
-				if !strings.HasPrefix(err.Error(), pt.Name) {
-					err = fmt.Errorf("%s: %w", pt.Name, err)
-				}
-				switch s.obj.MissingProbes {
-				case "warn":
-					fmt.Fprintf(s.opts.Log, "WARNING: %v\n", err)
-					continue
-				case "ignore":
-					continue
-				}
-				return err
+			todo = append(todo, attachment{pt, s.progs[i]})
+			points = append(points, pt)
+		}
+	}
+	for _, i := range probe.AttachOrder(points) {
+		if s.exiting {
+			break
+		}
+		pt := todo[i].pt
+		l, err := s.opts.Probes.Attach(pt, todo[i].prog)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), pt.Name) {
+				err = fmt.Errorf("%s: %w", pt.Name, err)
 			}
-			s.links = append(s.links, l)
-			if pt.Provider == "iter" {
-				s.iters = append(s.iters, l)
+			switch s.obj.MissingProbes {
+			case "warn":
+				fmt.Fprintf(s.opts.Log, "WARNING: %v\n", err)
+				continue
+			case "ignore":
+				continue
 			}
+			return err
+		}
+		s.links = append(s.links, l)
+		if pt.Provider == "iter" {
+			s.iters = append(s.iters, l)
 		}
 	}
 	return nil
