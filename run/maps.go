@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"friday/codegen"
 	"friday/types"
@@ -60,13 +61,104 @@ func (s *state) printMap(m *codegen.Map, top, div uint64) error {
 	return s.opts.Printer.Map(m, entries, top, div)
 }
 
-// entries reads all of a map, combining per-CPU values into one.
+// entries reads all of a map, combining per-CPU values into one. The
+// program may add and delete keys meanwhile: every key present from start
+// to end is read once, others may or may not be.
 func (s *state) entries(m *codegen.Map) ([]Entry, error) {
 	bm := s.maps[m.Name]
+	out, err := batchEntries(m, bm)
+	if err == nil {
+		return out, nil
+	}
+	if !errors.Is(err, errNoBatch) {
+		return nil, fmt.Errorf("reading map %s: %w", m.Name, err)
+	}
+	return s.walkEntries(m, bm)
+}
+
+// errNoBatch is batchEntries's error where the kernel cannot read the map
+// in batches.
+var errNoBatch = errors.New("no batch lookup")
+
+// rows receives a batch of keys or values, each row as long as one.
+type rows [][]byte
+
+func (r rows) UnmarshalBinary(b []byte) error {
+	for _, row := range r {
+		b = b[copy(row, b):]
+	}
+	return nil
+}
+
+func (r rows) MarshalBinary() ([]byte, error) { return bytes.Join(r, nil), nil }
+
+func newRows(n, size int) rows {
+	r := make(rows, n)
+	buf := make([]byte, n*size)
+	for i := range r {
+		r[i] = buf[i*size : (i+1)*size : (i+1)*size]
+	}
+	return r
+}
+
+// batchEntries reads a map with the kernel's batch lookup, which walks a
+// hash map bucket by bucket: unlike a walk from key to next key, it does
+// not start over when the program deletes the key it stands on.
+func batchEntries(m *codegen.Map, bm *ebpf.Map) ([]Entry, error) {
+	ncpu := 1
+	if perCPU(bm) {
+		var err error
+		if ncpu, err = ebpf.PossibleCPU(); err != nil {
+			return nil, err
+		}
+	}
+	ksize, vsize := int(bm.KeySize()), int(bm.ValueSize())
+	chunk := 256
 	var out []Entry
+	cursor := new(ebpf.MapBatchCursor)
+	for {
+		keys := newRows(chunk, ksize)
+		var vals any = newRows(chunk, vsize)
+		if perCPU(bm) {
+			vals = make([][]byte, chunk*ncpu)
+		}
+		n, err := bm.BatchLookup(cursor, keys, vals, nil)
+		if errors.Is(err, unix.ENOSPC) && n == 0 {
+			// A bucket holds more keys than a chunk.
+			chunk *= 2
+			continue
+		}
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			if len(out) == 0 && n == 0 {
+				return nil, fmt.Errorf("%w: %w", errNoBatch, err)
+			}
+			return nil, err
+		}
+		for i := range n {
+			e := Entry{Key: keys[i]}
+			if v, ok := vals.(rows); ok {
+				e.Value = v[i]
+			} else {
+				e.Value = combine(m.Value, vals.([][]byte)[i*ncpu:(i+1)*ncpu])
+			}
+			out = append(out, e)
+		}
+		if err != nil {
+			return out, nil
+		}
+	}
+}
+
+// walkEntries reads a map from key to next key, for kernels without batch
+// lookups. A walk whose key was deleted starts over from the first key:
+// keys already read are skipped, and a map that keeps changing is read
+// until a few times its size in steps.
+func (s *state) walkEntries(m *codegen.Map, bm *ebpf.Map) ([]Entry, error) {
+	var out []Entry
+	seen := map[string]bool{}
 	key := make([]byte, bm.KeySize())
 	var prev any // nil: start from the first key
-	for {
+	for steps := 4*int(bm.MaxEntries()) + 16; steps > 0; steps-- {
 		err := bm.NextKey(prev, &key)
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			break
@@ -76,6 +168,10 @@ func (s *state) entries(m *codegen.Map) ([]Entry, error) {
 		}
 		k := bytes.Clone(key)
 		prev = k
+		if seen[string(k)] {
+			continue
+		}
+		seen[string(k)] = true
 		v, err := s.lookup(m, bm, k)
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			continue // deleted while we read
@@ -176,6 +272,16 @@ func (s *state) resetMap(m *codegen.Map, remove bool) error {
 		return err
 	}
 	isArray := bm.Type() == ebpf.Array || bm.Type() == ebpf.PerCPUArray
+	if remove && !isArray {
+		keys := make(rows, len(entries))
+		for i, e := range entries {
+			keys[i] = e.Key
+		}
+		if err := deleteKeys(bm, keys); err != nil {
+			return fmt.Errorf("resetting map %s: %w", m.Name, err)
+		}
+		return nil
+	}
 	zero := make([]byte, bm.ValueSize())
 	var zeros any = zero
 	if perCPU(bm) {
@@ -190,16 +296,36 @@ func (s *state) resetMap(m *codegen.Map, remove bool) error {
 		zeros = all
 	}
 	for _, e := range entries {
-		if remove && !isArray {
-			err = bm.Delete(e.Key)
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				err = nil
-			}
-		} else {
-			err = bm.Update(e.Key, zeros, ebpf.UpdateExist)
-		}
-		if err != nil {
+		// The program may have deleted the key meanwhile: it is as
+		// zeroed as it gets.
+		err := bm.Update(e.Key, zeros, ebpf.UpdateExist)
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("resetting map %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
+// deleteKeys deletes keys from a map, those the program deleted meanwhile
+// included; in batches where the kernel can.
+func deleteKeys(bm *ebpf.Map, keys rows) error {
+	for len(keys) > 0 {
+		n, err := bm.BatchDelete(keys, nil)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ebpf.ErrKeyNotExist):
+			// The batch stops at a key already gone.
+			keys = keys[n+1:]
+		case errors.Is(err, ebpf.ErrNotSupported) && n == 0:
+			for _, k := range keys {
+				if err := bm.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+					return err
+				}
+			}
+			return nil
+		default:
+			return err
 		}
 	}
 	return nil
