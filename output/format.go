@@ -39,9 +39,9 @@ func (p *Printer) appendVerb(dst []byte, v printf.Verb, a Arg) []byte {
 	switch v.Conv {
 	case "s":
 		if v.Width < 0 && v.Prec < 0 {
-			return p.appendText(dst, a.Type, a.Data, false)
+			return p.appendText(dst, a.Type, a.Data)
 		}
-		p.tmp = p.appendText(p.tmp[:0], a.Type, a.Data, false)
+		p.tmp = p.appendText(p.tmp[:0], a.Type, a.Data)
 		s := p.tmp
 		if v.Prec >= 0 && v.Prec < len(s) {
 			s = s[:v.Prec]

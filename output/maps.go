@@ -32,11 +32,7 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 		return p.tseriesMap(m, entries)
 	}
 	if len(entries) == 0 {
-		if !p.json && (m.Value.Kind == types.Avg || m.Value.Kind == types.Stats) {
-			// The empty line that ends avg and stats maps comes too.
-			p.w.WriteByte('\n')
-		}
-		return p.emptyMap()
+		return nil
 	}
 	vsize := codegen.ValueSize(m.Value)
 	for _, e := range entries {
@@ -70,10 +66,7 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 		for _, e := range sorted {
 			b = p.appendEntryName(b, m, e.Key)
 			b = append(b, ": "...)
-			b = p.appendText(b, m.Value, divided(m.Value, e.Value, div), false)
-			b = append(b, '\n')
-		}
-		if m.Value.Kind == types.Avg || m.Value.Kind == types.Stats {
+			b = p.appendText(b, m.Value, divided(m.Value, e.Value, div))
 			b = append(b, '\n')
 		}
 	}
@@ -84,7 +77,9 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 
 // appendJSONMap writes a map as bpftrace's JSON output does: an object
 // of the given type holding the map's name and its value, which for a
-// keyed map is an object of the entries, in order, by key text.
+// keyed map is an object of the entries, in order, by key text: the text
+// output's without the blanks between the elements of tuples. (bpftrace
+// takes out every blank, those inside strings too.)
 func appendJSONMap[E any](p *Printer, b []byte, typ string, m *codegen.Map, entries []E, key func(E) []byte, value func([]byte, E) []byte) []byte {
 	b = append(b, `{"type": "`+typ+`", "data": {`...)
 	b = appendJSONString(b, []byte(m.Name))
@@ -120,25 +115,23 @@ func (p *Printer) appendEntryName(b []byte, m *codegen.Map, key []byte) []byte {
 	return b
 }
 
-// emptyMap is what bpftrace prints for a map without entries: an empty
-// line in text, nothing in JSON.
-func (p *Printer) emptyMap() error {
-	if !p.json {
-		return p.w.WriteByte('\n')
-	}
-	return nil
-}
-
-// keyText formats a map key; the elements of several keys are joined by sep.
+// keyText formats a map key: a tuple of several keys without its
+// parentheses, its elements and those of tuples inside separated by sep.
 func (p *Printer) keyText(dst []byte, t *types.Type, b []byte, sep string) []byte {
 	if t.Kind != types.Tuple {
-		return p.appendText(dst, t, b, true)
+		return p.appendText(dst, t, b)
 	}
 	for i, f := range t.Fields {
 		if i > 0 {
 			dst = append(dst, sep...)
 		}
-		dst = p.appendText(dst, f.Type, b[f.Offset:], true)
+		if f.Type.Kind == types.Tuple {
+			dst = append(dst, '(')
+			dst = p.keyText(dst, f.Type, b[f.Offset:], sep)
+			dst = append(dst, ')')
+			continue
+		}
+		dst = p.appendText(dst, f.Type, b[f.Offset:])
 	}
 	return dst
 }
@@ -240,7 +233,7 @@ type histGroup struct {
 
 func (p *Printer) histMap(m *codegen.Map, entries []run.Entry, top, div uint64) error {
 	if len(entries) == 0 {
-		return p.emptyMap()
+		return nil
 	}
 	t := m.Value
 	nb := HistBuckets(t.Bits)
@@ -291,7 +284,7 @@ func (p *Printer) histMap(m *codegen.Map, entries []run.Entry, top, div uint64) 
 	} else {
 		for _, g := range groups {
 			b = p.appendEntryName(b, m, g.key)
-			b = append(b, ": \n"...)
+			b = append(b, ":\n"...)
 			b = appendHistText(b, t, g.counts, div)
 			b = append(b, '\n')
 		}
@@ -402,7 +395,7 @@ func appendHistJSON(dst []byte, t *types.Type, counts []uint64, div uint64) []by
 	dst = append(dst, '[')
 	for i := max(lo, 0); i < hi; i++ {
 		if i > lo {
-			dst = append(dst, ", "...)
+			dst = append(dst, ',')
 		}
 		dst = append(dst, '{')
 		var min, max int64
@@ -424,12 +417,12 @@ func appendHistJSON(dst []byte, t *types.Type, counts []uint64, div uint64) []by
 		}
 		if hasMin {
 			dst = append(dst, `"min": `...)
-			dst = strconv.AppendInt(dst, min, 10)
+			dst = appendJSONInt(dst, uint64(min), true)
 			dst = append(dst, ", "...)
 		}
 		if hasMax {
 			dst = append(dst, `"max": `...)
-			dst = strconv.AppendInt(dst, max, 10)
+			dst = appendJSONInt(dst, uint64(max), true)
 			dst = append(dst, ", "...)
 		}
 		c := counts[i]

@@ -136,35 +136,48 @@ func New(w io.Writer, format string, obj *codegen.Object, sym Symbolizer) (*Prin
 	return p, nil
 }
 
-// Attached announces the number of probes.
+// Attached announces the number of probes attached: on standard error in
+// text, as a record of the output in JSON.
 func (p *Printer) Attached(n int) error {
 	if p.json {
-		fmt.Fprintf(p.w, `{"type": "attached_probes", "data": {"probes": %d}}`+"\n", n)
+		fmt.Fprintf(p.w, `{"type": "attached_probes", "count": %d, "data": {"probes": %d}}`+"\n", n, n)
 		return nil
 	}
 	s := "s"
 	if n == 1 {
 		s = ""
 	}
-	fmt.Fprintf(p.w, "Attaching %d probe%s...\n", n, s)
-	return nil
+	return p.message("Attached %d probe%s\n", n, s)
+}
+
+// message writes a line of text output that goes to standard error, after
+// the output before it.
+func (p *Printer) message(format string, args ...any) error {
+	if err := p.w.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(p.Log, format, args...)
+	return err
 }
 
 // ExitMaps writes what bpftrace writes between the end of the script and
-// the maps it prints at exit, in both formats.
+// the maps it prints at exit: two empty lines in text, nothing in JSON.
 func (p *Printer) ExitMaps() error {
+	if p.json {
+		return nil
+	}
 	_, err := p.w.WriteString("\n\n")
 	return err
 }
 
-// Lost reports events dropped because the ring buffer was full.
+// Lost reports events dropped because the ring buffer was full: on
+// standard error in text, as a record of the output in JSON.
 func (p *Printer) Lost(n uint64) error {
 	if p.json {
-		fmt.Fprintf(p.w, `{"type": "lost_events", "data": {"events": %d}}`+"\n", n)
+		fmt.Fprintf(p.w, `{"type": "lost_events", "count": %d, "data": {"events": %d}}`+"\n", n, n)
 		return nil
 	}
-	fmt.Fprintf(p.w, "Lost %d events\n", n)
-	return nil
+	return p.message("Lost %d events\n", n)
 }
 
 // Text writes bytes as they are (cat).
@@ -314,7 +327,7 @@ func (p *Printer) printValue(ev *codegen.Event, args []byte) error {
 		b = p.appendJSON(b, fd.Type, v)
 		b = append(b, "}\n"...)
 	} else {
-		b = p.appendText(b, fd.Type, v, false)
+		b = p.appendText(b, fd.Type, v)
 		b = append(b, '\n')
 	}
 	p.buf = b

@@ -43,7 +43,7 @@ type tseriesKey struct {
 // print's top and div, as bpftrace's does.
 func (p *Printer) tseriesMap(m *codegen.Map, entries []run.Entry) error {
 	if len(entries) == 0 {
-		return p.emptyMap()
+		return nil
 	}
 	t := m.Value
 	if t.Step < 1 || t.Max < 1 {

@@ -98,23 +98,24 @@ func aggValue(t *types.Type, b []byte) uint64 {
 	return u64(b)
 }
 
-// appendStats formats a stats value as text.
-func appendStats(dst []byte, t *types.Type, b []byte) []byte {
-	dst = append(dst, "count "...)
-	dst = strconv.AppendUint(dst, u64(b), 10)
-	dst = append(dst, ", average "...)
-	dst = appendInt(dst, aggValue(t, b), t.Signed)
-	dst = append(dst, ", total "...)
-	return appendInt(dst, u64(b[8:]), t.Signed)
+// statsFields are the fields of a stats value, as text and JSON name them:
+// its count, average and total.
+func statsFields(t *types.Type, b []byte) (names [3]string, vals [3]uint64, signed [3]bool) {
+	return [3]string{"count", "average", "total"},
+		[3]uint64{u64(b), aggValue(t, b), u64(b[8:])},
+		[3]bool{false, t.Signed, t.Signed}
 }
 
-// appendText formats a value as the text output shows it. inKey selects
-// the narrower indentation bpftrace gives stacks inside map keys.
-func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []byte {
+// appendText formats a value as the text output shows it.
+func (p *Printer) appendText(dst []byte, t *types.Type, b []byte) []byte {
 	switch t.Kind {
-	case types.Int, types.Bool, types.Pointer:
-		// Pointers print as the signed numbers bpftrace 0.17 stores them as.
-		return appendInt(dst, intBits(b, t.Size, t.Signed || t.Kind == types.Pointer), t.Signed || t.Kind == types.Pointer)
+	case types.Int:
+		return appendInt(dst, intBits(b, t.Size, t.Signed), t.Signed)
+	case types.Bool:
+		return strconv.AppendBool(dst, b[0] != 0)
+	case types.Pointer:
+		dst = append(dst, "0x"...)
+		return strconv.AppendUint(dst, intBits(b, t.Size, false), 16)
 	case types.Enum:
 		v := intBits(b, t.Size, t.Signed)
 		if name, ok := t.EnumNames[int64(v)]; ok {
@@ -131,11 +132,14 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = p.appendText(dst, t.Elem, b[i*t.Elem.Size:], inKey)
+			dst = p.appendText(dst, t.Elem, b[i*t.Elem.Size:])
 		}
 		return append(dst, ']')
 	case types.Struct, types.Record:
 		// Records print as structs do.
+		if len(t.Fields) == 0 {
+			return append(dst, "{}"...)
+		}
 		dst = append(dst, "{ "...)
 		for i, f := range t.Fields {
 			if i > 0 {
@@ -144,7 +148,7 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 			dst = append(dst, '.')
 			dst = append(dst, f.Name...)
 			dst = append(dst, " = "...)
-			dst = p.appendText(dst, f.Type, fieldBytes(f, b), inKey)
+			dst = p.appendText(dst, f.Type, fieldBytes(f, b))
 		}
 		return append(dst, " }"...)
 	case types.Tuple:
@@ -153,21 +157,32 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte, inKey bool) []
 			if i > 0 {
 				dst = append(dst, ", "...)
 			}
-			dst = p.appendText(dst, f.Type, b[f.Offset:], inKey)
+			dst = p.appendText(dst, f.Type, b[f.Offset:])
 		}
 		return append(dst, ')')
 	case types.Count, types.Sum, types.Min, types.Max, types.Avg:
 		return appendInt(dst, aggValue(t, b), t.Signed && t.Kind != types.Count)
 	case types.Stats:
-		return appendStats(dst, t, b)
+		names, vals, signed := statsFields(t, b)
+		dst = append(dst, "{ "...)
+		for i := range names {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, '.')
+			dst = append(dst, names[i]...)
+			dst = append(dst, " = "...)
+			dst = appendInt(dst, vals[i], signed[i])
+		}
+		return append(dst, " }"...)
 	}
-	return append(dst, p.special(t, b, inKey)...)
+	return append(dst, p.special(t, b)...)
 }
 
 // ValueText is a value laid out as t as the text output shows it in a
 // map's value or a printed value.
 func (p *Printer) ValueText(t *types.Type, b []byte) string {
-	return string(p.appendText(nil, t, b, false))
+	return string(p.appendText(nil, t, b))
 }
 
 // fieldBytes is the bytes of a struct field; a bitfield is extracted into
@@ -185,7 +200,7 @@ func fieldBytes(f types.Field, b []byte) []byte {
 
 // special formats the kinds whose text needs resolving (symbols, stacks,
 // user names, ...): the same text in both output formats.
-func (p *Printer) special(t *types.Type, b []byte, inKey bool) string {
+func (p *Printer) special(t *types.Type, b []byte) string {
 	switch t.Kind {
 	case types.Ksym:
 		return symText(p.sym.Kernel(u64(b)), u64(b))
@@ -193,7 +208,7 @@ func (p *Printer) special(t *types.Type, b []byte, inKey bool) string {
 		addr := u64(b)
 		return symText(p.sym.User(ne.Uint32(b[UsymPidOff:]), addr), addr)
 	case types.KStack, types.UStack:
-		return p.stack(t, b, inKey)
+		return p.stack(t, b)
 	case types.Inet:
 		return ntop(u64(b), b[InetAddrOff:InetAddrOff+16])
 	case types.Username:
@@ -234,13 +249,13 @@ func symText(s Sym, addr uint64) string {
 }
 
 // stack formats a kernel or user stack: in bpftrace mode one frame per line
-// indented by 8 spaces (4 inside a map key), in perf mode each line is a
+// indented by 8 spaces (in map keys too), in perf mode each line is a
 // tab, the address in hex and the symbol, with the binary for user frames;
 // raw mode is the bare addresses. A stack with no frames is empty text.
 // Calls the compiler inlined get a line each, "name (inlined)", above the
 // frame of the function they were inlined into: bpftrace shows only the
 // latter.
-func (p *Printer) stack(t *types.Type, b []byte, inKey bool) string {
+func (p *Printer) stack(t *types.Type, b []byte) string {
 	user := t.Kind == types.UStack
 	var pid uint32
 	if user {
@@ -272,21 +287,19 @@ func (p *Printer) stack(t *types.Type, b []byte, inKey bool) string {
 			s = p.sym.Kernel(addr)
 		}
 		for _, name := range s.Inlined {
-			out = appendStackLine(out, t, inKey, user, addr, Sym{Name: name, Module: s.Module}, true)
+			out = appendStackLine(out, t, user, addr, Sym{Name: name, Module: s.Module}, true)
 		}
-		out = appendStackLine(out, t, inKey, user, addr, s, false)
+		out = appendStackLine(out, t, user, addr, s, false)
 	}
 	return string(out)
 }
 
 // appendStackLine is one line of a stack in bpftrace or perf mode.
-func appendStackLine(out []byte, t *types.Type, inKey, user bool, addr uint64, s Sym, inlined bool) []byte {
+func appendStackLine(out []byte, t *types.Type, user bool, addr uint64, s Sym, inlined bool) []byte {
 	if t.Stack == types.StackPerf {
 		out = append(out, '\t')
 		out = strconv.AppendUint(out, addr, 16)
 		out = append(out, ' ')
-	} else if inKey {
-		out = append(out, "    "...)
 	} else {
 		out = append(out, "        "...)
 	}
@@ -372,15 +385,30 @@ func syscallName(n int64) string {
 	return "Unknown syscall"
 }
 
-// appendJSON formats a value as the JSON output shows it.
+// appendJSON formats a value as the JSON output shows it. Numbers JSON
+// readers would round (beyond 2^53) are strings, enums and pointers are
+// their numbers, buffers arrays of their bytes as C's signed chars.
 func (p *Printer) appendJSON(dst []byte, t *types.Type, b []byte) []byte {
 	switch t.Kind {
-	case types.Int, types.Bool, types.Pointer, types.Count, types.Sum, types.Min, types.Max, types.Avg:
-		return p.appendText(dst, t, b, false)
-	case types.Enum:
-		if _, ok := t.EnumNames[int64(intBits(b, t.Size, t.Signed))]; !ok {
-			return p.appendText(dst, t, b, false)
+	case types.Int, types.Enum:
+		return appendJSONInt(dst, intBits(b, t.Size, t.Signed), t.Signed)
+	case types.Pointer:
+		return appendJSONInt(dst, intBits(b, t.Size, false), false)
+	case types.Count:
+		return appendJSONInt(dst, u64(b), false)
+	case types.Sum, types.Min, types.Max, types.Avg:
+		return appendJSONInt(dst, aggValue(t, b), t.Signed)
+	case types.Bool:
+		return strconv.AppendBool(dst, b[0] != 0)
+	case types.Buffer:
+		dst = append(dst, '[')
+		for i, c := range bufferData(t, b) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendInt(dst, int64(int8(c)), 10)
 		}
+		return append(dst, ']')
 	case types.Array:
 		dst = append(dst, '[')
 		for i := 0; i < t.Len; i++ {
@@ -391,7 +419,7 @@ func (p *Printer) appendJSON(dst []byte, t *types.Type, b []byte) []byte {
 		}
 		return append(dst, ']')
 	case types.Struct, types.Record:
-		dst = append(dst, "{ "...)
+		dst = append(dst, '{')
 		for i, f := range t.Fields {
 			if i > 0 {
 				dst = append(dst, ", "...)
@@ -400,7 +428,7 @@ func (p *Printer) appendJSON(dst []byte, t *types.Type, b []byte) []byte {
 			dst = append(dst, ": "...)
 			dst = p.appendJSON(dst, f.Type, fieldBytes(f, b))
 		}
-		return append(dst, " }"...)
+		return append(dst, '}')
 	case types.Tuple:
 		dst = append(dst, '[')
 		for i, f := range t.Fields {
@@ -411,15 +439,37 @@ func (p *Printer) appendJSON(dst []byte, t *types.Type, b []byte) []byte {
 		}
 		return append(dst, ']')
 	case types.Stats:
-		dst = append(dst, `{"count": `...)
-		dst = strconv.AppendUint(dst, u64(b), 10)
-		dst = append(dst, `, "average": `...)
-		dst = appendInt(dst, aggValue(t, b), t.Signed)
-		dst = append(dst, `, "total": `...)
-		dst = appendInt(dst, u64(b[8:]), t.Signed)
+		names, vals, signed := statsFields(t, b)
+		dst = append(dst, '{')
+		for i := range names {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = appendJSONString(dst, []byte(names[i]))
+			dst = append(dst, ": "...)
+			dst = appendJSONInt(dst, vals[i], signed[i])
+		}
 		return append(dst, '}')
 	}
-	return appendJSONString(dst, p.appendText(nil, t, b, false))
+	return appendJSONString(dst, p.appendText(nil, t, b))
+}
+
+// appendJSONInt writes an integer as a JSON number, or as a string when a
+// double, which is what JSON readers make of numbers, cannot hold it.
+func appendJSONInt(dst []byte, v uint64, signed bool) []byte {
+	exact := v < 1<<53
+	if signed {
+		n := int64(v)
+		exact = -1<<53 <= n && n <= 1<<53 || float64(n) != 0x1p63 && int64(float64(n)) == n
+	} else if !exact {
+		exact = float64(v) != 0x1p64 && uint64(float64(v)) == v
+	}
+	if exact {
+		return appendInt(dst, v, signed)
+	}
+	dst = append(dst, '"')
+	dst = appendInt(dst, v, signed)
+	return append(dst, '"')
 }
 
 // appendJSONString writes s as a JSON string. Bytes that are not UTF-8

@@ -46,17 +46,31 @@ func (s *state) printMaps() error {
 		return err
 	}
 	for _, m := range UserMaps(s.obj) {
-		if err := s.printMap(m, 0, 0); err != nil {
+		entries, err := s.entries(m)
+		if err != nil {
+			return err
+		}
+		if err := s.opts.Printer.Map(m, entries, 0, 0); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// printMap prints a map for print(). A map without keys that holds no
+// value prints its type's zero value, as bpftrace's print() does, unless
+// it is a histogram or time series.
 func (s *state) printMap(m *codegen.Map, top, div uint64) error {
 	entries, err := s.entries(m)
 	if err != nil {
 		return err
+	}
+	if len(entries) == 0 && m.Key == nil {
+		switch m.Value.Kind {
+		case types.Hist, types.Lhist, types.Tseries:
+		default:
+			entries = []Entry{{Value: make([]byte, codegen.ValueSize(m.Value))}}
+		}
 	}
 	return s.opts.Printer.Map(m, entries, top, div)
 }

@@ -26,7 +26,7 @@ import (
 // Printer turns what the runtime reads from the kernel into text or JSON.
 // Package output implements it.
 type Printer interface {
-	// Attached announces how many probes are about to be attached.
+	// Attached announces how many probes were attached.
 	Attached(n int) error
 	// Event prints one record of an event whose output the printer owns
 	// (printf, print, time, join, errorf, ...). args is laid out as
@@ -64,7 +64,7 @@ type Options struct {
 	// Probes attaches the script's points.
 	Probes *probe.Resolver
 
-	Quiet   bool // no "Attaching N probes..."
+	Quiet   bool // no "Attached N probes"
 	Verbose bool // verifier statistics, full verifier log on rejection
 	DryRun  bool // load and unload, attach nothing, run nothing
 	Unsafe  bool // allow system()
@@ -277,14 +277,6 @@ func (s *state) start() error {
 			}
 		}
 	}
-	if !s.opts.Quiet {
-		if err := s.opts.Printer.Attached(n); err != nil {
-			return err
-		}
-		if err := s.opts.Printer.Flush(); err != nil {
-			return err
-		}
-	}
 	if s.obj.RingBuf != "" {
 		m := s.maps[s.obj.RingBuf]
 		if m == nil {
@@ -354,6 +346,14 @@ func (s *state) start() error {
 			s.iters = append(s.iters, l)
 		}
 	}
+	if !s.opts.Quiet {
+		if err := s.opts.Printer.Attached(n); err != nil {
+			return err
+		}
+		if err := s.opts.Printer.Flush(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -366,6 +366,12 @@ func (s *state) loop(ctx context.Context) error {
 		return s.runIterators(s.iters, s.end)
 	}
 	end := s.end
+	// A script with nothing to wait for (only BEGIN and END probes, or
+	// none attached) ends after BEGIN, as in bpftrace; one with -c or -p
+	// still ends when that process does.
+	if len(s.links) == 0 && len(s.self) == 0 && s.opts.Command == nil && s.pidExit == nil {
+		return s.finish(!s.exiting, end)
+	}
 	var cmdDone <-chan struct{}
 	if c := s.opts.Command; c != nil {
 		if !s.exiting {

@@ -308,7 +308,7 @@ func TestPid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, &stderr)
 	}
-	if got, want := string(out), "Attaching 2 probes...\nstart\nend\n\n\n"; got != want {
+	if got, want := string(out), "start\nend\n\n\n"; got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
 	}
 	// A pid that names no process is refused before anything is loaded.

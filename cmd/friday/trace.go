@@ -73,7 +73,7 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	fs.BoolVarP(&o.debug, "debug", "d", false, "print the syntax tree and each probe's BPF instructions, load them, and exit without running")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print program sizes and verifier statistics; the full verifier log on rejection")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the program and load it into the kernel, but do not run it")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attaching N probes...\"")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attached N probes\"")
 	fs.BoolVar(&o.noWarn, "no-warnings", false, "do not print warnings: the checker's, warnf()'s and those the program raises")
 	fs.StringVarP(&o.buffering, "buffering", "B", "line", "output buffering `MODE`: line, full or none")
 	fs.BoolVar(&o.unsafe, "unsafe", false, "allow actions with side effects, such as system()")

@@ -26,7 +26,7 @@ func TestDebugDoesNotRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "\nran\n") || strings.Contains(out, "Attaching") || strings.Contains(out, "\n@n:") {
+	if strings.Contains(out, "\nran\n") || strings.Contains(stderr.String(), "Attached") || strings.Contains(out, "\n@n:") {
 		t.Errorf("the program ran:\n%s", out)
 	}
 	if _, err := os.Stat(mark); err == nil {
