@@ -123,7 +123,14 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte) []byte {
 		}
 		return appendInt(dst, v, t.Signed)
 	case types.String:
-		return append(dst, cString(b)...)
+		s := cString(b[:t.Size])
+		dst = append(dst, s...)
+		if len(s) == t.Size {
+			// No NUL within its capacity: a string cut short, which
+			// bpftrace marks.
+			dst = append(dst, ".."...)
+		}
+		return dst
 	case types.Buffer:
 		return appendBuffer(dst, bufferData(t, b))
 	case types.Array:
