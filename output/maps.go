@@ -137,14 +137,15 @@ func (p *Printer) keyText(dst []byte, t *types.Type, b []byte, sep string) []byt
 }
 
 // sortValue is the number a map's entries are sorted by, and whether the
-// value kind is sorted by value at all.
+// value kind is sorted by value at all: integers and aggregations are, as
+// in bpftrace; bools, pointers and the rest by key.
 func sortValue(t *types.Type, b []byte) (v uint64, signed, ok bool) {
 	switch t.Kind {
 	case types.Count:
 		return u64(b), false, true
 	case types.Sum, types.Min, types.Max, types.Avg, types.Stats:
 		return aggValue(t, b), t.Signed, true
-	case types.Int, types.Bool, types.Enum, types.Pointer:
+	case types.Int, types.Enum:
 		return intBits(b, t.Size, t.Signed), t.Signed, true
 	}
 	return 0, false, false
