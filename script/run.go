@@ -28,7 +28,7 @@ type RunOptions struct {
 	// and, with Verbose, verifier statistics; nil is os.Stderr.
 	Log        io.Writer
 	NoWarnings bool // leave out warnf()'s and the program's warnings
-	Quiet      bool // no "Attaching N probes..."
+	Quiet      bool // no "Attached N probes"
 	Verbose    bool // verifier statistics; the full verifier log on rejection
 	// DryRun loads the programs into the kernel, whose verifier checks
 	// them, and takes them out again: nothing is attached or run.

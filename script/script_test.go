@@ -172,7 +172,7 @@ END { printf("end\n"); }`
 	if out := aOut.String(); !strings.HasPrefix(out, "@calls: 5\n") || !strings.Contains(out, "\n@calls: 2\n") {
 		t.Errorf("pgids printed:\n%s", out)
 	}
-	if out := bOut.String(); !strings.HasPrefix(out, "Attaching 2 probes...\nsid -3\nsid -4\nsid -4\nend\n") {
+	if out := bOut.String(); !strings.HasPrefix(out, "sid -3\nsid -4\nsid -4\nend\n") {
 		t.Errorf("sids printed:\n%s", out)
 	}
 	if got, want := strings.Join(events, "; "), `"sid %d\n" [-3]; "sid %d\n" [-4]; "sid %d\n" [-4]; "end\n" []`; got != want {
