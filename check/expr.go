@@ -355,7 +355,7 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			b.c.mapSign[m.Name] = 2
 			b.c.setValue(m, types.I64, e.Pos())
 		}
-		if m.Value.Kind != types.Int {
+		if m.Value.Kind != types.Int && !isPtr(m.Value) {
 			b.c.errorNode(e, "The %s operator can not be used on expressions of type '%s'", e.Op, m.Value)
 			return nil
 		}

@@ -240,6 +240,15 @@ func (f *fn) binary(e *syntax.Binary) value {
 	return d
 }
 
+// ptrStep is what one step of ++, --, += or -= adds to a value of type
+// t: the pointee's size for a pointer, 1 for an integer.
+func ptrStep(t *types.Type) int {
+	if t.Kind != types.Pointer {
+		return 1
+	}
+	return elemSize(t)
+}
+
 func elemSize(t *types.Type) int {
 	if t.Elem == nil || t.Elem.Size == 0 {
 		return 1
@@ -627,6 +636,7 @@ func (f *fn) incDec(e *syntax.Unary) value {
 	case *syntax.Var:
 		cv := f.info.Vars[x]
 		slot := f.vars[cv]
+		d *= int64(ptrStep(cv.Type))
 		f.loadInt(asm.R0, slot, cv.Type)
 		f.emit(asm.Add.Imm(asm.R0, int32(d)))
 		f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, bpfint.Size(intSize(cv.Type))))

@@ -364,7 +364,11 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	}
 	if s.Op != "=" {
 		op := strings.TrimSuffix(s.Op, "=")
-		v := f.keep(f.evalInt(s.RHS))
+		v := f.evalInt(s.RHS)
+		if n := ptrStep(m.Value); n > 1 && (op == "+" || op == "-") {
+			v = f.scale(v, n)
+		}
+		v = f.keep(v)
 		f.mapUpdateInt(s, m, keys, op, v, false)
 		return
 	}
@@ -444,7 +448,7 @@ func (f *fn) mapIncDec(e *syntax.Unary, d int64) value {
 	if !isIntLike(m.Value) || m.Value.IsAggregate() {
 		f.errorf(e.Pos(), "%s needs an integer map value", e.Op)
 	}
-	return f.mapUpdateInt(e, m, keys, "+", constVal(d, types.I64), e.Postfix)
+	return f.mapUpdateInt(e, m, keys, "+", constVal(d*int64(ptrStep(m.Value)), types.I64), e.Postfix)
 }
 
 var aggFuncs = map[string]bool{"count": true, "sum": true, "min": true, "max": true, "avg": true, "stats": true, "hist": true, "lhist": true, "tseries": true}

@@ -189,6 +189,9 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 			op = signedALU(op)
 		}
 		v := f.evalInt(s.RHS)
+		if n := ptrStep(cv.Type); n > 1 && (op == asm.Add || op == asm.Sub) {
+			v = f.scale(v, n)
+		}
 		d := asm.R0
 		if v.kind == vReg && v.r == asm.R0 {
 			d = asm.R1
