@@ -299,7 +299,7 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 }
 
 // addrOf accepts &x where x lives in memory: a field or element reached
-// through a pointer, or a struct or array value.
+// through a pointer, or a scratch variable of any type.
 func (b *body) addrOf(e *syntax.Unary) *types.Type {
 	t := b.expr(e.X)
 	if t == nil {
@@ -312,10 +312,15 @@ func (b *body) addrOf(e *syntax.Unary) *types.Type {
 		if u := e.X.(*syntax.Unary); u.Op == "*" {
 			return types.PointerTo(t)
 		}
-	case *syntax.Var, *syntax.MapRef, *syntax.MapIndex:
-		if t.Kind == types.Struct || t.Kind == types.Array || t.Kind == types.Int {
+	case *syntax.Var:
+		if t.Kind != types.Void {
 			return types.PointerTo(t)
 		}
+	case *syntax.MapRef, *syntax.MapIndex:
+		// bpftrace takes a map's address only to hand the map to
+		// functions written in C, which friday does not load.
+		b.errorf(e.Pos(), "Can not take the address of a map: copy the value to a scratch variable first")
+		return nil
 	}
 	b.errorf(e.Pos(), "Can not take the address of this expression")
 	return nil

@@ -325,6 +325,12 @@ func (f *fn) addressOf(e *syntax.Unary) value {
 		v.t = f.typeOf(e)
 		return v
 	}
+	if x, ok := e.X.(*syntax.Var); ok {
+		// The variable's own slot, on the stack or in scratch memory.
+		r := regAvoiding(value{})
+		f.addr(r, f.vars[f.info.Vars[x]])
+		return value{kind: vReg, r: r, t: f.typeOf(e)}
+	}
 	f.errorf(e.Pos(), "cannot take the address of this expression")
 	return value{}
 }
