@@ -600,7 +600,12 @@ func cmpInts(op string, l, r int64, signed bool) bool {
 
 func (b *body) ternary(e *syntax.Ternary) *types.Type {
 	ct := b.expr(e.Cond)
-	tt := b.expr(e.Then)
+	then, tt := e.Then, ct
+	if then == nil {
+		then = e.Cond
+	} else {
+		tt = b.expr(then)
+	}
 	et := b.expr(e.Else)
 	if ct != nil && !isScalar(ct) {
 		b.errorf(e.Cond.Pos(), "Invalid condition in ternary: %s", ct)
@@ -611,7 +616,7 @@ func (b *body) ternary(e *syntax.Ternary) *types.Type {
 	if c, ok := b.info.Consts[e.Cond]; ok && !c.IsStr {
 		pick := e.Else
 		if c.Int != 0 {
-			pick = e.Then
+			pick = then
 		}
 		if v, ok := b.info.Consts[pick]; ok {
 			b.info.Consts[e] = v
@@ -620,10 +625,10 @@ func (b *body) ternary(e *syntax.Ternary) *types.Type {
 	switch {
 	case isIntegral(tt) && isIntegral(et):
 		a, c := intOf(valueType(tt)), intOf(valueType(et))
-		if b.isConst(e.Then) && !b.isConst(e.Else) {
+		if b.isConst(then) && !b.isConst(e.Else) {
 			return types.IntOf(8, c.Signed)
 		}
-		if b.isConst(e.Else) && !b.isConst(e.Then) {
+		if b.isConst(e.Else) && !b.isConst(then) {
 			return types.IntOf(8, a.Signed)
 		}
 		u := unifyInts(a, c)

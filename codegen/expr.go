@@ -486,10 +486,13 @@ func (f *fn) unary(e *syntax.Unary) value {
 
 func (f *fn) ternary(e *syntax.Ternary) value {
 	if c, ok := f.constOf(e.Cond); ok && !c.isStr {
-		if c.c != 0 {
-			return f.eval(e.Then)
+		if c.c == 0 {
+			return f.eval(e.Else)
 		}
-		return f.eval(e.Else)
+		if e.Then == nil {
+			return f.eval(e.Cond)
+		}
+		return f.eval(e.Then)
 	}
 	t := f.typeOf(e)
 	if t.Kind == types.Void {
@@ -512,7 +515,22 @@ func (f *fn) ternary(e *syntax.Ternary) value {
 				f.storeInt(m, v, 8)
 			}
 		}
-		f.arms(e, put)
+		if e.Then == nil {
+			// The condition, computed once, is the result unless it
+			// is zero (a scalar: the checker allows no other).
+			end := f.b.newLabel()
+			put(e.Cond)
+			test := r
+			if !ok {
+				test = asm.R0
+				f.loadInt(test, m, types.U64)
+			}
+			f.b.jmpImm(asm.JNE, test, 0, end)
+			put(e.Else)
+			f.b.mark(end)
+		} else {
+			f.arms(e, put)
+		}
 		if ok {
 			return value{kind: vReg, r: r, t: t, own: true}
 		}

@@ -340,6 +340,8 @@ type Binary struct {
 	X, Y Expr
 }
 
+// Ternary is Cond ? Then : Else; Then is nil in Cond ?: Else, which
+// yields Cond itself when it is true.
 type Ternary struct {
 	P                Pos
 	Cond, Then, Else Expr

@@ -1045,9 +1045,37 @@ func (p *parser) parseExpr() Expr {
 	}
 	pos := p.tok.pos
 	p.next()
-	then := p.parseExpr()
+	var then Expr
+	if !p.tok.is(":") {
+		then = p.parseExpr()
+	}
 	p.want(":")
 	return &Ternary{P: pos, Cond: cond, Then: then, Else: p.parseExpr()}
+}
+
+// parseIfExpr reads an if used as an expression, which is a ternary
+// whose arms are blocks; a missing else is an empty block.
+func (p *parser) parseIfExpr() Expr {
+	pos := p.tok.pos
+	cond := p.parseCond()
+	if !p.tok.is("{") {
+		p.unexpected("{")
+	}
+	x := &Ternary{P: pos, Cond: cond, Then: p.parseBlockExpr()}
+	if !p.tok.isWord("else") {
+		x.Else = &BlockExpr{P: p.tok.pos}
+		return x
+	}
+	p.next()
+	switch {
+	case p.tok.isWord("if"):
+		x.Else = p.parseIfExpr()
+	case p.tok.is("{"):
+		x.Else = p.parseBlockExpr()
+	default:
+		p.unexpected("{")
+	}
+	return x
 }
 
 var binPrec = map[string]int{
@@ -1170,6 +1198,8 @@ func (p *parser) parsePrimary() Expr {
 		case "true", "false":
 			p.next()
 			return &BoolLit{P: t.pos, Value: t.text == "true"}
+		case "if":
+			return p.parseIfExpr()
 		case "sizeof":
 			return p.parseSizeof()
 		case "offsetof":

@@ -249,7 +249,9 @@ func (pr *printer) expr(d int, x Expr) {
 	case *Ternary:
 		pr.line(d, "?:")
 		pr.expr(d+1, x.Cond)
-		pr.expr(d+1, x.Then)
+		if x.Then != nil {
+			pr.expr(d+1, x.Then)
+		}
 		pr.expr(d+1, x.Else)
 	case *Field:
 		if x.Arrow {
