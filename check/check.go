@@ -420,6 +420,10 @@ func (c *checker) substParams(ap *syntax.AttachPoint) (*syntax.AttachPoint, erro
 			out.Parts[i] += c.opts.Params[n-1]
 		}
 	}
+	if len(ap.Parts) == 1 && strings.HasPrefix(ap.Parts[0], "$") {
+		// The parameter is the whole attach point.
+		out.Parts = syntax.SplitAttachPoint(out.Parts[0])
+	}
 	out.Raw = strings.Join(out.Parts, ":")
 	return out, nil
 }

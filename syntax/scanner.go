@@ -686,3 +686,12 @@ loop:
 	parts = append(parts, part.String())
 	return string(s.src[start:s.off]), parts, pos
 }
+
+// SplitAttachPoint splits text into the parts of an attach point as the
+// parser splits one written in a script: for a positional parameter that
+// stands for a whole attach point ($1 { ... }).
+func SplitAttachPoint(text string) []string {
+	s := &scanner{src: []byte(text), line: 1, errf: func(Pos, Pos, string) {}}
+	_, parts, _ := s.scanAttachPoint()
+	return parts
+}
