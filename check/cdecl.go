@@ -88,6 +88,14 @@ func (p *cparser) fail(format string, args ...any) {
 	p.i = len(p.toks)
 }
 
+func (p *cparser) got(tok string) bool {
+	if p.peek() == tok {
+		p.next()
+		return true
+	}
+	return false
+}
+
 func (p *cparser) expect(tok string) {
 	if got := p.next(); got != tok {
 		p.fail("expected '%s', found '%s'", tok, got)
@@ -178,8 +186,75 @@ func (p *cparser) typeSpec() *types.Type {
 	return nil
 }
 
+// cmember is a member of a C struct or union as written, before layout.
+type cmember struct {
+	name  string
+	t     *types.Type
+	bits  int  // a bitfield's width, 0 for a whole field
+	anon  bool // an anonymous struct or union, whose fields are the record's
+	align int  // aligned(N) written on the member, 0 when none
+}
+
+// cattrs are the GCC attributes friday honours in C definitions; others
+// (preserve_access_index, unused...) change no layout and are skipped.
+type cattrs struct {
+	packed bool
+	align  int
+}
+
+// attributes reads any number of __attribute__((a, b(n))) at the cursor.
+func (p *cparser) attributes() cattrs {
+	var a cattrs
+	for p.err == nil && (p.peek() == "__attribute__" || p.peek() == "__attribute") {
+		p.next()
+		p.expect("(")
+		p.expect("(")
+		for p.err == nil && p.peek() != ")" {
+			name := strings.Trim(p.next(), "_")
+			var args []string
+			if p.peek() == "(" {
+				p.next()
+				for depth := 1; p.err == nil && depth > 0; {
+					switch tok := p.next(); tok {
+					case "":
+						p.fail("missing ')' in __attribute__")
+					case "(":
+						depth++
+					case ")":
+						depth--
+					default:
+						args = append(args, tok)
+					}
+				}
+			}
+			switch name {
+			case "packed":
+				a.packed = true
+			case "aligned":
+				n := 16 // the largest alignment x86-64 needs
+				if len(args) > 0 {
+					v, err := strconv.Atoi(args[0])
+					if err != nil || v <= 0 || v&(v-1) != 0 {
+						p.fail("aligned() needs a power of two, not '%s'", strings.Join(args, " "))
+						return a
+					}
+					n = v
+				}
+				a.align = max(a.align, n)
+			}
+			if p.peek() == "," {
+				p.next()
+			}
+		}
+		p.expect(")")
+		p.expect(")")
+	}
+	return a
+}
+
 // record parses the rest of "struct [name] [{ fields }]".
 func (p *cparser) record(kind string) *types.Type {
+	attrs := p.attributes()
 	name := ""
 	if tok := p.peek(); tok != "{" {
 		name = p.next()
@@ -208,8 +283,7 @@ func (p *cparser) record(kind string) *types.Type {
 	} else {
 		p.c.ctypes[key] = t
 	}
-	var fields []types.Field
-	bit, maxAlign, size := 0, 1, 0
+	var members []cmember
 	for p.err == nil && p.peek() != "}" {
 		if p.peek() == "" {
 			p.fail("missing '}'")
@@ -219,15 +293,10 @@ func (p *cparser) record(kind string) *types.Type {
 		if p.err != nil {
 			return nil
 		}
-		if p.peek() == ";" {
-			p.next()
-			// Anonymous member: its fields belong to the enclosing record.
+		if p.peek() == ";" || p.peek() == "}" {
+			p.got(";")
 			if base.Kind == types.Struct && strings.HasSuffix(base.Name, "(anonymous)") {
-				off := placeField(&bit, &maxAlign, &size, base, t.Union)
-				for _, f := range base.Fields {
-					f.Offset += off
-					fields = append(fields, f)
-				}
+				members = append(members, cmember{t: base, anon: true})
 			}
 			continue
 		}
@@ -236,7 +305,7 @@ func (p *cparser) record(kind string) *types.Type {
 			if p.err != nil {
 				return nil
 			}
-			bits := 0
+			m := cmember{name: fname, t: ft}
 			if p.peek() == ":" {
 				p.next()
 				n, err := strconv.Atoi(p.next())
@@ -244,35 +313,80 @@ func (p *cparser) record(kind string) *types.Type {
 					p.fail("bad bitfield %s", fname)
 					return nil
 				}
-				bits = n
+				m.bits = n
 			}
-			f := types.Field{Name: fname, Type: ft}
-			if bits > 0 {
-				f.Offset, f.BitOffset, f.BitSize = placeBits(&bit, &maxAlign, &size, ft, bits, t.Union)
-			} else {
-				f.Offset = placeField(&bit, &maxAlign, &size, ft, t.Union)
+			ma := p.attributes()
+			m.align = ma.align
+			if ma.packed {
+				m.align = -1
 			}
-			fields = append(fields, f)
+			members = append(members, m)
 			if p.peek() != "," {
 				break
 			}
 			p.next()
 		}
-		p.expect(";")
+		// As in bpftrace, the last member may lack its ';'.
+		if p.peek() != "}" {
+			p.expect(";")
+		}
 	}
 	p.expect("}")
+	after := p.attributes()
+	attrs.packed = attrs.packed || after.packed
+	attrs.align = max(attrs.align, after.align)
+	layout(t, members, attrs)
+	return t
+}
+
+// layout places members by the C rules for x86-64: each at the next
+// multiple of its alignment (1 in a packed record), bitfields within
+// storage units of their type unless packed.
+func layout(t *types.Type, members []cmember, attrs cattrs) {
+	var fields []types.Field
+	bit, maxAlign, size := 0, 1, 0
+	for _, m := range members {
+		a, packed := m.t.Align(), attrs.packed || m.align < 0
+		if packed {
+			a = 1
+		}
+		a = max(a, m.align)
+		if m.anon {
+			off := placeField(&bit, &maxAlign, &size, m.t, a, t.Union)
+			for _, f := range m.t.Fields {
+				f.Offset += off
+				fields = append(fields, f)
+			}
+			continue
+		}
+		f := types.Field{Name: m.name, Type: m.t}
+		if m.bits > 0 {
+			f.Offset, f.BitOffset, f.BitSize = placeBits(&bit, &maxAlign, &size, m.t, m.bits, a, packed, t.Union)
+		} else {
+			f.Offset = placeField(&bit, &maxAlign, &size, m.t, a, t.Union)
+		}
+		fields = append(fields, f)
+	}
 	t.Fields = fields
 	if end := (bit + 7) / 8; end > size {
 		size = end
 	}
+	t.AttrAlign = 0
+	if attrs.packed {
+		maxAlign = 1
+		t.AttrAlign = 1
+	}
+	if attrs.align > maxAlign {
+		maxAlign = attrs.align
+		t.AttrAlign = maxAlign
+	}
 	t.Size = (size + maxAlign - 1) / maxAlign * maxAlign
-	return t
 }
 
-// placeField lays out a whole-byte field and returns its offset. bit is
-// the running position in bits, size the largest end so far (for unions).
-func placeField(bit, maxAlign, size *int, t *types.Type, union bool) int {
-	a := t.Align()
+// placeField lays out a whole-byte field aligned to a and returns its
+// offset. bit is the running position in bits, size the largest end so
+// far (for unions).
+func placeField(bit, maxAlign, size *int, t *types.Type, a int, union bool) int {
 	if a > *maxAlign {
 		*maxAlign = a
 	}
@@ -287,10 +401,11 @@ func placeField(bit, maxAlign, size *int, t *types.Type, union bool) int {
 	return off
 }
 
-// placeBits lays out a bitfield within storage units of its type's size.
-func placeBits(bit, maxAlign, size *int, t *types.Type, n int, union bool) (off, bitOff, bits int) {
+// placeBits lays out a bitfield within storage units of its type's size;
+// a packed one takes the next bits, whatever the unit.
+func placeBits(bit, maxAlign, size *int, t *types.Type, n, a int, packed, union bool) (off, bitOff, bits int) {
 	unit := t.Size * 8
-	if a := t.Align(); a > *maxAlign {
+	if a > *maxAlign {
 		*maxAlign = a
 	}
 	if union {
@@ -299,7 +414,7 @@ func placeBits(bit, maxAlign, size *int, t *types.Type, n int, union bool) (off,
 		}
 		return 0, 0, n
 	}
-	if *bit%unit+n > unit {
+	if !packed && *bit%unit+n > unit {
 		*bit = (*bit + unit - 1) / unit * unit
 	}
 	off, bitOff = *bit/8, *bit%8

@@ -578,6 +578,10 @@ func (p *parser) parseCDef(kind string) {
 		if c == '}' && depth == 0 && kind != "typedef" {
 			end := s.off
 			s.skipSpace()
+			if s.skipAttributes() {
+				end = s.off
+				s.skipSpace()
+			}
 			if s.off < len(s.src) && s.src[s.off] == ';' {
 				s.off++
 				end = s.off

@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"bytes"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -694,4 +695,41 @@ func SplitAttachPoint(text string) []string {
 	s := &scanner{src: []byte(text), line: 1, errf: func(Pos, Pos, string) {}}
 	_, parts, _ := s.scanAttachPoint()
 	return parts
+}
+
+// skipAttributes moves past GCC attributes after a C definition's '}'
+// (__attribute__((packed))), reporting whether there were any.
+func (s *scanner) skipAttributes() bool {
+	found := false
+	for {
+		rest := s.src[s.off:]
+		var kw string
+		for _, w := range []string{"__attribute__", "__attribute"} {
+			if bytes.HasPrefix(rest, []byte(w)) {
+				kw = w
+				break
+			}
+		}
+		if kw == "" {
+			return found
+		}
+		s.off += len(kw)
+		s.skipSpace()
+		if s.off < len(s.src) && s.src[s.off] == '(' {
+			for depth := 0; s.off < len(s.src); {
+				c := s.src[s.off]
+				s.off++
+				if c == '(' {
+					depth++
+				} else if c == ')' {
+					depth--
+				}
+				if depth == 0 {
+					break
+				}
+			}
+		}
+		s.skipSpace()
+		found = true
+	}
 }

@@ -72,6 +72,9 @@ type Type struct {
 	Name   string  // Struct: "struct task_struct"; Enum: "enum x"
 	Union  bool    // Struct
 	Fields []Field // Struct, Tuple, Record
+	// Struct: the alignment a C attribute set (1 when packed); 0 for
+	// the one its fields give.
+	AttrAlign int
 
 	Stack      StackMode // KStack, UStack
 	StackDepth int       // KStack, UStack: frames kept
@@ -185,6 +188,9 @@ func (t *Type) Align() int {
 	case Array:
 		return t.Elem.Align()
 	case Struct, Tuple, Record:
+		if t.AttrAlign > 0 {
+			return t.AttrAlign
+		}
 		a := 1
 		for _, f := range t.Fields {
 			if fa := f.Type.Align(); fa > a {
