@@ -695,7 +695,9 @@ func (b *body) keyType(m *Map, keys []syntax.Expr, pos syntax.Pos) (*types.Type,
 		case t.Kind == types.Void:
 			b.errorf(k.Pos(), "%s cannot be used as a map key: it has no value", describe(k))
 			return nil, false
-		case t.IsAggregate():
+		case t.IsAggregate() && valueType(t) == t:
+			// count(), sum(), min(), max() and avg() values read as
+			// their integer; the others have no one value.
 			b.errorf(k.Pos(), "Value of type %s cannot be used as a map key", t)
 			return nil, false
 		}

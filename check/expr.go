@@ -529,7 +529,7 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 			b.setConst(e, boolInt((lc.Str == rc.Str) == (e.Op == "==")))
 		}
 		return types.BoolT
-	case (lt.Kind == types.Array || lt.Kind == types.Tuple) && types.Equal(lt, rt):
+	case (lt.Kind == types.Array || lt.Kind == types.Tuple || lt.Kind == types.Buffer) && types.Equal(lt, rt):
 		if e.Op != "==" && e.Op != "!=" {
 			b.c.errorNode(e, "Values of type %s can only be compared with == and !=", lt)
 			return nil

@@ -722,6 +722,8 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 		f.readInto(m.at(1), n, f.evalInt(arg), f.userAddr(at))
 		return
 	}
+	// Bytes past the length are zero, so that buffers compare whole.
+	f.zero(m.at(1), capacity)
 	f.toRegInto(f.evalInt(arg), asm.R3)
 	f.addr(asm.R1, m.at(1))
 	// The length goes back through memory; clamped again, the verifier
