@@ -1490,12 +1490,17 @@ func builtinProbetype(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *typ
 	return types.StringOf(16)
 }
 
-func builtinSyscallName(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+// builtinNumberName types syscall_name() and signal_name(): a number that
+// output prints as its name.
+func builtinNumberName(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	if !b.nargs(e, ci.Name, args, 1, 1) {
 		return nil
 	}
 	if _, ok := b.expectInt(args[0], ci.Name); !ok {
 		return nil
+	}
+	if ci.Name == "signal_name" {
+		return signalT
 	}
 	return syscallT
 }
@@ -1579,7 +1584,8 @@ func init() {
 		"unwatch":       {fn: builtinUnwatch},
 		"memcmp":        {fn: builtinMemcmp},
 		"getopt":        {fn: builtinGetopt},
-		"syscall_name":  {fn: builtinSyscallName},
+		"syscall_name":  {fn: builtinNumberName},
+		"signal_name":   {fn: builtinNumberName},
 		"static_assert": {fn: builtinStaticAssert},
 		"fail":          {fn: builtinFail},
 		"assert":        {fn: builtinAssert},

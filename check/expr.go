@@ -552,7 +552,7 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 // text, such as strerror()'s.
 func printedOnly(t *types.Type) bool {
 	switch t.Kind {
-	case types.Strerror, types.Syscall, types.Ksym, types.Usym, types.Username, types.CgroupPath, types.Timestamp:
+	case types.Strerror, types.Syscall, types.Signal, types.Ksym, types.Usym, types.Username, types.CgroupPath, types.Timestamp:
 		return true
 	}
 	return false

@@ -47,12 +47,18 @@ var headerConsts = map[string]int64{
 	"PAGE_SIZE": int64(os.Getpagesize()), "PAGE_SHIFT": pageShift(),
 }
 
-// The errno values of asm-generic/errno.h (EPERM ...), and the system
+// The errno values of asm-generic/errno.h (EPERM ...), the signal numbers
+// of asm/signal.h (SIGTERM ...), and the system
 // call numbers of asm/unistd.h (__NR_read) and sys/syscall.h (SYS_read).
 func init() {
 	for e := syscall.Errno(1); e < 4096; e++ {
 		if name := unix.ErrnoName(e); name != "" {
 			headerConsts[name] = int64(e)
+		}
+	}
+	for s := syscall.Signal(1); s < 32; s++ {
+		if name := unix.SignalName(s); name != "" {
+			headerConsts[name] = int64(s)
 		}
 	}
 	syscalls.Each(func(nr int, name string) {

@@ -18,6 +18,7 @@ var (
 	macT        = &types.Type{Kind: types.MacAddr, Size: 6}
 	strerrorT   = &types.Type{Kind: types.Strerror, Size: 8}
 	syscallT    = &types.Type{Kind: types.Syscall, Size: 8}
+	signalT     = &types.Type{Kind: types.Signal, Size: 8}
 )
 
 // DefaultStackDepth is the number of frames kstack/ustack keep by default.

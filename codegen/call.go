@@ -418,7 +418,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.mapLen(e, c)
 	case "find":
 		return f.find(e, c)
-	case "ksym", "kptr", "uptr", "username", "strerror", "syscall_name":
+	case "ksym", "kptr", "uptr", "username", "strerror", "syscall_name", "signal_name":
 		if len(c.Args) != 1 {
 			break
 		}

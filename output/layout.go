@@ -26,7 +26,7 @@ package output
 //     when cgroup_path() has no filter, else 1 + the ID of the codegen
 //     Event (kind CgroupFilter) whose Format is the filter.
 //   - MacAddr: 6 bytes as read.
-//   - Username: u64 uid. Strerror: u64 errno. Syscall: u64 system
+//   - Username: u64 uid. Strerror: u64 errno. Signal: u64 signal number. Syscall: u64 system
 //     call number. Probe: u64 index into
 //     codegen.Object.ProbeNames.
 //

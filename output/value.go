@@ -234,6 +234,8 @@ func (p *Printer) special(t *types.Type, b []byte) string {
 		return strerror(int64(intBits(b, t.Size, true)))
 	case types.Syscall:
 		return syscallName(int64(intBits(b, t.Size, true)))
+	case types.Signal:
+		return signalName(int64(intBits(b, t.Size, true)))
 	case types.Probe:
 		if id := u64(b); id < uint64(len(p.obj.ProbeNames)) {
 			return p.obj.ProbeNames[id]
@@ -392,6 +394,22 @@ func syscallName(n int64) string {
 	return "Unknown syscall"
 }
 
+// signalName is signal_name() text: the description strsignal(3) gives.
+func signalName(n int64) string {
+	const rtMin, rtMax = 34, 64 // SIGRTMIN and SIGRTMAX as the C library counts them
+	if n >= rtMin && n <= rtMax {
+		return "Real-time signal " + strconv.FormatInt(n-rtMin, 10)
+	}
+	s := syscall.Signal(n).String()
+	if n <= 0 || n >= rtMin || len(s) > 7 && s[:7] == "signal " {
+		return "Unknown signal " + strconv.FormatInt(n, 10)
+	}
+	if s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
 // appendJSON formats a value as the JSON output shows it. Numbers JSON
 // readers would round (beyond 2^53) are strings, enums and pointers are
 // their numbers, buffers arrays of their bytes as C's signed chars.
@@ -536,7 +554,7 @@ func checkType(t *types.Type) error {
 		}
 	case types.Bool, types.Buffer:
 		need = 1
-	case types.Pointer, types.Ksym, types.KStack, types.Username, types.Strerror, types.Syscall, types.Probe:
+	case types.Pointer, types.Ksym, types.KStack, types.Username, types.Strerror, types.Syscall, types.Signal, types.Probe:
 		need = 8
 	case types.Usym, types.UStack, types.Timestamp, types.CgroupPath:
 		need = 16

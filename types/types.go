@@ -32,6 +32,7 @@ const (
 	MacAddr         // macaddr(): 6 bytes
 	Strerror        // strerror(): errno to be printed as text
 	Syscall         // syscall_name(): system call number to be printed as its name
+	Signal          // signal_name(): signal number to be printed as its description
 	Probe           // the probe builtin: an id of the probe's name
 	Enum            // value of a C enum: printed by name where known
 	// Map value kinds made by aggregation functions. Only map values have
@@ -205,7 +206,7 @@ func (t *Type) Align() int {
 // IsInteger reports whether values of t live in a register as numbers.
 func (t *Type) IsInteger() bool {
 	switch t.Kind {
-	case Int, Bool, Enum, Pointer, Ksym, Usym, Username, Probe, Strerror, Syscall, CgroupPath:
+	case Int, Bool, Enum, Pointer, Ksym, Usym, Username, Probe, Strerror, Syscall, Signal, CgroupPath:
 		return true
 	}
 	return false
@@ -274,7 +275,7 @@ var kindNames = map[Kind]string{
 	KStack: "kstack", UStack: "ustack", Ksym: "ksym", Usym: "usym",
 	Inet: "inet", Username: "username", Timestamp: "timestamp",
 	CgroupPath: "cgroup_path", MacAddr: "mac_address", Strerror: "strerror",
-	Syscall: "syscall_name", Probe: "probe", Count: "count", Sum: "sum", Min: "min", Max: "max",
+	Syscall: "syscall_name", Signal: "signal_name", Probe: "probe", Count: "count", Sum: "sum", Min: "min", Max: "max",
 	Avg: "avg", Stats: "stats", Hist: "hist", Lhist: "lhist", Tseries: "tseries",
 }
 
