@@ -1183,6 +1183,38 @@ func builtinOverride(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *type
 	return types.VoidT
 }
 
+// builtinWriteUser types write_user(dst, src, len): the first len bytes
+// of the value src are written to the user-space address dst; the result
+// says whether the kernel wrote them.
+func builtinWriteUser(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if !b.nargs(e, ci.Name, args, 3, 3) {
+		return nil
+	}
+	ci.Unsafe = true
+	if !b.requireUnsafe(e, ci.Name) {
+		return nil
+	}
+	if _, ok := b.expectInt(args[0], ci.Name); !ok {
+		return nil
+	}
+	st := b.expr(args[1])
+	if st == nil {
+		return nil
+	}
+	if isPtr(st) || st.Kind == types.Void || st.IsAggregate() || st.Size == 0 {
+		b.errorf(args[1].Pos(), "write_user() writes a value the script holds (a string, an integer, a tuple...), not %s: read what a pointer points to first", st)
+		return nil
+	}
+	if _, ok := b.expectInt(args[2], ci.Name); !ok {
+		return nil
+	}
+	if c, ok := b.info.Consts[args[2]]; ok && !c.IsStr && (c.Int <= 0 || c.Int > int64(st.Size)) {
+		b.errorf(args[2].Pos(), "write_user() length must be from 1 to %d, the size of the value written (%s)", st.Size, st)
+		return nil
+	}
+	return types.BoolT
+}
+
 func builtinBswap(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	t := b.oneArg(e, "bswap", args)
 	if t == nil {
@@ -1576,6 +1608,7 @@ func init() {
 		"strcap":        {fn: builtinStrcap},
 		"assert_str":    {fn: builtinAssertStr},
 		"override":      {fn: builtinOverride},
+		"write_user":    {fn: builtinWriteUser},
 		"bswap":         {fn: builtinBswap},
 		"skboutput":     {fn: builtinSkboutput},
 		"socket_cookie": {fn: builtinPtrArg(types.U64)},

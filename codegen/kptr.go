@@ -118,3 +118,36 @@ func (f *fn) override(e syntax.Expr, c *check.Call) value {
 	f.call(asm.FnOverrideReturn)
 	return value{kind: vVoid, t: types.VoidT}
 }
+
+// writeUser is write_user(dst, src, len): the helper reads src from the
+// program's memory, so the value is stored first; a length known only at
+// run time is cut to the value's size, and nothing is written for 0.
+func (f *fn) writeUser(e syntax.Expr, c *check.Call) value {
+	// A kernel in lockdown refuses the helper to every program: say so
+	// rather than leave it to the verifier's "cannot use helper".
+	if err := features.HaveProgramHelper(f.ptype, asm.FnProbeWriteUser); errors.Is(err, ebpf.ErrNotSupported) {
+		f.errorf(e.Pos(), "write_user() needs the helper bpf_probe_write_user, which this kernel refuses (a kernel in lockdown refuses it to every program: see kernel_lockdown(7))")
+		return value{}
+	}
+	st := f.typeOf(c.Args[1])
+	src := f.alloc(st.Size)
+	f.evalInto(c.Args[1], src, st, false)
+	dst := f.keep(f.evalInt(c.Args[0]))
+	one, end := f.b.newLabel(), f.b.newLabel()
+	if n, ok := f.constOf(c.Args[2]); ok {
+		f.emit(asm.Mov.Imm(asm.R3, int32(n.c)))
+	} else {
+		f.toRegInto(f.evalInt(c.Args[2]), asm.R3)
+		f.clampReg(asm.R3, st.Size)
+		none := f.b.newLabel()
+		f.b.jmpImm(asm.JNE, asm.R3, 0, none)
+		f.emit(asm.Mov.Imm(asm.R0, 0))
+		f.b.ja(end)
+		f.b.mark(none)
+	}
+	f.toRegInto(dst, asm.R1)
+	f.addr(asm.R2, src)
+	f.call(asm.FnProbeWriteUser)
+	f.b.jmpImm(asm.JEq, asm.R0, 0, one)
+	return f.zeroOrOne(one, end, types.BoolT)
+}

@@ -26,6 +26,20 @@ func TestOverride(t *testing.T) {
 	needsKernel(t, obj, err, has, "CONFIG_BPF_KPROBE_OVERRIDE")
 }
 
+// write_user() must pass the verifier where the kernel lets programs
+// write user memory, and otherwise say that it refuses: a kernel in
+// lockdown refuses bpf_probe_write_user to all.
+func TestWriteUser(t *testing.T) {
+	testenv.BPF(t)
+	src := `tracepoint:syscalls:sys_enter_write /pid == 1/ { $n = (uint64)args.count; @ok = write_user(args.buf, "XY", 2); @some = write_user(args.buf, (int32)7, $n); }`
+	if _, err := compileWith(src, check.Options{}); err == nil || !strings.Contains(err.Error(), "unsafe") {
+		t.Errorf("write_user() without unsafe: got error %v, want one about unsafe mode", err)
+	}
+	obj, err := compileWith(src, check.Options{Unsafe: true})
+	has := !errors.Is(features.HaveProgramHelper(ebpf.TracePoint, asm.FnProbeWriteUser), ebpf.ErrNotSupported)
+	needsKernel(t, obj, err, has, "kernel_lockdown(7)")
+}
+
 // skboutput() sends packets through one perf event array and names each
 // pcap file once; the program is one the kernel loads where it loads
 // fentry programs at all.
