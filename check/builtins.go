@@ -505,6 +505,67 @@ func fmtFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	return types.VoidT
 }
 
+// debugfMaxArgs is the most values bpf_trace_vprintk takes.
+const debugfMaxArgs = 12
+
+// builtinDebugf types debugf(fmt, args...): the kernel formats the line
+// into the trace pipe with bpf_trace_vprintk, which knows only some of
+// printf's conversions.
+func builtinDebugf(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	if len(args) == 0 {
+		b.errorf(e.Pos(), "debugf() requires at least one argument (0 provided)")
+		return nil
+	}
+	for _, a := range args[1:] {
+		b.expr(a)
+	}
+	text, ok := b.constStr(args[0], "debugf()")
+	if !ok {
+		return nil
+	}
+	f, err := parseFormat(text)
+	if err != nil {
+		b.errorf(e.Pos(), "debugf: %v", err)
+		return nil
+	}
+	vals := args[1:]
+	if len(vals) != len(f.Verbs) {
+		b.errorf(e.Pos(), "debugf: %d arguments for a format of %d conversions", len(vals), len(f.Verbs))
+		return nil
+	}
+	if len(vals) > debugfMaxArgs {
+		b.errorf(e.Pos(), "debugf() takes at most %d arguments after the format (%d supplied)", debugfMaxArgs, len(vals))
+		return nil
+	}
+	for i, a := range vals {
+		t, v := b.info.Types[a], f.Verbs[i]
+		if t == nil {
+			return nil
+		}
+		if strings.ContainsAny(v.Conv, "org") || v.Prec >= 0 || strings.Contains(v.Flags, "#") {
+			b.errorf(e.Pos(), "debugf: the kernel does not print %s: it knows %%d %%i %%u %%x %%X %%c %%s %%p with flags -+0 and a width", text[v.Start:v.End])
+			return nil
+		}
+		want := "an integer"
+		switch v.Conv {
+		case "s":
+			ok, want = stringLike(t) || isPtr(t), "a string"
+		case "p":
+			ok, want = isPtr(t) || isIntegral(t), "a pointer"
+		default:
+			ok = isIntegral(t) || isPtr(t)
+		}
+		if !ok {
+			b.errorf(a.Pos(), "debugf: %%%s expects %s (%s supplied)", v.Conv, want, t)
+			return nil
+		}
+		f.Verbs[i].Arg = t
+	}
+	ci.Format = f
+	ci.Args = vals
+	return types.VoidT
+}
+
 func builtinPrint(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	if !b.nargs(e, "print", args, 1, 3) {
 		return nil
@@ -1568,6 +1629,7 @@ func init() {
 		"ustack":    builtinStack(types.UStack),
 
 		"printf":        {fn: fmtFunc},
+		"debugf":        {fn: builtinDebugf},
 		"errorf":        {fn: fmtFunc},
 		"warnf":         {fn: fmtFunc},
 		"system":        {fn: fmtFunc},

@@ -435,6 +435,8 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return f.path(e, c, t)
 	case "override":
 		return f.override(e, c)
+	case "debugf":
+		return f.debugf(c)
 	case "write_user":
 		return f.writeUser(e, c)
 	case "skboutput":

@@ -2,6 +2,8 @@ package codegen
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -150,4 +152,60 @@ func (f *fn) writeUser(e syntax.Expr, c *check.Call) value {
 	f.call(asm.FnProbeWriteUser)
 	f.b.jmpImm(asm.JEq, asm.R0, 0, one)
 	return f.zeroOrOne(one, end, types.BoolT)
+}
+
+// debugf has the kernel format a line into the trace pipe: the format is
+// rewritten for bpf_trace_vprintk, which reads every value as 64 bits
+// from an array and a string through its address.
+func (f *fn) debugf(c *check.Call) value {
+	var data mem
+	if len(c.Args) > 0 {
+		data = f.alloc(8 * len(c.Args))
+	}
+	for i, a := range c.Args {
+		slot := data.at(8 * i)
+		at := f.typeOf(a)
+		if c.Format.Verbs[i].Conv != "s" || isIntLike(at) {
+			f.storeInt(slot, f.evalInt(a), 8)
+			continue
+		}
+		m := f.alloc(at.Size)
+		f.evalInto(a, m, at, false)
+		f.addr(asm.R0, m)
+		f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
+	}
+	text := kernelFormat(c.Format) + "\x00"
+	fm := f.alloc(len(text))
+	f.writeBytes(fm, []byte(text))
+	f.addr(asm.R1, fm)
+	f.emit(asm.Mov.Imm(asm.R2, int32(len(text))))
+	if len(c.Args) > 0 {
+		f.addr(asm.R3, data)
+	} else {
+		f.emit(asm.Mov.Imm(asm.R3, 0))
+	}
+	f.emit(asm.Mov.Imm(asm.R4, int32(8*len(c.Args))))
+	f.call(asm.FnTraceVprintk)
+	return value{kind: vVoid, t: types.VoidT}
+}
+
+// kernelFormat is a debugf format as the kernel's printf reads it: its
+// integers are all 64-bit values.
+func kernelFormat(fm *check.Format) string {
+	var b strings.Builder
+	last := 0
+	for _, v := range fm.Verbs {
+		b.WriteString(fm.Text[last:v.Start])
+		b.WriteString("%" + v.Flags)
+		if v.Width >= 0 {
+			b.WriteString(strconv.Itoa(v.Width))
+		}
+		if strings.Contains("diuxX", v.Conv) {
+			b.WriteString("ll")
+		}
+		b.WriteString(v.Conv)
+		last = v.End
+	}
+	b.WriteString(fm.Text[last:])
+	return b.String()
 }

@@ -2,6 +2,9 @@ package codegen
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +14,7 @@ import (
 
 	"friday/check"
 	"friday/internal/testenv"
+	"friday/tracefs"
 )
 
 // override() must pass the verifier where the kernel has
@@ -38,6 +42,36 @@ func TestWriteUser(t *testing.T) {
 	obj, err := compileWith(src, check.Options{Unsafe: true})
 	has := !errors.Is(features.HaveProgramHelper(ebpf.TracePoint, asm.FnProbeWriteUser), ebpf.ErrNotSupported)
 	needsKernel(t, obj, err, has, "kernel_lockdown(7)")
+}
+
+// debugf() lines reach the kernel's trace buffer, formatted by the
+// kernel; the line carries this run's pid to be told from others'.
+func TestDebugf(t *testing.T) {
+	testenv.BPF(t)
+	dir, err := tracefs.Dir()
+	if err != nil {
+		testenv.Unavailable(t, "tracefs: %v", err)
+	}
+	tag := fmt.Sprintf("friday-debugf-%d", os.Getpid())
+	src := fmt.Sprintf(`BEGIN { $name = "disk"; $n = -3; debugf("%s %%s %%d %%-4u| %%X %%c\n", $name, $n, (uint8)7, 0xbeef, 0x41); }`, tag)
+	got, err := runCase(src, "BEGIN")
+	if err != nil || len(got) != 0 {
+		t.Fatalf("run: %v %q", err, got)
+	}
+	trace, err := os.ReadFile(filepath.Join(dir, "trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tag + " disk -3 7   | BEEF A"
+	for _, l := range strings.Split(string(trace), "\n") {
+		if _, line, ok := strings.Cut(l, "bpf_trace_printk: "); ok && strings.HasPrefix(line, tag) {
+			if line != want {
+				t.Fatalf("trace line %q, want %q", line, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no line %q in the trace buffer", want)
 }
 
 // skboutput() sends packets through one perf event array and names each
