@@ -698,3 +698,69 @@ func (c *checker) declareFuncs(decls []*syntax.FuncDecl) {
 		c.funcs[fd.Name] = f
 	}
 }
+
+// isConfig reports whether x is the config builtin (config or config()),
+// whose fields are the script's config settings.
+func (b *body) isConfig(x syntax.Expr) bool {
+	switch x := x.(type) {
+	case *syntax.Ident:
+		return x.Name == "config" && b.lookup(x.Name) == nil
+	case *syntax.Call:
+		return x.Name == "config" && len(x.Args) == 0 && !b.isUserFunc(x.Name)
+	}
+	return false
+}
+
+// configField is config.NAME: the setting's value as the script runs
+// with it, known when the script is compiled.
+func (b *body) configField(e *syntax.Field) *types.Type {
+	key := strings.TrimPrefix(strings.ToLower(e.Name), "bpftrace_")
+	v, set := b.c.config[key]
+	if !knownConfig[key] {
+		b.c.errorNode(e, "Unrecognized config variable: %s", e.Name)
+		return nil
+	}
+	if !set {
+		v = configDefaults[key]
+	}
+	switch {
+	case key == "max_strlen":
+		v = Const{Int: int64(b.c.maxStr)}
+	case configBools[key]:
+		n, _ := configBool(v)
+		b.setConst(e, n)
+		return types.BoolT
+	case !set && key == "perf_rb_pages":
+		v = Const{Int: defaultRingBuf / int64(os.Getpagesize())}
+	}
+	b.info.Consts[e] = v
+	if v.IsStr {
+		return types.StringOf(len(v.Str) + 1)
+	}
+	return types.I64
+}
+
+// defaultRingBuf is the ring buffer's size when perf_rb_pages is not set.
+const defaultRingBuf = 1 << 20
+
+var configBools = map[string]bool{
+	"cpp_demangle": true, "lazy_symbolication": true, "show_debug_info": true,
+	"print_maps_on_exit": true, "use_blazesym": true,
+}
+
+// configDefaults are the settings' values when neither the script nor
+// the environment sets them.
+var configDefaults = map[string]Const{
+	"cache_user_symbols": {Str: "PER_PID", IsStr: true}, "cpp_demangle": {Int: 1},
+	"lazy_symbolication": {Int: 0}, "license": {Str: "GPL", IsStr: true},
+	"log_size": {Int: 1000000}, "max_bpf_progs": {Int: 1024}, "max_cat_bytes": {Int: 10240},
+	"max_map_keys": {Int: 4096}, "max_probes": {Int: 1024},
+	"missing_probes": {Str: "error", IsStr: true}, "on_stack_limit": {Int: 32},
+	"show_debug_info": {Int: 1}, "stack_mode": {Str: "bpftrace", IsStr: true},
+	"str_trunc_trailer": {Str: "..", IsStr: true}, "print_maps_on_exit": {Int: 1},
+	"unstable_map_decl": {Str: "warn", IsStr: true}, "unstable_tseries": {Str: "warn", IsStr: true},
+	"unstable_addr": {Str: "warn", IsStr: true}, "unstable_macro": {Str: "warn", IsStr: true},
+	"unstable_import": {Str: "warn", IsStr: true}, "max_ast_nodes": {Int: 0},
+	"max_type_res_iterations": {Int: 0}, "use_blazesym": {Int: 0},
+	"symbol_source": {Str: "symbol_table", IsStr: true},
+}

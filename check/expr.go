@@ -655,6 +655,9 @@ func (b *body) ternary(e *syntax.Ternary) *types.Type {
 }
 
 func (b *body) field(e *syntax.Field) *types.Type {
+	if b.isConfig(e.X) {
+		return b.configField(e)
+	}
 	t := b.expr(e.X)
 	if t == nil {
 		return nil
