@@ -446,14 +446,25 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 			return constType(v, !signed)
 		}
 		if e.Op == "/" || e.Op == "%" {
-			b.c.errorNode(e, "Division by zero")
-			return nil
+			b.divZero(e.Y)
+			b.setConst(e, 1)
+			return constType(1, !signed)
 		}
 	}
 	if (e.Op == "/" || e.Op == "%") && rconst && rc.Int == 0 {
-		b.errorf(e.Y.Pos(), "Division by zero")
+		b.divZero(e.Y)
 	}
 	return types.IntOf(8, signed)
+}
+
+// DivZeroWarning is what a division or modulo by zero yields a warning
+// about, when the script is compiled or, for a divisor known only then,
+// when it runs: the result is 1, as in bpftrace.
+const DivZeroWarning = "Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result."
+
+func (b *body) divZero(y syntax.Expr) {
+	pos := start(y)
+	b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, true), DivZeroWarning)
 }
 
 // foldsSigned reports whether a constant of type t leaves folded arithmetic

@@ -3,6 +3,7 @@ package codegen
 import (
 	"github.com/cilium/ebpf/asm"
 
+	"friday/check"
 	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
@@ -233,9 +234,31 @@ func (f *fn) binary(e *syntax.Binary) value {
 			return constVal(c, rt)
 		}
 	}
+	isDiv := op == asm.Div || op == asm.SDiv || op == asm.Mod || op == asm.SMod
+	if isDiv && b.kind == vConst && b.c == 0 {
+		// The checker warned: the result is 1.
+		f.drop(a)
+		return constVal(1, rt)
+	}
 	d := f.writable(a, b)
+	if !isDiv || b.kind == vConst {
+		f.alu(op, d.r, b)
+		f.drop(b)
+		d.t = rt
+		return d
+	}
+	// A divisor of 0 known only at run time gives 1 and a warning.
+	b = f.toReg(b, regAvoiding(d))
+	zero, end := f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JEq, b.r, 0, zero)
 	f.alu(op, d.r, b)
+	f.b.ja(end)
+	f.b.mark(zero)
 	f.drop(b)
+	ev := f.event(e.Y, Errorf, check.DivZeroWarning, "", nil)
+	ev.Warn, ev.Once = true, true
+	f.emit(asm.Mov.Imm(d.r, 1))
+	f.b.mark(end)
 	d.t = rt
 	return d
 }
