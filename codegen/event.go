@@ -142,7 +142,7 @@ func (f *fn) eventType(e syntax.Expr, kind EventKind) *types.Type {
 // out as a tuple. The record is reserved in the ring buffer and filled in
 // place; when an argument needs every spare register, the record is
 // built on the stack and copied with ringbuf_output instead.
-func (f *fn) event(e syntax.Expr, kind EventKind, format, mapName string, args []syntax.Expr) *Event {
+func (f *fn) event(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr) *Event {
 	ts := make([]*types.Type, len(args))
 	for i, a := range args {
 		ts[i] = f.eventType(a, kind)
@@ -157,7 +157,7 @@ func (f *fn) event(e syntax.Expr, kind EventKind, format, mapName string, args [
 }
 
 // eventWith sends an event whose arguments write fills in at dst.
-func (f *fn) eventWith(e syntax.Expr, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, write func(dst mem)) *Event {
+func (f *fn) eventWith(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, write func(dst mem)) *Event {
 	ev := f.g.addEvent(kind, format, layout, e.Pos())
 	ev.Map = mapName
 	size := 8 + layout.Size

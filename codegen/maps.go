@@ -186,13 +186,32 @@ func (f *fn) lookup(m *Map, key mem) {
 }
 
 // update calls map_update_elem(m, key, val, BPF_ANY).
-func (f *fn) update(m *Map, key, val mem) {
+func (f *fn) update(at syntax.Node, m *Map, key, val mem) {
 	f.mapPtr(asm.R1, m.Spec.Name)
 	f.addr(asm.R2, key)
 	f.addr(asm.R3, val)
 	f.emit(asm.Mov.Imm(asm.R4, 0))
 	f.call(asm.FnMapUpdateElem)
+	if m.Spec.Type != ebpf.Hash && m.Spec.Type != ebpf.PerCPUHash {
+		return // LRU maps make room; arrays hold every key.
+	}
+	// A full map refuses a new key: bpftrace's warning says so, once,
+	// at the element written.
+	if s, isAssign := at.(*syntax.AssignStmt); isAssign {
+		at = s.LHS
+	}
+	ok := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, asm.R0, -int32(unix.E2BIG), ok)
+	ev := f.event(at, Errorf, MapFullWarning, "", nil)
+	ev.Warn, ev.Once = true, true
+	f.b.mark(ok)
 }
+
+// MapFullWarning is bpftrace's warning for an update a full map refused.
+const MapFullWarning = "Map full; can't update element.\n" +
+	"Try increasing max_map_keys config or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`\n" +
+	"Additional Info - helper: map_update_elem, retcode: -7"
+
 
 // mapRead reads m[keys]; a missing element reads as zero.
 func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) value {
@@ -378,7 +397,7 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	key := f.mapKey(m, keys, s.Pos(), 0)
 	val := f.alloc(m.Value.Size)
 	f.evalInto(s.RHS, val, m.Value, true)
-	f.update(m, key, val)
+	f.update(s, m, key, val)
 }
 
 // mapUpdateInt applies "m[keys] op= v" and returns the new value (or the
@@ -423,7 +442,7 @@ func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, 
 	f.emit(asm.Mov.Imm(asm.R1, 0))
 	apply(asm.R1)
 	f.emit(asm.StoreMem(val.base, int16(val.off), asm.R1, asm.DWord))
-	f.update(m, key, val)
+	f.update(n, m, key, val)
 	if old {
 		f.emit(asm.Mov.Imm(asm.R0, 0))
 	} else {
@@ -547,7 +566,7 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 		f.emit(storeImm(val.base, int16(val.off), 1, asm.DWord))
 		f.storeInt(val.at(8), v, 8)
 	}
-	f.update(m, key, val)
+	f.update(s, m, key, val)
 	f.b.mark(end)
 	f.drop(v)
 }
