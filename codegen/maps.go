@@ -212,7 +212,6 @@ const MapFullWarning = "Map full; can't update element.\n" +
 	"Try increasing max_map_keys config or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`\n" +
 	"Additional Info - helper: map_update_elem, retcode: -7"
 
-
 // mapRead reads m[keys]; a missing element reads as zero.
 func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) value {
 	m := f.mapOf(ref)
