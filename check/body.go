@@ -223,9 +223,39 @@ func (b *body) lookup(name string) *Var {
 }
 
 func (b *body) stmts(list []syntax.Stmt) {
-	for _, s := range list {
+	for i, s := range list {
 		b.stmt(s)
+		if i+1 < len(list) {
+			if kind := leaves(s); kind != "" {
+				pos := list[i+1].Pos()
+				if a, ok := list[i+1].(*syntax.AssignStmt); ok {
+					pos = start(a.LHS)
+				}
+				b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, false), "Unreachable code: the statement before leaves with "+kind)
+			}
+		}
 	}
+}
+
+// leaves is how statement s always leaves its block ("return", "break",
+// "continue"), or "" when it may not.
+func leaves(s syntax.Stmt) string {
+	switch s := s.(type) {
+	case *syntax.JumpStmt:
+		return s.Kind
+	case *syntax.IfStmt:
+		if s.Then == nil || s.Else == nil {
+			return ""
+		}
+		if k := leaves(s.Then); k != "" && leaves(s.Else) != "" {
+			return k
+		}
+	case *syntax.Block:
+		if len(s.Stmts) > 0 {
+			return leaves(s.Stmts[len(s.Stmts)-1])
+		}
+	}
+	return ""
 }
 
 func (b *body) block(bl *syntax.Block) {

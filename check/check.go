@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -150,6 +151,7 @@ type probeUnit struct {
 func (c *checker) run() (*Program, error) {
 	c.checkConfig()
 	c.checkUnstable()
+	c.checkIncludes()
 	c.collectDecls()
 	c.declareCDefs()
 
@@ -290,10 +292,22 @@ func (c *checker) finishMaps() {
 		}
 	}
 	// A declared map that is never used has no type; it needs no BPF map.
-	for n, m := range c.maps {
-		if m.Value == nil {
-			delete(c.maps, n)
+	for _, n := range slices.Sorted(maps.Keys(c.maps)) {
+		m := c.maps[n]
+		if m.Value != nil {
+			continue
 		}
+		if _, read := c.mapRead[n]; m.Decl != nil && !read && !c.brokenMaps[n] {
+			pos := m.Pos
+			if line, ok := syntax.SourceLine(c.file.Src, pos.Line); ok && pos.File == nil && pos.Col <= len(line) {
+				// At the name, after "let ".
+				if i := strings.IndexByte(line[pos.Col-1:], '@'); i >= 0 {
+					pos.Col += i
+				}
+			}
+			c.warn(pos, syntax.Pos{Line: pos.Line, Col: pos.Col + len(n), File: pos.File}, "Unused map: "+n)
+		}
+		delete(c.maps, n)
 	}
 }
 
@@ -593,6 +607,12 @@ func (c *checker) setConfig(key, name string, v Const, pos syntax.Pos) {
 			c.errorf(pos, "Invalid value for config variable %s: expected true or false", name)
 		}
 		c.config[key] = Const{Int: b}
+	case "license":
+		if !v.IsStr {
+			c.errorf(pos, "Invalid value for config variable %s: expected a string", name)
+		} else if !gplCompatible[v.Str] {
+			c.warn(pos, pos, fmt.Sprintf("Invalid license: %q: the kernel lets only programs under a GPL-compatible license (GPL, GPL v2, GPL and additional rights, Dual BSD/GPL, Dual MIT/GPL, Dual MPL/GPL) call GPL-only helpers, such as those reading memory", v.Str))
+		}
 	case "stack_mode":
 		m, ok := stackModes[v.Str]
 		if !ok {
@@ -625,6 +645,13 @@ var knownConfig = map[string]bool{
 	"unstable_map_decl": true, "unstable_tseries": true, "unstable_addr": true,
 	"unstable_macro": true, "unstable_import": true, "max_ast_nodes": true,
 	"max_type_res_iterations": true, "use_blazesym": true, "symbol_source": true,
+}
+
+// gplCompatible are the licenses the kernel lets call GPL-only helpers
+// (license_is_gpl_compatible).
+var gplCompatible = map[string]bool{
+	"GPL": true, "GPL v2": true, "GPL and additional rights": true,
+	"Dual BSD/GPL": true, "Dual MIT/GPL": true, "Dual MPL/GPL": true,
 }
 
 var stackModes = map[string]types.StackMode{
@@ -723,6 +750,11 @@ func (b *body) configField(e *syntax.Field) *types.Type {
 	if !set {
 		v = configDefaults[key]
 	}
+	// The builtin itself is never computed: only its fields are.
+	b.info.Types[e.X] = types.VoidT
+	if call, ok := e.X.(*syntax.Call); ok {
+		b.info.Calls[call] = &Call{Name: "config"}
+	}
 	switch {
 	case key == "max_strlen":
 		v = Const{Int: int64(b.c.maxStr)}
@@ -763,4 +795,37 @@ var configDefaults = map[string]Const{
 	"unstable_import": {Str: "warn", IsStr: true}, "max_ast_nodes": {Int: 0},
 	"max_type_res_iterations": {Int: 0}, "use_blazesym": {Int: 0},
 	"symbol_source": {Str: "symbol_table", IsStr: true},
+}
+
+// checkIncludes warns of an #include "file" that is not there, next to
+// the script or in the working directory. Headers in <> are not looked
+// for: kernel types come from BTF, so a machine without kernel headers
+// runs scripts that include them.
+func (c *checker) checkIncludes() {
+	for _, in := range c.file.Includes {
+		if in.System {
+			continue
+		}
+		name := c.file.Name
+		if in.P.File != nil {
+			name = in.P.File.Name
+		}
+		dirs := []string{"."}
+		if _, err := os.Stat(name); err == nil {
+			dirs = append([]string{filepath.Dir(name)}, dirs...)
+		}
+		found := filepath.IsAbs(in.Path) && fileExists(in.Path)
+		for _, d := range dirs {
+			found = found || !filepath.IsAbs(in.Path) && fileExists(filepath.Join(d, in.Path))
+		}
+		if !found {
+			end := syntax.Pos{Line: in.P.Line, Col: in.P.Col + len("#include"), File: in.P.File}
+			c.warn(in.P, end, fmt.Sprintf("Include file not found: '%s'", in.Path))
+		}
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

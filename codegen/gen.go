@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
@@ -173,6 +174,7 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 		g.obj.NoExitMaps = true
 	}
 	g.obj.MissingProbes = p.Config["missing_probes"].Str
+	g.obj.License = cmp.Or(p.Config["license"].Str, "GPL")
 	return g.obj, nil
 }
 
@@ -343,7 +345,7 @@ func (o *Object) CollectionSpec() *ebpf.CollectionSpec {
 	for _, p := range o.Programs {
 		cs.Programs[p.Name] = &ebpf.ProgramSpec{
 			Name: p.Name, Type: p.Type, AttachType: p.Attach, AttachTo: p.AttachTo,
-			Instructions: p.Insns, License: "GPL",
+			Instructions: p.Insns, License: o.License,
 		}
 	}
 	return cs

@@ -38,6 +38,9 @@ type Object struct {
 	// environment's BPFTRACE_PRINT_MAPS_ON_EXIT) turns off printing the
 	// maps at exit.
 	NoExitMaps bool
+	// License is the license the programs are loaded under: the config
+	// setting license, GPL by default.
+	License string
 	// MissingProbes is the config setting missing_probes: "warn" or
 	// "ignore" ask the runtime to go on without the attach points the
 	// kernel refuses (warning about them, or not); otherwise those are

@@ -70,7 +70,7 @@ func (s *state) loadProgram(p *codegen.Program) (*ebpf.Program, error) {
 		AttachType:   p.Attach,
 		AttachTo:     p.AttachTo,
 		Instructions: insns,
-		License:      "GPL",
+		License:      s.obj.License,
 	}
 	var opts ebpf.ProgramOptions
 	if s.opts.Verbose {

@@ -41,12 +41,15 @@ type File struct {
 	Src     []byte
 	Defines []*Define // #define lines, in order
 	Imports []*Import
-	CDefs   []*CDef         // C type definitions in the preamble
-	Config  []*ConfigAssign // config = { key = value; ... }
-	Macros  []*MacroDecl
-	Funcs   []*FuncDecl
-	Maps    []*MapDecl // let @name = hash(...) style declarations
-	Probes  []*Probe
+	// Includes are the #include lines. friday takes kernel types from BTF,
+	// not from headers.
+	Includes []*Include
+	CDefs    []*CDef         // C type definitions in the preamble
+	Config   []*ConfigAssign // config = { key = value; ... }
+	Macros   []*MacroDecl
+	Funcs    []*FuncDecl
+	Maps     []*MapDecl // let @name = hash(...) style declarations
+	Probes   []*Probe
 }
 
 // Define is a "#define NAME value" line. Object-like macros are expanded
@@ -59,6 +62,13 @@ type Define struct {
 }
 
 func (n *Define) Pos() Pos { return n.P }
+
+// Include is an #include line: "path" or, System, <path>.
+type Include struct {
+	P      Pos
+	Path   string
+	System bool
+}
 
 // Import is import "path";
 type Import struct {

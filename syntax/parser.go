@@ -63,6 +63,7 @@ func parse(name string, src []byte, imp *Source) (*File, error) {
 	p.s.file = imp
 	p.parseFile()
 	p.file.Defines = p.s.defList
+	p.file.Includes = p.s.includes
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Pos.Compare(b.Pos) })
 		return p.file, &ErrorList{File: name, Src: src, Errors: p.errs}

@@ -88,6 +88,9 @@ type scanner struct {
 
 	defines map[string]*Define
 	defList []*Define
+	// includes are the #include lines, once each however often the
+	// parser reads a line again.
+	includes []*Include
 	conds   []condState
 	file    *Source // set in the positions of an imported file
 }
@@ -279,9 +282,18 @@ func (s *scanner) directive() {
 		if !s.inactive() {
 			delete(s.defines, firstWord(rest))
 		}
+	case "include":
+		// The types a header would bring in come from BTF; the line is
+		// recorded so that a missing file can be reported.
+		rest = strings.TrimSpace(rest)
+		if !s.inactive() && len(rest) > 2 && (rest[0] == '"' || rest[0] == '<') {
+			closer := map[byte]byte{'"': '"', '<': '>'}[rest[0]]
+			if end := strings.IndexByte(rest[1:], closer); end > 0 && !slices.ContainsFunc(s.includes, func(in *Include) bool { return in.P == pos }) {
+				s.includes = append(s.includes, &Include{P: pos, Path: rest[1 : end+1], System: rest[0] == '<'})
+			}
+		}
 	}
-	// #include, #pragma and anything else: the types they would bring in
-	// come from BTF, so the line is ignored.
+	// #pragma and anything else are ignored.
 }
 
 func (s *scanner) define(pos Pos, text string) {
