@@ -91,8 +91,8 @@ type scanner struct {
 	// includes are the #include lines, once each however often the
 	// parser reads a line again.
 	includes []*Include
-	conds   []condState
-	file    *Source // set in the positions of an imported file
+	conds    []condState
+	file     *Source // set in the positions of an imported file
 }
 
 type condState struct {
