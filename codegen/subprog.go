@@ -97,7 +97,8 @@ func (f *fn) finishSubprog(params int) {
 func (f *fn) forEach(m *Map, cb string) {
 	f.mapPtr(asm.R1, m.Spec.Name)
 	f.loadFuncPtr(asm.R2, cb)
-	f.emit(asm.Mov.Reg(asm.R3, asm.RFP), asm.Add.Imm(asm.R3, parentFrame), asm.Mov.Imm(asm.R4, 0))
+	f.frameCtx(asm.R3)
+	f.emit(asm.Mov.Imm(asm.R4, 0))
 	f.call(asm.FnForEachMapElem)
 }
 
@@ -118,6 +119,16 @@ func (f *fn) mapLen(e syntax.Expr, c *check.Call) value {
 	return value{kind: vReg, r: asm.R0, t: types.I64}
 }
 
+// frameCtx puts in r the context a loop callback gets: the probe's frame
+// pointer, which a callback holds in R9 for the loops nested in it.
+func (f *fn) frameCtx(r asm.Register) {
+	if f.parent != nil {
+		f.emit(asm.Mov.Reg(r, asm.R9))
+		return
+	}
+	f.emit(asm.Mov.Reg(r, asm.RFP), asm.Add.Imm(r, parentFrame))
+}
+
 // forMap is for ($kv : @m) { body }.
 func (f *fn) forMap(s *syntax.ForStmt) {
 	m := f.mapOf(s.Map)
@@ -125,8 +136,11 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	if agg && !combinable(m.Value) || m.PerCPU && !agg {
 		f.errorf(s.Pos(), "for loops over %s maps are not supported", m.Value)
 	}
-	if f.useScratch || f.parent != nil {
-		f.errorf(s.Pos(), "for loops over maps are not supported in nested loops or in probes that need more than the BPF stack")
+	if f.useScratch {
+		f.errorf(s.Pos(), "for loops over maps are not supported in probes that need more than the BPF stack")
+	}
+	if f.parent != nil && hasReturn(s.Body) {
+		f.errorf(s.Pos(), "return is not supported in a for loop over a map nested in another loop's body: break out and return after the loops")
 	}
 	cv := f.info.Vars[s.Var]
 	if cv == nil {
