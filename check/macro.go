@@ -180,14 +180,17 @@ func (x *expander) expr(ex syntax.Expr, e *env) syntax.Expr {
 			return x.expand(m, &syntax.Call{P: n.P, Name: n.Name}, e)
 		}
 		c := *n
+		c.Name = builtinAlias(c.Name)
 		return &c
 	case *syntax.Call:
-		if m, ok := x.c.macros[n.Name]; ok {
+		// A macro named as a builtin function overrides only the calls
+		// of its own signature; the others stay the builtin's.
+		if m, ok := x.c.macros[n.Name]; ok && (len(m.Params) == len(n.Args) || !isBuiltinFunc(n.Name)) {
 			if _, isFunc := x.c.fdecls[n.Name]; !isFunc {
 				return x.expand(m, n, e)
 			}
 		}
-		return &syntax.Call{P: n.P, Name: n.Name, Args: x.exprs(n.Args, e)}
+		return &syntax.Call{P: n.P, Name: builtinAlias(n.Name), Args: x.exprs(n.Args, e)}
 	case *syntax.Unary:
 		return &syntax.Unary{P: n.P, Op: n.Op, X: x.expr(n.X, e), Postfix: n.Postfix}
 	case *syntax.Binary:
@@ -199,15 +202,23 @@ func (x *expander) expr(ex syntax.Expr, e *env) syntax.Expr {
 	case *syntax.Index:
 		return &syntax.Index{P: n.P, X: x.expr(n.X, e), Index: x.expr(n.Index, e)}
 	case *syntax.Cast:
-		return &syntax.Cast{P: n.P, Type: n.Type, X: x.expr(n.X, e)}
+		return &syntax.Cast{P: n.P, Type: x.typeArg(n.Type, e), X: x.expr(n.X, e)}
 	case *syntax.Tuple:
 		return &syntax.Tuple{P: n.P, Elems: x.exprs(n.Elems, e)}
 	case *syntax.Record:
 		return &syntax.Record{P: n.P, Names: n.Names, Values: x.exprs(n.Values, e)}
 	case *syntax.Sizeof:
-		return &syntax.Sizeof{P: n.P, Type: n.Type, X: x.expr(n.X, e)}
+		s := &syntax.Sizeof{P: n.P, Type: x.typeArg(n.Type, e), X: x.expr(n.X, e)}
+		if t, ok := s.X.(*syntax.TypeExpr); ok {
+			s.Type, s.X = t, nil
+		}
+		return s
 	case *syntax.Offsetof:
-		return &syntax.Offsetof{P: n.P, Type: n.Type, X: x.expr(n.X, e), Field: n.Field}
+		o := &syntax.Offsetof{P: n.P, Type: x.typeArg(n.Type, e), X: x.expr(n.X, e), Field: n.Field}
+		if t, ok := o.X.(*syntax.TypeExpr); ok {
+			o.Type, o.X = t, nil
+		}
+		return o
 	case *syntax.BlockExpr:
 		nb := &syntax.BlockExpr{P: n.P}
 		for _, s := range n.Stmts {
@@ -278,4 +289,32 @@ func (x *expander) expand(m *syntax.MacroDecl, call *syntax.Call, e *env) syntax
 		be.Stmts = append(be.Stmts, x.stmt(s, inner))
 	}
 	return be
+}
+
+// typeArg is type t in a macro's body, where a parameter's name stands
+// for the type given as its argument (sz(typeof($x)) with sizeof(t)).
+func (x *expander) typeArg(t *syntax.TypeExpr, e *env) *syntax.TypeExpr {
+	if t == nil {
+		return nil
+	}
+	if arg, ok := e.exprs[t.Name].(*syntax.TypeExpr); ok && t.Array == 0 {
+		c := *arg
+		c.P, c.Ptr = t.P, arg.Ptr+t.Ptr
+		return &c
+	}
+	c := *t
+	if c.Of != nil {
+		c.Of = x.expr(c.Of, e)
+	}
+	return &c
+}
+
+// builtinAlias is the builtin __builtin_NAME names, as bpftrace's
+// standard library macros call them (__builtin_pid is pid); other names
+// are left as they are.
+func builtinAlias(name string) string {
+	if rest, ok := strings.CutPrefix(name, "__builtin_"); ok && (isBuiltinFunc(rest) || argRe.MatchString(rest)) {
+		return rest
+	}
+	return name
 }

@@ -1205,6 +1205,12 @@ func (p *parser) parsePrimary() Expr {
 			return &BoolLit{P: t.pos, Value: t.text == "true"}
 		case "if":
 			return p.parseIfExpr()
+		case "typeof":
+			// A type standing as a value: a macro argument that the
+			// macro's body uses as a type.
+			if p.peek(0).is("(") {
+				return p.parseType()
+			}
 		case "sizeof":
 			return p.parseSizeof()
 		case "offsetof":
