@@ -448,6 +448,16 @@ func (b *body) requireProvs(e syntax.Expr, name string, provs ...string) bool {
 	return true
 }
 
+// unsafeCall checks the argument count of a call allowed only with
+// --unsafe, and that --unsafe was given.
+func (b *body) unsafeCall(e syntax.Expr, ci *Call, args []syntax.Expr, min, max int) bool {
+	if !b.nargs(e, ci.Name, args, min, max) {
+		return false
+	}
+	ci.Unsafe = true
+	return b.requireUnsafe(e, ci.Name)
+}
+
 func (b *body) requireUnsafe(e syntax.Expr, name string) bool {
 	if !b.c.opts.Unsafe {
 		b.errorf(e.Pos(), "%s() is an unsafe function being used in safe mode (use --unsafe)", name)
@@ -924,11 +934,7 @@ var signals = map[string]int{
 }
 
 func builtinSignal(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 1, 1) {
-		return nil
-	}
-	ci.Unsafe = true
-	if !b.requireUnsafe(e, ci.Name) {
+	if !b.unsafeCall(e, ci, args, 1, 1) {
 		return nil
 	}
 	t := b.expr(args[0])
@@ -1228,11 +1234,7 @@ func builtinAssertStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *typ
 }
 
 func builtinOverride(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, "override", args, 1, 1) {
-		return nil
-	}
-	ci.Unsafe = true
-	if !b.requireUnsafe(e, "override") {
+	if !b.unsafeCall(e, ci, args, 1, 1) {
 		return nil
 	}
 	if _, ok := b.expectInt(args[0], "override"); !ok {
@@ -1248,11 +1250,7 @@ func builtinOverride(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *type
 // of the value src are written to the user-space address dst; the result
 // says whether the kernel wrote them.
 func builtinWriteUser(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
-	if !b.nargs(e, ci.Name, args, 3, 3) {
-		return nil
-	}
-	ci.Unsafe = true
-	if !b.requireUnsafe(e, ci.Name) {
+	if !b.unsafeCall(e, ci, args, 3, 3) {
 		return nil
 	}
 	if _, ok := b.expectInt(args[0], ci.Name); !ok {

@@ -56,10 +56,8 @@ func init() {
 			headerConsts[name] = int64(e)
 		}
 	}
-	for s := syscall.Signal(1); s < 32; s++ {
-		if name := unix.SignalName(s); name != "" {
-			headerConsts[name] = int64(s)
-		}
+	for name, n := range signals {
+		headerConsts[name] = int64(n)
 	}
 	syscalls.Each(func(nr int, name string) {
 		headerConsts["__NR_"+name] = int64(nr)

@@ -17,31 +17,28 @@ import (
 	"friday/tracefs"
 )
 
-// override() must pass the verifier where the kernel has
-// bpf_override_return, and otherwise say which kernel option it lacks.
-func TestOverride(t *testing.T) {
+// The unsafe helpers must pass the verifier where the kernel has them,
+// and otherwise say why it refuses them: override() needs a kernel
+// option, write_user() a kernel not in lockdown.
+func TestUnsafeHelpers(t *testing.T) {
 	testenv.BPF(t)
-	src := `kprobe:vfs_read /comm == "override.test"/ { override(-1); }`
-	if _, err := compileWith(src, check.Options{}); err == nil || !strings.Contains(err.Error(), "unsafe") {
-		t.Errorf("override() without unsafe: got error %v, want one about unsafe mode", err)
+	for _, c := range []struct {
+		src    string
+		typ    ebpf.ProgramType
+		helper asm.BuiltinFunc
+		why    string
+	}{
+		{`kprobe:vfs_read /comm == "override.test"/ { override(-1); }`, ebpf.Kprobe, asm.FnOverrideReturn, "CONFIG_BPF_KPROBE_OVERRIDE"},
+		{`tracepoint:syscalls:sys_enter_write /pid == 1/ { $n = (uint64)args.count; @ok = write_user(args.buf, "XY", 2); @some = write_user(args.buf, (int32)7, $n); }`,
+			ebpf.TracePoint, asm.FnProbeWriteUser, "kernel_lockdown(7)"},
+	} {
+		if _, err := compileWith(c.src, check.Options{}); err == nil || !strings.Contains(err.Error(), "unsafe") {
+			t.Errorf("%s without unsafe: got error %v, want one about unsafe mode", c.src, err)
+		}
+		obj, err := compileWith(c.src, check.Options{Unsafe: true})
+		has := !errors.Is(features.HaveProgramHelper(c.typ, c.helper), ebpf.ErrNotSupported)
+		needsKernel(t, obj, err, has, c.why)
 	}
-	obj, err := compileWith(src, check.Options{Unsafe: true})
-	has := !errors.Is(features.HaveProgramHelper(ebpf.Kprobe, asm.FnOverrideReturn), ebpf.ErrNotSupported)
-	needsKernel(t, obj, err, has, "CONFIG_BPF_KPROBE_OVERRIDE")
-}
-
-// write_user() must pass the verifier where the kernel lets programs
-// write user memory, and otherwise say that it refuses: a kernel in
-// lockdown refuses bpf_probe_write_user to all.
-func TestWriteUser(t *testing.T) {
-	testenv.BPF(t)
-	src := `tracepoint:syscalls:sys_enter_write /pid == 1/ { $n = (uint64)args.count; @ok = write_user(args.buf, "XY", 2); @some = write_user(args.buf, (int32)7, $n); }`
-	if _, err := compileWith(src, check.Options{}); err == nil || !strings.Contains(err.Error(), "unsafe") {
-		t.Errorf("write_user() without unsafe: got error %v, want one about unsafe mode", err)
-	}
-	obj, err := compileWith(src, check.Options{Unsafe: true})
-	has := !errors.Is(features.HaveProgramHelper(ebpf.TracePoint, asm.FnProbeWriteUser), ebpf.ErrNotSupported)
-	needsKernel(t, obj, err, has, "kernel_lockdown(7)")
 }
 
 // debugf() lines reach the kernel's trace buffer, formatted by the

@@ -797,23 +797,33 @@ func (p *parser) parseCond() Expr {
 
 func (p *parser) parseIf() *IfStmt {
 	s := &IfStmt{P: p.tok.pos}
-	s.Cond = p.parseCond()
+	var then Stmt
+	s.Cond, then, s.Else = ifParts(p, func() Stmt { return p.parseBlock() }, func() Stmt { return p.parseIf() })
+	s.Then, _ = then.(*Block)
+	return s
+}
+
+// ifParts reads "if cond { } [else if ... | else { }]", the arms with
+// block and a chained if with chain; a missing else is the zero T.
+func ifParts[T any](p *parser, block, chain func() T) (cond Expr, then, els T) {
+	cond = p.parseCond()
 	if !p.tok.is("{") {
 		p.unexpected("{")
 	}
-	s.Then = p.parseBlock()
-	if p.tok.isWord("else") {
-		p.next()
-		switch {
-		case p.tok.isWord("if"):
-			s.Else = p.parseIf()
-		case p.tok.is("{"):
-			s.Else = p.parseBlock()
-		default:
-			p.unexpected("{")
-		}
+	then = block()
+	if !p.tok.isWord("else") {
+		return cond, then, els
 	}
-	return s
+	p.next()
+	switch {
+	case p.tok.isWord("if"):
+		els = chain()
+	case p.tok.is("{"):
+		els = block()
+	default:
+		p.unexpected("{")
+	}
+	return cond, then, els
 }
 
 // parseFor reads both spellings of the loop head: "for ($x : ...)" and,
@@ -1061,24 +1071,10 @@ func (p *parser) parseExpr() Expr {
 // parseIfExpr reads an if used as an expression, which is a ternary
 // whose arms are blocks; a missing else is an empty block.
 func (p *parser) parseIfExpr() Expr {
-	pos := p.tok.pos
-	cond := p.parseCond()
-	if !p.tok.is("{") {
-		p.unexpected("{")
-	}
-	x := &Ternary{P: pos, Cond: cond, Then: p.parseBlockExpr()}
-	if !p.tok.isWord("else") {
+	x := &Ternary{P: p.tok.pos}
+	x.Cond, x.Then, x.Else = ifParts(p, p.parseBlockExpr, p.parseIfExpr)
+	if x.Else == nil {
 		x.Else = &BlockExpr{P: p.tok.pos}
-		return x
-	}
-	p.next()
-	switch {
-	case p.tok.isWord("if"):
-		x.Else = p.parseIfExpr()
-	case p.tok.is("{"):
-		x.Else = p.parseBlockExpr()
-	default:
-		p.unexpected("{")
 	}
 	return x
 }
