@@ -37,12 +37,21 @@ func strConst(s string, t *types.Type) value {
 	return value{kind: vConst, t: t, s: s, isStr: true}
 }
 
+// computing records that e is being computed until the returned function
+// is called.
+func (f *fn) computing(e syntax.Expr) func() {
+	prev := f.at
+	f.at = e
+	return func() { f.at = prev }
+}
+
 // eval computes e. Integers come back as constants or in registers
 // (possibly R0-R5, see keep), other values in memory.
 func (f *fn) eval(e syntax.Expr) value {
 	if v, ok := f.constOf(e); ok {
 		return v
 	}
+	defer f.computing(e)()
 	if c, ok := f.info.Consts[e]; ok && c.Bytes != nil {
 		// An array constant (pton): written where it is used.
 		t := f.typeOf(e)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
 
 	"friday/check"
 	"friday/internal/bpfint"
@@ -52,6 +53,8 @@ type fn struct {
 	inline map[*check.Func]bool
 	// loopRet is set in the callback of a loop whose body returns.
 	loopRet *loopReturn
+	// at is the expression being computed, where -k's warnings point.
+	at syntax.Expr
 }
 
 // loopReturn is how a return statement in a loop's callback gets out of
@@ -330,7 +333,62 @@ func (f *fn) copyMem(dst, src mem, n int) {
 	f.call(asm.FnProbeReadKernel)
 }
 
-func (f *fn) call(fn asm.BuiltinFunc) { f.emit(fn.Call()) }
+func (f *fn) call(fn asm.BuiltinFunc) {
+	f.emit(fn.Call())
+	if f.g.opts.Warnings {
+		f.checkHelper(fn)
+	}
+}
+
+// checkedHelpers are the helpers whose failures -k reports, as bpftrace's
+// -k does: probe reads, whose failure leaves zeros where the script reads
+// memory, and map updates, whose failure loses what it stores.
+var checkedHelpers = map[asm.BuiltinFunc]string{
+	asm.FnProbeReadKernel:    "probe_read_kernel",
+	asm.FnProbeReadUser:      "probe_read_user",
+	asm.FnProbeReadKernelStr: "probe_read_kernel_str",
+	asm.FnProbeReadUserStr:   "probe_read_user_str",
+	asm.FnMapUpdateElem:      "map_update_elem",
+}
+
+// checkHelper follows a helper call with a warning, at the expression
+// being computed, when the helper returned an error: each helper call of
+// the script is a warning of its own, printed each time it fails. R0 is
+// kept for the code that reads the helper's result.
+func (f *fn) checkHelper(h asm.BuiltinFunc) {
+	name, ok := checkedHelpers[h]
+	if !ok || f.at == nil {
+		return
+	}
+	ret := f.alloc(8)
+	f.emit(asm.StoreMem(ret.base, int16(ret.off), asm.R0, asm.DWord))
+	done := f.b.newLabel()
+	f.b.jmpImm(asm.JSGE, asm.R0, 0, done)
+	layout := types.TupleOf(&types.Type{Kind: types.Strerror, Size: 8}, types.I64)
+	write := func(dst mem) {
+		// The errno for the message, then the return code itself.
+		f.emit(asm.LoadMem(asm.R1, ret.base, int16(ret.off), asm.DWord),
+			asm.StoreMem(dst.base, int16(dst.off+8), asm.R1, asm.DWord),
+			asm.Mov.Imm(asm.R2, 0),
+			asm.Sub.Reg(asm.R2, asm.R1),
+			asm.StoreMem(dst.base, int16(dst.off), asm.R2, asm.DWord))
+	}
+	details := "\nAdditional Info - helper: " + name + ", retcode: %d"
+	if h == asm.FnMapUpdateElem {
+		// A full map has bpftrace's advice of its own.
+		other := f.b.newLabel()
+		f.b.jmpImm(asm.JNE, asm.R0, -int32(unix.E2BIG), other)
+		f.eventWith(f.at, Errorf, "Map full; can't update element. Try increasing max_map_keys config or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`"+details, "", nil, types.TupleOf(types.I64), func(dst mem) {
+			f.emit(asm.LoadMem(asm.R1, ret.base, int16(ret.off), asm.DWord),
+				asm.StoreMem(dst.base, int16(dst.off), asm.R1, asm.DWord))
+		}).Warn = true
+		f.b.ja(done)
+		f.b.mark(other)
+	}
+	f.eventWith(f.at, Errorf, "%s"+details, "", nil, layout, write).Warn = true
+	f.b.mark(done)
+	f.emit(asm.LoadMem(asm.R0, ret.base, int16(ret.off), asm.DWord))
+}
 
 // mapPtr loads a map's address into r.
 func (f *fn) mapPtr(r asm.Register, name string) {

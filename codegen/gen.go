@@ -36,6 +36,9 @@ type Options struct {
 	// Kernel answers what the code asks of the running kernel; nil asks
 	// it afresh.
 	Kernel *Kernel
+	// Warnings adds bpftrace's -k checks: a warning, where the script
+	// computes it, each time a probe read or a map update fails.
+	Warnings bool
 }
 
 func (o *Options) fill(f *syntax.File) {

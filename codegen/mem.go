@@ -15,6 +15,7 @@ import (
 // they must be in map keys (compared bytewise) and in values that may
 // become keys; event records leave them as they are.
 func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
+	defer f.computing(e)()
 	if x, ok := e.(*syntax.Ternary); ok && x.Then != nil {
 		if _, isConst := f.constOf(x.Cond); !isConst && !isVoid(f.typeOf(x)) {
 			f.arms(x, func(y syntax.Expr) { f.evalInto(y, dst, t, pad) })

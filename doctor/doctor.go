@@ -131,6 +131,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// WriteSummary writes the checks in short, as `friday trace --info` shows
+// them under bpftrace's --info headings: one "name: yes", "no" or
+// "limited" line each, without details or fixes.
+func (r *Report) WriteSummary(w io.Writer) error {
+	var b strings.Builder
+	for _, c := range r.Checks {
+		verdict := map[Status]string{OK: "yes", Warn: "limited", Fail: "no"}[c.Status]
+		fmt.Fprintf(&b, "  %s: %s\n", c.Name, verdict)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // wrap breaks s into lines of at most width characters at spaces; a word
 // longer than width gets a line of its own.
 func wrap(s string, width int) []string {

@@ -231,7 +231,7 @@ func (p *Printer) special(t *types.Type, b []byte) string {
 	case types.MacAddr:
 		return macaddr(b[:6])
 	case types.Strerror:
-		return strerror(int64(intBits(b, t.Size, true)))
+		return Strerror(int64(intBits(b, t.Size, true)))
 	case types.Syscall:
 		return syscallName(int64(intBits(b, t.Size, true)))
 	case types.Signal:
@@ -364,9 +364,9 @@ func macaddr(b []byte) string {
 	return string(out)
 }
 
-// strerror is the C library's message for an errno value. Go's messages
+// Strerror is the C library's message for an errno value. Go's messages
 // are the C library's with a lower-case first letter.
-func strerror(n int64) string {
+func Strerror(n int64) string {
 	// Negative errors, as helpers and syscalls return them, are named
 	// too.
 	if n < 0 {

@@ -31,11 +31,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"friday/check"
 	"friday/codegen"
+	"friday/output"
 	"friday/probe"
 	"friday/run"
 	"friday/syntax"
@@ -72,6 +78,17 @@ type Options struct {
 	MaxStrLen int
 	// Warn receives the compiler's warnings; nil drops them.
 	Warn func(*syntax.Error)
+	// Includes are C headers read before the script (--include): see
+	// syntax.ParseHeader. One named by a relative path that is not found
+	// from the current directory (linux/path.h) is taken as a system
+	// header, whose types BTF gives, and left out.
+	Includes []string
+	// Warnings adds run-time checks (-k): a warning each time a probe
+	// read or a map update fails.
+	Warnings bool
+	// ProbeFilter, when set, keeps only the attach points whose name
+	// (as the probe builtin gives it) it matches.
+	ProbeFilter *regexp.Regexp
 }
 
 // Program is a compiled script: the BPF programs, maps and events of its
@@ -91,44 +108,15 @@ type Program struct {
 // one given on the command line). Errors about places in the script are
 // *Error.
 func Compile(name string, src []byte, opts Options) (*Program, error) {
-	if opts.Host == nil {
-		opts.Host = NewHost()
-	}
-	dir := opts.Dir
-	if dir == "" {
-		dir = "."
-	}
-	f, err := syntax.Parse(name, src)
+	f, prog, err := checkScript(name, src, &opts)
 	if err != nil {
-		return nil, &Error{name, src, err}
-	}
-	if err := syntax.ResolveImports(f, dir); err != nil {
-		return nil, &Error{name, src, err}
-	}
-	// Syntax errors are worth showing to anyone; past them, attach
-	// points are looked up in places only root may read.
-	if err := run.CheckPrivilege(); err != nil {
 		return nil, err
-	}
-	h := opts.Host
-	user := probe.UserOptions{Pid: opts.Pid, Unsafe: opts.Unsafe}
-	prog, err := check.Check(f, check.Options{
-		Params:    opts.Params,
-		Unsafe:    opts.Unsafe,
-		MaxStrLen: opts.MaxStrLen,
-		Warn:      opts.Warn,
-		Expand: func(ap *syntax.AttachPoint) ([]*probe.Point, error) {
-			return h.probes.Expand(ap, user)
-		},
-		BTF: h.kernelBTF,
-	})
-	if err != nil {
-		return nil, &Error{name, src, err}
 	}
 	if err := checkNamed(opts.Named, prog.Getopts); err != nil {
 		return nil, err
 	}
-	gopts := codegen.Options{Getopt: opts.Named, Kernel: h.kernel}
+	h := opts.Host
+	gopts := codegen.Options{Getopt: opts.Named, Kernel: h.kernel, Warnings: opts.Warnings}
 	if opts.Command != nil {
 		gopts.CPID = opts.Command.Pid()
 	}
@@ -140,6 +128,100 @@ func Compile(name string, src []byte, opts Options) (*Program, error) {
 		file: f, prog: prog, obj: obj,
 		host: h, pid: opts.Pid, cmd: opts.Command, unsafe: opts.Unsafe,
 	}, nil
+}
+
+// Probes are the attach points of the script src, as `friday trace -l
+// FILE` lists them: it is parsed and checked, not compiled.
+func Probes(name string, src []byte, opts Options) ([]*probe.Point, error) {
+	_, prog, err := checkScript(name, src, &opts)
+	if err != nil {
+		return nil, err
+	}
+	var pts []*probe.Point
+	for _, p := range prog.Probes {
+		pts = append(pts, p.Points...)
+	}
+	return pts, nil
+}
+
+// checkScript parses the script with its includes and imports and checks
+// it, filling in the defaults of opts.
+func checkScript(name string, src []byte, opts *Options) (*syntax.File, *check.Program, error) {
+	if opts.Host == nil {
+		opts.Host = NewHost()
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	headers, err := readHeaders(opts.Includes)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := syntax.ParseIncluding(name, src, headers)
+	if err != nil {
+		return nil, nil, &Error{name, src, err}
+	}
+	if err := syntax.ResolveImports(f, dir); err != nil {
+		return nil, nil, &Error{name, src, err}
+	}
+	// Syntax errors are worth showing to anyone; past them, attach
+	// points are looked up in places only root may read.
+	if err := run.CheckPrivilege(); err != nil {
+		return nil, nil, err
+	}
+	h := opts.Host
+	user := probe.UserOptions{Pid: opts.Pid, Unsafe: opts.Unsafe}
+	filter := opts.ProbeFilter
+	prog, err := check.Check(f, check.Options{
+		Params:    opts.Params,
+		Unsafe:    opts.Unsafe,
+		MaxStrLen: opts.MaxStrLen,
+		Warn:      opts.Warn,
+		Expand: func(ap *syntax.AttachPoint) ([]*probe.Point, error) {
+			pts, err := h.probes.Expand(ap, user)
+			if filter == nil || err != nil {
+				return pts, err
+			}
+			return slices.DeleteFunc(pts, func(p *probe.Point) bool { return !filter.MatchString(p.Name) }), nil
+		},
+		BTF: h.kernelBTF,
+	})
+	if err != nil {
+		return nil, nil, &Error{name, src, err}
+	}
+	return f, prog, nil
+}
+
+// readHeaders reads the --include headers.
+func readHeaders(paths []string) ([]*syntax.File, error) {
+	var headers []*syntax.File
+	for _, path := range paths {
+		src, err := os.ReadFile(path)
+		system := !filepath.IsAbs(path) && !strings.HasPrefix(path, "./") && !strings.HasPrefix(path, "../")
+		if errors.Is(err, fs.ErrNotExist) && system {
+			continue
+		}
+		if err != nil {
+			return nil, OpenError(path, err)
+		}
+		h, err := syntax.ParseHeader(path, src)
+		if err != nil {
+			return nil, &Error{path, src, err}
+		}
+		headers = append(headers, h)
+	}
+	return headers, nil
+}
+
+// OpenError is bpftrace's error for a file it cannot open: "failed to
+// open file 'x.bt': No such file or directory".
+func OpenError(path string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Errorf("failed to open file '%s': %s", path, output.Strerror(int64(errno)))
+	}
+	return fmt.Errorf("failed to open file '%s': %v", path, errors.Unwrap(err))
 }
 
 // File is the script's syntax tree, imports resolved.

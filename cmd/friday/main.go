@@ -95,8 +95,7 @@ func (a *app) main(args []string) (code int) {
 			return 0
 		}
 		if len(args) > 1 && args[1] == "trace" {
-			fmt.Fprint(stdout, traceUsage)
-			fmt.Fprint(stdout, flagUsages(traceFlags()))
+			traceHelp(stdout, traceFlags())
 			return 0
 		}
 		fmt.Fprint(stdout, usage)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -22,39 +23,69 @@ import (
 	"friday/syntax"
 )
 
-const traceUsage = `Usage:
-  friday trace [flags] (-e PROGRAM | FILE) [ARGS...]
-  friday trace -l [PATTERN]
+// traceUsage is the help of friday trace, laid out as bpftrace's: the
+// flags come between its USAGE and EXAMPLES sections.
+const traceUsage = `USAGE:
+    friday trace [options] FILE [ARGS...]
+    friday trace [options] - <stdin input>
+    friday trace [options] -e 'program' [ARGS...]
+    friday trace -l [PATTERN|FILE]
+    use -- after FILE/-e 'program' for named script parameters
 
 Runs a bpftrace program. ARGS are its positional parameters $1, $2, ...
 After "--", ARGS may also be named parameters, which getopt() reads:
 --NAME=VALUE, or --NAME alone for a boolean that is true.
-FILE "-" reads the program from standard input.
 
 uretprobe on Go functions is safe: Go moves goroutine stacks, which the
 kernel's usual return probe (a rewritten return address) would corrupt, so
 friday puts a uprobe on each of the function's RET instructions instead.
 retval is the first result, in RAX under Go's register ABI on x86-64.
 
-Flags:
+--include reads a header without a C compiler: its #define constants and
+its struct, union, enum and typedef definitions, as if written at the top
+of the script. A header named by a relative path that is not found from
+the current directory (linux/path.h) is a system header: its types come
+from the kernel's BTF, and it is left out, as #include lines in scripts
+are.
+
+OPTIONS:
+`
+
+const traceExamples = `
+EXAMPLES:
+    friday trace -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
+        count system calls by process name
+    friday trace -e 'tracepoint:syscalls:sys_enter_openat {
+        printf("%s %s\n", comm, str(args.filename)); }'
+        trace file opens with process name and path
+    friday trace -e 'profile:hz:99 { @[kstack] = count(); }'
+        profile kernel stacks at 99 Hertz
+    friday trace -l '*sleep*'
+        list probes containing "sleep"
+    friday trace -lv 'struct path'
+        show the definition of struct path
 `
 
 type traceOpts struct {
-	program   string
-	list      bool
-	command   string
-	pid       int
-	format    string
-	outFile   string
-	debug     bool
-	verbose   bool
-	dryRun    bool
-	quiet     bool
-	noWarn    bool
-	buffering string
-	unsafe    bool
-	help      bool
-	version   bool
+	program     string
+	list        bool
+	command     string
+	pid         string
+	format      string
+	outFile     string
+	debug       bool
+	verbose     bool
+	dryRun      bool
+	quiet       bool
+	noWarn      bool
+	warnings    bool
+	buffering   string
+	unsafe      bool
+	includes    []string
+	probeFilter string
+	info        bool
+	help        bool
+	version     bool
 	// dash is where "--" was among the arguments left after the flags,
 	// or -1: named parameters may follow it.
 	dash int
@@ -65,20 +96,24 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	fs := pflag.NewFlagSet("friday trace", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.StringVarP(&o.program, "program", "e", "", "run `PROGRAM` given on the command line")
-	fs.BoolVarP(&o.list, "list", "l", false, "list probes matching the optional PATTERN (with -v: and their arguments)")
-	fs.StringVarP(&o.command, "command", "c", "", "run `CMD` once probes are attached and stop when it exits; its pid is cpid")
-	fs.IntVarP(&o.pid, "pid", "p", 0, "trace the process `PID` and stop when it exits")
-	fs.StringVarP(&o.format, "format", "f", "text", "output `FORMAT`: text or json")
-	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE` instead of standard output")
-	fs.BoolVarP(&o.debug, "debug", "d", false, "print the syntax tree and each probe's BPF instructions, load them, and exit without running")
-	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print program sizes and verifier statistics; the full verifier log on rejection")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "check the program and load it into the kernel, but do not run it")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attached N probes\"")
-	fs.BoolVar(&o.noWarn, "no-warnings", false, "do not print warnings: the checker's, warnf()'s and those the program raises")
-	fs.StringVarP(&o.buffering, "buffering", "B", "line", "output buffering `MODE`: line, full or none")
-	fs.BoolVar(&o.unsafe, "unsafe", false, "allow actions with side effects, such as system()")
+	fs.BoolVarP(&o.list, "list", "l", false, "list probes matching PATTERN, or a program's")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "verifier statistics; -l: probe arguments")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVarP(&o.version, "version", "V", false, "show the version")
+	fs.BoolVar(&o.info, "info", false, "print what the kernel and friday support")
+	fs.StringVarP(&o.pid, "pid", "p", "", "trace process `PID`, stop when it exits")
+	fs.StringVarP(&o.command, "command", "c", "", "run `CMD` (pid: cpid), stop when it exits")
+	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE`")
+	fs.StringVarP(&o.format, "format", "f", "text", "output `FORMAT`: text or json")
+	fs.StringVarP(&o.buffering, "buffering", "B", "line", "`MODE`: line, full or none")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attached N probes\"")
+	fs.BoolVarP(&o.warnings, "warnings", "k", false, "warn when a probe read or map update fails")
+	fs.BoolVar(&o.noWarn, "no-warnings", false, "print no warning messages")
+	fs.StringArrayVar(&o.includes, "include", nil, "read C header `FILE` first (see above)")
+	fs.BoolVar(&o.unsafe, "unsafe", false, "allow system(), signal() and the like")
+	fs.StringVar(&o.probeFilter, "probe-filter", "", "run only the probes whose name matches `REGEX`")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "load the programs, but do not run them")
+	fs.BoolVarP(&o.debug, "debug", "d", false, "print the tree and BPF code; do not run")
 	return fs, o
 }
 
@@ -94,10 +129,21 @@ func traceFlags() *pflag.FlagSet {
 	return fs
 }
 
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
+// usageError is a mistake on the command line, worded as bpftrace words
+// it ("USAGE: ..."); full asks for the whole usage after it.
+type usageError struct {
+	msg  string
+	full bool
+}
 
 func (e usageError) Error() string { return e.msg }
+
+// traceHelp writes friday trace's help.
+func traceHelp(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprint(w, traceUsage)
+	fmt.Fprint(w, flagUsages(fs))
+	io.WriteString(w, traceExamples)
+}
 
 func (a *app) trace(args []string) int {
 	stdout, stderr := a.stdout, a.stderr
@@ -112,16 +158,28 @@ func (a *app) trace(args []string) int {
 	fs, o := newTraceFlags()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "ERROR: %v\nRun 'friday help trace' for usage.\n", err)
+		// As bpftrace, which shows its usage after getopt's complaint.
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+		traceHelp(stderr, fs)
 		return 1
 	}
 	if o.help {
-		fmt.Fprint(stdout, traceUsage)
-		fmt.Fprint(stdout, flagUsages(fs))
+		traceHelp(stdout, fs)
 		return 0
 	}
 	if o.version {
 		fmt.Fprintf(stdout, "friday %s\n", version)
+		return 0
+	}
+	if o.info {
+		if err := run.CheckPrivilege(); err != nil {
+			printError(stderr, err)
+			return 1
+		}
+		if err := writeInfo(stdout); err != nil {
+			printError(stderr, err)
+			return 1
+		}
 		return 0
 	}
 	o.dash = fs.ArgsLenAtDash()
@@ -136,8 +194,8 @@ func (a *app) trace(args []string) int {
 		}
 		printError(stderr, err)
 		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "Run 'friday help trace' for usage.")
+		if errors.As(err, &ue) && ue.full {
+			traceHelp(stderr, fs)
 		}
 		return 1
 	}
@@ -160,21 +218,37 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 	switch o.format {
 	case "text", "json":
 	default:
-		return usageError{fmt.Sprintf("unknown output format %q (want text or json)", o.format)}
+		return fmt.Errorf("Invalid output format \"%s\"\nValid formats: 'text', 'json'", o.format)
 	}
 	switch o.buffering {
 	case "line", "full", "none":
 	default:
-		return usageError{fmt.Sprintf("unknown buffering mode %q (want line, full or none)", o.buffering)}
+		return usageError{msg: "USAGE: -B must be either 'line', 'full', or 'none'."}
+	}
+	if o.warnings && o.noWarn {
+		return usageError{msg: "USAGE: -k, --warnings conflicts with --no-warnings"}
+	}
+	if o.command != "" && o.pid != "" {
+		return usageError{msg: "USAGE: Cannot use both -c and -p.", full: true}
+	}
+	pid, err := parsePid(o.pid)
+	if err != nil {
+		return err
+	}
+	var filter *regexp.Regexp
+	if o.probeFilter != "" {
+		if filter, err = regexp.Compile(o.probeFilter); err != nil {
+			return usageError{msg: fmt.Sprintf("USAGE: --probe-filter: invalid regular expression: %v", err)}
+		}
 	}
 	// As in bpftrace, -d shows what would run and runs nothing; the
 	// programs still go through the kernel's verifier.
 	o.dryRun = o.dryRun || o.debug
 	host := script.NewHost()
-	if o.list {
+	if o.list && o.program == "" {
 		pattern := ""
-		if o.program != "" || len(args) > 1 {
-			return usageError{"-l takes at most one PATTERN and no program"}
+		if len(args) > 1 {
+			return usageError{msg: "USAGE: -l takes one PATTERN or FILE", full: true}
 		}
 		if len(args) == 1 {
 			pattern = args[0]
@@ -182,7 +256,10 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 		if err := run.CheckPrivilege(); err != nil {
 			return err
 		}
-		return listProbes(host, pattern, o.verbose, o.pid, stdout)
+		// A FILE is a script whose probes are listed, as with -e.
+		if st, err := os.Stat(pattern); pattern == "" || err != nil || st.IsDir() {
+			return listProbes(host, pattern, o.verbose, pid, stdout)
+		}
 	}
 
 	name, src, params, err := readProgram(o, args)
@@ -199,12 +276,15 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 		return err
 	}
 	copts := script.Options{
-		Host:      host,
-		Params:    params,
-		Named:     named,
-		Pid:       o.pid,
-		Unsafe:    o.unsafe,
-		MaxStrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"),
+		Host:        host,
+		Params:      params,
+		Named:       named,
+		Pid:         pid,
+		Unsafe:      o.unsafe,
+		MaxStrLen:   envInt("BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"),
+		Includes:    o.includes,
+		Warnings:    o.warnings,
+		ProbeFilter: filter,
 	}
 	if o.program == "" && name != "stdin" {
 		copts.Dir = filepath.Dir(name)
@@ -213,6 +293,9 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 		copts.Warn = func(w *syntax.Error) {
 			syntax.FormatWarning(stderr, name, src, w.Pos, w.End, w.Msg)
 		}
+	}
+	if o.list {
+		return listScript(host, name, src, copts, o.verbose, stdout)
 	}
 	if o.command != "" && !o.dryRun {
 		// Started before the script is compiled, held until it runs:
@@ -276,7 +359,7 @@ func readProgram(o *traceOpts, args []string) (name string, src []byte, params [
 		return "stdin", []byte(o.program), args, nil
 	}
 	if len(args) == 0 {
-		return "", nil, nil, usageError{"no program given: use -e PROGRAM or a FILE"}
+		return "", nil, nil, usageError{msg: "USAGE: filename or -e 'program' required."}
 	}
 	name = args[0]
 	if name == "-" {
@@ -285,7 +368,7 @@ func readProgram(o *traceOpts, args []string) (name string, src []byte, params [
 	}
 	src, err = os.ReadFile(name)
 	if err != nil {
-		return "", nil, nil, fmt.Errorf("cannot read %s: %w", name, errors.Unwrap(err))
+		return "", nil, nil, script.OpenError(name, err)
 	}
 	return name, src, args[1:], nil
 }
@@ -313,14 +396,54 @@ func scriptParams(args []string, dash int) (params []string, named map[string]st
 		}
 		name, val, _ := strings.Cut(a[2:], "=")
 		if name == "" {
-			return nil, nil, usageError{fmt.Sprintf("named parameter %q has no name", a)}
+			return nil, nil, usageError{msg: fmt.Sprintf("USAGE: named parameter %q has no name", a)}
 		}
 		if _, dup := named[name]; dup {
-			return nil, nil, usageError{fmt.Sprintf("named parameter --%s given twice", name)}
+			return nil, nil, usageError{msg: fmt.Sprintf("USAGE: named parameter --%s given twice", name)}
 		}
 		named[name] = val
 	}
 	return params, named, nil
+}
+
+// parsePid reads -p as bpftrace does: a decimal number no greater than the
+// largest pid a 64-bit kernel may give; "" is no pid.
+func parsePid(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("Failed to parse pid: '%s' is not a valid decimal number", s)
+	}
+	if n > 0x400000 {
+		return 0, fmt.Errorf("Pid out of range: %d", n)
+	}
+	return int(n), nil
+}
+
+// listScript lists the probes of a script, as -l with -e or a FILE does:
+// each attach point it expands to, with -v its arguments.
+func listScript(host *script.Host, name string, src []byte, opts script.Options, verbose bool, w io.Writer) error {
+	pts, err := script.Probes(name, src, opts)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	for _, p := range pts {
+		lines := []string{p.Name}
+		if verbose && p.Provider != "begin" && p.Provider != "end" {
+			// The listing of the point's own name gives its arguments.
+			if more, err := host.ListProbes(p.Name, true, opts.Pid); err == nil && len(more) > 0 {
+				lines = more
+			}
+		}
+		for _, l := range lines {
+			bw.WriteString(l)
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
 }
 
 func listProbes(host *script.Host, pattern string, verbose bool, pid int, w io.Writer) error {
