@@ -39,7 +39,7 @@ func strConst(s string, t *types.Type) value {
 
 // computing records that e is being computed until the returned function
 // is called.
-func (f *fn) computing(e syntax.Expr) func() {
+func (f *fn) computing(e syntax.Node) func() {
 	prev := f.at
 	f.at = e
 	return func() { f.at = prev }

@@ -53,8 +53,9 @@ type fn struct {
 	inline map[*check.Func]bool
 	// loopRet is set in the callback of a loop whose body returns.
 	loopRet *loopReturn
-	// at is the expression being computed, where -k's warnings point.
-	at syntax.Expr
+	// at is the statement or expression being computed, where -k's
+	// warnings point.
+	at syntax.Node
 }
 
 // loopReturn is how a return statement in a loop's callback gets out of
@@ -401,6 +402,7 @@ func (f *fn) source(n syntax.Node) {
 	if !pos.IsValid() {
 		return
 	}
+	f.at = n
 	name, src := f.g.p.File.SourceOf(pos)
 	f.b.setSource(fmt.Sprintf("%s:%d:%d: %s", name, pos.Line, pos.Col, lineText(src, pos.Line)))
 }

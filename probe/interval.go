@@ -18,8 +18,21 @@ func init() {
 		aliases:  []string{"i"},
 		progType: ebpf.PerfEvent,
 		expand:   expandInterval,
+		list:     listClock("interval"),
 		attach:   attachInterval,
 	})
+}
+
+// listClock lists the units of an interval or profile provider as
+// bpftrace lists them, "interval:s:": the count is the user's to give.
+func listClock(provider string) func(*resolver) ([]string, error) {
+	return func(*resolver) ([]string, error) {
+		var names []string
+		for _, unit := range []string{"hz", "ms", "s", "us"} {
+			names = append(names, provider+":"+unit+":")
+		}
+		return names, nil
+	}
 }
 
 // nanosPerUnit are the time units interval and profile accept.

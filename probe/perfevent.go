@@ -163,10 +163,15 @@ func counterProvider(name, alias string, perfType uint32, events []counterEvent)
 			PerfConfig: ev.config,
 		}}, nil
 	}
+	// Listed as bpftrace lists them: each event, and its alias as an
+	// event of its own.
 	list := func(*resolver) ([]string, error) {
-		names := make([]string, len(events))
-		for i, e := range events {
-			names[i] = name + ":" + e.name + ":"
+		var names []string
+		for _, e := range events {
+			names = append(names, name+":"+e.name+":")
+			if e.alias != "" {
+				names = append(names, name+":"+e.alias+":")
+			}
 		}
 		return names, nil
 	}

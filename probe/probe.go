@@ -197,6 +197,9 @@ func (r *resolver) expand(ap *syntax.AttachPoint) ([]*Point, error) {
 }
 
 func (r *resolver) listLines(pattern string, verbose bool) ([]string, error) {
+	if isTypePattern(pattern) {
+		return r.listTypes(pattern, verbose)
+	}
 	pattern = canonicalPattern(pattern)
 	// A pattern naming its provider lists that provider only, which spares
 	// reading what the others would list.

@@ -12,6 +12,7 @@ func init() {
 		aliases:  []string{"p"},
 		progType: ebpf.PerfEvent,
 		expand:   expandProfile,
+		list:     listClock("profile"),
 		attach:   attachEveryCPU,
 	})
 }
