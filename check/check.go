@@ -557,8 +557,12 @@ func (c *checker) checkConfig() {
 			c.errorf(ca.Pos(), "Invalid value for config variable %s", ca.Key)
 			continue
 		}
+		if envOnlyConfig[key] {
+			c.errorf(ca.Pos(), "%s can only be set as an environment variable", key)
+			continue
+		}
 		if !knownConfig[key] {
-			c.errorf(ca.Pos(), "Unrecognized config variable: %s", ca.Key)
+			c.errorf(ca.Pos(), "%s is not a known configuration option", key)
 			continue
 		}
 		if c.envConfig(key) == "" {
@@ -634,6 +638,13 @@ func configBool(v Const) (int64, bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// envOnlyConfig are bpftrace's settings that only the environment gives
+// (BPFTRACE_BTF ...): a config block naming one is told so.
+var envOnlyConfig = map[string]bool{
+	"btf": true, "debug_output": true, "kernel_build": true, "kernel_source": true,
+	"max_ast_nodes": true, "verify_llvm_ir": true, "vmlinux": true,
 }
 
 var knownConfig = map[string]bool{

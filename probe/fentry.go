@@ -243,7 +243,7 @@ func expandFentry(provider string) func(*resolver, *syntax.AttachPoint, []string
 				matches = []string{fn}
 			case mod == "" && !hasWildcard(module):
 				names, _, _ := r.btfFuncs(mod)
-				return nil, unknownBTFFunc(ap, fn, names)
+				return nil, unknownBTFFunc(provider, fn, names)
 			}
 			if err != nil {
 				if hasWildcard(module) {
@@ -273,7 +273,7 @@ func expandFentry(provider string) func(*resolver, *syntax.AttachPoint, []string
 			if !hasWildcard(fn) && !hasWildcard(module) {
 				return nil, fmt.Errorf("%s: kernel module %s has no function %s that fentry can trace", ap.Raw, module, fn)
 			}
-			return nil, fmt.Errorf("%s: no kernel function with BTF matches %s (run 'friday trace -l' to list them)", ap.Raw, fullName(provider, args))
+			return nil, noAttachPoints("kernel function with BTF matches "+fullName(provider, args), "run 'friday trace -l' to list them")
 		}
 		return points, nil
 	}
@@ -286,12 +286,8 @@ func moduleOrVmlinux(m string) string {
 	return m
 }
 
-func unknownBTFFunc(ap *syntax.AttachPoint, fn string, names []string) error {
-	msg := fmt.Sprintf("%s: kernel function %s does not exist, has no BTF or cannot be traced", ap.Raw, fn)
-	if best := nearest(fn, names); best != "" {
-		msg += "; did you mean " + best + "?"
-	}
-	return errors.New(msg)
+func unknownBTFFunc(provider, fn string, names []string) error {
+	return noMatch(provider, fn, nearest(fn, names), "the kernel function does not exist, has no BTF or cannot be traced")
 }
 
 func listFentry(provider string) func(*resolver) ([]string, error) {

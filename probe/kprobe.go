@@ -99,12 +99,12 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 				}
 			}
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("%s: no kernel function matches %s (run 'friday trace -l' to list the kprobes)", ap.Raw, fullName(provider, args))
+				return nil, noAttachPoints("kernel function matches "+fullName(provider, args), "run 'friday trace -l' to list the kprobes")
 			}
 		} else {
 			f, ok := findKernelFunc(funcs, set, module, fn)
 			if !ok {
-				return nil, unknownKernelFunc(ap, module, fn, funcs)
+				return nil, unknownKernelFunc(provider, module, fn, funcs)
 			}
 			matches = []kernelFunc{f}
 		}
@@ -158,22 +158,18 @@ func findKernelFunc(funcs []kernelFunc, set map[kernelFunc]bool, module, name st
 	return kernelFunc{}, false
 }
 
-func unknownKernelFunc(ap *syntax.AttachPoint, module, fn string, funcs []kernelFunc) error {
-	where := ""
-	if module != "" && module != "vmlinux" {
-		where = " of module " + module
+func unknownKernelFunc(provider, module, fn string, funcs []kernelFunc) error {
+	name := fn
+	if module != "" {
+		name = module + ":" + fn
 	}
-	msg := fmt.Sprintf("%s: kernel function %s%s does not exist or cannot be traced", ap.Raw, fn, where)
 	var candidates []kernelFunc
 	for _, f := range funcs {
 		if module == "" || matchModule(module, f) {
 			candidates = append(candidates, f)
 		}
 	}
-	if best := nearestFunc(fn, candidates); best != "" {
-		msg += "; did you mean " + best + "?"
-	}
-	return errors.New(msg)
+	return noMatch(provider, name, nearestFunc(fn, candidates), "the kernel function does not exist or cannot be traced")
 }
 
 // listKprobes lists kernel functions only when kprobes work: listing what

@@ -140,7 +140,7 @@ func TestLiveFormats(t *testing.T) {
 func TestLiveNearest(t *testing.T) {
 	liveTracefs(t)
 	_, err := machine.Expand(&syntax.AttachPoint{Raw: "t:syscalls:sys_enter_opnat"}, UserOptions{})
-	want := "t:syscalls:sys_enter_opnat: tracepoint tracepoint:syscalls:sys_enter_opnat does not exist; did you mean tracepoint:syscalls:sys_enter_openat? (run 'friday trace -l' to list the tracepoints)"
+	want := "No matches for tracepoint syscalls:sys_enter_opnat. Did you mean tracepoint:syscalls:sys_enter_openat? (run 'friday trace -l' to list the tracepoints)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"errors"
 	"strings"
 
 	"friday/syntax"
@@ -32,6 +33,30 @@ func moduleTarget(ap *syntax.AttachPoint, provider, usage string, args []string)
 }
 
 // hasWildcard reports whether s holds bpftrace's only wildcard, '*'.
+// noMatch is bpftrace's error for an attach point without wildcards that
+// names nothing ("No matches for tracepoint syscalls:nonsense."), then
+// friday's suggestion of a near name, when there is one, and its hint.
+func noMatch(kind, name, suggestion, hint string) error {
+	msg := "No matches for " + kind + " " + name + "."
+	if suggestion != "" {
+		msg += " Did you mean " + suggestion + "?"
+	}
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return errors.New(msg)
+}
+
+// noAttachPoints is bpftrace's error for an attach point whose wildcards
+// match nothing, then what friday looked for and its hint.
+func noAttachPoints(what, hint string) error {
+	msg := "Probe has no valid attach points. No " + what
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return errors.New(msg)
+}
+
 func hasWildcard(s string) bool { return strings.Contains(s, "*") }
 
 // wildcardMatch reports whether name matches pattern, where '*' matches any

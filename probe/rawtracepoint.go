@@ -141,7 +141,7 @@ func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]
 			}
 		}
 		if len(events) == 0 {
-			return nil, fmt.Errorf("%s: no raw tracepoint matches %s (run 'friday trace -l' to list the raw tracepoints)", ap.Raw, name(event))
+			return nil, noAttachPoints("raw tracepoint matches "+name(event), "run 'friday trace -l' to list the raw tracepoints")
 		}
 	} else {
 		events = []string{event}
@@ -173,13 +173,13 @@ func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]
 }
 
 func (r *resolver) unknownRawTracepoint(ap *syntax.AttachPoint, full, event string) error {
-	msg := fmt.Sprintf("%s: raw tracepoint %s does not exist", ap.Raw, full)
+	suggestion := ""
 	if all, err := r.rawTracepointNames(); err == nil {
 		if best := nearest(event, all); best != "" {
-			msg += "; did you mean " + strings.TrimSuffix(full, event) + best + "?"
+			suggestion = strings.TrimSuffix(full, event) + best
 		}
 	}
-	return fmt.Errorf("%s (run 'friday trace -l' to list the raw tracepoints)", msg)
+	return noMatch("rawtracepoint", strings.TrimPrefix(full, "rawtracepoint:"), suggestion, "run 'friday trace -l' to list the raw tracepoints")
 }
 
 func listRawTracepoints(r *resolver) ([]string, error) {

@@ -133,7 +133,7 @@ func expandTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Po
 			}
 		}
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: no tracepoint matches tracepoint:%s:%s (run 'friday trace -l' to list the tracepoints)", ap.Raw, cat, name)
+			return nil, noAttachPoints("tracepoint matches tracepoint:"+cat+":"+name, "run 'friday trace -l' to list the tracepoints")
 		}
 		sort.Slice(matches, func(i, j int) bool {
 			return tracepointName(matches[i]) < tracepointName(matches[j])
@@ -185,11 +185,11 @@ func (r *resolver) unknownTracepoint(ap *syntax.AttachPoint, ev tracefs.Event) e
 	for i, e := range evs {
 		names[i] = e.Category + ":" + e.Name
 	}
-	msg := fmt.Sprintf("%s: tracepoint %s does not exist", ap.Raw, tracepointName(ev))
+	suggestion := ""
 	if best := nearest(ev.Category+":"+ev.Name, names); best != "" {
-		msg += "; did you mean tracepoint:" + best + "?"
+		suggestion = "tracepoint:" + best
 	}
-	return fmt.Errorf("%s (run 'friday trace -l' to list the tracepoints)", msg)
+	return noMatch("tracepoint", ev.Category+":"+ev.Name, suggestion, "run 'friday trace -l' to list the tracepoints")
 }
 
 func listTracepoints(r *resolver) ([]string, error) {

@@ -85,7 +85,12 @@ func expandUprobe(r *resolver, ap *syntax.AttachPoint, args []string, provider s
 		return nil, fmt.Errorf("%s: missing function name", ap.Raw)
 	}
 	locs, err := uprobe.Resolve(target, fn, uprobe.Options{PID: r.user.Pid, Return: ret, Unsafe: r.user.Unsafe})
-	if err != nil {
+	switch {
+	case errors.Is(err, uprobe.ErrNoFunction) && hasWildcard(fn):
+		return nil, noAttachPoints("function of "+target+" matches "+fn, "run 'friday trace -l \""+provider+":"+target+":*\"' to list them")
+	case errors.Is(err, uprobe.ErrNoFunction):
+		return nil, noMatch(provider, target+":"+fn, "", "run 'friday trace -l \""+provider+":"+target+":*\"' to list its functions")
+	case err != nil:
 		return nil, fmt.Errorf("%s: %w", ap.Raw, err)
 	}
 	// The return instructions of one Go function are one point: the

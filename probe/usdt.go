@@ -62,7 +62,11 @@ func expandUSDT(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, e
 		if where == "" {
 			where = fmt.Sprintf("the files process %d maps", r.user.Pid)
 		}
-		return nil, fmt.Errorf("%s: no usdt probe in %s matches (run 'friday trace -l \"usdt:%s:*\"' to list them)", ap.Raw, where, target)
+		hint := fmt.Sprintf("run 'friday trace -l \"usdt:%s:*\"' to list them", target)
+		if !hasWildcard(ap.Raw) {
+			return nil, noMatch("usdt", strings.Join(args, ":"), "", "no usdt probe in "+where+" matches; "+hint)
+		}
+		return nil, noAttachPoints("usdt probe in "+where+" matches", hint)
 	}
 	// Every site is a point of its own: each is attached, and sites that
 	// keep their arguments in different places get programs of their own.
