@@ -23,13 +23,37 @@ type cparser struct {
 }
 
 func (c *checker) declareCDefs() {
+	macros := map[string][]string{}
+	for _, d := range c.file.Defines {
+		if d.Params == nil {
+			macros[d.Name] = ctokens(d.Value)
+		}
+	}
 	for _, d := range c.file.CDefs {
-		p := &cparser{c: c, toks: ctokens(d.Text), pos: d.Pos()}
+		p := &cparser{c: c, toks: expandMacros(ctokens(d.Text), macros, 0), pos: d.Pos()}
 		p.top()
 		if p.err != nil {
 			c.errorf(d.Pos(), "Cannot parse C definition: %v", p.err)
 		}
 	}
+}
+
+// expandMacros replaces the names of object-like #defines in C tokens
+// with their values (array sizes: char name[LEN]), as the C preprocessor
+// would; depth bounds macros defined in terms of each other.
+func expandMacros(toks []string, macros map[string][]string, depth int) []string {
+	if len(macros) == 0 || depth > 16 {
+		return toks
+	}
+	var out []string
+	for _, t := range toks {
+		if v, ok := macros[t]; ok {
+			out = append(out, expandMacros(v, macros, depth+1)...)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // ctokens splits C text into identifiers, numbers and punctuation.

@@ -193,7 +193,7 @@ func (c *checker) run() (*Program, error) {
 		units = append(units, u)
 	}
 	if len(units) == 0 && len(c.file.Probes) > 0 {
-		c.errorf(c.file.Probes[0].Pos(), "No probes to run: all were left out (test and bench probes run only in bpftrace's --test and --bench modes; missing_probes leaves out those that do not exist)")
+		c.errorf(c.file.Probes[0].Pos(), "No probes to run: all were left out (test and bench probes run only in bpftrace's --test and --bench modes; missing_probes leaves out those that do not exist, --probe-filter those it does not match)")
 	}
 	funcs := make([]*syntax.FuncDecl, 0, len(c.file.Funcs))
 	for _, fd := range c.file.Funcs {

@@ -55,14 +55,16 @@ func ParseIncluding(name string, src []byte, headers []*File) (*File, error) {
 	p := &parser{file: &File{Name: name, Src: src}}
 	p.s = newScanner(src, p.scanError)
 	var cdefs []*CDef
+	var defs []*Define
 	for _, h := range headers {
 		for _, d := range h.Defines {
 			p.s.defines[d.Name] = d
 		}
+		defs = append(defs, h.Defines...)
 		cdefs = append(cdefs, h.CDefs...)
 	}
 	p.parseFile()
-	p.file.Defines = p.s.defList
+	p.file.Defines = append(defs, p.s.defList...)
 	p.file.CDefs = append(cdefs, p.file.CDefs...)
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Pos.Compare(b.Pos) })

@@ -33,3 +33,19 @@ func TestDebugDoesNotRun(t *testing.T) {
 		t.Errorf("the -c command ran")
 	}
 }
+
+// --info reports the system, the build and, in short, what friday doctor
+// finds of the kernel: tracepoints work on every kernel friday runs on.
+func TestInfo(t *testing.T) {
+	testenv.BPF(t)
+	var stdout, stderr bytes.Buffer
+	if rc := (&app{stdout: &stdout, stderr: &stderr}).trace([]string{"--info"}); rc != 0 {
+		t.Fatalf("exit status %d, stderr:\n%s", rc, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"System\n  OS: Linux ", "\nBuild\n  version: friday ", "\n  tracepoint: yes\n", "\n  bpf: yes\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--info lacks %q:\n%s", want, out)
+		}
+	}
+}
