@@ -376,15 +376,8 @@ func (f *fn) checkHelper(h asm.BuiltinFunc) {
 	}
 	details := "\nAdditional Info - helper: " + name + ", retcode: %d"
 	if h == asm.FnMapUpdateElem {
-		// A full map has bpftrace's advice of its own.
-		other := f.b.newLabel()
-		f.b.jmpImm(asm.JNE, asm.R0, -int32(unix.E2BIG), other)
-		f.eventWith(f.at, Errorf, "Map full; can't update element. Try increasing max_map_keys config or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`"+details, "", nil, types.TupleOf(types.I64), func(dst mem) {
-			f.emit(asm.LoadMem(asm.R1, ret.base, int16(ret.off), asm.DWord),
-				asm.StoreMem(dst.base, int16(dst.off), asm.R1, asm.DWord))
-		}).Warn = true
-		f.b.ja(done)
-		f.b.mark(other)
+		// A full map is told of without -k (see update).
+		f.b.jmpImm(asm.JEq, asm.R0, -int32(unix.E2BIG), done)
 	}
 	f.eventWith(f.at, Errorf, "%s"+details, "", nil, layout, write).Warn = true
 	f.b.mark(done)
