@@ -118,6 +118,20 @@ func (f *fn) alloc(size int) mem {
 	return mem{asm.RFP, -f.stack}
 }
 
+// allocShared reserves memory that loop callbacks reach too (variables,
+// the slots of returns): in scratch mode, all of it in the scratch map,
+// which callbacks address with the same base register as the probe.
+func (f *fn) allocShared(size int) mem {
+	if !f.useScratch {
+		return f.alloc(size)
+	}
+	size = (size + 7) &^ 7
+	m := mem{rScratch, f.scratch}
+	f.scratch += size
+	f.maxScratch = max(f.maxScratch, f.scratch)
+	return m
+}
+
 type allocMark struct{ stack, scratch int }
 
 func (f *fn) markAlloc() allocMark      { return allocMark{f.stack, f.scratch} }
@@ -424,20 +438,21 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	f.exit = f.b.newLabel()
 	f.source(pr.Syntax)
 	f.emit(asm.Mov.Reg(rCtx, asm.R1))
-	if hasMapLoop(pr.Syntax.Body) && !f.useScratch {
-		// Loop callbacks find the context here (see forMap).
+	if needsCallbacks(pr.Info, map[*check.Func]bool{}) {
+		// Loop callbacks find the context here (see enterCallback).
 		f.emit(asm.StoreMem(asm.RFP, ctxSlot, rCtx, asm.DWord))
 		f.stack, f.maxStack = 8, 8
 	}
 	if f.useScratch {
-		f.emit(storeImm(asm.RFP, -4, 0, asm.Word))
-		f.stack = 8
-		f.maxStack = 8
+		// The lookup's key, then the scratch memory's address for
+		// callbacks, at scratchSlot.
+		f.emit(storeImm(asm.RFP, scratchSlot, 0, asm.Word))
+		f.stack, f.maxStack = 16, 16
 		f.mapPtr(asm.R1, f.g.scratchMap())
-		f.addr(asm.R2, mem{asm.RFP, -4})
+		f.addr(asm.R2, mem{asm.RFP, scratchSlot})
 		f.call(asm.FnMapLookupElem)
 		f.b.jmpImm(asm.JEq, asm.R0, 0, f.exit)
-		f.emit(asm.Mov.Reg(rScratch, asm.R0))
+		f.emit(asm.Mov.Reg(rScratch, asm.R0), asm.StoreMem(asm.RFP, scratchSlot, rScratch, asm.DWord))
 	}
 	f.allocVars()
 	if pr.Syntax.Pred != nil {
@@ -535,7 +550,7 @@ func (f *fn) allocVars() {
 // anything is stored in it.
 func (f *fn) allocVar(v *check.Var) {
 	n := max(v.Type.Size, 8)
-	f.vars[v] = f.alloc(n)
+	f.vars[v] = f.allocShared(n)
 	if v.MayBeUnset {
 		f.zero(f.vars[v], (n+7)&^7)
 	}

@@ -309,13 +309,22 @@ func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
 	}
 }
 
-// hasMapLoop reports whether a block contains a for loop, whose body may
-// become a callback. Range loops may become bpf_loop callbacks too.
-func hasMapLoop(b *syntax.Block) bool {
-	return anyStmt(b, func(s syntax.Stmt) bool {
-		_, ok := s.(*syntax.ForStmt)
-		return ok
-	})
+// needsCallbacks reports whether a probe or function with info has a for
+// loop, whose body may become a callback (range loops may become bpf_loop
+// callbacks too), or calls a function that has one.
+func needsCallbacks(info *check.Info, seen map[*check.Func]bool) bool {
+	if len(info.Fors) > 0 {
+		return true
+	}
+	for _, c := range info.Calls {
+		if c.Func != nil && !seen[c.Func] {
+			seen[c.Func] = true
+			if needsCallbacks(c.Func.Info, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hasReturn reports whether a block returns, other than in the user
@@ -367,7 +376,7 @@ func (f *fn) inlineCall(e *syntax.Call, c *check.Call) value {
 	}
 	slots := make([]mem, len(fd.Params))
 	for i, p := range fd.Params {
-		slots[i] = f.alloc(max(p.Type.Size, 8))
+		slots[i] = f.allocShared(max(p.Type.Size, 8))
 		f.evalInto(c.Args[i], slots[i], p.Type, true)
 	}
 	saved := f.info
@@ -399,7 +408,7 @@ func (f *fn) inlineCall(e *syntax.Call, c *check.Call) value {
 	}
 	r := retTarget{label: f.b.newLabel(), t: res}
 	if res.Kind != types.Void {
-		r.slot = f.alloc(max(res.Size, 8))
+		r.slot = f.allocShared(max(res.Size, 8))
 	}
 	f.rets = append(f.rets, r)
 	f.block(fd.Syntax.Body)

@@ -15,6 +15,12 @@ import (
 // probe's variables through the callback context, a pointer into the
 // probe's stack frame (parentFrame below it), and the probe's context
 // through a slot there.
+//
+// In scratch mode R9 holds the scratch memory's address in every function
+// and the probe's variables live there, so a callback addresses them as
+// the probe does. Each function keeps the context and the scratch address
+// in slots of its own frame, and a callback gets its caller's frame to
+// load them from.
 
 // subprog is a finished subprogram.
 type subprog struct {
@@ -28,8 +34,12 @@ type subprog struct {
 // variable offsets to.
 const parentFrame = -8
 
-// ctxSlot is where the probe keeps its context pointer for callbacks.
-const ctxSlot = -8
+// ctxSlot is where the probe keeps its context pointer for callbacks;
+// scratchSlot where it keeps the scratch memory's address in scratch mode.
+const (
+	ctxSlot     = -8
+	scratchSlot = -16
+)
 
 // loadFuncPtr loads the address of subprogram name into r.
 func (f *fn) loadFuncPtr(r asm.Register, name string) {
@@ -45,14 +55,50 @@ func (f *fn) newSubprog() *fn {
 		free: map[asm.Register]bool{asm.R7: true, asm.R8: true},
 	}
 	sf.exit = sf.b.newLabel()
+	// Scratch memory the caller uses stays as it is (see enterCallback).
+	sf.scratch = f.scratch
 	// The kernel wants line info at the start of every function.
 	sf.b.setSource(string(f.b.src))
 	for v, m := range root.vars {
-		sf.vars[v] = mem{asm.R9, m.off - parentFrame}
+		sf.vars[v] = root.shared(m)
 	}
 	root.nsub++
 	sf.name = fmt.Sprintf("%s_cb%d", root.name, root.nsub)
 	return sf
+}
+
+// shared is where a callback finds the probe's memory m.
+func (f *fn) shared(m mem) mem {
+	if f.useScratch {
+		return m
+	}
+	return mem{asm.R9, m.off - parentFrame}
+}
+
+// enterCallback starts a loop callback whose context, the caller's frame,
+// is in register r: R9 then holds the probe's frame (scratch memory in
+// scratch mode) and R6 the probe's context.
+func (f *fn) enterCallback(r asm.Register) {
+	if !f.parent.useScratch {
+		f.emit(asm.Mov.Reg(asm.R9, r),
+			asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
+		return
+	}
+	f.useScratch = true
+	f.emit(asm.LoadMem(rCtx, r, ctxSlot-parentFrame, asm.DWord),
+		asm.LoadMem(rScratch, r, scratchSlot-parentFrame, asm.DWord),
+		asm.StoreMem(asm.RFP, ctxSlot, rCtx, asm.DWord),
+		asm.StoreMem(asm.RFP, scratchSlot, rScratch, asm.DWord))
+	f.stack, f.maxStack = 16, 16
+}
+
+// loadCtx reloads the probe's context into R6 in a loop callback.
+func (f *fn) loadCtx() {
+	if f.useScratch {
+		f.emit(asm.LoadMem(rCtx, asm.RFP, ctxSlot, asm.DWord))
+		return
+	}
+	f.emit(asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
 }
 
 func (f *fn) root() *fn {
@@ -90,6 +136,7 @@ func (f *fn) finishSubprog(params int) {
 	insns[0] = funcMeta(insns[0], f.name, params, false).WithSymbol(f.name)
 	root := f.root()
 	root.subs = append(root.subs, subprog{f.name, insns, f.maxStack})
+	root.maxScratch = max(root.maxScratch, f.maxScratch)
 }
 
 // forEach calls bpf_for_each_map_elem(map, cb, ctx, 0); R0 gets the number
@@ -120,9 +167,10 @@ func (f *fn) mapLen(e syntax.Expr, c *check.Call) value {
 }
 
 // frameCtx puts in r the context a loop callback gets: the probe's frame
-// pointer, which a callback holds in R9 for the loops nested in it.
+// pointer, which a callback holds in R9 for the loops nested in it; in
+// scratch mode, the caller's own frame.
 func (f *fn) frameCtx(r asm.Register) {
-	if f.parent != nil {
+	if f.parent != nil && !f.useScratch {
 		f.emit(asm.Mov.Reg(r, asm.R9))
 		return
 	}
@@ -136,9 +184,6 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 	if agg && !combinable(m.Value) || m.PerCPU && !agg {
 		f.errorf(s.Pos(), "for loops over %s maps are not supported", m.Value)
 	}
-	if f.useScratch {
-		f.errorf(s.Pos(), "for loops over maps are not supported in probes that need more than the BPF stack")
-	}
 	if f.parent != nil && hasReturn(s.Body) {
 		f.errorf(s.Pos(), "return is not supported in a for loop over a map nested in another loop's body: break out and return after the loops")
 	}
@@ -147,9 +192,8 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 		f.errorf(s.Pos(), "internal error: unresolved loop variable")
 	}
 	sf := f.newSubprog()
-	// R2 = key, R3 = value, R4 = context (the probe's frame).
-	sf.emit(asm.Mov.Reg(asm.R9, asm.R4),
-		asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
+	// R2 = key, R3 = value, R4 = context (the caller's frame).
+	sf.enterCallback(asm.R4)
 	kv := sf.vars[cv]
 	kt := cv.Type
 	if m.Key == nil || len(kt.Fields) != 2 {
@@ -163,7 +207,7 @@ func (f *fn) forMap(s *syntax.ForStmt) {
 		// combined value. R6 lends itself as a scratch register.
 		sf.aggCombine(m, kv.at(kt.Fields[0].Offset), loc{m: kv.at(kt.Fields[1].Offset)},
 			loc{reg: asm.R7, isReg: true}, loc{reg: rCtx, isReg: true})
-		sf.emit(asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord))
+		sf.loadCtx()
 	} else {
 		sf.copyMem(kv.at(kt.Fields[1].Offset), mem{asm.R8, 0}, m.Value.Size)
 	}
@@ -179,12 +223,12 @@ func (f *fn) loopReturns(sf *fn, body *syntax.Block) *mem {
 	if !hasReturn(body) {
 		return nil
 	}
-	flag := f.alloc(8)
+	flag := f.allocShared(8)
 	f.zero(flag, 8)
-	sf.loopRet = &loopReturn{flag: mem{asm.R9, flag.off - parentFrame}}
+	sf.loopRet = &loopReturn{flag: f.shared(flag)}
 	if n := len(f.rets); n > 0 {
 		r := f.rets[n-1]
-		sf.loopRet.ret = &retTarget{slot: mem{asm.R9, r.slot.off - parentFrame}, t: r.t}
+		sf.loopRet.ret = &retTarget{slot: f.shared(r.slot), t: r.t}
 	}
 	return &flag
 }
@@ -214,11 +258,11 @@ func (f *fn) forLoop(s *syntax.ForStmt, slot mem) {
 	hi := f.evalInt(s.Hi)
 	sf := f.newSubprog()
 	// R1 = index, R2 = context (the probe's frame).
-	sf.emit(asm.Mov.Reg(asm.R9, asm.R2),
-		asm.LoadMem(rCtx, asm.R9, ctxSlot-parentFrame, asm.DWord),
-		asm.LoadMem(asm.R0, asm.R9, int16(lo.off-parentFrame), asm.DWord),
+	sf.enterCallback(asm.R2)
+	first := f.shared(lo)
+	sf.emit(asm.LoadMem(asm.R0, first.base, int16(first.off), asm.DWord),
 		asm.Add.Reg(asm.R0, asm.R1))
-	i := mem{asm.R9, slot.off - parentFrame}
+	i := f.shared(slot)
 	sf.emit(asm.StoreMem(i.base, int16(i.off), asm.R0, asm.DWord))
 	flag := f.loopReturns(sf, s.Body)
 	sf.loopCallback(s.Body, 2)
