@@ -127,7 +127,7 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 			// As bpftrace's reference has it: 0, and a warning when the
 			// value is used; has_cpid tells beforehand.
 			ev := f.event(e, Errorf, "cpid is 0: no command was given with -c", "", nil)
-			ev.Warn, ev.Once = true, true
+			ev.Warn, ev.Once, ev.Runtime = true, true, true
 		}
 		return constVal(int64(f.g.opts.CPID), t)
 	case "has_cpid":

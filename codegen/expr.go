@@ -265,7 +265,7 @@ func (f *fn) binary(e *syntax.Binary) value {
 	f.b.mark(zero)
 	f.drop(b)
 	ev := f.event(e.Y, Errorf, check.DivZeroWarning, "", nil)
-	ev.Warn, ev.Once = true, true
+	ev.Warn, ev.Once, ev.Runtime = true, true, true
 	f.emit(asm.Mov.Imm(d.r, 1))
 	f.b.mark(end)
 	d.t = rt

@@ -222,7 +222,8 @@ func (g *gen) startMap() string {
 func (g *gen) addEvent(kind EventKind, format string, layout *types.Type, pos syntax.Pos) *Event {
 	g.ringBuf()
 	end := syntax.TokenEnd(g.p.File.Src, pos, true)
-	ev := &Event{ID: uint64(len(g.obj.Events)), Kind: kind, Format: format, Layout: layout, Pos: g.file + ":" + syntax.RangeString(pos, end)}
+	ev := &Event{ID: uint64(len(g.obj.Events)), Kind: kind, Format: format, Layout: layout, Pos: g.file + ":" + syntax.RangeString(pos, end),
+		File: g.file, Line: pos.Line, Col: pos.Col}
 	if kind == Errorf {
 		ev.Source = syntax.SourceContext(g.p.File.Src, pos, end)
 	}

@@ -203,7 +203,8 @@ func (f *fn) update(at syntax.Node, m *Map, key, val mem) {
 	ok := f.b.newLabel()
 	f.b.jmpImm(asm.JNE, asm.R0, -int32(unix.E2BIG), ok)
 	ev := f.event(at, Errorf, MapFullWarning, "", nil)
-	ev.Warn, ev.Once = true, true
+	ev.Warn, ev.Once, ev.Runtime = true, true, true
+	ev.Helper, ev.Retcode = "map_update_elem", -int64(unix.E2BIG)
 	f.b.mark(ok)
 }
 
@@ -743,10 +744,11 @@ func (f *fn) deleteDiscarded(e syntax.Expr, c *check.Call) {
 	ret := f.alloc(8)
 	f.emit(asm.StoreMem(ret.base, int16(ret.off), asm.R0, asm.DWord))
 	// bpftrace puts the helper's details on a line of their own.
-	f.eventWith(e, Errorf, "Can't delete map element because it does not exist.\nAdditional Info - helper: map_delete_elem, retcode: %d", "", nil, types.TupleOf(types.I64), func(dst mem) {
+	ev := f.eventWith(e, Errorf, "Can't delete map element because it does not exist.\nAdditional Info - helper: map_delete_elem, retcode: %d", "", nil, types.TupleOf(types.I64), func(dst mem) {
 		f.emit(asm.LoadMem(asm.R1, ret.base, int16(ret.off), asm.DWord),
 			asm.StoreMem(dst.base, int16(dst.off), asm.R1, asm.DWord))
-	}).Warn = true
+	})
+	ev.Warn, ev.Runtime, ev.Helper = true, true, "map_delete_elem"
 	f.b.mark(done)
 }
 

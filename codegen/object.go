@@ -119,4 +119,15 @@ type Event struct {
 	Source string
 	Warn   bool // Errorf: the event is a warnf(), not an errorf()
 	Once   bool // Errorf: shown the first time it comes only
+	// Runtime marks an Errorf event reporting an error of the running
+	// program (a division by zero, a helper's failure) rather than a call
+	// of errorf() or warnf(). Helper names the BPF helper that failed;
+	// its return code is the record's first argument, or Retcode when the
+	// record has none.
+	Runtime bool
+	Helper  string
+	Retcode int64
+	// File, Line and Col are where in the script the event comes from.
+	File      string
+	Line, Col int
 }

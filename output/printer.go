@@ -5,9 +5,12 @@ package output
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"syscall"
 	"time"
 
 	"friday/codegen"
@@ -183,8 +186,14 @@ func (p *Printer) Lost(n uint64) error {
 // Text writes bytes as they are (cat).
 func (p *Printer) Text(b []byte) error { return p.verbatim("cat", b) }
 
-// Syscall writes the output of a command run by system().
-func (p *Printer) Syscall(b []byte) error { return p.verbatim("syscall", b) }
+// Syscall writes the output of a command run by system(), and in text a
+// newline after it as bpftrace's current release does.
+func (p *Printer) Syscall(b []byte) error {
+	if err := p.verbatim("syscall", b); err != nil || p.json {
+		return err
+	}
+	return p.w.WriteByte('\n')
+}
 
 // verbatim writes b as it is in text, as a record of type typ in JSON.
 func (p *Printer) verbatim(typ string, b []byte) error {
@@ -240,7 +249,9 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 	case codegen.Join:
 		return p.join(ev, args)
 	case codegen.Errorf:
-		if ev.Warn && p.NoWarnings || ev.Once && p.shown[ev.ID] {
+		// bpftrace's JSON output shows the program's run-time errors
+		// whatever --no-warnings says.
+		if ev.Warn && p.NoWarnings && !(ev.Runtime && p.json) || ev.Once && p.shown[ev.ID] {
 			return nil
 		}
 		if ev.Once {
@@ -253,6 +264,9 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 		p.line = s
 		if err != nil {
 			return err
+		}
+		if p.json {
+			return p.jsonMessage(ev, s, args)
 		}
 		// Keep the order of messages and output, which go to different
 		// files.
@@ -267,6 +281,48 @@ func (p *Printer) Event(ev *codegen.Event, args []byte) error {
 		return err
 	}
 	return fmt.Errorf("internal error: the printer cannot handle events of kind %d", ev.Kind)
+}
+
+// jsonMessage writes the record of an errorf(), a warnf() or a run-time
+// error of the program, with msg its text, as bpftrace's JSON output has
+// them: a helper's failure is told by the helper's name and return code.
+func (p *Printer) jsonMessage(ev *codegen.Event, msg, args []byte) error {
+	b := p.buf[:0]
+	switch {
+	case ev.Helper != "":
+		ret := ev.Retcode
+		if ev.Layout != nil && len(ev.Layout.Fields) > 0 {
+			ret = int64(binary.NativeEndian.Uint64(args[ev.Layout.Fields[0].Offset:]))
+		}
+		b = append(b, `{"type": "helper_error", "msg": `...)
+		b = appendJSONString(b, []byte(run.Strerror(syscall.Errno(-ret))))
+		b = append(b, `, "helper": `...)
+		b = appendJSONString(b, []byte(ev.Helper))
+		b = append(b, `, "retcode": `...)
+		b = strconv.AppendInt(b, ret, 10)
+	case ev.Runtime:
+		b = append(b, `{"type": "runtime_error", "msg": `...)
+		b = appendJSONString(b, msg)
+	default:
+		typ := "errorf"
+		if ev.Warn {
+			typ = "warnf"
+		}
+		b = append(b, `{"type": "`...)
+		b = append(b, typ...)
+		b = append(b, `", "msg": `...)
+		b = appendJSONString(b, msg)
+	}
+	b = append(b, `, "filename": `...)
+	b = appendJSONString(b, []byte(ev.File))
+	b = append(b, `, "line": `...)
+	b = strconv.AppendInt(b, int64(ev.Line), 10)
+	b = append(b, `, "col": `...)
+	b = strconv.AppendInt(b, int64(ev.Col), 10)
+	b = append(b, "}\n"...)
+	p.buf = b
+	_, err := p.w.Write(b)
+	return err
 }
 
 // checkEvent makes sure a record holds what its layout says.

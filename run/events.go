@@ -105,14 +105,14 @@ func (s *state) cat(ev *codegen.Event, args []byte) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// A missing file is reported and the script goes on, as in bpftrace.
-		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s': %s\n", path, errnoText(err))
+		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s': %s\n", path, Strerror(err))
 		return nil
 	}
 	return s.opts.Printer.Text(data)
 }
 
-// errnoText spells a system call error as strerror(3) does.
-func errnoText(err error) string {
+// Strerror spells a system call error as strerror(3) does.
+func Strerror(err error) string {
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
 		return err.Error()
