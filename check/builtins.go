@@ -408,14 +408,22 @@ func builtinStack(kind types.Kind) builtin {
 			return nil
 		}
 		mode, depth := b.c.stackDef, DefaultStackDepth
+		if mode == types.StackBuildID && kind == types.KStack {
+			// The stack_mode setting: build ids exist for user code only.
+			mode = types.StackBpftrace
+		}
 		rest := args
 		if len(rest) > 0 {
 			if id, ok := rest[0].(*syntax.Ident); ok {
 				if m, ok := stackModes[id.Name]; ok {
+					if m == types.StackBuildID && kind == types.KStack {
+						b.errorf(id.Pos(), "kstack: stack mode build_id is only supported for ustack")
+						return nil
+					}
 					mode, ci.Mode = m, id.Name
 					rest = rest[1:]
 				} else if len(rest) == 2 {
-					b.errorf(id.Pos(), "%s: invalid stack mode %s (bpftrace, perf or raw)", ci.Name, id.Name)
+					b.errorf(id.Pos(), "%s: invalid stack mode %s (bpftrace, perf, raw or build_id)", ci.Name, id.Name)
 					return nil
 				}
 			}

@@ -667,6 +667,7 @@ var gplCompatible = map[string]bool{
 
 var stackModes = map[string]types.StackMode{
 	"bpftrace": types.StackBpftrace, "perf": types.StackPerf, "raw": types.StackRaw,
+	"build_id": types.StackBuildID,
 }
 
 var mapKinds = map[string]bool{

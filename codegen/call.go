@@ -246,7 +246,7 @@ func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
 		depth = f.g.opts.StackDepth
 	}
 	user := c.Name == "ustack"
-	name := f.g.stackMap(user, depth)
+	name := f.g.stackMap(user, t.Stack == types.StackBuildID, depth)
 	flags := int32(0)
 	if user {
 		flags = 256 // BPF_F_USER_STACK
@@ -266,19 +266,35 @@ func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
 }
 
 // StackMapName is the name of the stack trace map holding the stacks of
-// kstack (user false) or ustack values of a depth: stack ids are only
-// meaningful in the map of their value's type (Type.StackDepth).
-func StackMapName(user bool, depth int) string {
-	if user {
+// kstack (user false) or ustack values of a depth, of build ids for
+// ustack(build_id): stack ids are only meaningful in the map of their
+// value's type (Type.Stack, Type.StackDepth).
+func StackMapName(user, buildID bool, depth int) string {
+	switch {
+	case buildID:
+		return "stack_b" + itoa(depth)
+	case user:
 		return "stack_u" + itoa(depth)
 	}
 	return "stack_k" + itoa(depth)
 }
 
-// stackMap is the stack trace map for a kind of stack and depth.
-func (g *gen) stackMap(user bool, depth int) string {
-	name := StackMapName(user, depth)
-	g.internalMap(name, &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 4096})
+// BuildIDFrameSize is the size of a frame in a stack map of build ids
+// (struct bpf_stack_build_id): a status (int32), the 20-byte build id,
+// and the offset in the file (or the address when the status says so).
+const BuildIDFrameSize = 32
+
+// stackMap is the stack trace map for a kind of stack and depth; a map of
+// build ids has the kernel turn user addresses into build id and file
+// offset pairs as it records a stack.
+func (g *gen) stackMap(user, buildID bool, depth int) string {
+	name := StackMapName(user, buildID, depth)
+	spec := &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 4096}
+	if buildID {
+		spec.ValueSize = uint32(BuildIDFrameSize * depth)
+		spec.Flags = unix.BPF_F_STACK_BUILD_ID
+	}
+	g.internalMap(name, spec)
 	return name
 }
 

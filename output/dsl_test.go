@@ -90,7 +90,7 @@ func (l *lexer) int() (int64, error) {
 // (name=T, ...), {name T, ...}, count, sum, usum, min, max, avg, stats,
 // hist, hist(bits), lhist(min, max, step), tseries(interval, n[, agg]),
 // utseries(...), ksym, usym, kstack,
-// kstack(perf|raw), ustack, ustack(perf), inet, username, strerror, probe,
+// kstack(perf|raw), ustack, ustack(perf|build_id), inet, username, strerror, probe,
 // macaddr, timestamp, cgroup_path, bool, ptr.
 func (l *lexer) parseType() (*types.Type, error) {
 	t := l.next()
@@ -252,6 +252,8 @@ func (l *lexer) parseType() (*types.Type, error) {
 				st.Stack = types.StackPerf
 			case "raw":
 				st.Stack = types.StackRaw
+			case "build_id":
+				st.Stack = types.StackBuildID
 			default:
 				n, err := strconv.Atoi(m)
 				if err != nil {

@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +25,9 @@ import (
 //	ksym ADDR NAME             a kernel symbol (frames resolve to the
 //	usym ADDR NAME MODULE      closest symbol below them; "-" ends one)
 //	stack kernel|user ID ADDR...
+//	buildid ID FRAME...        a ustack(build_id) stack; a frame is
+//	                           BUILDID@OFFSET, or ADDR when the build id
+//	                           was not read
 //	probes NAME...             the probe builtin's names by id
 //	strftime ID "FORMAT"       a strftime format event
 //	cgroupfilter ID "FILTER"   a cgroup_path() filter event; the fake
@@ -113,6 +117,7 @@ func splitCases(data string) []*testCase {
 type fakeSymbols struct {
 	kernel, user []fakeSym
 	stacks       map[string][]uint64
+	buildIDs     map[uint64][]run.BuildIDFrame
 }
 
 type fakeSym struct {
@@ -144,10 +149,13 @@ func (f *fakeSymbols) CgroupPath(id uint64, filter string) string {
 func (f *fakeSymbols) Stack(user bool, depth int, id uint64) []uint64 {
 	return f.stacks[fmt.Sprint(user, id)]
 }
+func (f *fakeSymbols) BuildIDStack(depth int, id uint64) []run.BuildIDFrame {
+	return f.buildIDs[id]
+}
 
 func runCase(cmds []string, format string) (string, error) {
 	var out bytes.Buffer
-	sym := &fakeSymbols{stacks: map[string][]uint64{}}
+	sym := &fakeSymbols{stacks: map[string][]uint64{}, buildIDs: map[uint64][]run.BuildIDFrame{}}
 	obj := &codegen.Object{}
 	p, err := New(&out, format, obj, sym)
 	if err != nil {
@@ -192,6 +200,21 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 			addrs = append(addrs, num(f))
 		}
 		sym.stacks[fmt.Sprint(fields[0] == "user", num(fields[1]))] = addrs
+	case "buildid":
+		var frames []run.BuildIDFrame
+		for _, f := range fields[1:] {
+			id, off, ok := strings.Cut(f, "@")
+			if !ok {
+				frames = append(frames, run.BuildIDFrame{Offset: num(f)})
+				continue
+			}
+			fr := run.BuildIDFrame{Valid: true, Offset: num(off)}
+			if _, err := hex.Decode(fr.ID[:], []byte(id)); err != nil {
+				return err
+			}
+			frames = append(frames, fr)
+		}
+		sym.buildIDs[num(fields[0])] = frames
 	case "probes":
 		obj.ProbeNames = fields
 	case "strftime", "cgroupfilter":

@@ -41,6 +41,9 @@ type Symbolizer interface {
 	// under id, innermost first. Ids are only meaningful in the stack map
 	// they came from: user and depth (types.Type.StackDepth) select it.
 	Stack(user bool, depth int, id uint64) []uint64
+	// BuildIDStack returns the frames of a ustack(build_id) stack of
+	// depth stored under id, innermost first.
+	BuildIDStack(depth int, id uint64) []run.BuildIDFrame
 	// CgroupPath is what cgroup_path() prints for a cgroup id: its
 	// "hierarchy:/path" in each mounted hierarchy whose name matches
 	// filter ("" for all), joined by commas; "" when none has it.
@@ -53,6 +56,9 @@ type NoSymbols struct{}
 func (NoSymbols) Kernel(uint64) Sym                { return Sym{} }
 func (NoSymbols) User(uint32, uint64) Sym          { return Sym{} }
 func (NoSymbols) Stack(bool, int, uint64) []uint64 { return nil }
+func (NoSymbols) BuildIDStack(int, uint64) []run.BuildIDFrame {
+	return nil
+}
 func (NoSymbols) CgroupPath(uint64, string) string { return "" }
 
 // Printer writes bpftrace's output for one compiled script. It implements

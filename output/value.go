@@ -2,6 +2,7 @@ package output
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"friday/internal/syscalls"
+	"friday/run"
 	"friday/types"
 )
 
@@ -265,6 +267,9 @@ func symText(s Sym, addr uint64) string {
 // frame of the function they were inlined into: bpftrace shows only the
 // latter.
 func (p *Printer) stack(t *types.Type, b []byte) string {
+	if t.Stack == types.StackBuildID {
+		return buildIDStack(p.sym.BuildIDStack(t.StackDepth, u64(b)))
+	}
 	user := t.Kind == types.UStack
 	var pid uint32
 	if user {
@@ -299,6 +304,30 @@ func (p *Printer) stack(t *types.Type, b []byte) string {
 			out = appendStackLine(out, t, user, addr, Sym{Name: name, Module: s.Module}, true)
 		}
 		out = appendStackLine(out, t, user, addr, s, false)
+	}
+	return string(out)
+}
+
+// buildIDStack is the text of a ustack(build_id) value as bpftrace prints
+// it: a newline, then a line per frame, unindented, with the build id in
+// hex and the offset in the file ("0x" and at least two hex digits), or
+// the bare address in hex when the kernel could not read the build id. A
+// stack without frames is the newline alone.
+func buildIDStack(frames []run.BuildIDFrame) string {
+	out := []byte{'\n'}
+	for _, f := range frames {
+		if !f.Valid {
+			out = strconv.AppendUint(out, f.Offset, 16)
+			out = append(out, '\n')
+			continue
+		}
+		out = hex.AppendEncode(out, f.ID[:])
+		out = append(out, " 0x"...)
+		if f.Offset < 0x10 {
+			out = append(out, '0')
+		}
+		out = strconv.AppendUint(out, f.Offset, 16)
+		out = append(out, '\n')
 	}
 	return string(out)
 }

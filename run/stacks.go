@@ -147,17 +147,7 @@ func ustackPids(t *types.Type, off int, offs []int) []int {
 // depth has a map of its own, and the same id in another map is another
 // stack.
 func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
-	if s == nil || id > 1<<31 {
-		return nil
-	}
-	m := s.maps[codegen.StackMapName(user, depth)]
-	if m == nil {
-		return nil
-	}
-	buf := make([]byte, m.ValueSize())
-	if err := m.Lookup(uint32(id), &buf); err != nil {
-		return nil
-	}
+	buf := s.lookup(codegen.StackMapName(user, false, depth), id)
 	var addrs []uint64
 	for i := 0; i+8 <= len(buf); i += 8 {
 		a := binary.NativeEndian.Uint64(buf[i:])
@@ -167,4 +157,53 @@ func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
 		addrs = append(addrs, a)
 	}
 	return addrs
+}
+
+// lookup is the value under stack id in the stack trace map name; nil
+// when there is none.
+func (s *Stacks) lookup(name string, id uint64) []byte {
+	if s == nil || id > 1<<31 {
+		return nil
+	}
+	m := s.maps[name]
+	if m == nil {
+		return nil
+	}
+	buf := make([]byte, m.ValueSize())
+	if err := m.Lookup(uint32(id), &buf); err != nil {
+		return nil
+	}
+	return buf
+}
+
+// BuildIDFrame is a frame of a ustack(build_id) value, as the kernel
+// records it (struct bpf_stack_build_id).
+type BuildIDFrame struct {
+	// Valid says the frame is ID and Offset; otherwise the kernel could
+	// not read the binary's build id and Offset is the address.
+	Valid  bool
+	ID     [20]byte
+	Offset uint64
+}
+
+// BuildIDStack returns the frames stored under id in the stack map of
+// ustack(build_id) values of depth, innermost first.
+func (s *Stacks) BuildIDStack(depth int, id uint64) []BuildIDFrame {
+	buf := s.lookup(codegen.StackMapName(true, true, depth), id)
+	var frames []BuildIDFrame
+	for i := 0; i+codegen.BuildIDFrameSize <= len(buf); i += codegen.BuildIDFrameSize {
+		const (
+			empty = 0 // BPF_STACK_BUILD_ID_EMPTY: past the last frame
+			valid = 1 // BPF_STACK_BUILD_ID_VALID
+		)
+		fr := buf[i : i+codegen.BuildIDFrameSize]
+		status := int32(binary.NativeEndian.Uint32(fr))
+		if status == empty {
+			break
+		}
+		f := BuildIDFrame{Valid: status == valid, Offset: binary.NativeEndian.Uint64(fr[24:])}
+		copy(f.ID[:], fr[4:24])
+		frames = append(frames, f)
+	}
+	return frames
 }

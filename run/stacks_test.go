@@ -1,8 +1,12 @@
 package run_test
 
 import (
+	"bufio"
+	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -86,5 +90,99 @@ func TestKernelStack(t *testing.T) {
 	}
 	if want := strings.Join(kstack[:2], "\n") + "\n|"; parts[3] != want {
 		t.Errorf("printf of kstack(2) = %q, want %q", parts[3], want)
+	}
+}
+
+// TestBuildIDStack checks ustack(build_id) of a program linked with a
+// build id of our choosing: each frame is that build id and the file
+// offset of the address ustack(raw) gives, which the test works out from
+// the program's ELF headers.
+func TestBuildIDStack(t *testing.T) {
+	testenv.BPF(t)
+	gcc := testenv.Tool(t, "gcc")
+	bin := friday(t)
+	dir := t.TempDir()
+	src := `#include <stdio.h>
+#include <unistd.h>
+__attribute__((noinline)) int c(int x) { return x + 1; }
+__attribute__((noinline)) int b(int x) { return c(x + 1) + 1; }
+int main(void) {
+	puts("ready");
+	fflush(stdout);
+	for (int n = 0;; n += b(1)) {
+		usleep(10000);
+	}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "prog.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const buildID = "0123456789abcdef0123456789abcdef01234567"
+	prog := filepath.Join(dir, "prog")
+	testenv.Run(t, gcc, "-O0", "-fno-omit-frame-pointer", "-fcf-protection=none", "-no-pie",
+		"-Wl,--build-id=0x"+buildID, "-o", prog, filepath.Join(dir, "prog.c"))
+	cmd := exec.Command(prog)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+
+	script := `uprobe:` + prog + `:c { printf("%s|%s|%s|\n", ustack(raw, 3), ustack(build_id, 3), ustack(build_id, 1)); exit(); }`
+	out, err := exec.Command(bin, "trace", "-e", script).Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	parts := strings.Split(string(out), "|")
+	if len(parts) < 4 {
+		t.Fatalf("unexpected output:\n%s", out)
+	}
+	f, err := elf.Open(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The file offset of a virtual address: in the loadable segment that
+	// maps it, as far from the segment's start in the file.
+	fileOff := func(addr uint64) uint64 {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD && addr >= p.Vaddr && addr < p.Vaddr+p.Memsz {
+				return addr - p.Vaddr + p.Off
+			}
+		}
+		t.Fatalf("address %#x is in no loadable segment of the program", addr)
+		return 0
+	}
+	var want strings.Builder
+	want.WriteString("\n")
+	for _, a := range strings.Fields(parts[0]) {
+		addr, err := strconv.ParseUint(a, 16, 64)
+		if err != nil {
+			t.Fatalf("ustack(raw) frame %q: %v", a, err)
+		}
+		fmt.Fprintf(&want, "%s 0x%02x\n", buildID, fileOff(addr))
+	}
+	if got := parts[1]; got != want.String() {
+		t.Errorf("ustack(build_id, 3) = %q, want %q (ustack(raw, 3) = %q)", got, want.String(), parts[0])
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == "c" {
+			if got, want := parts[2], fmt.Sprintf("\n%s 0x%02x\n", buildID, fileOff(s.Value)); got != want {
+				t.Errorf("ustack(build_id, 1) = %q, want the file offset of c: %q", got, want)
+			}
+		}
 	}
 }

@@ -51,4 +51,8 @@ func (s *symbols) Stack(user bool, depth int, id uint64) []uint64 {
 	return s.stacks.Stack(user, depth, id)
 }
 
+func (s *symbols) BuildIDStack(depth int, id uint64) []run.BuildIDFrame {
+	return s.stacks.BuildIDStack(depth, id)
+}
+
 func (s *symbols) CgroupPath(id uint64, filter string) string { return s.cgroups.Path(id, filter) }

@@ -48,13 +48,16 @@ const (
 	Tseries
 )
 
-// StackMode is the output format of a stack: bpftrace, perf or raw.
+// StackMode is the output format of a stack: bpftrace, perf, raw or
+// build_id (user stacks only: each frame is the build id of the binary
+// and the offset in its file).
 type StackMode uint8
 
 const (
 	StackBpftrace StackMode = iota
 	StackPerf
 	StackRaw
+	StackBuildID
 )
 
 type Type struct {
