@@ -53,6 +53,28 @@ func warnDiscarded(e syntax.Expr) bool {
 	return true
 }
 
+// elemType is the type of element x, of type t, in a tuple or record: an
+// integer literal takes the smallest integer type that holds it, as
+// bpftrace types literals (1 is a uint8, -1 an int8), so that a tuple of
+// literals is laid out as bpftrace lays it out.
+func (b *body) elemType(x syntax.Expr, t *types.Type) *types.Type {
+	lit := x
+	if u, ok := x.(*syntax.Unary); ok && u.Op == "-" {
+		lit = u.X
+	}
+	if _, ok := lit.(*syntax.IntLit); !ok || !isInt(t) {
+		return valueType(t)
+	}
+	v := b.info.Consts[x].Int
+	for _, size := range []int{1, 2, 4, 8} {
+		nt := types.IntOf(size, v < 0)
+		if fits(v, !t.Signed, nt) {
+			return nt
+		}
+	}
+	return t
+}
+
 func (b *body) setConst(e syntax.Expr, v int64) {
 	b.info.Consts[e] = Const{Int: v}
 }
@@ -106,7 +128,7 @@ func (b *body) expr1(e syntax.Expr) *types.Type {
 			if !b.storable(t, x, "a tuple") {
 				return nil
 			}
-			elems[i] = valueType(t)
+			elems[i] = b.elemType(x, t)
 		}
 		return types.TupleOf(elems...)
 	case *syntax.Record:
@@ -124,7 +146,7 @@ func (b *body) expr1(e syntax.Expr) *types.Type {
 			if !b.storable(t, x, "a record") {
 				return nil
 			}
-			elems[i] = valueType(t)
+			elems[i] = b.elemType(x, t)
 		}
 		return types.RecordOf(e.Names, elems)
 	case *syntax.BlockExpr:

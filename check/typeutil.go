@@ -161,15 +161,21 @@ func mapFields(t *types.Type, fn func(i int, ft *types.Type) *types.Type) *types
 }
 
 // stored is the type a value takes when stored in a map: integers and
-// enums widen to 8 bytes (recursively inside tuples).
+// enums widen to 8 bytes (recursively inside tuples, where narrow unsigned
+// integers, such as the literals of a tuple, become int64: it holds them
+// and other values of the map's tuples, whatever their sign).
 func stored(t *types.Type) *types.Type {
+	return storedIn(t, false)
+}
+
+func storedIn(t *types.Type, inTuple bool) *types.Type {
 	if t == nil {
 		return nil
 	}
 	switch t.Kind {
 	case types.Int:
 		if t.Size != 8 {
-			return types.IntOf(8, t.Signed)
+			return types.IntOf(8, t.Signed || inTuple)
 		}
 	case types.Enum:
 		if t.Size != 8 {
@@ -178,7 +184,7 @@ func stored(t *types.Type) *types.Type {
 			return &e
 		}
 	case types.Tuple, types.Record:
-		return mapFields(t, func(_ int, ft *types.Type) *types.Type { return stored(ft) })
+		return mapFields(t, func(_ int, ft *types.Type) *types.Type { return storedIn(ft, true) })
 	}
 	return t
 }

@@ -72,6 +72,11 @@ func (f *fn) valueInto(e syntax.Expr, v value, dst mem, t *types.Type, pad bool)
 	if v.kind != vMem {
 		f.errorf(e.Pos(), "cannot store %s as %s", v.t, t)
 	}
+	if isTuple(t) && isTuple(v.t) && len(t.Fields) == len(v.t.Fields) && !types.Equal(t, v.t) {
+		f.convertTuple(e, v.m, v.t, dst, t, pad)
+		f.drop(v)
+		return
+	}
 	n := min(v.t.Size, t.Size)
 	if v.m != dst {
 		f.copyMem(dst, v.m, n)
@@ -84,6 +89,21 @@ func (f *fn) valueInto(e syntax.Expr, v value, dst mem, t *types.Type, pad bool)
 		f.zero(dst.at(n), t.Size-n)
 	}
 	f.drop(v)
+}
+
+func isTuple(t *types.Type) bool { return t.Kind == types.Tuple || t.Kind == types.Record }
+
+// convertTuple stores the tuple or record at src, of type st, at dst as
+// type dt, field by field: the two lay their fields out differently when
+// integers of one are narrower or strings shorter.
+func (f *fn) convertTuple(e syntax.Expr, src mem, st *types.Type, dst mem, dt *types.Type, pad bool) {
+	if pad {
+		f.zero(dst, dt.Size)
+	}
+	for i, df := range dt.Fields {
+		sf := st.Fields[i]
+		f.valueInto(e, value{kind: vMem, m: src.at(sf.Offset), t: sf.Type}, dst.at(df.Offset), df.Type, false)
+	}
 }
 
 // writeStr writes a constant string with its NUL into a buffer of size

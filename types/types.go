@@ -162,7 +162,7 @@ func RecordOf(names []string, elems []*Type) *Type {
 func (t *Type) layout(names []string, elems []*Type) {
 	off, maxAlign := 0, 1
 	for i, e := range elems {
-		a := e.Align()
+		a := e.tupleAlign()
 		if a > maxAlign {
 			maxAlign = a
 		}
@@ -179,6 +179,36 @@ func (t *Type) layout(names []string, elems []*Type) {
 
 func alignUp(n, a int) int { return (n + a - 1) / a * a }
 
+// tupleAlign is the alignment of an element of a tuple or record, as
+// bpftrace lays them out: byte-array values (strings, buffers, addresses
+// to resolve when printed, strftime and cgroup_path values) go at any
+// byte, tuples and structs by their own alignment, other values of 1 or
+// 2 bytes by their size, of 3 or 4 bytes at 4, of more at 8; an array by
+// its elements' unless it takes 2 bytes or less.
+func (t *Type) tupleAlign() int {
+	switch t.Kind {
+	case String, Buffer, Inet, MacAddr, Usym, Timestamp, CgroupPath:
+		return 1
+	case Tuple, Record:
+		a := 1
+		for _, f := range t.Fields {
+			a = max(a, f.Type.tupleAlign())
+		}
+		return a
+	case Struct:
+		return t.Align()
+	}
+	switch {
+	case t.Size <= 2:
+		return max(t.Size, 1)
+	case t.Kind == Array:
+		return t.Elem.tupleAlign()
+	case t.Size <= 4:
+		return 4
+	}
+	return 8
+}
+
 // Align is the C alignment of the type.
 func (t *Type) Align() int {
 	switch t.Kind {
@@ -191,7 +221,9 @@ func (t *Type) Align() int {
 		return 1
 	case Array:
 		return t.Elem.Align()
-	case Struct, Tuple, Record:
+	case Tuple, Record:
+		return t.tupleAlign()
+	case Struct:
 		if t.AttrAlign > 0 {
 			return t.AttrAlign
 		}
