@@ -49,6 +49,9 @@ func (r *importer) file(f *File, dir string) []*Probe {
 			path = filepath.Join(dir, path)
 		}
 		paths, err := importPaths(path)
+		if errors.Is(err, fs.ErrNotExist) && isStdlib(im.Path) {
+			continue
+		}
 		if err != nil {
 			r.errs = append(r.errs, &Error{Pos: im.P, Msg: fmt.Sprintf("Cannot import %q: %v", im.Path, err)})
 			continue
@@ -58,6 +61,23 @@ func (r *importer) file(f *File, dir string) []*Probe {
 		}
 	}
 	return probes
+}
+
+// stdlibModules are the bpftrace-language modules of the standard library
+// bpftrace's current release embeds, by the names scripts import them by
+// ("stdlib" imports them all). bpftrace imports its standard library into
+// every script; its definitions (strlen, strcontains, is_str, usermode,
+// kfunc_allowed, signal, macaddr, socket_cookie, has_key...) are friday's
+// builtins, so importing one of them adds nothing a script lacks. A file
+// of the name next to the importing one comes first, as in bpftrace.
+var stdlibModules = []string{
+	"stdlib/arch.bt", "stdlib/base.bt", "stdlib/internal.bt", "stdlib/kfunc.bt",
+	"stdlib/meta.bt", "stdlib/network.bt", "stdlib/process.bt", "stdlib/socket.bt",
+	"stdlib/strings.bt",
+}
+
+func isStdlib(name string) bool {
+	return name == "stdlib" || slices.Contains(stdlibModules, name)
 }
 
 // read parses the imported file path, merges what it declares into f and

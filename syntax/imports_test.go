@@ -53,6 +53,18 @@ func TestResolveImports(t *testing.T) {
 		probes: "BEGIN",
 		funcs:  "fm fi fz",
 	}, {
+		name: "the standard library's modules, unless a file of the name is there",
+		files: map[string]string{
+			"stdlib/strings.bt": "fn mine(): int64 { return 1; }",
+		},
+		script: `import "stdlib"; import "stdlib/base.bt"; import "stdlib/strings.bt"; BEGIN { }`,
+		probes: "BEGIN",
+		funcs:  "mine",
+	}, {
+		name:   "a module the standard library does not have",
+		script: `import "stdlib/nosuch.bt";`,
+		err:    "stdin:1:1: ERROR: Cannot import \"stdlib/nosuch.bt\": no such file or directory\nimport \"stdlib/nosuch.bt\";\n^\n",
+	}, {
 		name:   "a directory without scripts",
 		files:  map[string]string{"empty/notes.txt": "x"},
 		script: "BEGIN { }\nimport \"empty\";",
