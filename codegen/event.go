@@ -279,15 +279,24 @@ func (f *fn) countLost(id uint64) {
 }
 
 // needsRegs reports whether evaluating args may need all callee-saved
-// registers (reading an aggregation combines per-CPU values in a loop).
+// registers (reading an aggregation combines per-CPU values in a loop),
+// or send an event of its own (a division by zero's warning), which must
+// come before the event args are for: the record is then built on the
+// stack and sent once complete, not reserved first.
 func (f *fn) needsRegs(args []syntax.Expr) bool {
 	found := false
 	for _, a := range args {
 		syntaxWalk(a, func(x syntax.Expr) {
-			switch x.(type) {
+			switch x := x.(type) {
 			case *syntax.MapIndex, *syntax.MapRef:
 				if t := f.info.Types[x]; t != nil && t.IsAggregate() {
 					found = true
+				}
+			case *syntax.Binary:
+				if x.Op == "/" || x.Op == "%" {
+					if _, isConst := f.constOf(x.Y); !isConst {
+						found = true
+					}
 				}
 			}
 		})
