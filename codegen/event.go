@@ -280,10 +280,13 @@ func (f *fn) countLost(id uint64) {
 
 // needsRegs reports whether evaluating args may need all callee-saved
 // registers (reading an aggregation combines per-CPU values in a loop),
-// or send an event of its own (a division by zero's warning), which must
-// come before the event args are for: the record is then built on the
-// stack and sent once complete, not reserved first.
+// or send an event of its own (a division by zero's warning, -k's), which
+// must come before the event args are for: the record is then built on
+// the stack and sent once complete, not reserved first.
 func (f *fn) needsRegs(args []syntax.Expr) bool {
+	if f.g.opts.Warnings && len(args) > 0 {
+		return true
+	}
 	found := false
 	for _, a := range args {
 		syntaxWalk(a, func(x syntax.Expr) {

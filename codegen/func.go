@@ -393,7 +393,8 @@ func (f *fn) checkHelper(h asm.BuiltinFunc) {
 		// A full map is told of without -k (see update).
 		f.b.jmpImm(asm.JEq, asm.R0, -int32(unix.E2BIG), done)
 	}
-	f.eventWith(f.at, Errorf, "%s"+details, "", nil, layout, write).Warn = true
+	ev := f.eventWith(f.at, Errorf, "%s"+details, "", nil, layout, write)
+	ev.Warn, ev.Runtime, ev.Helper = true, true, name
 	f.b.mark(done)
 	f.emit(asm.LoadMem(asm.R0, ret.base, int16(ret.off), asm.DWord))
 }

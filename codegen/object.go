@@ -122,8 +122,8 @@ type Event struct {
 	// Runtime marks an Errorf event reporting an error of the running
 	// program (a division by zero, a helper's failure) rather than a call
 	// of errorf() or warnf(). Helper names the BPF helper that failed;
-	// its return code is the record's first argument, or Retcode when the
-	// record has none.
+	// its return code is the record's last argument (an int64), or Retcode
+	// when the record has none.
 	Runtime bool
 	Helper  string
 	Retcode int64

@@ -298,7 +298,8 @@ func (p *Printer) jsonMessage(ev *codegen.Event, msg, args []byte) error {
 	case ev.Helper != "":
 		ret := ev.Retcode
 		if ev.Layout != nil && len(ev.Layout.Fields) > 0 {
-			ret = int64(binary.NativeEndian.Uint64(args[ev.Layout.Fields[0].Offset:]))
+			fs := ev.Layout.Fields
+			ret = int64(binary.NativeEndian.Uint64(args[fs[len(fs)-1].Offset:]))
 		}
 		b = append(b, `{"type": "helper_error", "msg": `...)
 		b = appendJSONString(b, []byte(run.Strerror(syscall.Errno(-ret))))
