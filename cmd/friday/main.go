@@ -18,6 +18,7 @@ Usage:
   friday trace [flags] (-e PROGRAM | FILE) [ARGS...]   run a bpftrace program
   friday trace -l [PATTERN]                             list probes
   friday doctor [-f json] [--fix]                       check what this host supports
+  friday flamegraph [flags] [FILE...]                   draw a flame graph of stacks
   friday help [COMMAND]                                 show help
   friday --version                                      show the version
 
@@ -88,10 +89,17 @@ func (a *app) main(args []string) (code int) {
 		return a.trace(args[1:])
 	case "doctor":
 		return a.doctor(args[1:])
+	case "flamegraph":
+		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "doctor" {
 			fmt.Fprint(stdout, doctorUsage)
 			fmt.Fprint(stdout, flagUsages(doctorFlags()))
+			return 0
+		}
+		if len(args) > 1 && args[1] == "flamegraph" {
+			fmt.Fprint(stdout, flamegraphUsage)
+			fmt.Fprint(stdout, flagUsages(flamegraphFlags()))
 			return 0
 		}
 		if len(args) > 1 && args[1] == "trace" {
