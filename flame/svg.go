@@ -122,16 +122,16 @@ func (t *Tree) WriteSVG(out io.Writer, o Options) error {
 
 	// Diff colors need the largest change of any frame drawn.
 	scale := 1.0
-	if o.Normalize && t.diff && t.TotalBefore() > 0 {
+	if o.Normalize && t.Diff() && t.TotalBefore() > 0 {
 		scale = float64(total) / float64(t.TotalBefore())
 	}
 	sign := 1.0
 	if o.Negate {
 		sign = -1
 	}
-	delta := func(n int32) float64 { return sign * (float64(t.total[n]) - scale*float64(t.totalBefore[n])) }
+	delta := func(n int32) float64 { return sign * (float64(t.value[n]) - scale*float64(t.beforeOf(n))) }
 	maxDelta := 0.0
-	if t.diff {
+	if t.Diff() {
 		for _, n := range nodes[1:] {
 			maxDelta = math.Max(maxDelta, math.Abs(delta(n)))
 		}
@@ -175,16 +175,16 @@ text{font-family:%s,"DejaVu Sans",sans-serif;font-size:%gpx;fill:#000}
 	for i, n := range nodes {
 		d := depth[i]
 		x0 := next[d]
-		next[d] += t.total[n]
+		next[d] += t.value[n]
 		next[d+1] = x0
 		// Both edges round to a tenth of a pixel, so that a frame's
 		// children lie within it and siblings meet exactly.
 		left := round1(xpad + float64(x0)*perValue)
-		right := round1(xpad + float64(x0+t.total[n])*perValue)
-		name := t.names[t.name[n]]
+		right := round1(xpad + float64(x0+t.value[n])*perValue)
+		name := t.Name(n)
 		var c rgb
 		switch {
-		case t.diff:
+		case t.Diff():
 			c = diffColor(delta(n), maxDelta)
 		case n == 0:
 			c = rgb{230, 230, 230}
@@ -198,12 +198,12 @@ text{font-family:%s,"DejaVu Sans",sans-serif;font-size:%gpx;fill:#000}
 		buf = append(buf[:0], "<g><title>"...)
 		buf = appendText(buf, shown)
 		buf = append(buf, " ("...)
-		buf = appendCount(buf, t.total[n])
+		buf = appendCount(buf, t.value[n])
 		buf = append(buf, ' ')
 		buf = appendText(buf, o.CountName)
 		buf = append(buf, ", "...)
-		buf = appendPercent(buf, t.total[n], total)
-		if t.diff {
+		buf = appendPercent(buf, t.value[n], total)
+		if t.Diff() {
 			buf = append(buf, "; "...)
 			buf = appendDelta(buf, delta(n), float64(total))
 		}

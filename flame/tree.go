@@ -16,36 +16,34 @@ type Tree struct {
 	names   []string
 	nameIDs map[string]int32
 
-	name   []int32
-	parent []int32
-	// self is the value of the stacks that end at the node; before the
-	// same in the first profile of a differential one.
-	self, before []int64
+	// key holds a node's parent (high half) and name (low half): one
+	// array, so that finding a child touches one cache line, not two.
+	key []uint64
+	// value is the value of the stacks that end at the node until the
+	// tree is finished, then that of all the stacks through it; before is
+	// the same for the first profile of a differential one, nil until a
+	// stack has a value there.
+	value, before []int64
 	// children finds a node's child by name: an open-addressing table of
 	// node indexes (0 is free: the root is nobody's child).
 	children []int32
-	diff     bool
 
-	// Set by finish.
-	total, totalBefore []int64
-	rank               []int32 // a name's place in sorted order
-	finished           bool
+	finished bool
+	rank     []int32 // a name's place in sorted order, once finished
 }
 
 // NewTree returns an empty tree.
 func NewTree() *Tree {
 	t := &Tree{nameIDs: map[string]int32{}, children: make([]int32, 1024)}
 	t.names = append(t.names, "all")
-	t.name = append(t.name, 0)
-	t.parent = append(t.parent, -1)
-	t.self = append(t.self, 0)
-	t.before = append(t.before, 0)
+	t.key = append(t.key, nodeKey(-1, 0))
+	t.value = append(t.value, 0)
 	return t
 }
 
 // Add adds a stack, frames root first (leaf first when reverse), with its
 // value. before is its value in the first profile of a differential one
-// (0 otherwise).
+// (0 otherwise). Stacks are added before the tree is drawn or walked.
 func (t *Tree) Add(frames [][]byte, value, before int64, reverse bool) {
 	n := int32(0)
 	for i := range frames {
@@ -55,12 +53,7 @@ func (t *Tree) Add(frames [][]byte, value, before int64, reverse bool) {
 		}
 		n = t.child(n, t.intern(f))
 	}
-	t.self[n] += value
-	if before != 0 {
-		t.before[n] += before
-		t.diff = true
-	}
-	t.finished = false
+	t.addValue(n, value, before)
 }
 
 // AddStrings is Add for frames held as strings.
@@ -73,8 +66,20 @@ func (t *Tree) AddStrings(frames []string, value int64) {
 		}
 		n = t.child(n, id)
 	}
-	t.self[n] += value
-	t.finished = false
+	t.addValue(n, value, 0)
+}
+
+func (t *Tree) addValue(n int32, value, before int64) {
+	if t.finished {
+		panic("flame: stack added to a finished tree")
+	}
+	t.value[n] += value
+	if before != 0 {
+		if t.before == nil {
+			t.before = make([]int64, len(t.value), cap(t.value))
+		}
+		t.before[n] += before
+	}
 }
 
 func (t *Tree) intern(f []byte) int32 {
@@ -91,28 +96,34 @@ func (t *Tree) newName(s string) int32 {
 	return id
 }
 
-func hashChild(parent, name int32) uint64 {
-	return (uint64(uint32(parent))<<32 | uint64(uint32(name))) * 0x9e3779b97f4a7c15
-}
+func nodeKey(parent, name int32) uint64 { return uint64(uint32(parent))<<32 | uint64(uint32(name)) }
+
+func (t *Tree) parentOf(n int32) int32 { return int32(t.key[n] >> 32) }
+
+func (t *Tree) nameOf(n int32) int32 { return int32(uint32(t.key[n])) }
+
+func hashKey(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 >> 20 }
 
 // child returns the child of parent named name, making it if needed.
 func (t *Tree) child(parent, name int32) int32 {
+	k := nodeKey(parent, name)
 	mask := uint64(len(t.children) - 1)
-	for i := hashChild(parent, name) >> 20 & mask; ; i = (i + 1) & mask {
+	for i := hashKey(k) & mask; ; i = (i + 1) & mask {
 		c := t.children[i]
 		if c == 0 {
 			break
 		}
-		if t.parent[c] == parent && t.name[c] == name {
+		if t.key[c] == k {
 			return c
 		}
 	}
-	c := int32(len(t.name))
-	t.name = append(t.name, name)
-	t.parent = append(t.parent, parent)
-	t.self = append(t.self, 0)
-	t.before = append(t.before, 0)
-	if 4*len(t.name) > 3*len(t.children) {
+	c := int32(len(t.key))
+	t.key = append(t.key, k)
+	t.value = append(t.value, 0)
+	if t.before != nil {
+		t.before = append(t.before, 0)
+	}
+	if 4*len(t.key) > 3*len(t.children) {
 		t.grow()
 	} else {
 		t.place(c)
@@ -122,7 +133,7 @@ func (t *Tree) child(parent, name int32) int32 {
 
 func (t *Tree) place(c int32) {
 	mask := uint64(len(t.children) - 1)
-	i := hashChild(t.parent[c], t.name[c]) >> 20 & mask
+	i := hashKey(t.key[c]) & mask
 	for t.children[i] != 0 {
 		i = (i + 1) & mask
 	}
@@ -131,48 +142,54 @@ func (t *Tree) place(c int32) {
 
 func (t *Tree) grow() {
 	t.children = make([]int32, 2*len(t.children))
-	for c := 1; c < len(t.name); c++ {
+	for c := 1; c < len(t.key); c++ {
 		t.place(int32(c))
 	}
 }
 
 // Len is the number of nodes, the root included.
-func (t *Tree) Len() int { return len(t.name) }
+func (t *Tree) Len() int { return len(t.key) }
 
 // Diff says whether stacks had two values.
-func (t *Tree) Diff() bool { return t.diff }
+func (t *Tree) Diff() bool { return t.before != nil }
 
 // Total is the value of all the stacks.
 func (t *Tree) Total() int64 {
 	t.finish()
-	return t.total[0]
+	return t.value[0]
 }
 
 // TotalBefore is the value of all the stacks in the first profile of a
 // differential one.
 func (t *Tree) TotalBefore() int64 {
 	t.finish()
-	return t.totalBefore[0]
+	return t.beforeOf(0)
 }
 
-// finish sums the values of subtrees and ranks names. A child comes after
-// its parent in the node arrays, so one pass from the end sums them.
+func (t *Tree) beforeOf(n int32) int64 {
+	if t.before == nil {
+		return 0
+	}
+	return t.before[n]
+}
+
+// finish turns the values of stacks into those of subtrees, ranks names,
+// and drops what only Add needs. A child comes after its parent in the
+// node arrays, so one pass from the end sums subtrees.
 func (t *Tree) finish() {
 	if t.finished {
 		return
 	}
 	t.finished = true
-	t.total = slices.Clone(t.self)
-	for i := len(t.total) - 1; i > 0; i-- {
-		t.total[t.parent[i]] += t.total[i]
+	t.children = nil
+	t.nameIDs = nil
+	for i := len(t.value) - 1; i > 0; i-- {
+		t.value[t.parentOf(int32(i))] += t.value[i]
 	}
-	if t.diff {
-		t.totalBefore = slices.Clone(t.before)
-		for i := len(t.totalBefore) - 1; i > 0; i-- {
-			t.totalBefore[t.parent[i]] += t.totalBefore[i]
+	if t.before != nil {
+		for i := len(t.before) - 1; i > 0; i-- {
+			t.before[t.parentOf(int32(i))] += t.before[i]
 		}
-	} else {
-		t.totalBefore = make([]int64, 1)
 	}
 	order := make([]int32, len(t.names))
 	for i := range order {
@@ -185,17 +202,6 @@ func (t *Tree) finish() {
 	}
 }
 
-// Trim drops what Add needs and the tree's drawing does not: call it once
-// all stacks are in, to lower the memory a large profile holds.
-func (t *Tree) Trim() {
-	t.finish()
-	t.children = nil
-	t.nameIDs = nil
-	if !t.diff {
-		t.before = nil
-	}
-}
-
 // preorder lists the nodes whose value is at least min (and the root),
 // each before its children, children ordered by name. depth[i] is the
 // depth of the i-th node listed (the root's is 0).
@@ -204,17 +210,17 @@ func (t *Tree) preorder(min int64) (nodes []int32, depth []int32) {
 	// Counting sorts: the kept nodes by name rank, then stably by parent,
 	// group each node's children in name order.
 	var kept []int32
-	for i := 1; i < len(t.name); i++ {
-		if t.total[i] >= min && (t.total[i] > 0 || t.diff && t.totalBefore[i] > 0) {
+	for i := 1; i < len(t.key); i++ {
+		if t.value[i] >= min && (t.value[i] > 0 || t.beforeOf(int32(i)) > 0) {
 			kept = append(kept, int32(i))
 		}
 	}
-	byRank := countingSort(kept, len(t.names), func(n int32) int32 { return t.rank[t.name[n]] })
-	byParent := countingSort(byRank, len(t.name), func(n int32) int32 { return t.parent[n] })
+	byRank := countingSort(kept, len(t.names), func(n int32) int32 { return t.rank[t.nameOf(n)] })
+	byParent := countingSort(byRank, len(t.key), t.parentOf)
 	// first[p] is where p's children start in byParent.
-	first := make([]int32, len(t.name)+1)
+	first := make([]int32, len(t.key)+1)
 	for _, n := range byParent {
-		first[t.parent[n]+1]++
+		first[t.parentOf(n)+1]++
 	}
 	for i := 1; i < len(first); i++ {
 		first[i] += first[i-1]
@@ -260,13 +266,13 @@ func countingSort(nodes []int32, n int, key func(int32) int32) []int32 {
 }
 
 // Name is the name of node n as the stacks had it.
-func (t *Tree) Name(n int32) string { return t.names[t.name[n]] }
+func (t *Tree) Name(n int32) string { return t.names[t.nameOf(n)] }
 
 // Frames is the stack of node n, root first, without the root.
 func (t *Tree) Frames(n int32) []string {
 	var f []string
-	for ; n > 0; n = t.parent[n] {
-		f = append(f, t.names[t.name[n]])
+	for ; n > 0; n = t.parentOf(n) {
+		f = append(f, t.Name(n))
 	}
 	slices.Reverse(f)
 	return f
@@ -277,20 +283,40 @@ func (t *Tree) Frames(n int32) []string {
 func (t *Tree) Walk(f func(frames []string, value, before int64) error) error {
 	nodes, depth := t.preorder(1)
 	var frames []string
+	// A node's own value is its subtree's less its children's: each
+	// child, met after its parent, takes its part off the parent's.
+	self := make([]int64, len(nodes))
+	selfBefore := make([]int64, len(nodes))
+	var path []int // index in nodes of the nodes on the current path
+	emit := func(i int) error {
+		if self[i] > 0 || selfBefore[i] > 0 {
+			return f(frames[:depth[i]], self[i], selfBefore[i])
+		}
+		return nil
+	}
 	for i, n := range nodes {
-		if n == 0 {
-			continue
-		}
-		frames = append(frames[:depth[i]-1], t.Name(n))
-		var before int64
-		if t.diff {
-			before = t.before[n]
-		}
-		if t.self[n] > 0 || before > 0 {
-			if err := f(frames, t.self[n], before); err != nil {
+		d := int(depth[i])
+		for len(path) > d {
+			j := path[len(path)-1]
+			if err := emit(j); err != nil {
 				return err
 			}
+			path = path[:len(path)-1]
 		}
+		self[i], selfBefore[i] = t.value[n], t.beforeOf(n)
+		if d > 0 {
+			p := path[d-1]
+			self[p] -= t.value[n]
+			selfBefore[p] -= t.beforeOf(n)
+			frames = append(frames[:d-1], t.Name(n))
+		}
+		path = append(path, i)
+	}
+	for len(path) > 1 {
+		if err := emit(path[len(path)-1]); err != nil {
+			return err
+		}
+		path = path[:len(path)-1]
 	}
 	return nil
 }

@@ -152,7 +152,6 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 	if t.Len() == 1 {
 		return fmt.Errorf("no stacks in the input")
 	}
-	t.Trim()
 	return writeOutput(o.out, stdout, func(w io.Writer) error {
 		switch format {
 		case "html":
