@@ -278,45 +278,26 @@ func (t *Tree) Frames(n int32) []string {
 	return f
 }
 
-// Walk calls f for each stack in the tree with a value of its own (the
-// stacks added, merged), in name order, with its frames root first.
+// Walk calls f once for each stack in the tree with a value of its own
+// (the stacks added, merged), with its frames root first.
 func (t *Tree) Walk(f func(frames []string, value, before int64) error) error {
 	nodes, depth := t.preorder(1)
-	var frames []string
-	// A node's own value is its subtree's less its children's: each
-	// child, met after its parent, takes its part off the parent's.
-	self := make([]int64, len(nodes))
+	self := selfValues(nodes, depth, t.value)
 	selfBefore := make([]int64, len(nodes))
-	var path []int // index in nodes of the nodes on the current path
-	emit := func(i int) error {
-		if self[i] > 0 || selfBefore[i] > 0 {
-			return f(frames[:depth[i]], self[i], selfBefore[i])
-		}
-		return nil
+	if t.before != nil {
+		selfBefore = selfValues(nodes, depth, t.before)
 	}
+	var frames []string
 	for i, n := range nodes {
-		d := int(depth[i])
-		for len(path) > d {
-			j := path[len(path)-1]
-			if err := emit(j); err != nil {
+		if i == 0 {
+			continue
+		}
+		frames = append(frames[:depth[i]-1], t.Name(n))
+		if self[i] > 0 || selfBefore[i] > 0 {
+			if err := f(frames, self[i], selfBefore[i]); err != nil {
 				return err
 			}
-			path = path[:len(path)-1]
 		}
-		self[i], selfBefore[i] = t.value[n], t.beforeOf(n)
-		if d > 0 {
-			p := path[d-1]
-			self[p] -= t.value[n]
-			selfBefore[p] -= t.beforeOf(n)
-			frames = append(frames[:d-1], t.Name(n))
-		}
-		path = append(path, i)
-	}
-	for len(path) > 1 {
-		if err := emit(path[len(path)-1]); err != nil {
-			return err
-		}
-		path = path[:len(path)-1]
 	}
 	return nil
 }

@@ -1,0 +1,748 @@
+"use strict";
+// friday's flame graph viewer for large profiles. The page holds every
+// frame of the profile (see WriteHTML for the encoding); the viewer draws
+// on canvases only the frames at least a pixel wide, merging runs of
+// narrower ones, so that drawing costs what is visible, not what is there.
+(function () {
+	var meta = JSON.parse(document.getElementById("meta").textContent);
+	var names = meta.names.slice();
+	var colors = [];
+	for (var i = 0; i < names.length; i++) colors.push("#" + meta.colors.substr(6 * i, 6));
+	var fontSize = meta.fontSize, frameH = meta.frameHeight, pad = 10;
+	var font = fontSize + "px " + JSON.stringify(meta.fontType) + ", \"DejaVu Sans\", sans-serif";
+	var searchColor = "rgb(230,0,230)";
+
+	// ---- trees ----------------------------------------------------------
+	// A tree is nodes in preorder, children in name order, as typed
+	// arrays: name, depth, parent, own value, subtree value, and end (the
+	// index after the node's subtree).
+	function Tree(n) {
+		this.n = n;
+		this.name = new Int32Array(n);
+		this.depth = new Int32Array(n);
+		this.parent = new Int32Array(n);
+		this.self = new Float64Array(n);
+		this.total = new Float64Array(n);
+		this.end = new Int32Array(n);
+	}
+	// finish sums subtrees and finds where each ends: children come after
+	// parents, so one pass from the end does both.
+	Tree.prototype.finish = function () {
+		var t = this, maxDepth = 0;
+		t.total.set(t.self);
+		for (var i = t.n - 1; i >= 0; i--) {
+			if (t.end[i] < i + 1) t.end[i] = i + 1;
+			if (i > 0) {
+				var p = t.parent[i];
+				t.total[p] += t.total[i];
+				if (t.end[p] < t.end[i]) t.end[p] = t.end[i];
+			}
+			if (t.depth[i] > maxDepth) maxDepth = t.depth[i];
+		}
+		t.maxDepth = maxDepth;
+		return t;
+	};
+
+	function decodeBase64(s) {
+		if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
+		var bin = atob(s), b = new Uint8Array(bin.length);
+		for (var i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+		return b;
+	}
+
+	// decode reads the nodes Go wrote: three varints each.
+	function decode(bytes, count) {
+		var t = new Tree(count + 1), pos = 0;
+		var path = new Int32Array(1024);
+		var prev = 0;
+		function uvarint() {
+			var x = 0, mul = 1, b;
+			do {
+				b = bytes[pos++];
+				x += (b & 127) * mul;
+				mul *= 128;
+			} while (b & 128);
+			return x;
+		}
+		for (var i = 1; i <= count; i++) {
+			t.name[i] = uvarint();
+			var d = prev + 1 - uvarint();
+			t.depth[i] = d;
+			t.parent[i] = path[d - 1];
+			if (d >= path.length) {
+				var grown = new Int32Array(2 * path.length);
+				grown.set(path);
+				path = grown;
+			}
+			path[d] = i;
+			t.self[i] = uvarint();
+			prev = d;
+		}
+		return t.finish();
+	}
+
+	var rank = null; // a name's place in sorted order
+	function ranks() {
+		if (rank === null || rank.length !== names.length) {
+			var order = names.map(function (_, i) { return i; });
+			order.sort(function (a, b) { return names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0; });
+			rank = new Int32Array(names.length);
+			order.forEach(function (id, r) { rank[id] = r; });
+		}
+		return rank;
+	}
+
+	// Builder merges stacks into a new tree: child() finds or makes the
+	// child of a node by name, through an open-addressing table.
+	function Builder() {
+		this.cap = 1024;
+		this.n = 1;
+		this.parent = new Int32Array(this.cap);
+		this.name = new Int32Array(this.cap);
+		this.self = new Float64Array(this.cap);
+		this.table = new Int32Array(2 * this.cap).fill(-1);
+	}
+	Builder.prototype.hash = function (p, nm) {
+		return (Math.imul(p, 0x9e3779b1) ^ Math.imul(nm + 0x7f4a7c15, 0x85ebca6b)) >>> 0;
+	};
+	Builder.prototype.child = function (p, nm) {
+		var mask = this.table.length - 1, i = this.hash(p, nm) & mask;
+		for (;;) {
+			var c = this.table[i];
+			if (c < 0) break;
+			if (this.parent[c] === p && this.name[c] === nm) return c;
+			i = (i + 1) & mask;
+		}
+		if (this.n === this.cap) {
+			this.grow();
+			return this.child(p, nm);
+		}
+		c = this.n++;
+		this.parent[c] = p;
+		this.name[c] = nm;
+		this.table[i] = c;
+		return c;
+	};
+	Builder.prototype.grow = function () {
+		this.cap *= 2;
+		var p = new Int32Array(this.cap), nm = new Int32Array(this.cap), s = new Float64Array(this.cap);
+		p.set(this.parent);
+		nm.set(this.name);
+		s.set(this.self);
+		this.parent = p;
+		this.name = nm;
+		this.self = s;
+		this.table = new Int32Array(2 * this.cap).fill(-1);
+		var mask = this.table.length - 1;
+		for (var c = 1; c < this.n; c++) {
+			var i = this.hash(p[c], nm[c]) & mask;
+			while (this.table[i] >= 0) i = (i + 1) & mask;
+			this.table[i] = c;
+		}
+	};
+	// tree lays the nodes out in preorder, children by name.
+	Builder.prototype.tree = function () {
+		var n = this.n, r = ranks(), nm = this.name, par = this.parent;
+		var byName = countingSort(n, names.length, function (c) { return r[nm[c]]; }, null);
+		var byParent = countingSort(n, n, function (c) { return par[c]; }, byName);
+		var first = new Int32Array(n + 1);
+		for (var k = 0; k < byParent.length; k++) first[par[byParent[k]] + 1]++;
+		for (k = 1; k <= n; k++) first[k] += first[k - 1];
+		var t = new Tree(n), stack = new Int32Array(n + 1), sp = 0;
+		var next = new Int32Array(n), index = new Int32Array(n), pos = 1;
+		t.name[0] = nm[0];
+		t.self[0] = this.self[0];
+		stack[sp++] = 0;
+		next[0] = first[0];
+		while (sp > 0) {
+			var top = stack[sp - 1];
+			if (next[top] === first[top + 1]) {
+				sp--;
+				continue;
+			}
+			var c = byParent[next[top]++];
+			index[c] = pos;
+			t.name[pos] = nm[c];
+			t.parent[pos] = index[top];
+			t.depth[pos] = sp;
+			t.self[pos] = this.self[c];
+			pos++;
+			stack[sp++] = c;
+			next[c] = first[c];
+		}
+		return t.finish();
+	};
+	// countingSort orders the nodes 1..n-1 (or those of order) stably by key.
+	function countingSort(n, keys, key, order) {
+		var count = new Int32Array(keys + 1), out = new Int32Array(n - 1), m = n - 1, i, c;
+		for (i = 0; i < m; i++) count[key(order ? order[i] : i + 1) + 1]++;
+		for (i = 1; i <= keys; i++) count[i] += count[i - 1];
+		for (i = 0; i < m; i++) {
+			c = order ? order[i] : i + 1;
+			out[count[key(c)]++] = c;
+		}
+		return out;
+	}
+
+	// ---- the data ----------------------------------------------------------
+	var base = decode(decodeBase64(document.getElementById("nodes").textContent), meta.nodes);
+	var nameIndex = new Map();
+	names.forEach(function (s, i) { nameIndex.set(s, i); });
+	function nameID(s, color) {
+		var id = nameIndex.get(s);
+		if (id === undefined) {
+			id = names.length;
+			names.push(s);
+			colors.push(color);
+			nameIndex.set(s, id);
+		}
+		return id;
+	}
+	var tasks = meta.tasks || {};
+	function taskOf(nameId) { return tasks[nameId]; }
+
+	// view holds what the user chose; derive() makes the tree to draw.
+	var view = { task: "", group: "", hide: null, merge: null, range: null, sandwich: -1 };
+
+	function derive() {
+		var src = view.range ? rangeTree(view.range) : base;
+		if (!view.task && !view.group && !view.hide && !view.merge) return src;
+		var b = new Builder(), map = new Int32Array(src.n), cut = new Uint8Array(src.n);
+		var hide = view.hide, merge = view.merge, hidden = null, merged = null;
+		if (hide) hidden = names.map(function (s) { return hide.test(s); });
+		if (merge) merged = names.map(function (s) { return merge.test(s); });
+		map[0] = 0;
+		b.self[0] += src.self[0];
+		for (var i = 1; i < src.n; i++) {
+			var p = src.parent[i], nm = src.name[i];
+			if (src.depth[i] === 1) {
+				var task = taskOf(nm);
+				if (view.task && !(task && taskMatches(task, view.task))) {
+					i = src.end[i] - 1;
+					continue;
+				}
+				if (task && view.group) {
+					if (view.group === "none") {
+						map[i] = 0;
+						b.self[0] += src.self[i];
+						continue;
+					}
+					var s = view.group === "process" ? task.comm + "-" + task.pid : task.comm;
+					nm = nameID(s, colors[nm]);
+					if (!taskOf(nm)) tasks[nm] = { comm: task.comm, pid: view.group === "process" ? task.pid : -1, tid: -1 };
+				}
+			}
+			if (cut[p]) {
+				map[i] = map[p];
+				cut[i] = 1;
+			} else if (hidden && hidden[nm]) {
+				map[i] = map[p];
+			} else {
+				map[i] = b.child(map[p], nm);
+				if (merged && merged[nm]) cut[i] = 1;
+			}
+			b.self[map[i]] += src.self[i];
+		}
+		return b.tree();
+	}
+
+	function taskMatches(task, sel) {
+		var kind = sel.charAt(0), v = sel.slice(2);
+		if (kind === "c") return task.comm === v;
+		if (kind === "p") return String(task.pid) === v;
+		return String(task.tid) === v;
+	}
+
+	// sandwich makes the callers (root first: the function, then who
+	// called it) and the callees of the function named nm, over its
+	// outermost calls: a recursive call counts once.
+	function sandwich(t, nm) {
+		var callers = new Builder(), callees = new Builder();
+		var map = new Int32Array(t.n), end = -1;
+		callers.name[0] = callees.name[0] = nm;
+		for (var i = 1; i < t.n; i++) {
+			if (i < end) {
+				map[i] = callees.child(map[t.parent[i]], t.name[i]);
+				callees.self[map[i]] += t.self[i];
+				continue;
+			}
+			if (t.name[i] !== nm) continue;
+			end = t.end[i];
+			map[i] = 0;
+			callees.self[0] += t.self[i];
+			var c = 0;
+			for (var a = t.parent[i]; a > 0; a = t.parent[a]) c = callers.child(c, t.name[a]);
+			callers.self[c] += t.total[i];
+		}
+		var up = callers.tree(), down = callees.tree();
+		up.name[0] = down.name[0] = nm;
+		return { callers: up, callees: down };
+	}
+
+	// ---- drawing -----------------------------------------------------------
+	var measureCtx = document.createElement("canvas").getContext("2d");
+	measureCtx.font = font;
+	var avgChar = measureCtx.measureText("abcdefghijklmnopqrstuvwxyz_.ABCDEFGHIJ").width / 36;
+	var widthCache = new Map();
+	function textWidth(s) {
+		var w = widthCache.get(s);
+		if (w === undefined) {
+			w = measureCtx.measureText(s).width;
+			if (widthCache.size > 100000) widthCache.clear();
+			widthCache.set(s, w);
+		}
+		return w;
+	}
+	// fit is as much of s as fits in room pixels, cut with "..".
+	function fit(s, room) {
+		if (room < 3 * avgChar) return "";
+		if (textWidth(s) <= room) return s;
+		var n = Math.min(s.length - 1, Math.floor(room / avgChar));
+		while (n >= 3) {
+			var t = s.slice(0, n - 2) + "..";
+			if (measureCtx.measureText(t).width <= room) return t;
+			n--;
+		}
+		return "";
+	}
+
+	// Panel draws one tree on a canvas, root at the bottom or (inverted)
+	// at the top, zoomed on one node.
+	function Panel(parent, heading) {
+		this.el = document.createElement("div");
+		this.el.className = "panel";
+		if (heading) {
+			this.h = document.createElement("h2");
+			this.el.appendChild(this.h);
+		}
+		this.canvas = document.createElement("canvas");
+		this.el.appendChild(this.canvas);
+		parent.appendChild(this.el);
+		this.ctx = this.canvas.getContext("2d");
+		this.tree = null;
+		this.zoom = 0;
+		this.inverted = false;
+		var self = this;
+		this.canvas.addEventListener("mousemove", function (e) { self.hover(e); });
+		this.canvas.addEventListener("mouseleave", function () { showDetails(null); });
+		this.canvas.addEventListener("click", function (e) { self.click(e); });
+	}
+	Panel.prototype.set = function (tree, inverted) {
+		this.tree = tree;
+		this.zoom = 0;
+		this.inverted = inverted;
+	};
+	// layout lists what to draw: frames at least a pixel wide, and runs
+	// of narrower ones merged. node is -1 for a merged run.
+	Panel.prototype.layout = function () {
+		var t = this.tree, z = this.zoom, width = this.width, inner = width - 2 * pad;
+		var rx = [], rw = [], rd = [], rn = [], rv = [], rc = [];
+		var scale = t.total[z] > 0 ? inner / t.total[z] : 0;
+		for (var a = t.parent[z], chain = []; z > 0 && a >= 0; a = a > 0 ? t.parent[a] : -1) chain.push(a);
+		chain.forEach(function (a) {
+			rx.push(pad); rw.push(inner); rd.push(t.depth[a]); rn.push(a); rv.push(t.total[a]); rc.push(1);
+		});
+		var maxD = t.maxDepth + 2;
+		var cursor = new Float64Array(maxD + 1);
+		var pendX = new Float64Array(maxD + 1), pendV = new Float64Array(maxD + 1), pendN = new Int32Array(maxD + 1);
+		var deepest = t.depth[z];
+		function flush(d) {
+			if (pendN[d] > 0 && pendV[d] * scale >= 1) {
+				rx.push(pad + pendX[d] * scale); rw.push(pendV[d] * scale); rd.push(d); rn.push(-1); rv.push(pendV[d]); rc.push(pendN[d]);
+				if (d > deepest) deepest = d;
+			}
+			pendN[d] = 0;
+		}
+		cursor[t.depth[z]] = 0;
+		var end = t.end[z];
+		for (var i = z; i < end;) {
+			var d = t.depth[i], x = cursor[d], v = t.total[i];
+			cursor[d] = x + v;
+			cursor[d + 1] = x;
+			if (v * scale < 1) {
+				if (pendN[d] > 0 && pendX[d] + pendV[d] === x) {
+					pendV[d] += v;
+					pendN[d]++;
+				} else {
+					flush(d);
+					pendX[d] = x; pendV[d] = v; pendN[d] = 1;
+				}
+				i = t.end[i];
+				continue;
+			}
+			if (pendN[d] > 0) flush(d);
+			rx.push(pad + x * scale); rw.push(v * scale); rd.push(d); rn.push(i); rv.push(v); rc.push(1);
+			if (d > deepest) deepest = d;
+			i++;
+		}
+		for (d = 0; d <= maxD; d++) if (pendN[d] > 0) flush(d);
+		this.r = { x: rx, w: rw, d: rd, n: rn, v: rv, c: rc, chain: chain.length };
+		this.rows = deepest + 1;
+		// Rows of rects in x order, to find the one under the mouse.
+		var rows = [];
+		for (var k = 0; k < rx.length; k++) (rows[rd[k]] || (rows[rd[k]] = [])).push(k);
+		rows.forEach(function (row) { row.sort(function (p, q) { return rx[p] - rx[q]; }); });
+		this.rowIndex = rows;
+	};
+	Panel.prototype.y = function (d) {
+		return this.inverted ? d * frameH : (this.rows - 1 - d) * frameH;
+	};
+	Panel.prototype.render = function () {
+		if (!this.tree) return;
+		var dpr = window.devicePixelRatio || 1;
+		this.width = Math.max(200, document.documentElement.clientWidth);
+		this.layout();
+		var c = this.canvas, ctx = this.ctx, h = this.rows * frameH + 2;
+		c.width = Math.round(this.width * dpr);
+		c.height = Math.round(h * dpr);
+		c.style.width = this.width + "px";
+		c.style.height = h + "px";
+		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+		ctx.font = font;
+		ctx.textBaseline = "middle";
+		var r = this.r, t = this.tree, match = searchMask;
+		for (var k = 0; k < r.x.length; k++) {
+			var n = r.n[k], x = r.x[k], w = r.w[k], y = this.y(r.d[k]);
+			var nm = n >= 0 ? t.name[n] : -1;
+			ctx.globalAlpha = k < r.chain ? 0.55 : 1;
+			if (n < 0) ctx.fillStyle = "#cfcfc4";
+			else if (match && n > 0 && match[nm]) ctx.fillStyle = searchColor;
+			else if (n === 0) ctx.fillStyle = "#e0e0e0";
+			else if (t.depth[n] === 1 && taskOf(nm)) ctx.fillStyle = "#b8b8d8";
+			else ctx.fillStyle = colors[nm];
+			ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), frameH - 1);
+			if (n >= 0 && w > 3 * avgChar + 6) {
+				var s = fit(names[nm], w - 6);
+				if (s) {
+					ctx.fillStyle = "#000";
+					ctx.fillText(s, x + 3, y + frameH / 2);
+				}
+			}
+		}
+		ctx.globalAlpha = 1;
+		if (this.h) this.h.textContent = this.heading;
+	};
+	Panel.prototype.at = function (e) {
+		var b = this.canvas.getBoundingClientRect(), x = e.clientX - b.left, y = e.clientY - b.top;
+		var row = Math.floor(y / frameH), d = this.inverted ? row : this.rows - 1 - row;
+		var list = this.rowIndex[d];
+		if (!list) return -1;
+		var lo = 0, hi = list.length - 1, r = this.r;
+		while (lo <= hi) {
+			var mid = (lo + hi) >> 1, k = list[mid];
+			if (x < r.x[k]) hi = mid - 1;
+			else if (x >= r.x[k] + r.w[k]) lo = mid + 1;
+			else return k;
+		}
+		return -1;
+	};
+	Panel.prototype.hover = function (e) {
+		var k = this.at(e);
+		if (k < 0) {
+			showDetails(null);
+			return;
+		}
+		var r = this.r, t = this.tree, n = r.n[k], text;
+		var total = t.total[0], zt = t.total[this.zoom];
+		if (n < 0) {
+			text = r.c[k] + " frames under a pixel wide (" + count(r.v[k]) + " " + meta.countName + ", " + pct(r.v[k], total) + ")";
+		} else {
+			text = meta.nameType + " " + names[t.name[n]] + " (" + count(t.total[n]) + " " + meta.countName + ", " + pct(t.total[n], total);
+			if (this.zoom > 0 && k >= r.chain) text += ", " + pct(t.total[n], zt) + " of the zoomed frame";
+			text += "; self " + count(t.self[n]) + ")";
+		}
+		showDetails(text, e);
+		hovered = n >= 0 ? { panel: this, node: n } : null;
+	};
+	Panel.prototype.click = function (e) {
+		var k = this.at(e);
+		if (k < 0 || this.r.n[k] < 0) return;
+		var n = this.r.n[k];
+		if (e.shiftKey && n > 0) {
+			openSandwich(this.tree.name[n]);
+			return;
+		}
+		this.zoom = n;
+		this.render();
+		updateResetButton();
+	};
+
+	function count(v) { return Math.round(v).toLocaleString("en-US"); }
+	function pct(v, total) { return (total > 0 ? 100 * v / total : 0).toFixed(2) + "%"; }
+
+	// ---- the page -----------------------------------------------------------
+	function el(tag, props, parent) {
+		var e = document.createElement(tag);
+		for (var k in props) {
+			if (k === "text") e.textContent = props[k];
+			else e.setAttribute(k, props[k]);
+		}
+		if (parent) parent.appendChild(e);
+		return e;
+	}
+	var header = el("header", {}, document.body);
+	el("h1", { id: "title", text: meta.title }, header);
+	if (meta.subtitle) el("div", { id: "subtitle", text: meta.subtitle }, header);
+	var bar = el("div", { id: "toolbar" }, header);
+	var searchBox = el("input", { id: "search", type: "text", placeholder: "Search (regular expression)", title: "Frames whose names match are colored; Ctrl-F comes here" }, bar);
+	var matchedText = el("span", { id: "matched" }, bar);
+	var resetButton = el("button", { id: "reset", text: "Reset zoom" }, bar);
+	var icicleBox = el("input", { id: "icicle", type: "checkbox" }, el("label", { text: " Icicle" }, bar));
+	icicleBox.parentNode.insertBefore(icicleBox, icicleBox.parentNode.firstChild);
+	var taskSelect = el("select", { id: "task", title: "Show the stacks of one command, process or thread" }, bar);
+	var groupSelect = el("select", { id: "group", title: "What the task frames at the root stand for" }, bar);
+	var hideBox = el("input", { id: "hide", type: "text", placeholder: "Hide frames (regex)", title: "Frames whose names match are left out: their callees take their place" }, bar);
+	var mergeBox = el("input", { id: "merge", type: "text", placeholder: "Merge callees into (regex)", title: "Frames whose names match absorb their callees" }, bar);
+	var sandwichButton = el("button", { id: "sandwich", text: "Callers/callees", title: "Of the frame last hovered over (or shift-click a frame)" }, bar);
+	var status = el("span", { id: "status" }, bar);
+	var timelineBox = el("div", { id: "timeline" }, header);
+	var panels = el("div", { id: "panels" }, document.body);
+	var details = el("div", { id: "details", text: " " }, document.body);
+	var tip = el("div", { id: "tip" }, document.body);
+	var hovered = null;
+
+	function showDetails(text, e) {
+		details.textContent = text || " ";
+		if (!text) {
+			tip.style.display = "none";
+			return;
+		}
+		tip.textContent = text;
+		tip.style.display = "block";
+		var x = e.clientX + 12, y = e.clientY + 14;
+		if (x + tip.offsetWidth > window.innerWidth) x = Math.max(0, e.clientX - tip.offsetWidth - 8);
+		if (y + tip.offsetHeight > window.innerHeight) y = e.clientY - tip.offsetHeight - 8;
+		tip.style.left = x + "px";
+		tip.style.top = y + "px";
+	}
+
+	// Task choices: every command, process and thread among the task
+	// frames at the root, largest first.
+	(function () {
+		var byComm = new Map(), byPid = new Map(), byTid = new Map();
+		function add(m, k, label, v) {
+			var e = m.get(k) || { label: label, v: 0 };
+			e.v += v;
+			m.set(k, e);
+		}
+		for (var i = 1; i < base.n; i = base.end[i]) {
+			var task = taskOf(base.name[i]);
+			if (!task) continue;
+			var v = base.total[i];
+			add(byComm, "c:" + task.comm, "command " + task.comm, v);
+			add(byPid, "p:" + task.pid, "process " + task.comm + "-" + task.pid, v);
+			if (task.tid > 0 || names[base.name[i]].indexOf("/") >= 0) add(byTid, "t:" + task.tid, "thread " + task.comm + "-" + task.pid + "/" + task.tid, v);
+		}
+		el("option", { value: "", text: byComm.size ? "All tasks" : "No task frames" }, taskSelect);
+		[byComm, byPid, byTid].forEach(function (m) {
+			Array.from(m.entries()).sort(function (a, b) { return b[1].v - a[1].v; }).forEach(function (e) {
+				el("option", { value: e[0], text: e[1].label + " (" + pct(e[1].v, base.total[0]) + ")" }, taskSelect);
+			});
+		});
+		if (!byComm.size) taskSelect.disabled = true;
+		[["", "Tasks as recorded"], ["process", "By process"], ["command", "By command"], ["none", "No task frames"]].forEach(function (o) {
+			el("option", { value: o[0], text: o[1] }, groupSelect);
+		});
+		if (!byComm.size) groupSelect.disabled = true;
+	})();
+
+	var main = new Panel(panels, false);
+	var sandwichPanels = null;
+	var current = base;
+	var searchMask = null, searchRe = null;
+
+	function renderAll() {
+		if (sandwichPanels) {
+			sandwichPanels.up.render();
+			sandwichPanels.down.render();
+		} else {
+			main.render();
+		}
+		updateMatched();
+	}
+
+	function updateResetButton() {
+		resetButton.disabled = !sandwichPanels && main.zoom === 0;
+		resetButton.textContent = sandwichPanels ? "Back to the graph" : "Reset zoom";
+	}
+
+	function rebuild() {
+		status.textContent = "working...";
+		// Let the browser show the status before the work starts.
+		setTimeout(function () {
+			var t0 = performance.now();
+			current = derive();
+			main.set(current, icicleBox.checked);
+			closeSandwich();
+			renderAll();
+			status.textContent = current.n.toLocaleString("en-US") + " frames" + (current === base ? "" : " (" + Math.round(performance.now() - t0) + " ms)");
+		}, 0);
+	}
+
+	function setSearch(s) {
+		searchRe = null;
+		searchMask = null;
+		searchBox.classList.remove("bad");
+		if (s) {
+			try {
+				searchRe = new RegExp(s);
+			} catch (e) {
+				searchBox.classList.add("bad");
+			}
+		}
+		if (searchRe) searchMask = new Uint8Array(names.map(function (n) { return searchRe.test(n) ? 1 : 0; }));
+		renderAll();
+	}
+
+	// updateMatched shows the share of the value in stacks through a
+	// matching frame: a match inside a match counts once.
+	function updateMatched() {
+		if (!searchMask) {
+			matchedText.textContent = "";
+			return;
+		}
+		if (searchMask.length < names.length) searchMask = new Uint8Array(names.map(function (n) { return searchRe.test(n) ? 1 : 0; }));
+		var t = sandwichPanels ? sandwichPanels.down.tree : current, v = 0, m = searchMask;
+		for (var i = 1; i < t.n;) {
+			if (m[t.name[i]]) {
+				v += t.total[i];
+				i = t.end[i];
+			} else i++;
+		}
+		matchedText.textContent = "Matched: " + pct(v, t.total[0]);
+	}
+
+	function openSandwich(nm) {
+		var s = sandwich(current, nm);
+		panels.textContent = "";
+		var up = new Panel(panels, true), down = new Panel(panels, true);
+		up.set(s.callers, false);
+		down.set(s.callees, true);
+		up.heading = "Callers of " + names[nm] + " (" + count(s.callers.total[0]) + " " + meta.countName + ", " + pct(s.callers.total[0], current.total[0]) + ")";
+		down.heading = "Callees of " + names[nm];
+		sandwichPanels = { up: up, down: down, name: nm };
+		renderAll();
+		updateResetButton();
+		window.scrollTo(0, 0);
+	}
+
+	function closeSandwich() {
+		if (!sandwichPanels) return;
+		sandwichPanels = null;
+		panels.textContent = "";
+		panels.appendChild(main.el);
+		updateResetButton();
+	}
+
+	var searchTimer = 0;
+	searchBox.addEventListener("input", function () {
+		clearTimeout(searchTimer);
+		searchTimer = setTimeout(function () { setSearch(searchBox.value); }, 120);
+	});
+	searchBox.addEventListener("keydown", function (e) {
+		if (e.key === "Enter") {
+			clearTimeout(searchTimer);
+			setSearch(searchBox.value);
+		}
+	});
+	resetButton.addEventListener("click", function () {
+		if (sandwichPanels) {
+			closeSandwich();
+		} else {
+			main.zoom = 0;
+		}
+		renderAll();
+		updateResetButton();
+	});
+	icicleBox.addEventListener("change", function () {
+		main.inverted = icicleBox.checked;
+		renderAll();
+	});
+	taskSelect.addEventListener("change", function () {
+		view.task = taskSelect.value;
+		rebuild();
+	});
+	groupSelect.addEventListener("change", function () {
+		view.group = groupSelect.value;
+		rebuild();
+	});
+	function regexInput(box, key) {
+		var timer = 0;
+		function apply() {
+			var re = null;
+			box.classList.remove("bad");
+			if (box.value) {
+				try {
+					re = new RegExp(box.value);
+				} catch (e) {
+					box.classList.add("bad");
+					return;
+				}
+			}
+			view[key] = re;
+			rebuild();
+		}
+		box.addEventListener("keydown", function (e) {
+			if (e.key === "Enter") {
+				clearTimeout(timer);
+				apply();
+			}
+		});
+		box.addEventListener("change", apply);
+	}
+	regexInput(hideBox, "hide");
+	regexInput(mergeBox, "merge");
+	sandwichButton.addEventListener("click", function () {
+		if (hovered && hovered.node > 0) openSandwich(hovered.panel.tree.name[hovered.node]);
+	});
+	window.addEventListener("keydown", function (e) {
+		if ((e.ctrlKey || e.metaKey) && e.key === "f") {
+			e.preventDefault();
+			searchBox.focus();
+			searchBox.select();
+		} else if (e.key === "Escape") {
+			searchBox.value = "";
+			setSearch("");
+		}
+	});
+	var resizeTimer = 0;
+	window.addEventListener("resize", function () {
+		clearTimeout(resizeTimer);
+		resizeTimer = setTimeout(renderAll, 100);
+	});
+
+	// ---- time ranges (profiles with a time per sample) ----------------------
+	var rangeTree = null;
+	if (meta.timeline && window.fridayTimeline) {
+		rangeTree = window.fridayTimeline({
+			box: timelineBox, meta: meta, names: names, Builder: Builder,
+			select: function (range) {
+				view.range = range;
+				rebuild();
+			},
+		});
+	}
+
+	main.set(base, meta.inverted);
+	icicleBox.checked = meta.inverted;
+	var q = new URLSearchParams(location.search).get("s");
+	if (q) {
+		searchBox.value = q;
+		setSearch(q);
+	} else {
+		renderAll();
+	}
+	updateResetButton();
+	status.textContent = base.n.toLocaleString("en-US") + " frames";
+
+	// For tests and for pages that embed the viewer.
+	window.flameViewer = {
+		ready: true,
+		search: function (s) { searchBox.value = s; setSearch(s); return matchedText.textContent; },
+		tree: function () { return sandwichPanels ? null : main.tree; },
+		panel: function () { return main; },
+		sandwich: function (s) { openSandwich(nameIndex.get(s)); },
+		sandwichPanels: function () { return sandwichPanels; },
+		names: names,
+	};
+})();
