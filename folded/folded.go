@@ -36,7 +36,7 @@ package folded
 import (
 	"bufio"
 	"bytes"
-		"fmt"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
