@@ -56,6 +56,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	path := writeHTML(t, treeOf(stacks), flame.Options{Title: "CPU", Palette: "lang"})
 	p := chrometest.New(t, 1200, 800)
 	p.Open(path)
+	waitComplete(t, p)
 	p.Screenshot("html")
 	frames := chrometest.Eval[[]drawn](p, readDrawn)
 	inner := 1200 - 20.0
@@ -173,4 +174,9 @@ func waitIdle(t *testing.T, p *chrometest.Page) {
 // clearBox empties a text box of the page.
 func clearBox(id string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.getElementById(%q).value = ''", id))
+}
+
+// waitComplete waits for the viewer to have read all the frames.
+func waitComplete(t testing.TB, p *chrometest.Page) float64 {
+	return chrometest.Eval[float64](p, `new Promise(r => { const f = () => window.flameViewer && flameViewer.complete ? r(flameViewer.complete) : setTimeout(f, 5); f(); })`)
 }

@@ -129,7 +129,7 @@ func (t *Tree) WriteSVG(out io.Writer, o Options) error {
 	if o.Negate {
 		sign = -1
 	}
-	delta := func(n int32) float64 { return sign * (float64(t.value[n]) - scale*float64(t.beforeOf(n))) }
+	delta := func(n int32) float64 { return sign * (float64(t.value.get(n)) - scale*float64(t.beforeOf(n))) }
 	maxDelta := 0.0
 	if t.Diff() {
 		for _, n := range nodes[1:] {
@@ -175,12 +175,12 @@ text{font-family:%s,"DejaVu Sans",sans-serif;font-size:%gpx;fill:#000}
 	for i, n := range nodes {
 		d := depth[i]
 		x0 := next[d]
-		next[d] += t.value[n]
+		next[d] += t.value.get(n)
 		next[d+1] = x0
 		// Both edges round to a tenth of a pixel, so that a frame's
 		// children lie within it and siblings meet exactly.
 		left := round1(xpad + float64(x0)*perValue)
-		right := round1(xpad + float64(x0+t.value[n])*perValue)
+		right := round1(xpad + float64(x0+t.value.get(n))*perValue)
 		name := t.Name(n)
 		var c rgb
 		switch {
@@ -198,11 +198,11 @@ text{font-family:%s,"DejaVu Sans",sans-serif;font-size:%gpx;fill:#000}
 		buf = append(buf[:0], "<g><title>"...)
 		buf = appendText(buf, shown)
 		buf = append(buf, " ("...)
-		buf = appendCount(buf, t.value[n])
+		buf = appendCount(buf, t.value.get(n))
 		buf = append(buf, ' ')
 		buf = appendText(buf, o.CountName)
 		buf = append(buf, ", "...)
-		buf = appendPercent(buf, t.value[n], total)
+		buf = appendPercent(buf, t.value.get(n), total)
 		if t.Diff() {
 			buf = append(buf, "; "...)
 			buf = appendDelta(buf, delta(n), float64(total))

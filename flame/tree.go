@@ -18,15 +18,16 @@ type Tree struct {
 
 	// key holds a node's parent (high half) and name (low half): one
 	// array, so that finding a child touches one cache line, not two.
-	key []uint64
+	key column[uint64]
 	// value is the value of the stacks that end at the node until the
 	// tree is finished, then that of all the stacks through it; before is
 	// the same for the first profile of a differential one, nil until a
 	// stack has a value there.
-	value, before []int64
+	value, before *column[int64]
 	// children finds a node's child by name: an open-addressing table of
 	// node indexes (0 is free: the root is nobody's child).
 	children []int32
+	last     lastStack
 
 	finished bool
 	rank     []int32 // a name's place in sorted order, once finished
@@ -34,10 +35,10 @@ type Tree struct {
 
 // NewTree returns an empty tree.
 func NewTree() *Tree {
-	t := &Tree{nameIDs: map[string]int32{}, children: make([]int32, 1024)}
+	t := &Tree{nameIDs: map[string]int32{}, children: make([]int32, 1024), value: &column[int64]{}}
 	t.names = append(t.names, "all")
-	t.key = append(t.key, nodeKey(-1, 0))
-	t.value = append(t.value, 0)
+	t.key.add(nodeKey(-1, 0))
+	t.value.add(0)
 	return t
 }
 
@@ -46,14 +47,47 @@ func NewTree() *Tree {
 // (0 otherwise). Stacks are added before the tree is drawn or walked.
 func (t *Tree) Add(frames [][]byte, value, before int64, reverse bool) {
 	n := int32(0)
+	// Collapsers write stacks sorted, so a stack often starts as the one
+	// before did: the nodes of that common part are known already. The new
+	// stack is written over the last one: while they are the same, each
+	// frame overwrites itself.
+	last := &t.last
+	same := true
+	path := last.nodes[:0]
+	buf := last.buf[:0]
 	for i := range frames {
 		f := frames[i]
 		if reverse {
 			f = frames[len(frames)-1-i]
 		}
-		n = t.child(n, t.intern(f))
+		if same && i < len(last.ends) && string(f) == string(last.buf[last.start(i):last.ends[i]]) {
+			n = last.nodes[i]
+		} else {
+			same = false
+			n = t.child(n, t.intern(f))
+		}
+		path = append(path, n)
+		buf = append(buf, f...)
+		last.newEnds = append(last.newEnds, len(buf))
 	}
+	last.nodes, last.buf = path, buf
+	last.ends, last.newEnds = last.newEnds, last.ends[:0]
 	t.addValue(n, value, before)
+}
+
+// lastStack is the stack Add added last: its frames' bytes one after the
+// other, where each ends, and its nodes.
+type lastStack struct {
+	buf           []byte
+	ends, newEnds []int
+	nodes         []int32
+}
+
+func (l *lastStack) start(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return l.ends[i-1]
 }
 
 // AddStrings is Add for frames held as strings.
@@ -73,12 +107,15 @@ func (t *Tree) addValue(n int32, value, before int64) {
 	if t.finished {
 		panic("flame: stack added to a finished tree")
 	}
-	t.value[n] += value
+	*t.value.at(n) += value
 	if before != 0 {
 		if t.before == nil {
-			t.before = make([]int64, len(t.value), cap(t.value))
+			t.before = &column[int64]{}
+			for range t.value.len() {
+				t.before.add(0)
+			}
 		}
-		t.before[n] += before
+		*t.before.at(n) += before
 	}
 }
 
@@ -98,9 +135,9 @@ func (t *Tree) newName(s string) int32 {
 
 func nodeKey(parent, name int32) uint64 { return uint64(uint32(parent))<<32 | uint64(uint32(name)) }
 
-func (t *Tree) parentOf(n int32) int32 { return int32(t.key[n] >> 32) }
+func (t *Tree) parentOf(n int32) int32 { return int32(t.key.get(n) >> 32) }
 
-func (t *Tree) nameOf(n int32) int32 { return int32(uint32(t.key[n])) }
+func (t *Tree) nameOf(n int32) int32 { return int32(uint32(t.key.get(n))) }
 
 func hashKey(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 >> 20 }
 
@@ -113,17 +150,17 @@ func (t *Tree) child(parent, name int32) int32 {
 		if c == 0 {
 			break
 		}
-		if t.key[c] == k {
+		if t.key.get(c) == k {
 			return c
 		}
 	}
-	c := int32(len(t.key))
-	t.key = append(t.key, k)
-	t.value = append(t.value, 0)
+	c := t.key.n
+	t.key.add(k)
+	t.value.add(0)
 	if t.before != nil {
-		t.before = append(t.before, 0)
+		t.before.add(0)
 	}
-	if 4*len(t.key) > 3*len(t.children) {
+	if 4*t.key.len() > 3*len(t.children) {
 		t.grow()
 	} else {
 		t.place(c)
@@ -133,7 +170,7 @@ func (t *Tree) child(parent, name int32) int32 {
 
 func (t *Tree) place(c int32) {
 	mask := uint64(len(t.children) - 1)
-	i := hashKey(t.key[c]) & mask
+	i := hashKey(t.key.get(c)) & mask
 	for t.children[i] != 0 {
 		i = (i + 1) & mask
 	}
@@ -142,13 +179,13 @@ func (t *Tree) place(c int32) {
 
 func (t *Tree) grow() {
 	t.children = make([]int32, 2*len(t.children))
-	for c := 1; c < len(t.key); c++ {
-		t.place(int32(c))
+	for c := int32(1); c < t.key.n; c++ {
+		t.place(c)
 	}
 }
 
 // Len is the number of nodes, the root included.
-func (t *Tree) Len() int { return len(t.key) }
+func (t *Tree) Len() int { return t.key.len() }
 
 // Diff says whether stacks had two values.
 func (t *Tree) Diff() bool { return t.before != nil }
@@ -156,7 +193,7 @@ func (t *Tree) Diff() bool { return t.before != nil }
 // Total is the value of all the stacks.
 func (t *Tree) Total() int64 {
 	t.finish()
-	return t.value[0]
+	return t.value.get(0)
 }
 
 // TotalBefore is the value of all the stacks in the first profile of a
@@ -170,7 +207,7 @@ func (t *Tree) beforeOf(n int32) int64 {
 	if t.before == nil {
 		return 0
 	}
-	return t.before[n]
+	return t.before.get(n)
 }
 
 // finish turns the values of stacks into those of subtrees, ranks names,
@@ -183,13 +220,14 @@ func (t *Tree) finish() {
 	t.finished = true
 	t.children = nil
 	t.nameIDs = nil
-	for i := len(t.value) - 1; i > 0; i-- {
-		t.value[t.parentOf(int32(i))] += t.value[i]
-	}
-	if t.before != nil {
-		for i := len(t.before) - 1; i > 0; i-- {
-			t.before[t.parentOf(int32(i))] += t.before[i]
+	sumUp := func(v *column[int64]) {
+		for i := v.n - 1; i > 0; i-- {
+			*v.at(t.parentOf(i)) += v.get(i)
 		}
+	}
+	sumUp(t.value)
+	if t.before != nil {
+		sumUp(t.before)
 	}
 	order := make([]int32, len(t.names))
 	for i := range order {
@@ -210,15 +248,15 @@ func (t *Tree) preorder(min int64) (nodes []int32, depth []int32) {
 	// Counting sorts: the kept nodes by name rank, then stably by parent,
 	// group each node's children in name order.
 	var kept []int32
-	for i := 1; i < len(t.key); i++ {
-		if t.value[i] >= min && (t.value[i] > 0 || t.beforeOf(int32(i)) > 0) {
-			kept = append(kept, int32(i))
+	for i := int32(1); i < t.key.n; i++ {
+		if v := t.value.get(i); v >= min && (v > 0 || t.beforeOf(i) > 0) {
+			kept = append(kept, i)
 		}
 	}
 	byRank := countingSort(kept, len(t.names), func(n int32) int32 { return t.rank[t.nameOf(n)] })
-	byParent := countingSort(byRank, len(t.key), t.parentOf)
+	byParent := countingSort(byRank, t.key.len(), t.parentOf)
 	// first[p] is where p's children start in byParent.
-	first := make([]int32, len(t.key)+1)
+	first := make([]int32, t.key.len()+1)
 	for _, n := range byParent {
 		first[t.parentOf(n)+1]++
 	}

@@ -4,6 +4,7 @@
 // on canvases only the frames at least a pixel wide, merging runs of
 // narrower ones, so that drawing costs what is visible, not what is there.
 (function () {
+	var marks = [["start", performance.now()]];
 	var meta = JSON.parse(document.getElementById("meta").textContent);
 	var names = meta.names.slice();
 	var colors = [];
@@ -51,34 +52,45 @@
 	}
 
 	// decode reads the nodes Go wrote: three varints each.
-	function decode(bytes, count) {
-		var t = new Tree(count + 1), pos = 0;
-		var path = new Int32Array(1024);
-		var prev = 0;
-		function uvarint() {
-			var x = 0, mul = 1, b;
-			do {
+	function decode(bytes, count, maxDepth) {
+		var t = new Tree(count + 1);
+		var name = t.name, depth = t.depth, parent = t.parent, self = t.self;
+		var path = new Int32Array(maxDepth + 2);
+		var pos = 0, prev = 0, b, x, mul;
+		for (var i = 1; i <= count; i++) {
+			b = bytes[pos++];
+			x = b & 127;
+			for (mul = 128; b & 128; mul *= 128) {
 				b = bytes[pos++];
 				x += (b & 127) * mul;
-				mul *= 128;
-			} while (b & 128);
-			return x;
-		}
-		for (var i = 1; i <= count; i++) {
-			t.name[i] = uvarint();
-			var d = prev + 1 - uvarint();
-			t.depth[i] = d;
-			t.parent[i] = path[d - 1];
-			if (d >= path.length) {
-				var grown = new Int32Array(2 * path.length);
-				grown.set(path);
-				path = grown;
 			}
+			name[i] = x;
+			b = bytes[pos++];
+			x = b & 127;
+			for (mul = 128; b & 128; mul *= 128) {
+				b = bytes[pos++];
+				x += (b & 127) * mul;
+			}
+			var d = prev + 1 - x;
+			depth[i] = d;
+			parent[i] = path[d - 1];
 			path[d] = i;
-			t.self[i] = uvarint();
 			prev = d;
+			b = bytes[pos++];
+			x = b & 127;
+			for (mul = 128; b & 128; mul *= 128) {
+				b = bytes[pos++];
+				x += (b & 127) * mul;
+			}
+			self[i] = x;
 		}
 		return t.finish();
+	}
+
+	// inflate decompresses gzip data with the browser's own decoder.
+	function inflate(bytes) {
+		var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+		return new Response(stream).arrayBuffer().then(function (b) { return new Uint8Array(b); });
 	}
 
 	var rank = null; // a name's place in sorted order
@@ -185,7 +197,12 @@
 	}
 
 	// ---- the data ----------------------------------------------------------
-	var base = decode(decodeBase64(document.getElementById("nodes").textContent), meta.nodes);
+	// The page holds the frames twice: those wide enough to see before
+	// zooming, first, so that the graph shows while the browser still
+	// reads the rest, then all of them, compressed, which replace them.
+	var base = decode(decodeBase64(document.getElementById("overview").textContent), meta.overview.nodes, meta.overview.maxDepth);
+	var complete = false;
+	marks.push(["overview", performance.now()]);
 	var nameIndex = new Map();
 	names.forEach(function (s, i) { nameIndex.set(s, i); });
 	function nameID(s, color) {
@@ -467,6 +484,42 @@
 		updateResetButton();
 	};
 
+	// pathOf is the names from the root to node n; findNode the node a
+	// path leads to in another tree (as far as it goes).
+	function pathOf(t, n) {
+		var p = [];
+		for (; n > 0; n = t.parent[n]) p.push(t.name[n]);
+		return p.reverse();
+	}
+	function findNode(t, path) {
+		var n = 0;
+		for (var k = 0; k < path.length; k++) {
+			var j = n + 1;
+			while (j < t.end[n] && t.name[j] !== path[k]) j = t.end[j];
+			if (j >= t.end[n]) break;
+			n = j;
+		}
+		return n;
+	}
+
+	// pathOf is the names from the root to node n; findNode the node a
+	// path leads to in another tree (as far as it goes).
+	function pathOf(t, n) {
+		var p = [];
+		for (; n > 0; n = t.parent[n]) p.push(t.name[n]);
+		return p.reverse();
+	}
+	function findNode(t, path) {
+		var n = 0;
+		for (var k = 0; k < path.length; k++) {
+			var j = n + 1;
+			while (j < t.end[n] && t.name[j] !== path[k]) j = t.end[j];
+			if (j >= t.end[n]) break;
+			n = j;
+		}
+		return n;
+	}
+
 	function count(v) { return Math.round(v).toLocaleString("en-US"); }
 	function pct(v, total) { return (total > 0 ? 100 * v / total : 0).toFixed(2) + "%"; }
 
@@ -518,7 +571,9 @@
 
 	// Task choices: every command, process and thread among the task
 	// frames at the root, largest first.
-	(function () {
+	function listTasks() {
+		taskSelect.textContent = "";
+		groupSelect.textContent = "";
 		var byComm = new Map(), byPid = new Map(), byTid = new Map();
 		function add(m, k, label, v) {
 			var e = m.get(k) || { label: label, v: 0 };
@@ -539,12 +594,14 @@
 				el("option", { value: e[0], text: e[1].label + " (" + pct(e[1].v, base.total[0]) + ")" }, taskSelect);
 			});
 		});
-		if (!byComm.size) taskSelect.disabled = true;
 		[["", "Tasks as recorded"], ["process", "By process"], ["command", "By command"], ["none", "No task frames"]].forEach(function (o) {
 			el("option", { value: o[0], text: o[1] }, groupSelect);
 		});
-		if (!byComm.size) groupSelect.disabled = true;
-	})();
+		groupSelect.disabled = taskSelect.disabled = !byComm.size;
+		taskSelect.value = view.task;
+		groupSelect.value = view.group;
+	}
+	listTasks();
 
 	var main = new Panel(panels, false);
 	var sandwichPanels = null;
@@ -733,11 +790,36 @@
 		renderAll();
 	}
 	updateResetButton();
-	status.textContent = base.n.toLocaleString("en-US") + " frames";
+	status.textContent = "reading all frames...";
 
-	// For tests and for pages that embed the viewer.
+	// The script after the full data calls this.
+	window.flameViewerComplete = function () {
+		var data = document.getElementById("nodes");
+		marks.push(["parsed", performance.now()]);
+		inflate(decodeBase64(data.textContent)).then(function (bytes) {
+			marks.push(["inflated", performance.now()]);
+			data.textContent = "";
+			var zoomPath = pathOf(main.tree, main.zoom);
+			base = decode(bytes, meta.nodes, meta.maxDepth);
+			complete = true;
+			marks.push(["decoded", performance.now()]);
+			listTasks();
+			current = derive();
+			main.set(current, main.inverted);
+			main.zoom = findNode(current, zoomPath);
+			renderAll();
+			updateResetButton();
+			status.textContent = current.n.toLocaleString("en-US") + " frames";
+			window.flameViewer.complete = performance.now();
+		});
+	};
+	// For tests and for pages that embed the viewer. painted is when the
+	// first drawing reached the screen, in ms from the start of the load.
 	window.flameViewer = {
 		ready: true,
+		painted: 0,
+		complete: 0,
+		marks: marks,
 		search: function (s) { searchBox.value = s; setSearch(s); return matchedText.textContent; },
 		tree: function () { return sandwichPanels ? null : main.tree; },
 		panel: function () { return main; },
@@ -745,4 +827,7 @@
 		sandwichPanels: function () { return sandwichPanels; },
 		names: names,
 	};
+	requestAnimationFrame(function () {
+		setTimeout(function () { window.flameViewer.painted = performance.now(); }, 0);
+	});
 })();

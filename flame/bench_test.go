@@ -1,0 +1,117 @@
+package flame_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"friday/flame"
+	"friday/folded"
+	"friday/internal/chrometest"
+	"friday/internal/stackgen"
+)
+
+var generated sync.Map // number of stacks -> []byte
+
+func stacksOf(b *testing.B, n int) []byte {
+	if v, ok := generated.Load(n); ok {
+		return v.([]byte)
+	}
+	var buf bytes.Buffer
+	if err := stackgen.Write(&buf, n); err != nil {
+		b.Fatal(err)
+	}
+	generated.Store(n, buf.Bytes())
+	return buf.Bytes()
+}
+
+func buildTree(b *testing.B, in []byte) *flame.Tree {
+	t := flame.NewTree()
+	r := folded.NewReader(bytes.NewReader(in), "stacks")
+	for r.Next() {
+		s := r.Stack()
+		t.Add(s.Frames, s.Value, 0, false)
+	}
+	if err := r.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return t
+}
+
+// BenchmarkSVG reads distinct folded stacks, merges them and draws the SVG,
+// as friday flamegraph does (bench/flamegraph.sh compares it with
+// flamegraph.pl on the same input).
+func BenchmarkSVG(b *testing.B) {
+	for _, n := range []int{100000, 1000000} {
+		b.Run(fmt.Sprintf("stacks=%d", n), func(b *testing.B) {
+			in := stacksOf(b, n)
+			b.SetBytes(int64(len(in)))
+			b.ResetTimer()
+			for b.Loop() {
+				t := buildTree(b, in)
+				if err := t.WriteSVG(io.Discard, flame.Options{}); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(t.Len()), "nodes")
+			}
+		})
+	}
+}
+
+// BenchmarkHTML is the same for the HTML viewer, which holds every frame.
+func BenchmarkHTML(b *testing.B) {
+	for _, n := range []int{100000, 1000000} {
+		b.Run(fmt.Sprintf("stacks=%d", n), func(b *testing.B) {
+			in := stacksOf(b, n)
+			b.SetBytes(int64(len(in)))
+			b.ResetTimer()
+			for b.Loop() {
+				t := buildTree(b, in)
+				var out countWriter
+				if err := t.WriteHTML(&out, flame.Options{}); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(out), "page-bytes")
+			}
+		})
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}
+
+// BenchmarkViewer opens the HTML of a million distinct stacks in headless
+// Chromium and reports how long the first drawing and a search take.
+func BenchmarkViewer(b *testing.B) {
+	for _, n := range []int{100000, 1000000} {
+		b.Run(fmt.Sprintf("stacks=%d", n), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "graph.html")
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			t := buildTree(b, stacksOf(b, n))
+			if err := t.WriteHTML(f, flame.Options{}); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+			p := chrometest.New(b, 1200, 800)
+			var paint, search float64
+			for b.Loop() {
+				p.Open(path)
+				paint += chrometest.Eval[float64](p, `new Promise(r => { const f = () => window.flameViewer && flameViewer.painted ? r(flameViewer.painted) : setTimeout(f, 5); f(); })`)
+				search += chrometest.Eval[float64](p, `(() => { const t0 = performance.now(); flameViewer.search("Lookup.*Row"); return performance.now() - t0; })()`)
+			}
+			b.ReportMetric(paint/float64(b.N), "ms/first-paint")
+			b.ReportMetric(search/float64(b.N), "ms/search")
+		})
+	}
+}
