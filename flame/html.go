@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"friday/folded"
+	"friday/heatmap"
 )
 
 //go:embed viewer.js
@@ -118,6 +119,9 @@ func (t *Tree) writeHTML(out io.Writer, o Options, timeline json.RawMessage) err
 	}
 	if err := b64.Close(); err != nil {
 		return err
+	}
+	if timeline != nil {
+		fmt.Fprintf(w, "</script>\n<script>\n%s", heatmap.Script)
 	}
 	fmt.Fprintf(w, "</script>\n<script>\n%s</script>\n<script type=\"application/octet-stream\" id=\"nodes\">", viewerScript)
 	b64 = base64.NewEncoder(base64.StdEncoding, w)

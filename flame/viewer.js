@@ -769,14 +769,36 @@
 	});
 
 	// ---- time ranges (profiles with a time per sample) ----------------------
-	var rangeTree = null;
-	if (meta.timeline && window.fridayTimeline) {
-		rangeTree = window.fridayTimeline({
-			box: timelineBox, meta: meta, names: names, Builder: Builder,
-			select: function (range) {
-				view.range = range;
+	// The heat map of the samples' times picks a range; rangeTree merges
+	// the stacks of the samples in it.
+	var rangeTree = null, heatmap = null;
+	if (meta.timeline) {
+		var tl = meta.timeline;
+		timelineBox.classList.add("on");
+		el("div", { class: "hint", text: "Drag across the heat map (or click a cell) to draw the flame graph of that time range; Escape shows all of it." }, timelineBox);
+		heatmap = fridayHeatmap(timelineBox, tl.grid, {
+			width: Math.max(400, document.documentElement.clientWidth - 20), height: 200,
+			onSelect: function (from, to) {
+				view.range = from === null ? null : [from, to];
 				rebuild();
 			},
+		});
+		rangeTree = function (range) {
+			var sums = new Float64Array(tl.stacks.length), time = tl.time, stack = tl.stack, value = tl.value;
+			for (var i = 0; i < time.length; i++) {
+				if (time[i] >= range[0] && time[i] < range[1]) sums[stack[i]] += value ? value[i] : 1;
+			}
+			var b = new Builder();
+			for (var k = 0; k < sums.length; k++) {
+				if (sums[k] <= 0) continue;
+				var n = 0, path = tl.stacks[k];
+				for (var j = 0; j < path.length; j++) n = b.child(n, path[j]);
+				b.self[n] += sums[k];
+			}
+			return b.tree();
+		};
+		window.addEventListener("keydown", function (e) {
+			if (e.key === "Escape" && view.range) heatmap.clear();
 		});
 	}
 
@@ -825,6 +847,8 @@
 		panel: function () { return main; },
 		sandwich: function (s) { openSandwich(nameIndex.get(s)); },
 		sandwichPanels: function () { return sandwichPanels; },
+		heatmap: function () { return heatmap; },
+		range: function () { return view.range; },
 		names: names,
 	};
 	requestAnimationFrame(function () {

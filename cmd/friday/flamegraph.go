@@ -12,7 +12,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"friday/flame"
+	"friday/flamescope"
 	"friday/folded"
+	"friday/pprof"
+	"friday/profile"
 )
 
 const flamegraphUsage = `Usage:
@@ -21,15 +24,18 @@ const flamegraphUsage = `Usage:
 
 Draws a flame graph of stacks. FILE (standard input when none is given)
 holds folded stacks ("frame;frame;frame count" lines, as friday, perf's
-and bcc's collapsers write them) or bpftrace's printed stack maps, such as
-@[kstack] = count(), in text or JSON. Several files are merged.
+and bcc's collapsers write them), bpftrace's printed stack maps, such as
+@[kstack] = count(), in text or JSON, or a friday profile (.json, with
+the time of each sample). Several files of stacks are merged.
 
 The graph is an SVG on standard output: open it in a browser, hover over a
 frame for its samples, click to zoom, Ctrl-F or "Search" to highlight
-frames matching a regular expression. -o FILE writes FILE in the format its
-extension names: .svg, .html (a viewer for large profiles: canvas drawing,
+frames matching a regular expression. -o FILE writes FILE in the format
+its extension names: .svg, .html (a viewer for large profiles: canvas drawing,
 filters by process and thread, hiding and merging frames, callers and
-callees of a function), .folded (the merged stacks), .pb.gz (pprof).
+callees of a function; for a friday profile, a heat map of the samples'
+times to draw a time range from), .folded (the merged stacks), .pb.gz
+(pprof, for go tool pprof).
 
 --diff draws the second profile colored by its change from the first: red
 frames grew, blue shrank. Input lines with two counts are a differential
@@ -53,6 +59,7 @@ type flamegraphOpts struct {
 	diff      bool
 	negate    bool
 	normalize bool
+	rows      int
 	help      bool
 }
 
@@ -60,23 +67,24 @@ func newFlamegraphFlags() (*pflag.FlagSet, *flamegraphOpts) {
 	o := &flamegraphOpts{}
 	fs := pflag.NewFlagSet("friday flamegraph", pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.StringVarP(&o.out, "output", "o", "", "write to `FILE`, in the format its extension names")
-	fs.StringVar(&o.format, "format", "", "output `FORMAT`: svg, html, folded or pb.gz (default svg)")
+	fs.StringVarP(&o.out, "output", "o", "", "write to `FILE`, in the format of its extension")
+	fs.StringVar(&o.format, "format", "", "output `FORMAT`: svg, html, folded, pb.gz")
+	fs.IntVar(&o.rows, "rows", 50, "`ROWS` a second of a profile's heat map (html)")
 	fs.StringVar(&o.opts.Title, "title", "", "title `TEXT` (default \"Flame Graph\")")
 	fs.StringVar(&o.opts.Subtitle, "subtitle", "", "second title line `TEXT`")
-	fs.StringVar(&o.opts.CountName, "countname", "samples", "what the counts are: `NAME` such as bytes or us")
-	fs.StringVar(&o.opts.NameType, "nametype", "Function:", "what the frames are, in the details line: `TEXT`")
+	fs.StringVar(&o.opts.CountName, "countname", "samples", "what the counts are: `NAME`, such as bytes")
+	fs.StringVar(&o.opts.NameType, "nametype", "Function:", "what the frames are: `TEXT`")
 	fs.IntVar(&o.opts.Width, "width", 1200, "image width in `PIXELS`")
 	fs.IntVar(&o.opts.Height, "height", 16, "frame height in `PIXELS`")
 	fs.Float64Var(&o.opts.FontSize, "fontsize", 12, "font `SIZE`")
 	fs.StringVar(&o.opts.FontType, "fonttype", "Verdana", "font `FAMILY`")
-	fs.StringVar(&o.minWidth, "minwidth", "0.1", "leave out frames narrower than `N` pixels, or N% of the total")
-	fs.StringVarP(&o.opts.Palette, "colors", "c", "hot", "`PALETTE`: hot, mem, io, or lang (kernel, user, Go runtime, Java/JIT, inlined)")
+	fs.StringVar(&o.minWidth, "minwidth", "0.1", "leave out frames under `N` pixels (or N% wide)")
+	fs.StringVarP(&o.opts.Palette, "colors", "c", "hot", "`PALETTE`: hot, mem, io or lang (by language)")
 	fs.BoolVar(&o.opts.Inverted, "inverted", false, "icicle graph: the root at the top")
 	fs.BoolVar(&o.reverse, "reverse", false, "reverse the stacks: merge from the leaf")
-	fs.BoolVar(&o.diff, "diff", false, "differential graph of two profiles, BEFORE and AFTER")
-	fs.BoolVar(&o.negate, "negate", false, "with --diff: draw BEFORE, colored by what AFTER changes")
-	fs.BoolVar(&o.normalize, "normalize", false, "with --diff: scale BEFORE to AFTER's total first")
+	fs.BoolVar(&o.diff, "diff", false, "differential graph of BEFORE and AFTER")
+	fs.BoolVar(&o.negate, "negate", false, "with --diff: draw BEFORE, colored by change")
+	fs.BoolVar(&o.normalize, "normalize", false, "with --diff: scale BEFORE to AFTER's total")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
@@ -110,7 +118,7 @@ func flamegraphMain(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 }
 
 func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	format, err := outputFormat(o.format, o.out, "svg", []string{"svg", "html", "folded"})
+	format, err := outputFormat(o.format, o.out, "svg", []string{"svg", "html", "folded", "pb.gz"})
 	if err != nil {
 		return err
 	}
@@ -140,6 +148,17 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 	}
 	defer closeInputs()
 
+	if len(inputs) == 1 && !o.diff {
+		in := bufio.NewReaderSize(inputs[0], 1<<16)
+		if peekProfile(in) {
+			p, err := profile.Read(in)
+			if err != nil {
+				return fmt.Errorf("%s: %v", inputs[0].name, err)
+			}
+			return writeProfile(o, format, p, stdout)
+		}
+		inputs[0].Reader = in
+	}
 	t := flame.NewTree()
 	for i, in := range inputs {
 		// In a differential graph the first file is "before": its counts
@@ -158,6 +177,8 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 			return t.WriteHTML(w, o.opts)
 		case "folded":
 			return writeFolded(w, t)
+		case "pb.gz":
+			return pprof.Write(w, stacksProfile(t, o.opts.CountName))
 		}
 		return t.WriteSVG(w, o.opts)
 	})
@@ -198,4 +219,40 @@ func writeFolded(w io.Writer, t *flame.Tree) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// writeProfile draws a friday profile: the HTML viewer gets the heat map
+// of its samples' times.
+func writeProfile(o *flamegraphOpts, format string, p *profile.Profile, stdout io.Writer) error {
+	if o.opts.CountName == "samples" && p.Unit != "" {
+		o.opts.CountName = p.Unit
+	}
+	return writeOutput(o.out, stdout, func(w io.Writer) error {
+		switch format {
+		case "html":
+			return flamescope.WriteHTML(w, p, o.opts, o.rows)
+		case "pb.gz":
+			return pprof.Write(w, p)
+		}
+		t := flamescope.Tree(p)
+		if format == "folded" {
+			return writeFolded(w, t)
+		}
+		return t.WriteSVG(w, o.opts)
+	})
+}
+
+// stacksProfile is a profile of merged stacks, without times, for pprof:
+// what folded stacks hold.
+func stacksProfile(t *flame.Tree, unit string) *profile.Profile {
+	p := &profile.Profile{Type: "stacks", Unit: unit}
+	t.Walk(func(frames []string, value, _ int64) error {
+		fs := make([]profile.Frame, len(frames))
+		for i, f := range frames {
+			fs[i] = profile.ParseFoldedFrame(f)
+		}
+		p.Add(0, fs, profile.Task{}, value)
+		return nil
+	})
+	return p
 }

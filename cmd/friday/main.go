@@ -19,10 +19,11 @@ Usage:
   friday trace -l [PATTERN]                             list probes
   friday doctor [-f json] [--fix]                       check what this host supports
   friday flamegraph [flags] [FILE...]                   draw a flame graph of stacks
+  friday heatmap [flags] [FILE...]                      draw a latency heat map
   friday help [COMMAND]                                 show help
   friday --version                                      show the version
 
-Run 'friday help trace' for the flags of trace.
+Run 'friday help COMMAND' for the flags of a command.
 `
 
 // BEGIN and END run in the kernel on the thread that asks for them, which
@@ -91,10 +92,17 @@ func (a *app) main(args []string) (code int) {
 		return a.doctor(args[1:])
 	case "flamegraph":
 		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
+	case "heatmap":
+		return heatmapMain(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "doctor" {
 			fmt.Fprint(stdout, doctorUsage)
 			fmt.Fprint(stdout, flagUsages(doctorFlags()))
+			return 0
+		}
+		if len(args) > 1 && args[1] == "heatmap" {
+			fmt.Fprint(stdout, heatmapUsage)
+			fmt.Fprint(stdout, flagUsages(heatmapFlags()))
 			return 0
 		}
 		if len(args) > 1 && args[1] == "flamegraph" {
