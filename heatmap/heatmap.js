@@ -42,7 +42,7 @@ window.fridayHeatmap = function (box, grid, options) {
 		return "rgb(" + lerp(253, 150) + "," + lerp(190, 0) + "," + lerp(110, 20) + ")";
 	}
 	function rowY(r) { return grid.offsets ? top + r * ch : top + ph - (r + 1) * ch; }
-	function fmtValue(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : String(+v.toPrecision(3)); }
+	function fmtValue(v) { return v >= 100 ? v.toFixed(0) : String(+v.toPrecision(3)); }
 	function fmtTime(ns) {
 		var decimals = 0;
 		for (var s = grid.step; s < 1e9 && decimals < 9; s *= 10) decimals++;
