@@ -4,6 +4,7 @@
 package flame
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -22,11 +23,15 @@ type Tree struct {
 	// value is the value of the stacks that end at the node until the
 	// tree is finished, then that of all the stacks through it; before is
 	// the same for the first profile of a differential one, nil until a
-	// stack has a value there.
+	// stack has a value there. Most nodes end no stack: while the tree is
+	// built, the values wait in pending, a pair a stack added, until they
+	// outnumber the nodes (value is nil until then).
 	value, before *column[int64]
+	pending       []pendingValue
 	// children finds a node's child by name: an open-addressing table of
 	// node indexes (0 is free: the root is nobody's child).
 	children []int32
+	tags     []uint8
 	last     lastStack
 
 	finished bool
@@ -35,10 +40,9 @@ type Tree struct {
 
 // NewTree returns an empty tree.
 func NewTree() *Tree {
-	t := &Tree{nameIDs: map[string]int32{}, children: make([]int32, 1024), value: &column[int64]{}}
+	t := &Tree{nameIDs: map[string]int32{}, children: make([]int32, 1024), tags: make([]uint8, 1024)}
 	t.names = append(t.names, "all")
 	t.key.add(nodeKey(-1, 0))
-	t.value.add(0)
 	return t
 }
 
@@ -107,16 +111,45 @@ func (t *Tree) addValue(n int32, value, before int64) {
 	if t.finished {
 		panic("flame: stack added to a finished tree")
 	}
-	*t.value.at(n) += value
+	if t.value != nil {
+		*t.value.at(n) += value
+	} else if value != 0 {
+		t.pending = append(t.pending, pendingValue{n, value})
+		if len(t.pending) > t.key.len() {
+			t.settle()
+		}
+	}
 	if before != 0 {
 		if t.before == nil {
-			t.before = &column[int64]{}
-			for range t.value.len() {
-				t.before.add(0)
-			}
+			t.before = zeros(t.key.n)
 		}
 		*t.before.at(n) += before
 	}
+}
+
+type pendingValue struct {
+	node  int32
+	value int64
+}
+
+// settle moves the pending values into the value column.
+func (t *Tree) settle() {
+	if t.value != nil {
+		return
+	}
+	t.value = zeros(t.key.n)
+	for _, p := range t.pending {
+		*t.value.at(p.node) += p.value
+	}
+	t.pending = nil
+}
+
+func zeros(n int32) *column[int64] {
+	c := &column[int64]{}
+	for range n {
+		c.add(0)
+	}
+	return c
 }
 
 func (t *Tree) intern(f []byte) int32 {
@@ -139,24 +172,38 @@ func (t *Tree) parentOf(n int32) int32 { return int32(t.key.get(n) >> 32) }
 
 func (t *Tree) nameOf(n int32) int32 { return int32(uint32(t.key.get(n))) }
 
-func hashKey(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 >> 20 }
+func hashKey(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 }
+
+// slot is where a key's search starts in a table of 2^bits (mask) slots,
+// and tag the byte of its hash that the tags keep: a slot whose tag
+// differs holds another key, which spares reading that node's key, a
+// cache miss, on most of the slots a search passes.
+func slot(h, mask uint64) uint64 { return h >> 20 & mask }
+
+func tag(h uint64) uint8 { return uint8(h>>56) | 1 }
 
 // child returns the child of parent named name, making it if needed.
 func (t *Tree) child(parent, name int32) int32 {
 	k := nodeKey(parent, name)
+	h := hashKey(k)
+	tg := tag(h)
 	mask := uint64(len(t.children) - 1)
-	for i := hashKey(k) & mask; ; i = (i + 1) & mask {
-		c := t.children[i]
-		if c == 0 {
+	for i := slot(h, mask); ; i = (i + 1) & mask {
+		x := t.tags[i]
+		if x == 0 {
 			break
 		}
-		if t.key.get(c) == k {
-			return c
+		if x == tg {
+			if c := t.children[i]; t.key.get(c) == k {
+				return c
+			}
 		}
 	}
 	c := t.key.n
 	t.key.add(k)
-	t.value.add(0)
+	if t.value != nil {
+		t.value.add(0)
+	}
 	if t.before != nil {
 		t.before.add(0)
 	}
@@ -170,15 +217,26 @@ func (t *Tree) child(parent, name int32) int32 {
 
 func (t *Tree) place(c int32) {
 	mask := uint64(len(t.children) - 1)
-	i := hashKey(t.key.get(c)) & mask
-	for t.children[i] != 0 {
+	h := hashKey(t.key.get(c))
+	i := slot(h, mask)
+	for t.tags[i] != 0 {
 		i = (i + 1) & mask
 	}
 	t.children[i] = c
+	t.tags[i] = tag(h)
 }
 
 func (t *Tree) grow() {
-	t.children = make([]int32, 2*len(t.children))
+	n := 2 * len(t.children)
+	// The new table is made from the keys alone: a large old one is let
+	// go first, so that the two are never held at once (the peak memory
+	// of building a large tree).
+	t.children, t.tags = nil, nil
+	if n >= 1<<21 {
+		runtime.GC()
+	}
+	t.children = make([]int32, n)
+	t.tags = make([]uint8, n)
 	for c := int32(1); c < t.key.n; c++ {
 		t.place(c)
 	}
@@ -218,8 +276,9 @@ func (t *Tree) finish() {
 		return
 	}
 	t.finished = true
-	t.children = nil
+	t.children, t.tags = nil, nil
 	t.nameIDs = nil
+	t.settle()
 	sumUp := func(v *column[int64]) {
 		for i := v.n - 1; i > 0; i-- {
 			*v.at(t.parentOf(i)) += v.get(i)

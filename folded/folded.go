@@ -86,7 +86,7 @@ type Reader struct {
 
 // NewReader reads stacks from in; name (a file name) prefixes errors.
 func NewReader(in io.Reader, name string) *Reader {
-	return &Reader{in: bufio.NewReaderSize(in, 1<<20), name: name}
+	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name}
 }
 
 // Next reads the next stack, reporting false at the end of the input or
