@@ -7,8 +7,13 @@
 	var marks = [["start", performance.now()]];
 	var meta = JSON.parse(document.getElementById("meta").textContent);
 	var names = meta.names.slice();
-	var colors = [];
-	for (var i = 0; i < names.length; i++) colors.push("#" + meta.colors.substr(6 * i, 6));
+	// A name's color, made when first drawn: most names never are.
+	var colors = new Array(names.length);
+	function colorOf(id) {
+		var c = colors[id];
+		if (c === undefined) c = colors[id] = "#" + meta.colors.substr(6 * id, 6);
+		return c;
+	}
 	var fontSize = meta.fontSize, frameH = meta.frameHeight, pad = 10;
 	var font = fontSize + "px " + JSON.stringify(meta.fontType) + ", \"DejaVu Sans\", sans-serif";
 	var searchColor = "rgb(230,0,230)";
@@ -203,9 +208,12 @@
 	var base = decode(decodeBase64(document.getElementById("overview").textContent), meta.overview.nodes, meta.overview.maxDepth);
 	var complete = false;
 	marks.push(["overview", performance.now()]);
-	var nameIndex = new Map();
-	names.forEach(function (s, i) { nameIndex.set(s, i); });
+	var nameIndex = null;
 	function nameID(s, color) {
+		if (nameIndex === null) {
+			nameIndex = new Map();
+			names.forEach(function (s, i) { nameIndex.set(s, i); });
+		}
 		var id = nameIndex.get(s);
 		if (id === undefined) {
 			id = names.length;
@@ -245,7 +253,7 @@
 						continue;
 					}
 					var s = view.group === "process" ? task.comm + "-" + task.pid : task.comm;
-					nm = nameID(s, colors[nm]);
+					nm = nameID(s, colorOf(nm));
 					if (!taskOf(nm)) tasks[nm] = { comm: task.comm, pid: view.group === "process" ? task.pid : -1, tid: -1 };
 				}
 			}
@@ -426,7 +434,7 @@
 			else if (match && n > 0 && match[nm]) ctx.fillStyle = searchColor;
 			else if (n === 0) ctx.fillStyle = "#e0e0e0";
 			else if (t.depth[n] === 1 && taskOf(nm)) ctx.fillStyle = "#b8b8d8";
-			else ctx.fillStyle = colors[nm];
+			else ctx.fillStyle = colorOf(nm);
 			ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), frameH - 1);
 			if (n >= 0 && w > 3 * avgChar + 6) {
 				var s = fit(names[nm], w - 6);
@@ -845,7 +853,7 @@
 		search: function (s) { searchBox.value = s; setSearch(s); return matchedText.textContent; },
 		tree: function () { return sandwichPanels ? null : main.tree; },
 		panel: function () { return main; },
-		sandwich: function (s) { openSandwich(nameIndex.get(s)); },
+		sandwich: function (s) { openSandwich(nameID(s, "#cccccc")); },
 		sandwichPanels: function () { return sandwichPanels; },
 		heatmap: function () { return heatmap; },
 		range: function () { return view.range; },
