@@ -46,24 +46,15 @@ func buildTree(b *testing.B, in []byte) *flame.Tree {
 // as friday flamegraph does (bench/flamegraph.sh compares it with
 // flamegraph.pl on the same input).
 func BenchmarkSVG(b *testing.B) {
-	for _, n := range []int{100000, 1000000} {
-		b.Run(fmt.Sprintf("stacks=%d", n), func(b *testing.B) {
-			in := stacksOf(b, n)
-			b.SetBytes(int64(len(in)))
-			b.ResetTimer()
-			for b.Loop() {
-				t := buildTree(b, in)
-				if err := t.WriteSVG(io.Discard, flame.Options{}); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(t.Len()), "nodes")
-			}
-		})
-	}
+	benchmarkDraw(b, func(t *flame.Tree, w io.Writer) error { return t.WriteSVG(w, flame.Options{}) })
 }
 
 // BenchmarkHTML is the same for the HTML viewer, which holds every frame.
 func BenchmarkHTML(b *testing.B) {
+	benchmarkDraw(b, func(t *flame.Tree, w io.Writer) error { return t.WriteHTML(w, flame.Options{}) })
+}
+
+func benchmarkDraw(b *testing.B, draw func(*flame.Tree, io.Writer) error) {
 	for _, n := range []int{100000, 1000000} {
 		b.Run(fmt.Sprintf("stacks=%d", n), func(b *testing.B) {
 			in := stacksOf(b, n)
@@ -72,10 +63,11 @@ func BenchmarkHTML(b *testing.B) {
 			for b.Loop() {
 				t := buildTree(b, in)
 				var out countWriter
-				if err := t.WriteHTML(&out, flame.Options{}); err != nil {
+				if err := draw(t, &out); err != nil {
 					b.Fatal(err)
 				}
-				b.ReportMetric(float64(out), "page-bytes")
+				b.ReportMetric(float64(t.Len()), "nodes")
+				b.ReportMetric(float64(out), "output-bytes")
 			}
 		})
 	}

@@ -510,24 +510,6 @@
 		return n;
 	}
 
-	// pathOf is the names from the root to node n; findNode the node a
-	// path leads to in another tree (as far as it goes).
-	function pathOf(t, n) {
-		var p = [];
-		for (; n > 0; n = t.parent[n]) p.push(t.name[n]);
-		return p.reverse();
-	}
-	function findNode(t, path) {
-		var n = 0;
-		for (var k = 0; k < path.length; k++) {
-			var j = n + 1;
-			while (j < t.end[n] && t.name[j] !== path[k]) j = t.end[j];
-			if (j >= t.end[n]) break;
-			n = j;
-		}
-		return n;
-	}
-
 	function count(v) { return Math.round(v).toLocaleString("en-US"); }
 	function pct(v, total) { return (total > 0 ? 100 * v / total : 0).toFixed(2) + "%"; }
 

@@ -3,50 +3,18 @@ package folded_test
 import (
 	"bufio"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"golang.org/x/tools/txtar"
-
 	"friday/folded"
+	"friday/internal/casetest"
 )
 
 // Each archive in testdata holds cases: NAME.in is read, NAME.want is what
 // it reads as, one folded line a stack, then the count of skipped lines or
 // the error.
 func TestRead(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no test data")
-	}
-	for _, file := range files {
-		ar, err := txtar.ParseFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]string{}
-		for _, f := range ar.Files {
-			if name, ok := strings.CutSuffix(f.Name, ".want"); ok {
-				want[name] = string(f.Data)
-			}
-		}
-		for _, f := range ar.Files {
-			name, ok := strings.CutSuffix(f.Name, ".in")
-			if !ok {
-				continue
-			}
-			t.Run(filepath.Base(file)+"/"+name, func(t *testing.T) {
-				w, ok := want[name]
-				if !ok {
-					t.Fatalf("no %s.want", name)
-				}
-				if got := read(string(f.Data)); got != w {
-					t.Errorf("got:\n%s\nwant:\n%s", got, w)
-				}
-			})
-		}
-	}
+	casetest.Run(t, "testdata/*.txtar", read)
 }
 
 func read(in string) string {

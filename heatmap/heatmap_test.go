@@ -2,61 +2,43 @@ package heatmap
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/tools/txtar"
+	"friday/internal/casetest"
 )
 
+// Each .in of testdata is lines read with the options its first line
+// names; .want is each line's time and latency, or "skip".
 func TestParseLine(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txtar")
-	for _, file := range files {
-		ar, err := txtar.ParseFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]string{}
-		for _, f := range ar.Files {
-			if n, ok := strings.CutSuffix(f.Name, ".want"); ok {
-				want[n] = string(f.Data)
+	casetest.Run(t, "testdata/*.txtar", func(in string) string {
+		lines := strings.Split(strings.TrimSuffix(in, "\n"), "\n")
+		o := LineOptions{}
+		for _, opt := range strings.Fields(strings.TrimPrefix(lines[0], "#")) {
+			k, v, _ := strings.Cut(opt, "=")
+			switch k {
+			case "latency-unit":
+				o.LatencyUnit = v
+			case "time-unit":
+				o.TimeUnit = v
+			case "fields":
+				a, b, _ := strings.Cut(v, ",")
+				o.TimeField, _ = strconv.Atoi(a)
+				o.LatencyField, _ = strconv.Atoi(b)
 			}
 		}
-		for _, f := range ar.Files {
-			name, ok := strings.CutSuffix(f.Name, ".in")
-			if !ok {
-				continue
-			}
-			lines := strings.Split(strings.TrimSuffix(string(f.Data), "\n"), "\n")
-			o := LineOptions{}
-			for _, opt := range strings.Fields(strings.TrimPrefix(lines[0], "#")) {
-				k, v, _ := strings.Cut(opt, "=")
-				switch k {
-				case "latency-unit":
-					o.LatencyUnit = v
-				case "time-unit":
-					o.TimeUnit = v
-				case "fields":
-					a, b, _ := strings.Cut(v, ",")
-					o.TimeField, _ = strconv.Atoi(a)
-					o.LatencyField, _ = strconv.Atoi(b)
-				}
-			}
-			var got strings.Builder
-			for _, l := range lines[1:] {
-				if tm, lat, ok := parseLine(l, o); ok {
-					fmt.Fprintf(&got, "%d %d\n", tm, lat)
-				} else {
-					got.WriteString("skip\n")
-				}
-			}
-			if got.String() != want[name] {
-				t.Errorf("%s: got\n%swant\n%s", name, got.String(), want[name])
+		var got strings.Builder
+		for _, l := range lines[1:] {
+			if tm, lat, ok := parseLine(l, o); ok {
+				fmt.Fprintf(&got, "%d %d\n", tm, lat)
+			} else {
+				got.WriteString("skip\n")
 			}
 		}
-	}
+		return got.String()
+	})
 }
 
 // Samples land in the column of their time and the row of their latency
