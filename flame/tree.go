@@ -226,17 +226,19 @@ func (t *Tree) place(c int32) {
 	t.tags[i] = tag(h)
 }
 
-func (t *Tree) grow() {
-	n := 2 * len(t.children)
-	// The new table is made from the keys alone: a large old one is let
-	// go first, so that the two are never held at once (the peak memory
-	// of building a large tree).
+func (t *Tree) grow() { t.rehash(2 * len(t.children)) }
+
+// rehash makes an index of size slots from the nodes' keys alone: the old
+// one is let go first, and when large collected, so that the two are never
+// held at once (the peak memory of building a large tree).
+func (t *Tree) rehash(size int) {
+	old := len(t.children)
 	t.children, t.tags = nil, nil
-	if n >= 1<<21 {
+	if old >= 1<<20 {
 		runtime.GC()
 	}
-	t.children = make([]int32, n)
-	t.tags = make([]uint8, n)
+	t.children = make([]int32, size)
+	t.tags = make([]uint8, size)
 	for c := int32(1); c < t.key.n; c++ {
 		t.place(c)
 	}

@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -67,7 +68,9 @@ const (
 )
 
 // Reader reads stacks from folded lines or bpftrace output, telling which
-// from the first line.
+// from the first line. It reads folded lines ahead, in another goroutine,
+// and hands out each batch of them sorted: Close stops it when the input
+// is not read to its end.
 type Reader struct {
 	in     *bufio.Reader
 	name   string
@@ -80,13 +83,28 @@ type Reader struct {
 	scratch []byte
 	spans   [][2]int
 	json    *jsonMaps
-	skipped int
-	err     error
+	// Folded lines are read ahead in batches, each sorted, by another
+	// goroutine: batch is the one being parsed, batchNext the index of
+	// its next line; batches brings the next, done stops the reading.
+	batch      *batch
+	batchNext  int
+	batchBytes int
+	batches    chan *batch
+	free       chan *batch
+	done       chan struct{}
+	skipped    int
+	err        error
 }
 
 // NewReader reads stacks from in; name (a file name) prefixes errors.
 func NewReader(in io.Reader, name string) *Reader {
-	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name}
+	return NewReaderSize(in, name, 0)
+}
+
+// NewReaderSize is NewReader for an input of size bytes, 0 if unknown.
+func NewReaderSize(in io.Reader, name string, size int64) *Reader {
+	batch := int(min(max(size/128, minBatch), maxBatch))
+	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name, batchBytes: batch}
 }
 
 // Next reads the next stack, reporting false at the end of the input or
@@ -101,6 +119,9 @@ func (r *Reader) Next() bool {
 				return true
 			}
 			continue
+		}
+		if r.format == lines {
+			return r.nextLine()
 		}
 		line, err := r.readLine()
 		if err != nil {
@@ -123,12 +144,12 @@ func (r *Reader) Next() bool {
 				r.json = &jsonMaps{}
 			default:
 				r.format = lines
+				r.startBatches(line)
+				return r.nextLine()
 			}
 		}
 		var ok bool
 		switch r.format {
-		case lines:
-			ok = r.parseLine(line)
 		case bpfText:
 			ok, err = r.parseMapLine(line)
 		case bpfJSON:
@@ -140,6 +161,118 @@ func (r *Reader) Next() bool {
 		}
 		if ok {
 			return true
+		}
+	}
+}
+
+// Folded lines are read ahead and sorted in batches: stacks that follow
+// one another then share their first frames, which a tree merges without
+// looking them up again. Collapsers often sort their output; others (bcc's,
+// a concatenation of files) do not. The larger the batch, the more stacks
+// share, at the cost of memory (three batches are held): a batch is a
+// 128th of the input when its size is known, 256 KiB to 16 MiB.
+const (
+	minBatch = 256 << 10
+	maxBatch = 16 << 20
+)
+
+// batch is lines of folded input, as spans of buf, sorted. end says
+// there are no more, err why.
+type batch struct {
+	buf   []byte
+	lines [][2]int
+	end   bool
+	err   error
+}
+
+func (b *batch) add(line []byte) {
+	start := len(b.buf)
+	b.buf = append(b.buf, line...)
+	b.lines = append(b.lines, [2]int{start, len(b.buf)})
+}
+
+// startBatches starts reading the lines that follow first in batches.
+func (r *Reader) startBatches(first []byte) {
+	r.batches, r.free, r.done = make(chan *batch, 1), make(chan *batch, 2), make(chan struct{})
+	r.free <- &batch{}
+	r.free <- &batch{}
+	b := &batch{}
+	b.add(first)
+	r.batch = b
+	go r.readBatches()
+}
+
+// readBatches reads lines into free batches, sorts them, and hands them
+// over, until the end of the input or Close.
+func (r *Reader) readBatches() {
+	for {
+		var b *batch
+		select {
+		case b = <-r.free:
+		case <-r.done:
+			return
+		}
+		if b.buf == nil {
+			// Room for a batch and the line that ends it, so that
+			// the buffer never doubles.
+			b.buf = make([]byte, 0, r.batchBytes+64<<10)
+		}
+		b.buf, b.lines = b.buf[:0], b.lines[:0]
+		for len(b.buf) < r.batchBytes {
+			line, err := r.readLine()
+			if err != nil {
+				b.end = true
+				if err != io.EOF {
+					b.err = err
+				}
+				break
+			}
+			b.add(line)
+		}
+		buf := b.buf
+		slices.SortFunc(b.lines, func(x, y [2]int) int { return bytes.Compare(buf[x[0]:x[1]], buf[y[0]:y[1]]) })
+		select {
+		case r.batches <- b:
+		case <-r.done:
+			return
+		}
+		if b.end {
+			return
+		}
+	}
+}
+
+// nextLine returns the next stack of folded lines.
+func (r *Reader) nextLine() bool {
+	for {
+		b := r.batch
+		for r.batchNext < len(b.lines) {
+			sp := b.lines[r.batchNext]
+			r.batchNext++
+			if r.parseLine(b.buf[sp[0]:sp[1]]) {
+				return true
+			}
+		}
+		if b.end {
+			if b.err != nil {
+				r.err = fmt.Errorf("%s: %w", r.name, b.err)
+			}
+			return false
+		}
+		// The stack handed out last points into b: b is free once the
+		// next one is asked for, which is now.
+		r.batch, r.batchNext = <-r.batches, 0
+		r.free <- b
+	}
+}
+
+// Close stops the reading ahead of a Reader not read to its end.
+func (r *Reader) Close() {
+	if r.done != nil {
+		select {
+		case <-r.done:
+		default:
+			close(r.done)
 		}
 	}
 }
@@ -213,17 +346,26 @@ func (r *Reader) parseLine(line []byte) bool {
 	return true
 }
 
-// cutCount splits "text COUNT" at its last blank.
+// cutCount splits "text COUNT" at the blank before the count. It looks
+// only at the characters a count may hold, from the end: a line holds a
+// stack of hundreds of bytes, and is looked at twice, for a second count.
 func cutCount(b []byte) (rest []byte, n int64, ok bool) {
-	i := bytes.LastIndexAny(b, " \t")
-	if i <= 0 {
+	i := len(b)
+	for i > 0 && isCountByte(b[i-1]) {
+		i--
+	}
+	if i == len(b) || i < 2 || b[i-1] != ' ' && b[i-1] != '\t' {
 		return nil, 0, false
 	}
-	n, ok = parseCount(b[i+1:])
+	n, ok = parseCount(b[i:])
 	if !ok {
 		return nil, 0, false
 	}
-	return bytes.TrimRight(b[:i], " \t"), n, true
+	return bytes.TrimRight(b[:i-1], " \t"), n, true
+}
+
+func isCountByte(c byte) bool {
+	return '0' <= c && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
 }
 
 // parseCount reads a non-negative decimal count. Some collapsers write

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -154,6 +155,14 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 	// stacks than the default).
 	defer debug.SetGCPercent(debug.SetGCPercent(40))
 
+	// A file's size sets how much of it is read ahead and sorted.
+	for i, in := range inputs {
+		if f, ok := in.Reader.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				inputs[i].size = st.Size()
+			}
+		}
+	}
 	if len(inputs) == 1 && !o.diff {
 		in := bufio.NewReaderSize(inputs[0], 1<<16)
 		if peekProfile(in) {
@@ -198,7 +207,8 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 // addStacks adds the stacks of one input to the tree, and says on stderr
 // how many lines it skipped.
 func addStacks(t *flame.Tree, in namedReader, before, reverse bool, stderr io.Writer) error {
-	r := folded.NewReader(in, in.name)
+	r := folded.NewReaderSize(in, in.name, in.size)
+	defer r.Close()
 	for r.Next() {
 		s := r.Stack()
 		value, prior := s.Value, s.Before

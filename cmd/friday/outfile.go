@@ -88,7 +88,7 @@ func openInputs(names []string, stdin io.Reader) (files []namedReader, close fun
 	}
 	for _, n := range names {
 		if n == "-" {
-			files = append(files, namedReader{stdin, "<stdin>"})
+			files = append(files, namedReader{Reader: stdin, name: "<stdin>"})
 			continue
 		}
 		f, err := os.Open(n)
@@ -97,7 +97,7 @@ func openInputs(names []string, stdin io.Reader) (files []namedReader, close fun
 			return nil, nil, err
 		}
 		opened = append(opened, f)
-		files = append(files, namedReader{f, n})
+		files = append(files, namedReader{Reader: f, name: n})
 	}
 	return files, close, nil
 }
@@ -105,4 +105,5 @@ func openInputs(names []string, stdin io.Reader) (files []namedReader, close fun
 type namedReader struct {
 	io.Reader
 	name string
+	size int64 // of a regular file, 0 otherwise
 }
