@@ -228,6 +228,20 @@ func (t *Tree) place(c int32) {
 
 func (t *Tree) grow() { t.rehash(2 * len(t.children)) }
 
+// Reserve makes room in the index of children for about n nodes, sparing
+// its regrowth (every node placed again each time it doubles, a second a
+// million stacks) when the size of the input tells how large the tree will
+// be.
+func (t *Tree) Reserve(n int) {
+	size := len(t.children)
+	for 3*size < 4*n {
+		size *= 2
+	}
+	if size > len(t.children) {
+		t.rehash(size)
+	}
+}
+
 // rehash makes an index of size slots from the nodes' keys alone: the old
 // one is let go first, and when large collected, so that the two are never
 // held at once (the peak memory of building a large tree).

@@ -103,7 +103,7 @@ func NewReader(in io.Reader, name string) *Reader {
 
 // NewReaderSize is NewReader for an input of size bytes, 0 if unknown.
 func NewReaderSize(in io.Reader, name string, size int64) *Reader {
-	batch := int(min(max(size/128, minBatch), maxBatch))
+	batch := int(min(max(size/64, minBatch), maxBatch))
 	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name, batchBytes: batch}
 }
 
@@ -170,7 +170,7 @@ func (r *Reader) Next() bool {
 // looking them up again. Collapsers often sort their output; others (bcc's,
 // a concatenation of files) do not. The larger the batch, the more stacks
 // share, at the cost of memory (three batches are held): a batch is a
-// 128th of the input when its size is known, 256 KiB to 16 MiB.
+// 64th of the input when its size is known, 256 KiB to 16 MiB.
 const (
 	minBatch = 256 << 10
 	maxBatch = 16 << 20
