@@ -125,22 +125,22 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	if !slices.Contains(flame.Palettes, o.opts.Palette) {
-		return usageError{fmt.Sprintf("unknown palette %q (want %s)", o.opts.Palette, strings.Join(flame.Palettes, ", "))}
+		return usageError{msg: fmt.Sprintf("unknown palette %q (want %s)", o.opts.Palette, strings.Join(flame.Palettes, ", "))}
 	}
 	mw := o.minWidth
 	o.opts.MinPercent = strings.HasSuffix(mw, "%")
 	o.opts.MinWidth, err = strconv.ParseFloat(strings.TrimSuffix(mw, "%"), 64)
 	if err != nil || o.opts.MinWidth < 0 {
-		return usageError{fmt.Sprintf("bad --minwidth %q: want a number of pixels, or a percentage such as 0.5%%", mw)}
+		return usageError{msg: fmt.Sprintf("bad --minwidth %q: want a number of pixels, or a percentage such as 0.5%%", mw)}
 	}
 	if o.opts.Width < 2*10+1 || o.opts.Height < 2 {
-		return usageError{"--width and --height are too small"}
+		return usageError{msg: "--width and --height are too small"}
 	}
 	if (o.negate || o.normalize) && !o.diff {
-		return usageError{"--negate and --normalize need --diff"}
+		return usageError{msg: "--negate and --normalize need --diff"}
 	}
 	if o.diff && len(files) != 2 {
-		return usageError{fmt.Sprintf("--diff takes two files, BEFORE and AFTER (got %d)", len(files))}
+		return usageError{msg: fmt.Sprintf("--diff takes two files, BEFORE and AFTER (got %d)", len(files))}
 	}
 	o.opts.Normalize = o.normalize
 	o.opts.Negate = o.negate

@@ -120,7 +120,7 @@ func drawHeatmap(o *heatmapOpts, files []string, stdin io.Reader, stdout, stderr
 	}
 	lo := heatmap.LineOptions{TimeUnit: o.timeUnit, LatencyUnit: o.latUnit}
 	if o.timeUnit != "" && !heatmap.CheckUnit(o.timeUnit) || !heatmap.CheckUnit(o.latUnit) {
-		return usageError{"units are s, ms, us or ns"}
+		return usageError{msg: "units are s, ms, us or ns"}
 	}
 	if o.fields != "" {
 		t, l, ok := strings.Cut(o.fields, ",")
@@ -129,11 +129,11 @@ func drawHeatmap(o *heatmapOpts, files []string, stdin io.Reader, stdout, stderr
 			lo.LatencyField, err = strconv.Atoi(l)
 		}
 		if !ok || err != nil || lo.TimeField < 1 || lo.LatencyField < 1 {
-			return usageError{fmt.Sprintf("bad --fields %q: want two field numbers such as 1,4", o.fields)}
+			return usageError{msg: fmt.Sprintf("bad --fields %q: want two field numbers such as 1,4", o.fields)}
 		}
 	}
 	if o.width < 200 {
-		return usageError{"--width is too small"}
+		return usageError{msg: "--width is too small"}
 	}
 	inputs, closeInputs, err := openInputs(files, stdin)
 	if err != nil {
@@ -146,7 +146,7 @@ func drawHeatmap(o *heatmapOpts, files []string, stdin io.Reader, stdout, stderr
 		br := bufio.NewReaderSize(in, 1<<16)
 		if peekProfile(br) {
 			if len(inputs) > 1 {
-				return usageError{"a profile is drawn alone: give one file"}
+				return usageError{msg: "a profile is drawn alone: give one file"}
 			}
 			p, err := profile.Read(br)
 			if err != nil {

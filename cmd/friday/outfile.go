@@ -28,14 +28,14 @@ func outputFormat(format, outFile, def string, allowed []string) (string, error)
 			}
 		}
 		if format == "" {
-			return "", usageError{fmt.Sprintf("cannot tell the format of %q from its extension: use --format (%s)", outFile, strings.Join(allowed, ", "))}
+			return "", usageError{msg: fmt.Sprintf("cannot tell the format of %q from its extension: use --format (%s)", outFile, strings.Join(allowed, ", "))}
 		}
 	}
 	if format == "" {
 		format = def
 	}
 	if !slices.Contains(allowed, format) {
-		return "", usageError{fmt.Sprintf("unknown output format %q (want %s)", format, strings.Join(allowed, ", "))}
+		return "", usageError{msg: fmt.Sprintf("unknown output format %q (want %s)", format, strings.Join(allowed, ", "))}
 	}
 	return format, nil
 }
