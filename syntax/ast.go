@@ -184,6 +184,9 @@ type Stmt interface {
 type Block struct {
 	P     Pos
 	Stmts []Stmt
+	// Semi is set when the last statement was followed by ';': a block
+	// used as an expression then has no value.
+	Semi bool
 }
 
 // ExprStmt is an expression evaluated for its effect (a call, ++, ...).

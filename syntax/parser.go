@@ -665,6 +665,7 @@ func (p *parser) parseBlockOpen() *Block {
 			b.Stmts = append(b.Stmts, st)
 		}
 	}
+	b.Semi = p.lastSemi
 	return b
 }
 
@@ -1296,15 +1297,59 @@ func (p *parser) parseBlockExpr() Expr {
 	saved := p.noDiv
 	p.noDiv = false
 	defer func() { p.noDiv = saved }()
-	b := p.parseBlock()
+	return blockValue(p.parseBlock())
+}
+
+// blockValue is a block as an expression: its last statement, when written
+// without a trailing ';', is its value. That statement may be an if/else
+// chain whose every arm has a value, as in
+// { if $a { if $b { 1 } else { 2 } } else { 3 } }: the chain is then an
+// if expression.
+func blockValue(b *Block) *BlockExpr {
 	e := &BlockExpr{P: b.P, Stmts: b.Stmts}
-	if n := len(e.Stmts); n > 0 {
-		if es, ok := e.Stmts[n-1].(*ExprStmt); ok && !p.lastSemi {
-			e.Value = es.X
-			e.Stmts = e.Stmts[:n-1]
+	n := len(e.Stmts)
+	if n == 0 || b.Semi {
+		return e
+	}
+	switch st := e.Stmts[n-1].(type) {
+	case *ExprStmt:
+		e.Value = st.X
+	case *IfStmt:
+		if x := ifValue(st); x != nil {
+			e.Value = x
 		}
 	}
+	if e.Value != nil {
+		e.Stmts = e.Stmts[:n-1]
+	}
 	return e
+}
+
+// ifValue is an if/else statement read as an if expression, nil unless it
+// has an else and all its arms end in a value.
+func ifValue(s *IfStmt) Expr {
+	if s.Then == nil {
+		return nil
+	}
+	then := blockValue(s.Then)
+	if then.Value == nil {
+		return nil
+	}
+	var els Expr
+	switch e := s.Else.(type) {
+	case *Block:
+		if v := blockValue(e); v.Value != nil {
+			els = v
+		}
+	case *IfStmt:
+		if v := ifValue(e); v != nil {
+			els = v
+		}
+	}
+	if els == nil {
+		return nil
+	}
+	return &Ternary{P: s.P, Cond: s.Cond, Then: then, Else: els}
 }
 
 func (p *parser) parseSizeof() Expr {
