@@ -177,7 +177,7 @@ func (f *fn) field(e *syntax.Field) value {
 	}
 	tx := f.typeOf(e.X)
 	t := f.typeOf(e)
-	if e.Arrow || tx.Kind == types.Pointer {
+	if tx.Kind == types.Pointer {
 		st := tx
 		if st.Kind == types.Pointer {
 			st = st.Elem
@@ -233,7 +233,7 @@ func (f *fn) remote(e syntax.Expr) (remoteRef, bool) {
 		if isIntLike(t) || t.Kind == types.String {
 			return remoteRef{}, false
 		}
-		if x.Arrow || tx.Kind == types.Pointer {
+		if tx.Kind == types.Pointer {
 			st := tx.Elem
 			fd, ok := st.Field(x.Name)
 			if !ok {
@@ -336,7 +336,7 @@ func (f *fn) addressOf(e *syntax.Unary) value {
 		v.t = f.typeOf(e)
 		return v
 	}
-	if fe, ok := e.X.(*syntax.Field); ok && (fe.Arrow || f.typeOf(fe.X).Kind == types.Pointer) {
+	if fe, ok := e.X.(*syntax.Field); ok && f.typeOf(fe.X).Kind == types.Pointer {
 		tx := f.typeOf(fe.X)
 		fd, _ := tx.Elem.Field(fe.Name)
 		v := f.writable(f.toReg(f.evalInt(fe.X), 0), value{})
