@@ -236,27 +236,37 @@ func (f *fn) forStmt(s *syntax.ForStmt) {
 	slot := f.vars[cv]
 	lo, loConst := f.constOf(s.Lo)
 	hiC, hiConst := f.constOf(s.Hi)
-	if (!loConst || !hiConst || hiC.c-lo.c > plainLoopMax) && f.parent == nil && !f.useScratch {
+	if (!loConst || !hiConst || hiC.c-lo.c > plainLoopMax) && f.parent == nil {
 		f.forLoop(s, slot)
 		return
 	}
-	f.evalInto(s.Lo, slot, types.I64, false)
+	// The counter lives on the stack, where the verifier follows its
+	// value and so bounds the loop; in scratch mode the variable itself
+	// is in the scratch map, whose contents it does not follow.
+	ctr := slot
+	if slot.base != asm.RFP {
+		ctr = f.alloc(8)
+	}
+	f.evalInto(s.Lo, ctr, types.I64, false)
 	hi := f.keep(f.evalInt(s.Hi))
 	top, cont, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
 	f.b.mark(top)
-	f.loadInt(asm.R0, slot, types.I64)
+	f.loadInt(asm.R0, ctr, types.I64)
 	imm, reg, isImm := f.operand(hi, asm.R0)
 	if isImm {
 		f.b.jmpImm(asm.JSGE, asm.R0, imm, end)
 	} else {
 		f.b.jmpReg(asm.JSGE, asm.R0, reg, end)
 	}
+	if ctr != slot {
+		f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
+	}
 	f.loops = append(f.loops, loop{brk: end, cont: cont})
 	f.block(s.Body)
 	f.loops = f.loops[:len(f.loops)-1]
 	f.b.mark(cont)
-	f.loadInt(asm.R0, slot, types.I64)
-	f.emit(asm.Add.Imm(asm.R0, 1), asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
+	f.loadInt(asm.R0, ctr, types.I64)
+	f.emit(asm.Add.Imm(asm.R0, 1), asm.StoreMem(ctr.base, int16(ctr.off), asm.R0, asm.DWord))
 	f.b.ja(top)
 	f.b.mark(end)
 	f.drop(hi)

@@ -130,11 +130,17 @@ func (f *fn) finishSubprog(params int) {
 	if err != nil {
 		f.errorf(syntax.Pos{}, "%v", err)
 	}
+	root := f.root()
 	if f.maxStack > maxStack {
-		f.errorf(f.pr.Syntax.Pos(), "loop body needs %d bytes of BPF stack, more than the %d available", f.maxStack, maxStack)
+		if !f.useScratch {
+			// The probe is compiled again in scratch mode, where the
+			// callback's big buffers live in the scratch map.
+			root.maxStack = max(root.maxStack, f.maxStack)
+		} else {
+			f.errorf(f.pr.Syntax.Pos(), "loop body needs %d bytes of BPF stack, more than the %d available", f.maxStack, maxStack)
+		}
 	}
 	insns[0] = funcMeta(insns[0], f.name, params, false).WithSymbol(f.name)
-	root := f.root()
 	root.subs = append(root.subs, subprog{f.name, insns, f.maxStack})
 	root.maxScratch = max(root.maxScratch, f.maxScratch)
 }
