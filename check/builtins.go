@@ -1396,14 +1396,18 @@ func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	if !contains(b.c.getopts, name) {
 		b.c.getopts = append(b.c.getopts, name)
 	}
+	val, given := b.c.opts.Named[name]
+	on := given && val != "false" && val != "0"
 	if len(args) == 1 {
+		b.setConst(e, boolInt(on))
 		return types.BoolT
 	}
 	t := b.expr(args[1])
 	if t == nil {
 		return nil
 	}
-	if !b.isConst(args[1]) {
+	def, isConst := b.info.Consts[args[1]]
+	if !isConst {
 		b.errorf(args[1].Pos(), "getopt() default value must be a literal")
 		return nil
 	}
@@ -1414,10 +1418,28 @@ func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	}
 	switch {
 	case t.Kind == types.Bool:
+		if !given {
+			on = def.Int != 0
+		}
+		b.setConst(e, boolInt(on))
 		return types.BoolT
 	case isIntegral(t):
+		if !given {
+			b.setConst(e, def.Int)
+			return types.I64
+		}
+		n, err := strconv.ParseInt(val, 0, 64)
+		if err != nil {
+			b.errorf(e.Pos(), "getopt(%q): %q is not a number", name, val)
+			return nil
+		}
+		b.setConst(e, n)
 		return types.I64
 	case t.Kind == types.String:
+		if given {
+			def = Const{Str: val, IsStr: true}
+		}
+		b.info.Consts[e] = def
 		return types.StringOf(b.c.maxStr)
 	}
 	b.errorf(args[1].Pos(), "getopt() default value must be a bool, integer or string")

@@ -21,6 +21,11 @@ import (
 type Options struct {
 	// Params are the positional parameters $1..$N.
 	Params []string
+	// Named are the named parameters getopt() reads ("--name=value", or
+	// "--name" with the value ""): each getopt() is a constant, as a
+	// positional parameter is, so that conditions on options not given
+	// leave no code.
+	Named map[string]string
 	// Unsafe allows functions with side effects on the system (system,
 	// signal, override).
 	Unsafe bool

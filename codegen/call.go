@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"strconv"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -526,8 +525,6 @@ func (f *fn) callExpr(e *syntax.Call) value {
 			f.call(asm.FnSendSignalThread)
 		}
 		return value{kind: vVoid, t: types.VoidT}
-	case "getopt":
-		return f.getopt(e, c, t)
 	case "memcmp":
 		return f.memcmp(e, c)
 	case "strstr":
@@ -766,28 +763,3 @@ func (f *fn) clampReg(r asm.Register, limit int) {
 	f.b.mark(ok)
 }
 
-// getopt is the value of a script option, known when the script is
-// compiled, or the default.
-func (f *fn) getopt(e syntax.Expr, c *check.Call, t *types.Type) value {
-	name, _ := f.constString(c.Args[0])
-	val, given := f.g.opts.Getopt[name]
-	if len(c.Args) == 1 || t.Kind == types.Bool && given {
-		on := given && val != "false" && val != "0"
-		if len(c.Args) > 1 && !given {
-			d, _ := f.constOf(c.Args[1])
-			on = d.c != 0
-		}
-		return constVal(b2i(on), t)
-	}
-	if !given {
-		return f.eval(c.Args[1])
-	}
-	if t.Kind == types.String {
-		return strConst(val, t)
-	}
-	n, err := strconv.ParseInt(val, 0, 64)
-	if err != nil {
-		f.errorf(e.Pos(), "getopt(%q): %q is not a number", name, val)
-	}
-	return constVal(n, t)
-}

@@ -30,9 +30,6 @@ type Options struct {
 	NumCPU      int // value of the ncpus builtin; default: this machine's
 	StackDepth  int // frames kept by kstack/ustack; default 127
 	CPID        int // pid of the -c command: the value of the cpid builtin
-	// Getopt holds the script options given after "--" (--name=value, or
-	// --name alone with the value ""), which getopt() reads.
-	Getopt map[string]string
 	// Kernel answers what the code asks of the running kernel; nil asks
 	// it afresh.
 	Kernel *Kernel

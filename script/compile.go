@@ -116,7 +116,7 @@ func Compile(name string, src []byte, opts Options) (*Program, error) {
 		return nil, err
 	}
 	h := opts.Host
-	gopts := codegen.Options{Getopt: opts.Named, Kernel: h.kernel, Warnings: opts.Warnings}
+	gopts := codegen.Options{Kernel: h.kernel, Warnings: opts.Warnings}
 	if opts.Command != nil {
 		gopts.CPID = opts.Command.Pid()
 	}
@@ -175,6 +175,7 @@ func checkScript(name string, src []byte, opts *Options) (*syntax.File, *check.P
 	filter := opts.ProbeFilter
 	prog, err := check.Check(f, check.Options{
 		Params:    opts.Params,
+		Named:     opts.Named,
 		Unsafe:    opts.Unsafe,
 		MaxStrLen: opts.MaxStrLen,
 		Warn:      opts.Warn,
