@@ -346,32 +346,38 @@ func deleteKeys(bm *ebpf.Map, keys rows) error {
 }
 
 // reportLost reports events the BPF side could not put into the ring
-// buffer, summed over the counters of the object's lost-event map.
+// buffer.
 func (s *state) reportLost() error {
+	total, err := s.lost()
+	if err != nil || total == 0 {
+		return err
+	}
+	return s.opts.Printer.Lost(total)
+}
+
+// lost sums the counters of the object's lost-event map.
+func (s *state) lost() (uint64, error) {
 	name := s.obj.LostMap
 	if name == "" {
-		return nil
+		return 0, nil
 	}
 	bm := s.maps[name]
 	if bm == nil {
-		return fmt.Errorf("internal error: lost-event map %q not in the object", name)
+		return 0, fmt.Errorf("internal error: lost-event map %q not in the object", name)
 	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	vals := make([]uint64, ncpu)
 	var total uint64
 	for key := uint32(0); key < bm.MaxEntries(); key++ {
 		if err := bm.Lookup(key, vals); err != nil {
-			return fmt.Errorf("reading lost events: %w", err)
+			return 0, fmt.Errorf("reading lost events: %w", err)
 		}
 		for _, v := range vals {
 			total += v
 		}
 	}
-	if total == 0 {
-		return nil
-	}
-	return s.opts.Printer.Lost(total)
+	return total, nil
 }

@@ -229,6 +229,44 @@ func (in *Instance) ClearMap(m *codegen.Map) error {
 	return in.s.resetMap(m, true)
 }
 
+// Lost is the number of events the kernel could not hand over so far.
+func (in *Instance) Lost() (uint64, error) {
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
+	if in.closed {
+		return 0, ErrEnded
+	}
+	return in.s.lost()
+}
+
+// ProgramStats are the kernel's run-time statistics of one of a script's
+// programs. They count only while BPF statistics are enabled
+// (ebpf.EnableStats, or the kernel.bpf_stats_enabled setting).
+type ProgramStats struct {
+	Program  *codegen.Program
+	RunCount uint64
+	Runtime  time.Duration
+}
+
+// Stats reads the run-time statistics of the script's programs, in the
+// object's order.
+func (in *Instance) Stats() ([]ProgramStats, error) {
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
+	if in.closed {
+		return nil, ErrEnded
+	}
+	out := make([]ProgramStats, 0, len(in.s.progs))
+	for i, p := range in.s.progs {
+		st, err := p.Stats()
+		if err != nil {
+			return nil, fmt.Errorf("reading the statistics of %s: %w", in.s.obj.Programs[i].Name, err)
+		}
+		out = append(out, ProgramStats{Program: in.s.obj.Programs[i], RunCount: st.RunCount, Runtime: st.Runtime})
+	}
+	return out, nil
+}
+
 // ExitStatus is what Wait returns when the script ended with exit(code) and
 // a code other than 0: the status friday exits with, as bpftrace does.
 type ExitStatus int

@@ -252,6 +252,17 @@ type HelpError struct{ Hint string }
 
 func (e *HelpError) Error() string { return e.Hint }
 
+// OptionsError is what Compile returns when named parameters were given
+// that no getopt() of the script reads.
+type OptionsError struct {
+	Names []string // the parameters, sorted
+	Hint  string   // those the script reads, as bpftrace lists them
+}
+
+func (e *OptionsError) Error() string {
+	return "unexpected program command line options: --" + strings.Join(e.Names, ", --") + "\n" + e.Hint
+}
+
 // checkNamed refuses named parameters that no getopt() of the script
 // reads, and answers --help, unless the script reads a help option
 // itself, as bpftrace does.
@@ -268,7 +279,7 @@ func checkNamed(named map[string]string, getopts []string) error {
 	}
 	if len(unexpected) > 0 {
 		slices.Sort(unexpected)
-		return fmt.Errorf("unexpected program command line options: --%s\n%s", strings.Join(unexpected, ", --"), hint)
+		return &OptionsError{unexpected, hint}
 	}
 	if _, ok := named["help"]; ok && !slices.Contains(getopts, "help") {
 		return &HelpError{hint}

@@ -26,6 +26,9 @@ type callbacks struct {
 	dec   *decoder
 	event func(*Event) error
 	maps  func(*Map) error
+	flush func() error
+	// silent leaves events and maps to the callbacks: nothing prints them.
+	silent bool
 }
 
 func (c *callbacks) Event(ev *codegen.Event, args []byte) error {
@@ -40,6 +43,9 @@ func (c *callbacks) Event(ev *codegen.Event, args []byte) error {
 			return err
 		}
 	}
+	if c.silent {
+		return nil
+	}
 	return c.Printer.Event(ev, args)
 }
 
@@ -49,5 +55,17 @@ func (c *callbacks) Map(m *codegen.Map, entries []run.Entry, top, div uint64) er
 			return err
 		}
 	}
+	if c.silent {
+		return nil
+	}
 	return c.Printer.Map(m, entries, top, div)
+}
+
+func (c *callbacks) Flush() error {
+	if c.flush != nil {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
+	return c.Printer.Flush()
 }

@@ -16,7 +16,8 @@ import (
 type RunOptions struct {
 	// Output receives bpftrace's text output, or with Format "json" its
 	// JSON output: what the script prints and its maps at exit. Nil
-	// prints nothing.
+	// prints nothing: what the script sends goes to the callbacks only,
+	// and is not formatted.
 	Output io.Writer
 	Format string // "text" (or "") or "json"
 	// Buffering says when output is written: "line" (or "") after each
@@ -44,7 +45,11 @@ type RunOptions struct {
 	// Map, when set, is given each map the script prints (print(@m), and
 	// every map at exit), before Output gets it.
 	Map func(*Map) error
-	// Event and Map are called on the goroutine that handles the
+	// Flush, when set, is called after each batch of events has been
+	// handed to Event: a caller that buffers what it prints writes it
+	// out then.
+	Flush func() error
+	// Event, Map and Flush are called on the goroutine that handles the
 	// script's events, between them: they may read and clear maps but
 	// not print them (Run.PrintMap).
 }
@@ -76,7 +81,8 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 	if opts.Log == nil {
 		opts.Log = os.Stderr
 	}
-	if opts.Output == nil {
+	silent := opts.Output == nil
+	if silent {
 		opts.Output = io.Discard
 	}
 	res := p.host.symbols
@@ -116,7 +122,7 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 	text.Log = opts.Log
 	dec := &decoder{printer: text}
 	in, err := run.Start(ctx, p.obj, run.Options{
-		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map},
+		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map, flush: opts.Flush, silent: silent},
 		Log:          opts.Log,
 		Probes:       p.host.probes,
 		Quiet:        opts.Quiet,
@@ -184,6 +190,15 @@ func (r *Run) Maps() ([]*Map, error) {
 	}
 	return out, nil
 }
+
+// Lost is the number of events the kernel could not hand over to the
+// program so far: the ring buffer was full.
+func (r *Run) Lost() (uint64, error) { return r.in.Lost() }
+
+// Stats reads the kernel's run-time statistics of the program's BPF
+// programs, which count only while BPF statistics are enabled
+// (ebpf.EnableStats).
+func (r *Run) Stats() ([]run.ProgramStats, error) { return r.in.Stats() }
 
 // PrintMap prints a map to Output as print(@name) does, between the
 // events the script sends. The Event and Map callbacks must not call it.
