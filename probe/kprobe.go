@@ -22,6 +22,7 @@ func init() {
 		expand:   expandKprobe("kprobe"),
 		list:     listKprobes,
 		attach:   attachKprobe,
+		works:    (*Resolver).kprobesWork,
 	})
 	// Like bpftrace, listings name every function once, as a kprobe.
 	register(&provider{
@@ -30,6 +31,7 @@ func init() {
 		progType: ebpf.Kprobe,
 		expand:   expandKprobe("kretprobe"),
 		attach:   attachKprobe,
+		works:    (*Resolver).kprobesWork,
 	})
 }
 
@@ -194,8 +196,8 @@ func listKprobes(r *resolver) ([]string, error) {
 }
 
 func attachKprobe(r *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
-	if err := r.kprobesWork(); err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Name, err)
+	if err := r.Attachable(p); err != nil {
+		return nil, err
 	}
 	opts := &link.KprobeOptions{Offset: p.Offset}
 	var l link.Link

@@ -104,6 +104,9 @@ type provider struct {
 	list     func(r *resolver) ([]string, error)
 	details  func(r *resolver, name string) ([]string, error)
 	attach   func(r *Resolver, p *Point, prog *ebpf.Program) (Link, error)
+	// works, when set, says what keeps every point of the provider from
+	// attaching on this kernel, found without attaching one.
+	works func(r *Resolver) error
 	// search, when set, lists the names matching a pattern that names
 	// this provider, for providers whose names depend on the target the
 	// pattern gives (a binary); they are not filtered again.
@@ -174,6 +177,19 @@ func AttachOrder(points []*Point) []int {
 	}
 	slices.Reverse(reversed)
 	return append(order, reversed...)
+}
+
+// Attachable says what keeps p from attaching on this kernel, as far as
+// is known without attaching: a kind of probe the kernel lacks (kprobes).
+// The kernel refuses programs of some other kinds when they are loaded
+// (LoadError); a point that has gone away shows only when attached.
+func (r *Resolver) Attachable(p *Point) error {
+	if pv := providers[p.Provider]; pv != nil && pv.works != nil {
+		if err := pv.works(r); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // IsCommonField reports whether a tracepoint field is one of the fields

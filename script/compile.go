@@ -241,6 +241,18 @@ func (p *Program) Points() []*probe.Point {
 	return pts
 }
 
+// Attachable says what keeps one of the program's points from attaching
+// on this kernel, as far as is known without attaching (see
+// probe.Resolver.Attachable): nil when nothing is known to.
+func (p *Program) Attachable() error {
+	for _, pt := range p.Points() {
+		if err := p.host.probes.Attachable(pt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Getopts are the named parameters the script reads with getopt(), in
 // the order it first reads them.
 func (p *Program) Getopts() []string { return p.prog.Getopts }
