@@ -158,6 +158,9 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 	}
 	used := map[string]int{}
 	for i, pr := range p.Probes {
+		if neverFires(pr) {
+			continue
+		}
 		for _, unit := range splitProbe(pr) {
 			prog, err := g.program(i, unit, used)
 			if err != nil {
@@ -176,6 +179,17 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 	g.obj.MissingProbes = p.Config["missing_probes"].Str
 	g.obj.License = cmp.Or(p.Config["license"].Str, "GPL")
 	return g.obj, nil
+}
+
+// neverFires reports whether a probe's predicate is false whatever
+// happens, as a condition on a script option not given is: attaching it
+// would cost each event a run of a program that does nothing.
+func neverFires(pr *check.Probe) bool {
+	if pr.Syntax.Pred == nil {
+		return false
+	}
+	c, ok := pr.Info.Consts[pr.Syntax.Pred]
+	return ok && !c.IsStr && c.Bytes == nil && c.Int == 0
 }
 
 func (g *gen) errorf(pos syntax.Pos, format string, args ...any) {

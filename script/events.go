@@ -27,6 +27,7 @@ type callbacks struct {
 	event func(*Event) error
 	maps  func(*Map) error
 	flush func() error
+	lost  func(uint64) error
 	// silent leaves events and maps to the callbacks: nothing prints them.
 	silent bool
 }
@@ -59,6 +60,13 @@ func (c *callbacks) Map(m *codegen.Map, entries []run.Entry, top, div uint64) er
 		return nil
 	}
 	return c.Printer.Map(m, entries, top, div)
+}
+
+func (c *callbacks) Lost(n uint64) error {
+	if c.lost != nil {
+		return c.lost(n)
+	}
+	return c.Printer.Lost(n)
 }
 
 func (c *callbacks) Flush() error {

@@ -45,6 +45,10 @@ type RunOptions struct {
 	// Map, when set, is given each map the script prints (print(@m), and
 	// every map at exit), before Output gets it.
 	Map func(*Map) error
+	// Lost, when set, is given the number of events the kernel could not
+	// hand over (the ring buffer was full), when the program ends and
+	// some were, instead of Output.
+	Lost func(n uint64) error
 	// Flush, when set, is called after each batch of events has been
 	// handed to Event: a caller that buffers what it prints writes it
 	// out then.
@@ -122,7 +126,7 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 	text.Log = opts.Log
 	dec := &decoder{printer: text}
 	in, err := run.Start(ctx, p.obj, run.Options{
-		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map, flush: opts.Flush, silent: silent},
+		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map, flush: opts.Flush, lost: opts.Lost, silent: silent},
 		Log:          opts.Log,
 		Probes:       p.host.probes,
 		Quiet:        opts.Quiet,

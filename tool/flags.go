@@ -1,0 +1,129 @@
+package tool
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// common are the flags every tool takes, besides its own.
+type common struct {
+	help, verbose, dryRun, stats bool
+	format, variant              string
+}
+
+// shorthand is letter, unless the tool's flags took it already: then
+// the common flag goes by its long name only.
+func shorthand(fs *pflag.FlagSet, letter string) string {
+	if fs.ShorthandLookup(letter) != nil {
+		return ""
+	}
+	return letter
+}
+
+func (c *common) declare(fs *pflag.FlagSet, variants []*Variant) {
+	fs.BoolVarP(&c.help, "help", shorthand(fs, "h"), false, "show this help message and exit")
+	fs.BoolVarP(&c.verbose, "verbose", shorthand(fs, "v"), false, "say which script runs, and why those before it on the attach ladder do not")
+	fs.StringVarP(&c.format, "format", shorthand(fs, "f"), "text", "output `FORMAT`: text or json (an object per event or interval)")
+	fs.BoolVar(&c.stats, "stats", false, "print events seen, events lost, ns/event of the BPF programs and friday's CPU% at the end")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "compile and load the script (the kernel's verifier checks it), attach nothing")
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = v.Name
+	}
+	fs.StringVar(&c.variant, "variant", "", "run the script for this kind of probe: "+strings.Join(names, ", "))
+}
+
+// synopsis is the usage line: the tool's flags in bcc's form, then its
+// arguments, wrapped within 80 columns.
+func (t *Tool) synopsis(fs *pflag.FlagSet) string {
+	lead := "usage: friday " + t.Name
+	parts := []string{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand
+		}
+		if f.NoOptDefVal == "" {
+			v, _ := pflag.UnquoteUsage(f)
+			if v == "" {
+				v = "VALUE"
+			}
+			name += " " + strings.ToUpper(v)
+		}
+		parts = append(parts, "["+name+"]")
+	})
+	if t.Interval {
+		parts = append(parts, "[interval [count]]")
+	}
+	var b strings.Builder
+	line := lead
+	for _, p := range parts {
+		if len(line)+1+len(p) > 79 {
+			b.WriteString(line + "\n")
+			line = strings.Repeat(" ", len(lead))
+		}
+		line += " " + p
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+// help is what -h prints, bcc's layout: usage, description, arguments,
+// options, examples.
+func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
+	var b strings.Builder
+	b.WriteString(t.synopsis(fs))
+	fmt.Fprintf(&b, "\n%s\n", t.Summary)
+	if t.Interval {
+		b.WriteString("\npositional arguments:\n")
+		b.WriteString("  interval              output interval, in seconds\n")
+		b.WriteString("  count                 number of outputs\n")
+	}
+	b.WriteString("\noptions:\n")
+	b.WriteString(strings.ReplaceAll(fs.FlagUsagesWrapped(79), "[=true|false]", "             "))
+	if len(t.Examples) > 0 {
+		b.WriteString("\nexamples:\n")
+		width := 0
+		for _, e := range t.Examples {
+			width = max(width, len(exampleLine(t, e)))
+		}
+		for _, e := range t.Examples {
+			fmt.Fprintf(&b, "    %-*s  # %s\n", width, exampleLine(t, e), e.Doc)
+		}
+	}
+	io.WriteString(w, b.String())
+}
+
+func exampleLine(t *Tool, e Example) string {
+	return strings.TrimSpace("friday " + t.Name + " " + e.Args)
+}
+
+// trailing reads [interval [count]].
+func trailing(args []string) (interval, count int, err error) {
+	if len(args) > 2 {
+		return 0, 0, fmt.Errorf("unrecognized arguments: %s", strings.Join(args[2:], " "))
+	}
+	for i, a := range args {
+		n, err := strconv.Atoi(a)
+		if err != nil || n <= 0 {
+			what := "interval"
+			if i == 1 {
+				what = "count"
+			}
+			return 0, 0, fmt.Errorf("%s must be a positive whole number, got %q", what, a)
+		}
+		if i == 0 {
+			interval = n
+		} else {
+			count = n
+		}
+	}
+	return interval, count, nil
+}

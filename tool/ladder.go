@@ -1,0 +1,129 @@
+package tool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	"friday/script"
+)
+
+// Variant is one script of a tool: its logic for one kind of probe.
+type Variant struct {
+	Name   string // the rung: "tracepoint", "rawtracepoint", "fentry", "kprobe"
+	File   string // as errors name it: "biolatency/tracepoint.bt"
+	Source []byte
+}
+
+// Ladder reads the variants dir/NAME.bt of fsys, in the order of names:
+// the tool's attach ladder, most preferred first. A missing file is a
+// mistake in the program: it panics, when the tool is declared.
+func Ladder(fsys fs.FS, dir string, names ...string) []*Variant {
+	vs := make([]*Variant, len(names))
+	for i, n := range names {
+		file := path.Join(dir, n+".bt")
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			panic(fmt.Sprintf("tool %s: %v", dir, err))
+		}
+		vs[i] = &Variant{Name: n, File: file, Source: src}
+	}
+	return vs
+}
+
+// Rung is what became of one variant when a tool chose the one to run.
+type Rung struct {
+	Variant *Variant
+	// Err is why it was left; nil for the one taken.
+	Err error
+	// Stage is how far it got: compiling, checking that its points can
+	// attach, loading (the verifier) or attaching.
+	Stage Stage
+}
+
+// Stage is a step of starting a variant.
+type Stage int
+
+const (
+	Compiling Stage = iota
+	Checking
+	Starting
+	Started
+)
+
+// unsupported is the error of a variant that does not read an option
+// given: its kind of probe cannot serve it.
+type unsupported struct{ names []string }
+
+func (u *unsupported) Error() string {
+	return "does not support --" + strings.Join(u.names, ", --")
+}
+
+// compile compiles variant v with the run's parameters.
+func compile(v *Variant, host *script.Host, params map[string]string) (*script.Program, error) {
+	prog, err := script.Compile(v.File, v.Source, script.Options{Host: host, Named: params})
+	var oe *script.OptionsError
+	if errors.As(err, &oe) {
+		return nil, &unsupported{oe.Names}
+	}
+	return prog, err
+}
+
+// climb takes the first variant of vs that starts here, trying each in
+// turn: one that fails to compile (a point this kernel lacks, an option
+// it cannot serve), whose points cannot attach here (when check is set),
+// or that start fails for (it does not load or attach) passes on to the
+// next. It returns the variant taken (nil when none is) and what became
+// of each variant tried.
+func climb(vs []*Variant, host *script.Host, params map[string]string, check bool, start func(*script.Program) error) (*Variant, []Rung) {
+	var rungs []Rung
+	for _, v := range vs {
+		prog, err := compile(v, host, params)
+		if err != nil {
+			rungs = append(rungs, Rung{v, err, Compiling})
+			continue
+		}
+		if check {
+			if err := prog.Attachable(); err != nil {
+				rungs = append(rungs, Rung{v, err, Checking})
+				continue
+			}
+		}
+		if err := start(prog); err != nil {
+			rungs = append(rungs, Rung{v, err, Starting})
+			continue
+		}
+		return v, append(rungs, Rung{v, nil, Started})
+	}
+	return nil, rungs
+}
+
+// Choose says which variant of t would run here with its default options,
+// without attaching anything: the first that compiles, whose points can
+// attach as far as is known without attaching, and that loads (the
+// kernel accepts its kind of probe, its verifier the code). It returns
+// nil when none would, and what became of each variant tried.
+func Choose(t *Tool, host *script.Host) (*Variant, []Rung) {
+	return climb(t.Variants, host, nil, true, func(p *script.Program) error {
+		return p.Run(context.Background(), script.RunOptions{DryRun: true, Quiet: true, Log: io.Discard})
+	})
+}
+
+// failure is the error to report when no variant started: that of the
+// one that got furthest, the most preferred among equals.
+func failure(rungs []Rung) error {
+	if len(rungs) == 0 {
+		return errors.New("the tool has no scripts")
+	}
+	best := rungs[0]
+	for _, r := range rungs[1:] {
+		if r.Stage > best.Stage {
+			best = r
+		}
+	}
+	return best.Err
+}

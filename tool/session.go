@@ -1,0 +1,430 @@
+package tool
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"friday/script"
+)
+
+// Env is what a tool runs with.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// Host is shared by the scripts of the process; nil makes one.
+	Host *script.Host
+}
+
+// Session is one run of a tool: what its handler sees of the framework.
+type Session struct {
+	tool    *Tool
+	handler Handler
+	fs      *pflag.FlagSet
+	opts    common
+	stderr  io.Writer
+	params  map[string]string
+
+	// Interval is how often a Summarizer prints (0: only at the end),
+	// Count how many times before the tool ends (0: until Ctrl-C), and
+	// Duration how long the tool runs (0: until Ctrl-C). A tool with
+	// Interval set gets them from [interval [count]]; Setup may set them
+	// from flags of its own.
+	Interval time.Duration
+	Count    int
+	Duration time.Duration
+
+	banner string
+	cols   []Column
+
+	// mu guards the output, which the goroutine handling events and the
+	// one printing summaries share.
+	mu     sync.Mutex
+	out    *bufio.Writer
+	record []field // the JSON record of the summary being printed
+	line   bytes.Buffer
+
+	run     *script.Run
+	variant *Variant
+	ready   chan struct{} // closed when the header is out: events may print
+	start time.Time
+	first uint64 // kernel time of the first event Since was asked about
+	lost  uint64
+}
+
+type field struct {
+	key string
+	val any
+}
+
+// Main runs the tool with the command line args (those after its name)
+// until its work is done or ctx ends (Ctrl-C), and returns the exit
+// status.
+func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
+	s := &Session{tool: t, stderr: env.Stderr, params: map[string]string{}, ready: make(chan struct{}), start: time.Now()}
+	s.out = bufio.NewWriterSize(env.Stdout, 64<<10)
+	s.fs = pflag.NewFlagSet(t.Name, pflag.ContinueOnError)
+	s.fs.SortFlags = false
+	s.fs.SetOutput(io.Discard)
+	s.handler = t.New(s.fs)
+	s.opts.declare(s.fs, t.Variants)
+	if err := s.fs.Parse(args); err != nil {
+		return s.usageError(err)
+	}
+	if s.opts.help {
+		t.help(env.Stdout, s.fs)
+		return 0
+	}
+	if err := s.parseTrailing(); err != nil {
+		return s.usageError(err)
+	}
+	switch s.opts.format {
+	case "text", "json":
+	default:
+		return s.usageError(fmt.Errorf("unknown output format %q (want text or json)", s.opts.format))
+	}
+	if err := s.handler.Setup(s); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return s.usageError(err)
+		}
+		fmt.Fprintf(s.stderr, "friday %s: %v\n", t.Name, err)
+		return 1
+	}
+	host := env.Host
+	if host == nil {
+		host = script.NewHost()
+	}
+	err := s.main(ctx, host)
+	if ferr := s.flush(); err == nil {
+		err = ferr
+	}
+	if err != nil && !errors.Is(err, syscall.EPIPE) {
+		var se *script.Error
+		if errors.As(err, &se) {
+			se.Format(s.stderr)
+		} else {
+			fmt.Fprintf(s.stderr, "friday %s: %v\n", t.Name, err)
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ error }
+
+// Usage makes err a mistake on the command line, which the tool reports
+// with its usage.
+func Usage(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func (s *Session) usageError(err error) int {
+	fmt.Fprintf(s.stderr, "%sfriday %s: error: %v\nRun 'friday %s -h' for help.\n", s.tool.synopsis(s.fs), s.tool.Name, err, s.tool.Name)
+	return 2
+}
+
+func (s *Session) parseTrailing() error {
+	args := s.fs.Args()
+	if !s.tool.Interval {
+		if len(args) > 0 {
+			return fmt.Errorf("unrecognized arguments: %s", args[0])
+		}
+		return nil
+	}
+	interval, count, err := trailing(args)
+	if err != nil {
+		return err
+	}
+	s.Interval, s.Count = time.Duration(interval)*time.Second, count
+	return nil
+}
+
+// Flag says whether the flag of long name name was given.
+func (s *Session) Flag(name string) bool { return s.fs.Changed(name) }
+
+// Param gives the scripts the named parameter name, which getopt(name)
+// reads: a bool, an integer or a string. A variant whose script does not
+// read it cannot serve the option, and the next one is tried.
+func (s *Session) Param(name string, v any) {
+	switch v := v.(type) {
+	case bool:
+		s.params[name] = strconv.FormatBool(v)
+	default:
+		s.params[name] = fmt.Sprint(v)
+	}
+}
+
+// Banner sets the line printed on standard error once the probes are
+// attached; the default is "Tracing... Hit Ctrl-C to end.".
+func (s *Session) Banner(text string) { s.banner = text }
+
+// JSON says whether the tool prints JSON.
+func (s *Session) JSON() bool { return s.opts.format == "json" }
+
+// Variant is the variant running.
+func (s *Session) Variant() *Variant { return s.variant }
+
+// Warnf prints a warning on standard error.
+func (s *Session) Warnf(format string, args ...any) {
+	fmt.Fprintf(s.stderr, "WARNING: "+format+"\n", args...)
+}
+
+// Since is the time in seconds from the first event's kernel time stamp
+// (nsecs) given to it, as bcc's TIME(s) columns count.
+func (s *Session) Since(ns uint64) float64 {
+	if s.first == 0 {
+		s.first = ns
+	}
+	return float64(int64(ns-s.first)) / 1e9
+}
+
+// Elapsed is the time since the tool started.
+func (s *Session) Elapsed() time.Duration { return time.Since(s.start) }
+
+// Printf prints text to standard output (in text mode; see JSON).
+func (s *Session) Printf(format string, args ...any) {
+	fmt.Fprintf(s.out, format, args...)
+}
+
+// Set adds a key to the JSON object of the summary being printed.
+func (s *Session) Set(key string, v any) {
+	s.record = append(s.record, field{key, v})
+}
+
+// Map reads the map name ("@name") of the running script.
+func (s *Session) Map(name string) ([]script.Entry, error) {
+	m, err := s.run.Map(name)
+	if err != nil {
+		return nil, err
+	}
+	return m.Entries()
+}
+
+// ClearMap empties the map name of the running script.
+func (s *Session) ClearMap(name string) error { return s.run.ClearMap(name) }
+
+// PrintHists prints histograms of unit ("usecs"), each under a line
+// "label = key" when label is set, as bcc does; in JSON they are the
+// summary's "hists", each with label's key.
+func (s *Session) PrintHists(unit, label string, hs []Hist) error {
+	sortHists(hs)
+	if !s.JSON() {
+		return writeHists(s.out, unit, label, hs)
+	}
+	list := make([]any, len(hs))
+	for i, h := range hs {
+		j := h.json(unit)
+		if label == "" {
+			list[i] = j
+		} else {
+			list[i] = labelled{label, h.Key, j}
+		}
+	}
+	s.Set("hists", list)
+	return nil
+}
+
+// labelled is a histogram with what it is for, as JSON shows it.
+type labelled struct {
+	label string
+	key   any
+	h     histJSON
+}
+
+func (l labelled) MarshalJSON() ([]byte, error) {
+	k, err := json.Marshal(l.key)
+	if err != nil {
+		return nil, err
+	}
+	h, err := json.Marshal(l.h)
+	if err != nil {
+		return nil, err
+	}
+	q, _ := json.Marshal(l.label)
+	return append(append(append(append([]byte{'{'}, q...), ':'), k...), append([]byte{','}, h[1:]...)...), nil
+}
+
+func (s *Session) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.Flush()
+}
+
+// main chooses the variant, runs it and prints until the end.
+func (s *Session) main(ctx context.Context, host *script.Host) error {
+	vs := s.tool.Variants
+	if s.opts.variant != "" {
+		vs = nil
+		for _, v := range s.tool.Variants {
+			if v.Name == s.opts.variant {
+				vs = []*Variant{v}
+			}
+		}
+		if vs == nil {
+			return fmt.Errorf("no variant %q (the tool has %s)", s.opts.variant, s.fs.Lookup("variant").Usage[len("run the script for this kind of probe: "):])
+		}
+	}
+	stats, err := s.enableStats()
+	if err != nil {
+		return err
+	}
+	defer stats.close()
+
+	opts := script.RunOptions{
+		Quiet:  true,
+		Log:    s.stderr,
+		DryRun: s.opts.dryRun,
+		Flush:  s.flush,
+		Lost: func(n uint64) error {
+			s.lost = n
+			fmt.Fprintf(s.stderr, "Lost %d events\n", n)
+			return nil
+		},
+	}
+	if eh, ok := s.handler.(EventHandler); ok {
+		opts.Event = func(e *script.Event) error {
+			<-s.ready
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return eh.Event(s, e)
+		}
+	}
+	v, rungs := climb(vs, host, s.params, !s.opts.dryRun, func(p *script.Program) error {
+		r, err := p.Start(context.Background(), opts)
+		s.run = r
+		return err
+	})
+	if s.opts.verbose || s.opts.dryRun {
+		s.explain(rungs)
+	}
+	if v == nil {
+		return failure(rungs)
+	}
+	s.variant = v
+	if s.opts.dryRun {
+		return s.run.Wait()
+	}
+	defer s.run.Stop()
+	return s.loop(ctx, stats)
+}
+
+// explain says which variant runs and why those before it do not.
+func (s *Session) explain(rungs []Rung) {
+	for _, r := range rungs {
+		if r.Err == nil {
+			what := "runs"
+			if s.opts.dryRun {
+				what = "loads: the kernel's verifier accepts it"
+			}
+			fmt.Fprintf(s.stderr, "friday %s: %s %s\n", s.tool.Name, r.Variant.File, what)
+			continue
+		}
+		fmt.Fprintf(s.stderr, "friday %s: %s left: %v\n", s.tool.Name, r.Variant.File, firstLine(r.Err))
+	}
+}
+
+func firstLine(err error) string {
+	msg := err.Error()
+	if i := bytes.IndexByte([]byte(msg), '\n'); i >= 0 {
+		return msg[:i]
+	}
+	return msg
+}
+
+// loop prints the banner and the header, then the summaries each
+// interval, until the end.
+func (s *Session) loop(ctx context.Context, stats *statistics) error {
+	banner := s.banner
+	if banner == "" {
+		banner = "Tracing... Hit Ctrl-C to end."
+	}
+	fmt.Fprintln(s.stderr, banner)
+	s.mu.Lock()
+	if len(s.cols) > 0 && !s.JSON() {
+		s.header()
+	}
+	err := s.out.Flush()
+	s.mu.Unlock()
+	close(s.ready)
+	if err != nil {
+		return err
+	}
+	sum, _ := s.handler.(Summarizer)
+	var tick <-chan time.Time
+	if s.Interval > 0 && sum != nil {
+		t := time.NewTicker(s.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	var deadline <-chan time.Time
+	if s.Duration > 0 {
+		t := time.NewTimer(s.Duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for n := 0; ; {
+		select {
+		case <-tick:
+			if err := s.summary(sum); err != nil {
+				return err
+			}
+			if n++; s.Count > 0 && n >= s.Count {
+				return s.end(nil, stats)
+			}
+			continue
+		case <-deadline:
+		case <-ctx.Done():
+		case <-s.run.Done():
+			// The script ended on its own: an error.
+			return s.run.Wait()
+		}
+		return s.end(sum, stats)
+	}
+}
+
+// summary prints one summary, as text or as a JSON object.
+func (s *Session) summary(sum Summarizer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record = s.record[:0]
+	if err := sum.Summary(s); err != nil {
+		return err
+	}
+	if s.JSON() {
+		rec := append([]field{{"time", time.Now().Format(time.RFC3339Nano)}}, s.record...)
+		if err := s.writeJSON(rec); err != nil {
+			return err
+		}
+	}
+	return s.out.Flush()
+}
+
+// end prints the last summary (sum may be nil), stops the script and
+// prints what is left: the events it sent before it stopped, the
+// statistics.
+func (s *Session) end(sum Summarizer, stats *statistics) error {
+	if sum != nil {
+		if err := s.summary(sum); err != nil {
+			return err
+		}
+	}
+	snap := stats.read(s.run)
+	s.run.Stop()
+	if err := s.run.Wait(); err != nil {
+		return err
+	}
+	if s.opts.stats {
+		snap.lost = s.lost
+		fmt.Fprintf(s.stderr, "friday %s: %s\n", s.tool.Name, snap)
+	}
+	return nil
+}
