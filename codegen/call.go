@@ -1,7 +1,6 @@
 package codegen
 
 import (
-
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
@@ -762,4 +761,3 @@ func (f *fn) clampReg(r asm.Register, limit int) {
 	f.emit(asm.Mov.Imm(r, int32(limit)))
 	f.b.mark(ok)
 }
-
