@@ -416,13 +416,14 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 				return nil
 			}
 		}
-		if lconst && rconst && !lc.IsStr && !rc.IsStr {
-			l, r := lc.Int != 0, rc.Int != 0
-			v := l && r
-			if e.Op == "||" {
-				v = l || r
-			}
-			b.setConst(e, boolInt(v))
+		// The left operand decides alone when it is false for && or true
+		// for ||: the right one is not evaluated.
+		and := e.Op == "&&"
+		switch {
+		case lconst && !lc.IsStr && (lc.Int != 0) != and:
+			b.setConst(e, boolInt(!and))
+		case lconst && !lc.IsStr && rconst && !rc.IsStr:
+			b.setConst(e, boolInt(rc.Int != 0))
 		}
 		return types.BoolT
 	case cmpOps[e.Op]:

@@ -24,8 +24,13 @@ func shorthand(fs *pflag.FlagSet, letter string) string {
 	return letter
 }
 
+// declareHelp declares -h, which comes first, as in bcc's tools.
+func (c *common) declareHelp(fs *pflag.FlagSet) {
+	fs.BoolVarP(&c.help, "help", "h", false, "show this help message and exit")
+}
+
+// declare declares the other common flags, after the tool's.
 func (c *common) declare(fs *pflag.FlagSet, variants []*Variant) {
-	fs.BoolVarP(&c.help, "help", shorthand(fs, "h"), false, "show this help message and exit")
 	fs.BoolVarP(&c.verbose, "verbose", shorthand(fs, "v"), false, "say which script runs, and why those before it on the attach ladder do not")
 	fs.StringVarP(&c.format, "format", shorthand(fs, "f"), "text", "output `FORMAT`: text or json (an object per event or interval)")
 	fs.BoolVar(&c.stats, "stats", false, "print events seen, events lost, ns/event of the BPF programs and friday's CPU% at the end")
@@ -34,7 +39,7 @@ func (c *common) declare(fs *pflag.FlagSet, variants []*Variant) {
 	for i, v := range variants {
 		names[i] = v.Name
 	}
-	fs.StringVar(&c.variant, "variant", "", "run the script for this kind of probe: "+strings.Join(names, ", "))
+	fs.StringVar(&c.variant, "variant", "", "run the script for this kind of `PROBE`: "+strings.Join(names, ", "))
 }
 
 // synopsis is the usage line: the tool's flags in bcc's form, then its
@@ -87,22 +92,61 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 		b.WriteString("  count                 number of outputs\n")
 	}
 	b.WriteString("\noptions:\n")
-	b.WriteString(strings.ReplaceAll(fs.FlagUsagesWrapped(79), "[=true|false]", "             "))
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			b.WriteString(flagHelp(f))
+		}
+	})
 	if len(t.Examples) > 0 {
 		b.WriteString("\nexamples:\n")
 		width := 0
 		for _, e := range t.Examples {
-			width = max(width, len(exampleLine(t, e)))
+			args, _, _ := strings.Cut(e, "#")
+			width = max(width, len(exampleLine(t, args)))
 		}
 		for _, e := range t.Examples {
-			fmt.Fprintf(&b, "    %-*s  # %s\n", width, exampleLine(t, e), e.Doc)
+			args, doc, _ := strings.Cut(e, "#")
+			fmt.Fprintf(&b, "    %-*s  # %s\n", width, exampleLine(t, args), strings.TrimSpace(doc))
 		}
 	}
 	io.WriteString(w, b.String())
 }
 
-func exampleLine(t *Tool, e Example) string {
-	return strings.TrimSpace("friday " + t.Name + " " + e.Args)
+// flagHelp is a flag's lines in the options of -h, laid out as bcc's
+// (Python's argparse): the help from column 24, within 80 columns.
+func flagHelp(f *pflag.Flag) string {
+	const col = 24
+	left := "      --" + f.Name
+	if f.Shorthand != "" {
+		left = "  -" + f.Shorthand + ", --" + f.Name
+	}
+	name, usage := pflag.UnquoteUsage(f)
+	if f.NoOptDefVal == "" && name != "" {
+		left += " " + strings.ToUpper(name)
+	}
+	var b strings.Builder
+	line := left
+	if len(left) > col-2 {
+		b.WriteString(left + "\n")
+		line = ""
+	}
+	for i, w := range strings.Fields(usage) {
+		switch {
+		case i == 0:
+			line = fmt.Sprintf("%-*s%s", col, line, w)
+		case len(line)+1+len(w) > 79:
+			b.WriteString(line + "\n")
+			line = strings.Repeat(" ", col) + w
+		default:
+			line += " " + w
+		}
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+func exampleLine(t *Tool, args string) string {
+	return strings.TrimSpace("friday " + t.Name + " " + strings.TrimSpace(args))
 }
 
 // trailing reads [interval [count]].

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -75,6 +76,7 @@ func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
 	s.fs = pflag.NewFlagSet(t.Name, pflag.ContinueOnError)
 	s.fs.SortFlags = false
 	s.fs.SetOutput(io.Discard)
+	s.opts.declareHelp(s.fs)
 	s.handler = t.New(s.fs)
 	s.opts.declare(s.fs, t.Variants)
 	if err := s.fs.Parse(args); err != nil {
@@ -270,7 +272,11 @@ func (s *Session) main(ctx context.Context, host *script.Host) error {
 			}
 		}
 		if vs == nil {
-			return fmt.Errorf("no variant %q (the tool has %s)", s.opts.variant, s.fs.Lookup("variant").Usage[len("run the script for this kind of probe: "):])
+			names := make([]string, len(s.tool.Variants))
+			for i, v := range s.tool.Variants {
+				names[i] = v.Name
+			}
+			return fmt.Errorf("no variant %q (the tool has %s)", s.opts.variant, strings.Join(names, ", "))
 		}
 	}
 	stats, err := s.enableStats()

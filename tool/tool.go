@@ -28,7 +28,7 @@
 //	var mytool = &tool.Tool{
 //		Name:     "mytool",
 //		Summary:  "Trace something",
-//		Examples: []tool.Example{{"", "trace everything"}, {"-p 181", "trace PID 181 only"}},
+//		Examples: []string{"# trace everything", "-p 181 # trace PID 181 only"},
 //		Variants: tool.Ladder(mytoolScripts, "mytool", "tracepoint", "kprobe"),
 //		New: func(fs *pflag.FlagSet) tool.Handler {
 //			o := &mytoolOpts{}
@@ -82,8 +82,9 @@ type Tool struct {
 	Name string
 	// Summary is its one-line description, bcc's.
 	Summary string
-	// Examples are shown by -h, after the flags.
-	Examples []Example
+	// Examples are shown by -h, after the flags: each the arguments after
+	// the tool's name, "#", and what they do.
+	Examples []string
 	// Variants are its scripts, most preferred first (see Ladder).
 	Variants []*Variant
 	// Interval says that the tool takes [interval [count]] as trailing
@@ -93,12 +94,6 @@ type Tool struct {
 	// New declares the tool's flags on fs and returns the handler of one
 	// run, which the parsed values are bound to.
 	New func(fs *pflag.FlagSet) Handler
-}
-
-// Example is a command line shown by -h and what it does.
-type Example struct {
-	Args string // after the tool's name
-	Doc  string
 }
 
 // Handler is the Go side of one run of a tool.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	"friday/tools"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -20,10 +22,13 @@ Usage:
   friday doctor [-f json] [--fix]                       check what this host supports
   friday flamegraph [flags] [FILE...]                   draw a flame graph of stacks
   friday heatmap [flags] [FILE...]                      draw a latency heat map
+  friday tools                                          list the tools (bcc's)
+  friday TOOL [flags] [args]                            run a tool: friday biolatency -mT 1 5
   friday help [COMMAND]                                 show help
   friday --version                                      show the version
 
-Run 'friday help COMMAND' for the flags of a command.
+Run 'friday help COMMAND' for the flags of a command, 'friday TOOL -h' for
+those of a tool.
 `
 
 // BEGIN and END run in the kernel on the thread that asks for them, which
@@ -94,11 +99,19 @@ func (a *app) main(args []string) (code int) {
 		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
 	case "heatmap":
 		return heatmapMain(args[1:], os.Stdin, stdout, stderr)
+	case "tools":
+		return a.listTools()
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "doctor" {
 			fmt.Fprint(stdout, doctorUsage)
 			fmt.Fprint(stdout, flagUsages(doctorFlags()))
 			return 0
+		}
+		if len(args) > 1 && args[1] == "tools" {
+			return a.listTools()
+		}
+		if len(args) > 1 && tools.Lookup(args[1]) != nil {
+			return a.tool(tools.Lookup(args[1]), []string{"-h"})
 		}
 		if len(args) > 1 && args[1] == "heatmap" {
 			fmt.Fprint(stdout, heatmapUsage)
@@ -119,6 +132,9 @@ func (a *app) main(args []string) (code int) {
 	case "version", "--version":
 		fmt.Fprintf(stdout, "friday %s\n", version)
 		return 0
+	}
+	if t := tools.Lookup(args[0]); t != nil {
+		return a.tool(t, args[1:])
 	}
 	fmt.Fprintf(stderr, "ERROR: unknown command %q\n\n%s", args[0], usage)
 	return 1

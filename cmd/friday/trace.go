@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -147,14 +146,7 @@ func traceHelp(w io.Writer, fs *pflag.FlagSet) {
 
 func (a *app) trace(args []string) int {
 	stdout, stderr := a.stdout, a.stderr
-	// One thread runs Go code: a tracer waits most of the time, and with
-	// more the runtime hands work between idle threads on every wake-up,
-	// system calls that scripts tracing every process see (about 190 a
-	// second against 37 while idle), and it competes less with the traced
-	// work for CPUs (dd under a printf per read: 2.2 s instead of 3.2 s).
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
+	singleThread()
 	fs, o := newTraceFlags()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
