@@ -346,7 +346,7 @@ func fentryLoadError(p *Point, err error) error {
 	if !refused {
 		return nil
 	}
-	return fmt.Errorf("%s: this kernel refuses to load fentry/fexit (kfunc/kretfunc) programs, even for root: it has no BPF trampolines; use rawtracepoint: or tracepoint: probes instead", p.Name)
+	return fmt.Errorf("%s: %w", p.Name, kindError("this kernel refuses to load fentry/fexit (kfunc/kretfunc) programs, even for root: it has no BPF trampolines; use rawtracepoint: or tracepoint: probes instead"))
 }
 
 func attachFentry(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {

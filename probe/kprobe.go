@@ -40,7 +40,7 @@ func init() {
 const kprobePMU = "/sys/bus/event_source/devices/kprobe"
 
 // errNoKprobes says why no kprobe can work on this kernel.
-var errNoKprobes = errors.New("this kernel has no kprobes (CONFIG_KPROBES is off: there is neither a kprobe PMU nor a kprobe_events file); use tracepoint:, rawtracepoint: or uprobe: probes instead")
+var errNoKprobes error = kindError("this kernel has no kprobes (CONFIG_KPROBES is off: there is neither a kprobe PMU nor a kprobe_events file); use tracepoint:, rawtracepoint: or uprobe: probes instead")
 
 // machineKprobes reports whether the running kernel can create kprobes;
 // dir gives its tracefs directory.

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -46,6 +47,17 @@ func LoadError(p *Point, err error) error {
 	}
 	return nil
 }
+
+// ErrKindUnsupported is what the errors wrap that say that the running
+// kernel lacks a kind of probe altogether (kprobes, fentry), whatever the
+// point.
+var ErrKindUnsupported = errors.New("this kernel lacks this kind of probe")
+
+// kindError says that the kernel lacks a kind of probe, and what to do.
+type kindError string
+
+func (e kindError) Error() string        { return string(e) }
+func (e kindError) Is(target error) bool { return target == ErrKindUnsupported }
 
 // moduleProviders name their points provider:module:function, where
 // scripts may leave the module out.
