@@ -134,9 +134,7 @@ func (o *biolatencyOpts) Summary(s *tool.Session) error {
 		return nil
 	}
 	if s.JSON() {
-		s.Set("avg", t/n)
-		s.Set("total", t)
-		s.Set("count", n)
+		s.Set("extension", map[string]uint64{"avg": t / n, "total": t, "count": n})
 		return nil
 	}
 	s.Printf("\navg = %d %s, total: %d %s, count: %d\n\n", t/n, o.unit, t, o.unit, n)

@@ -1,0 +1,86 @@
+package tools
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// workloadEnv set in the environment makes the test binary run a workload
+// instead of the tests: "$WORK NAME ARGS..." in a case's workload.
+const workloadEnv = "FRIDAY_TOOLS_WORKLOAD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workloadEnv) != "" {
+		if err := workload(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "workload:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// workloads whose truth is exact, which a shell cannot promise: each
+// makes its system calls from one thread.
+//
+//	getppid N          N getppid() calls
+//	sleep N DURATION   N sleeps of DURATION (nanosleep)
+//	spin DURATION      keep a CPU busy for DURATION
+func workload(args []string) error {
+	runtime.LockOSThread()
+	if len(args) == 0 {
+		return fmt.Errorf("no workload")
+	}
+	count := func(i int) (int, error) {
+		if len(args) <= i {
+			return 0, fmt.Errorf("%s: missing count", args[0])
+		}
+		return strconv.Atoi(args[i])
+	}
+	duration := func(i int) (time.Duration, error) {
+		if len(args) <= i {
+			return 0, fmt.Errorf("%s: missing duration", args[0])
+		}
+		return time.ParseDuration(args[i])
+	}
+	switch args[0] {
+	case "getppid":
+		n, err := count(1)
+		if err != nil {
+			return err
+		}
+		for range n {
+			unix.Getppid()
+		}
+	case "sleep":
+		n, err := count(1)
+		if err != nil {
+			return err
+		}
+		d, err := duration(2)
+		if err != nil {
+			return err
+		}
+		for range n {
+			ts := unix.NsecToTimespec(d.Nanoseconds())
+			for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+			}
+		}
+	case "spin":
+		d, err := duration(1)
+		if err != nil {
+			return err
+		}
+		for end := time.Now().Add(d); time.Now().Before(end); {
+		}
+	default:
+		return fmt.Errorf("unknown workload %q", args[0])
+	}
+	return nil
+}
