@@ -57,9 +57,9 @@ type Session struct {
 	run     *script.Run
 	variant *Variant
 	ready   chan struct{} // closed when the header is out: events may print
-	start time.Time
-	first uint64 // kernel time of the first event Since was asked about
-	lost  uint64
+	start   time.Time
+	first   uint64 // kernel time of the first event Since was asked about
+	lost    uint64
 }
 
 type field struct {
