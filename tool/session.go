@@ -216,7 +216,8 @@ func (s *Session) ClearMap(name string) error { return s.run.ClearMap(name) }
 
 // PrintHists prints histograms of unit ("usecs"), each under a line
 // "label = key" when label is set, as bcc does; in JSON they are the
-// summary's "hists", each with label's key.
+// summary's "hists", each with its key under label in lower case, blanks
+// made underscores ("Process Name" is "process_name").
 func (s *Session) PrintHists(unit, label string, hs []Hist) error {
 	sortHists(hs)
 	if !s.JSON() {
@@ -228,7 +229,7 @@ func (s *Session) PrintHists(unit, label string, hs []Hist) error {
 		if label == "" {
 			list[i] = j
 		} else {
-			list[i] = labelled{label, h.Key, j}
+			list[i] = labelled{strings.ReplaceAll(strings.ToLower(label), " ", "_"), h.Key, j}
 		}
 	}
 	s.Set("hists", list)

@@ -12,6 +12,25 @@ import (
 // or from the request's cmd_flags, decoded with the kernel's own numbers
 // of its operations and flag bits.
 func requestFlags(v any) string {
+	op, has := requestOpFlags(v)
+	for i, f := range flagNames {
+		if has(i) {
+			op = f.name + "-" + op
+		}
+	}
+	return op
+}
+
+// requestOp is bcc's name of a request's operation ("Write"), from rwbs
+// or cmd_flags.
+func requestOp(v any) string {
+	op, _ := requestOpFlags(v)
+	return op
+}
+
+// requestOpFlags decodes rwbs or cmd_flags into the operation's name and
+// whether the request has each of flagNames.
+func requestOpFlags(v any) (string, func(i int) bool) {
 	if rwbs, ok := v.(string); ok {
 		return rwbsFlags(rwbs)
 	}
@@ -47,19 +66,10 @@ var opNames = []struct{ op, rwbs, name string }{
 	{"REQ_OP_WRITE_ZEROES", "", "WriteZeros"},
 }
 
-func withFlags(op string, has func(i int) bool) string {
-	for i, f := range flagNames {
-		if has(i) {
-			op = f.name + "-" + op
-		}
-	}
-	return op
-}
-
 // rwbsFlags decodes the tracepoints' text: an optional F (a preflush,
 // which bcc does not name), the operation, then F (FUA), A (readahead),
 // S (sync) and M (metadata).
-func rwbsFlags(rwbs string) string {
+func rwbsFlags(rwbs string) (string, func(i int) bool) {
 	rest := rwbs
 	if len(rest) > 1 && rest[0] == 'F' && strings.ContainsRune("RWDFN", rune(rest[1])) {
 		rest = rest[1:]
@@ -74,9 +84,9 @@ func rwbsFlags(rwbs string) string {
 		n = 0
 	}
 	flags := rest[n:]
-	return withFlags(op, func(i int) bool {
+	return op, func(i int) bool {
 		return flagNames[i].rwbs != 0 && strings.IndexByte(flags, flagNames[i].rwbs) >= 0
-	})
+	}
 }
 
 // reqBits are the kernel's numbers for the operations and flags, read
@@ -101,7 +111,7 @@ var reqBits = sync.OnceValue(func() map[string]uint64 {
 
 // opfFlags decodes a request's cmd_flags: the operation in the low bits
 // (below the first flag bit), flags above.
-func opfFlags(opf uint64) string {
+func opfFlags(opf uint64) (string, func(i int) bool) {
 	bits := reqBits()
 	opBits, ok := bits["__REQ_FAILFAST_DEV"]
 	if !ok {
@@ -113,8 +123,8 @@ func opfFlags(opf uint64) string {
 			op = o.name
 		}
 	}
-	return withFlags(op, func(i int) bool {
+	return op, func(i int) bool {
 		b, ok := bits[flagNames[i].bit]
 		return ok && opf&(1<<b) != 0
-	})
+	}
 }

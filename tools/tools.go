@@ -13,6 +13,8 @@ import (
 // all are the tools, by name.
 var all = []*tool.Tool{
 	biolatency,
+	biosnoop,
+	bitesize,
 }
 
 // All returns the tools, sorted by name.
