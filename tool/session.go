@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"friday/script"
 )
@@ -59,6 +60,7 @@ type Session struct {
 	ready   chan struct{} // closed when the header is out: events may print
 	start   time.Time
 	first   uint64 // kernel time of the first event Since was asked about
+	mono    int64  // the kernel's monotonic clock at start
 	lost    uint64
 }
 
@@ -72,6 +74,9 @@ type field struct {
 // status.
 func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
 	s := &Session{tool: t, stderr: env.Stderr, params: map[string]string{}, ready: make(chan struct{}), start: time.Now()}
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	s.mono = ts.Nano()
 	s.out = bufio.NewWriterSize(env.Stdout, 64<<10)
 	s.fs = pflag.NewFlagSet(t.Name, pflag.ContinueOnError)
 	s.fs.SortFlags = false
@@ -189,8 +194,14 @@ func (s *Session) Since(ns uint64) float64 {
 	return float64(int64(ns-s.first)) / 1e9
 }
 
-// Elapsed is the time since the tool started.
-func (s *Session) Elapsed() time.Duration { return time.Since(s.start) }
+// Started is when the tool started.
+func (s *Session) Started() time.Time { return s.start }
+
+// Wall is the wall-clock time of a kernel time stamp (nsecs, the
+// monotonic clock).
+func (s *Session) Wall(ns uint64) time.Time {
+	return s.start.Add(time.Duration(int64(ns) - s.mono))
+}
 
 // Printf prints text to standard output (in text mode; see JSON).
 func (s *Session) Printf(format string, args ...any) {

@@ -9,7 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// Column is a column of a tool's table, printed in bcc's formats.
+// Column is a column of a tool's table, printed in bcc's formats. A
+// column without Key is left out of JSON, one without Head out of text.
 type Column struct {
 	Name string // its header: "PCOMM"
 	Key  string // its key in JSON: "pcomm"
@@ -26,7 +27,9 @@ func (s *Session) Table(cols ...Column) { s.cols = cols }
 func (s *Session) header() {
 	s.line.Reset()
 	for _, c := range s.cols {
-		fmt.Fprintf(&s.line, c.Head, c.Name)
+		if c.Head != "" {
+			fmt.Fprintf(&s.line, c.Head, c.Name)
+		}
 	}
 	s.endLine()
 }
@@ -49,14 +52,19 @@ func (s *Session) Row(vals ...any) error {
 		return fmt.Errorf("internal error: a row of %d values for %d columns", len(vals), len(s.cols))
 	}
 	if s.JSON() {
-		rec := make([]field, len(vals))
+		rec := make([]field, 0, len(vals))
 		for i, v := range vals {
-			rec[i] = field{s.cols[i].Key, v}
+			if s.cols[i].Key != "" {
+				rec = append(rec, field{s.cols[i].Key, v})
+			}
 		}
 		return s.writeJSON(rec)
 	}
 	s.line.Reset()
 	for i, c := range s.cols {
+		if c.Head == "" {
+			continue
+		}
 		v := vals[i]
 		if l, ok := v.([]string); ok {
 			v = strings.Join(l, " ")

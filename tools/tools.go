@@ -15,6 +15,8 @@ var all = []*tool.Tool{
 	biolatency,
 	biosnoop,
 	bitesize,
+	execsnoop,
+	exitsnoop,
 }
 
 // All returns the tools, sorted by name.

@@ -247,6 +247,7 @@ func setupCase(t *testing.T, c *toolCase) map[string]string {
 		t.Fatal(err)
 	}
 	vars := map[string]string{
+		"UID":  strconv.Itoa(os.Getuid()),
 		"TMP":  dir,
 		"VARS": filepath.Join(dir, "vars"),
 		// $WORK runs a workload of this test binary's (see workloads).
@@ -446,8 +447,8 @@ func words(v any) (string, bool) {
 	return strings.Join(parts, " "), true
 }
 
-var factRe = regexp.MustCompile(`^(count|sum|min|max)(?:\s+([a-z_]+))?((?:\s+[a-z_]+(?:=|~|>=|<=)(?:"[^"]*"|\S+))*)\s+(=|>=|<=|>|<)\s+(-?[0-9.]+)$`)
-var condRe = regexp.MustCompile(`([a-z_]+)(=|~|>=|<=)("[^"]*"|\S+)`)
+var factRe = regexp.MustCompile(`^(count|sum|min|max)(?:\s+([a-z_]+))?((?:\s+[a-z_]+(?:=|~|>=|<=)(?:"(?:[^"\\]|\\.)*"|\S+))*)\s+(=|>=|<=|>|<)\s+(-?[0-9.]+)$`)
+var condRe = regexp.MustCompile(`([a-z_]+)(=|~|>=|<=)("(?:[^"\\]|\\.)*"|\S+)`)
 
 // checkFact checks one fact about the records:
 //
