@@ -174,6 +174,10 @@ func (s *Session) Param(name string, v any) {
 // attached; the default is "Tracing... Hit Ctrl-C to end.".
 func (s *Session) Banner(text string) { s.banner = text }
 
+// SetFormat sets the output format, "text" or "json", for a tool that
+// takes the format with a flag of its own.
+func (s *Session) SetFormat(format string) { s.opts.format = format }
+
 // JSON says whether the tool prints JSON.
 func (s *Session) JSON() bool { return s.opts.format == "json" }
 

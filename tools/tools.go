@@ -17,6 +17,7 @@ var all = []*tool.Tool{
 	bitesize,
 	execsnoop,
 	exitsnoop,
+	opensnoop,
 }
 
 // All returns the tools, sorted by name.
