@@ -100,6 +100,12 @@ func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
 		return s.usageError(fmt.Errorf("unknown output format %q (want text or json)", s.opts.format))
 	}
 	if err := s.handler.Setup(s); err != nil {
+		if errors.Is(err, ErrDone) {
+			if s.flush() != nil {
+				return 1
+			}
+			return 0
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			return s.usageError(err)
@@ -126,6 +132,10 @@ func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
 	}
 	return 0
 }
+
+// ErrDone is what Setup returns when the tool has done what its flags
+// asked without tracing (printed a list): it exits successfully.
+var ErrDone = errors.New("done")
 
 // usageError is a mistake on the command line.
 type usageError struct{ error }

@@ -18,6 +18,8 @@ var all = []*tool.Tool{
 	execsnoop,
 	exitsnoop,
 	opensnoop,
+	runqlat,
+	syscount,
 }
 
 // All returns the tools, sorted by name.

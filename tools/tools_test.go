@@ -59,24 +59,34 @@ func TestTools(t *testing.T) {
 	}
 }
 
-// attachable says whether variant v of tl can attach here. One that
-// cannot because the kernel lacks its kind of probe must still compile
-// with the case's flags and, where its kind loads, pass the verifier.
+// attachable says whether variant v of tl can run the case here: its
+// kind of probe works on this kernel, and it serves the case's flags
+// (a variant serves the options its script reads). One that cannot
+// attach because the kernel lacks its kind of probe must still load,
+// through the verifier, where its kind loads.
 func attachable(t *testing.T, tl *tool.Tool, v *tool.Variant, host *script.Host, c *toolCase, vars map[string]string) bool {
 	_, rungs := tool.Choose(&tool.Tool{Name: tl.Name, Variants: []*tool.Variant{v}}, host)
-	err := rungs[len(rungs)-1].Err
-	if err == nil || !errors.Is(err, probe.ErrKindUnsupported) {
-		return true
+	last := rungs[len(rungs)-1]
+	lacking := last.Err != nil && errors.Is(last.Err, probe.ErrKindUnsupported)
+	if lacking && last.Stage != tool.Checking {
+		t.Logf("%s does not load here: %v", v.File, last.Err)
+		return false
 	}
-	if rungs[len(rungs)-1].Stage == tool.Checking {
-		var stdout, stderr bytes.Buffer
-		args := append(c.args(vars), "--dry-run", "--variant", v.Name)
-		if code := tl.Main(context.Background(), tool.Env{Stdout: &stdout, Stderr: &stderr, Host: host}, args); code != 0 {
-			t.Errorf("%s:%d: --dry-run of %s failed:\n%s", c.file, c.line, v.File, &stderr)
+	var stdout, stderr bytes.Buffer
+	args := append(c.args(vars), "--dry-run", "--variant", v.Name)
+	if code := tl.Main(context.Background(), tool.Env{Stdout: &stdout, Stderr: &stderr, Host: host}, args); code != 0 {
+		if strings.Contains(stderr.String(), "does not support --") {
+			t.Logf("%s does not serve the flags: %s", v.File, &stderr)
+			return false
 		}
+		t.Errorf("%s:%d: --dry-run of %s failed:\n%s", c.file, c.line, v.File, &stderr)
+		return false
 	}
-	t.Logf("%s cannot attach here: %v", v.File, err)
-	return false
+	if lacking {
+		t.Logf("%s loads, cannot attach here: %v", v.File, last.Err)
+		return false
+	}
+	return true
 }
 
 // toolCase is one case of a test file.
@@ -371,6 +381,21 @@ func setup(t *testing.T, what string, vars map[string]string) {
 		dev := strings.TrimSpace(testenv.Run(t, losetup, "--find", "--show", img))
 		t.Cleanup(func() { exec.Command(losetup, "-d", dev).Run() })
 		vars["DISK"], vars["DISK_DEV"] = filepath.Base(dev), dev
+	case "process":
+		// A process started before the tool, which its flags may name:
+		// $NAME is its pid.
+		if len(f) < 3 {
+			t.Fatalf("setup %q: want process NAME COMMAND...", what)
+		}
+		cmd := exec.Command("bash", "-c", "exec "+expand(strings.Join(f[2:], " "), vars, false))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		vars[f[1]] = strconv.Itoa(cmd.Process.Pid)
 	default:
 		t.Fatalf("unknown setup %q", what)
 	}

@@ -29,13 +29,28 @@ func TestMain(m *testing.M) {
 // workloads whose truth is exact, which a shell cannot promise: each
 // makes its system calls from one thread.
 //
-//	getppid N          N getppid() calls
-//	sleep N DURATION   N sleeps of DURATION (nanosleep)
-//	spin DURATION      keep a CPU busy for DURATION
+//	getppid N             N getppid() calls
+//	getpgid N             N getpgid(-1) calls, which fail with ESRCH
+//	sleep N DURATION      N sleeps of DURATION (nanosleep)
+//	spin DURATION         keep a CPU busy for DURATION
+//	after PATH WORKLOAD   wait for the file PATH to exist, run the
+//	                      workload, then create PATH.done
 func workload(args []string) error {
 	runtime.LockOSThread()
 	if len(args) == 0 {
 		return fmt.Errorf("no workload")
+	}
+	if args[0] == "after" && len(args) > 2 {
+		for {
+			if _, err := os.Stat(args[1]); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := workload(args[2:]); err != nil {
+			return err
+		}
+		return os.WriteFile(args[1]+".done", nil, 0o600)
 	}
 	count := func(i int) (int, error) {
 		if len(args) <= i {
@@ -57,6 +72,14 @@ func workload(args []string) error {
 		}
 		for range n {
 			unix.Getppid()
+		}
+	case "getpgid":
+		n, err := count(1)
+		if err != nil {
+			return err
+		}
+		for range n {
+			unix.Getpgid(-1)
 		}
 	case "sleep":
 		n, err := count(1)

@@ -1,0 +1,100 @@
+package tools
+
+import (
+	"embed"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"friday/script"
+	"friday/tool"
+)
+
+//go:embed runqlat
+var runqlatScripts embed.FS
+
+var runqlat = &tool.Tool{
+	Name:     "runqlat",
+	Summary:  "Summarize run queue (scheduler) latency as a histogram",
+	Interval: true,
+	Variants: tool.Ladder(runqlatScripts, "runqlat", "tracepoint", "rawtracepoint"),
+	Examples: []string{
+		"# summarize run queue latency as a histogram",
+		"1 10 # print 1 second summaries, 10 times",
+		"-mT 1 # 1s summaries, milliseconds, and timestamps",
+		"-P # show each PID separately",
+		"-p 185 # trace PID 185 only",
+	},
+	New: func(fs *pflag.FlagSet) tool.Handler {
+		o := &runqlatOpts{}
+		fs.BoolVarP(&o.timestamp, "timestamp", "T", false, "include timestamp on output")
+		fs.BoolVarP(&o.ms, "milliseconds", "m", false, "millisecond histogram")
+		fs.BoolVarP(&o.pids, "pids", "P", false, "print a histogram per process ID")
+		fs.BoolVar(&o.pidnss, "pidnss", false, "print a histogram per PID namespace")
+		fs.BoolVarP(&o.tids, "tids", "L", false, "print a histogram per thread ID")
+		fs.IntVarP(&o.pid, "pid", "p", 0, "trace this `PID` only")
+		return o
+	},
+}
+
+type runqlatOpts struct {
+	timestamp, ms, pids, pidnss, tids bool
+	pid                               int
+}
+
+func (o *runqlatOpts) Setup(s *tool.Session) error {
+	n := 0
+	for name, on := range map[string]bool{"pids": o.pids, "pidnss": o.pidnss, "tids": o.tids, "milliseconds": o.ms} {
+		if on {
+			s.Param(name, true)
+			if name != "milliseconds" {
+				n++
+			}
+		}
+	}
+	if n > 1 {
+		return tool.Usage("can only use one of -P, -L and --pidnss")
+	}
+	if o.pid != 0 {
+		s.Param("pid", o.pid)
+	}
+	s.Banner("Tracing run queue latency... Hit Ctrl-C to end.")
+	return nil
+}
+
+func (o *runqlatOpts) Summary(s *tool.Session) error {
+	if !s.JSON() {
+		s.Printf("\n")
+		if o.timestamp {
+			s.Printf("%-8s\n", time.Now().Format("15:04:05"))
+		}
+	}
+	name, label := "@all", ""
+	switch {
+	case o.pids:
+		name, label = "@pids", "pid"
+	case o.tids:
+		name, label = "@tids", "tid"
+	case o.pidnss:
+		name, label = "@pidnss", "pidns"
+	}
+	entries, err := s.Map(name)
+	if err != nil {
+		return err
+	}
+	if err := s.ClearMap(name); err != nil {
+		return err
+	}
+	hs := make([]tool.Hist, len(entries))
+	for i, e := range entries {
+		hs[i].Slots = tool.Log2(e.Value.([]script.Bucket))
+		if label != "" {
+			hs[i].Key = signed(e.Key[0])
+		}
+	}
+	unit := "usecs"
+	if o.ms {
+		unit = "msecs"
+	}
+	return s.PrintHists(unit, label, hs)
+}
