@@ -396,6 +396,17 @@ func setup(t *testing.T, what string, vars map[string]string) {
 			cmd.Wait()
 		})
 		vars[f[1]] = strconv.Itoa(cmd.Process.Pid)
+	case "wait":
+		// Until a process of the setup says it is ready.
+		path := expand(strings.Join(f[1:], " "), vars, false)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(path); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("setup %q: %s never appeared", what, path)
+			}
+		}
 	default:
 		t.Fatalf("unknown setup %q", what)
 	}

@@ -33,14 +33,17 @@ func TestMain(m *testing.M) {
 //	getpgid N             N getpgid(-1) calls, which fail with ESRCH
 //	sleep N DURATION      N sleeps of DURATION (nanosleep)
 //	spin DURATION         keep a CPU busy for DURATION
-//	after PATH WORKLOAD   wait for the file PATH to exist, run the
-//	                      workload, then create PATH.done
+//	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
+//	                      exist, run the workload, create PATH.done
 func workload(args []string) error {
 	runtime.LockOSThread()
 	if len(args) == 0 {
 		return fmt.Errorf("no workload")
 	}
 	if args[0] == "after" && len(args) > 2 {
+		if err := os.WriteFile(args[1]+".ready", nil, 0o600); err != nil {
+			return err
+		}
 		for {
 			if _, err := os.Stat(args[1]); err == nil {
 				break
