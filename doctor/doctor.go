@@ -62,6 +62,10 @@ type Result struct {
 type Report struct {
 	Checks []Result `json:"checks"`
 	Usable bool     `json:"usable"`
+	// Tools says, per tool of the suite, which of its scripts would run
+	// here (the detail), or why none would. The command fills it in:
+	// the tools stand on more than what the checks try.
+	Tools []Result `json:"tools,omitempty"`
 }
 
 // Options change what Run does.
@@ -121,6 +125,18 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "%-*s%-*s%s\n", nameWidth, c.Name, statusCols, c.Status, l)
 			} else {
 				fmt.Fprintf(&b, "%s%s\n", indent, l)
+			}
+		}
+	}
+	if len(r.Tools) > 0 {
+		b.WriteString("\ntools (the script each runs here, by the kind of probe it uses):\n")
+		for _, c := range r.Tools {
+			for i, l := range wrap(c.Detail, textWidth-len(indent)) {
+				if i == 0 {
+					fmt.Fprintf(&b, "%-*s%-*s%s\n", nameWidth, c.Name, statusCols, c.Status, l)
+				} else {
+					fmt.Fprintf(&b, "%s%s\n", indent, l)
+				}
 			}
 		}
 	}

@@ -106,7 +106,16 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 		}
 		for _, e := range t.Examples {
 			args, doc, _ := strings.Cut(e, "#")
-			fmt.Fprintf(&b, "    %-*s  # %s\n", width, exampleLine(t, args), strings.TrimSpace(doc))
+			// A long comment goes on under itself.
+			cmd, line := exampleLine(t, args), ""
+			for _, w := range strings.Fields(doc) {
+				if line != "" && 4+width+4+len(line)+1+len(w) > 79 {
+					fmt.Fprintf(&b, "    %-*s  # %s\n", width, cmd, line)
+					cmd, line = "", ""
+				}
+				line = strings.TrimSpace(line + " " + w)
+			}
+			fmt.Fprintf(&b, "    %-*s  # %s\n", width, cmd, line)
 		}
 	}
 	io.WriteString(w, b.String())

@@ -15,7 +15,9 @@ const doctorUsage = `Usage:
 Checks whether this host can be analysed and how well: privileges, BPF,
 BTF, each kind of probe (by attaching one), perf events, kernel settings,
 frame pointers and debug symbols. Each line says OK, WARN or FAIL and what
-to do. The exit status is non-zero only when tracing is impossible.
+to do. Then, per tool (friday tools), the script that would run here: the
+first of its attach ladder whose probes exist and load. The exit status is
+non-zero only when tracing is impossible.
 
 Flags:
 `
@@ -69,6 +71,9 @@ func (a *app) doctor(args []string) int {
 		return 1
 	}
 	r := doctor.Run(doctor.Options{Fix: o.fix})
+	if r.Usable {
+		r.Tools = toolVariants()
+	}
 	if err := write(r, stdout); err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1

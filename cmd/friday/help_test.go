@@ -33,3 +33,29 @@ func TestTraceHelpWidth(t *testing.T) {
 		}
 	}
 }
+
+// friday tools lists every tool with the variant that would run here;
+// friday TOOL runs it, friday help TOOL shows its help.
+func TestTools(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := (&app{stdout: &out, stderr: &errb}).main([]string{"tools"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"TOOL          VARIANT        DESCRIPTION\n", "\nbiolatency    ", "\nsyscount      "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("friday tools lacks %q:\n%s", want, out.String())
+		}
+	}
+	var help bytes.Buffer
+	if code := (&app{stdout: &help, stderr: &errb}).main([]string{"help", "tools"}); code != 0 || help.String() != out.String() {
+		t.Errorf("friday help tools (exit %d) differs from friday tools:\n%s", code, help.String())
+	}
+	help.Reset()
+	if code := (&app{stdout: &help, stderr: &errb}).main([]string{"help", "runqlat"}); code != 0 || !strings.HasPrefix(help.String(), "usage: friday runqlat [-h]") {
+		t.Errorf("friday help runqlat (exit %d):\n%s", code, help.String())
+	}
+	help.Reset()
+	if code := (&app{stdout: &help, stderr: &errb}).main([]string{"runqlat", "-h"}); code != 0 || !strings.HasPrefix(help.String(), "usage: friday runqlat [-h]") {
+		t.Errorf("friday runqlat -h (exit %d):\n%s", code, help.String())
+	}
+}

@@ -1,0 +1,86 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"friday/internal/testenv"
+	"friday/tool"
+)
+
+// Every tool's help is bcc's layout, within 80 columns, with examples.
+func TestHelp(t *testing.T) {
+	for _, tl := range All() {
+		var out, errb bytes.Buffer
+		if code := tl.Main(context.Background(), tool.Env{Stdout: &out, Stderr: &errb}, []string{"-h"}); code != 0 {
+			t.Errorf("%s -h: exit %d: %s", tl.Name, code, &errb)
+		}
+		help := out.String()
+		for _, want := range []string{"usage: friday " + tl.Name + " [-h]", "\n" + tl.Summary + "\n", "\noptions:\n", "\nexamples:\n    friday " + tl.Name} {
+			if !strings.Contains(help, want) {
+				t.Errorf("%s -h lacks %q:\n%s", tl.Name, want, help)
+			}
+		}
+		for _, l := range strings.Split(help, "\n") {
+			if len(l) >= 80 {
+				t.Errorf("%s -h: a line of %d columns: %q", tl.Name, len(l), l)
+			}
+		}
+	}
+}
+
+// Mistakes on the command line say which and show the usage; the ladder
+// says why no variant runs.
+func TestCommandLine(t *testing.T) {
+	for _, c := range []struct {
+		args   string
+		bpf    bool // needs BPF
+		code   int
+		stdout string // a regular expression
+		stderr string
+	}{
+		{args: "biolatency -z", code: 2, stderr: `(?s)^usage: friday biolatency \[-h\].*error: unknown shorthand flag: 'z' in -z\nRun 'friday biolatency -h' for help.\n$`},
+		{args: "biolatency --bogus", code: 2, stderr: `unknown flag: --bogus`},
+		{args: "biolatency -D -F", code: 2, stderr: `can only use -D or -F`},
+		{args: "biolatency 1 2 3", code: 2, stderr: `unrecognized arguments: 3`},
+		{args: "biolatency 0", code: 2, stderr: `interval must be a positive whole number, got "0"`},
+		{args: "biolatency -f xml", code: 2, stderr: `unknown output format "xml"`},
+		{args: "execsnoop 5", code: 2, stderr: `unrecognized arguments: 5`},
+		{args: "opensnoop -f O_BOGUS", code: 2, stderr: `unknown flag "O_BOGUS" for -f`},
+		{args: "syscount -e EBOGUS", code: 2, stderr: `unknown error "EBOGUS" for -e`},
+		{args: "syscount -l", code: 0, stdout: `(?m)^getppid$`},
+		{args: "biolatency -d nosuchdisk", code: 1, stderr: `^friday biolatency: no such disk "nosuchdisk"\n$`},
+		{args: "biolatency --variant nope", bpf: true, code: 1, stderr: `no variant "nope" \(the tool has tracepoint, rawtracepoint, kprobe\)`},
+		{args: "runqlat -P --variant tracepoint", bpf: true, code: 1, stderr: `^friday runqlat: does not support --pids\n$`},
+		{args: "runqlat -P --dry-run -v", bpf: true, code: 0, stderr: `runqlat/tracepoint.bt left: does not support --pids\n.*runqlat/rawtracepoint.bt loads`},
+		{args: "biolatency --dry-run --variant kprobe -Q -D", bpf: true, code: 0, stderr: `biolatency/kprobe.bt loads: the kernel's verifier accepts it`},
+	} {
+		if c.bpf {
+			testenv.BPF(t)
+		}
+		args := strings.Fields(c.args)
+		var out, errb bytes.Buffer
+		code := Lookup(args[0]).Main(context.Background(), tool.Env{Stdout: &out, Stderr: &errb}, args[1:])
+		if code != c.code || !regexp.MustCompile(c.stdout).MatchString(out.String()) || !regexp.MustCompile(c.stderr).MatchString(errb.String()) {
+			t.Errorf("%s: exit %d\n--- stdout:\n%s--- stderr:\n%s", c.args, code, &out, &errb)
+		}
+	}
+}
+
+// A variant for a kind of probe the kernel lacks fails at attach with the
+// probe layer's one-line message, and a tool whose other rungs work never
+// fails because of it.
+func TestMissingKind(t *testing.T) {
+	testenv.BPF(t)
+	var out, errb bytes.Buffer
+	code := biolatency.Main(context.Background(), tool.Env{Stdout: &out, Stderr: &errb}, []string{"--variant", "kprobe", "1", "1"})
+	if v, rungs := tool.Choose(&tool.Tool{Variants: biolatency.Variants[2:]}, nil); v != nil {
+		t.Skipf("this kernel has kprobes: %v", rungs)
+	}
+	if code != 1 || !strings.HasPrefix(errb.String(), "friday biolatency: kprobe:") || strings.Count(errb.String(), "\n") != 1 {
+		t.Errorf("exit %d\n%s", code, &errb)
+	}
+}
