@@ -64,7 +64,7 @@ disk = sdz
 		},
 		{
 			name: "linear", unit: "msecs",
-			hs:   []Hist{{Slots: []uint64{1, 0, 3}, Min: 10, Step: 5}},
+			hs: []Hist{{Slots: []uint64{1, 0, 3}, Min: 10, Step: 5}},
 			want: `
      msecs         : count     distribution
         10         : 1        |*************                           |
