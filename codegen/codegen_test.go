@@ -353,6 +353,13 @@ func describeMap(m *Map, bm *ebpf.Map) []string {
 		if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
 			keyType = HistKey(m.Key)
 		}
+		if HistArray(m) {
+			// Buckets held in an array: those that counted, by index.
+			if combineValue(m.Value, vals) == "0" {
+				continue
+			}
+			k = binary.NativeEndian.AppendUint64(nil, uint64(binary.NativeEndian.Uint32(k)))
+		}
 		ks := ""
 		if keyType != nil {
 			ks = "[" + describeValue(keyType, k) + "]"

@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"math"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -53,6 +54,13 @@ func (g *gen) userMap(cm *check.Map) *Map {
 			spec.Type = ebpf.PerCPUArray
 			spec.KeySize = 4
 			spec.MaxEntries = 1
+		case cm.Key == nil && isHist(cm.Value) && !g.bpfRemoves(cm):
+			// A slot per bucket, indexed by the bucket: no hashing, an
+			// inlined lookup that never misses. The runtime reads it as
+			// the hash of buckets it stands for (see HistArray).
+			spec.Type = ebpf.PerCPUArray
+			spec.KeySize = 4
+			spec.MaxEntries = uint32(histBuckets(cm.Value))
 		case agg:
 			spec.Type = ebpf.PerCPUHash
 		}
@@ -496,12 +504,17 @@ func (f *fn) aggregate(s *syntax.AssignStmt, m *Map, keys []syntax.Expr, c *chec
 		if len(keys) > 0 {
 			b = f.keep(b)
 		}
-		key = f.mapKey(m, keys, s.Pos(), 8)
-		bo := 0
-		if m.Key != nil {
-			bo = HistKey(m.Key).Fields[1].Offset
+		if m.Spec.Type == ebpf.PerCPUArray {
+			key = f.alloc(4)
+			f.storeInt(key, b, 4)
+		} else {
+			key = f.mapKey(m, keys, s.Pos(), 8)
+			bo := 0
+			if m.Key != nil {
+				bo = HistKey(m.Key).Fields[1].Offset
+			}
+			f.storeInt(key.at(bo), b, 8)
 		}
-		f.storeInt(key.at(bo), b, 8)
 		v = constVal(1, types.U64)
 	default:
 		if hasArg {
@@ -630,6 +643,24 @@ func (f *fn) lhistArgs(c *check.Call) (lo, hi, step int64) {
 		f.errorf(c.Args[0].Pos(), "lhist() needs min < max and step > 0")
 	}
 	return vals[0], vals[1], vals[2]
+}
+
+func isHist(t *types.Type) bool { return t.Kind == types.Hist || t.Kind == types.Lhist }
+
+// histBuckets is the number of buckets of a hist or lhist value.
+func histBuckets(t *types.Type) int64 {
+	if t.Kind == types.Hist {
+		return histBucket(math.MaxInt64, t.Bits) + 1
+	}
+	return (t.Max-t.Min)/t.Step + 2
+}
+
+// HistArray reports whether m holds a hist or lhist without keys as a
+// per-CPU array indexed by bucket (key: a uint32), which the runtime reads
+// as the hash map of buckets the layout describes: an entry per bucket
+// that counted, keyed by HistKey(nil).
+func HistArray(m *Map) bool {
+	return m.Key == nil && isHist(m.Value) && m.Spec.Type == ebpf.PerCPUArray
 }
 
 func constBucket(c *check.Call, info *check.Info, n int64) int64 {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,15 +80,35 @@ func (s *state) printMap(m *codegen.Map, top, div uint64) error {
 // program may add and delete keys meanwhile: every key present from start
 // to end is read once, others may or may not be.
 func (s *state) entries(m *codegen.Map) ([]Entry, error) {
+	out, err := s.rawEntries(m)
+	if err != nil || !codegen.HistArray(m) {
+		return out, err
+	}
+	// A hist without keys held in an array: the buckets that counted,
+	// keyed by their uint64 index as in a hash of buckets.
+	buckets := out[:0]
+	for _, e := range out {
+		if binary.NativeEndian.Uint64(e.Value) == 0 {
+			continue
+		}
+		key := binary.NativeEndian.AppendUint64(nil, uint64(binary.NativeEndian.Uint32(e.Key)))
+		buckets = append(buckets, Entry{Key: key, Value: e.Value})
+	}
+	return buckets, nil
+}
+
+// rawEntries reads a map's entries with their keys as the kernel has
+// them.
+func (s *state) rawEntries(m *codegen.Map) ([]Entry, error) {
 	bm := s.maps[m.Name]
 	out, err := batchEntries(m, bm)
-	if err == nil {
-		return out, nil
+	if errors.Is(err, errNoBatch) {
+		return s.walkEntries(m, bm)
 	}
-	if !errors.Is(err, errNoBatch) {
+	if err != nil {
 		return nil, fmt.Errorf("reading map %s: %w", m.Name, err)
 	}
-	return s.walkEntries(m, bm)
+	return out, nil
 }
 
 // errNoBatch is batchEntries's error where the kernel cannot read the map
@@ -281,9 +302,13 @@ func better(t *types.Type, v, cur []byte) bool {
 // Arrays cannot lose their elements, so clear zeroes them too.
 func (s *state) resetMap(m *codegen.Map, remove bool) error {
 	bm := s.maps[m.Name]
-	entries, err := s.entries(m)
+	entries, err := s.rawEntries(m)
 	if err != nil {
 		return err
+	}
+	if codegen.HistArray(m) {
+		// Only the buckets that counted need zeroing.
+		entries = slices.DeleteFunc(entries, func(e Entry) bool { return binary.NativeEndian.Uint64(e.Value) == 0 })
 	}
 	isArray := bm.Type() == ebpf.Array || bm.Type() == ebpf.PerCPUArray
 	if remove && !isArray {

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# friday's tools against their libbpf-tools twins (Debian's libbpf-tools,
+# C compiled by clang -O2), side by side:
+#
+# - ns/event: both tools run at once under the same workload; the kernel's
+#   BPF statistics (kernel.bpf_stats_enabled, on only meanwhile) give the
+#   run time and runs of each one's programs, summed over the programs of
+#   its own process; median of RUNS, which start the twins in turn first
+#   (programs on one tracepoint run in the order they were attached);
+# - start: from exec to the tool's first line (friday's "Tracing..." on
+#   standard error, libbpf-tools' first line, line-buffered by stdbuf),
+#   median of RUNS;
+# - RSS: peak resident memory over a run of the workload.
+#
+# usage: bench/tools.sh [RUNS] [TOOL...]       (as root; RUNS defaults to 5)
+#   LIBBPF_TOOLS names the directory of libbpf-tools (default /usr/sbin).
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+need_root
+need_cmd losetup
+need_cmd stdbuf
+build_friday
+LIBBPF=${LIBBPF_TOOLS:-/usr/sbin}
+runs=${1:-5}
+shift || true
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(biolatency biosnoop bitesize execsnoop exitsnoop opensnoop runqlat syscount)
+
+old_stats=$(sysctl -n kernel.bpf_stats_enabled)
+dir=$(mktemp -d)
+truncate -s 256M "$dir/disk.img"
+loop=$(losetup --find --show "$dir/disk.img")
+pids=()
+cleanup() {
+	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	losetup -d "$loop"
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# workload runs what the tool sees: a known number of its events.
+workload() {
+	case $1 in
+	biolatency | biosnoop | bitesize) dd if=/dev/zero of="$loop" bs=4k count=20000 oflag=direct status=none ;;
+	execsnoop | exitsnoop) for _ in $(seq 1000); do /bin/true; done ;;
+	opensnoop) for _ in $(seq 20000); do : </etc/hostname; done ;;
+	runqlat) dd if=/dev/zero bs=1 count=100000 status=none | cat >/dev/null ;;
+	syscount) dd if=/dev/zero of=/dev/null bs=1 count=200000 status=none ;;
+	esac
+}
+
+# the commands of each twin: friday's, then libbpf-tools', line-buffered.
+friday_cmd() { echo "$FRIDAY $1"; }
+libbpf_cmd() { echo "stdbuf -oL $LIBBPF/$1"; }
+
+# wait_output waits up to 15 s for FILE to hold a line.
+wait_output() {
+	for _ in $(seq 1500); do
+		[ -s "$1" ] && return 0
+		sleep 0.01
+	done
+	echo "no output in $1" >&2
+	return 1
+}
+
+# cost prints "friday_ns libbpf_ns friday_runs libbpf_runs" for one run
+# of a tool, FIRST (friday or libbpf) started first.
+cost() {
+	local f l fb lb fa la
+	if [ "$2" = friday ]; then
+		# shellcheck disable=SC2046 # the commands are split on purpose
+		$(friday_cmd "$1") >/dev/null 2>"$dir/f.out" &
+		f=$!
+		wait_output "$dir/f.out"
+	fi
+	# shellcheck disable=SC2046
+	$(libbpf_cmd "$1") >"$dir/l.out" 2>&1 &
+	l=$!
+	wait_output "$dir/l.out"
+	if [ "$2" != friday ]; then
+		# shellcheck disable=SC2046
+		$(friday_cmd "$1") >/dev/null 2>"$dir/f.out" &
+		f=$!
+		wait_output "$dir/f.out"
+	fi
+	pids=("$f" "$l")
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	fb=$(prog_counters "$f") lb=$(prog_counters "$l")
+	workload "$1"
+	fa=$(prog_counters "$f") la=$(prog_counters "$l")
+	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
+	kill -TERM "$f" "$l"
+	wait "$f" "$l" 2>/dev/null || true
+	pids=()
+	sum() { join <(echo "$1") <(echo "$2") | awk '{ ns += $4 - $2; n += $5 - $3 } END { print ns + 0, n + 0 }'; }
+	read -r fns fn < <(sum "$fb" "$fa")
+	read -r lns ln < <(sum "$lb" "$la")
+	echo "$((fn ? fns / fn : 0)) $((ln ? lns / ln : 0)) $fn $ln"
+}
+
+# start prints the milliseconds from exec to the first line of a command.
+start() {
+	local fifo="$dir/fifo" s e p line
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	s=$EPOCHREALTIME
+	# shellcheck disable=SC2086
+	$1 >"$fifo" 2>&1 &
+	p=$!
+	read -r line <"$fifo"
+	e=$EPOCHREALTIME
+	kill -TERM "$p" 2>/dev/null || true
+	# Drain what it prints while it ends.
+	cat "$fifo" >/dev/null &
+	wait "$p" 2>/dev/null || true
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }'
+}
+
+# rss prints the peak RSS in KiB of a command over the tool's workload.
+rss() {
+	# shellcheck disable=SC2086
+	/usr/bin/time -f '%M' -o "$dir/rss" $2 >"$dir/r.out" 2>&1 &
+	local p=$!
+	wait_output "$dir/r.out"
+	workload "$1"
+	pkill -TERM -P "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+	tail -n 1 "$dir/rss"
+}
+
+printf '%-11s %12s %12s %10s %10s %10s %10s\n' "" "ns/event" "" "start ms" "" "RSS KiB" ""
+printf '%-11s %12s %12s %10s %10s %10s %10s\n' tool friday libbpf friday libbpf friday libbpf
+for t in "${tools[@]}"; do
+	fc=() lc=() fs=() ls=()
+	for i in $(seq "$runs"); do
+		first=friday
+		[ $((i % 2)) -eq 0 ] && first=libbpf
+		read -r fns lns fn ln < <(cost "$t" "$first")
+		fc+=("$fns") lc+=("$lns")
+		echo "  $t: friday $fns ns x $fn, libbpf-tools $lns ns x $ln ($first first)" >&2
+		fs+=("$(start "$(friday_cmd "$t")")")
+		ls+=("$(start "$(libbpf_cmd "$t")")")
+	done
+	fr=$(rss "$t" "$(friday_cmd "$t")")
+	lr=$(rss "$t" "$(libbpf_cmd "$t")")
+	printf '%-11s %12s %12s %10s %10s %10s %10s\n' "$t" \
+		"$(printf '%s\n' "${fc[@]}" | median)" "$(printf '%s\n' "${lc[@]}" | median)" \
+		"$(printf '%s\n' "${fs[@]}" | median)" "$(printf '%s\n' "${ls[@]}" | median)" "$fr" "$lr"
+done
