@@ -55,10 +55,12 @@ workload() {
 friday_cmd() { echo "$FRIDAY $1"; }
 libbpf_cmd() { echo "stdbuf -oL $LIBBPF/$1"; }
 
-# wait_output waits up to 15 s for FILE to hold a line.
+# wait_output waits up to 15 s for FILE to hold a line, or for the
+# process PID to end (a tool that fails to start).
 wait_output() {
 	for _ in $(seq 1500); do
 		[ -s "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.01
 	done
 	echo "no output in $1" >&2
@@ -69,21 +71,23 @@ wait_output() {
 # of a tool, FIRST (friday or libbpf) started first.
 cost() {
 	local f l fb lb fa la
+	# A file left from the run before would pass for the tool's start.
+	rm -f "$dir/f.out" "$dir/l.out"
 	if [ "$2" = friday ]; then
 		# shellcheck disable=SC2046 # the commands are split on purpose
 		$(friday_cmd "$1") >/dev/null 2>"$dir/f.out" &
 		f=$!
-		wait_output "$dir/f.out"
+		wait_output "$dir/f.out" "$f" || true
 	fi
 	# shellcheck disable=SC2046
 	$(libbpf_cmd "$1") >"$dir/l.out" 2>&1 &
 	l=$!
-	wait_output "$dir/l.out"
+	wait_output "$dir/l.out" "$l" || true
 	if [ "$2" != friday ]; then
 		# shellcheck disable=SC2046
 		$(friday_cmd "$1") >/dev/null 2>"$dir/f.out" &
 		f=$!
-		wait_output "$dir/f.out"
+		wait_output "$dir/f.out" "$f" || true
 	fi
 	pids=("$f" "$l")
 	sysctl -q -w kernel.bpf_stats_enabled=1
@@ -91,13 +95,14 @@ cost() {
 	workload "$1"
 	fa=$(prog_counters "$f") la=$(prog_counters "$l")
 	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
-	kill -TERM "$f" "$l"
+	kill -TERM "$f" "$l" 2>/dev/null || true
 	wait "$f" "$l" 2>/dev/null || true
 	pids=()
 	sum() { join <(echo "$1") <(echo "$2") | awk '{ ns += $4 - $2; n += $5 - $3 } END { print ns + 0, n + 0 }'; }
 	read -r fns fn < <(sum "$fb" "$fa")
 	read -r lns ln < <(sum "$lb" "$la")
-	echo "$((fn ? fns / fn : 0)) $((ln ? lns / ln : 0)) $fn $ln"
+	# A tool that did not start or saw nothing gets "-".
+	echo "$([ "$fn" -gt 0 ] && echo $((fns / fn)) || echo -) $([ "$ln" -gt 0 ] && echo $((lns / ln)) || echo -) $fn $ln"
 }
 
 # start prints the milliseconds from exec to the first line of a command.
@@ -109,8 +114,12 @@ start() {
 	# shellcheck disable=SC2086
 	$1 >"$fifo" 2>&1 &
 	p=$!
-	read -r line <"$fifo"
+	read -r line <"$fifo" || true
 	e=$EPOCHREALTIME
+	# A tool that fails prints its error: no start time.
+	if ! kill -0 "$p" 2>/dev/null; then
+		wait "$p" 2>/dev/null && true || { echo -; return; }
+	fi
 	kill -TERM "$p" 2>/dev/null || true
 	# Drain what it prints while it ends.
 	cat "$fifo" >/dev/null &
@@ -120,15 +129,20 @@ start() {
 
 # rss prints the peak RSS in KiB of a command over the tool's workload.
 rss() {
+	rm -f "$dir/r.out"
 	# shellcheck disable=SC2086
 	/usr/bin/time -f '%M' -o "$dir/rss" $2 >"$dir/r.out" 2>&1 &
 	local p=$!
-	wait_output "$dir/r.out"
+	wait_output "$dir/r.out" "$p" || { echo -; return; }
 	workload "$1"
 	pkill -TERM -P "$p" 2>/dev/null || true
 	wait "$p" 2>/dev/null || true
 	tail -n 1 "$dir/rss"
 }
+
+# med is the median of its numeric arguments, "-" when there are none (the
+# tool failed each time).
+med() { printf '%s\n' "$@" | grep -v '^-$' | median 2>/dev/null || echo -; }
 
 printf '%-11s %12s %12s %10s %10s %10s %10s\n' "" "ns/event" "" "start ms" "" "RSS KiB" ""
 printf '%-11s %12s %12s %10s %10s %10s %10s\n' tool friday libbpf friday libbpf friday libbpf
@@ -146,6 +160,5 @@ for t in "${tools[@]}"; do
 	fr=$(rss "$t" "$(friday_cmd "$t")")
 	lr=$(rss "$t" "$(libbpf_cmd "$t")")
 	printf '%-11s %12s %12s %10s %10s %10s %10s\n' "$t" \
-		"$(printf '%s\n' "${fc[@]}" | median)" "$(printf '%s\n' "${lc[@]}" | median)" \
-		"$(printf '%s\n' "${fs[@]}" | median)" "$(printf '%s\n' "${ls[@]}" | median)" "$fr" "$lr"
+		"$(med "${fc[@]}")" "$(med "${lc[@]}")" "$(med "${fs[@]}")" "$(med "${ls[@]}")" "$fr" "$lr"
 done

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"friday/script"
+	"friday/types"
 )
 
 // Env is what a tool runs with.
@@ -238,6 +239,50 @@ func (s *Session) Map(name string) ([]script.Entry, error) {
 
 // ClearMap empties the map name of the running script.
 func (s *Session) ClearMap(name string) error { return s.run.ClearMap(name) }
+
+// Heading prints what comes before each summary in bcc's tools: a blank
+// line, and with stamp the time (HH:MM:SS) on a line of its own. JSON has
+// the time of each summary anyway.
+func (s *Session) Heading(stamp bool) {
+	if s.JSON() {
+		return
+	}
+	s.Printf("\n")
+	if stamp {
+		s.Printf("%-8s\n", time.Now().Format("15:04:05"))
+	}
+}
+
+// HistMap reads the running script's hist() or lhist() map name as
+// histograms, one per key, and empties it for the next interval. keyOf
+// makes a histogram's Key of the parts of its map key; nil leaves Key nil
+// (a map without keys).
+func (s *Session) HistMap(name string, keyOf func(parts []any) any) ([]Hist, error) {
+	m, err := s.run.Map(name)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := m.Entries()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ClearMap(name); err != nil {
+		return nil, err
+	}
+	hs := make([]Hist, len(entries))
+	for i, e := range entries {
+		bs := e.Value.([]script.Bucket)
+		if m.Value.Kind == types.Lhist {
+			hs[i].Slots, hs[i].Min, hs[i].Step = Linear(bs)
+		} else {
+			hs[i].Slots = Log2(bs)
+		}
+		if keyOf != nil {
+			hs[i].Key = keyOf(e.Key)
+		}
+	}
+	return hs, nil
+}
 
 // PrintHists prints histograms of unit ("usecs"), each under a line
 // "label = key" when label is set, as bcc does; in JSON they are the

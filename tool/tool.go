@@ -43,7 +43,8 @@
 // how the tool prints: a table of columns (Session.Table), one row per
 // event its Event method makes of what the script sends with printf(); or
 // a summary each interval, which its Summary method reads from the
-// script's maps (Session.Map) and prints (Session.PrintHists for bcc's
+// script's maps (Session.HistMap for histograms, Session.Map for the
+// others) and prints (Session.Heading, then Session.PrintHists for bcc's
 // histograms). The tool is added to the list in tools.go, and a test case
 // to the tools' testdata (see tools/testdata/README.md).
 //

@@ -2,12 +2,10 @@ package tools
 
 import (
 	"embed"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"friday/blockdev"
-	"friday/script"
 	"friday/tool"
 )
 
@@ -75,36 +73,19 @@ func (o *biolatencyOpts) Setup(s *tool.Session) error {
 }
 
 func (o *biolatencyOpts) Summary(s *tool.Session) error {
-	if !s.JSON() {
-		s.Printf("\n")
-		if o.timestamp {
-			s.Printf("%-8s\n", time.Now().Format("15:04:05"))
-		}
-	}
-	name, label := "@all", ""
+	s.Heading(o.timestamp)
+	name, label, keyOf := "@all", "", (func([]any) any)(nil)
 	switch {
 	case o.disks:
 		name, label = "@disks", "disk"
+		keyOf = func(k []any) any { return o.names.Name(blockdev.Dev(unsigned(k[0]))) }
 	case o.flags:
 		name, label = "@flags", "flags"
+		keyOf = func(k []any) any { return requestFlags(k[0]) }
 	}
-	entries, err := s.Map(name)
+	hs, err := s.HistMap(name, keyOf)
 	if err != nil {
 		return err
-	}
-	if err := s.ClearMap(name); err != nil {
-		return err
-	}
-	hs := make([]tool.Hist, 0, len(entries))
-	for _, e := range entries {
-		h := tool.Hist{Slots: tool.Log2(e.Value.([]script.Bucket))}
-		switch {
-		case o.disks:
-			h.Key = o.names.Name(blockdev.Dev(unsigned(e.Key[0])))
-		case o.flags:
-			h.Key = requestFlags(e.Key[0])
-		}
-		hs = append(hs, h)
 	}
 	if err := s.PrintHists(o.unit, label, hs); err != nil {
 		return err

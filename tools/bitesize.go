@@ -2,12 +2,10 @@ package tools
 
 import (
 	"embed"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"friday/blockdev"
-	"friday/script"
 	"friday/tool"
 )
 
@@ -56,22 +54,10 @@ func (o *bitesizeOpts) Setup(s *tool.Session) error {
 }
 
 func (o *bitesizeOpts) Summary(s *tool.Session) error {
-	if !s.JSON() {
-		s.Printf("\n")
-		if o.timestamp {
-			s.Printf("%-8s\n", time.Now().Format("15:04:05"))
-		}
-	}
-	entries, err := s.Map("@kbytes")
+	s.Heading(o.timestamp)
+	hs, err := s.HistMap("@kbytes", func(k []any) any { return k[0] })
 	if err != nil {
 		return err
-	}
-	if err := s.ClearMap("@kbytes"); err != nil {
-		return err
-	}
-	hs := make([]tool.Hist, len(entries))
-	for i, e := range entries {
-		hs[i] = tool.Hist{Key: e.Key[0], Slots: tool.Log2(e.Value.([]script.Bucket))}
 	}
 	return s.PrintHists("Kbytes", "Process Name", hs)
 }

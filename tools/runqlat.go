@@ -2,11 +2,9 @@ package tools
 
 import (
 	"embed"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"friday/script"
 	"friday/tool"
 )
 
@@ -63,12 +61,7 @@ func (o *runqlatOpts) Setup(s *tool.Session) error {
 }
 
 func (o *runqlatOpts) Summary(s *tool.Session) error {
-	if !s.JSON() {
-		s.Printf("\n")
-		if o.timestamp {
-			s.Printf("%-8s\n", time.Now().Format("15:04:05"))
-		}
-	}
+	s.Heading(o.timestamp)
 	name, label := "@all", ""
 	switch {
 	case o.pids:
@@ -78,19 +71,13 @@ func (o *runqlatOpts) Summary(s *tool.Session) error {
 	case o.pidnss:
 		name, label = "@pidnss", "pidns"
 	}
-	entries, err := s.Map(name)
+	var keyOf func([]any) any
+	if label != "" {
+		keyOf = func(k []any) any { return signed(k[0]) }
+	}
+	hs, err := s.HistMap(name, keyOf)
 	if err != nil {
 		return err
-	}
-	if err := s.ClearMap(name); err != nil {
-		return err
-	}
-	hs := make([]tool.Hist, len(entries))
-	for i, e := range entries {
-		hs[i].Slots = tool.Log2(e.Value.([]script.Bucket))
-		if label != "" {
-			hs[i].Key = signed(e.Key[0])
-		}
 	}
 	unit := "usecs"
 	if o.ms {
