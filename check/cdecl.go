@@ -121,7 +121,11 @@ func (p *cparser) got(tok string) bool {
 }
 
 func (p *cparser) expect(tok string) {
-	if got := p.next(); got != tok {
+	switch got := p.next(); got {
+	case tok:
+	case "":
+		p.fail("expected '%s' before the end of the definition", tok)
+	default:
 		p.fail("expected '%s', found '%s'", tok, got)
 	}
 }
@@ -233,7 +237,8 @@ func (p *cparser) attributes() cattrs {
 		p.next()
 		p.expect("(")
 		p.expect("(")
-		for p.err == nil && p.peek() != ")" {
+		// At the end of the text, expect reports the missing ')'.
+		for p.err == nil && p.peek() != ")" && p.peek() != "" {
 			name := strings.Trim(p.next(), "_")
 			var args []string
 			if p.peek() == "(" {
