@@ -194,13 +194,8 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 	case "kstack", "ustack":
 		return f.stackID(e, c, t)
 	case "args":
-		if len(f.points) > 0 && f.points[0].Args != nil && f.ptype == ebpf.TracePoint {
-			at := f.points[0].Args
-			m := f.alloc(at.Size)
-			f.addr(asm.R1, m)
-			f.emit(asm.Mov.Imm(asm.R2, int32(at.Size)), asm.Mov.Reg(asm.R3, rCtx))
-			f.call(asm.FnProbeReadKernel)
-			return value{kind: vMem, m: m, t: t}
+		if len(f.points) > 0 && f.points[0].Args != nil {
+			return f.argsValue(f.points[0].Args, t)
 		}
 	}
 	f.errorf(e.Pos(), "builtin %s is not supported by the code generator", c.Name)

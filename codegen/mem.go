@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"friday/internal/bpfint"
 	"friday/syntax"
 	"friday/types"
 )
@@ -506,6 +507,30 @@ func (f *fn) recordFieldInto(fd types.Field, dst mem, t *types.Type, pad bool) {
 	if pad && t.Size > n {
 		f.zero(dst.at(n), t.Size-n)
 	}
+}
+
+// argsValue copies the whole args struct at of the probe's context.
+func (f *fn) argsValue(at, t *types.Type) value {
+	m := f.alloc(at.Size)
+	if f.ptype == ebpf.TracePoint {
+		f.addr(asm.R1, m)
+		f.emit(asm.Mov.Imm(asm.R2, int32(at.Size)), asm.Mov.Reg(asm.R3, rCtx))
+		f.call(asm.FnProbeReadKernel)
+		return value{kind: vMem, m: m, t: t}
+	}
+	// The context of raw tracepoints, tp_btf, fentry and iterators is an
+	// array of 8-byte slots, read by loads of each argument's size (what
+	// the verifier checks against the BTF); the rest of a slot is zero.
+	for _, fd := range at.Fields {
+		n := 8
+		if isIntLike(fd.Type) && fd.Type.Size < 8 {
+			n = intSize(fd.Type)
+			f.zero(m.at(fd.Offset+n), 8-n)
+		}
+		f.emit(asm.LoadMem(asm.R0, rCtx, int16(fd.Offset), bpfint.Size(n)),
+			asm.StoreMem(m.base, int16(m.off+fd.Offset), asm.R0, bpfint.Size(n)))
+	}
+	return value{kind: vMem, m: m, t: t}
 }
 
 // argSlot reads a typed argument of a raw tracepoint or tp_btf program:
