@@ -142,6 +142,10 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 			f.b.mark(skip)
 			return value{kind: vReg, r: asm.R1, t: t}
 		}
+		if p := f.points; len(p) > 0 && (p[0].Provider == "begin" || p[0].Provider == "end") {
+			// bpftrace runs BEGIN and END through uprobes on itself.
+			return constVal(1, t)
+		}
 		return constVal(0, t)
 	case "ncpus":
 		return constVal(int64(f.g.opts.NumCPU), t)
