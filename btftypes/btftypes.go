@@ -20,6 +20,11 @@ type Converter struct {
 	spec  *btf.Spec
 	cache map[btf.Type]*types.Type
 	enums map[string]EnumConst // enum value name -> value, built on first use
+	// Local gives the types a script defines ("struct task_struct"), which
+	// win over the kernel's of the same name wherever those are reached:
+	// as bpftrace, which gives the compiler the script's definitions
+	// first. Nil, or a nil result, keeps the kernel's.
+	Local func(name string) *types.Type
 }
 
 // EnumConst is an enum constant: its value and its enum type.
@@ -179,18 +184,30 @@ func (b *Converter) Type(t btf.Type) *types.Type {
 		elem := b.Type(t.Type)
 		return types.ArrayOf(elem, int(t.Nelems))
 	case *btf.Struct:
+		if r := b.local("struct ", t.Name); r != nil {
+			return r
+		}
 		return b.composite(t, "struct "+t.Name, false, int(t.Size), t.Members)
 	case *btf.Union:
+		if r := b.local("union ", t.Name); r != nil {
+			return r
+		}
 		return b.composite(t, "union "+t.Name, true, int(t.Size), t.Members)
 	case *btf.Fwd:
 		kind := "struct "
 		if t.Kind == btf.FwdUnion {
 			kind = "union "
 		}
+		if r := b.local(kind, t.Name); r != nil {
+			return r
+		}
 		r := &types.Type{Kind: types.Struct, Name: kind + t.Name, Union: t.Kind == btf.FwdUnion}
 		b.cache[t] = r
 		return r
 	case *btf.Enum:
+		if r := b.local("enum ", t.Name); r != nil {
+			return r
+		}
 		r := &types.Type{Kind: types.Enum, Size: int(t.Size), Signed: t.Signed, Name: "enum " + t.Name,
 			EnumNames: map[int64]string{}}
 		for _, v := range t.Values {
@@ -202,6 +219,14 @@ func (b *Converter) Type(t btf.Type) *types.Type {
 		return types.ArrayOf(types.U8, int(t.Size))
 	}
 	return types.VoidT
+}
+
+// local is the script's own definition of the named type kind+name.
+func (b *Converter) local(kind, name string) *types.Type {
+	if b.Local == nil || name == "" {
+		return nil
+	}
+	return b.Local(kind + name)
 }
 
 func (b *Converter) composite(key btf.Type, name string, union bool, size int, members []btf.Member) *types.Type {

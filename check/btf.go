@@ -12,6 +12,8 @@ import (
 type btfTypes struct {
 	load func() *btf.Spec
 	conv *btftypes.Converter
+	// local are the types the script defines, which win over the kernel's.
+	local map[string]*types.Type
 }
 
 type enumConst struct {
@@ -19,8 +21,8 @@ type enumConst struct {
 	typ *types.Type
 }
 
-func newBTFTypes(load func() *btf.Spec) *btfTypes {
-	return &btfTypes{load: load}
+func newBTFTypes(load func() *btf.Spec, local map[string]*types.Type) *btfTypes {
+	return &btfTypes{load: load, local: local}
 }
 
 func (b *btfTypes) converter() *btftypes.Converter {
@@ -30,6 +32,7 @@ func (b *btfTypes) converter() *btftypes.Converter {
 			spec = b.load()
 		}
 		b.conv = btftypes.New(spec)
+		b.conv.Local = func(name string) *types.Type { return b.local[name] }
 	}
 	return b.conv
 }

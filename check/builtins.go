@@ -1756,19 +1756,21 @@ func (c *checker) pointArgs(p *probe.Point) *types.Type {
 }
 
 // completePointees gives the struct pointers of a tracepoint format, which
-// knows its pointees only by name, the script's or the kernel's definition.
+// knows its pointees only by name, the script's or the kernel's
+// definition; those of raw tracepoints and fentry, typed from the kernel's
+// BTF, get the script's definition when it has one.
 func (c *checker) completePointees(args *types.Type) *types.Type {
 	var fields []types.Field
 	for i, f := range args.Fields {
 		pt := f.Type
-		if !isPtr(pt) || pt.Elem.Kind != types.Struct || pt.Elem.Name == "" || len(pt.Elem.Fields) > 0 || pt.Elem.Size > 0 {
+		if !isPtr(pt) || pt.Elem.Kind != types.Struct || pt.Elem.Name == "" {
 			continue
 		}
 		def := c.ctypes[pt.Elem.Name]
-		if def == nil {
+		if def == nil && len(pt.Elem.Fields) == 0 && pt.Elem.Size == 0 {
 			def = c.btf.named(pt.Elem.Name)
 		}
-		if def == nil {
+		if def == nil || def == pt.Elem {
 			continue
 		}
 		if fields == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"friday/syntax"
 	"friday/types"
@@ -20,6 +21,68 @@ type cparser struct {
 	i    int
 	pos  syntax.Pos
 	err  error
+}
+
+// reserveCTypes enters the structs, unions and enums the script defines
+// before any type is resolved, so that the script's definition wins over
+// the kernel's wherever the name is reached (curtask, the members of
+// kernel types, casts before the definition); declareCDefs fills them in.
+func (c *checker) reserveCTypes() {
+	for _, d := range c.file.CDefs {
+		toks := ctokens(d.Text)
+		for i := 0; i < len(toks); i++ {
+			kind := toks[i]
+			if kind != "struct" && kind != "union" && kind != "enum" {
+				continue
+			}
+			j := skipAttributes(toks, i+1)
+			if j+1 >= len(toks) || toks[j+1] != "{" || !isCIdent(toks[j]) {
+				continue
+			}
+			key := kind + " " + toks[j]
+			if c.ctypes[key] != nil {
+				continue
+			}
+			if kind == "enum" {
+				c.ctypes[key] = &types.Type{Kind: types.Enum, Size: 4, Name: key, EnumNames: map[int64]string{}}
+			} else {
+				c.ctypes[key] = &types.Type{Kind: types.Struct, Name: key, Union: kind == "union"}
+			}
+		}
+	}
+}
+
+// skipAttributes returns the index of the first token from i on that is
+// not part of an __attribute__((...)).
+func skipAttributes(toks []string, i int) int {
+	for i < len(toks) && (toks[i] == "__attribute__" || toks[i] == "__attribute") {
+		i++
+		for depth := 0; i < len(toks); {
+			switch toks[i] {
+			case "(":
+				depth++
+			case ")":
+				depth--
+			}
+			i++
+			if depth == 0 {
+				break
+			}
+		}
+	}
+	return i
+}
+
+func isCIdent(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	for i, r := range tok {
+		if r != '_' && !unicode.IsLetter(r) && (i == 0 || !unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *checker) declareCDefs() {
@@ -504,7 +567,10 @@ func (p *cparser) enum() *types.Type {
 		return nil
 	}
 	p.next()
-	t := &types.Type{Kind: types.Enum, Size: 4, Name: key, EnumNames: map[int64]string{}}
+	t := p.c.ctypes[key]
+	if t == nil || name == "" {
+		t = &types.Type{Kind: types.Enum, Size: 4, Name: key, EnumNames: map[int64]string{}}
+	}
 	if name == "" {
 		t.Name = "enum (anonymous)"
 	}

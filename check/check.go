@@ -118,8 +118,8 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		ctypes:    map[string]*types.Type{},
 		cenums:    map[string]enumConst{},
 		maxStr:    opts.MaxStrLen,
-		btf:       newBTFTypes(opts.BTF),
 	}
+	c.btf = newBTFTypes(opts.BTF, c.ctypes)
 	return c.run()
 }
 
@@ -154,6 +154,7 @@ type probeUnit struct {
 }
 
 func (c *checker) run() (*Program, error) {
+	c.reserveCTypes()
 	c.checkConfig()
 	c.checkUnstable()
 	c.checkIncludes()
