@@ -206,6 +206,13 @@ func (b *body) errorf(pos syntax.Pos, format string, args ...any) {
 	b.c.errorf(pos, format, args...)
 }
 
+// errorSpan reports an error about the text from pos to end.
+func (b *body) errorSpan(pos, end syntax.Pos, format string, args ...any) {
+	if !b.c.silent {
+		b.c.errs.addSpan(pos, end, format, args...)
+	}
+}
+
 func (b *body) push() { b.scope = &scope{parent: b.scope, vars: map[string]*Var{}} }
 func (b *body) pop()  { b.scope = b.scope.parent }
 
@@ -229,7 +236,7 @@ func (b *body) stmts(list []syntax.Stmt) {
 			if kind := leaves(s); kind != "" {
 				pos := list[i+1].Pos()
 				if a, ok := list[i+1].(*syntax.AssignStmt); ok {
-					pos = start(a.LHS)
+					pos = syntax.Start(a.LHS)
 				}
 				b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, false), "Unreachable code: the statement before leaves with "+kind)
 			}
@@ -297,11 +304,14 @@ func (b *body) stmt(s syntax.Stmt) {
 	case *syntax.UnrollStmt:
 		n, ok := b.constInt(s.Count, "unroll")
 		if ok {
+			// bpftrace underlines "unroll (n)".
+			end := s.Rparen
+			end.Col++
 			switch {
 			case n < 1:
-				b.errorf(s.Count.Pos(), "unroll minimum value is 1")
+				b.errorSpan(s.Pos(), end, "unroll minimum value is 1")
 			case n > 100:
-				b.errorf(s.Count.Pos(), "unroll maximum value is 100")
+				b.errorSpan(s.Pos(), end, "unroll maximum value is 100")
 			default:
 				b.info.Unrolls[s] = int(n)
 			}

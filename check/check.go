@@ -141,7 +141,7 @@ func (c *checker) errorNode(e syntax.Expr, format string, args ...any) {
 	case *syntax.Var, *syntax.MapRef, *syntax.Ident, *syntax.Call:
 		underline = true
 	}
-	c.errs.addRange(start(e), underline, format, args...)
+	c.errs.addRange(syntax.Start(e), underline, format, args...)
 }
 
 // probeUnit is one syntax.Probe with its expanded body and points, before

@@ -32,7 +32,7 @@ func (b *body) exprStmt(e syntax.Expr) {
 		return
 	}
 	if t := b.expr(e); t != nil && t.Kind != types.Void && warnDiscarded(e) {
-		pos := start(e)
+		pos := syntax.Start(e)
 		b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, true), "Return value discarded.")
 	}
 }
@@ -486,7 +486,7 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 const DivZeroWarning = "Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result."
 
 func (b *body) divZero(y syntax.Expr) {
-	pos := start(y)
+	pos := syntax.Start(y)
 	b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, true), DivZeroWarning)
 }
 
@@ -1000,25 +1000,4 @@ func (b *body) offsetof(e *syntax.Offsetof) *types.Type {
 	}
 	b.setConst(e, int64(off))
 	return types.U64
-}
-
-// start is where the text of e begins: bpftrace reports an error in a
-// binary operation, field access or index at its left operand, while the
-// tree positions those nodes at their operator.
-func start(e syntax.Expr) syntax.Pos {
-	switch e := e.(type) {
-	case *syntax.Binary:
-		return start(e.X)
-	case *syntax.Ternary:
-		return start(e.Cond)
-	case *syntax.Field:
-		return start(e.X)
-	case *syntax.Index:
-		return start(e.X)
-	case *syntax.Unary:
-		if e.Postfix {
-			return start(e.X)
-		}
-	}
-	return e.Pos()
 }

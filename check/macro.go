@@ -94,7 +94,7 @@ func (x *expander) stmt(s syntax.Stmt, e *env) syntax.Stmt {
 		}
 		return n
 	case *syntax.UnrollStmt:
-		return &syntax.UnrollStmt{P: s.P, Count: x.expr(s.Count, e), Body: x.block(s.Body, e)}
+		return &syntax.UnrollStmt{P: s.P, Count: x.expr(s.Count, e), Rparen: s.Rparen, Body: x.block(s.Body, e)}
 	case *syntax.JumpStmt:
 		return &syntax.JumpStmt{P: s.P, Kind: s.Kind, Value: x.expr(s.Value, e)}
 	case nil:
@@ -194,13 +194,13 @@ func (x *expander) expr(ex syntax.Expr, e *env) syntax.Expr {
 	case *syntax.Unary:
 		return &syntax.Unary{P: n.P, Op: n.Op, X: x.expr(n.X, e), Postfix: n.Postfix}
 	case *syntax.Binary:
-		return &syntax.Binary{P: n.P, Op: n.Op, X: x.expr(n.X, e), Y: x.expr(n.Y, e)}
+		return &syntax.Binary{P: n.P, Op: n.Op, X: x.expr(n.X, e), Y: x.expr(n.Y, e), From: n.From}
 	case *syntax.Ternary:
 		return &syntax.Ternary{P: n.P, Cond: x.expr(n.Cond, e), Then: x.expr(n.Then, e), Else: x.expr(n.Else, e)}
 	case *syntax.Field:
-		return &syntax.Field{P: n.P, X: x.expr(n.X, e), Name: n.Name, Arrow: n.Arrow}
+		return &syntax.Field{P: n.P, X: x.expr(n.X, e), Name: n.Name, Arrow: n.Arrow, From: n.From}
 	case *syntax.Index:
-		return &syntax.Index{P: n.P, X: x.expr(n.X, e), Index: x.expr(n.Index, e)}
+		return &syntax.Index{P: n.P, X: x.expr(n.X, e), Index: x.expr(n.Index, e), From: n.From}
 	case *syntax.Cast:
 		return &syntax.Cast{P: n.P, Type: x.typeArg(n.Type, e), X: x.expr(n.X, e)}
 	case *syntax.Tuple:

@@ -227,7 +227,7 @@ func (f *fn) arg(e syntax.Expr, n int, t *types.Type) value {
 		}
 		// Further arguments are on the user stack above the return address.
 		sp := value{kind: vMem, m: mem{rCtx, regOffsets["sp"]}, t: types.U64}
-		return f.readRemote(sp, 8*(n-len(argRegs)+1), types.Field{Type: types.U64}, it, true)
+		return f.readRemote(sp, 8*(n-len(argRegs)+1), types.Field{Type: types.U64}, it, spaceUser)
 	case ebpf.RawTracepoint, ebpf.Tracing:
 		return value{kind: vMem, m: mem{rCtx, 8 * n}, t: it}
 	}
@@ -390,11 +390,7 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
 		f.b.mark(ok)
 	}
-	if f.userAddr(at) {
-		f.call(asm.FnProbeReadUserStr)
-	} else {
-		f.call(asm.FnProbeReadKernelStr)
-	}
+	f.call(f.readFn(f.addrSpace(at), true))
 }
 
 // callExpr evaluates a function call used as a value or statement.
@@ -477,7 +473,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	case "cgroup_path":
 		filter := int64(0)
 		if c.Format != nil {
-			filter = 1 + int64(f.g.addEvent(CgroupFilter, c.Format.Text, types.TupleOf(), e.Pos()).ID)
+			filter = 1 + int64(f.g.addEvent(CgroupFilter, c.Format.Text, types.TupleOf(), e.Pos(), syntax.Pos{}).ID)
 		}
 		m := f.alloc(t.Size)
 		f.emit(storeImm(m.base, int16(m.off), filter, asm.DWord))
@@ -486,7 +482,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	case "strftime":
 		// The format travels as the ID of a Strftime event the runtime
 		// never receives; it only looks the format up.
-		ev := f.g.addEvent(Strftime, c.Format.Text, types.TupleOf(), e.Pos())
+		ev := f.g.addEvent(Strftime, c.Format.Text, types.TupleOf(), e.Pos(), syntax.Pos{})
 		m := f.alloc(t.Size)
 		f.emit(storeImm(m.base, int16(m.off), int64(ev.ID), asm.DWord))
 		f.storeInt(m.at(8), f.evalInt(c.Args[0]), 8)
@@ -623,21 +619,57 @@ func (f *fn) macaddr(c *check.Call, t *types.Type) value {
 		f.copyMem(m, v.m, 6)
 		return value{kind: vMem, m: m, t: t}
 	}
-	f.readInto(m, 6, f.evalInt(c.Args[0]), f.userAddr(at))
+	f.readInto(m, 6, f.evalInt(c.Args[0]), f.addrSpace(at))
 	return value{kind: vMem, m: m, t: t}
 }
 
-// userAddr says whether an address of type t is one in user memory: a
-// pointer, or an integer kptr() or uptr() marked, says so itself; a plain
-// integer, such as a uprobe's arg0, is one when every point of the probe
-// is in user code, as bpftrace reads it.
-func (f *fn) userAddr(t *types.Type) bool {
-	if t.Kind == types.Pointer || t.User || t.Kernel {
-		return t.User
+// space is the address space memory is read from.
+type space int
+
+const (
+	spaceKernel space = iota
+	spaceUser
+	// spaceNone is an address nothing placed: bpftrace reads it with the
+	// older helpers, which pick the space by the address itself.
+	spaceNone
+)
+
+// addrSpace is the address space of an address of type t, as bpftrace
+// decides it: a pointer, or an integer kptr() or uptr() marked, says so
+// itself; a plain integer, such as a uprobe's arg0, is in user memory when
+// every point of the probe is in user code. In probes that run in no
+// task's context of their own (BEGIN, interval, profile...) an address not
+// marked is in no space.
+func (f *fn) addrSpace(t *types.Type) space {
+	switch {
+	case t.User:
+		return spaceUser
+	case t.Kernel:
+		return spaceKernel
+	case f.noAddrSpace():
+		return spaceNone
+	case t.Kind == types.Pointer:
+		return spaceKernel
 	}
 	for _, pt := range f.points {
 		switch pt.Provider {
 		case "uprobe", "uretprobe", "usdt":
+		default:
+			return spaceKernel
+		}
+	}
+	if len(f.points) > 0 {
+		return spaceUser
+	}
+	return spaceKernel
+}
+
+// noAddrSpace says whether the probe's points give addresses no space:
+// those bpftrace's probes of no kernel or user function are.
+func (f *fn) noAddrSpace() bool {
+	for _, pt := range f.points {
+		switch pt.Provider {
+		case "begin", "end", "self", "test", "bench", "interval", "profile", "software", "hardware", "watchpoint", "asyncwatchpoint":
 		default:
 			return false
 		}
@@ -645,16 +677,29 @@ func (f *fn) userAddr(t *types.Type) bool {
 	return len(f.points) > 0
 }
 
-// readInto copies n bytes from the address in p to m.
-func (f *fn) readInto(m mem, n int, p value, user bool) {
+// readFn is the helper that reads memory of space s; str reads a string.
+func (f *fn) readFn(s space, str bool) asm.BuiltinFunc {
+	switch {
+	case s == spaceUser && str:
+		return asm.FnProbeReadUserStr
+	case s == spaceUser:
+		return asm.FnProbeReadUser
+	case s == spaceNone && str:
+		return asm.FnProbeReadStr
+	case s == spaceNone:
+		return asm.FnProbeRead
+	case str:
+		return asm.FnProbeReadKernelStr
+	}
+	return asm.FnProbeReadKernel
+}
+
+// readInto copies n bytes from the address in p, of space s, to m.
+func (f *fn) readInto(m mem, n int, p value, s space) {
 	f.toRegInto(p, asm.R3)
 	f.addr(asm.R1, m)
 	f.emit(asm.Mov.Imm(asm.R2, int32(n)))
-	if user {
-		f.call(asm.FnProbeReadUser)
-	} else {
-		f.call(asm.FnProbeReadKernel)
-	}
+	f.call(f.readFn(s, false))
 }
 
 // ntop builds an inet value: the address family as u64, then 16 address
@@ -685,7 +730,7 @@ func (f *fn) ntop(c *check.Call, t *types.Type) value {
 		v := f.eval(addr)
 		f.valueInto(addr, v, m.at(8), types.ArrayOf(types.U8, size), false)
 	case at.Kind == types.Pointer:
-		f.readInto(m.at(8), size, f.evalInt(addr), f.userAddr(at))
+		f.readInto(m.at(8), size, f.evalInt(addr), f.addrSpace(at))
 	default:
 		f.storeInt(m.at(8), f.evalInt(addr), 4)
 	}
@@ -734,7 +779,7 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 		return
 	}
 	if !dynamic {
-		f.readInto(m.at(1), n, f.evalInt(arg), f.userAddr(at))
+		f.readInto(m.at(1), n, f.evalInt(arg), f.addrSpace(at))
 		return
 	}
 	// Bytes past the length are zero, so that buffers compare whole.
@@ -745,11 +790,7 @@ func (f *fn) bufInto(e syntax.Expr, c *check.Call, m mem, t *types.Type) {
 	// sees it cannot overrun the buffer.
 	f.emit(asm.LoadMem(asm.R2, m.base, int16(m.off), asm.Byte))
 	f.clampReg(asm.R2, capacity)
-	if f.userAddr(at) {
-		f.call(asm.FnProbeReadUser)
-	} else {
-		f.call(asm.FnProbeReadKernel)
-	}
+	f.call(f.readFn(f.addrSpace(at), false))
 }
 
 // clampReg lowers register r to at most limit, comparing unsigned so that

@@ -158,7 +158,11 @@ func (f *fn) event(e syntax.Node, kind EventKind, format, mapName string, args [
 
 // eventWith sends an event whose arguments write fills in at dst.
 func (f *fn) eventWith(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, write func(dst mem)) *Event {
-	ev := f.g.addEvent(kind, format, layout, e.Pos())
+	var to syntax.Pos
+	if x, ok := e.(interface{ End() syntax.Pos }); ok {
+		to = x.End()
+	}
+	ev := f.g.addEvent(kind, format, layout, e.Pos(), to)
 	ev.Map = mapName
 	size := 8 + layout.Size
 	rb := f.g.ringBuf()
@@ -207,7 +211,7 @@ const joinArgs = 16
 // after the last.
 func (f *fn) join(e syntax.Expr, c *check.Call) {
 	at := f.typeOf(c.Args[0])
-	user := f.userAddr(at)
+	as := f.addrSpace(at)
 	n := f.g.maxStrLen()
 	layout := types.TupleOf(types.ArrayOf(types.StringOf(n), joinArgs))
 	sep := " "
@@ -226,20 +230,12 @@ func (f *fn) join(e syntax.Expr, c *check.Call) {
 			f.emit(storeImm(slot.base, int16(slot.off), 0, asm.Byte))
 			f.addr(asm.R1, tmp)
 			f.emit(asm.Mov.Imm(asm.R2, 8), asm.Mov.Reg(asm.R3, arr.r), asm.Add.Imm(asm.R3, int32(8*i)))
-			if user {
-				f.call(asm.FnProbeReadUser)
-			} else {
-				f.call(asm.FnProbeReadKernel)
-			}
+			f.call(f.readFn(as, false))
 			f.emit(asm.LoadMem(asm.R3, tmp.base, int16(tmp.off), asm.DWord))
 			f.b.jmpImm(asm.JEq, asm.R3, 0, done)
 			f.addr(asm.R1, slot)
 			f.emit(asm.Mov.Imm(asm.R2, int32(n)))
-			if user {
-				f.call(asm.FnProbeReadUserStr)
-			} else {
-				f.call(asm.FnProbeReadKernelStr)
-			}
+			f.call(f.readFn(as, true))
 		}
 		f.b.mark(done)
 	})

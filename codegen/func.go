@@ -355,10 +355,37 @@ func (f *fn) call(fn asm.BuiltinFunc) {
 	}
 }
 
+// span is a stretch of the script's text.
+type span struct{ pos, end syntax.Pos }
+
+func (s span) Pos() syntax.Pos { return s.pos }
+func (s span) End() syntax.Pos { return s.end }
+
+// exprSpan is the text of the expression n, where bpftrace reports a run
+// time problem with it: a field access from the start of what it reads
+// the field of to the end of the field's name.
+func exprSpan(n syntax.Node) syntax.Node {
+	e, ok := n.(syntax.Expr)
+	if !ok {
+		return n
+	}
+	s := span{pos: syntax.Start(e)}
+	if x, ok := e.(*syntax.Field); ok && x.P.Line == s.pos.Line {
+		s.end = x.P
+		s.end.Col += len(".") + len(x.Name)
+		if x.Arrow {
+			s.end.Col++
+		}
+	}
+	return s
+}
+
 // checkedHelpers are the helpers whose failures -k reports, as bpftrace's
 // -k does: probe reads, whose failure leaves zeros where the script reads
 // memory, and map updates, whose failure loses what it stores.
 var checkedHelpers = map[asm.BuiltinFunc]string{
+	asm.FnProbeRead:          "probe_read",
+	asm.FnProbeReadStr:       "probe_read_str",
 	asm.FnProbeReadKernel:    "probe_read_kernel",
 	asm.FnProbeReadUser:      "probe_read_user",
 	asm.FnProbeReadKernelStr: "probe_read_kernel_str",
@@ -393,7 +420,7 @@ func (f *fn) checkHelper(h asm.BuiltinFunc) {
 		// A full map is told of without -k (see update).
 		f.b.jmpImm(asm.JEq, asm.R0, -int32(unix.E2BIG), done)
 	}
-	ev := f.eventWith(f.at, Errorf, "%s"+details, "", nil, layout, write)
+	ev := f.eventWith(exprSpan(f.at), Errorf, "%s"+details, "", nil, layout, write)
 	ev.Warn, ev.Runtime, ev.Helper = true, true, name
 	f.b.mark(done)
 	f.emit(asm.LoadMem(asm.R0, ret.base, int16(ret.off), asm.DWord))

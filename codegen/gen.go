@@ -230,9 +230,13 @@ func (g *gen) startMap() string {
 }
 
 // addEvent registers an asynchronous event and returns it.
-func (g *gen) addEvent(kind EventKind, format string, layout *types.Type, pos syntax.Pos) *Event {
+// addEvent adds an event about the script's text from pos to end; a zero
+// end is that of the name or call at pos.
+func (g *gen) addEvent(kind EventKind, format string, layout *types.Type, pos, end syntax.Pos) *Event {
 	g.ringBuf()
-	end := syntax.TokenEnd(g.p.File.Src, pos, true)
+	if end.Line == 0 {
+		end = syntax.TokenEnd(g.p.File.Src, pos, true)
+	}
 	ev := &Event{ID: uint64(len(g.obj.Events)), Kind: kind, Format: format, Layout: layout, Pos: g.file + ":" + syntax.RangeString(pos, end),
 		File: g.file, Line: pos.Line, Col: pos.Col}
 	if kind == Errorf {

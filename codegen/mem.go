@@ -188,11 +188,11 @@ func (f *fn) field(e *syntax.Field) value {
 			f.errorf(e.Pos(), "%s has no field %s", st, e.Name)
 		}
 		p := f.evalInt(e.X)
-		return f.readRemote(p, fd.Offset, fd, t, tx.User)
+		return f.readRemote(p, fd.Offset, fd, t, f.addrSpace(tx))
 	}
 	if r, ok := f.remote(e.X); ok {
 		fd, _ := tx.Field(e.Name)
-		return f.readRemote(r.ptr, r.off+fd.Offset, fd, t, r.user)
+		return f.readRemote(r.ptr, r.off+fd.Offset, fd, t, r.space)
 	}
 	v := f.eval(e.X)
 	if v.kind != vMem {
@@ -211,9 +211,9 @@ func (f *fn) field(e *syntax.Field) value {
 
 // remoteRef is memory outside the program (kernel or user) at ptr+off.
 type remoteRef struct {
-	ptr  value
-	off  int
-	user bool
+	ptr   value
+	off   int
+	space space
 }
 
 // remote recognizes expressions that denote memory behind a pointer
@@ -225,7 +225,7 @@ func (f *fn) remote(e syntax.Expr) (remoteRef, bool) {
 		if x.Op == "*" {
 			t := f.typeOf(x.X)
 			if t.Kind == types.Pointer && !isIntLike(f.typeOf(e)) {
-				return remoteRef{ptr: f.evalInt(x.X), user: t.User}, true
+				return remoteRef{ptr: f.evalInt(x.X), space: f.addrSpace(t)}, true
 			}
 		}
 	case *syntax.Field:
@@ -240,7 +240,7 @@ func (f *fn) remote(e syntax.Expr) (remoteRef, bool) {
 			if !ok {
 				return remoteRef{}, false
 			}
-			return remoteRef{ptr: f.evalInt(x.X), off: fd.Offset, user: tx.User}, true
+			return remoteRef{ptr: f.evalInt(x.X), off: fd.Offset, space: f.addrSpace(tx)}, true
 		}
 		if r, ok := f.remote(x.X); ok {
 			fd, _ := tx.Field(x.Name)
@@ -252,7 +252,7 @@ func (f *fn) remote(e syntax.Expr) (remoteRef, bool) {
 }
 
 // readRemote copies a value of type t from ptr+off into a temporary.
-func (f *fn) readRemote(ptr value, off int, fd types.Field, t *types.Type, user bool) value {
+func (f *fn) readRemote(ptr value, off int, fd types.Field, t *types.Type, s space) value {
 	size := t.Size
 	if fd.Type != nil && fd.Type.Size > 0 {
 		size = fd.Type.Size
@@ -271,11 +271,7 @@ func (f *fn) readRemote(ptr value, off int, fd types.Field, t *types.Type, user 
 	}
 	f.addr(asm.R1, m)
 	f.emit(asm.Mov.Imm(asm.R2, int32(size)))
-	if user {
-		f.call(asm.FnProbeReadUser)
-	} else {
-		f.call(asm.FnProbeReadKernel)
-	}
+	f.call(f.readFn(s, false))
 	out := value{kind: vMem, m: m, t: t}
 	if isIntLike(t) && fd.Type != nil {
 		out.t = fieldIntType(fd.Type, t)
@@ -319,12 +315,12 @@ func (f *fn) deref(e *syntax.Unary) value {
 	p := f.evalInt(e.X)
 	if tp.Kind == types.Int {
 		// An integer address holds an int64, as bpftrace reads it.
-		return f.readRemote(p, 0, types.Field{Type: t}, t, f.userAddr(tp))
+		return f.readRemote(p, 0, types.Field{Type: t}, t, f.addrSpace(tp))
 	}
 	if tp.Kind != types.Pointer {
 		f.errorf(e.Pos(), "cannot dereference %s", tp)
 	}
-	return f.readRemote(p, 0, types.Field{Type: tp.Elem}, t, tp.User)
+	return f.readRemote(p, 0, types.Field{Type: tp.Elem}, t, f.addrSpace(tp))
 }
 
 // addressOf is &x for x in remote memory.
@@ -370,15 +366,15 @@ func (f *fn) index(e *syntax.Index) value {
 		p = f.keep(p)
 		i := f.evalInt(e.Index)
 		off := f.scaleAdd(p, i, esize)
-		return f.readRemote(off, 0, types.Field{Type: tx.Elem}, t, tx.User)
+		return f.readRemote(off, 0, types.Field{Type: tx.Elem}, t, f.addrSpace(tx))
 	}
 	if r, ok := f.remote(e.X); ok {
 		if c, isConst := f.constOf(e.Index); isConst {
-			return f.readRemote(r.ptr, r.off+int(c.c)*esize, types.Field{Type: t}, t, r.user)
+			return f.readRemote(r.ptr, r.off+int(c.c)*esize, types.Field{Type: t}, t, r.space)
 		}
 		p := f.keep(r.ptr)
 		p = f.scaleAdd(p, f.evalInt(e.Index), esize)
-		return f.readRemote(p, r.off, types.Field{Type: t}, t, r.user)
+		return f.readRemote(p, r.off, types.Field{Type: t}, t, r.space)
 	}
 	v := f.eval(e.X)
 	if v.kind != vMem {

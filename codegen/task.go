@@ -53,10 +53,10 @@ func (f *fn) parentTask(e syntax.Expr, c *check.Call, t *types.Type) value {
 	} else {
 		task = f.helperValue(asm.FnGetCurrentTask, types.U64)
 	}
-	linked := f.readRemote(task, linkOff, types.Field{Type: types.U64}, types.U64, false)
+	linked := f.readRemote(task, linkOff, types.Field{Type: types.U64}, types.U64, spaceKernel)
 	size := 4
 	if c.Name == "pcomm" {
 		size = t.Size
 	}
-	return f.readRemote(linked, off, types.Field{Type: &types.Type{Kind: t.Kind, Size: size}}, t, false)
+	return f.readRemote(linked, off, types.Field{Type: &types.Type{Kind: t.Kind, Size: size}}, t, spaceKernel)
 }

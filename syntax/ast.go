@@ -238,9 +238,10 @@ type ForStmt struct {
 }
 
 type UnrollStmt struct {
-	P     Pos
-	Count Expr
-	Body  *Block
+	P      Pos
+	Count  Expr
+	Rparen Pos // the ")" after the count
+	Body   *Block
 }
 
 // JumpStmt is break, continue or return [value].
@@ -351,6 +352,7 @@ type Binary struct {
 	P    Pos
 	Op   string
 	X, Y Expr
+	From Pos // where the text starts, parentheses around X included
 }
 
 // Ternary is Cond ? Then : Else; Then is nil in Cond ?: Else, which
@@ -366,6 +368,7 @@ type Field struct {
 	X     Expr
 	Name  string
 	Arrow bool
+	From  Pos // where the text starts, parentheses around X included
 }
 
 // Index is X[Index] on arrays, pointers and strings (not maps).
@@ -373,6 +376,7 @@ type Index struct {
 	P     Pos
 	X     Expr
 	Index Expr
+	From  Pos // where the text starts, parentheses around X included
 }
 
 // Cast is (Type)X.
@@ -474,3 +478,32 @@ func (*BlockExpr) expr() {}
 func (*Sizeof) expr()    {}
 func (*Offsetof) expr()  {}
 func (*TypeExpr) expr()  {}
+
+// Start is where the text of e begins: bpftrace reports a problem with a
+// binary operation, field access or index at its left operand (at the
+// parenthesis before it, if any), while the tree positions those nodes at
+// their operator.
+func Start(e Expr) Pos {
+	switch e := e.(type) {
+	case *Binary:
+		return startFrom(e.From, e.X)
+	case *Ternary:
+		return Start(e.Cond)
+	case *Field:
+		return startFrom(e.From, e.X)
+	case *Index:
+		return startFrom(e.From, e.X)
+	case *Unary:
+		if e.Postfix {
+			return Start(e.X)
+		}
+	}
+	return e.Pos()
+}
+
+func startFrom(from Pos, x Expr) Pos {
+	if from.Line > 0 {
+		return from
+	}
+	return Start(x)
+}

@@ -745,8 +745,8 @@ func (p *parser) parseStmt() Stmt {
 			return p.parseFor()
 		case "unroll":
 			pos := t.pos
-			n := p.parseHead()
-			return &UnrollStmt{P: pos, Count: n, Body: p.parseBlock()}
+			n, rp := p.parseHead()
+			return &UnrollStmt{P: pos, Count: n, Rparen: rp, Body: p.parseBlock()}
 		case "break", "continue":
 			p.next()
 			return &JumpStmt{P: t.pos, Kind: t.text}
@@ -780,12 +780,13 @@ func isAssignOp(op string) bool {
 
 // parseHead reads the keyword of unroll and the expression in parentheses
 // after it.
-func (p *parser) parseHead() Expr {
+// parseHead reads "keyword (expr)", giving the expression and where its
+// ")" is.
+func (p *parser) parseHead() (Expr, Pos) {
 	p.next()
 	p.want("(")
 	x := p.parseExprNested()
-	p.want(")")
-	return x
+	return x, p.want(")")
 }
 
 // parseCond reads the keyword of if or while and the condition after it,
@@ -1096,6 +1097,7 @@ var binPrec = map[string]int{
 // parseBinary parses a left-associative chain of operators of precedence
 // at least prec.
 func (p *parser) parseBinary(prec int) Expr {
+	from := p.tok.pos
 	x := p.parseUnary()
 	for {
 		op := p.tok.text
@@ -1106,7 +1108,7 @@ func (p *parser) parseBinary(prec int) Expr {
 		pos := p.tok.pos
 		p.next()
 		y := p.parseBinary(pr + 1)
-		x = &Binary{P: pos, Op: op, X: x, Y: y}
+		x = &Binary{P: pos, Op: op, X: x, Y: y, From: from}
 	}
 }
 
@@ -1128,10 +1130,13 @@ func (p *parser) parseUnary() Expr {
 			}
 		}
 	}
-	return p.parsePostfix(p.parsePrimary())
+	from := p.tok.pos
+	return p.parsePostfix(p.parsePrimary(), from)
 }
 
-func (p *parser) parsePostfix(x Expr) Expr {
+// parsePostfix reads the postfix operators after x, whose text starts at
+// from.
+func (p *parser) parsePostfix(x Expr, from Pos) Expr {
 	for {
 		t := p.tok
 		switch {
@@ -1153,12 +1158,12 @@ func (p *parser) parsePostfix(x Expr) Expr {
 				p.unexpected("identifier")
 			}
 			p.next()
-			x = &Field{P: t.pos, X: x, Name: name, Arrow: t.is("->")}
+			x = &Field{P: t.pos, X: x, Name: name, Arrow: t.is("->"), From: from}
 		case t.is("["):
 			p.next()
 			i := p.parseExprNested()
 			p.want("]")
-			x = &Index{P: t.pos, X: x, Index: i}
+			x = &Index{P: t.pos, X: x, Index: i, From: from}
 		default:
 			return x
 		}
