@@ -1,6 +1,7 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -363,7 +364,12 @@ func (c *checker) missingOK(ap *syntax.AttachPoint, err error) bool {
 		return false
 	}
 	if mode == "warn" {
-		c.warn(ap.Pos(), ap.End(), err.Error())
+		msg := err.Error()
+		var missing *probe.MissingError
+		if errors.As(err, &missing) {
+			msg = missing.Skipping()
+		}
+		c.warn(ap.Pos(), ap.End(), msg)
 	}
 	return true
 }

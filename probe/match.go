@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"errors"
 	"strings"
 
 	"friday/syntax"
@@ -37,24 +36,45 @@ func moduleTarget(ap *syntax.AttachPoint, provider, usage string, args []string)
 // names nothing ("No matches for tracepoint syscalls:nonsense."), then
 // friday's suggestion of a near name, when there is one, and its hint.
 func noMatch(kind, name, suggestion, hint string) error {
-	msg := "No matches for " + kind + " " + name + "."
+	e := &MissingError{Msg: "No matches for " + kind + " " + name + "."}
 	if suggestion != "" {
-		msg += " Did you mean " + suggestion + "?"
+		e.Extra = "Did you mean " + suggestion + "?"
 	}
 	if hint != "" {
-		msg += " (" + hint + ")"
+		e.Extra = strings.TrimSpace(e.Extra + " (" + hint + ")")
 	}
-	return errors.New(msg)
+	return e
 }
 
 // noAttachPoints is bpftrace's error for an attach point whose wildcards
 // match nothing, then what friday looked for and its hint.
 func noAttachPoints(what, hint string) error {
-	msg := "Probe has no valid attach points. No " + what
+	e := &MissingError{Msg: "Probe has no valid attach points.", Extra: "No " + what}
 	if hint != "" {
-		msg += " (" + hint + ")"
+		e.Extra += " (" + hint + ")"
 	}
-	return errors.New(msg)
+	return e
+}
+
+// MissingError is an attach point that names nothing on this machine:
+// bpftrace's sentence, then what friday adds (a near name, a hint).
+type MissingError struct {
+	Msg, Extra string
+}
+
+func (e *MissingError) Error() string { return joinSentences(e.Msg, e.Extra) }
+
+// Skipping is the warning for the attach point when the config setting
+// missing_probes = warn leaves it out, in bpftrace's words.
+func (e *MissingError) Skipping() string {
+	return joinSentences(e.Msg+" Skipping.", e.Extra)
+}
+
+func joinSentences(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + " " + b
 }
 
 func hasWildcard(s string) bool { return strings.Contains(s, "*") }

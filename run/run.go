@@ -370,14 +370,17 @@ func (s *state) start() error {
 			if !strings.HasPrefix(err.Error(), pt.Name) {
 				err = fmt.Errorf("%s: %w", pt.Name, err)
 			}
+			// Left out, the point is not counted as attached.
 			switch s.obj.MissingProbes {
 			case "warn":
-				fmt.Fprintf(s.opts.Log, "WARNING: %v\n", err)
+				fmt.Fprintf(s.opts.Log, "WARNING: %v\nWARNING: Unable to attach probe: %s. Skipping.\n", err, pt.Name)
+				n--
 				continue
 			case "ignore":
+				n--
 				continue
 			}
-			return err
+			return &AttachError{Err: err, Point: pt.Name}
 		}
 		s.links = append(s.links, l)
 		if pt.Provider == "iter" {
@@ -394,6 +397,16 @@ func (s *state) start() error {
 	}
 	return nil
 }
+
+// AttachError is an attach point the kernel refused, which ends the
+// script unless the config setting missing_probes says otherwise.
+type AttachError struct {
+	Point string // as the probe builtin names it
+	Err   error
+}
+
+func (e *AttachError) Error() string { return e.Err.Error() }
+func (e *AttachError) Unwrap() error { return e.Err }
 
 // loop handles the events of the attached script until it ends, then
 // finishes it.

@@ -203,6 +203,10 @@ func printError(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "ERROR: %s\n", strings.TrimRight(err.Error(), "\n"))
+	var ae *run.AttachError
+	if errors.As(err, &ae) {
+		fmt.Fprintf(w, "ERROR: Unable to attach probe: %s. If this is expected, set the 'missing_probes' config variable to 'warn'.\n", ae.Point)
+	}
 }
 
 func (a *app) runTrace(o *traceOpts, args []string) error {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"friday/internal/testenv"
+	"friday/run"
 )
 
 // -d shows the tree and the instructions, loads the programs, and runs
@@ -47,5 +50,18 @@ func TestInfo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("--info lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// An attach point the kernel refuses is reported as bpftrace reports it:
+// the reason, then which probe and the config setting that would skip it.
+func TestPrintAttachError(t *testing.T) {
+	var b bytes.Buffer
+	err := fmt.Errorf("starting: %w", &run.AttachError{Point: "kprobe:f", Err: errors.New("kprobe:f: attaching: no such file or directory")})
+	printError(&b, err)
+	want := "ERROR: starting: kprobe:f: attaching: no such file or directory\n" +
+		"ERROR: Unable to attach probe: kprobe:f. If this is expected, set the 'missing_probes' config variable to 'warn'.\n"
+	if b.String() != want {
+		t.Errorf("got\n%swant\n%s", b.String(), want)
 	}
 }
