@@ -612,6 +612,36 @@ func builtinPrint(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.T
 	return types.VoidT
 }
 
+// mapHelper types the functions of bpftrace's standard library written in
+// C that its macros (has_key, delete, len) stand on, which scripts may
+// call too: each takes a map (&@m) and a key's address as void pointers,
+// as the helper behind it does, and leaves it to the verifier to check
+// that they are.
+func mapHelper(ret *types.Type, params ...string) func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+	return func(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
+		if len(args) != len(params) {
+			b.errorf(e.Pos(), "Function `%s` requires %d arguments, got only %d", ci.Name, len(params), len(args))
+			for _, a := range args {
+				b.expr(a)
+			}
+			return nil
+		}
+		ok := true
+		for i, a := range args {
+			t := b.expr(a)
+			if t != nil && !isPtr(t) {
+				b.errorf(syntax.Start(a), "Expected void * for argument `%s` got %s", params[i], t)
+				ok = false
+			}
+		}
+		if !ok {
+			b.errorf(e.Pos(), "Function `%s` requires arguments (%s)", ci.Name, strings.TrimSuffix(strings.Repeat("void *, ", len(params)), ", "))
+			return nil
+		}
+		return ret
+	}
+}
+
 // mapArg resolves a map passed as a whole to a function.
 func (b *body) mapArg(ref *syntax.MapRef) *Map {
 	m := b.c.maps[ref.Name]
@@ -1711,6 +1741,9 @@ func init() {
 		"signal_name":   {fn: builtinNumberName},
 		"static_assert": {fn: builtinStaticAssert},
 		"fail":          {fn: builtinFail},
+		"__has_key":     {fn: mapHelper(types.BoolT, "map", "key")},
+		"__delete":      {fn: mapHelper(types.I64, "map", "key")},
+		"__elem_count":  {fn: mapHelper(types.I64, "map")},
 		"assert":        {fn: builtinAssert},
 		"is_ptr":        {fn: typeTest(isPtr)},
 		"is_str":        {fn: typeTest(isStr)},

@@ -323,6 +323,11 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 // addrOf accepts &x where x lives in memory: a field or element reached
 // through a pointer, or a scratch variable of any type.
 func (b *body) addrOf(e *syntax.Unary) *types.Type {
+	if ref, ok := e.X.(*syntax.MapRef); ok {
+		// The map itself, for the functions that take one (__has_key).
+		b.mapArg(ref)
+		return types.PointerTo(types.VoidT)
+	}
 	t := b.expr(e.X)
 	if t == nil {
 		return nil
@@ -338,10 +343,8 @@ func (b *body) addrOf(e *syntax.Unary) *types.Type {
 		if t.Kind != types.Void {
 			return types.PointerTo(t)
 		}
-	case *syntax.MapRef, *syntax.MapIndex:
-		// bpftrace takes a map's address only to hand the map to
-		// functions written in C, which friday does not load.
-		b.errorf(e.Pos(), "Can not take the address of a map: copy the value to a scratch variable first")
+	case *syntax.MapIndex:
+		b.errorf(e.Pos(), "Can not take the address of a map element: copy the value to a scratch variable first")
 		return nil
 	}
 	b.errorf(e.Pos(), "Can not take the address of this expression")

@@ -423,6 +423,24 @@ func (f *fn) callExpr(e *syntax.Call) value {
 		return value{kind: vReg, r: asm.R0, t: types.BoolT}
 	case "has_key":
 		return f.hasKey(e, c)
+	case "__has_key", "__delete":
+		m := f.keep(f.evalInt(c.Args[0]))
+		f.toRegInto(f.evalInt(c.Args[1]), asm.R2)
+		f.toRegInto(m, asm.R1)
+		if c.Name == "__delete" {
+			f.call(asm.FnMapDeleteElem)
+			return value{kind: vReg, r: asm.R0, t: t}
+		}
+		f.call(asm.FnMapLookupElem)
+		f.emit(asm.Mov.Reg(asm.R1, asm.R0), asm.Mov.Imm(asm.R0, 0))
+		missing := f.b.newLabel()
+		f.b.jmpImm(asm.JEq, asm.R1, 0, missing)
+		f.emit(asm.Mov.Imm(asm.R0, 1))
+		f.b.mark(missing)
+		return value{kind: vReg, r: asm.R0, t: t}
+	case "__elem_count":
+		f.toRegInto(f.evalInt(c.Args[0]), asm.R1)
+		return f.countElems()
 	case "len":
 		return f.mapLen(e, c)
 	case "find":

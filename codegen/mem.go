@@ -343,6 +343,12 @@ func (f *fn) addressOf(e *syntax.Unary) value {
 		v.t = f.typeOf(e)
 		return v
 	}
+	if ref, ok := e.X.(*syntax.MapRef); ok {
+		m := f.mapOf(ref)
+		r := regAvoiding(value{})
+		f.mapPtr(r, m.Spec.Name)
+		return value{kind: vReg, r: r, t: f.typeOf(e)}
+	}
 	if x, ok := e.X.(*syntax.Var); ok {
 		// The variable's own slot, on the stack or in scratch memory.
 		r := regAvoiding(value{})

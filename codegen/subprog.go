@@ -165,10 +165,20 @@ func (f *fn) mapLen(e syntax.Expr, c *check.Call) value {
 	if m == nil {
 		return constVal(0, types.I64)
 	}
+	f.mapPtr(asm.R1, m.Spec.Name)
+	return f.countElems()
+}
+
+// countElems counts the elements of the map in R1: for_each visits them
+// with a callback that does nothing.
+func (f *fn) countElems() value {
 	sf := f.newSubprog()
 	sf.emit(asm.Mov.Imm(asm.R0, 0))
 	sf.finishSubprog(4)
-	f.forEach(m, sf.name)
+	f.loadFuncPtr(asm.R2, sf.name)
+	f.frameCtx(asm.R3)
+	f.emit(asm.Mov.Imm(asm.R4, 0))
+	f.call(asm.FnForEachMapElem)
 	return value{kind: vReg, r: asm.R0, t: types.I64}
 }
 
