@@ -84,10 +84,10 @@ func (b *body) aggregate(call *syntax.Call) *types.Type {
 			b.errorf(args[3].Pos(), "lhist() step must be >= 1 (%d provided)", step)
 			return nil
 		case min < 0:
-			b.errorf(args[1].Pos(), "lhist() min must be non-negative (provided min %d)", min)
+			b.errorf(args[1].Pos(), "lhist: invalid min value (must be non-negative literal)")
 			return nil
 		case min >= max:
-			b.errorf(args[1].Pos(), "lhist() min must be less than max (provided min %d, max %d)", min, max)
+			b.errorf(args[1].Pos(), "lhist() min must be less than max (provided min %d and max %d)", min, max)
 			return nil
 		case (max-min)/step > 1000:
 			b.errorf(call.Pos(), "lhist() too many buckets, must be <= 1000 (would need %d)", (max-min)/step)
@@ -106,8 +106,15 @@ func (b *body) aggregate(call *syntax.Call) *types.Type {
 		if !ok || !iok || !nok {
 			return nil
 		}
-		if interval < 1 || n < 1 || n > 1000000 {
-			b.errorf(call.Pos(), "tseries() interval and number of intervals must be positive")
+		switch {
+		case interval < 1:
+			b.errorf(call.Pos(), "tseries() interval_ns must be >= 1 (%d provided)", interval)
+			return nil
+		case n < 1:
+			b.errorf(call.Pos(), "tseries() num_intervals must be >= 1 (%d provided)", n)
+			return nil
+		case n > 1000000:
+			b.errorf(call.Pos(), "tseries() num_intervals must be < 1000000 (%d provided)", n)
 			return nil
 		}
 		t := agg(types.Tseries, isSigned(vt))
@@ -118,7 +125,7 @@ func (b *body) aggregate(call *syntax.Call) *types.Type {
 				return nil
 			}
 			if fn != "avg" && fn != "max" && fn != "min" && fn != "sum" {
-				b.errorf(args[3].Pos(), "tseries() aggregation must be one of avg, max, min, sum")
+				b.errorf(args[3].Pos(), "tseries() expects one of the following aggregation functions: avg, max, min, sum (\"%s\" provided)", fn)
 				return nil
 			}
 			ci.Mode = fn

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"strings"
 
 	"friday/probe"
 	"friday/syntax"
@@ -328,7 +329,11 @@ func (b *body) stmt(s syntax.Stmt) {
 func (b *body) cond(e syntax.Expr, what string) {
 	t := b.expr(e)
 	if t != nil && !isScalar(t) {
-		b.errorf(e.Pos(), "Invalid condition in %s(): %s", what, t)
+		if what == "if" {
+			b.errorf(e.Pos(), "Invalid condition: %s", t)
+		} else {
+			b.errorf(e.Pos(), "Invalid condition in %s(): %s", what, t)
+		}
 	}
 }
 
@@ -368,7 +373,7 @@ func (b *body) jump(s *syntax.JumpStmt) {
 		if s.Value != nil {
 			t := b.expr(s.Value)
 			if t != nil && !isIntegral(t) {
-				b.errorf(s.Value.Pos(), "A probe may only return an integer, not %s", t)
+				b.errorf(s.Value.Pos(), "Probe return values can only be integers. Found %s", t)
 			}
 		}
 	}
@@ -421,7 +426,7 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 	// A let may not shadow a variable of an enclosing block either.
 	for sc := b.scope; sc != nil; sc = sc.parent {
 		if prev, ok := sc.vars[name]; ok && prev != nil {
-			b.errorf(s.Pos(), "Variable %s was already declared", displayName(name))
+			b.errorf(s.Pos(), "Variable %s was already declared. Variable shadowing is not allowed.", displayName(name))
 			break
 		}
 	}
@@ -446,7 +451,7 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 			if v.Type == nil {
 				b.unknown[name] = true
 			}
-		case !b.storable(t, s.Value, "variable "+displayName(name)):
+		case !b.storable(t, s.Value, "a scratch variable"):
 			b.unknown[name] = true
 		case v.Type == nil:
 			v.Type = varType(valueType(t))
@@ -460,17 +465,42 @@ func (b *body) varDecl(s *syntax.VarDecl) {
 }
 
 // storable reports (and explains) whether a value of type t may be kept in
-// a variable or map.
+// what: "a scratch variable", "map @name", "a tuple" or "a record".
 func (b *body) storable(t *types.Type, e syntax.Expr, what string) bool {
 	switch t.Kind {
-	case types.Void:
-		b.errorf(e.Pos(), "Value of %s has no type (void) and cannot be assigned to %s", describe(e), what)
-		return false
-	case types.Stats, types.Hist, types.Lhist, types.Tseries:
-		b.errorf(e.Pos(), "Value of type %s cannot be assigned to %s", t, what)
-		return false
+	case types.Void, types.Stats, types.Hist, types.Lhist, types.Tseries:
+	default:
+		return true
 	}
-	return true
+	tn := t.String()
+	if t.Kind == types.Void {
+		tn = "void"
+	}
+	switch {
+	case what == "a tuple" || what == "a record":
+		if t.Kind == types.Void {
+			b.errorf(e.Pos(), "Invalid expression in %s: %s has no value", what, describe(e))
+		} else {
+			b.errorf(e.Pos(), "Map type %s cannot exist inside %s.", tn, strings.TrimPrefix(what, "a "))
+		}
+	case strings.HasPrefix(what, "map "):
+		if hint := aggregateHints[t.Kind]; hint != "" {
+			name := strings.TrimPrefix(what, "map ")
+			b.errorf(e.Pos(), "Map value '%s' cannot be assigned from one map to another. The function that returns this type must be called directly e.g. `%s = %s;`.", tn, name, hint)
+		} else {
+			b.errorf(e.Pos(), "Not a valid assignment: %s", tn)
+		}
+	default:
+		b.errorf(e.Pos(), "Value '%s' cannot be assigned to a scratch variable.", tn)
+	}
+	return false
+}
+
+// aggregateHints are the calls bpftrace shows for values that only an
+// aggregation function gives.
+var aggregateHints = map[types.Kind]string{
+	types.Hist: "hist(retval)", types.Lhist: "lhist(rand %10, 0, 10, 1)",
+	types.Tseries: "tseries(rand %10, 10s, 1)", types.Stats: "stats(arg2)",
 }
 
 func describe(e syntax.Expr) string {
@@ -503,7 +533,7 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		}
 		return
 	}
-	if !b.storable(t, e, "variable "+v.Name) {
+	if !b.storable(t, e, "a scratch variable") {
 		b.unknown[ref.Name] = true
 		return
 	}
@@ -528,7 +558,7 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		}
 	}
 	if m == nil {
-		b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already contains a value of type '%s'", v.Name, t, v.Type)
+		b.errorf(e.Pos(), "Type mismatch for %s: trying to assign value of type '%s' when variable already has a type '%s'", v.Name, t, v.Type)
 		return
 	}
 	v.Type = varType(m)
@@ -587,7 +617,8 @@ func (b *body) compound(s *syntax.AssignStmt, lt, rt *types.Type) {
 		return
 	}
 	if lt.Kind != types.Int || !isIntegral(rt) {
-		b.errorf(s.Pos(), "The %s operator can only be used on integers (%s and %s supplied)", s.Op, lt, rt)
+		// bpftrace reads x op= y as x = x op y.
+		b.errorf(s.Pos(), "The %s operator can not be used on expressions of types %s, %s", op, lt, rt)
 	}
 }
 
@@ -679,7 +710,7 @@ func (c *checker) setKey(m *Map, kt *types.Type, pos syntax.Pos) {
 	}
 	nk := merge(m.Key, kt, false)
 	if nk == nil {
-		c.errorf(pos, "Argument mismatch for %s: trying to access with arguments: %s when map expects arguments: %s", m.Name, keyList(kt), keyList(m.Key))
+		c.errorf(pos, "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
 		return
 	}
 	m.Key = nk
@@ -693,7 +724,7 @@ func (c *checker) setValue(m *Map, t *types.Type, pos syntax.Pos) {
 	}
 	nv := merge(m.Value, t, false)
 	if nv == nil {
-		c.errorf(pos, "Type mismatch for %s: trying to assign value of type '%s' when map already contains a value of type '%s'", m.Name, aggDesc(t), aggDesc(m.Value))
+		c.errorf(pos, "Type mismatch for %s: trying to assign value of type '%s' when map already has a type '%s'", m.Name, aggDesc(t), aggDesc(m.Value))
 		return
 	}
 	m.Value = nv
@@ -733,12 +764,12 @@ func (b *body) keyType(m *Map, keys []syntax.Expr, pos syntax.Pos) (*types.Type,
 		}
 		switch {
 		case t.Kind == types.Void:
-			b.errorf(k.Pos(), "%s cannot be used as a map key: it has no value", describe(k))
+			b.errorf(k.Pos(), "Invalid map key type: void")
 			return nil, false
 		case t.IsAggregate() && valueType(t) == t:
 			// count(), sum(), min(), max() and avg() values read as
 			// their integer; the others have no one value.
-			b.errorf(k.Pos(), "Value of type %s cannot be used as a map key", t)
+			b.errorf(k.Pos(), "%s cannot be part of a map key", t)
 			return nil, false
 		}
 		elems = append(elems, stored(valueType(t)))
@@ -775,11 +806,12 @@ func (b *body) forStmt(s *syntax.ForStmt) {
 		lo := b.expr(s.Lo)
 		hi := b.expr(s.Hi)
 		for _, p := range []struct {
-			t *types.Type
-			e syntax.Expr
-		}{{lo, s.Lo}, {hi, s.Hi}} {
+			t     *types.Type
+			e     syntax.Expr
+			which string
+		}{{lo, s.Lo, "start"}, {hi, s.Hi, "end"}} {
 			if p.t != nil && !isIntegral(p.t) {
-				b.errorf(p.e.Pos(), "Loop range requires an integer, not %s", p.t)
+				b.errorf(p.e.Pos(), "Loop range requires an integer for the %s value", p.which)
 			}
 		}
 		if isIntegral(lo) && isIntegral(hi) {

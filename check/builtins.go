@@ -90,7 +90,7 @@ func (b *body) call(e *syntax.Call) *types.Type {
 	}
 	bi, ok := builtins[e.Name]
 	if !ok {
-		b.errorf(e.Pos(), "Unknown function: %s", e.Name)
+		b.errorf(e.Pos(), "Unknown function: '%s'", e.Name)
 		for _, a := range e.Args {
 			b.expr(a)
 		}
@@ -438,7 +438,7 @@ func builtinStack(kind types.Kind) builtin {
 				return nil
 			}
 			if n < 1 || n > 1024 {
-				b.errorf(rest[0].Pos(), "%s: stack depth must be between 1 and 1024 (%d given)", ci.Name, n)
+				b.errorf(rest[0].Pos(), "%s([int limit]): limit shouldn't exceed 1024, %d given", ci.Name, n)
 				return nil
 			}
 			depth = int(n)
@@ -606,7 +606,7 @@ func builtinPrint(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.T
 	}
 	t := b.expr(args[0])
 	if t != nil && t.Kind == types.Void {
-		b.errorf(args[0].Pos(), "%s has no value to print", describe(args[0]))
+		b.errorf(args[0].Pos(), "void type passed to print() is not printable")
 		return nil
 	}
 	return types.VoidT
@@ -777,23 +777,8 @@ func (b *body) checkKey(m *Map, keys []syntax.Expr, pos syntax.Pos) {
 		return
 	}
 	if merge(m.Key, kt, false) == nil {
-		b.errorf(pos, "Argument mismatch for %s: trying to access with arguments: %s when map expects arguments: %s", m.Name, keyList(kt), keyList(m.Key))
+		b.errorf(pos, "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
 	}
-}
-
-// keyList spells a key type the way bpftrace's mismatch errors do.
-func keyList(t *types.Type) string {
-	if t == nil {
-		return "[]"
-	}
-	if t.Kind != types.Tuple {
-		return "[" + t.String() + "]"
-	}
-	parts := make([]string, len(t.Fields))
-	for i, f := range t.Fields {
-		parts[i] = f.Type.String()
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // paramSuffix types str($N + k) where $N is a string: bpftrace takes $N as
@@ -887,12 +872,16 @@ func builtinStr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Typ
 			size = t.Size
 		}
 	default:
-		b.errorf(args[0].Pos(), "%s() expects a pointer, integer or array argument (%s provided)", ci.Name, t)
+		if ci.Name == "buf" {
+			b.errorf(args[0].Pos(), "buf() expects an integer, string, or array argument but saw %s", t)
+		} else {
+			b.errorf(args[0].Pos(), "str() expects a string, integer or a pointer type as first argument (%s provided)", t)
+		}
 		return nil
 	}
 	if ci.Name == "buf" {
 		if len(args) == 1 && t.Kind != types.Array && t.Kind != types.String {
-			b.errorf(e.Pos(), "buf() requires a length argument unless its argument is an array")
+			b.errorf(e.Pos(), "buf() expects a length argument for non-array type %s", t)
 			return nil
 		}
 		return types.BufferOf(size)
@@ -912,13 +901,13 @@ func builtinPath(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 			return nil
 		}
 		if n < 1 {
-			b.errorf(args[1].Pos(), "path() length must be positive")
+			b.errorf(args[1].Pos(), "path: invalid size value, need non-negative literal")
 			return nil
 		}
 		size = int(n)
 	}
 	if t != nil && !isPtr(t) && !isInt(t) && t.Kind != types.Struct {
-		b.errorf(args[0].Pos(), "path() expects a struct path pointer (%s provided)", t)
+		b.errorf(args[0].Pos(), "path() only supports pointer or record argument (%s provided)", t)
 		return nil
 	}
 	if !b.requireProvs(e, "path", "fentry", "fexit", "iter", "tp_btf") {
@@ -943,7 +932,7 @@ func builtinJoin(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 	}
 	ci.Args, ci.Async = args[:1], true
 	if t != nil && !isPtr(t) && !isInt(t) {
-		b.errorf(args[0].Pos(), "join() expects an array of strings (char **), %s provided", t)
+		b.errorf(args[0].Pos(), "join() only supports int or pointer arguments (%s provided)", t)
 		return nil
 	}
 	return types.VoidT
@@ -1027,8 +1016,11 @@ func builtinNtop(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 	case isInt(t) && t.Size <= 8:
 	case t.Kind == types.Array && t.Elem.Kind == types.Int && (t.Size == 4 || t.Size == 16):
 	case isPtr(t) && t.Elem.Kind == types.Array && (t.Elem.Size == 4 || t.Elem.Size == 16):
+	case t.Kind == types.Array || isPtr(t) && t.Elem.Kind == types.Array:
+		b.errorf(addr.Pos(), "ntop() argument must be 4 or 16 bytes in size")
+		return nil
 	default:
-		b.errorf(addr.Pos(), "ntop() expects an integer or an array of 4 or 16 bytes, %s provided", t)
+		b.errorf(addr.Pos(), "ntop() expects an integer or array argument, got %s", t)
 		return nil
 	}
 	return inetT
@@ -1154,8 +1146,11 @@ func builtinMacaddr(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types
 	switch {
 	case t.Kind == types.Array && t.Size >= 6:
 	case isPtr(t), isInt(t):
+	case t.Kind == types.Array:
+		b.errorf(args[0].Pos(), "macaddr() argument must be at least 6 bytes in size")
+		return nil
 	default:
-		b.errorf(args[0].Pos(), "macaddr() expects an array of 6 bytes (or a pointer to one), %s provided", t)
+		b.errorf(args[0].Pos(), "macaddr() only supports array or pointer arguments (%s provided)", t)
 		return nil
 	}
 	return macT
@@ -1191,7 +1186,7 @@ func builtinStrncmp(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types
 	ok2 := b.expectStrLike(args[1], "strncmp")
 	n, ok3 := b.constInt(args[2], "strncmp()")
 	if ok3 && n < 0 {
-		b.errorf(args[2].Pos(), "strncmp() length must be non-negative")
+		b.errorf(args[2].Pos(), "Builtin strncmp requires a non-negative literal")
 		return nil
 	}
 	if !ok1 || !ok2 || !ok3 {
@@ -1367,7 +1362,7 @@ func builtinAddrSpace(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *typ
 		return nil
 	}
 	if !isPtr(t) && !isInt(t) {
-		b.errorf(args[0].Pos(), "%s() expects a pointer or an integer (%s provided)", ci.Name, t)
+		b.errorf(args[0].Pos(), "%s() only supports integer or pointer arguments (%s provided)", ci.Name, t)
 		return nil
 	}
 	c := *t

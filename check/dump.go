@@ -80,3 +80,18 @@ func typeName(t *types.Type) string {
 	}
 	return t.String()
 }
+
+// keyList spells a key type as the dump of a checked program shows it.
+func keyList(t *types.Type) string {
+	if t == nil {
+		return "[]"
+	}
+	if t.Kind != types.Tuple {
+		return "[" + t.String() + "]"
+	}
+	parts := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		parts[i] = f.Type.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}

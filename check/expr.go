@@ -248,7 +248,7 @@ func (b *body) mapRead(ref *syntax.MapRef, keys []syntax.Expr) *types.Type {
 			return nil
 		}
 		if kt != nil && merge(m.Key, kt, false) == nil {
-			b.errorf(ref.Pos(), "Argument mismatch for %s: trying to access with arguments: %s when map expects arguments: %s", m.Name, keyList(kt), keyList(m.Key))
+			b.errorf(ref.Pos(), "Argument mismatch for %s: trying to access with arguments: '%s' when map expects arguments: '%s'", m.Name, kt, m.Key)
 			return nil
 		}
 	}
@@ -270,7 +270,7 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 	switch e.Op {
 	case "-":
 		if !isIntegral(t) {
-			b.errorf(e.Pos(), "Invalid type for unary operator -: %s", t)
+			b.errorf(e.Pos(), "The - operator can not be used on expressions of type '%s'", t)
 			return nil
 		}
 		if isConst && !c.IsStr {
@@ -280,7 +280,7 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 		return types.I64
 	case "~":
 		if !isIntegral(t) {
-			b.errorf(e.Pos(), "Invalid type for unary operator ~: %s", t)
+			b.errorf(e.Pos(), "The ~ operator can not be used on expressions of type '%s'", t)
 			return nil
 		}
 		r := types.IntOf(8, isSigned(t))
@@ -290,7 +290,7 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 		return r
 	case "!":
 		if !isScalar(t) {
-			b.errorf(e.Pos(), "Invalid type for unary operator !: %s", t)
+			b.errorf(e.Pos(), "The ! operator can not be used on expressions of type '%s'", t)
 			return nil
 		}
 		if isConst && !c.IsStr {
@@ -313,7 +313,11 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 			// bpftrace reads 8 bytes from an integer address.
 			return types.I64
 		}
-		b.errorf(e.Pos(), "Can not dereference type %s", t)
+		if t.Kind == types.Struct {
+			b.errorf(e.Pos(), "Can not dereference struct/union of type '%s'. It is not a pointer.", t)
+		} else {
+			b.errorf(e.Pos(), "The * operator can not be used on expressions of type '%s'", t)
+		}
 		return nil
 	}
 	b.errorf(e.Pos(), "Unknown unary operator %s", e.Op)
@@ -559,7 +563,7 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 		return types.BoolT
 	case stringLike(lt) && stringLike(rt):
 		if e.Op != "==" && e.Op != "!=" {
-			b.c.errorNode(e, "Strings can only be compared with == and !=, not %s", e.Op)
+			b.c.errorNode(e, "The %s operator can not be used on expressions of types %s, %s", e.Op, lt, rt)
 			return nil
 		}
 		if lconst && rconst && lc.IsStr && rc.IsStr {
@@ -568,7 +572,11 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 		return types.BoolT
 	case (lt.Kind == types.Array || lt.Kind == types.Tuple || lt.Kind == types.Buffer) && types.Equal(lt, rt):
 		if e.Op != "==" && e.Op != "!=" {
-			b.c.errorNode(e, "Values of type %s can only be compared with == and !=", lt)
+			if lt.Kind == types.Array {
+				b.c.errorNode(e, "The %s operator cannot be used on arrays.", e.Op)
+			} else {
+				b.c.errorNode(e, "The %s operator can not be used on expressions of types %s, %s", e.Op, lt, rt)
+			}
 			return nil
 		}
 		return types.BoolT
@@ -578,10 +586,10 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 		if !printedOnly(pt) {
 			pt = rt
 		}
-		b.c.errorNode(e, "Type mismatch for '%s': comparing '%s' with '%s' (%s values become text only when printed)", e.Op, lt, rt, pt)
+		b.c.errorNode(e, "Type mismatch for '%s': comparing %s with %s (%s values become text only when printed)", e.Op, lt, rt, pt)
 		return nil
 	}
-	b.c.errorNode(e, "Type mismatch for '%s': comparing '%s' with '%s'", e.Op, lt, rt)
+	b.c.errorNode(e, "Type mismatch for '%s': comparing %s with %s", e.Op, lt, rt)
 	return nil
 }
 
@@ -645,7 +653,7 @@ func (b *body) ternary(e *syntax.Ternary) *types.Type {
 	}
 	et := b.expr(e.Else)
 	if ct != nil && !isScalar(ct) {
-		b.errorf(e.Cond.Pos(), "Invalid condition in ternary: %s", ct)
+		b.errorf(e.Cond.Pos(), "Invalid condition: %s", ct)
 	}
 	if tt == nil || et == nil {
 		return nil
@@ -687,7 +695,7 @@ func (b *body) ternary(e *syntax.Ternary) *types.Type {
 	if m := merge(tt, et, true); m != nil {
 		return m
 	}
-	b.c.errorNode(e, "Ternary operator must return the same type: have '%s' and '%s'", tt, et)
+	b.c.errorNode(e, "Branches must return the same type: have '%s' and '%s'", tt, et)
 	return nil
 }
 
@@ -753,7 +761,7 @@ func (b *body) index(e *syntax.Index) *types.Type {
 		return nil
 	}
 	if !isIntegral(it) {
-		b.errorf(e.Index.Pos(), "The array index operator [] requires an integer index, not %s", it)
+		b.errorf(e.Index.Pos(), "The array index operator [] only accepts positive (unsigned) integer indices. Got: %s", it)
 		return nil
 	}
 	c, isConst := b.info.Consts[e.Index]
@@ -766,13 +774,13 @@ func (b *body) index(e *syntax.Index) *types.Type {
 		return t.Elem
 	case types.Pointer:
 		if t.Elem.Kind == types.Void {
-			b.c.errorNode(e, "Can not index a void pointer: cast it first")
+			b.c.errorNode(e, "The array index operator [] cannot be used on a pointer to an unsized type (void *).")
 			return nil
 		}
 		return t.Elem
 	case types.String:
 		if isConst && (c.Int < 0 || c.Int >= int64(t.Size)) {
-			b.errorf(e.Index.Pos(), "the index %d is out of bounds for string of size %d", c.Int, t.Size)
+			b.errorf(e.Index.Pos(), "the index %d is out of bounds for array of size %d", c.Int, t.Size)
 			return nil
 		}
 		// "/"[0] is a character constant, which the language lacks.
@@ -795,7 +803,7 @@ func (b *body) index(e *syntax.Index) *types.Type {
 		}
 		return t.Fields[c.Int].Type
 	}
-	b.c.errorNode(e, "The array index operator [] can not be used on expressions of type '%s'", t)
+	b.c.errorNode(e, "The array index operator [] can only be used on arrays and pointers, found %s.", t)
 	return nil
 }
 
@@ -838,13 +846,13 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 	case types.Int, types.Bool:
 		if from.Kind == types.Array && from.Elem.Kind == types.Int && to.Kind == types.Int {
 			if from.Size != to.Size {
-				b.errorf(e.Pos(), "Cannot cast from %s to %s: sizes differ", from, to)
+				b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\" (sizes differ)", from, to)
 				return nil
 			}
 			return to
 		}
 		if !isScalar(from) && from.Kind != types.Ksym && from.Kind != types.Usym {
-			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 			return nil
 		}
 		if isConst && !c.IsStr {
@@ -853,7 +861,7 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 		return to
 	case types.Pointer:
 		if !isInt(from) && !isPtr(from) && from.Kind != types.Enum {
-			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 			return nil
 		}
 		if b.userSpace() || (isPtr(from) && from.User) {
@@ -862,14 +870,14 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 		return to
 	case types.Array:
 		if to.Elem.Kind != types.Int {
-			b.errorf(e.Pos(), "Cannot cast to %s: only integer arrays are supported", to)
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\" (only integer arrays are supported)", from, to)
 			return nil
 		}
 		// A string's bytes may be seen as an array of bytes, as bpftrace
 		// lets a char array that became a string be cast back.
 		byteString := from.Kind == types.String && to.Elem.Size == 1
 		if from.Kind != types.Int && !(from.Kind == types.Array && from.Elem.Kind == types.Int) && !byteString {
-			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 			return nil
 		}
 		if _, isCast := e.X.(*syntax.Cast); isConst && !isCast && from.Kind == types.Int {
@@ -878,24 +886,24 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 		}
 		if to.Len < 0 {
 			if from.Size%to.Elem.Size != 0 {
-				b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+				b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 				return nil
 			}
 			to = types.ArrayOf(to.Elem, from.Size/to.Elem.Size)
 		}
 		if to.Size != from.Size {
-			b.errorf(e.Pos(), "Cannot cast from %s to %s: sizes differ", from, to)
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\" (sizes differ)", from, to)
 			return nil
 		}
 		return to
 	case types.Enum:
 		if !isIntegral(from) {
-			b.errorf(e.Pos(), "Cannot cast from %s to %s", from, to)
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 			return nil
 		}
 		return to
 	}
-	b.errorf(e.Pos(), "Cannot cast to %s", to)
+	b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 	return nil
 }
 
