@@ -493,16 +493,16 @@ func fmtFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 	}
 	f, err := parseFormat(text)
 	if err != nil {
-		b.errorf(e.Pos(), "%s: %v", ci.Name, err)
+		b.errorf(e.Pos(), "%v", err)
 		return nil
 	}
 	vals := args[1:]
 	if len(vals) < len(f.Verbs) {
-		b.errorf(e.Pos(), "%s: Not enough arguments for format string (%d supplied, %d expected)", ci.Name, len(vals), len(f.Verbs))
+		b.errorf(e.Pos(), "not enough arguments for format string (%d supplied, %d expected)", len(vals), len(f.Verbs))
 		return nil
 	}
 	if len(vals) > len(f.Verbs) {
-		b.errorf(e.Pos(), "%s: Too many arguments for format string (%d supplied, %d expected)", ci.Name, len(vals), len(f.Verbs))
+		b.errorf(e.Pos(), "too many arguments for format string (%d supplied, %d expected)", len(vals), len(f.Verbs))
 		return nil
 	}
 	for i, a := range vals {
@@ -511,7 +511,7 @@ func fmtFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 			return nil
 		}
 		if ok, want := verbAccepts(f.Verbs[i].Conv, t); !ok {
-			b.errorf(e.Pos(), "%s: %%%s specifier expects a value of type %s (%s supplied)", ci.Name, f.Verbs[i].Conv, want, typeClass(t))
+			b.errorf(e.Pos(), "unsupported format specifier for type '%s': %s (%%%s expects a value of type %s)", t, f.Verbs[i].Conv, f.Verbs[i].Conv, want)
 			return nil
 		}
 		f.Verbs[i].Arg = t
@@ -543,12 +543,16 @@ func builtinDebugf(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 	}
 	f, err := parseFormat(text)
 	if err != nil {
-		b.errorf(e.Pos(), "debugf: %v", err)
+		b.errorf(e.Pos(), "%v", err)
 		return nil
 	}
 	vals := args[1:]
-	if len(vals) != len(f.Verbs) {
-		b.errorf(e.Pos(), "debugf: %d arguments for a format of %d conversions", len(vals), len(f.Verbs))
+	if len(vals) < len(f.Verbs) {
+		b.errorf(e.Pos(), "not enough arguments for format string (%d supplied, %d expected)", len(vals), len(f.Verbs))
+		return nil
+	}
+	if len(vals) > len(f.Verbs) {
+		b.errorf(e.Pos(), "too many arguments for format string (%d supplied, %d expected)", len(vals), len(f.Verbs))
 		return nil
 	}
 	if len(vals) > debugfMaxArgs {
@@ -561,7 +565,7 @@ func builtinDebugf(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 			return nil
 		}
 		if strings.ContainsAny(v.Conv, "org") || v.Prec >= 0 || strings.Contains(v.Flags, "#") {
-			b.errorf(e.Pos(), "debugf: the kernel does not print %s: it knows %%d %%i %%u %%x %%X %%c %%s %%p with flags -+0 and a width", text[v.Start:v.End])
+			b.errorf(e.Pos(), "Invalid format specifier for `debugf`: %s (the kernel prints %%d %%i %%u %%x %%X %%c %%s %%p with flags -+0 and a width)", text[v.Start+1:v.End])
 			return nil
 		}
 		want := "an integer"
@@ -574,7 +578,7 @@ func builtinDebugf(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 			ok = isIntegral(t) || isPtr(t)
 		}
 		if !ok {
-			b.errorf(a.Pos(), "debugf: %%%s expects %s (%s supplied)", v.Conv, want, t)
+			b.errorf(a.Pos(), "Type does not match format specifier: %s (%%%s expects %s, %s supplied)", v.Conv, v.Conv, want, t)
 			return nil
 		}
 		f.Verbs[i].Arg = t

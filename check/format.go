@@ -1,9 +1,6 @@
 package check
 
 import (
-	"errors"
-	"strings"
-
 	"friday/printf"
 	"friday/types"
 )
@@ -25,10 +22,7 @@ type Verb struct {
 func parseFormat(s string) (*Format, error) {
 	p, err := printf.Parse(s)
 	if err != nil {
-		// bpftrace's messages start with a capital letter; scripts and
-		// users match on its wording.
-		msg := err.Error()
-		return nil, errors.New(strings.ToUpper(msg[:1]) + msg[1:])
+		return nil, err
 	}
 	f := &Format{Text: s, Verbs: make([]Verb, len(p.Verbs))}
 	for i, v := range p.Verbs {

@@ -30,7 +30,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"short record", &codegen.Event{ID: 1, Kind: codegen.Printf, Format: "%d %s\n", Layout: pair}, make([]byte, 10), "has 10 bytes of arguments, want 16"},
 		{"too few arguments", &codegen.Event{ID: 2, Kind: codegen.Printf, Format: "%d %s %d\n", Layout: pair}, make([]byte, 16), "format has 3 conversions, 2 arguments given"},
-		{"bad format", &codegen.Event{ID: 3, Kind: codegen.Printf, Format: "%q", Pos: "x.bt:1:2", Layout: types.TupleOf(types.I64)}, make([]byte, 8), "x.bt:1:2: invalid format specifier"},
+		{"bad format", &codegen.Event{ID: 3, Kind: codegen.Printf, Format: "%q", Pos: "x.bt:1:2", Layout: types.TupleOf(types.I64)}, make([]byte, 8), "x.bt:1:2: unsupported format specifier"},
 		{"print without value", &codegen.Event{ID: 4, Kind: codegen.Print, Layout: types.TupleOf()}, nil, "has no value"},
 		{"bad integer", &codegen.Event{ID: 5, Kind: codegen.Print, Layout: types.TupleOf(&types.Type{Kind: types.Int, Size: 3})}, make([]byte, 8), "integer of 3 bytes"},
 		{"small ksym", &codegen.Event{ID: 6, Kind: codegen.Print, Layout: types.TupleOf(&types.Type{Kind: types.Ksym, Size: 4})}, make([]byte, 8), "ksym value of 4 bytes, want 8"},

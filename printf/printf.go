@@ -102,7 +102,7 @@ func Parse(s string) (*Format, error) {
 			if c > ' ' && c < 0x7f {
 				spec += string(c)
 			}
-			return nil, fmt.Errorf("invalid format specifier '%s' in format string", spec)
+			return nil, fmt.Errorf("unsupported format specifier: %s", strings.TrimPrefix(spec, "%"))
 		}
 		v.End = i + 1
 		f.Text = append(f.Text, string(lit))

@@ -9,8 +9,8 @@ func TestParseErrors(t *testing.T) {
 	for _, c := range []struct{ format, err string }{
 		{"%", "incomplete format specifier"},
 		{"abc %-5", "incomplete format specifier"},
-		{"%y", "invalid format specifier '%y'"},
-		{"%ly", "invalid format specifier '%ly'"},
+		{"%y", "unsupported format specifier: y"},
+		{"%ly", "unsupported format specifier: ly"},
 		{"%*d", "'*' width is not supported"},
 	} {
 		_, err := Parse(c.format)
