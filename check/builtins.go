@@ -1426,7 +1426,7 @@ func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 		b.c.getopts = append(b.c.getopts, name)
 	}
 	val, given := b.c.opts.Named[name]
-	on := given && val != "false" && val != "0"
+	on := given && !strings.EqualFold(val, "false") && val != "0"
 	if len(args) == 1 {
 		b.setConst(e, boolInt(on))
 		return types.BoolT
@@ -1458,7 +1458,14 @@ func builtinGetopt(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.
 			return types.I64
 		}
 		n, err := strconv.ParseInt(val, 0, 64)
-		if err != nil {
+		switch {
+		case err == nil:
+		case strings.EqualFold(val, "true"):
+			// As bpftrace, a number option may be given as a boolean.
+			n = 1
+		case strings.EqualFold(val, "false"):
+			n = 0
+		default:
 			b.errorf(e.Pos(), "getopt(%q): %q is not a number", name, val)
 			return nil
 		}

@@ -272,7 +272,7 @@ type OptionsError struct {
 }
 
 func (e *OptionsError) Error() string {
-	return "unexpected program command line options: --" + strings.Join(e.Names, ", --") + "\n" + e.Hint
+	return "Unexpected command line options: " + strings.Join(e.Names, ", ") + "\n" + e.Hint
 }
 
 // checkNamed refuses named parameters that no getopt() of the script
