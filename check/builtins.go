@@ -195,7 +195,7 @@ func (b *body) constStr(e syntax.Expr, what string) (string, bool) {
 	case ok && c.IsStr:
 		return c.Str, true
 	case t.Kind == types.String:
-		b.errorf(e.Pos(), "%s expects a string literal, not a string computed at run time", what)
+		b.errorf(e.Pos(), "%s expects a string literal (string provided), not a string computed at run time", what)
 	default:
 		b.errorf(e.Pos(), "%s expects a string literal (%s provided)", what, typeClass(t))
 	}
@@ -676,7 +676,7 @@ func mapFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 			return types.I64
 		}
 		if ci.Name == "len" {
-			b.errorf(args[0].Pos(), "call to len() expects a map, ustack, or kstack")
+			b.errorf(args[0].Pos(), "len() expects a map or stack to be provided")
 			return nil
 		}
 		b.errorf(args[0].Pos(), "%s() expects a map argument", ci.Name)
