@@ -511,7 +511,11 @@ func fmtFunc(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Type {
 			return nil
 		}
 		if ok, want := verbAccepts(f.Verbs[i].Conv, t); !ok {
-			b.errorf(e.Pos(), "unsupported format specifier for type '%s': %s (%%%s expects a value of type %s)", t, f.Verbs[i].Conv, f.Verbs[i].Conv, want)
+			msg := fmt.Sprintf("unsupported format specifier for type '%s': %s", t, f.Verbs[i].Conv)
+			if want != "" {
+				msg += fmt.Sprintf(" (%%%s expects a value of type %s)", f.Verbs[i].Conv, want)
+			}
+			b.errorf(e.Pos(), "%s", msg)
 			return nil
 		}
 		f.Verbs[i].Arg = t

@@ -61,12 +61,13 @@ func verbAccepts(conv string, t *types.Type) (bool, string) {
 		}
 		return false, "buffer"
 	case "s":
+		// As bpftrace, %s prints any value as print() would; values
+		// of no one value cannot be.
 		switch t.Kind {
-		case types.Int, types.Bool, types.Count, types.Sum, types.Min, types.Max, types.Avg,
-			types.Pointer, types.Hist, types.Lhist, types.Stats, types.Tseries, types.Void:
-			return false, "string"
+		case types.Hist, types.Lhist, types.Stats, types.Tseries, types.Void:
+			return false, ""
 		}
-		return true, "string"
+		return true, ""
 	}
 	return false, conv
 }
