@@ -363,19 +363,25 @@ func (s span) End() syntax.Pos { return s.end }
 
 // exprSpan is the text of the expression n, where bpftrace reports a run
 // time problem with it: a field access from the start of what it reads
-// the field of to the end of the field's name.
-func exprSpan(n syntax.Node) syntax.Node {
+// the field of to the end of the field's name, a map element with its
+// keys.
+func (f *fn) exprSpan(n syntax.Node) syntax.Node {
 	e, ok := n.(syntax.Expr)
 	if !ok {
 		return n
 	}
 	s := span{pos: syntax.Start(e)}
-	if x, ok := e.(*syntax.Field); ok && x.P.Line == s.pos.Line {
-		s.end = x.P
-		s.end.Col += len(".") + len(x.Name)
-		if x.Arrow {
-			s.end.Col++
+	switch x := e.(type) {
+	case *syntax.Field:
+		if x.P.Line == s.pos.Line {
+			s.end = x.P
+			s.end.Col += len(".") + len(x.Name)
+			if x.Arrow {
+				s.end.Col++
+			}
 		}
+	case *syntax.MapIndex:
+		s.end = syntax.IndexEnd(f.g.p.File.Src, s.pos)
 	}
 	return s
 }
@@ -420,7 +426,7 @@ func (f *fn) checkHelper(h asm.BuiltinFunc) {
 		// A full map is told of without -k (see update).
 		f.b.jmpImm(asm.JEq, asm.R0, -int32(unix.E2BIG), done)
 	}
-	ev := f.eventWith(exprSpan(f.at), Errorf, "%s"+details, "", nil, layout, write)
+	ev := f.eventWith(f.exprSpan(f.at), Errorf, "%s"+details, "", nil, layout, write)
 	ev.Warn, ev.Runtime, ev.Helper = true, true, name
 	f.b.mark(done)
 	f.emit(asm.LoadMem(asm.R0, ret.base, int16(ret.off), asm.DWord))

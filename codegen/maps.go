@@ -233,7 +233,16 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 	if isIntLike(t) {
 		// R0 is zero when the element is missing, which is the value.
 		skip := f.b.newLabel()
-		f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
+		if f.g.opts.Warnings {
+			found := f.b.newLabel()
+			f.b.jmpImm(asm.JNE, asm.R0, 0, found)
+			f.lookupMissing(e)
+			f.emit(asm.Mov.Imm(asm.R0, 0))
+			f.b.ja(skip)
+			f.b.mark(found)
+		} else {
+			f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
+		}
 		f.loadInt(asm.R0, mem{asm.R0, 0}, m.Value)
 		f.b.mark(skip)
 		return value{kind: vReg, r: asm.R0, t: t}
@@ -242,6 +251,9 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 	found := f.b.newLabel()
 	end := f.b.newLabel()
 	f.b.jmpImm(asm.JNE, asm.R0, 0, found)
+	if f.g.opts.Warnings {
+		f.lookupMissing(e)
+	}
 	f.zero(out, t.Size)
 	f.b.ja(end)
 	f.b.mark(found)
@@ -249,6 +261,13 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 	f.copyMem(out, mem{asm.R1, 0}, t.Size)
 	f.b.mark(end)
 	return value{kind: vMem, m: out, t: t}
+}
+
+// lookupMissing is -k's warning for a read of a map element that is not
+// there, as bpftrace gives it (the value read is zero).
+func (f *fn) lookupMissing(e syntax.Expr) {
+	ev := f.eventWith(f.exprSpan(e), Errorf, "Can't lookup map element because it does not exist.\nAdditional Info - helper: map_lookup_elem, retcode: 0", "", nil, types.TupleOf(), func(mem) {})
+	ev.Warn, ev.Runtime, ev.Helper = true, true, "map_lookup_elem"
 }
 
 // aggRead combines the per-CPU copies of an aggregation value into one

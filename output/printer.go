@@ -5,6 +5,7 @@ package output
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -302,7 +303,13 @@ func (p *Printer) jsonMessage(ev *codegen.Event, msg, args []byte) error {
 			ret = int64(binary.NativeEndian.Uint64(args[fs[len(fs)-1].Offset:]))
 		}
 		b = append(b, `{"type": "helper_error", "msg": `...)
-		b = appendJSONString(b, []byte(run.Strerror(syscall.Errno(-ret))))
+		if ret == 0 {
+			// A lookup of a missing element: the warning's own words.
+			first, _, _ := bytes.Cut(msg, []byte("\n"))
+			b = appendJSONString(b, first)
+		} else {
+			b = appendJSONString(b, []byte(run.Strerror(syscall.Errno(-ret))))
+		}
 		b = append(b, `, "helper": `...)
 		b = appendJSONString(b, []byte(ev.Helper))
 		b = append(b, `, "retcode": `...)

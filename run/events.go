@@ -105,7 +105,7 @@ func (s *state) cat(ev *codegen.Event, args []byte) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// A missing file is reported and the script goes on, as in bpftrace.
-		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s': %s\n", path, Strerror(err))
+		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s' (%s)\n", path, Strerror(err))
 		return nil
 	}
 	return s.opts.Printer.Text(data)

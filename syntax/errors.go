@@ -135,6 +135,10 @@ func SourceContext(src []byte, pos, end Pos) string {
 // record where other expressions end. src is ignored for a position in an
 // imported file.
 func TokenEnd(src []byte, pos Pos, call bool) Pos {
+	return tokenEnd(src, pos, call, false)
+}
+
+func tokenEnd(src []byte, pos Pos, call, index bool) Pos {
 	line, ok := SourceLine(pos.source(src), pos.Line)
 	if !ok || pos.Col < 1 || pos.Col > len(line) {
 		return Pos{}
@@ -152,27 +156,41 @@ func TokenEnd(src []byte, pos Pos, call bool) Pos {
 		// Not a name, or the start of a type name that goes on.
 		return Pos{}
 	}
-	if call && j < len(line) && line[j] == '(' {
-		depth, inStr := 0, false
-		for k := j; k < len(line); k++ {
-			switch c := line[k]; {
-			case inStr && c == '\\':
-				k++
-			case c == '"':
-				inStr = !inStr
-			case inStr:
-			case c == '(':
-				depth++
-			case c == ')':
-				depth--
-				if depth == 0 {
-					return Pos{Line: pos.Line, Col: k + 2, File: pos.File}
-				}
-			}
-		}
-		return Pos{}
+	switch {
+	case call && j < len(line) && line[j] == '(':
+		return closing(line, j, '(', ')', pos)
+	case index && j < len(line) && line[j] == '[' && line[i] == '@':
+		return closing(line, j, '[', ']', pos)
 	}
 	return Pos{Line: pos.Line, Col: j + 1, File: pos.File}
+}
+
+// IndexEnd is TokenEnd for a map element, @m[keys]: the end of its "]".
+func IndexEnd(src []byte, pos Pos) Pos {
+	return tokenEnd(src, pos, false, true)
+}
+
+// closing is the position after the bracket that closes the one at
+// line[j], on the line of pos; the zero Pos when the line does not close it.
+func closing(line string, j int, open, close byte, pos Pos) Pos {
+	depth, inStr := 0, false
+	for k := j; k < len(line); k++ {
+		switch c := line[k]; {
+		case inStr && c == '\\':
+			k++
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == open:
+			depth++
+		case c == close:
+			depth--
+			if depth == 0 {
+				return Pos{Line: pos.Line, Col: k + 2, File: pos.File}
+			}
+		}
+	}
+	return Pos{}
 }
 
 // source is the text p is in: that of its imported file, or else script.
