@@ -32,8 +32,9 @@ const traceUsage = `USAGE:
     use -- after FILE/-e 'program' for named script parameters
 
 Runs a bpftrace program. ARGS are its positional parameters $1, $2, ...
-After "--", ARGS may also be named parameters, which getopt() reads:
---NAME=VALUE, or --NAME alone for a boolean that is true.
+ARGS may also be named parameters, which getopt() reads: --NAME=VALUE,
+or --NAME alone for a boolean that is true (after "--", or any option
+that is not friday's after the program).
 
 uretprobe on Go functions is safe: Go moves goroutine stacks, which the
 kernel's usual return probe (a rewritten return address) would corrupt, so
@@ -149,7 +150,7 @@ func (a *app) trace(args []string) int {
 	singleThread()
 	fs, o := newTraceFlags()
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(namedAfterDash(fs, args)); err != nil {
 		// As bpftrace, which shows its usage after getopt's complaint.
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		traceHelp(stderr, fs)
@@ -378,6 +379,65 @@ func envInt(names ...string) int {
 		}
 	}
 	return 0
+}
+
+// namedAfterDash moves the named parameters given before "--" after it,
+// where scriptParams looks for them: as bpftrace, an option that is not
+// friday's (--name or --name=value) after the program (-e or the script
+// file) is one of the script's.
+func namedAfterDash(fs *pflag.FlagSet, args []string) []string {
+	var kept, named []string
+	program := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			kept = append(kept, args[i:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "--"):
+			name, _, hasVal := strings.Cut(a[2:], "=")
+			f := fs.Lookup(name)
+			switch {
+			case f == nil && program:
+				named = append(named, a)
+				continue
+			case f != nil && f.NoOptDefVal == "" && !hasVal && i+1 < len(args):
+				kept = append(kept, a)
+				i++
+				a = args[i]
+				program = program || name == "program"
+			}
+			kept = append(kept, a)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			kept = append(kept, a)
+			// Combined short flags: the first that takes a value takes
+			// the rest of the word, or the next argument.
+			for k := 1; k < len(a); k++ {
+				f := fs.ShorthandLookup(a[k : k+1])
+				if f == nil || f.NoOptDefVal != "" {
+					continue
+				}
+				program = program || f.Name == "program"
+				if k == len(a)-1 && i+1 < len(args) {
+					i++
+					kept = append(kept, args[i])
+				}
+				break
+			}
+		default:
+			kept = append(kept, a)
+			program = true
+		}
+	}
+	if len(named) == 0 {
+		return args
+	}
+	for i, a := range kept {
+		if a == "--" {
+			return append(append(kept[:i+1:i+1], named...), kept[i+1:]...)
+		}
+	}
+	return append(append(kept, "--"), named...)
 }
 
 // scriptParams splits the script's arguments into its positional
