@@ -185,10 +185,15 @@ func (b *body) posParam(e *syntax.PosParam) *types.Type {
 		return constType(0, false)
 	}
 	s := params[e.N-1]
-	// Decimal, or hexadecimal with 0x: a leading 0 is not octal here.
+	// Decimal, hexadecimal with 0x, or octal with a leading 0, as
+	// bpftrace reads numbers given on the command line.
 	base, digits := 10, s
 	if rest, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
 		base, digits = 16, rest
+	} else if len(s) > 1 && s[0] == '0' {
+		if _, err := strconv.ParseUint(s[1:], 8, 64); err == nil {
+			base, digits = 8, s[1:]
+		}
 	}
 	if v, err := strconv.ParseInt(digits, base, 64); err == nil {
 		b.setConst(e, v)
