@@ -315,7 +315,7 @@ func (c *checker) resolveType(te *syntax.TypeExpr, unsized bool) *types.Type {
 	case strings.HasPrefix(name, "struct ") || strings.HasPrefix(name, "union ") || strings.HasPrefix(name, "enum "):
 		t = c.btf.named(name)
 		if t == nil {
-			c.errorf(te.Pos(), "Unknown type: %s", name)
+			c.errorf(te.Pos(), "Cannot resolve unknown type \"%s\"", name)
 			return nil
 		}
 	default:
@@ -328,7 +328,7 @@ func (c *checker) resolveType(te *syntax.TypeExpr, unsized bool) *types.Type {
 			t = c.btf.named("struct " + name)
 		}
 		if t == nil {
-			c.errorf(te.Pos(), "Unknown type: %s", name)
+			c.errorf(te.Pos(), "Cannot resolve unknown type \"%s\"", name)
 			return nil
 		}
 	}
