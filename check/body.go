@@ -235,11 +235,16 @@ func (b *body) stmts(list []syntax.Stmt) {
 		b.stmt(s)
 		if i+1 < len(list) {
 			if kind := leaves(s); kind != "" {
+				// At the jump, as bpftrace; at what follows an if
+				// whose arms both leave, which bpftrace does not see.
 				pos := list[i+1].Pos()
 				if a, ok := list[i+1].(*syntax.AssignStmt); ok {
 					pos = syntax.Start(a.LHS)
 				}
-				b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, false), "Unreachable code: the statement before leaves with "+kind)
+				if _, ok := s.(*syntax.JumpStmt); ok {
+					pos = s.Pos()
+				}
+				b.c.warn(pos, syntax.TokenEnd(b.c.file.Src, pos, false), "All code after a '"+kind+"' is unreachable.")
 			}
 		}
 	}
