@@ -190,6 +190,7 @@ func (b *body) finish() {
 	for v, ref := range b.origin {
 		if v.Type != nil {
 			b.c.seeds[seedKey{ref, b.group}] = v.Type
+			b.c.typed[seedKey{ref, b.group}] = v.typed
 		}
 	}
 }
@@ -198,7 +199,8 @@ func (b *body) finish() {
 // widened in an earlier pass starts with that wider type, so that every
 // read of it is typed alike.
 func (b *body) newVar(ref *syntax.Var) *Var {
-	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: b.c.seeds[seedKey{ref, b.group}]}
+	key := seedKey{ref, b.group}
+	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: b.c.seeds[key], typed: b.c.typed[key]}
 	b.origin[v] = ref
 	return v
 }
@@ -408,6 +410,16 @@ func (b *body) assignable(dst, t *types.Type, e syntax.Expr) bool {
 	return merge(dst, t, false) == dst
 }
 
+// literal reports whether e is an integer written as a literal (or its
+// negation), whose type bends to the variable it is stored in.
+func (b *body) literal(e syntax.Expr) bool {
+	if u, ok := e.(*syntax.Unary); ok && u.Op == "-" {
+		e = u.X
+	}
+	_, ok := e.(*syntax.IntLit)
+	return ok
+}
+
 func (b *body) isConst(e syntax.Expr) bool {
 	_, ok := b.info.Consts[e]
 	return ok
@@ -545,6 +557,9 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 	vt := valueType(t)
 	if v.Type == nil {
 		v.Type = varType(vt)
+		if vt.Kind == types.Int && !b.literal(e) {
+			v.typed = vt.Size
+		}
 		return
 	}
 	if v.fixed {
@@ -559,7 +574,21 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		// unless the value is a constant the variable already holds.
 		m = v.Type
 		if !b.assignable(v.Type, vt, e) {
-			m = types.IntOf(8, v.Type.Signed && vt.Signed)
+			// A variable a typed value set widens to hold another, as in
+			// bpftrace, but no integer type holds both a 64-bit unsigned
+			// and a signed value.
+			usize := v.typed
+			if v.Type.Signed {
+				usize = vt.Size
+			}
+			switch {
+			case v.typed == 0 || v.Type.Signed == vt.Signed || b.literal(e):
+				m = types.IntOf(8, v.Type.Signed && vt.Signed)
+			case usize < 8:
+				m = types.I64
+			default:
+				m = nil
+			}
 		}
 	}
 	if m == nil {

@@ -81,6 +81,7 @@ type checker struct {
 	// seeds is the type each variable had at the end of the previous
 	// pass, by the reference that created it.
 	seeds  map[seedKey]*types.Type
+	typed  map[seedKey]int // Var.typed of the seeds
 	funcs  map[string]*Func
 	fdecls map[string]*syntax.FuncDecl
 	macros map[string]*syntax.MacroDecl
@@ -111,6 +112,7 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		mapSign:   map[string]int8{},
 		mapRead:   map[string]syntax.Pos{},
 		seeds:     map[seedKey]*types.Type{},
+		typed:     map[seedKey]int{},
 		funcs:     map[string]*Func{},
 		fdecls:    map[string]*syntax.FuncDecl{},
 		macros:    map[string]*syntax.MacroDecl{},

@@ -575,7 +575,10 @@ func (b *body) compare(e *syntax.Binary, lt, rt *types.Type) *types.Type {
 			b.setConst(e, boolInt((lc.Str == rc.Str) == (e.Op == "==")))
 		}
 		return types.BoolT
-	case (lt.Kind == types.Array || lt.Kind == types.Tuple || lt.Kind == types.Buffer) && types.Equal(lt, rt):
+	case (lt.Kind == types.Array || lt.Kind == types.Tuple || lt.Kind == types.Buffer) && types.Equal(lt, rt),
+		lt.Kind == types.Buffer && rt.Kind == types.Buffer:
+		// Buffers of two sizes compare as bpftrace's do: their lengths
+		// first, then the data the shorter one has room for.
 		if e.Op != "==" && e.Op != "!=" {
 			if lt.Kind == types.Array {
 				b.c.errorNode(e, "The %s operator cannot be used on arrays.", e.Op)

@@ -89,6 +89,9 @@ type Var struct {
 	MayBeUnset bool
 
 	fixed bool // declared with a type: assignments may not widen it
+	// typed is the size of the integer a typed value (not a literal) first
+	// gave it, before variables widened it to 64 bits; 0 for others.
+	typed int
 }
 
 // CompareVars orders variables by where they are declared, then by name: a

@@ -388,7 +388,13 @@ func (f *fn) memCompare(x *syntax.Binary, op string, label string) {
 	}
 	a := f.eval(x.X)
 	b := f.eval(x.Y)
-	if a.kind != vMem || b.kind != vMem || a.t.Size != b.t.Size {
+	n := a.t.Size
+	if a.t.Kind == types.Buffer && b.t.Kind == types.Buffer {
+		// The length byte comes first: buffers of two sizes are equal
+		// only when their lengths are, and then the data fits both.
+		n = min(a.t.Size, b.t.Size)
+	}
+	if a.kind != vMem || b.kind != vMem || a.t.Size != b.t.Size && a.t.Kind != types.Buffer {
 		f.errorf(x.Pos(), "cannot compare %s with %s", a.t, b.t)
 	}
 	ne := label
@@ -396,9 +402,9 @@ func (f *fn) memCompare(x *syntax.Binary, op string, label string) {
 	if op == "==" {
 		ne = f.b.newLabel()
 	}
-	for i := 0; i < a.t.Size; {
+	for i := 0; i < n; {
 		w := 8
-		for w > a.t.Size-i || (a.m.off+i)%w != 0 || (b.m.off+i)%w != 0 {
+		for w > n-i || (a.m.off+i)%w != 0 || (b.m.off+i)%w != 0 {
 			w /= 2
 		}
 		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), bpfint.Size(w)),

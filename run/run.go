@@ -296,6 +296,7 @@ type state struct {
 	exiting  bool       // exit() was called
 	exitCode int        // the code given to exit()
 	pidExit  *pidWatch
+	usr1     chan os.Signal // SIGUSR1, for self:signal probes
 }
 
 // start runs the BEGIN probes and attaches the others.
@@ -336,6 +337,13 @@ func (s *state) start() error {
 	}
 	if c := s.opts.Command; c != nil {
 		c.waitHeld()
+	}
+	// self:signal:SIGUSR1 probes run each time the signal comes, from
+	// before BEGIN (which may send it); without them, SIGUSR1 keeps its
+	// default action, as in bpftrace.
+	if len(s.self) > 0 {
+		s.usr1 = make(chan os.Signal, 1)
+		signal.Notify(s.usr1, syscall.SIGUSR1)
 	}
 	// BEGIN fires before the other probes are attached, as in bpftrace: what
 	// it sets up is there when they first fire, and an exit() in it means
@@ -436,17 +444,9 @@ func (s *state) loop(ctx context.Context) error {
 	if s.pidExit != nil {
 		pidDone = s.pidExit.done
 	}
-	// self:signal:SIGUSR1 probes run each time the signal comes; without
-	// them, SIGUSR1 keeps its default action, as in bpftrace.
-	var usr1 chan os.Signal
-	if len(s.self) > 0 {
-		usr1 = make(chan os.Signal, 1)
-		signal.Notify(usr1, syscall.SIGUSR1)
-		defer signal.Stop(usr1)
-	}
 	for !s.exiting {
 		select {
-		case <-usr1:
+		case <-s.usr1:
 			if err := s.runOnce(s.self, "self"); err != nil {
 				s.finish(true, end)
 				return err
@@ -634,6 +634,9 @@ func (s *state) detach() error {
 // partly set up state.
 func (s *state) close() error {
 	first := s.detach()
+	if s.usr1 != nil {
+		signal.Stop(s.usr1)
+	}
 	s.opts.Stacks.stop()
 	if s.opts.Command != nil {
 		s.opts.Command.Stop()
