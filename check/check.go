@@ -52,7 +52,7 @@ type Options struct {
 }
 
 // DefaultMaxStrLen is the string capacity used when Options.MaxStrLen is 0.
-const DefaultMaxStrLen = 64
+const DefaultMaxStrLen = 1024
 
 type checker struct {
 	opts   Options

@@ -132,6 +132,25 @@ func (f *fn) allocShared(size int) mem {
 	return m
 }
 
+// shortString is the capacity up to which loops over a string's bytes are
+// cheap for the verifier to check whatever they do.
+const shortString = 64
+
+// forget makes the verifier forget the value of r: it goes to scratch
+// memory and back, and the verifier does not follow what map values hold.
+// A loop whose start the verifier knows only as a range is checked once
+// for the range rather than once for each start. Outside scratch mode the
+// probe is compiled again in it.
+func (f *fn) forget(r asm.Register) {
+	if !f.useScratch {
+		root := f.root()
+		root.maxStack = max(root.maxStack, maxStack+1)
+		return
+	}
+	m := f.allocShared(8)
+	f.emit(asm.StoreMem(m.base, int16(m.off), r, asm.DWord), asm.LoadMem(r, m.base, int16(m.off), asm.DWord))
+}
+
 type allocMark struct{ stack, scratch int }
 
 func (f *fn) markAlloc() allocMark      { return allocMark{f.stack, f.scratch} }

@@ -66,7 +66,7 @@ func (o *Options) fill(f *syntax.File) {
 			}
 		}
 	}
-	setDefault(&o.MaxStrLen, 64)
+	setDefault(&o.MaxStrLen, 1024)
 	setDefault(&o.MaxMapKeys, 4096)
 	setDefault(&o.RingBufSize, 1<<20)
 	setDefault(&o.NumCPU, runtime.NumCPU())
