@@ -114,11 +114,15 @@ func (f *fn) strEq(a, b value, n int, eq, ne string) {
 	if n >= 0 && n < size {
 		size = n
 	}
-	for i := 0; i < size; i++ {
-		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), asm.Byte),
-			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), asm.Byte))
-		f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
-		f.b.jmpImm(asm.JEq, asm.R0, 0, eq)
+	if size > shortString {
+		f.strEqLoop(a.m, b.m, size, eq, ne)
+	} else {
+		for i := 0; i < size; i++ {
+			f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), asm.Byte),
+				asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), asm.Byte))
+			f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
+			f.b.jmpImm(asm.JEq, asm.R0, 0, eq)
+		}
 	}
 	if a.t.Size != b.t.Size && (n < 0 || n > size) {
 		// The longer string must end where the shorter one's room does.
@@ -129,6 +133,39 @@ func (f *fn) strEq(a, b value, n int, eq, ne string) {
 		f.emit(asm.LoadMem(asm.R0, long.m.base, int16(long.m.off+size), asm.Byte))
 		f.b.jmpImm(asm.JNE, asm.R0, 0, ne)
 	}
+}
+
+// strEqLoop is strEq's comparison of size bytes as a loop, for strings
+// too long to compare byte by byte in straight code; it falls through
+// when the size bytes are equal and none is the NUL. As in stringLen, the
+// loop goes on by the one branch it takes at each byte.
+func (f *fn) strEqLoop(a, b mem, size int, eq, ne string) {
+	loop, more, differ := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.Mov.Imm(asm.R1, 0))
+	f.b.mark(loop)
+	f.byteAt(asm.R0, a)
+	f.byteAt(asm.R3, b)
+	// R4 is nonzero when the bytes differ or are the NUL.
+	f.emit(asm.Mov.Reg(asm.R4, asm.R0), asm.Xor.Reg(asm.R4, asm.R3),
+		asm.Mov.Reg(asm.R5, asm.R0), asm.Sub.Imm(asm.R5, 1), asm.RSh.Imm(asm.R5, 63),
+		asm.Or.Reg(asm.R4, asm.R5))
+	f.b.jmpImm(asm.JEq, asm.R4, 0, more)
+	f.b.ja(differ)
+	f.b.mark(more)
+	f.emit(asm.Add.Imm(asm.R1, 1))
+	f.b.jmpImm(asm.JLT, asm.R1, int32(size), loop)
+	end := f.b.newLabel()
+	f.b.ja(end)
+	f.b.mark(differ)
+	f.b.jmpReg(asm.JNE, asm.R0, asm.R3, ne)
+	f.b.ja(eq)
+	f.b.mark(end)
+}
+
+// byteAt loads into r the byte at m plus R1; it uses R2.
+func (f *fn) byteAt(r asm.Register, m mem) {
+	f.addr(asm.R2, m)
+	f.emit(asm.Add.Reg(asm.R2, asm.R1), asm.LoadMem(r, asm.R2, 0, asm.Byte))
 }
 
 // strncmp(a, b, n) is 0 when the first n bytes of a and b are equal.
@@ -369,10 +406,24 @@ func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
 	b := f.memArg(c.Args[1])
 	size := min(int(n.c), a.t.Size, b.t.Size)
 	ne, end := f.b.newLabel(), f.b.newLabel()
-	for i := 0; i < size; i++ {
-		f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), asm.Byte),
-			asm.LoadMem(asm.R1, b.m.base, int16(b.m.off+i), asm.Byte))
-		f.b.jmpReg(asm.JNE, asm.R0, asm.R1, ne)
+	if size > shortString {
+		// A loop, going on by its taken branch (see stringLen).
+		loop, more := f.b.newLabel(), f.b.newLabel()
+		f.emit(asm.Mov.Imm(asm.R1, 0))
+		f.b.mark(loop)
+		f.byteAt(asm.R0, a.m)
+		f.byteAt(asm.R3, b.m)
+		f.b.jmpReg(asm.JEq, asm.R0, asm.R3, more)
+		f.b.ja(ne)
+		f.b.mark(more)
+		f.emit(asm.Add.Imm(asm.R1, 1))
+		f.b.jmpImm(asm.JLT, asm.R1, int32(size), loop)
+	} else {
+		for i := 0; i < size; i++ {
+			f.emit(asm.LoadMem(asm.R0, a.m.base, int16(a.m.off+i), asm.Byte),
+				asm.LoadMem(asm.R3, b.m.base, int16(b.m.off+i), asm.Byte))
+			f.b.jmpReg(asm.JNE, asm.R0, asm.R3, ne)
+		}
 	}
 	f.drop(a)
 	f.drop(b)
@@ -381,7 +432,7 @@ func (f *fn) memcmp(e syntax.Expr, c *check.Call) value {
 	f.emit(asm.Mov.Imm(asm.R0, 0))
 	f.b.ja(end)
 	f.b.mark(ne)
-	f.emit(asm.Sub.Reg(asm.R0, asm.R1))
+	f.emit(asm.Sub.Reg(asm.R0, asm.R3))
 	f.b.mark(end)
 	return value{kind: vReg, r: asm.R0, t: types.I64}
 }
