@@ -86,8 +86,12 @@ func (f *fn) valueInto(e syntax.Expr, v value, dst mem, t *types.Type, pad bool)
 		// Truncated: keep the terminating NUL.
 		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
 	}
-	if pad && t.Size > n {
+	switch {
+	case pad && t.Size > n:
 		f.zero(dst.at(n), t.Size-n)
+	case t.Kind == types.String && t.Size > n:
+		// A string that filled a shorter capacity ends here.
+		f.emit(storeImm(dst.base, int16(dst.off+n), 0, asm.Byte))
 	}
 	f.drop(v)
 }
