@@ -334,7 +334,8 @@ func (f *fn) builtinInto(e syntax.Expr, dst mem, t *types.Type, pad bool) bool {
 }
 
 // strInto reads a NUL-terminated string from a pointer into size bytes at
-// dst.
+// dst. Without a length, a string longer than size fills it without a NUL,
+// which marks it cut when printed.
 func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) {
 	if len(c.Args) == 0 {
 		f.errorf(e.Pos(), "str() needs an argument")
@@ -351,10 +352,9 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.valueInto(arg, v, dst, types.StringOf(size), pad)
 		return
 	}
-	p := f.evalInt(arg)
+	p := f.keep(f.evalInt(arg))
 	var n value
 	if len(c.Args) > 1 {
-		p = f.keep(p)
 		n = f.evalInt(c.Args[1])
 		if n.kind == vConst {
 			// str(p, n) reads n-1 characters and the NUL.
@@ -366,12 +366,7 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 	if pad {
 		f.zero(dst, size)
 	}
-	if p.kind == vReg && p.r != asm.R3 {
-		f.emit(asm.Mov.Reg(asm.R3, p.r))
-	} else if p.kind != vReg {
-		f.toReg(p, asm.R3)
-	}
-	f.drop(p)
+	f.ptrInto(asm.R3, p)
 	f.addr(asm.R1, dst)
 	switch {
 	case n.kind == vVoid:
@@ -390,7 +385,39 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
 		f.b.mark(ok)
 	}
-	f.call(f.readFn(f.addrSpace(at), true))
+	s := f.addrSpace(at)
+	f.call(f.readFn(s, true))
+	if n.kind == vVoid {
+		f.strCut(dst, size, s, func(r asm.Register) { f.ptrInto(r, p) })
+	}
+	f.drop(p)
+}
+
+// ptrInto puts pointer p in register r, leaving p as it is.
+func (f *fn) ptrInto(r asm.Register, p value) {
+	switch {
+	case p.kind == vReg && p.r != r:
+		f.emit(asm.Mov.Reg(r, p.r))
+	case p.kind != vReg:
+		f.toReg(value{kind: p.kind, c: p.c, m: p.m, t: p.t}, r)
+	}
+}
+
+// strCut follows a string read of size bytes into dst, R0 the helper's
+// result: when the string and its NUL filled dst, the byte the NUL took
+// is read too, from the string at the address src puts in a register, so
+// that a string going on past dst fills it without a NUL, as bpftrace's
+// current release marks a string cut. R0 is then size.
+func (f *fn) strCut(dst mem, size int, s space, src func(r asm.Register)) {
+	done := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, asm.R0, int32(size), done)
+	src(asm.R3)
+	f.emit(asm.Add.Imm(asm.R3, int32(size-1)))
+	f.addr(asm.R1, dst.at(size-1))
+	f.emit(asm.Mov.Imm(asm.R2, 1))
+	f.call(f.readFn(s, false))
+	f.emit(asm.Mov.Imm(asm.R0, int32(size)))
+	f.b.mark(done)
 }
 
 // callExpr evaluates a function call used as a value or statement.

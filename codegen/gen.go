@@ -177,6 +177,14 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 		g.obj.NoExitMaps = true
 	}
 	g.obj.MissingProbes = p.Config["missing_probes"].Str
+	g.obj.StrTrailer = ".."
+	if c, ok := p.Config["str_trunc_trailer"]; ok {
+		g.obj.StrTrailer = c.Str
+	}
+	g.obj.MaxCatBytes = defaultMaxCatBytes
+	if c, ok := p.Config["max_cat_bytes"]; ok && c.Int > 0 {
+		g.obj.MaxCatBytes = int(c.Int)
+	}
 	g.obj.License = cmp.Or(p.Config["license"].Str, "GPL")
 	return g.obj, nil
 }
@@ -336,6 +344,10 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 }
 
 const maxStack = 512
+
+// defaultMaxCatBytes is how much of a file cat() prints unless
+// max_cat_bytes says otherwise, as in bpftrace.
+const defaultMaxCatBytes = 10240
 
 // funcMeta gives the first instruction of a BPF function its BTF
 // description; the kernel only accepts line info with func info.

@@ -557,11 +557,16 @@ func (f *fn) dataLoc(fd types.Field, m mem, t *types.Type) {
 		asm.Add.Reg(asm.R3, rCtx))
 	f.addr(asm.R1, m)
 	f.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
-	if t.Kind == types.String {
-		f.call(asm.FnProbeReadKernelStr)
-	} else {
+	if t.Kind != types.String {
 		f.call(asm.FnProbeReadKernel)
+		return
 	}
+	f.call(asm.FnProbeReadKernelStr)
+	f.strCut(m, t.Size, spaceKernel, func(r asm.Register) {
+		f.emit(asm.LoadMem(r, rCtx, int16(fd.Offset), asm.Word),
+			asm.And.Imm(r, 0xffff),
+			asm.Add.Reg(r, rCtx))
+	})
 }
 
 func isVoid(t *types.Type) bool { return t == nil || t.Kind == types.Void }

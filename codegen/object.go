@@ -41,6 +41,13 @@ type Object struct {
 	// License is the license the programs are loaded under: the config
 	// setting license, GPL by default.
 	License string
+	// StrTrailer follows a string printed that fills its capacity without
+	// a NUL, a string cut short: the config setting str_trunc_trailer,
+	// ".." unless set.
+	StrTrailer string
+	// MaxCatBytes is how much of a file cat() prints: the config setting
+	// max_cat_bytes.
+	MaxCatBytes int
 	// MissingProbes is the config setting missing_probes: "warn" or
 	// "ignore" ask the runtime to go on without the attach points the
 	// kernel refuses (warning about them, or not); otherwise those are

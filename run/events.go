@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -102,10 +103,16 @@ func (s *state) cat(ev *codegen.Event, args []byte) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		// A missing file is reported and the script goes on, as in bpftrace.
 		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s' (%s)\n", path, Strerror(err))
+		return nil
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(s.obj.MaxCatBytes)))
+	if err != nil {
+		fmt.Fprintf(s.opts.Log, "ERROR: failed to read file '%s' (%s)\n", path, Strerror(err))
 		return nil
 	}
 	return s.opts.Printer.Text(data)
