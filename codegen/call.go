@@ -352,6 +352,18 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.valueInto(arg, v, dst, types.StringOf(size), pad)
 		return
 	}
+	if pad {
+		f.zero(dst, size)
+	}
+	f.strRead(c, size, func(r asm.Register) { f.addr(r, dst) }, true)
+}
+
+// strRead reads str()'s string, of capacity size, to the address at puts
+// in a register; R0 is then the helper's result. With cut, a string
+// longer than size fills it without a NUL when str() has no length (see
+// strCut).
+func (f *fn) strRead(c *check.Call, size int, at func(r asm.Register), cut bool) {
+	arg := c.Args[0]
 	p := f.keep(f.evalInt(arg))
 	var n value
 	if len(c.Args) > 1 {
@@ -363,11 +375,8 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 			n = f.keep(n)
 		}
 	}
-	if pad {
-		f.zero(dst, size)
-	}
 	f.ptrInto(asm.R3, p)
-	f.addr(asm.R1, dst)
+	at(asm.R1)
 	switch {
 	case n.kind == vVoid:
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
@@ -385,10 +394,10 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
 		f.b.mark(ok)
 	}
-	s := f.addrSpace(at)
+	s := f.addrSpace(f.typeOf(arg))
 	f.call(f.readFn(s, true))
-	if n.kind == vVoid {
-		f.strCut(dst, size, s, func(r asm.Register) { f.ptrInto(r, p) })
+	if cut && n.kind == vVoid {
+		f.strCut(at, size, s, func(r asm.Register) { f.ptrInto(r, p) })
 	}
 	f.drop(p)
 }
@@ -403,18 +412,19 @@ func (f *fn) ptrInto(r asm.Register, p value) {
 	}
 }
 
-// strCut follows a string read of size bytes into dst, R0 the helper's
-// result: when the string and its NUL filled dst, the byte the NUL took
-// is read too, from the string at the address src puts in a register, so
-// that a string going on past dst fills it without a NUL, as bpftrace's
-// current release marks a string cut. R0 is then size.
-func (f *fn) strCut(dst mem, size int, s space, src func(r asm.Register)) {
+// strCut follows a string read of size bytes to the address at puts in a
+// register, R0 the helper's result: when the string and its NUL filled
+// them, the byte the NUL took is read too, from the string at the address
+// src puts in a register, so that a string going on past them fills them
+// without a NUL, as bpftrace's current release marks a string cut. R0 is
+// then size.
+func (f *fn) strCut(at func(r asm.Register), size int, s space, src func(r asm.Register)) {
 	done := f.b.newLabel()
 	f.b.jmpImm(asm.JNE, asm.R0, int32(size), done)
 	src(asm.R3)
 	f.emit(asm.Add.Imm(asm.R3, int32(size-1)))
-	f.addr(asm.R1, dst.at(size-1))
-	f.emit(asm.Mov.Imm(asm.R2, 1))
+	at(asm.R1)
+	f.emit(asm.Add.Imm(asm.R1, int32(size-1)), asm.Mov.Imm(asm.R2, 1))
 	f.call(f.readFn(s, false))
 	f.emit(asm.Mov.Imm(asm.R0, int32(size)))
 	f.b.mark(done)

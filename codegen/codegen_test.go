@@ -286,8 +286,15 @@ func describeEvent(obj *Object, b []byte) string {
 	ev := obj.Events[id]
 	kind := map[EventKind]string{Printf: "printf", Exit: "exit", Print: "print", PrintMap: "print", ClearMap: "clear", ZeroMap: "zero", Time: "time", Errorf: "errorf"}[ev.Kind]
 	s := fmt.Sprintf("event %s %q", kind, ev.Format+ev.Map)
+	args := b[8:]
+	if len(ev.Packed) > 0 {
+		var err error
+		if args, err = ev.Unpack(nil, args); err != nil {
+			return err.Error()
+		}
+	}
 	for _, fd := range ev.Layout.Fields {
-		s += " " + describeValue(fd.Type, b[8+fd.Offset:8+fd.Offset+fd.Type.Size])
+		s += " " + describeValue(fd.Type, args[fd.Offset:fd.Offset+fd.Type.Size])
 	}
 	return s
 }

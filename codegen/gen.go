@@ -326,6 +326,9 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 		if err != nil {
 			return nil, err
 		}
+		if f.maxScratch > maxScratch {
+			return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: fmt.Sprintf("probe needs %d bytes of memory for its values, more than the %d a per-CPU map value holds: lower max_strlen (%d)", f.maxScratch, maxScratch, g.maxStrLen())}
+		}
 		if f.maxStack <= maxStack {
 			if f.maxScratch > g.scratchSize {
 				g.scratchSize = f.maxScratch
@@ -344,6 +347,10 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 }
 
 const maxStack = 512
+
+// maxScratch is the size of the largest per-CPU map value, which is also
+// as far as an instruction's offset from the scratch memory's start goes.
+const maxScratch = 32768
 
 // defaultMaxCatBytes is how much of a file cat() prints unless
 // max_cat_bytes says otherwise, as in bpftrace.

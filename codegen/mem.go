@@ -552,9 +552,7 @@ func (f *fn) argSlot(e syntax.Expr, fd types.Field, t *types.Type) value {
 // field's offset holds length<<16 | offset of the data from the start of
 // the record.
 func (f *fn) dataLoc(fd types.Field, m mem, t *types.Type) {
-	f.emit(asm.LoadMem(asm.R3, rCtx, int16(fd.Offset), asm.Word),
-		asm.And.Imm(asm.R3, 0xffff),
-		asm.Add.Reg(asm.R3, rCtx))
+	f.dataLocAddr(asm.R3, fd)
 	f.addr(asm.R1, m)
 	f.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
 	if t.Kind != types.String {
@@ -562,11 +560,14 @@ func (f *fn) dataLoc(fd types.Field, m mem, t *types.Type) {
 		return
 	}
 	f.call(asm.FnProbeReadKernelStr)
-	f.strCut(m, t.Size, spaceKernel, func(r asm.Register) {
-		f.emit(asm.LoadMem(r, rCtx, int16(fd.Offset), asm.Word),
-			asm.And.Imm(r, 0xffff),
-			asm.Add.Reg(r, rCtx))
-	})
+	f.strCut(func(r asm.Register) { f.addr(r, m) }, t.Size, spaceKernel, func(r asm.Register) { f.dataLocAddr(r, fd) })
+}
+
+// dataLocAddr puts in r the address of the data of __data_loc field fd.
+func (f *fn) dataLocAddr(r asm.Register, fd types.Field) {
+	f.emit(asm.LoadMem(r, rCtx, int16(fd.Offset), asm.Word),
+		asm.And.Imm(r, 0xffff),
+		asm.Add.Reg(r, rCtx))
 }
 
 func isVoid(t *types.Type) bool { return t == nil || t.Kind == types.Void }

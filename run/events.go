@@ -26,6 +26,13 @@ func (s *state) dispatch(rec []byte) error {
 		return fmt.Errorf("internal error: unknown event %d", id)
 	}
 	args := rec[8:]
+	if len(ev.Packed) > 0 {
+		var err error
+		if s.unpacked, err = ev.Unpack(s.unpacked, args); err != nil {
+			return err
+		}
+		args = s.unpacked
+	}
 	if ev.Layout != nil && len(args) < ev.Layout.Size {
 		return fmt.Errorf("internal error: event %d has %d bytes of arguments, want %d", id, len(args), ev.Layout.Size)
 	}
