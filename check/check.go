@@ -42,7 +42,7 @@ type Options struct {
 	// MaxStrLen is the capacity of strings read at run time when given
 	// outside the script (BPFTRACE_MAX_STRLEN), which wins over the
 	// script's config block as in bpftrace; 0 leaves it to the config
-	// block, or 64.
+	// block, or 1024.
 	MaxStrLen int
 	// Warn receives warnings, each about the script's text from Pos to
 	// End: attach points left out because they do not exist (when the

@@ -24,7 +24,7 @@ import (
 // Options tune code generation. Zero fields take bpftrace's defaults, then
 // the script's config block and the BPFTRACE_* environment variables.
 type Options struct {
-	MaxStrLen   int // capacity of strings read by str(); default 64
+	MaxStrLen   int // capacity of strings read by str(); default 1024
 	MaxMapKeys  int // max_entries of hash maps; default 4096
 	RingBufSize int // bytes of the event ring buffer; default 1 MiB
 	NumCPU      int // value of the ncpus builtin; default: this machine's

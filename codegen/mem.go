@@ -78,13 +78,11 @@ func (f *fn) valueInto(e syntax.Expr, v value, dst mem, t *types.Type, pad bool)
 		f.drop(v)
 		return
 	}
+	// A longer string keeps its first bytes, without a NUL if they have
+	// none: it was cut, as str() cuts.
 	n := min(v.t.Size, t.Size)
 	if v.m != dst {
 		f.copyMem(dst, v.m, n)
-	}
-	if t.Kind == types.String && n == t.Size && v.t.Size > t.Size {
-		// Truncated: keep the terminating NUL.
-		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
 	}
 	switch {
 	case pad && t.Size > n:

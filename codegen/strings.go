@@ -202,10 +202,12 @@ func (f *fn) evalMem(e syntax.Expr, pad bool) value {
 // strMem evaluates a string argument into memory.
 func (f *fn) strMem(e syntax.Expr) value {
 	if f.typeOf(e).Kind == types.Pointer {
-		// What a char pointer points to is read as str() reads it.
+		// What a char pointer points to is read as str() reads it. The
+		// functions reading it stop at its NUL: what follows is left as
+		// it is.
 		n := f.g.maxStrLen()
 		m := f.alloc(n)
-		f.strInto(e, &check.Call{Name: "str", Args: []syntax.Expr{e}}, m, n, true)
+		f.strInto(e, &check.Call{Name: "str", Args: []syntax.Expr{e}}, m, n, false)
 		return value{kind: vMem, m: m, t: types.StringOf(n)}
 	}
 	v := f.evalMem(e, false)
