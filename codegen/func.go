@@ -39,6 +39,8 @@ type fn struct {
 	useScratch bool
 	scratch    int
 	maxScratch int
+	// callbacks says whether loop callbacks reach the probe's variables.
+	callbacks bool
 
 	free  map[asm.Register]bool // callee-saved temporaries not in use
 	vars  map[*check.Var]mem
@@ -491,7 +493,8 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	f.exit = f.b.newLabel()
 	f.source(pr.Syntax)
 	f.emit(asm.Mov.Reg(rCtx, asm.R1))
-	if needsCallbacks(pr.Info, map[*check.Func]bool{}) {
+	f.callbacks = needsCallbacks(pr.Syntax.Body, pr.Info, map[*check.Func]bool{})
+	if f.callbacks {
 		// Loop callbacks find the context here (see enterCallback).
 		f.emit(asm.StoreMem(asm.RFP, ctxSlot, rCtx, asm.DWord))
 		f.stack, f.maxStack = 8, 8
@@ -600,10 +603,16 @@ func (f *fn) allocVars() {
 }
 
 // allocVar gives a variable its slot, zeroed if it may be read before
-// anything is stored in it.
+// anything is stored in it. Without loop callbacks, a small variable stays
+// on the stack in scratch mode too: the verifier follows the values of a
+// while loop's counter there, not in a map value.
 func (f *fn) allocVar(v *check.Var) {
 	n := max(v.Type.Size, 8)
-	f.vars[v] = f.allocShared(n)
+	if f.root().callbacks {
+		f.vars[v] = f.allocShared(n)
+	} else {
+		f.vars[v] = f.alloc(n)
+	}
 	if v.MayBeUnset {
 		f.zero(f.vars[v], (n+7)&^7)
 	}
