@@ -42,7 +42,7 @@ type Options struct {
 	// MaxStrLen is the capacity of strings read at run time when given
 	// outside the script (BPFTRACE_MAX_STRLEN), which wins over the
 	// script's config block as in bpftrace; 0 leaves it to the config
-	// block, or 64.
+	// block, or 1024.
 	MaxStrLen int
 	// Warn receives warnings, each about the script's text from Pos to
 	// End: attach points left out because they do not exist (when the
@@ -52,7 +52,7 @@ type Options struct {
 }
 
 // DefaultMaxStrLen is the string capacity used when Options.MaxStrLen is 0.
-const DefaultMaxStrLen = 64
+const DefaultMaxStrLen = 1024
 
 type checker struct {
 	opts   Options
@@ -579,15 +579,15 @@ func (c *checker) checkConfig() {
 			c.errorf(ca.Pos(), "%s is not a known configuration option", key)
 			continue
 		}
-		if c.envConfig(key) == "" {
+		if _, set := c.envConfig(key); !set {
 			c.setConfig(key, ca.Key, v, ca.Pos())
 		}
 	}
 	// The environment's settings (BPFTRACE_STACK_MODE=perf) win over the
 	// config block's, as in bpftrace.
 	for _, key := range slices.Sorted(maps.Keys(knownConfig)) {
-		s := c.envConfig(key)
-		if s == "" {
+		s, set := c.envConfig(key)
+		if !set {
 			continue
 		}
 		v := Const{Str: s, IsStr: true}
@@ -598,9 +598,11 @@ func (c *checker) checkConfig() {
 	}
 }
 
-// envConfig is the value the environment gives config setting key.
-func (c *checker) envConfig(key string) string {
-	return os.Getenv("BPFTRACE_" + strings.ToUpper(key))
+// envConfig is the value the environment gives config setting key, if it
+// sets it: an empty value sets only str_trunc_trailer (to no trailer).
+func (c *checker) envConfig(key string) (string, bool) {
+	s, ok := os.LookupEnv("BPFTRACE_" + strings.ToUpper(key))
+	return s, ok && (s != "" || key == "str_trunc_trailer")
 }
 
 // setConfig applies config setting key, written name, to value v.
@@ -612,6 +614,15 @@ func (c *checker) setConfig(key, name string, v Const, pos syntax.Pos) {
 			c.errorf(pos, "max_strlen must be a positive integer")
 		} else if !c.fixedStr {
 			c.maxStr = int(v.Int)
+		}
+	case "str_trunc_trailer":
+		// A number is its digits, as bpftrace reads it.
+		if !v.IsStr {
+			c.config[key] = Const{Str: strconv.FormatInt(v.Int, 10), IsStr: true}
+		}
+	case "max_cat_bytes":
+		if v.IsStr || v.Int <= 0 {
+			c.errorf(pos, "max_cat_bytes must be a positive integer")
 		}
 	case "missing_probes":
 		switch v.Str {

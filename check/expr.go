@@ -910,6 +910,21 @@ func (b *body) cast(e *syntax.Cast) *types.Type {
 			return nil
 		}
 		return to
+	case types.String:
+		// A string of another capacity: a shorter one keeps the first
+		// bytes, cut as str() cuts a string too long for it.
+		if from.Kind != types.String {
+			b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
+			return nil
+		}
+		if isConst && c.IsStr {
+			if len(c.Str)+1 > to.Size {
+				b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\": the string literal does not fit", from, to)
+				return nil
+			}
+			b.info.Consts[e] = c
+		}
+		return to
 	}
 	b.errorf(e.Pos(), "Cannot cast from \"%s\" to \"%s\"", from, to)
 	return nil

@@ -334,7 +334,8 @@ func (f *fn) builtinInto(e syntax.Expr, dst mem, t *types.Type, pad bool) bool {
 }
 
 // strInto reads a NUL-terminated string from a pointer into size bytes at
-// dst.
+// dst. Without a length, a string longer than size fills it without a NUL,
+// which marks it cut when printed.
 func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) {
 	if len(c.Args) == 0 {
 		f.errorf(e.Pos(), "str() needs an argument")
@@ -351,10 +352,21 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.valueInto(arg, v, dst, types.StringOf(size), pad)
 		return
 	}
-	p := f.evalInt(arg)
+	if pad {
+		f.zero(dst, size)
+	}
+	f.strRead(c, size, func(r asm.Register) { f.addr(r, dst) }, true)
+}
+
+// strRead reads str()'s string, of capacity size, to the address at puts
+// in a register; R0 is then the helper's result. With cut, a string
+// longer than size fills it without a NUL when str() has no length (see
+// strCut).
+func (f *fn) strRead(c *check.Call, size int, at func(r asm.Register), cut bool) {
+	arg := c.Args[0]
+	p := f.keep(f.evalInt(arg))
 	var n value
 	if len(c.Args) > 1 {
-		p = f.keep(p)
 		n = f.evalInt(c.Args[1])
 		if n.kind == vConst {
 			// str(p, n) reads n-1 characters and the NUL.
@@ -363,16 +375,8 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 			n = f.keep(n)
 		}
 	}
-	if pad {
-		f.zero(dst, size)
-	}
-	if p.kind == vReg && p.r != asm.R3 {
-		f.emit(asm.Mov.Reg(asm.R3, p.r))
-	} else if p.kind != vReg {
-		f.toReg(p, asm.R3)
-	}
-	f.drop(p)
-	f.addr(asm.R1, dst)
+	f.ptrInto(asm.R3, p)
+	at(asm.R1)
 	switch {
 	case n.kind == vVoid:
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
@@ -390,7 +394,40 @@ func (f *fn) strInto(e syntax.Expr, c *check.Call, dst mem, size int, pad bool) 
 		f.emit(asm.Mov.Imm(asm.R2, int32(size)))
 		f.b.mark(ok)
 	}
-	f.call(f.readFn(f.addrSpace(at), true))
+	s := f.addrSpace(f.typeOf(arg))
+	f.call(f.readFn(s, true))
+	if cut && n.kind == vVoid {
+		f.strCut(at, size, s, func(r asm.Register) { f.ptrInto(r, p) })
+	}
+	f.drop(p)
+}
+
+// ptrInto puts pointer p in register r, leaving p as it is.
+func (f *fn) ptrInto(r asm.Register, p value) {
+	switch {
+	case p.kind == vReg && p.r != r:
+		f.emit(asm.Mov.Reg(r, p.r))
+	case p.kind != vReg:
+		f.toReg(value{kind: p.kind, c: p.c, m: p.m, t: p.t}, r)
+	}
+}
+
+// strCut follows a string read of size bytes to the address at puts in a
+// register, R0 the helper's result: when the string and its NUL filled
+// them, the byte the NUL took is read too, from the string at the address
+// src puts in a register, so that a string going on past them fills them
+// without a NUL, as bpftrace's current release marks a string cut. R0 is
+// then size.
+func (f *fn) strCut(at func(r asm.Register), size int, s space, src func(r asm.Register)) {
+	done := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, asm.R0, int32(size), done)
+	src(asm.R3)
+	f.emit(asm.Add.Imm(asm.R3, int32(size-1)))
+	at(asm.R1)
+	f.emit(asm.Add.Imm(asm.R1, int32(size-1)), asm.Mov.Imm(asm.R2, 1))
+	f.call(f.readFn(s, false))
+	f.emit(asm.Mov.Imm(asm.R0, int32(size)))
+	f.b.mark(done)
 }
 
 // callExpr evaluates a function call used as a value or statement.

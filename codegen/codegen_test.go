@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -284,10 +285,17 @@ func readRecords(rd *ringbuf.Reader) ([][]byte, error) {
 func describeEvent(obj *Object, b []byte) string {
 	id := binary.NativeEndian.Uint64(b)
 	ev := obj.Events[id]
-	kind := map[EventKind]string{Printf: "printf", Exit: "exit", Print: "print", PrintMap: "print", ClearMap: "clear", ZeroMap: "zero", Time: "time", Errorf: "errorf"}[ev.Kind]
+	kind := map[EventKind]string{Printf: "printf", Exit: "exit", Print: "print", PrintMap: "print", ClearMap: "clear", ZeroMap: "zero", Time: "time", Errorf: "errorf", Join: "join"}[ev.Kind]
 	s := fmt.Sprintf("event %s %q", kind, ev.Format+ev.Map)
+	args := b[8:]
+	if len(ev.Packed) > 0 {
+		var err error
+		if args, err = ev.Unpack(nil, args); err != nil {
+			return err.Error()
+		}
+	}
 	for _, fd := range ev.Layout.Fields {
-		s += " " + describeValue(fd.Type, b[8+fd.Offset:8+fd.Offset+fd.Type.Size])
+		s += " " + describeValue(fd.Type, args[fd.Offset:fd.Offset+fd.Type.Size])
 	}
 	return s
 }
@@ -305,6 +313,17 @@ func describeValue(t *types.Type, b []byte) string {
 			parts[i] = describeValue(fd.Type, b[fd.Offset:fd.Offset+fd.Type.Size])
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
+	case types.Array:
+		// join()'s strings, up to the first empty one.
+		var parts []string
+		for i := 0; i < t.Len; i++ {
+			e := b[i*t.Elem.Size : (i+1)*t.Elem.Size]
+			if !slices.ContainsFunc(e, func(c byte) bool { return c != 0 }) {
+				break
+			}
+			parts = append(parts, describeValue(t.Elem, e))
+		}
+		return "[" + strings.Join(parts, " ") + "]"
 	}
 	var u uint64
 	switch len(b) {

@@ -1,6 +1,9 @@
 package codegen
 
 import (
+	"bytes"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -141,13 +144,24 @@ func (f *fn) eventType(e syntax.Expr, kind EventKind) *types.Type {
 // event sends an event record: the 8-byte event ID and the arguments laid
 // out as a tuple. The record is reserved in the ring buffer and filled in
 // place; when an argument needs every spare register, the record is
-// built on the stack and copied with ringbuf_output instead.
+// built on the stack and copied with ringbuf_output instead. Strings of
+// more than shortString bytes are packed (see Event.Packed): a record
+// then takes no more room than its strings do.
 func (f *fn) event(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr) *Event {
 	ts := make([]*types.Type, len(args))
+	var packed, fixed []int
 	for i, a := range args {
 		ts[i] = f.eventType(a, kind)
+		if ts[i].Kind == types.String && ts[i].Size > shortString {
+			packed = append(packed, i)
+		} else {
+			fixed = append(fixed, i)
+		}
 	}
 	layout := types.TupleOf(ts...)
+	if len(packed) > 0 {
+		return f.packedEvent(e, kind, format, mapName, args, layout, packed, fixed)
+	}
 	return f.eventWith(e, kind, format, mapName, args, layout, func(dst mem) {
 		for i, a := range args {
 			fd := layout.Fields[i]
@@ -156,19 +170,21 @@ func (f *fn) event(e syntax.Node, kind EventKind, format, mapName string, args [
 	})
 }
 
-// eventWith sends an event whose arguments write fills in at dst.
-func (f *fn) eventWith(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, write func(dst mem)) *Event {
+// newEvent adds an event sent by the code of node e, its position e's
+// whole text.
+func (f *fn) newEvent(e syntax.Node, kind EventKind, format string, layout *types.Type) *Event {
 	var to syntax.Pos
 	if x, ok := e.(interface{ End() syntax.Pos }); ok {
 		to = x.End()
 	}
-	ev := f.g.addEvent(kind, format, layout, e.Pos(), to)
+	return f.g.addEvent(kind, format, layout, e.Pos(), to)
+}
+
+// eventWith sends an event whose arguments write fills in at dst.
+func (f *fn) eventWith(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, write func(dst mem)) *Event {
+	ev := f.newEvent(e, kind, format, layout)
 	ev.Map = mapName
 	size := 8 + layout.Size
-	rb := f.g.ringBuf()
-	lost := f.b.newLabel()
-	end := f.b.newLabel()
-
 	rec, ok := f.getReg()
 	if !ok || f.needsRegs(args) {
 		if ok {
@@ -177,43 +193,202 @@ func (f *fn) eventWith(e syntax.Node, kind EventKind, format, mapName string, ar
 		buf := f.alloc(size)
 		f.emit(storeImm(buf.base, int16(buf.off), int64(ev.ID), asm.DWord))
 		write(buf.at(8))
-		f.wakeupFlags(asm.R4, kind)
-		f.mapPtr(asm.R1, rb)
-		f.addr(asm.R2, buf)
-		f.emit(asm.Mov.Imm(asm.R3, int32(size)))
-		f.call(asm.FnRingbufOutput)
-		f.b.jmpImm(asm.JSGE, asm.R0, 0, end)
-	} else {
-		f.mapPtr(asm.R1, rb)
-		f.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Imm(asm.R3, 0))
-		f.call(asm.FnRingbufReserve)
-		f.b.jmpImm(asm.JEq, asm.R0, 0, lost)
-		f.emit(asm.Mov.Reg(rec, asm.R0))
-		f.emit(storeImm(rec, 0, int64(ev.ID), asm.DWord))
-		write(mem{rec, 8})
-		f.wakeupFlags(asm.R2, kind)
-		f.emit(asm.Mov.Reg(asm.R1, rec))
-		f.call(asm.FnRingbufSubmit)
-		f.free[rec] = true
-		f.b.ja(end)
+		f.output(ev, buf, func() { f.emit(asm.Mov.Imm(asm.R3, int32(size))) })
+		return ev
 	}
+	lost, end := f.b.newLabel(), f.b.newLabel()
+	f.mapPtr(asm.R1, f.g.ringBuf())
+	f.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Imm(asm.R3, 0))
+	f.call(asm.FnRingbufReserve)
+	f.b.jmpImm(asm.JEq, asm.R0, 0, lost)
+	f.emit(asm.Mov.Reg(rec, asm.R0))
+	f.emit(storeImm(rec, 0, int64(ev.ID), asm.DWord))
+	write(mem{rec, 8})
+	f.wakeupFlags(asm.R2, kind)
+	f.emit(asm.Mov.Reg(asm.R1, rec))
+	f.call(asm.FnRingbufSubmit)
+	f.free[rec] = true
+	f.b.ja(end)
 	f.b.mark(lost)
 	f.countLost(ev.ID)
 	f.b.mark(end)
 	return ev
 }
 
-// joinArgs is the number of array elements join() prints, as bpftrace.
-const joinArgs = 16
+// output copies the record at buf into the ring buffer, its size put in
+// R3 by size; a record that does not fit is counted as lost.
+func (f *fn) output(ev *Event, buf mem, size func()) {
+	end := f.b.newLabel()
+	f.wakeupFlags(asm.R4, ev.Kind)
+	f.mapPtr(asm.R1, f.g.ringBuf())
+	f.addr(asm.R2, buf)
+	size()
+	f.call(asm.FnRingbufOutput)
+	f.b.jmpImm(asm.JSGE, asm.R0, 0, end)
+	f.countLost(ev.ID)
+	f.b.mark(end)
+}
+
+// packedEvent sends an event whose args of the packed indexes are long
+// strings (see Event.Packed). The record is built in a buffer with room
+// for every string at its capacity and its NUL, and sent as long as its
+// strings make it; the stack slot n counts their bytes.
+func (f *fn) packedEvent(e syntax.Node, kind EventKind, format, mapName string, args []syntax.Expr, layout *types.Type, packed, fixed []int) *Event {
+	ev := f.newEvent(e, kind, format, layout)
+	ev.Map = mapName
+	ev.Packed = packed
+	fts := make([]*types.Type, len(fixed))
+	for j, i := range fixed {
+		fts[j] = layout.Fields[i].Type
+	}
+	ev.Fixed = types.TupleOf(fts...)
+	room := 0
+	for _, i := range packed {
+		room += layout.Fields[i].Type.Size + 1
+	}
+	head := 8 + ev.Fixed.Size
+	buf := f.alloc(head + room)
+	n := f.alloc(8)
+	f.emit(storeImm(buf.base, int16(buf.off), int64(ev.ID), asm.DWord), storeImm(n.base, int16(n.off), 0, asm.DWord))
+	// The arguments are computed in their order, wherever they go.
+	for i, a := range args {
+		if j := slices.Index(fixed, i); j >= 0 {
+			fd := ev.Fixed.Fields[j]
+			f.evalInto(a, buf.at(8+fd.Offset), fd.Type, false)
+			continue
+		}
+		f.packStr(a, buf.at(head), n, layout.Fields[i].Type.Size)
+	}
+	f.output(ev, buf, func() {
+		f.emit(asm.LoadMem(asm.R3, n.base, int16(n.off), asm.DWord), asm.Add.Imm(asm.R3, int32(head)))
+	})
+	return ev
+}
+
+// packStr writes string a, of capacity size, at the n-th byte of dst, and
+// adds to n the bytes it took.
+func (f *fn) packStr(a syntax.Expr, dst, n mem, size int) {
+	defer f.computing(a)()
+	at := func(r asm.Register) {
+		f.emit(asm.LoadMem(r, n.base, int16(n.off), asm.DWord), asm.Add.Reg(r, dst.base))
+		if dst.off != 0 {
+			f.emit(asm.Add.Imm(r, int32(dst.off)))
+		}
+	}
+	c := f.callOf(a)
+	src := a
+	if c != nil && c.Name == "str" && len(c.Args) == 1 {
+		src = c.Args[0]
+	}
+	fd, isField := f.tracepointField(src)
+	// A string read here has room for its capacity and the NUL: one
+	// that goes on past its capacity fills it.
+	switch {
+	case isField && fd.DataLoc && f.typeOf(src).Kind == types.String:
+		f.dataLocAddr(asm.R3, fd)
+		at(asm.R1)
+		f.emit(asm.Mov.Imm(asm.R2, int32(size+1)))
+		f.call(asm.FnProbeReadKernelStr)
+	case c != nil && c.Name == "str" && f.typeOf(c.Args[0]).Kind != types.String:
+		f.strRead(c, size+1, at, false)
+	default:
+		v := f.evalMem(a, false)
+		if v.kind != vMem || v.t.Kind != types.String {
+			f.errorf(a.Pos(), "internal error: %s sent as a string", v.t)
+		}
+		f.copyStr(v, at)
+		f.drop(v)
+	}
+	f.countBytes(n, size+1)
+}
+
+// countBytes adds to the count at n the bytes a string read of at most
+// max bytes wrote, the helper's result in R0: one for an error, after
+// which the helper left NULs. The bound tells the verifier where the next
+// string may go.
+func (f *fn) countBytes(n mem, max int) {
+	one, sum := f.b.newLabel(), f.b.newLabel()
+	f.b.jmpImm(asm.JSLT, asm.R0, 1, one)
+	f.b.jmpImm(asm.JLE, asm.R0, int32(max), sum)
+	f.b.mark(one)
+	f.emit(asm.Mov.Imm(asm.R0, 1))
+	f.b.mark(sum)
+	f.emit(asm.LoadMem(asm.R1, n.base, int16(n.off), asm.DWord), asm.Add.Reg(asm.R1, asm.R0),
+		asm.StoreMem(n.base, int16(n.off), asm.R1, asm.DWord))
+}
+
+// copyStr copies string v in memory to the address at puts in a register,
+// as its bytes up to and with its NUL, leaving their number in R0; a
+// string filling its capacity gets a NUL after it.
+func (f *fn) copyStr(v value, at func(r asm.Register)) {
+	size := v.t.Size
+	f.addr(asm.R3, v.m)
+	at(asm.R1)
+	f.emit(asm.Mov.Imm(asm.R2, int32(size)))
+	f.call(asm.FnProbeReadKernelStr)
+	done := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, asm.R0, int32(size), done)
+	f.emit(asm.LoadMem(asm.R2, v.m.base, int16(v.m.off+size-1), asm.Byte))
+	f.b.jmpImm(asm.JEq, asm.R2, 0, done)
+	at(asm.R1)
+	f.emit(asm.StoreMem(asm.R1, int16(size-1), asm.R2, asm.Byte),
+		storeImm(asm.R1, int16(size), 0, asm.Byte),
+		asm.Mov.Imm(asm.R0, int32(size+1)))
+	f.b.mark(done)
+}
+
+// Unpack puts the record of an event with packed strings back together as
+// its Layout in dst, which it grows if needed, and returns it; rec is the
+// record after the event ID.
+func (ev *Event) Unpack(dst, rec []byte) ([]byte, error) {
+	if len(rec) < ev.Fixed.Size {
+		return dst, fmt.Errorf("internal error: event %d has %d bytes of arguments, want at least %d", ev.ID, len(rec), ev.Fixed.Size)
+	}
+	dst = slices.Grow(dst[:0], ev.Layout.Size)[:ev.Layout.Size]
+	clear(dst)
+	j := 0
+	for i, fd := range ev.Layout.Fields {
+		if slices.Contains(ev.Packed, i) {
+			continue
+		}
+		src := ev.Fixed.Fields[j]
+		j++
+		copy(dst[fd.Offset:fd.Offset+fd.Type.Size], rec[src.Offset:])
+	}
+	rec = rec[ev.Fixed.Size:]
+	for _, i := range ev.Packed {
+		fd := ev.Layout.Fields[i]
+		t, n := fd.Type, 1
+		if t.Kind == types.Array {
+			t, n = t.Elem, t.Len
+		}
+		for k := 0; k < n && len(rec) > 0; k++ {
+			s := rec[:min(len(rec), t.Size+1)]
+			end := bytes.IndexByte(s, 0)
+			if end < 0 {
+				end = len(s)
+			}
+			copy(dst[fd.Offset+k*t.Size:][:t.Size], s[:min(end, t.Size)])
+			rec = rec[min(end+1, len(rec)):]
+		}
+	}
+	return dst, nil
+}
+
+// joinArgs and joinArgSize are the number of array elements join() prints
+// and the bytes it reads of each, as in bpftrace.
+const (
+	joinArgs    = 16
+	joinArgSize = 1024
+)
 
 // join sends the strings of a NULL-terminated array of string pointers
-// (argv): joinArgs strings of the maximum string length; an empty string
-// after the last.
+// (argv): up to joinArgs strings, packed.
 func (f *fn) join(e syntax.Expr, c *check.Call) {
 	at := f.typeOf(c.Args[0])
 	as := f.addrSpace(at)
-	n := f.g.maxStrLen()
-	layout := types.TupleOf(types.ArrayOf(types.StringOf(n), joinArgs))
+	size := joinArgSize
+	layout := types.TupleOf(types.ArrayOf(types.StringOf(size), joinArgs))
 	sep := " "
 	if c.Format != nil {
 		sep = c.Format.Text
@@ -222,24 +397,28 @@ func (f *fn) join(e syntax.Expr, c *check.Call) {
 	if arr.kind != vReg {
 		f.errorf(e.Pos(), "expression too complex for join()")
 	}
-	tmp := f.alloc(8)
-	f.eventWith(e, Join, sep, "", nil, layout, func(dst mem) {
-		done := f.b.newLabel()
-		for i := 0; i < joinArgs; i++ {
-			slot := dst.at(i * n)
-			f.emit(storeImm(slot.base, int16(slot.off), 0, asm.Byte))
-			f.addr(asm.R1, tmp)
-			f.emit(asm.Mov.Imm(asm.R2, 8), asm.Mov.Reg(asm.R3, arr.r), asm.Add.Imm(asm.R3, int32(8*i)))
-			f.call(f.readFn(as, false))
-			f.emit(asm.LoadMem(asm.R3, tmp.base, int16(tmp.off), asm.DWord))
-			f.b.jmpImm(asm.JEq, asm.R3, 0, done)
-			f.addr(asm.R1, slot)
-			f.emit(asm.Mov.Imm(asm.R2, int32(n)))
-			f.call(f.readFn(as, true))
-		}
-		f.b.mark(done)
-	})
+	ev := f.newEvent(e, Join, sep, layout)
+	ev.Packed, ev.Fixed = []int{0}, types.TupleOf()
+	buf := f.alloc(8 + joinArgs*size)
+	n, tmp := f.alloc(8), f.alloc(8)
+	f.emit(storeImm(buf.base, int16(buf.off), int64(ev.ID), asm.DWord), storeImm(n.base, int16(n.off), 0, asm.DWord))
+	done := f.b.newLabel()
+	for i := 0; i < joinArgs; i++ {
+		f.addr(asm.R1, tmp)
+		f.emit(asm.Mov.Imm(asm.R2, 8), asm.Mov.Reg(asm.R3, arr.r), asm.Add.Imm(asm.R3, int32(8*i)))
+		f.call(f.readFn(as, false))
+		f.emit(asm.LoadMem(asm.R3, tmp.base, int16(tmp.off), asm.DWord))
+		f.b.jmpImm(asm.JEq, asm.R3, 0, done)
+		f.emit(asm.LoadMem(asm.R1, n.base, int16(n.off), asm.DWord), asm.Add.Reg(asm.R1, buf.base),
+			asm.Add.Imm(asm.R1, int32(buf.off+8)), asm.Mov.Imm(asm.R2, int32(size)))
+		f.call(f.readFn(as, true))
+		f.countBytes(n, size)
+	}
+	f.b.mark(done)
 	f.drop(arr)
+	f.output(ev, buf, func() {
+		f.emit(asm.LoadMem(asm.R3, n.base, int16(n.off), asm.DWord), asm.Add.Imm(asm.R3, 8))
+	})
 }
 
 // wakeupFlags picks the submit flags: the reader is woken only when the

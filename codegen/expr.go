@@ -609,6 +609,11 @@ func (f *fn) cast(e *syntax.Cast) value {
 		f.storeInt(m, v, min(to.Size, 8))
 		return value{kind: vMem, m: m, t: to}
 	}
+	if to.Kind == types.String && !v.isStr && to.Size > v.t.Size {
+		// A longer string: its bytes stay where they are, and what
+		// stores the value pads it to the cast's capacity.
+		return v
+	}
 	if !isIntLike(to) || !isIntLike(v.t) && !(v.kind == vConst && !v.isStr) {
 		v.t = to
 		return v

@@ -39,6 +39,8 @@ type fn struct {
 	useScratch bool
 	scratch    int
 	maxScratch int
+	// callbacks says whether loop callbacks reach the probe's variables.
+	callbacks bool
 
 	free  map[asm.Register]bool // callee-saved temporaries not in use
 	vars  map[*check.Var]mem
@@ -130,6 +132,25 @@ func (f *fn) allocShared(size int) mem {
 	f.scratch += size
 	f.maxScratch = max(f.maxScratch, f.scratch)
 	return m
+}
+
+// shortString is the capacity up to which loops over a string's bytes are
+// cheap for the verifier to check whatever they do.
+const shortString = 64
+
+// forget makes the verifier forget the value of r: it goes to scratch
+// memory and back, and the verifier does not follow what map values hold.
+// A loop whose start the verifier knows only as a range is checked once
+// for the range rather than once for each start. Outside scratch mode the
+// probe is compiled again in it.
+func (f *fn) forget(r asm.Register) {
+	if !f.useScratch {
+		root := f.root()
+		root.maxStack = max(root.maxStack, maxStack+1)
+		return
+	}
+	m := f.allocShared(8)
+	f.emit(asm.StoreMem(m.base, int16(m.off), r, asm.DWord), asm.LoadMem(r, m.base, int16(m.off), asm.DWord))
 }
 
 type allocMark struct{ stack, scratch int }
@@ -472,7 +493,8 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	f.exit = f.b.newLabel()
 	f.source(pr.Syntax)
 	f.emit(asm.Mov.Reg(rCtx, asm.R1))
-	if needsCallbacks(pr.Info, map[*check.Func]bool{}) {
+	f.callbacks = needsCallbacks(pr.Syntax.Body, pr.Info, map[*check.Func]bool{})
+	if f.callbacks {
 		// Loop callbacks find the context here (see enterCallback).
 		f.emit(asm.StoreMem(asm.RFP, ctxSlot, rCtx, asm.DWord))
 		f.stack, f.maxStack = 8, 8
@@ -581,10 +603,16 @@ func (f *fn) allocVars() {
 }
 
 // allocVar gives a variable its slot, zeroed if it may be read before
-// anything is stored in it.
+// anything is stored in it. Without loop callbacks, a small variable stays
+// on the stack in scratch mode too: the verifier follows the values of a
+// while loop's counter there, not in a map value.
 func (f *fn) allocVar(v *check.Var) {
 	n := max(v.Type.Size, 8)
-	f.vars[v] = f.allocShared(n)
+	if f.root().callbacks {
+		f.vars[v] = f.allocShared(n)
+	} else {
+		f.vars[v] = f.alloc(n)
+	}
 	if v.MayBeUnset {
 		f.zero(f.vars[v], (n+7)&^7)
 	}

@@ -24,7 +24,7 @@ import (
 // Options tune code generation. Zero fields take bpftrace's defaults, then
 // the script's config block and the BPFTRACE_* environment variables.
 type Options struct {
-	MaxStrLen   int // capacity of strings read by str(); default 64
+	MaxStrLen   int // capacity of strings read by str(); default 1024
 	MaxMapKeys  int // max_entries of hash maps; default 4096
 	RingBufSize int // bytes of the event ring buffer; default 1 MiB
 	NumCPU      int // value of the ncpus builtin; default: this machine's
@@ -66,7 +66,7 @@ func (o *Options) fill(f *syntax.File) {
 			}
 		}
 	}
-	setDefault(&o.MaxStrLen, 64)
+	setDefault(&o.MaxStrLen, 1024)
 	setDefault(&o.MaxMapKeys, 4096)
 	setDefault(&o.RingBufSize, 1<<20)
 	setDefault(&o.NumCPU, runtime.NumCPU())
@@ -177,6 +177,14 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 		g.obj.NoExitMaps = true
 	}
 	g.obj.MissingProbes = p.Config["missing_probes"].Str
+	g.obj.StrTrailer = ".."
+	if c, ok := p.Config["str_trunc_trailer"]; ok {
+		g.obj.StrTrailer = c.Str
+	}
+	g.obj.MaxCatBytes = defaultMaxCatBytes
+	if c, ok := p.Config["max_cat_bytes"]; ok && c.Int > 0 {
+		g.obj.MaxCatBytes = int(c.Int)
+	}
 	g.obj.License = cmp.Or(p.Config["license"].Str, "GPL")
 	return g.obj, nil
 }
@@ -318,6 +326,9 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 		if err != nil {
 			return nil, err
 		}
+		if f.maxScratch > maxScratch {
+			return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: fmt.Sprintf("probe needs %d bytes of memory for its values, more than the %d a per-CPU map value holds: lower max_strlen (%d)", f.maxScratch, maxScratch, g.maxStrLen())}
+		}
 		if f.maxStack <= maxStack {
 			if f.maxScratch > g.scratchSize {
 				g.scratchSize = f.maxScratch
@@ -336,6 +347,14 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 }
 
 const maxStack = 512
+
+// maxScratch is the size of the largest per-CPU map value, which is also
+// as far as an instruction's offset from the scratch memory's start goes.
+const maxScratch = 32768
+
+// defaultMaxCatBytes is how much of a file cat() prints unless
+// max_cat_bytes says otherwise, as in bpftrace.
+const defaultMaxCatBytes = 10240
 
 // funcMeta gives the first instruction of a BPF function its BTF
 // description; the kernel only accepts line info with func info.

@@ -76,10 +76,11 @@ func parseGlobClass(s string) (globElem, int, error) {
 }
 
 // globmatch(s, pat) is whether the whole string s matches the glob
-// pattern pat. A constant pattern is compiled into the program. The first segment must match at the start; each
-// following one matches at its first place after the previous one, the
-// last one only where the string ends. Segments have a fixed length, so
-// the first place is as good as any later one.
+// pattern pat. A constant pattern is compiled into the program. The first
+// segment must match at the start; each segment between stars matches at
+// its first place after the previous one, and the last one only where the
+// string ends. Segments have a fixed length, so the first place is as
+// good as any later one.
 func (f *fn) globmatch(c *check.Call) value {
 	pat, ok := f.constString(c.Args[1])
 	if !ok {
@@ -98,7 +99,7 @@ func (f *fn) globmatch(c *check.Call) value {
 		return constVal(0, types.BoolT)
 	}
 	yes, no, end := f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
-	// No helper is called from here on: R0-R4 keep their values.
+	// No helper is called from here on: R0-R5 keep their values.
 	f.addr(asm.R2, s.m)
 	f.globSegment(first, no)
 	if len(segs) == 1 {
@@ -109,13 +110,17 @@ func (f *fn) globmatch(c *check.Call) value {
 	} else {
 		// R3 is where the part of the string left to match starts.
 		f.emit(asm.Mov.Imm(asm.R3, int32(len(first))))
-		for i, seg := range segs[1:] {
-			last := i == len(segs)-2
-			if len(seg) == 0 {
-				// A trailing star takes what is left.
-				continue
-			}
-			f.globFind(s.m, size, seg, last, no)
+		if size > shortString {
+			// Each search would otherwise be checked once for every
+			// place the one before it may stop at.
+			f.forget(asm.R3)
+		}
+		for _, seg := range segs[1 : len(segs)-1] {
+			f.globFind(s.m, size, seg, no)
+		}
+		// A trailing star takes what is left.
+		if last := segs[len(segs)-1]; len(last) > 0 {
+			f.globEnd(s.m, size, last, no)
 		}
 	}
 	f.b.ja(yes)
@@ -124,38 +129,94 @@ func (f *fn) globmatch(c *check.Call) value {
 }
 
 // globFind looks for the first place at or after R3 where seg matches
-// the string at m (where the string ends, when atEnd), and moves R3 past
-// it; it jumps to no when there is none.
-func (f *fn) globFind(m mem, size int, seg []globElem, atEnd bool, no string) {
+// the string at m, and moves R3 past it; it jumps to no when there is
+// none. Each place takes one branch to the next: the verifier follows
+// the branches it cannot decide one at a time and keeps the others
+// waiting, so a loop that leaves several behind at each byte of a long
+// string would be more than it keeps.
+func (f *fn) globFind(m mem, size int, seg []globElem, no string) {
 	n := len(seg)
 	lastStart := size - n
 	if lastStart < 0 {
 		f.b.ja(no)
 		return
 	}
-	loop, next, check, found := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
+	loop, body, next, advance := f.b.newLabel(), f.b.newLabel(), f.b.newLabel(), f.b.newLabel()
 	f.emit(asm.Mov.Reg(asm.R1, asm.R3))
 	f.b.mark(loop)
 	// This bound also tells the verifier the loads stay in the string.
-	f.b.jmpImm(asm.JSGT, asm.R1, int32(lastStart), no)
+	f.b.jmpImm(asm.JLE, asm.R1, int32(lastStart), body)
+	f.b.ja(no)
+	f.b.mark(body)
 	f.addr(asm.R2, m)
-	f.emit(asm.Add.Reg(asm.R2, asm.R1))
-	if atEnd {
-		f.b.jmpImm(asm.JEq, asm.R1, int32(lastStart), check)
-		f.emit(asm.LoadMem(asm.R0, asm.R2, int16(n), asm.Byte))
-		f.b.jmpImm(asm.JNE, asm.R0, 0, next)
+	f.emit(asm.Add.Reg(asm.R2, asm.R1), asm.Mov.Imm(asm.R4, 0))
+	for j, el := range seg {
+		f.globMismatch(el, j)
 	}
-	f.b.mark(check)
-	f.globSegment(seg, next)
+	f.b.jmpImm(asm.JNE, asm.R4, 0, next)
+	f.emit(asm.Mov.Reg(asm.R3, asm.R1), asm.Add.Imm(asm.R3, int32(n)))
+	found := f.b.newLabel()
 	f.b.ja(found)
 	f.b.mark(next)
 	// Past the string's end, no later place can match.
 	f.emit(asm.LoadMem(asm.R0, asm.R2, 0, asm.Byte))
-	f.b.jmpImm(asm.JEq, asm.R0, 0, no)
+	f.b.jmpImm(asm.JNE, asm.R0, 0, advance)
+	f.b.ja(no)
+	f.b.mark(advance)
 	f.emit(asm.Add.Imm(asm.R1, 1))
 	f.b.ja(loop)
 	f.b.mark(found)
-	f.emit(asm.Mov.Reg(asm.R3, asm.R1), asm.Add.Imm(asm.R3, int32(n)))
+}
+
+// globMismatch sets R4 unless byte j at R2 is one el accepts, without a
+// branch; R0, R3 and R5 are its scratch registers.
+func (f *fn) globMismatch(el globElem, j int) {
+	load := func(r asm.Register) { f.emit(asm.LoadMem(r, asm.R2, int16(j), asm.Byte)) }
+	load(asm.R0)
+	switch {
+	case el.any:
+		// Any byte but the NUL that ends the string: byte-1 is negative
+		// for it alone.
+		f.emit(asm.Sub.Imm(asm.R0, 1), asm.RSh.Imm(asm.R0, 63), asm.Or.Reg(asm.R4, asm.R0))
+		return
+	case !el.negate && len(el.ranges) == 1 && el.ranges[0][0] == el.ranges[0][1]:
+		f.emit(asm.Xor.Imm(asm.R0, int32(el.ranges[0][0])), asm.Or.Reg(asm.R4, asm.R0))
+		return
+	}
+	// R3 stays 1 while the byte is in none of the ranges: outside lo-hi,
+	// byte-lo or hi-byte is negative.
+	f.emit(asm.Mov.Imm(asm.R3, 1))
+	for _, r := range el.ranges {
+		load(asm.R5)
+		f.emit(asm.Mov.Imm(asm.R0, int32(r[1])), asm.Sub.Reg(asm.R0, asm.R5),
+			asm.Sub.Imm(asm.R5, int32(r[0])), asm.Or.Reg(asm.R5, asm.R0),
+			asm.RSh.Imm(asm.R5, 63), asm.And.Reg(asm.R3, asm.R5))
+	}
+	if el.negate {
+		// A byte in a range, or the NUL, is a mismatch.
+		load(asm.R0)
+		f.emit(asm.Xor.Imm(asm.R3, 1), asm.Sub.Imm(asm.R0, 1), asm.RSh.Imm(asm.R0, 63), asm.Or.Reg(asm.R3, asm.R0))
+	}
+	f.emit(asm.Or.Reg(asm.R4, asm.R3))
+}
+
+// globEnd jumps to no unless seg matches where the string at m ends, at
+// or after R3.
+func (f *fn) globEnd(m mem, size int, seg []globElem, no string) {
+	n := len(seg)
+	if n > size {
+		f.b.ja(no)
+		return
+	}
+	f.stringLen(m, size)
+	// R1 is where seg must start; before R3, it would overlap what the
+	// segments before it matched.
+	f.emit(asm.Sub.Imm(asm.R1, int32(n)))
+	f.b.jmpImm(asm.JSLT, asm.R1, 0, no)
+	f.b.jmpReg(asm.JSLT, asm.R1, asm.R3, no)
+	f.addr(asm.R2, m)
+	f.emit(asm.Add.Reg(asm.R2, asm.R1))
+	f.globSegment(seg, no)
 }
 
 // globSegment jumps to fail unless the bytes at R2 match seg.

@@ -59,7 +59,10 @@ func globRef(s, p string) bool {
 }
 
 // Patterns compiled into the program and patterns read at run time must
-// both match as the documentation says.
+// both match as the documentation says, in strings of their own length
+// (@c, @r) and in strings of 1024 bytes (@C, @R), which a probe of its
+// own per case tests: the verifier checks the loops over them at that
+// length.
 func TestGlobmatch(t *testing.T) {
 	testenv.BPF(t)
 	var b strings.Builder
@@ -78,6 +81,13 @@ func TestGlobmatch(t *testing.T) {
 		fmt.Fprintf(&b, "@r[%d] = globmatch(@s[%d], @p[%d]);\n", i, i, i)
 	}
 	b.WriteString("}\n")
+	for i, c := range globCases {
+		fmt.Fprintf(&b, "BEGIN { $s = (string[1024])@s[%d]; @R[%d] = globmatch($s, @p[%d]);", i, i, i)
+		if _, err := parseGlob(c[1]); err == nil {
+			fmt.Fprintf(&b, " @C[%d] = globmatch($s, %q);", i, c[1])
+		}
+		b.WriteString(" }\n")
+	}
 	obj, err := compile(b.String())
 	if err != nil {
 		t.Fatal(err)
@@ -87,10 +97,12 @@ func TestGlobmatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer coll.Close()
-	if _, err := coll.Programs[obj.Programs[0].Name].Run(&ebpf.RunOptions{}); err != nil {
-		t.Fatal(err)
+	for _, p := range obj.Programs {
+		if _, err := coll.Programs[p.Name].Run(&ebpf.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, m := range []string{"@c", "@r"} {
+	for _, m := range []string{"@c", "@r", "@C", "@R"} {
 		got := map[int]bool{}
 		for _, line := range describeMap(mapNamed(obj, m), coll.Maps[mapNamed(obj, m).Spec.Name]) {
 			// @c[i] = 0 or 1
@@ -101,7 +113,7 @@ func TestGlobmatch(t *testing.T) {
 		for i, c := range globCases {
 			res, ok := got[i]
 			if !ok {
-				if m == "@r" {
+				if m == "@r" || m == "@R" {
 					t.Errorf("%s: no result for globmatch(%q, %q)", m, c[0], c[1])
 				}
 				continue

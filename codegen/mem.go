@@ -78,16 +78,18 @@ func (f *fn) valueInto(e syntax.Expr, v value, dst mem, t *types.Type, pad bool)
 		f.drop(v)
 		return
 	}
+	// A longer string keeps its first bytes, without a NUL if they have
+	// none: it was cut, as str() cuts.
 	n := min(v.t.Size, t.Size)
 	if v.m != dst {
 		f.copyMem(dst, v.m, n)
 	}
-	if t.Kind == types.String && n == t.Size && v.t.Size > t.Size {
-		// Truncated: keep the terminating NUL.
-		f.emit(storeImm(dst.base, int16(dst.off+t.Size-1), 0, asm.Byte))
-	}
-	if pad && t.Size > n {
+	switch {
+	case pad && t.Size > n:
 		f.zero(dst.at(n), t.Size-n)
+	case t.Kind == types.String && t.Size > n:
+		// A string that filled a shorter capacity ends here.
+		f.emit(storeImm(dst.base, int16(dst.off+n), 0, asm.Byte))
 	}
 	f.drop(v)
 }
@@ -548,16 +550,22 @@ func (f *fn) argSlot(e syntax.Expr, fd types.Field, t *types.Type) value {
 // field's offset holds length<<16 | offset of the data from the start of
 // the record.
 func (f *fn) dataLoc(fd types.Field, m mem, t *types.Type) {
-	f.emit(asm.LoadMem(asm.R3, rCtx, int16(fd.Offset), asm.Word),
-		asm.And.Imm(asm.R3, 0xffff),
-		asm.Add.Reg(asm.R3, rCtx))
+	f.dataLocAddr(asm.R3, fd)
 	f.addr(asm.R1, m)
 	f.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
-	if t.Kind == types.String {
-		f.call(asm.FnProbeReadKernelStr)
-	} else {
+	if t.Kind != types.String {
 		f.call(asm.FnProbeReadKernel)
+		return
 	}
+	f.call(asm.FnProbeReadKernelStr)
+	f.strCut(func(r asm.Register) { f.addr(r, m) }, t.Size, spaceKernel, func(r asm.Register) { f.dataLocAddr(r, fd) })
+}
+
+// dataLocAddr puts in r the address of the data of __data_loc field fd.
+func (f *fn) dataLocAddr(r asm.Register, fd types.Field) {
+	f.emit(asm.LoadMem(r, rCtx, int16(fd.Offset), asm.Word),
+		asm.And.Imm(r, 0xffff),
+		asm.Add.Reg(r, rCtx))
 }
 
 func isVoid(t *types.Type) bool { return t == nil || t.Kind == types.Void }

@@ -41,6 +41,13 @@ type Object struct {
 	// License is the license the programs are loaded under: the config
 	// setting license, GPL by default.
 	License string
+	// StrTrailer follows a string printed that fills its capacity without
+	// a NUL, a string cut short: the config setting str_trunc_trailer,
+	// ".." unless set.
+	StrTrailer string
+	// MaxCatBytes is how much of a file cat() prints: the config setting
+	// max_cat_bytes.
+	MaxCatBytes int
 	// MissingProbes is the config setting missing_probes: "warn" or
 	// "ignore" ask the runtime to go on without the attach points the
 	// kernel refuses (warning about them, or not); otherwise those are
@@ -106,14 +113,23 @@ const (
 )
 
 // Event is an asynchronous action. Its ring buffer record is an 8-byte ID
-// followed by the arguments laid out as Layout (a Tuple type).
+// followed by the arguments laid out as Layout (a Tuple type), unless
+// some travel packed.
 type Event struct {
 	ID     uint64
 	Kind   EventKind
 	Format string      // printf/system/cat/time format, join separator
-	Layout *types.Type // Tuple of the arguments as stored in the record
-	Map    string      // PrintMap, ClearMap, ZeroMap
-	Pos    string      // script position for messages: "file:line:col" or "file:line:col-endcol"
+	Layout *types.Type // Tuple of the arguments, as the runtime reads them
+	// Packed lists the fields of Layout, long strings or arrays of them,
+	// that the record holds after the others, which are laid out as
+	// Fixed: each string as its bytes up to and with its NUL, which comes
+	// right after the capacity when the string fills it; the record ends
+	// after the last, or before an array's strings do. Unpack puts such
+	// a record back together as Layout.
+	Packed []int
+	Fixed  *types.Type
+	Map    string // PrintMap, ClearMap, ZeroMap
+	Pos    string // script position for messages: "file:line:col" or "file:line:col-endcol"
 	// Source is the script line and a marker under the call, which an
 	// Errorf message shows after its first line (see syntax.SourceContext).
 	Source string

@@ -319,17 +319,17 @@ func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
 	}
 }
 
-// needsCallbacks reports whether a probe or function with info has a for
-// loop, whose body may become a callback (range loops may become bpf_loop
-// callbacks too), or calls a function that has one.
-func needsCallbacks(info *check.Info, seen map[*check.Func]bool) bool {
-	if len(info.Fors) > 0 {
+// needsCallbacks reports whether a probe or function body, checked as
+// info, has a for loop, whose body may become a callback (range loops may
+// become bpf_loop callbacks too), or calls a function that has one.
+func needsCallbacks(body *syntax.Block, info *check.Info, seen map[*check.Func]bool) bool {
+	if anyStmt(body, func(s syntax.Stmt) bool { _, ok := s.(*syntax.ForStmt); return ok }) {
 		return true
 	}
 	for _, c := range info.Calls {
 		if c.Func != nil && !seen[c.Func] {
 			seen[c.Func] = true
-			if needsCallbacks(c.Func.Info, seen) {
+			if needsCallbacks(c.Func.Syntax.Body, c.Func.Info, seen) {
 				return true
 			}
 		}

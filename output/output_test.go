@@ -29,6 +29,7 @@ import (
 //	                           BUILDID@OFFSET, or ADDR when the build id
 //	                           was not read
 //	probes NAME...             the probe builtin's names by id
+//	trailer "TEXT"             str_trunc_trailer (".." unless given)
 //	strftime ID "FORMAT"       a strftime format event
 //	cgroupfilter ID "FILTER"   a cgroup_path() filter event; the fake
 //	                           symbolizer shows the filter before the path
@@ -156,7 +157,7 @@ func (f *fakeSymbols) BuildIDStack(depth int, id uint64) []run.BuildIDFrame {
 func runCase(cmds []string, format string) (string, error) {
 	var out bytes.Buffer
 	sym := &fakeSymbols{stacks: map[string][]uint64{}, buildIDs: map[uint64][]run.BuildIDFrame{}}
-	obj := &codegen.Object{}
+	obj := &codegen.Object{StrTrailer: ".."}
 	p, err := New(&out, format, obj, sym)
 	if err != nil {
 		return "", err
@@ -217,6 +218,12 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 		sym.buildIDs[num(fields[0])] = frames
 	case "probes":
 		obj.ProbeNames = fields
+	case "trailer":
+		t, err := strconv.Unquote(rest)
+		if err != nil {
+			return err
+		}
+		obj.StrTrailer = t
 	case "strftime", "cgroupfilter":
 		f, err := strconv.Unquote(strings.TrimSpace(strings.TrimPrefix(rest, fields[0])))
 		if err != nil {

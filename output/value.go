@@ -130,7 +130,7 @@ func (p *Printer) appendText(dst []byte, t *types.Type, b []byte) []byte {
 		if len(s) == t.Size {
 			// No NUL within its capacity: a string cut short, which
 			// bpftrace marks.
-			dst = append(dst, ".."...)
+			dst = append(dst, p.obj.StrTrailer...)
 		}
 		return dst
 	case types.Buffer:

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -25,6 +26,13 @@ func (s *state) dispatch(rec []byte) error {
 		return fmt.Errorf("internal error: unknown event %d", id)
 	}
 	args := rec[8:]
+	if len(ev.Packed) > 0 {
+		var err error
+		if s.unpacked, err = ev.Unpack(s.unpacked, args); err != nil {
+			return err
+		}
+		args = s.unpacked
+	}
 	if ev.Layout != nil && len(args) < ev.Layout.Size {
 		return fmt.Errorf("internal error: event %d has %d bytes of arguments, want %d", id, len(args), ev.Layout.Size)
 	}
@@ -102,10 +110,16 @@ func (s *state) cat(ev *codegen.Event, args []byte) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		// A missing file is reported and the script goes on, as in bpftrace.
 		fmt.Fprintf(s.opts.Log, "ERROR: failed to open file '%s' (%s)\n", path, Strerror(err))
+		return nil
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(s.obj.MaxCatBytes)))
+	if err != nil {
+		fmt.Fprintf(s.opts.Log, "ERROR: failed to read file '%s' (%s)\n", path, Strerror(err))
 		return nil
 	}
 	return s.opts.Printer.Text(data)

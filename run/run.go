@@ -277,6 +277,12 @@ type state struct {
 	obj    *codegen.Object
 	opts   Options
 	events map[uint64]*codegen.Event
+	// unpacked holds the last record with packed strings put back
+	// together.
+	unpacked []byte
+	// records and ringBytes count the records read and the ring buffer
+	// space they took (with each one's 8-byte header), which -v reports.
+	records, ringBytes uint64
 
 	// mu is held while the events are handled and the printer used, and
 	// released while the reader waits for events: the goroutine handling
@@ -492,6 +498,9 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 	if err := s.reportLost(); err != nil {
 		return err
 	}
+	if s.opts.Verbose && s.reader != nil {
+		fmt.Fprintf(s.opts.Log, "%d events read, %d bytes of ring buffer\n", s.records, s.ringBytes)
+	}
 	if err := s.printMaps(); err != nil {
 		return err
 	}
@@ -604,6 +613,8 @@ func (s *state) read() error {
 // handle dispatches one record and writes out what it printed as the
 // buffering mode says.
 func (s *state) handle(rec *ringbuf.Record) error {
+	s.records++
+	s.ringBytes += uint64(len(rec.RawSample)+8+7) &^ 7
 	if err := s.dispatch(rec.RawSample); err != nil {
 		return err
 	}

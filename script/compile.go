@@ -74,7 +74,7 @@ type Options struct {
 	Unsafe bool
 	// MaxStrLen is the capacity of strings read at run time, given
 	// outside the script (BPFTRACE_MAX_STRLEN): it wins over the script's
-	// config block; 0 leaves it to the config block, or 64.
+	// config block; 0 leaves it to the config block, or 1024.
 	MaxStrLen int
 	// Warn receives the compiler's warnings; nil drops them.
 	Warn func(*syntax.Error)
