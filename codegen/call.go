@@ -286,7 +286,7 @@ const BuildIDFrameSize = 32
 // offset pairs as it records a stack.
 func (g *gen) stackMap(user, buildID bool, depth int) string {
 	name := StackMapName(user, buildID, depth)
-	spec := &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 4096}
+	spec := &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: uint32(g.opts.StackMapSize)}
 	if buildID {
 		spec.ValueSize = uint32(BuildIDFrameSize * depth)
 		spec.Flags = unix.BPF_F_STACK_BUILD_ID

@@ -83,6 +83,16 @@ type Options struct {
 	// OnMainThread runs a function on the thread BEGIN and END fire on
 	// (bpftrace's main thread, where tid == pid); nil runs it in place.
 	OnMainThread func(func())
+	// Preset are map entries set once the maps exist, before the BEGIN
+	// probes run.
+	Preset []Preset
+}
+
+// Preset is an entry of a map (not a per-CPU one) set before the script
+// runs: key and value laid out as the map's types.
+type Preset struct {
+	Map        *codegen.Map
+	Key, Value []byte
 }
 
 // pollInterval bounds how long an event waits in the ring buffer: the BPF
@@ -146,6 +156,11 @@ func Start(ctx context.Context, obj *codegen.Object, opts Options) (in *Instance
 	}
 	if opts.Stacks != nil {
 		opts.Stacks.set(obj, s.maps)
+	}
+	for _, p := range opts.Preset {
+		if err := s.maps[p.Map.Name].Update(p.Key, p.Value, ebpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("cannot set an entry of %s: %w", p.Map.Name, err)
+		}
 	}
 	if opts.DryRun {
 		in.end(nil)

@@ -53,6 +53,13 @@ type RunOptions struct {
 	// handed to Event: a caller that buffers what it prints writes it
 	// out then.
 	Flush func() error
+	// RawStacks has Event and Map values of kstack and ustack decoded as
+	// Stack (their addresses) instead of their text.
+	RawStacks bool
+	// Preset are map entries set before the BEGIN probes run, such as
+	// the members of a set a filter looks up (has_key(@pids, pid)).
+	Preset []MapEntry
+
 	// Event, Map and Flush are called on the goroutine that handles the
 	// script's events, between them: they may read and clear maps but
 	// not print them (Run.PrintMap).
@@ -125,6 +132,14 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 	text, _ := output.New(io.Discard, "text", p.obj, syms)
 	text.Log = opts.Log
 	dec := &decoder{printer: text}
+	if opts.RawStacks {
+		dec.stacks = newStackReader(stacks)
+	}
+	preset, err := p.preset(opts.Preset)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	in, err := run.Start(ctx, p.obj, run.Options{
 		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map, flush: opts.Flush, lost: opts.Lost, silent: silent},
 		Log:          opts.Log,
@@ -138,6 +153,7 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 		Stacks:       stacks,
 		Buffering:    opts.Buffering,
 		OnMainThread: opts.OnMainThread,
+		Preset:       preset,
 	})
 	if err != nil {
 		bw.Flush()

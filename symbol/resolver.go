@@ -256,3 +256,28 @@ func FormatPerf(f Frame) string {
 	}
 	return fmt.Sprintf("%x %s (%s)", f.Addr, name, mod)
 }
+
+// Mapping is a file mapped into a process's memory, as pprof lists it.
+type Mapping struct {
+	Start, Limit, Offset uint64
+	File                 string
+	BuildID              string // hex, "" when unknown
+}
+
+// Mapping is the file mapping of process pid that holds addr; false for
+// anonymous memory (JIT code) and addresses outside any mapping.
+func (r *Resolver) Mapping(pid int, addr uint64) (Mapping, bool) {
+	p := r.process(pid)
+	if p == nil {
+		return Mapping{}, false
+	}
+	m := p.find(addr)
+	if m == nil || m.path == "" || m.path[0] != '/' {
+		return Mapping{}, false
+	}
+	out := Mapping{Start: m.start, Limit: m.end, Offset: m.off, File: m.path}
+	if m.bin != nil {
+		out.BuildID = m.bin.BuildID
+	}
+	return out, true
+}

@@ -20,6 +20,10 @@ Usage:
   friday trace [flags] (-e PROGRAM | FILE) [ARGS...]   run a bpftrace program
   friday trace -l [PATTERN]                             list probes
   friday doctor [-f json] [--fix]                       check what this host supports
+  friday profile [flags] [duration]                     profile CPUs by stack
+  friday offcputime [flags] [duration]                  time blocked, by stack
+  friday wakeuptime [flags] [duration]                  time blocked, by waker
+  friday offwaketime [flags] [duration]                 time blocked, both stacks
   friday flamegraph [flags] [FILE...]                   draw a flame graph of stacks
   friday heatmap [flags] [FILE...]                      draw a latency heat map
   friday tools                                          list the tools (bcc's)
@@ -95,6 +99,8 @@ func (a *app) main(args []string) (code int) {
 		return a.trace(args[1:])
 	case "doctor":
 		return a.doctor(args[1:])
+	case "profile":
+		return a.profile(args[1:])
 	case "flamegraph":
 		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
 	case "heatmap":
@@ -121,6 +127,11 @@ func (a *app) main(args []string) (code int) {
 		if len(args) > 1 && args[1] == "flamegraph" {
 			fmt.Fprint(stdout, flamegraphUsage)
 			fmt.Fprint(stdout, flagUsages(flamegraphFlags()))
+			return 0
+		}
+		if len(args) > 1 && args[1] == "profile" {
+			fmt.Fprint(stdout, profileUsage)
+			fmt.Fprint(stdout, flagUsages(profileFlags()))
 			return 0
 		}
 		if len(args) > 1 && args[1] == "trace" {
