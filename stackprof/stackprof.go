@@ -65,8 +65,13 @@ func (y *Symbolizer) Frames(dst []profile.Frame, s script.Stack) []profile.Frame
 	}
 	inner := 0
 	if !s.User {
-		for inner < len(s.Addrs) && tracing(y.kernelFrames(s.Addrs[inner])[0].Name) {
-			inner++
+		// The BPF program itself may not resolve: its symbol is gone
+		// once it is unloaded. The frames up to the last of the tracing
+		// machinery's near the top go.
+		for i := range min(len(s.Addrs), maxTracingFrames) {
+			if tracing(y.kernelFrames(s.Addrs[i])[0].Name) {
+				inner = i + 1
+			}
 		}
 	}
 	for i := len(s.Addrs) - 1; i >= inner; i-- {
@@ -79,6 +84,10 @@ func (y *Symbolizer) Frames(dst []profile.Frame, s script.Stack) []profile.Frame
 	}
 	return dst
 }
+
+// maxTracingFrames bounds how deep into a kernel stack frames of the
+// tracing machinery are looked for.
+const maxTracingFrames = 6
 
 // tracing tells the kernel's frames of the tracing itself, which a stack
 // taken in a tracepoint starts with: the BPF program, the code that runs

@@ -101,6 +101,8 @@ func (a *app) main(args []string) (code int) {
 		return a.doctor(args[1:])
 	case "profile":
 		return a.profile(args[1:])
+	case "offcputime", "wakeuptime", "offwaketime":
+		return a.blockedTime(blockedTools[args[0]], args[1:])
 	case "flamegraph":
 		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
 	case "heatmap":
@@ -127,6 +129,11 @@ func (a *app) main(args []string) (code int) {
 		if len(args) > 1 && args[1] == "flamegraph" {
 			fmt.Fprint(stdout, flamegraphUsage)
 			fmt.Fprint(stdout, flagUsages(flamegraphFlags()))
+			return 0
+		}
+		if len(args) > 1 && blockedTools[args[1]] != nil {
+			fmt.Fprint(stdout, blockedTools[args[1]].usage)
+			fmt.Fprint(stdout, flagUsages(blockedFlags(args[1])))
 			return 0
 		}
 		if len(args) > 1 && args[1] == "profile" {

@@ -55,9 +55,9 @@ type profileOpts struct {
 	hz       int
 	annotate bool
 	idle     bool
-	cpu   int
-	title string
-	rows  int
+	cpu      int
+	title    string
+	rows     int
 }
 
 // stackOpts are the flags profile shares with the blocked-time tools.
