@@ -250,5 +250,3 @@ func TestWakeup(t *testing.T) {
 	}
 	within(t, "woken by pipe_write", read, measured["reader_wait"])
 }
-
-
