@@ -30,8 +30,8 @@ type Options struct {
 	NumCPU      int // value of the ncpus builtin; default: this machine's
 	StackDepth  int // frames kept by kstack/ustack; default 127
 	// StackMapSize is how many distinct stacks each stack map holds
-	// (bcc's --stack-storage-size); default 4096. A stack that finds its
-	// bucket taken by another is not recorded: the value holds -EEXIST.
+	// (bcc's --stack-storage-size); default 4096. A stack that finds the
+	// map full is not recorded: its id is -E2BIG.
 	StackMapSize int
 	CPID         int // pid of the -c command: the value of the cpid builtin
 	// Kernel answers what the code asks of the running kernel; nil asks

@@ -43,7 +43,7 @@ type OffCPUOptions struct {
 	// well (the slot a block ends in), for the profile to keep times.
 	Slot time.Duration
 	// StackStorageSize is how many distinct stacks of each kind the
-	// kernel keeps; 0 is bcc's 1024.
+	// kernel keeps; 0 is 16384.
 	StackStorageSize int
 	Log              io.Writer
 	OnMainThread     func(func())
@@ -61,7 +61,7 @@ type BlockedTime struct {
 // are attached. It ends with ctx, or Stop.
 func StartOffCPU(ctx context.Context, host *script.Host, o OffCPUOptions) (*BlockedTime, error) {
 	if o.StackStorageSize == 0 {
-		o.StackStorageSize = 1024
+		o.StackStorageSize = 16384
 	}
 	named := o.Filter.named(o.Stacks)
 	setInt := func(name string, v int64, given bool) {

@@ -91,7 +91,7 @@ type Options struct {
 	ProbeFilter *regexp.Regexp
 	// StackMapSize is how many distinct stacks of each kind the kernel
 	// keeps for kstack and ustack values (bcc's --stack-storage-size); 0
-	// is bpftrace's 4096. A stack that finds no room is not recorded.
+	// is 4096. A stack that finds the map full is not recorded.
 	StackMapSize int
 }
 

@@ -20,10 +20,10 @@ type Stack struct {
 	// Addrs are the frames' addresses, innermost first. Those above the
 	// innermost are return addresses, one past their call.
 	Addrs []uint64
-	// Errno is why the kernel recorded no stack (bpf_get_stackid's
-	// error), 0 when it did: EFAULT when there was none to record (the
-	// kernel stack of a sample in user space, the user stack of a kernel
-	// thread), EEXIST when the stack map had no room for it.
+	// Errno is why the kernel recorded no stack, 0 when it did: EFAULT
+	// when there was none to record (the kernel stack of a sample in user
+	// space, the user stack of a kernel thread), E2BIG when the stack map
+	// was full.
 	Errno syscall.Errno
 }
 
@@ -32,8 +32,8 @@ type Stack struct {
 func (s Stack) Lost() bool { return s.Errno != 0 && s.Errno != syscall.EFAULT }
 
 // stackReader reads the addresses of stack values from the running
-// script's stack maps. Stack ids are never reused (the maps are written
-// without BPF_F_REUSE_STACKID), so each is read from the kernel once.
+// script's stack maps. A stack's id never changes (it is the hash of its
+// frames), so each is read from the kernel once.
 type stackReader struct {
 	stacks *run.Stacks
 	mu     sync.Mutex

@@ -131,7 +131,7 @@ func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
 		fs.BoolVarP(&o.verbose, "verbose", "v", false, "show raw addresses (shown always)")
 	}
 	fs.BoolVarP(&o.folded, "folded", "f", false, "folded output, one line a stack")
-	fs.IntVar(&o.stackStorage, "stack-storage-size", 1024, "distinct stacks the kernel keeps: `COUNT`")
+	fs.IntVar(&o.stackStorage, "stack-storage-size", 16384, "distinct stacks the kernel keeps: `COUNT`")
 	fs.Uint64VarP(&o.minUs, "min-block-time", "m", 1, "count blocks of at least `US` microseconds")
 	fs.Uint64VarP(&o.maxUs, "max-block-time", "M", math.MaxUint64, "count blocks of at most `US` microseconds")
 	if !wakeup {
