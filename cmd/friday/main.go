@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +52,8 @@ type app struct {
 	// onMainThread runs f on the main thread; nil, as when tests run the
 	// commands, runs f in place.
 	onMainThread func(f func())
+	// ctx, when set, ends the collectors as Ctrl-C does when it is done.
+	ctx context.Context
 }
 
 func main() {

@@ -177,9 +177,7 @@ func (a *app) blockedTime(t *blockedTool, args []string) int {
 		if err != nil {
 			return err
 		}
-		if !o.folded && o.out == "" {
-			fmt.Fprintln(a.stderr, blockedBanner(t, o)+durationText(dur))
-		}
+		fmt.Fprintln(a.stderr, blockedBanner(t, o)+durationText(dur))
 		res, err := b.Wait()
 		if err != nil {
 			return err

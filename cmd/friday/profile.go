@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,20 +119,18 @@ func (a *app) profile(args []string) int {
 		if err != nil {
 			return err
 		}
-		if !o.folded && o.out == "" {
-			what := "all threads"
-			switch {
-			case o.pids != "":
-				what = "PID " + o.pids
-			case o.tids != "":
-				what = "TID " + o.tids
-			}
-			fmt.Fprintf(a.stderr, "Sampling at %d Hertz of %s by %s stack", o.hz, what, o.stackContext())
-			if o.cpu >= 0 {
-				fmt.Fprintf(a.stderr, " on CPU#%d", o.cpu)
-			}
-			fmt.Fprintln(a.stderr, durationText(dur))
+		what := "all threads"
+		switch {
+		case o.pids != "":
+			what = "PID " + o.pids
+		case o.tids != "":
+			what = "TID " + o.tids
 		}
+		fmt.Fprintf(a.stderr, "Sampling at %d Hertz of %s by %s stack", o.hz, what, o.stackContext())
+		if o.cpu >= 0 {
+			fmt.Fprintf(a.stderr, " on CPU#%d", o.cpu)
+		}
+		fmt.Fprintln(a.stderr, durationText(dur))
 		res, err := p.Wait()
 		if err != nil {
 			return err
@@ -165,7 +164,7 @@ func (a *app) runCollector(name, usage string, fs *pflag.FlagSet, o *stackOpts, 
 		if os.Getenv("GOMAXPROCS") == "" {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := signal.NotifyContext(cmp.Or(a.ctx, context.Background()), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if dur > 0 {
 			var cancel context.CancelFunc

@@ -1,9 +1,12 @@
 // A workload of known shape: each thread alternates between two call
 // chains, main -> worker -> hot_chain -> hot_middle -> hot_leaf and
 // main -> worker -> cold_chain -> cold_leaf, spinning three times as long
-// in the first. It waits for SIGUSR1 to start, runs for the seconds
-// given, and prints the CPU time each chain took (measured by the
-// thread's own clock), then the process's:
+// in the first, each call a few milliseconds (against the two system
+// calls that time it), out of step with 99 Hz sampling. It waits for
+// SIGUSR1 to start, runs until the process has used the CPU seconds given
+// (so that a profile of it holds as many samples however busy the machine
+// is), and prints the CPU time each chain took (measured by the thread's
+// own clock), then the process's:
 //
 //	hot_chain NS
 //	cold_chain NS
@@ -17,16 +20,16 @@
 #include <time.h>
 
 static volatile unsigned long sink;
-static long long deadline;
+static long long budget;
 static long long hot_ns, cold_ns;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 #define SPIN(n) for (unsigned long i = 0; i < (n); i++) sink += i
 
-__attribute__((noinline)) void hot_leaf(void) { SPIN(3000000); }
+__attribute__((noinline)) void hot_leaf(void) { SPIN(1500000); }
 __attribute__((noinline)) void hot_middle(void) { hot_leaf(); }
 __attribute__((noinline)) void hot_chain(void) { hot_middle(); }
-__attribute__((noinline)) void cold_leaf(void) { SPIN(1000000); }
+__attribute__((noinline)) void cold_leaf(void) { SPIN(500000); }
 __attribute__((noinline)) void cold_chain(void) { cold_leaf(); }
 
 static long long now(clockid_t c)
@@ -40,7 +43,7 @@ __attribute__((noinline)) void *worker(void *arg)
 {
 	long long hot = 0, cold = 0;
 	(void)arg;
-	while (now(CLOCK_MONOTONIC) < deadline) {
+	while (now(CLOCK_PROCESS_CPUTIME_ID) < budget) {
 		long long t0 = now(CLOCK_THREAD_CPUTIME_ID);
 		hot_chain();
 		long long t1 = now(CLOCK_THREAD_CPUTIME_ID);
@@ -59,7 +62,7 @@ __attribute__((noinline)) void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? atoi(argv[1]) : 2;
-	double secs = argc > 2 ? atof(argv[2]) : 2;
+	double secs = argc > 2 ? atof(argv[2]) : 2;	/* of CPU time */
 	sigset_t set;
 	int sig;
 	sigemptyset(&set);
@@ -68,7 +71,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	sigwait(&set, &sig);
-	deadline = now(CLOCK_MONOTONIC) + (long long)(secs * 1e9);
+	budget = now(CLOCK_PROCESS_CPUTIME_ID) + (long long)(secs * 1e9);
 	pthread_t t[64];
 	for (int i = 1; i < threads && i < 64; i++)
 		pthread_create(&t[i], NULL, worker, NULL);

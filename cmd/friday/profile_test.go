@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"friday/internal/testenv"
+	"friday/internal/workload"
+)
+
+// syncBuffer is a buffer a command writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// collect runs a collector command on a workload: it starts the command,
+// lets the workload go once the command says it is tracing, and ends the
+// command as Ctrl-C does once the workload is done. It returns what the
+// workload measured and the command's output. The shape workload runs
+// for cpu seconds of CPU time on two threads, the blocked one 5 rounds.
+func collect(t *testing.T, name, cpu string, args ...string) (measured map[string]float64, stdout, stderr string) {
+	t.Helper()
+	testenv.BPF(t)
+	wargs := []string{"2", cpu}
+	if name == "blocked" {
+		wargs = []string{"5"}
+	}
+	w := workload.Start(t, workload.Build(t, name), wargs...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	a := &app{stdout: &out, stderr: &errb, ctx: ctx}
+	args = append(args[:1:1], append([]string{"-p", strconv.Itoa(w.Pid)}, args[1:]...)...)
+	done := make(chan int)
+	go func() { done <- a.main(args) }()
+	for !strings.Contains(errb.String(), "Hit Ctrl-C to end.") {
+		select {
+		case code := <-done:
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	measured = w.Run(t)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+	}
+	return measured, out.String(), errb.String()
+}
+
+var svgFrame = regexp.MustCompile(`<title>(.*) \(([\d,]+) (?:samples|us), ([\d.]+)%\)</title><rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"`)
+
+// The SVG of a profile of the shape workload: each frame's width is its
+// share of the samples, and the frames of each chain hold its share of
+// the CPU time the workload measured, within 5 points.
+func TestProfileSVG(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "cpu.svg")
+	measured, _, _ := collect(t, "shape", "6", "profile", "-F", "99", "-o", svg)
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := svgFrame.FindAllStringSubmatch(string(b), -1)
+	if len(frames) < 5 || frames[0][1] != "all" {
+		t.Fatalf("no frames in the SVG:\n%.2000s", b)
+	}
+	num := func(s string) float64 {
+		f, _ := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+		return f
+	}
+	total, fullWidth := num(frames[0][2]), num(frames[0][4])
+	chains := map[string]float64{}
+	for _, f := range frames {
+		samples, width := num(f[2]), num(f[4])
+		// Both edges are written to a tenth of a pixel.
+		if want := samples / total * fullWidth; math.Abs(width-want) > 0.1+1e-9 {
+			t.Errorf("%s: %.0f of %.0f samples, %.1f pixels wide of %.1f", f[1], samples, total, width, fullWidth)
+		}
+		chains[f[1]] += samples
+	}
+	for _, c := range []string{"hot_chain", "cold_chain"} {
+		got, want := chains[c]/total, measured[c]/measured["process"]
+		t.Logf("%s: %.1f%% of %.0f samples, %.1f%% of the CPU time", c, 100*got, total, 100*want)
+		if math.Abs(got-want) > 0.05 {
+			t.Errorf("%s: %.1f%% of the samples, %.1f%% of the CPU time", c, 100*got, 100*want)
+		}
+	}
+}
+
+// go tool pprof -top on the profile lists the hot chain's leaf first.
+func TestProfilePprof(t *testing.T) {
+	pb := filepath.Join(t.TempDir(), "cpu.pb.gz")
+	collect(t, "shape", "2", "profile", "-F", "99", "-o", pb)
+	cmd := exec.Command(testenv.Tool(t, "go"), "tool", "pprof", "-top", pb)
+	top, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof: %v\n%s", err, top)
+	}
+	// The table's lines follow its header, "flat  flat%  sum% ...".
+	_, table, _ := strings.Cut(string(top), "flat%")
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) < 2 || !strings.HasSuffix(strings.TrimSpace(lines[1]), " hot_leaf") {
+		t.Errorf("go tool pprof -top:\n%s", top)
+	}
+}
+
+// bcc's text and folded outputs.
+func TestProfileText(t *testing.T) {
+	_, out, errs := collect(t, "shape", "1", "profile", "-F", "99", "-d")
+	if !strings.Contains(errs, "Sampling at 99 Hertz of PID ") {
+		t.Errorf("banner: %q", errs)
+	}
+	// A block: frames innermost first, the process, the count.
+	block := regexp.MustCompile(`(?m)^    hot_leaf\n    hot_middle\n    hot_chain\n    worker\n(    .*\n)*    -                shape \(\d+\)\n        \d+\n\n`)
+	if !block.MatchString(out) {
+		t.Errorf("no hot_chain block:\n%s", out)
+	}
+	_, out, _ = collect(t, "shape", "1", "profile", "-F", "99", "-f")
+	line := regexp.MustCompile(`(?m)^shape;(.*;)?worker;hot_chain;hot_middle;hot_leaf \d+$`)
+	if !line.MatchString(out) {
+		t.Errorf("no hot_chain line:\n%s", out)
+	}
+}
+
+// The off-CPU flame graph gives the sleeper's and the reader's stacks the
+// time they blocked, in microseconds.
+func TestOffCPUFolded(t *testing.T) {
+	measured, out, _ := collect(t, "blocked", "", "offcputime", "-f")
+	sums := map[string]float64{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		i := strings.LastIndexByte(l, ' ')
+		v, _ := strconv.ParseFloat(l[i+1:], 64)
+		for _, f := range []string{"sleeper_wait", "reader_wait"} {
+			if strings.Contains(l, ";"+f+";") {
+				sums[f] += v
+			}
+		}
+	}
+	for f, us := range sums {
+		if want := measured[f] / 1000; math.Abs(us-want) > 0.1*want {
+			t.Errorf("%s: %.0f us, measured %.0f", f, us, want)
+		}
+	}
+	if len(sums) != 2 {
+		t.Errorf("folded output lacks a wait:\n%s", out)
+	}
+}
