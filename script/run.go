@@ -43,7 +43,8 @@ type RunOptions struct {
 	// printed, before Output gets it.
 	Event func(*Event) error
 	// Map, when set, is given each map the script prints (print(@m), and
-	// every map at exit), before Output gets it.
+	// every map at exit), before Output gets it; Output does not when Map
+	// returns SkipMap.
 	Map func(*Map) error
 	// Lost, when set, is given the number of events the kernel could not
 	// hand over (the ring buffer was full), when the program ends and

@@ -52,7 +52,7 @@ type app struct {
 	// onMainThread runs f on the main thread; nil, as when tests run the
 	// commands, runs f in place.
 	onMainThread func(f func())
-	// ctx, when set, ends the collectors as Ctrl-C does when it is done.
+	// ctx, when set, ends the commands as Ctrl-C does when it is done.
 	ctx context.Context
 }
 

@@ -39,7 +39,8 @@ func (s *syncBuffer) String() string {
 // collect runs a collector command on a workload: it starts the command,
 // lets the workload go once the command says it is tracing, and ends the
 // command as Ctrl-C does once the workload is done. It returns what the
-// workload measured and the command's output. The shape workload runs
+// workload measured and the command's output. PID in the arguments is the
+// workload's pid, which -p gives the command too. The shape workload runs
 // for cpu seconds of CPU time on two threads, the blocked one 5 rounds.
 func collect(t *testing.T, name, cpu string, args ...string) (measured map[string]float64, stdout, stderr string) {
 	t.Helper()
@@ -53,10 +54,18 @@ func collect(t *testing.T, name, cpu string, args ...string) (measured map[strin
 	defer cancel()
 	var out, errb syncBuffer
 	a := &app{stdout: &out, stderr: &errb, ctx: ctx}
-	args = append(args[:1:1], append([]string{"-p", strconv.Itoa(w.Pid)}, args[1:]...)...)
+	pid := strconv.Itoa(w.Pid)
+	args = append(args[:1:1], append([]string{"-p", pid}, args[1:]...)...)
+	for i := range args {
+		args[i] = strings.ReplaceAll(args[i], "PID", pid)
+	}
 	done := make(chan int)
 	go func() { done <- a.main(args) }()
-	for !strings.Contains(errb.String(), "Hit Ctrl-C to end.") {
+	ready := "Hit Ctrl-C to end."
+	if args[0] == "trace" {
+		ready = "Attached "
+	}
+	for !strings.Contains(errb.String(), ready) {
 		select {
 		case code := <-done:
 			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
@@ -166,5 +175,23 @@ func TestOffCPUFolded(t *testing.T) {
 	}
 	if len(sums) != 2 {
 		t.Errorf("folded output lacks a wait:\n%s", out)
+	}
+}
+
+// A map of friday trace keyed by stacks comes out as folded lines with -f
+// folded, after the rest of the output, and as a flame graph with -o
+// out.svg.
+func TestTraceStacks(t *testing.T) {
+	prog := `profile:hz:99 /pid == PID/ { @[ustack, comm] = count(); } END { printf("end\n"); }`
+	_, out, _ := collect(t, "shape", "1", "trace", "-f", "folded", "-e", prog)
+	stacks := regexp.MustCompile(`(?m)^shape;(.*;)?worker;hot_chain;hot_middle;hot_leaf \d+$`)
+	if !strings.HasPrefix(out, "end\n") || !stacks.MatchString(out) {
+		t.Errorf("-f folded:\n%s", out)
+	}
+	svg := filepath.Join(t.TempDir(), "t.svg")
+	_, out, _ = collect(t, "shape", "1", "trace", "-o", svg, "-e", prog)
+	b, _ := os.ReadFile(svg)
+	if !strings.HasPrefix(out, "end\n") || !bytes.Contains(b, []byte("<title>hot_leaf (")) {
+		t.Errorf("-o t.svg: standard output %q, SVG:\n%s", out, b)
 	}
 }
