@@ -234,6 +234,20 @@ func (in *Instance) PrintMap(m *codegen.Map, top, div uint64) error {
 	return in.s.opts.Printer.Flush()
 }
 
+// DeleteKeys deletes keys, laid out as the kernel holds them (Entry.Key),
+// from a map: those the program deleted meanwhile included.
+func (in *Instance) DeleteKeys(m *codegen.Map, keys [][]byte) error {
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
+	if in.closed {
+		return ErrEnded
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return deleteKeys(in.s.maps[m.Name], rows(keys))
+}
+
 // ClearMap empties a map as clear(@m) does.
 func (in *Instance) ClearMap(m *codegen.Map) error {
 	in.mapsMu.RLock()

@@ -231,6 +231,22 @@ func (r *Run) PrintMap(name string) error {
 	return r.in.PrintMap(m, 0, 0)
 }
 
+// DeleteEntries deletes the keys of entries of the map name read with Map
+// (Map.Raw): unlike ClearMap, the keys the program added or updated since
+// stay. A reader of keys that the program stops updating, such as those
+// of past time slots, loses nothing.
+func (r *Run) DeleteEntries(name string, entries []run.Entry) error {
+	m, err := r.prog.userMap(name)
+	if err != nil {
+		return err
+	}
+	keys := make([][]byte, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	return r.in.DeleteKeys(m, keys)
+}
+
 // ClearMap empties a map as clear(@name) does.
 func (r *Run) ClearMap(name string) error {
 	m, err := r.prog.userMap(name)

@@ -109,7 +109,7 @@ func (a *app) main(args []string) (code int) {
 	case "flamegraph":
 		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
 	case "heatmap":
-		return heatmapMain(args[1:], os.Stdin, stdout, stderr)
+		return a.heatmapMain(args[1:], os.Stdin)
 	case "tools":
 		return a.listTools()
 	case "help", "-h", "--help":

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -105,7 +107,7 @@ Flags:
 type blockedOpts struct {
 	stackOpts
 	userThreads, kernelThreads bool
-	state                      int
+	state                      string
 	minUs, maxUs               uint64
 	verbose                    bool
 	title                      string
@@ -117,30 +119,30 @@ func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
 	fs := pflag.NewFlagSet("friday "+t.name, pflag.ContinueOnError)
 	fs.SortFlags = false
 	wakeup := t.blocked == profiler.Wakeup
-	fs.StringVarP(&o.pids, "pid", "p", "", "trace these `PIDS` only (comma-separated)")
+	fs.StringVarP(&o.pids, "pid", "p", "", "these `PIDS` only, comma-separated")
 	if !wakeup {
-		fs.StringVarP(&o.tids, "tid", "t", "", "trace these `TIDS` only (comma-separated)")
+		fs.StringVarP(&o.tids, "tid", "t", "", "these `TIDS` only, comma-separated")
 	}
-	fs.BoolVarP(&o.userThreads, "user-threads-only", "u", false, "user threads only (no kernel threads)")
+	fs.BoolVarP(&o.userThreads, "user-threads-only", "u", false, "user threads only")
 	if !wakeup {
-		fs.BoolVarP(&o.kernelThreads, "kernel-threads-only", "k", false, "kernel threads only (no user threads)")
-		fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only (no kernel stacks)")
-		fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only (no user stacks)")
-		fs.BoolVarP(&o.delimited, "delimited", "d", false, "a delimiter between kernel and user stacks")
+		fs.BoolVarP(&o.kernelThreads, "kernel-threads-only", "k", false, "kernel threads only")
+		fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only")
+		fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only")
+		fs.BoolVarP(&o.delimited, "delimited", "d", false, "delimit kernel and user stacks")
 	} else {
-		fs.BoolVarP(&o.verbose, "verbose", "v", false, "show raw addresses (shown always)")
+		fs.BoolVarP(&o.verbose, "verbose", "v", false, "raw addresses (always shown)")
 	}
-	fs.BoolVarP(&o.folded, "folded", "f", false, "folded output, one line a stack")
-	fs.IntVar(&o.stackStorage, "stack-storage-size", 16384, "distinct stacks the kernel keeps: `COUNT`")
-	fs.Uint64VarP(&o.minUs, "min-block-time", "m", 1, "count blocks of at least `US` microseconds")
-	fs.Uint64VarP(&o.maxUs, "max-block-time", "M", math.MaxUint64, "count blocks of at most `US` microseconds")
+	fs.BoolVarP(&o.folded, "folded", "f", false, "folded stacks, one a line")
+	fs.IntVar(&o.stackStorage, "stack-storage-size", 16384, "`N` stacks kept")
+	fs.Uint64VarP(&o.minUs, "min-block-time", "m", 1, "blocks of `US` us or more")
+	fs.Uint64VarP(&o.maxUs, "max-block-time", "M", 0, "blocks of `US` us or less")
 	if !wakeup {
-		fs.IntVar(&o.state, "state", -1, "threads blocking in a state with a bit of `MASK` only (0: runnable)")
+		fs.StringVar(&o.state, "state", "", "task state `MASK`; 0: runnable")
 	}
-	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`, in the format of its extension")
-	fs.StringVar(&o.format, "format", "", "-o `FORMAT`: svg, html, pb.gz, folded, json")
-	fs.StringVar(&o.title, "title", t.title, "title `TEXT` of a flame graph")
-	fs.IntVar(&o.rows, "rows", 50, "`ROWS` a second of the html heat map")
+	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`")
+	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
+	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
+	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
@@ -159,16 +161,24 @@ func (a *app) blockedTime(t *blockedTool, args []string) int {
 		if o.kernelThreads && o.userStacks {
 			return usageError{msg: "user stacks of kernel threads make no sense: -k with -U"}
 		}
-		if o.minUs > o.maxUs {
+		if o.maxUs > 0 && o.minUs > o.maxUs {
 			return usageError{msg: "-m is above -M"}
 		}
+		state := -1
+		if o.state != "" {
+			n, err := strconv.ParseUint(o.state, 0, 31)
+			if err != nil {
+				return usageError{msg: fmt.Sprintf("bad --state %q: want a mask of task states", o.state)}
+			}
+			state = int(n)
+		}
 		bo := profiler.OffCPUOptions{
-			Blocked: t.blocked, Filter: filter, Stacks: o.stacks(), State: o.state,
+			Blocked: t.blocked, Filter: filter, Stacks: o.stacks(), State: state,
 			MinBlock:         usToDuration(o.minUs),
 			StackStorageSize: o.stackStorage, Log: a.stderr, OnMainThread: a.onMainThread,
 		}
-		if o.maxUs != math.MaxUint64 {
-			bo.MaxBlock = max(usToDuration(o.maxUs), 1)
+		if o.maxUs > 0 {
+			bo.MaxBlock = usToDuration(o.maxUs)
 		}
 		if (o.format == "html" || o.format == "json") && o.rows > 0 {
 			bo.Slot = time.Second / time.Duration(o.rows)
@@ -183,7 +193,7 @@ func (a *app) blockedTime(t *blockedTool, args []string) int {
 			return err
 		}
 		to := profiler.TextOptions{Layout: t.layout, Delimit: o.delimited, ByThread: true}
-		return o.write(a, res, to, o.title, o.rows)
+		return o.write(a, res, to, cmp.Or(o.title, t.title), o.rows)
 	})
 }
 

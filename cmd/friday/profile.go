@@ -77,21 +77,21 @@ func newProfileFlags() (*pflag.FlagSet, *profileOpts) {
 	o := &profileOpts{}
 	fs := pflag.NewFlagSet("friday profile", pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.StringVarP(&o.pids, "pid", "p", "", "profile these `PIDS` only (comma-separated)")
-	fs.StringVarP(&o.tids, "tid", "L", "", "profile these `TIDS` only (comma-separated)")
-	fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only (no kernel stacks)")
-	fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only (no user stacks)")
+	fs.StringVarP(&o.pids, "pid", "p", "", "these `PIDS` only, comma-separated")
+	fs.StringVarP(&o.tids, "tid", "L", "", "these `TIDS` only, comma-separated")
+	fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only")
+	fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only")
 	fs.IntVarP(&o.hz, "frequency", "F", 49, "sample frequency in `HZ`")
-	fs.BoolVarP(&o.delimited, "delimited", "d", false, "a delimiter between kernel and user stacks")
-	fs.BoolVarP(&o.annotate, "annotations", "a", false, "add _[k] after kernel frames")
-	fs.BoolVarP(&o.idle, "include-idle", "I", false, "include CPU idle stacks")
-	fs.BoolVarP(&o.folded, "folded", "f", false, "folded output, one line a stack")
-	fs.IntVar(&o.stackStorage, "stack-storage-size", 16384, "distinct stacks the kernel keeps: `COUNT`")
-	fs.IntVarP(&o.cpu, "cpu", "C", -1, "sample this `CPU` only")
-	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`, in the format of its extension")
-	fs.StringVar(&o.format, "format", "", "-o `FORMAT`: svg, html, pb.gz, folded, json")
-	fs.StringVar(&o.title, "title", "CPU Flame Graph", "title `TEXT` of a flame graph")
-	fs.IntVar(&o.rows, "rows", 50, "`ROWS` a second of the html heat map")
+	fs.BoolVarP(&o.delimited, "delimited", "d", false, "delimit kernel and user stacks")
+	fs.BoolVarP(&o.annotate, "annotations", "a", false, "_[k] after kernel frames")
+	fs.BoolVarP(&o.idle, "include-idle", "I", false, "include the idle threads")
+	fs.BoolVarP(&o.folded, "folded", "f", false, "folded stacks, one a line")
+	fs.IntVar(&o.stackStorage, "stack-storage-size", 16384, "`N` stacks kept")
+	fs.IntVarP(&o.cpu, "cpu", "C", -1, "this `CPU` only")
+	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`")
+	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
+	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
+	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
@@ -135,7 +135,8 @@ func (a *app) profile(args []string) int {
 		if err != nil {
 			return err
 		}
-		return o.write(a, res, profiler.TextOptions{Annotate: o.annotate, Delimit: o.delimited}, o.title, o.rows)
+		to := profiler.TextOptions{Annotate: o.annotate, Delimit: o.delimited}
+		return o.write(a, res, to, cmp.Or(o.title, "CPU Flame Graph"), o.rows)
 	})
 }
 

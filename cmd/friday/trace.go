@@ -115,7 +115,7 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	fs.StringVarP(&o.pid, "pid", "p", "", "trace process `PID`, stop when it exits")
 	fs.StringVarP(&o.command, "command", "c", "", "run `CMD` (pid: cpid), stop when it exits")
 	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE` (see above)")
-	fs.StringVarP(&o.format, "format", "f", "text", "output `FORMAT`: text, json or folded")
+	fs.StringVarP(&o.format, "format", "f", "text", "`FORMAT`: text json folded")
 	fs.StringVarP(&o.buffering, "buffering", "B", "line", "`MODE`: line, full or none")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attached N probes\"")
 	fs.BoolVarP(&o.warnings, "warnings", "k", false, "warn when a probe read or map update fails")
