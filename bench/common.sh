@@ -31,12 +31,13 @@ prog_counters() {
 
 # wait_attached waits up to 15 s for a tracer writing to FILE (standard
 # output and error) to say that it attached its probes ("Attached N probes",
-# or older bpftrace's "Attaching N probes..."); it prints what the tracer
+# older bpftrace's "Attaching N probes...", friday's collectors' "... Hit
+# Ctrl-C to end."); it prints what the tracer
 # wrote and fails if the tracer never does.
 wait_attached() {
 	local _
 	for _ in $(seq 300); do
-		grep -q -e Attached -e Attaching "$1" && return 0
+		grep -q -e Attached -e Attaching -e 'Hit Ctrl-C' "$1" && return 0
 		sleep 0.05
 	done
 	echo "the tracer did not start:" >&2

@@ -27,6 +27,8 @@ type CPUOptions struct {
 	Log io.Writer
 	// OnMainThread is script.RunOptions.OnMainThread.
 	OnMainThread func(func())
+	// Stats asks for Result.Stats.
+	Stats bool
 }
 
 // CPU is a CPU profile being taken.
@@ -54,7 +56,7 @@ func StartCPU(ctx context.Context, host *script.Host, o CPUOptions) (*CPU, error
 	s, err := start(ctx, host, config{
 		name: "profile.bt", params: []string{strconv.Itoa(o.Hz)}, named: named,
 		preset: o.Filter.preset(), stackSize: o.StackStorageSize,
-		event: p.sample, log: o.Log, onMainThrd: o.OnMainThread,
+		event: p.sample, log: o.Log, onMainThrd: o.OnMainThread, stats: o.Stats,
 	})
 	if err != nil {
 		stop()
@@ -91,7 +93,7 @@ func (p *CPU) Stop() { p.stop() }
 // Wait waits for the profile to end and symbolizes its stacks.
 func (p *CPU) Wait() (*Result, error) {
 	s := p.c.s
-	if err := s.run.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		return nil, err
 	}
 	prof := s.newProfile("cpu", "samples")
@@ -101,5 +103,7 @@ func (p *CPU) Wait() (*Result, error) {
 	p.c.fill(prof, func(dst []profile.Frame, r raw) []profile.Frame {
 		return append(append(dst, y.of(r.stacks[1])...), y.of(r.stacks[0])...)
 	})
-	return &Result{Profile: prof, Records: p.c.records(y), LostStacks: p.c.lost}, nil
+	res := &Result{Profile: prof, Records: p.c.records(y), LostStacks: p.c.lost}
+	res.Stats = s.finish()
+	return res, nil
 }

@@ -47,6 +47,8 @@ type OffCPUOptions struct {
 	StackStorageSize int
 	Log              io.Writer
 	OnMainThread     func(func())
+	// Stats asks for Result.Stats.
+	Stats bool
 }
 
 // BlockedTime is a measure of blocked time being taken.
@@ -78,7 +80,7 @@ func StartOffCPU(ctx context.Context, host *script.Host, o OffCPUOptions) (*Bloc
 	s, err := start(ctx, host, config{
 		name: blockedScripts[o.Blocked], named: named,
 		preset: o.Filter.preset(), stackSize: o.StackStorageSize,
-		maps: b.take, log: o.Log, onMainThrd: o.OnMainThread,
+		maps: b.take, log: o.Log, onMainThrd: o.OnMainThread, stats: o.Stats,
 	})
 	if err != nil {
 		stop()
@@ -218,7 +220,7 @@ func flatten(v any) []any {
 // microseconds, as bcc's tools give them.
 func (b *BlockedTime) Wait() (*Result, error) {
 	s := b.c.s
-	if err := s.run.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		return nil, err
 	}
 	for i := range b.c.raws {
@@ -241,7 +243,9 @@ func (b *BlockedTime) Wait() (*Result, error) {
 		w := b.c.tasks[r.waker.task]
 		return append(dst, profile.Frame{Name: fmt.Sprintf("%s-%d/%d", w.comm, w.pid, w.tid), Kind: profile.User})
 	})
-	return &Result{Profile: prof, Records: b.c.records(y), LostStacks: b.c.lost}, nil
+	res := &Result{Profile: prof, Records: b.c.records(y), LostStacks: b.c.lost}
+	res.Stats = s.finish()
+	return res, nil
 }
 
 func appendReversed(dst, frames []profile.Frame) []profile.Frame {

@@ -20,6 +20,8 @@ import (
 	"context"
 	"embed"
 	"fmt"
+
+	"github.com/cilium/ebpf"
 	"io"
 	"slices"
 	"time"
@@ -87,6 +89,14 @@ type session struct {
 	// seen are the processes whose address spaces have been snapshotted,
 	// so that their stacks resolve after they exit.
 	seen map[uint32]bool
+	// ended is closed once the run is stopped (and its statistics read).
+	ended chan struct{}
+	// stats, with the statistics asked for, are filled in as the run
+	// ends and the profile is made; statsOn keeps the kernel counting.
+	stats       *Stats
+	statsOn     io.Closer
+	symbolizing time.Time
+	symCPU      time.Duration
 }
 
 // config is what starting a collector's script takes.
@@ -100,10 +110,25 @@ type config struct {
 	maps       func(*script.Map) error
 	log        io.Writer
 	onMainThrd func(func())
+	stats      bool
+}
+
+// Stats are what a collection cost.
+type Stats struct {
+	// Runs and BPF are the runs of the script's BPF programs and their
+	// run time in the kernel, from the kernel's statistics.
+	Runs uint64
+	BPF  time.Duration
+	// Wall is the collection's length, from the probes' attaching;
+	// Collect is friday's CPU time meanwhile.
+	Wall, Collect time.Duration
+	// Symbolize is friday's CPU time from the end of the collection to
+	// the profile, stacks symbolized; SymbolizeWall its wall time.
+	Symbolize, SymbolizeWall time.Duration
 }
 
 // start compiles and starts a collector's script; it returns once the
-// probes are attached.
+// probes are attached. The script runs until ctx ends.
 func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 	src, err := scripts.ReadFile(c.name)
 	if err != nil {
@@ -115,20 +140,82 @@ func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{host: host, seen: map[uint32]bool{}}
+	s := &session{host: host, seen: map[uint32]bool{}, ended: make(chan struct{})}
+	if c.stats {
+		// The kernel counts the programs' run time while this is open.
+		statsOn, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+		if err != nil {
+			return nil, fmt.Errorf("cannot enable BPF statistics: %w", err)
+		}
+		defer func() {
+			if s.run == nil {
+				statsOn.Close()
+			}
+		}()
+		s.stats, s.statsOn = &Stats{}, statsOn
+	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return nil, err
 	}
 	s.start, s.mono = time.Now(), ts.Nano()
-	s.run, err = prog.Start(ctx, script.RunOptions{
+	run, err := prog.Start(context.WithoutCancel(ctx), script.RunOptions{
 		Log: c.log, Quiet: true, RawStacks: true, Preset: c.preset,
 		Event: c.event, Map: c.maps, OnMainThread: c.onMainThrd,
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.run = run
+	attached, cpu := time.Now(), processCPU()
+	// The run is stopped here rather than by ctx, so that the kernel's
+	// statistics are read while its programs are loaded.
+	go func() {
+		defer close(s.ended)
+		select {
+		case <-ctx.Done():
+		case <-run.Done():
+			return
+		}
+		if st := s.stats; st != nil {
+			st.Wall, st.Collect = time.Since(attached), processCPU()-cpu
+			if progs, err := run.Stats(); err == nil {
+				for _, p := range progs {
+					st.Runs += p.RunCount
+					st.BPF += p.Runtime
+				}
+			}
+		}
+		s.symbolizing, s.symCPU = time.Now(), processCPU()
+		run.Stop()
+	}()
 	return s, nil
+}
+
+// wait waits for the run to end; finish, called once the collection's
+// profile is made, closes its statistics.
+func (s *session) wait() error {
+	err := s.run.Wait()
+	<-s.ended
+	return err
+}
+
+func (s *session) finish() *Stats {
+	if s.stats == nil {
+		return nil
+	}
+	s.statsOn.Close()
+	s.stats.Symbolize, s.stats.SymbolizeWall = processCPU()-s.symCPU, time.Since(s.symbolizing)
+	return s.stats
+}
+
+// processCPU is friday's user and system time so far.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // since is the time of a script's nsecs value from the start.
@@ -173,6 +260,8 @@ type Result struct {
 	// LostStacks counts the stacks the kernel could not record for want
 	// of room in its stack maps (see --stack-storage-size).
 	LostStacks int
+	// Stats, when asked for, are what the collection cost.
+	Stats *Stats
 }
 
 // collector gathers what a script records, stacks as ids in a set of its
@@ -278,6 +367,13 @@ type symbolized struct {
 }
 
 func (c *collector) symbolize(p *profile.Profile) *symbolized {
+	user := map[int][]uint64{}
+	for _, s := range c.stacks {
+		if s.User {
+			user[int(s.Pid)] = append(user[int(s.Pid)], s.Addrs...)
+		}
+	}
+	c.s.host.Symbols().Warm(user)
 	return &symbolized{c: c, sym: stackprof.NewSymbolizer(c.s.host.Symbols(), p),
 		frames: make([][]profile.Frame, len(c.stacks)), done: make([]bool, len(c.stacks))}
 }

@@ -176,7 +176,7 @@ func (b *Binary) load() {
 	}
 	syms, _ := elfdebug.Symbols(ef, dbg)
 	b.syms = sortSyms(funcSyms(syms))
-	if gt, err := newGoTable(ef); err == nil {
+	if gt, err := newGoTable(ef, syms); err == nil {
 		b.gotab = gt
 	}
 	if b.gotab == nil {

@@ -47,7 +47,9 @@ const (
 
 var errNotGo = errors.New("not a Go binary")
 
-func newGoTable(ef *elf.File) (*goTable, error) {
+// newGoTable reads the pclntab of a Go binary, whose symbols (symtab, nil
+// when not read) it looks up the addresses the table is relative to in.
+func newGoTable(ef *elf.File, symtab []elf.Symbol) (*goTable, error) {
 	sec := ef.Section(".gopclntab")
 	if sec == nil {
 		return nil, errNotGo
@@ -61,10 +63,11 @@ func newGoTable(ef *elf.File) (*goTable, error) {
 		return nil, errNotGo
 	}
 	g.textStart = g.word(2)
-	var symtab []elf.Symbol
 	if g.textStart == 0 {
 		// PIE binaries leave the field to a dynamic relocation.
-		symtab, _ = ef.Symbols()
+		if symtab == nil {
+			symtab, _ = ef.Symbols()
+		}
 		for _, s := range symtab {
 			if s.Name == "runtime.text" {
 				g.textStart = s.Value

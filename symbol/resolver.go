@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -41,6 +42,8 @@ type Resolver struct {
 	procs     map[int]*process
 	byFile    map[fileKey]*Binary
 	byBuildID map[string]*Binary
+	byNode    map[string]*Binary // by mapsLine.node and path
+	vdsoBin   *Binary
 }
 
 // refreshAfter bounds how often a process's maps are re-read when an
@@ -55,6 +58,7 @@ func NewResolver() *Resolver {
 		procs:     make(map[int]*process),
 		byFile:    make(map[fileKey]*Binary),
 		byBuildID: make(map[string]*Binary),
+		byNode:    make(map[string]*Binary),
 	}
 }
 
@@ -221,6 +225,41 @@ func (r *Resolver) process(pid int) *process {
 		r.mu.Unlock()
 	}
 	return p
+}
+
+// Warm reads the symbols of the kernel and of the binaries that hold the
+// user addresses given, by process, each binary in a goroutine of its own
+// (as many at a time as GOMAXPROCS), so that the lookups that follow cost
+// little: a profile knows all its addresses at once, and the binaries
+// behind them may be many.
+func (r *Resolver) Warm(user map[int][]uint64) {
+	bins := map[*Binary]bool{}
+	for pid, addrs := range user {
+		p := r.process(pid)
+		if p == nil {
+			continue
+		}
+		for _, a := range addrs {
+			if m := p.find(a); m != nil && m.bin != nil {
+				bins[m.bin] = true
+			}
+		}
+	}
+	work := make(chan func())
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Go(func() {
+			for f := range work {
+				f()
+			}
+		})
+	}
+	work <- func() { r.kernel() }
+	for b := range bins {
+		work <- func() { b.once.Do(b.load) }
+	}
+	close(work)
+	wg.Wait()
 }
 
 // FormatKsym formats a frame as ksym() and usym() print it: the bare

@@ -675,11 +675,11 @@ func TestParseMapsLine(t *testing.T) {
 		bad  bool
 	}{
 		{line: "55d0c1a00000-55d0c1a28000 r-xp 00028000 08:01 1234   /usr/bin/my prog (deleted)",
-			want: mapsLine{0x55d0c1a00000, 0x55d0c1a28000, 0x28000, "r-xp", "/usr/bin/my prog (deleted)"}},
+			want: mapsLine{0x55d0c1a00000, 0x55d0c1a28000, 0x28000, "r-xp", "/usr/bin/my prog (deleted)", "08:01 1234"}},
 		{line: "7ffd1e5f0000-7ffd1e5f2000 r-xp 00000000 00:00 0                          [vdso]",
-			want: mapsLine{0x7ffd1e5f0000, 0x7ffd1e5f2000, 0, "r-xp", "[vdso]"}},
+			want: mapsLine{0x7ffd1e5f0000, 0x7ffd1e5f2000, 0, "r-xp", "[vdso]", ""}},
 		{line: "7f0000000000-7f0000001000 rwxp 00000000 00:00 0",
-			want: mapsLine{0x7f0000000000, 0x7f0000001000, 0, "rwxp", ""}},
+			want: mapsLine{0x7f0000000000, 0x7f0000001000, 0, "rwxp", "", ""}},
 		{line: "7f0000000000 r-xp 0 00:00 0", bad: true},
 		{line: "zz-7f r-xp 0 00:00 0", bad: true},
 		{line: "", bad: true},

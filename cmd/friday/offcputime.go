@@ -143,6 +143,7 @@ func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
 	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
 	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
 	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
+	fs.BoolVar(&o.stats, "stats", false, "print what the tracing cost")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
@@ -176,6 +177,7 @@ func (a *app) blockedTime(t *blockedTool, args []string) int {
 			Blocked: t.blocked, Filter: filter, Stacks: o.stacks(), State: state,
 			MinBlock:         usToDuration(o.minUs),
 			StackStorageSize: o.stackStorage, Log: a.stderr, OnMainThread: a.onMainThread,
+			Stats: o.stats,
 		}
 		if o.maxUs > 0 {
 			bo.MaxBlock = usToDuration(o.maxUs)

@@ -70,6 +70,7 @@ type stackOpts struct {
 	folded       bool
 	stackStorage int
 	out, format  string
+	stats        bool
 	help         bool
 }
 
@@ -92,6 +93,7 @@ func newProfileFlags() (*pflag.FlagSet, *profileOpts) {
 	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
 	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
 	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
+	fs.BoolVar(&o.stats, "stats", false, "print what the profile cost")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
 }
@@ -114,6 +116,7 @@ func (a *app) profile(args []string) int {
 		po := profiler.CPUOptions{
 			Hz: o.hz, CPU: o.cpu, Idle: o.idle, Filter: filter, Stacks: o.stacks(),
 			StackStorageSize: o.stackStorage, Log: a.stderr, OnMainThread: a.onMainThread,
+			Stats: o.stats,
 		}
 		p, err := profiler.StartCPU(ctx, host, po)
 		if err != nil {
@@ -160,17 +163,23 @@ func (a *app) runCollector(name, usage string, fs *pflag.FlagSet, o *stackOpts, 
 		dur, err = o.check(fs.Args())
 	}
 	if err == nil {
-		// As friday trace: one thread runs Go code while the kernel
-		// collects, so friday's own wake-ups are few.
-		if os.Getenv("GOMAXPROCS") == "" {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-		}
 		ctx, stop := signal.NotifyContext(cmp.Or(a.ctx, context.Background()), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if dur > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, dur)
 			defer cancel()
+		}
+		// As friday trace: one thread runs Go code while the kernel
+		// collects, so friday's own wake-ups are few; all of them
+		// symbolize once the collection is over.
+		if os.Getenv("GOMAXPROCS") == "" {
+			n := runtime.GOMAXPROCS(1)
+			go func() {
+				<-ctx.Done()
+				runtime.GOMAXPROCS(n)
+			}()
+			defer runtime.GOMAXPROCS(n)
 		}
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		err = collect(ctx, script.NewHost(), dur)
@@ -273,6 +282,15 @@ func durationText(d time.Duration) string {
 // write prints what a collector gathered: bcc's text or folded lines on
 // standard output, or the profile to the -o file.
 func (o *stackOpts) write(a *app, res *profiler.Result, to profiler.TextOptions, title string, rows int) error {
+	if st := res.Stats; st != nil {
+		// Over the collection: the BPF programs' run time in the kernel
+		// and friday's CPU time, as a share of one CPU.
+		share := func(d time.Duration) float64 { return 100 * d.Seconds() / st.Wall.Seconds() }
+		fmt.Fprintf(a.stderr, "BPF: %d runs, %v (%.2f%% of a CPU); friday: %v CPU (%.2f%%); total %.2f%% of a CPU over %v\n",
+			st.Runs, st.BPF.Round(time.Microsecond), share(st.BPF), st.Collect.Round(time.Microsecond), share(st.Collect),
+			share(st.BPF+st.Collect), st.Wall.Round(time.Millisecond))
+		fmt.Fprintf(a.stderr, "symbolized in %v (%v CPU)\n", st.SymbolizeWall.Round(time.Millisecond), st.Symbolize.Round(time.Millisecond))
+	}
 	if res.LostStacks > 0 {
 		fmt.Fprintf(a.stderr, "WARNING: %d stack traces could not be displayed. Consider increasing --stack-storage-size.\n", res.LostStacks)
 	}
