@@ -25,10 +25,12 @@ type Binary struct {
 	close func() error
 	loads []elf.ProgHeader // PT_LOAD, to turn file offsets into addresses
 
-	once  sync.Once
-	syms  []elfSym // sorted by addr
-	gotab *goTable
-	lines *dwarfLines
+	once sync.Once
+	// noDWARF leaves DWARF out of load (Resolver.SkipDWARF).
+	noDWARF bool
+	syms    []elfSym // sorted by addr
+	gotab   *goTable
+	lines   *dwarfLines
 
 	// Stacks repeat the same return addresses over and over; decoding
 	// line tables again for each would dominate.
@@ -179,7 +181,7 @@ func (b *Binary) load() {
 	if gt, err := newGoTable(ef, syms); err == nil {
 		b.gotab = gt
 	}
-	if b.gotab == nil {
+	if b.gotab == nil && !b.noDWARF {
 		// Go binaries carry their lines in pclntab; for the rest DWARF is
 		// the only source of file:line.
 		src := ef

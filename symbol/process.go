@@ -203,6 +203,7 @@ func (r *Resolver) openMapped(pid int, ml mapsLine) *Binary {
 			f.Close()
 			return nil
 		}
+		b.noDWARF = r.noDWARF
 		return r.remember(key, b)
 	}
 	return nil

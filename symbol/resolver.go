@@ -44,6 +44,7 @@ type Resolver struct {
 	byBuildID map[string]*Binary
 	byNode    map[string]*Binary // by mapsLine.node and path
 	vdsoBin   *Binary
+	noDWARF   bool
 }
 
 // refreshAfter bounds how often a process's maps are re-read when an
@@ -61,6 +62,14 @@ func NewResolver() *Resolver {
 		byNode:    make(map[string]*Binary),
 	}
 }
+
+// SkipDWARF has the resolver leave DWARF out: the source lines and
+// inlined calls of C, C++ and Rust code. Reading it takes seconds for a
+// large library (or its separate debug file), where symbol tables and Go's
+// pclntab (which gives Go's inlined calls) take milliseconds: a profile of
+// the whole system symbolizes in a second without it. Call it before the
+// first lookup.
+func (r *Resolver) SkipDWARF() { r.noDWARF = true }
 
 // KernelSymbols is the kernel's symbol table, read on first use.
 func (r *Resolver) KernelSymbols() (*Kernel, error) { return r.kernel() }

@@ -143,6 +143,7 @@ func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
 	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
 	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
 	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
+	fs.BoolVar(&o.dwarf, "dwarf", false, "lines, inlines of C code (slow)")
 	fs.BoolVar(&o.stats, "stats", false, "print what the tracing cost")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o

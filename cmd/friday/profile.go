@@ -31,6 +31,11 @@ for duration seconds. It prints each stack (innermost frame first) with
 its process and how many times it was sampled, the most frequent last;
 -f prints folded lines instead, for flame graphs.
 
+Stacks are symbolized with the kernel's symbols, ELF symbol tables, Go's
+pclntab (with the calls the compiler inlined) and JIT perf maps; --dwarf
+adds source lines and the inlined calls of C, C++ and Rust code from
+DWARF, which takes seconds for large libraries.
+
 Every sample keeps its time: -o FILE writes the profile in the format its
 extension names (or --format): .svg (a flame graph), .html (a viewer with
 the heat map of the samples by second and offset within it, as FlameScope
@@ -71,6 +76,7 @@ type stackOpts struct {
 	stackStorage int
 	out, format  string
 	stats        bool
+	dwarf        bool
 	help         bool
 }
 
@@ -93,6 +99,7 @@ func newProfileFlags() (*pflag.FlagSet, *profileOpts) {
 	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
 	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
 	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
+	fs.BoolVar(&o.dwarf, "dwarf", false, "lines, inlines of C code (slow)")
 	fs.BoolVar(&o.stats, "stats", false, "print what the profile cost")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	return fs, o
@@ -182,7 +189,11 @@ func (a *app) runCollector(name, usage string, fs *pflag.FlagSet, o *stackOpts, 
 			defer runtime.GOMAXPROCS(n)
 		}
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-		err = collect(ctx, script.NewHost(), dur)
+		host := script.NewHost()
+		if !o.dwarf {
+			host.Symbols().SkipDWARF()
+		}
+		err = collect(ctx, host, dur)
 	}
 	if err == nil || errors.Is(err, syscall.EPIPE) {
 		return 0
