@@ -116,6 +116,9 @@ func (a *app) profile(args []string) int {
 		if o.hz <= 0 {
 			return usageError{msg: fmt.Sprintf("bad -F %d: the frequency must be positive", o.hz)}
 		}
+		if o.cpu >= runtime.NumCPU() {
+			return usageError{msg: fmt.Sprintf("bad -C %d: this machine has CPUs 0 to %d", o.cpu, runtime.NumCPU()-1)}
+		}
 		filter, err := o.filter()
 		if err != nil {
 			return err

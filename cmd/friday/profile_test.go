@@ -16,6 +16,7 @@ import (
 
 	"friday/internal/testenv"
 	"friday/internal/workload"
+	"friday/profile"
 )
 
 // syncBuffer is a buffer a command writes while the test reads it.
@@ -116,6 +117,36 @@ func TestProfileSVG(t *testing.T) {
 		if math.Abs(got-want) > 0.05 {
 			t.Errorf("%s: %.1f%% of the samples, %.1f%% of the CPU time", c, 100*got, 100*want)
 		}
+	}
+}
+
+// -o x.json writes friday's profile, every sample with its time; -o
+// x.html the page with the heat map of the samples' times over the flame
+// graph.
+func TestProfileFiles(t *testing.T) {
+	dir := t.TempDir()
+	js, page := filepath.Join(dir, "cpu.json"), filepath.Join(dir, "cpu.html")
+	collect(t, "shape", "1", "profile", "-F", "99", "-o", js)
+	f, err := os.Open(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := profile.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != "cpu" || p.Frequency != 99 || len(p.Samples) < 50 {
+		t.Fatalf("profile of type %q at %d Hz with %d samples", p.Type, p.Frequency, len(p.Samples))
+	}
+	first, last := p.Samples[0].Time, p.Samples[len(p.Samples)-1].Time
+	if first < 0 || last > int64(p.Duration) || last-first < int64(200*time.Millisecond) {
+		t.Errorf("samples from %v to %v of a profile of %v", time.Duration(first), time.Duration(last), p.Duration)
+	}
+	collect(t, "shape", "1", "profile", "-F", "99", "-o", page)
+	b, _ := os.ReadFile(page)
+	if !bytes.HasPrefix(b, []byte("<!DOCTYPE html>")) || !bytes.Contains(b, []byte("Samples by second and offset")) {
+		t.Errorf("-o cpu.html: %.300s", b)
 	}
 }
 
