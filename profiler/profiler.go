@@ -31,6 +31,7 @@ import (
 	"friday/profile"
 	"friday/script"
 	"friday/stackprof"
+	"friday/symbol"
 )
 
 //go:embed *.bt
@@ -87,8 +88,12 @@ type session struct {
 	start time.Time
 	mono  int64
 	// seen are the processes whose address spaces have been snapshotted,
-	// so that their stacks resolve after they exit.
+	// or recorded from their start, so that their stacks resolve after
+	// they exit.
 	seen map[uint32]bool
+	// rec records the code of the processes that start meanwhile; nil
+	// where perf events cannot.
+	rec *symbol.Recorder
 	// ended is closed once the run is stopped (and its statistics read).
 	ended chan struct{}
 	// stats, with the statistics asked for, are filled in as the run
@@ -141,6 +146,16 @@ func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 		return nil, err
 	}
 	s := &session{host: host, seen: map[uint32]bool{}, ended: make(chan struct{})}
+	// Processes that start from now on are known from the records: only
+	// those running before are snapshotted, at their first stack.
+	if rec, err := host.Symbols().Record(); err == nil {
+		s.rec = rec
+		defer func() {
+			if s.run == nil {
+				rec.Close()
+			}
+		}()
+	}
 	if c.stats {
 		// The kernel counts the programs' run time while this is open.
 		statsOn, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
@@ -227,7 +242,9 @@ func (s *session) since(nsecs uint64) int64 { return int64(nsecs) - s.mono }
 func (s *session) see(st script.Stack) {
 	if st.User && len(st.Addrs) > 0 && !s.seen[st.Pid] {
 		s.seen[st.Pid] = true
-		s.host.Symbols().Snapshot(int(st.Pid))
+		if s.rec == nil || !s.rec.Known(int(st.Pid)) {
+			s.host.Symbols().Snapshot(int(st.Pid))
+		}
 	}
 }
 
@@ -367,6 +384,10 @@ type symbolized struct {
 }
 
 func (c *collector) symbolize(p *profile.Profile) *symbolized {
+	if rec := c.s.rec; rec != nil {
+		rec.Sync()
+		rec.Close()
+	}
 	user := map[int][]uint64{}
 	for _, s := range c.stacks {
 		if s.User {

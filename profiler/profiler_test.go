@@ -184,3 +184,41 @@ func TestWakeup(t *testing.T) {
 	}
 	within(t, "woken by pipe_write", read, measured["reader_wait"])
 }
+
+// Processes that start after the profile and exit before it ends, each
+// within a few tens of milliseconds (before friday reads its first sample
+// of them, a tenth of a second at most after it is taken), have their
+// stacks symbolized: from the records of what they mapped.
+func TestShortLived(t *testing.T) {
+	testenv.BPF(t)
+	bin := workload.Build(t, "shape")
+	p, err := profiler.StartCPU(context.Background(), script.NewHost(), profiler.CPUOptions{Hz: 99, CPU: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := map[int]bool{}
+	for range 20 {
+		w := workload.Start(t, bin, "2", "0.03")
+		pids[w.Pid] = true
+		w.Run(t)
+	}
+	p.Stop()
+	res, err := p.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, resolved int64
+	for _, r := range res.Records {
+		if !pids[r.Task.Pid] || len(r.User) == 0 {
+			continue
+		}
+		n += r.Value
+		if has(r.User, "worker") {
+			resolved += r.Value
+		}
+	}
+	// Samples taken as a thread starts or ends may have no worker.
+	if n < 20 || float64(resolved) < 0.9*float64(n) {
+		t.Errorf("%d of %d samples of the short processes resolved", resolved, n)
+	}
+}

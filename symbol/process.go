@@ -117,23 +117,7 @@ func (r *Resolver) snapshotMaps(pid int, data []byte) (*process, error) {
 		case ml.path == "[vdso]":
 			m.bin = r.vdso(pid, ml)
 		case strings.HasPrefix(ml.path, "/"):
-			// A file already open is known by its device, inode and
-			// path without opening it again: on a busy machine
-			// processes start by the hundred, mapping the same few
-			// files. (A file that replaces another may get its inode,
-			// but seldom at the same path.)
-			node := ml.node + " " + ml.path
-			r.mu.Lock()
-			m.bin = r.byNode[node]
-			r.mu.Unlock()
-			if m.bin == nil {
-				m.bin = r.openMapped(pid, ml)
-				if m.bin != nil && ml.node != "" {
-					r.mu.Lock()
-					r.byNode[node] = m.bin
-					r.mu.Unlock()
-				}
-			}
+			m.bin = r.binary(pid, ml)
 		}
 		p.maps = append(p.maps, m)
 	}
@@ -166,6 +150,27 @@ func exeKey(pid int) fileKey {
 	}
 	k, _ := statKey(fi)
 	return k
+}
+
+// binary is the file a mapping maps. A file already open is known by its
+// device, inode and path without opening it again: on a busy machine
+// processes start by the hundred, mapping the same few files. (A file that
+// replaces another may get its inode, but seldom at the same path.)
+func (r *Resolver) binary(pid int, ml mapsLine) *Binary {
+	node := ml.node + " " + ml.path
+	r.mu.Lock()
+	b := r.byNode[node]
+	r.mu.Unlock()
+	if b != nil {
+		return b
+	}
+	b = r.openMapped(pid, ml)
+	if b != nil && ml.node != "" {
+		r.mu.Lock()
+		r.byNode[node] = b
+		r.mu.Unlock()
+	}
+	return b
 }
 
 // openMapped opens a mapped file through /proc so that files of other

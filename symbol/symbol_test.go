@@ -756,3 +756,45 @@ func TestWatch(t *testing.T) {
 		t.Errorf("getpid: got %+v", got)
 	}
 }
+
+// A program that starts and exits while the mappings of processes are
+// recorded resolves from the records alone, never snapshotted.
+func TestRecord(t *testing.T) {
+	testenv.BPF(t) // perf events, as root
+	bin := filepath.Join(t.TempDir(), "short")
+	testenv.Run(t, testenv.Tool(t, "gcc"), "-O1", "-o", bin, "testdata/short.c")
+	r := NewResolver()
+	rec, err := r.Record()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	cmd := exec.Command(bin)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	if !rec.Known(pid) {
+		t.Fatalf("process %d, which exec'd while recording, is not known", pid)
+	}
+	rec.Sync()
+	addrs := map[string]uint64{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var name string
+		var addr uint64
+		if _, err := fmt.Sscanf(line, "%s %v", &name, &addr); err == nil {
+			addrs[name] = addr
+		}
+	}
+	if got := r.User(pid, addrs["friday_short"]); got.Name != "friday_short" {
+		t.Errorf("friday_short: got %+v", got)
+	}
+	if got := r.User(pid, addrs["getpid"]); got.Name == "" || !strings.Contains(got.Module, "libc") {
+		t.Errorf("getpid: got %+v", got)
+	}
+	if n := rec.Lost(); n != 0 {
+		t.Logf("%d records lost", n)
+	}
+}
