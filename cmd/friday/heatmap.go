@@ -3,17 +3,13 @@ package main
 import (
 	"bufio"
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -237,17 +233,9 @@ func (a *app) liveLatencies(o *heatmapOpts, args []string) (*heatmap.Latencies, 
 		lo.Syscall, args = args[0], args[1:]
 		what = lo.Syscall + "() latency"
 	}
-	var dur time.Duration
-	switch len(args) {
-	case 0:
-	case 1:
-		n, err := strconv.Atoi(args[0])
-		if err != nil || n <= 0 {
-			return nil, usageError{msg: fmt.Sprintf("bad duration %q: want a number of seconds", args[0])}
-		}
-		dur = time.Duration(n) * time.Second
-	default:
-		return nil, usageError{msg: fmt.Sprintf("unexpected arguments after the duration: %q", args[1:])}
+	dur, err := parseDuration(args)
+	if err != nil {
+		return nil, err
 	}
 	if o.step <= 0 {
 		// The columns of the picture are the slots the kernel counts
@@ -257,16 +245,8 @@ func (a *app) liveLatencies(o *heatmapOpts, args []string) (*heatmap.Latencies, 
 			lo.Slot = 100 * time.Millisecond
 		}
 	}
-	ctx, stop := signal.NotifyContext(cmp.Or(a.ctx, context.Background()), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := a.collecting(dur)
 	defer stop()
-	if dur > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, dur)
-		defer cancel()
-	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	}
 	c, err := latency.Start(ctx, script.NewHost(), lo)
 	if err != nil {
 		return nil, err

@@ -110,8 +110,6 @@ type blockedOpts struct {
 	state                      string
 	minUs, maxUs               uint64
 	verbose                    bool
-	title                      string
-	rows                       int
 }
 
 func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
@@ -126,9 +124,7 @@ func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
 	fs.BoolVarP(&o.userThreads, "user-threads-only", "u", false, "user threads only")
 	if !wakeup {
 		fs.BoolVarP(&o.kernelThreads, "kernel-threads-only", "k", false, "kernel threads only")
-		fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only")
-		fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only")
-		fs.BoolVarP(&o.delimited, "delimited", "d", false, "delimit kernel and user stacks")
+		o.declareStacks(fs)
 	} else {
 		fs.BoolVarP(&o.verbose, "verbose", "v", false, "raw addresses (always shown)")
 	}
@@ -139,13 +135,7 @@ func newBlockedFlags(t *blockedTool) (*pflag.FlagSet, *blockedOpts) {
 	if !wakeup {
 		fs.StringVar(&o.state, "state", "", "task state `MASK`; 0: runnable")
 	}
-	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`")
-	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
-	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
-	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
-	fs.BoolVar(&o.dwarf, "dwarf", false, "lines, inlines of C code (slow)")
-	fs.BoolVar(&o.stats, "stats", false, "print what the tracing cost")
-	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	o.declareOutput(fs)
 	return fs, o
 }
 

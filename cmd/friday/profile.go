@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -62,8 +63,6 @@ type profileOpts struct {
 	annotate bool
 	idle     bool
 	cpu      int
-	title    string
-	rows     int
 }
 
 // stackOpts are the flags profile shares with the blocked-time tools.
@@ -75,9 +74,29 @@ type stackOpts struct {
 	folded       bool
 	stackStorage int
 	out, format  string
+	title        string
+	rows         int
 	stats        bool
 	dwarf        bool
 	help         bool
+}
+
+// declareStacks declares -U, -K and -d.
+func (o *stackOpts) declareStacks(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only")
+	fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only")
+	fs.BoolVarP(&o.delimited, "delimited", "d", false, "delimit kernel and user stacks")
+}
+
+// declareOutput declares the flags of what a collector writes, and how.
+func (o *stackOpts) declareOutput(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`")
+	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
+	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
+	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
+	fs.BoolVar(&o.dwarf, "dwarf", false, "lines, inlines of C code (slow)")
+	fs.BoolVar(&o.stats, "stats", false, "print what the collection cost")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 }
 
 func newProfileFlags() (*pflag.FlagSet, *profileOpts) {
@@ -86,22 +105,14 @@ func newProfileFlags() (*pflag.FlagSet, *profileOpts) {
 	fs.SortFlags = false
 	fs.StringVarP(&o.pids, "pid", "p", "", "these `PIDS` only, comma-separated")
 	fs.StringVarP(&o.tids, "tid", "L", "", "these `TIDS` only, comma-separated")
-	fs.BoolVarP(&o.userStacks, "user-stacks-only", "U", false, "user stacks only")
-	fs.BoolVarP(&o.kernelStacks, "kernel-stacks-only", "K", false, "kernel stacks only")
 	fs.IntVarP(&o.hz, "frequency", "F", 49, "sample frequency in `HZ`")
-	fs.BoolVarP(&o.delimited, "delimited", "d", false, "delimit kernel and user stacks")
+	o.declareStacks(fs)
 	fs.BoolVarP(&o.annotate, "annotations", "a", false, "_[k] after kernel frames")
 	fs.BoolVarP(&o.idle, "include-idle", "I", false, "include the idle threads")
 	fs.BoolVarP(&o.folded, "folded", "f", false, "folded stacks, one a line")
 	fs.IntVar(&o.stackStorage, "stack-storage-size", 16384, "`N` stacks kept")
 	fs.IntVarP(&o.cpu, "cpu", "C", -1, "this `CPU` only")
-	fs.StringVarP(&o.out, "output", "o", "", "write the profile to `FILE`")
-	fs.StringVar(&o.format, "format", "", "`FORMAT`: svg html pb.gz folded json")
-	fs.StringVar(&o.title, "title", "", "flame graph `TITLE`")
-	fs.IntVar(&o.rows, "rows", 50, "heat map `ROWS` a second")
-	fs.BoolVar(&o.dwarf, "dwarf", false, "lines, inlines of C code (slow)")
-	fs.BoolVar(&o.stats, "stats", false, "print what the profile cost")
-	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	o.declareOutput(fs)
 	return fs, o
 }
 
@@ -173,25 +184,8 @@ func (a *app) runCollector(name, usage string, fs *pflag.FlagSet, o *stackOpts, 
 		dur, err = o.check(fs.Args())
 	}
 	if err == nil {
-		ctx, stop := signal.NotifyContext(cmp.Or(a.ctx, context.Background()), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := a.collecting(dur)
 		defer stop()
-		if dur > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, dur)
-			defer cancel()
-		}
-		// As friday trace: one thread runs Go code while the kernel
-		// collects, so friday's own wake-ups are few; all of them
-		// symbolize once the collection is over.
-		if os.Getenv("GOMAXPROCS") == "" {
-			n := runtime.GOMAXPROCS(1)
-			go func() {
-				<-ctx.Done()
-				runtime.GOMAXPROCS(n)
-			}()
-			defer runtime.GOMAXPROCS(n)
-		}
-		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		host := script.NewHost()
 		if !o.dwarf {
 			host.Symbols().SkipDWARF()
@@ -206,6 +200,40 @@ func (a *app) runCollector(name, usage string, fs *pflag.FlagSet, o *stackOpts, 
 		fmt.Fprintf(stderr, "Run 'friday help %s' for usage.\n", name)
 	}
 	return 1
+}
+
+// collecting is the context of a collection: it ends with Ctrl-C, or
+// after dur when it is not 0. Meanwhile one thread runs Go code, as in
+// friday trace, so that friday's own wake-ups are few; all of them run it
+// again once the collection is over, to symbolize. A closed output pipe
+// fails the write instead of killing friday before it cleans up.
+func (a *app) collecting(dur time.Duration) (context.Context, func()) {
+	ctx, stop := signal.NotifyContext(cmp.Or(a.ctx, context.Background()), os.Interrupt, syscall.SIGTERM)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	cancel := func() {}
+	if dur > 0 {
+		ctx, cancel = context.WithTimeout(ctx, dur)
+	}
+	restore := func() {}
+	if os.Getenv("GOMAXPROCS") == "" {
+		n := runtime.GOMAXPROCS(1)
+		restore = sync.OnceFunc(func() { runtime.GOMAXPROCS(n) })
+		go func() {
+			<-ctx.Done()
+			restore()
+		}()
+	}
+	return ctx, func() {
+		cancel()
+		stop()
+		restore()
+	}
+}
+
+// parseDuration reads the duration in seconds that may end a collector's
+// arguments.
+func parseDuration(args []string) (time.Duration, error) {
+	return parseDuration(args)
 }
 
 // check checks the flags shared by the collectors and reads the
@@ -230,17 +258,7 @@ func (o *stackOpts) check(args []string) (time.Duration, error) {
 		}
 		o.format = format
 	}
-	switch len(args) {
-	case 0:
-		return 0, nil
-	case 1:
-		n, err := strconv.Atoi(args[0])
-		if err != nil || n <= 0 {
-			return 0, usageError{msg: fmt.Sprintf("bad duration %q: want a number of seconds", args[0])}
-		}
-		return time.Duration(n) * time.Second, nil
-	}
-	return 0, usageError{msg: fmt.Sprintf("unexpected arguments after the duration: %q", args[1:])}
+	return parseDuration(args)
 }
 
 // filter is the threads -p or -L name.
