@@ -208,18 +208,14 @@ func blockedBanner(t *blockedTool, o *blockedOpts) string {
 	case profiler.OffWake:
 		return fmt.Sprintf("Tracing blocked time (us) by %s off-CPU and waker stack", o.stackContext())
 	}
-	what := "all threads"
+	others := "all threads"
 	switch {
-	case o.pids != "":
-		what = "PID " + o.pids
-	case o.tids != "":
-		what = "TID " + o.tids
 	case o.userThreads:
-		what = "user threads"
+		others = "user threads"
 	case o.kernelThreads:
-		what = "kernel threads"
+		others = "kernel threads"
 	}
-	return fmt.Sprintf("Tracing off-CPU time (us) of %s by %s stack", what, o.stackContext())
+	return fmt.Sprintf("Tracing off-CPU time (us) of %s by %s stack", o.threadContext(others), o.stackContext())
 }
 
 func blockedFlags(name string) *pflag.FlagSet {

@@ -143,14 +143,7 @@ func (a *app) profile(args []string) int {
 		if err != nil {
 			return err
 		}
-		what := "all threads"
-		switch {
-		case o.pids != "":
-			what = "PID " + o.pids
-		case o.tids != "":
-			what = "TID " + o.tids
-		}
-		fmt.Fprintf(a.stderr, "Sampling at %d Hertz of %s by %s stack", o.hz, what, o.stackContext())
+		fmt.Fprintf(a.stderr, "Sampling at %d Hertz of %s by %s stack", o.hz, o.threadContext("all threads"), o.stackContext())
 		if o.cpu >= 0 {
 			fmt.Fprintf(a.stderr, " on CPU#%d", o.cpu)
 		}
@@ -274,6 +267,18 @@ func (o *stackOpts) filter() (profiler.Filter, error) {
 
 func (o *stackOpts) stacks() profiler.Stacks {
 	return profiler.Stacks{UserOnly: o.userStacks, KernelOnly: o.kernelStacks}
+}
+
+// threadContext names the threads followed, as bcc's banners do; others
+// when neither -p nor a thread id is given.
+func (o *stackOpts) threadContext(others string) string {
+	switch {
+	case o.pids != "":
+		return "PID " + o.pids
+	case o.tids != "":
+		return "TID " + o.tids
+	}
+	return others
 }
 
 // stackContext names the stacks collected, as bcc's banners do.
