@@ -226,7 +226,17 @@ func (a *app) collecting(dur time.Duration) (context.Context, func()) {
 // parseDuration reads the duration in seconds that may end a collector's
 // arguments.
 func parseDuration(args []string) (time.Duration, error) {
-	return parseDuration(args)
+	switch len(args) {
+	case 0:
+		return 0, nil
+	case 1:
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n <= 0 {
+			return 0, usageError{msg: fmt.Sprintf("bad duration %q: want a number of seconds", args[0])}
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return 0, usageError{msg: fmt.Sprintf("unexpected arguments after the duration: %q", args[1:])}
 }
 
 // check checks the flags shared by the collectors and reads the

@@ -226,3 +226,32 @@ func TestTraceStacks(t *testing.T) {
 		t.Errorf("-o t.svg: standard output %q, SVG:\n%s", out, b)
 	}
 }
+
+// Mistakes on the command line are told, with where to find the usage.
+func TestCollectorUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profile", "-U", "-K"}, "-U and -K cannot be given together"},
+		{[]string{"profile", "-p", "1", "-L", "2"}, "processes and threads cannot be given together"},
+		{[]string{"profile", "-p", "x"}, `bad -p "x"`},
+		{[]string{"profile", "-F", "0"}, "bad -F 0"},
+		{[]string{"profile", "5x"}, `bad duration "5x"`},
+		{[]string{"profile", "5", "6"}, "unexpected arguments after the duration"},
+		{[]string{"profile", "-f", "-o", "x.svg"}, "-f and -o cannot be given together"},
+		{[]string{"profile", "-o", "x.txt"}, "cannot tell the format"},
+		{[]string{"profile", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"offcputime", "-u", "-k"}, "only one of -p, -t, -u and -k"},
+		{[]string{"offcputime", "--state", "x"}, `bad --state "x"`},
+		{[]string{"offcputime", "-m", "10", "-M", "5"}, "-m is above -M"},
+		{[]string{"wakeuptime", "-t", "1"}, "unknown shorthand flag: 't'"},
+		{[]string{"heatmap", "syscall"}, "syscall takes the name of a system call"},
+	} {
+		var out, errb bytes.Buffer
+		code := (&app{stdout: &out, stderr: &errb}).main(c.args)
+		if code == 0 || !strings.Contains(errb.String(), c.want) || !strings.Contains(errb.String(), "for usage") {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}
