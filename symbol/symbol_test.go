@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"friday/elfdebug"
 	"friday/internal/testenv"
 )
 
@@ -523,8 +524,11 @@ func TestGoFuncFromModuledata(t *testing.T) {
 				want = s.Value
 			}
 		}
-		if got := findGoFunc(ef, nil, 8); want == 0 || got != want {
+		if got := findGoFunc(ef, 0, 8); want == 0 || got != want {
 			t.Errorf("%v: moduledata says go:func.* is at %#x, the symbol table %#x", flags, got, want)
+		}
+		if got := elfdebug.SymbolValues(ef, "go:func.*")["go:func.*"]; got != want {
+			t.Errorf("%v: SymbolValues finds go:func.* at %#x, the symbol table %#x", flags, got, want)
 		}
 		ef.Close()
 	}
