@@ -177,6 +177,8 @@ func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 	run, err := prog.Start(context.WithoutCancel(ctx), script.RunOptions{
 		Log: c.log, Quiet: true, RawStacks: true, Preset: c.preset,
 		Event: c.event, Map: c.maps, OnMainThread: c.onMainThrd,
+		// Nothing is printed as it comes: friday wakes twice a second.
+		PollInterval: 500 * time.Millisecond,
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,11 @@ type Options struct {
 	// Preset are map entries set once the maps exist, before the BEGIN
 	// probes run.
 	Preset []Preset
+	// PollInterval is how long an event may wait in the ring buffer
+	// before it is read, when the BPF side does not wake the reader (a
+	// quarter of the buffer is full); 0 is pollInterval. A collector that
+	// prints nothing as it goes waits longer, and wakes less.
+	PollInterval time.Duration
 }
 
 // Preset is an entry of a map (not a per-CPU one) set before the script
@@ -555,19 +561,21 @@ func (s *state) onMainThread(f func()) {
 	s.opts.OnMainThread(f)
 }
 
+func (s *state) pollInterval() time.Duration { return cmp.Or(s.opts.PollInterval, pollInterval) }
+
 // poll waits up to pollInterval for events and handles them. It is
 // called with s.mu held, which it releases while it waits.
 func (s *state) poll() error {
 	if s.reader == nil {
 		s.mu.Unlock()
-		time.Sleep(pollInterval)
+		time.Sleep(s.pollInterval())
 		s.mu.Lock()
 		return nil
 	}
 	if s.wait == nil {
 		// The reader waits on its own: the first record is read unlocked,
 		// the rest of the batch with it.
-		s.reader.SetDeadline(time.Now().Add(pollInterval))
+		s.reader.SetDeadline(time.Now().Add(s.pollInterval()))
 		s.mu.Unlock()
 		err := s.reader.ReadInto(&s.rec)
 		s.mu.Lock()
@@ -583,7 +591,7 @@ func (s *state) poll() error {
 		return s.drain(true)
 	}
 	s.mu.Unlock()
-	s.wait.wait(pollInterval)
+	s.wait.wait(s.pollInterval())
 	s.mu.Lock()
 	return s.drain(true)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"friday/codegen"
 	"friday/output"
@@ -60,6 +61,9 @@ type RunOptions struct {
 	// Preset are map entries set before the BEGIN probes run, such as
 	// the members of a set a filter looks up (has_key(@pids, pid)).
 	Preset []MapEntry
+	// PollInterval is how long an event may wait in the kernel before it
+	// is read (unless a quarter of the buffer is full); 0 is 100 ms.
+	PollInterval time.Duration
 
 	// Event, Map and Flush are called on the goroutine that handles the
 	// script's events, between them: they may read and clear maps but
@@ -155,6 +159,7 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 		Buffering:    opts.Buffering,
 		OnMainThread: opts.OnMainThread,
 		Preset:       preset,
+		PollInterval: opts.PollInterval,
 	})
 	if err != nil {
 		bw.Flush()

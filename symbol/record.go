@@ -58,10 +58,10 @@ type record struct {
 
 // recordPages is the size of each CPU's record buffer in pages (a power
 // of two): a process that starts maps a few dozen files, and the buffers
-// are read every recordEvery.
+// are read every recordEvery (a thousand processes a second fit).
 const (
-	recordPages = 64
-	recordEvery = 100 * time.Millisecond
+	recordPages = 128
+	recordEvery = 500 * time.Millisecond
 )
 
 // Record starts recording the code that processes map, on every CPU.
