@@ -53,16 +53,15 @@ func StartCPU(ctx context.Context, host *script.Host, o CPUOptions) (*CPU, error
 	}
 	ctx, stop := context.WithCancel(ctx)
 	p := &CPU{c: newCollector(), hz: o.Hz, stop: stop}
-	s, err := start(ctx, host, config{
+	err := start(ctx, host, config{
 		name: "profile.bt", params: []string{strconv.Itoa(o.Hz)}, named: named,
-		preset: o.Filter.preset(), stackSize: o.StackStorageSize,
+		preset: o.Filter.preset(), stackSize: o.StackStorageSize, coll: p.c,
 		event: p.sample, log: o.Log, onMainThrd: o.OnMainThread, stats: o.Stats,
 	})
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	p.c.s = s
 	return p, nil
 }
 

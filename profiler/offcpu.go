@@ -77,16 +77,15 @@ func StartOffCPU(ctx context.Context, host *script.Host, o OffCPUOptions) (*Bloc
 	setInt("slot", int64(o.Slot), o.Slot > 0)
 	ctx, stop := context.WithCancel(ctx)
 	b := &BlockedTime{c: newCollector(), o: o, stop: stop}
-	s, err := start(ctx, host, config{
+	err := start(ctx, host, config{
 		name: blockedScripts[o.Blocked], named: named,
-		preset: o.Filter.preset(), stackSize: o.StackStorageSize,
+		preset: o.Filter.preset(), stackSize: o.StackStorageSize, coll: b.c,
 		maps: b.take, log: o.Log, onMainThrd: o.OnMainThread, stats: o.Stats,
 	})
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	b.c.s = s
 	return b, nil
 }
 

@@ -106,13 +106,16 @@ type session struct {
 
 // config is what starting a collector's script takes.
 type config struct {
-	name       string // of the script, in scripts
-	params     []string
-	named      map[string]string
-	preset     []script.MapEntry
-	stackSize  int
-	event      func(*script.Event) error
-	maps       func(*script.Map) error
+	name      string // of the script, in scripts
+	params    []string
+	named     map[string]string
+	preset    []script.MapEntry
+	stackSize int
+	event     func(*script.Event) error
+	maps      func(*script.Map) error
+	// coll gathers what the script records; the addresses of its stacks
+	// are read as the script ends.
+	coll       *collector
 	log        io.Writer
 	onMainThrd func(func())
 	stats      bool
@@ -132,18 +135,18 @@ type Stats struct {
 	Symbolize, SymbolizeWall time.Duration
 }
 
-// start compiles and starts a collector's script; it returns once the
-// probes are attached. The script runs until ctx ends.
-func start(ctx context.Context, host *script.Host, c config) (*session, error) {
+// start compiles and starts a collector's script, the session of c.coll;
+// it returns once the probes are attached. The script runs until ctx ends.
+func start(ctx context.Context, host *script.Host, c config) error {
 	src, err := scripts.ReadFile(c.name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	prog, err := script.Compile(c.name, src, script.Options{
 		Host: host, Params: c.params, Named: c.named, StackMapSize: c.stackSize,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s := &session{host: host, seen: map[uint32]bool{}, ended: make(chan struct{})}
 	// Processes that start from now on are known from the records: only
@@ -160,7 +163,7 @@ func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 		// The kernel counts the programs' run time while this is open.
 		statsOn, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
 		if err != nil {
-			return nil, fmt.Errorf("cannot enable BPF statistics: %w", err)
+			return fmt.Errorf("cannot enable BPF statistics: %w", err)
 		}
 		defer func() {
 			if s.run == nil {
@@ -171,19 +174,26 @@ func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return nil, err
+		return err
 	}
 	s.start, s.mono = time.Now(), ts.Nano()
+	started := make(chan struct{})
 	run, err := prog.Start(context.WithoutCancel(ctx), script.RunOptions{
-		Log: c.log, Quiet: true, RawStacks: true, Preset: c.preset,
+		Log: c.log, Quiet: true, RawStacks: true, LazyStacks: true, Preset: c.preset,
 		Event: c.event, Map: c.maps, OnMainThread: c.onMainThrd,
+		Finish: func() error {
+			// The stacks' addresses are read once, all at the end.
+			<-started
+			return s.run.FillStacks(c.coll.stacks)
+		},
 		// Nothing is printed as it comes: friday wakes twice a second.
 		PollInterval: 500 * time.Millisecond,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.run = run
+	s.run, c.coll.s = run, s
+	close(started)
 	attached, cpu := time.Now(), processCPU()
 	// The run is stopped here rather than by ctx, so that the kernel's
 	// statistics are read while its programs are loaded.
@@ -206,7 +216,7 @@ func start(ctx context.Context, host *script.Host, c config) (*session, error) {
 		s.symbolizing, s.symCPU = time.Now(), processCPU()
 		run.Stop()
 	}()
-	return s, nil
+	return nil
 }
 
 // wait waits for the run to end; finish, called once the collection's
@@ -242,7 +252,7 @@ func (s *session) since(nsecs uint64) int64 { return int64(nsecs) - s.mono }
 // first time one of its stacks is seen, so that the stack resolves
 // however soon the process exits.
 func (s *session) see(st script.Stack) {
-	if st.User && len(st.Addrs) > 0 && !s.seen[st.Pid] {
+	if st.User && st.Errno == 0 && !s.seen[st.Pid] {
 		s.seen[st.Pid] = true
 		if s.rec == nil || !s.rec.Known(int(st.Pid)) {
 			s.host.Symbols().Snapshot(int(st.Pid))
@@ -312,32 +322,28 @@ type rawWaker struct {
 // pair are the ids of a kernel and a user stack; -1 for none.
 type pair [2]int32
 
-// stackKey identifies a stack: the script decodes the stacks of one id
-// into one slice of addresses, and a user stack is of its process.
+// stackKey identifies a stack: a user stack is of its process.
 type stackKey struct {
 	user  bool
 	pid   uint32
 	errno int32
-	addrs *uint64
-	n     int
+	id    uint64
 }
 
 func newCollector() *collector {
 	return &collector{stackID: map[stackKey]int32{}, taskID: map[task]int32{}}
 }
 
-// stack is the id of st; -1 for a stack with no frames to record.
+// stack is the id of st; -1 for a stack with no frames to record. Its
+// addresses are read when the script ends (script.RunOptions.LazyStacks).
 func (c *collector) stack(st script.Stack) int32 {
-	if len(st.Addrs) == 0 && !st.Lost() {
+	if st.Errno != 0 && !st.Lost() {
 		return -1
 	}
 	if st.Lost() {
 		c.lost++
 	}
-	k := stackKey{user: st.User, pid: st.Pid, errno: int32(st.Errno), n: len(st.Addrs)}
-	if len(st.Addrs) > 0 {
-		k.addrs = &st.Addrs[0]
-	}
+	k := stackKey{user: st.User, pid: st.Pid, errno: int32(st.Errno), id: st.ID}
 	id, ok := c.stackID[k]
 	if !ok {
 		id = int32(len(c.stacks))

@@ -87,6 +87,10 @@ type Options struct {
 	// Preset are map entries set once the maps exist, before the BEGIN
 	// probes run.
 	Preset []Preset
+	// Finish, when set, is called once the script has ended and its
+	// events and maps are handled, before its maps go: the last moment to
+	// read them.
+	Finish func() error
 	// PollInterval is how long an event may wait in the ring buffer
 	// before it is read, when the BPF side does not wake the reader (a
 	// quarter of the buffer is full); 0 is pollInterval. A collector that
@@ -530,7 +534,13 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 	if err := s.printMaps(); err != nil {
 		return err
 	}
-	return s.opts.Printer.Flush()
+	if err := s.opts.Printer.Flush(); err != nil {
+		return err
+	}
+	if s.opts.Finish != nil {
+		return s.opts.Finish()
+	}
+	return nil
 }
 
 // runOnce runs BEGIN or END programs in the kernel, in script order, and

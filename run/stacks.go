@@ -2,6 +2,8 @@ package run
 
 import (
 	"encoding/binary"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -155,6 +157,42 @@ func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
 		addrs = append(addrs, a)
 	}
 	return addrs
+}
+
+// All reads every stack the map of kstack (user false) or ustack values of
+// depth holds, by id, innermost frame first: one pass over the map, in
+// batches where the kernel can, costs a few system calls for thousands of
+// stacks, where Stack costs one each.
+func (s *Stacks) All(user bool, depth int) (map[uint64][]uint64, error) {
+	m := s.maps[codegen.StackMapName(user, false, depth)]
+	if m == nil {
+		return nil, nil
+	}
+	entries, err := batchEntries(&codegen.Map{}, m)
+	if errors.Is(err, errNoBatch) {
+		entries, err = nil, nil
+		var id uint64
+		buf := make([]byte, m.ValueSize())
+		for it := m.Iterate(); it.Next(&id, &buf); {
+			entries = append(entries, Entry{Key: binary.NativeEndian.AppendUint64(nil, id), Value: slices.Clone(buf)})
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uint64][]uint64, len(entries))
+	for _, e := range entries {
+		var addrs []uint64
+		for i := 0; i+8 <= len(e.Value); i += 8 {
+			a := binary.NativeEndian.Uint64(e.Value[i:])
+			if a == 0 {
+				break
+			}
+			addrs = append(addrs, a)
+		}
+		out[binary.NativeEndian.Uint64(e.Key)] = addrs
+	}
+	return out, nil
 }
 
 // lookup is the value under stack id in the stack map name; nil when

@@ -58,6 +58,15 @@ type RunOptions struct {
 	// RawStacks has Event and Map values of kstack and ustack decoded as
 	// Stack (their addresses) instead of their text.
 	RawStacks bool
+	// LazyStacks, with RawStacks, leaves the addresses of stacks to
+	// Run.FillStacks, which reads each stack map once: for a caller that
+	// keeps many stacks and symbolizes them at the end, it spares a
+	// system call for each new stack.
+	LazyStacks bool
+	// Finish, when set, is called once the program has ended and its
+	// events and maps have been handled, before its maps go: the last
+	// moment to read them (Run.FillStacks).
+	Finish func() error
 	// Preset are map entries set before the BEGIN probes run, such as
 	// the members of a set a filter looks up (has_key(@pids, pid)).
 	Preset []MapEntry
@@ -138,7 +147,7 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 	text.Log = opts.Log
 	dec := &decoder{printer: text}
 	if opts.RawStacks {
-		dec.stacks = newStackReader(stacks)
+		dec.stacks = newStackReader(stacks, opts.LazyStacks)
 	}
 	preset, err := p.preset(opts.Preset)
 	if err != nil {
@@ -160,6 +169,7 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 		OnMainThread: opts.OnMainThread,
 		Preset:       preset,
 		PollInterval: opts.PollInterval,
+		Finish:       opts.Finish,
 	})
 	if err != nil {
 		bw.Flush()
@@ -234,6 +244,16 @@ func (r *Run) PrintMap(name string) error {
 		return err
 	}
 	return r.in.PrintMap(m, 0, 0)
+}
+
+// FillStacks sets the addresses of stacks decoded with LazyStacks, reading
+// each stack map of the program once, in batches. The maps exist until the
+// program ends: call it from RunOptions.Finish at the latest.
+func (r *Run) FillStacks(stacks []Stack) error {
+	if r.dec.stacks == nil {
+		return fmt.Errorf("stacks are decoded as addresses only with RunOptions.RawStacks")
+	}
+	return r.dec.stacks.fill(stacks)
 }
 
 // DeleteEntries deletes the keys of entries of the map name read with Map
