@@ -55,7 +55,7 @@ func StartCPU(ctx context.Context, host *script.Host, o CPUOptions) (*CPU, error
 	p := &CPU{c: newCollector(), hz: o.Hz, stop: stop}
 	err := start(ctx, host, config{
 		name: "profile.bt", params: []string{strconv.Itoa(o.Hz)}, named: named,
-		preset: o.Filter.preset(), stackSize: o.StackStorageSize, coll: p.c,
+		filter: o.Filter, stackSize: o.StackStorageSize, coll: p.c,
 		event: p.sample, log: o.Log, onMainThrd: o.OnMainThread, stats: o.Stats,
 	})
 	if err != nil {

@@ -79,7 +79,7 @@ func StartOffCPU(ctx context.Context, host *script.Host, o OffCPUOptions) (*Bloc
 	b := &BlockedTime{c: newCollector(), o: o, stop: stop}
 	err := start(ctx, host, config{
 		name: blockedScripts[o.Blocked], named: named,
-		preset: o.Filter.preset(), stackSize: o.StackStorageSize, coll: b.c,
+		filter: o.Filter, stackSize: o.StackStorageSize, coll: b.c,
 		maps: b.take, log: o.Log, onMainThrd: o.OnMainThread, stats: o.Stats,
 	})
 	if err != nil {

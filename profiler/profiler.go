@@ -102,6 +102,7 @@ type session struct {
 	statsOn     io.Closer
 	symbolizing time.Time
 	symCPU      time.Duration
+	unwatch     []func()
 }
 
 // config is what starting a collector's script takes.
@@ -109,7 +110,7 @@ type config struct {
 	name      string // of the script, in scripts
 	params    []string
 	named     map[string]string
-	preset    []script.MapEntry
+	filter    Filter
 	stackSize int
 	event     func(*script.Event) error
 	maps      func(*script.Map) error
@@ -179,7 +180,7 @@ func start(ctx context.Context, host *script.Host, c config) error {
 	s.start, s.mono = time.Now(), ts.Nano()
 	started := make(chan struct{})
 	run, err := prog.Start(context.WithoutCancel(ctx), script.RunOptions{
-		Log: c.log, Quiet: true, RawStacks: true, LazyStacks: true, Preset: c.preset,
+		Log: c.log, Quiet: true, RawStacks: true, LazyStacks: true, Preset: c.filter.preset(),
 		Event: c.event, Map: c.maps, OnMainThread: c.onMainThrd,
 		Finish: func() error {
 			// The stacks' addresses are read once, all at the end.
@@ -194,6 +195,12 @@ func start(ctx context.Context, host *script.Host, c config) error {
 	}
 	s.run, c.coll.s = run, s
 	close(started)
+	// The processes asked for ran before: their stacks must resolve
+	// however soon they exit, before their first stack is read (blocked
+	// time is read at the end).
+	for _, pid := range c.filter.Pids {
+		s.unwatch = append(s.unwatch, host.Symbols().Watch(pid))
+	}
 	attached, cpu := time.Now(), processCPU()
 	// The run is stopped here rather than by ctx, so that the kernel's
 	// statistics are read while its programs are loaded.
@@ -224,6 +231,9 @@ func start(ctx context.Context, host *script.Host, c config) error {
 func (s *session) wait() error {
 	err := s.run.Wait()
 	<-s.ended
+	for _, stop := range s.unwatch {
+		stop()
+	}
 	return err
 }
 

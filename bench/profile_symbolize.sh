@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Time from the end of a whole-system `friday profile -F 99` to its output
+# written, with -o FILE in each format and with bcc's text on standard
+# output: the stacks are read from the kernel, symbolized and written in
+# that time. The machine is kept busy with processes of many binaries: a C
+# program spinning on each CPU, a Go program (friday flamegraph) run over
+# and over, and short shell pipelines started many times a second, which
+# exit long before the profile ends and must still be symbolized. friday's
+# --stats line gives the collection's cost and the symbolization alone.
+#
+# usage: bench/profile_symbolize.sh [SECONDS] [RUNS]   (as root; 30 s, 3)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+need_root
+build_friday
+secs=${1:-30}
+runs=${2:-3}
+need_cmd gcc
+
+tmp=$(mktemp -d)
+load=()
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+	for p in "${load[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cat >"$tmp/spin.c" <<'C'
+__attribute__((noinline)) static unsigned long leaf(unsigned long x)
+{
+	for (int i = 0; i < 1000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return x;
+}
+
+int main(void)
+{
+	volatile unsigned long sink = 0;
+
+	for (;;)
+		sink = leaf(sink);
+}
+C
+gcc -O1 -fno-omit-frame-pointer -o "$tmp/spin" "$tmp/spin.c"
+for _ in $(seq "$(nproc)"); do
+	nice -n 10 "$tmp/spin" &
+	load+=($!)
+done
+for i in $(seq 2000); do echo "main;work$((i % 97));leaf$i $i"; done >"$tmp/in.folded"
+(while :; do "$FRIDAY" flamegraph "$tmp/in.folded" >/dev/null; done) &
+load+=($!)
+(while :; do ls -l /usr/bin | sort -k5n | awk '{ n += $5 } END { print n }' >/dev/null; sleep 0.02; done) &
+load+=($!)
+
+# one_run OUT prints "exit_ms symbolize_ms": OUT is the -o file's
+# extension, or "text" for bcc's text on standard output.
+one_run() {
+	local out=$1 t1 t2 args=(profile -F 99 --stats)
+	[ "$out" = text ] || args+=(-o "$tmp/p.$out")
+	"$FRIDAY" "${args[@]}" >"$tmp/stdout" 2>"$tmp/stderr" &
+	pid=$!
+	wait_attached "$tmp/stderr" || return 1
+	sleep "$secs"
+	t1=$(now_ns)
+	kill -INT "$pid"
+	wait "$pid"
+	t2=$(now_ns)
+	pid=
+	awk -v e=$((t2 - t1)) '
+		/^symbolized in/ { s = $3; if (s ~ /ms$/) s += 0; else if (s ~ /µs$/) s /= 1000; else s *= 1000 }
+		END { printf "%d %.0f\n", e / 1e6, s }' "$tmp/stderr"
+}
+
+outs=(pb.gz svg html json text)
+declare -A exitms symms
+for _ in $(seq "$runs"); do
+	for o in "${outs[@]}"; do
+		read -r e s < <(one_run "$o")
+		exitms[$o]+="$e " symms[$o]+="$s "
+	done
+done
+# shellcheck disable=SC2086 # lists of numbers
+med() { printf '%s\n' $1 | median; }
+printf '%-8s %14s %14s\n' output "end->exit ms" "symbolize ms"
+for o in "${outs[@]}"; do
+	printf '%-8s %14s %14s\n' "$o" "$(med "${exitms[$o]}")" "$(med "${symms[$o]}")"
+done
+echo "(medians of $runs runs of a $secs s whole-system profile at 99 Hz on $(nproc)"
+echo " busy CPUs; end->exit = from Ctrl-C to friday's exit, output written;"
+echo " symbolize = --stats' stacks read and symbolized, before writing)"
