@@ -25,6 +25,8 @@ var (
 	shapeC []byte
 	//go:embed c/blocked.c
 	blockedC []byte
+	//go:embed c/start.h
+	startH []byte
 )
 
 var sources = map[string][]byte{"shape": shapeC, "blocked": blockedC}
@@ -39,6 +41,9 @@ func Build(t testing.TB, name string) string {
 	dir := t.TempDir()
 	src, bin := filepath.Join(dir, name+".c"), filepath.Join(dir, name)
 	if err := os.WriteFile(src, sources[name], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "start.h"), startH, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Run(t, "gcc", "-O0", "-g", "-fno-omit-frame-pointer", "-pthread", "-o", bin, src)

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "start.h"
+
 static int rounds = 5;
 static long long sleep_ns, read_ns;
 static int fds[2];
@@ -78,19 +80,12 @@ __attribute__((noinline)) void writer_wake(void) { write_byte(); }
 
 int main(int argc, char **argv)
 {
-	sigset_t set;
-	int sig;
 	pthread_t s, r;
 	if (argc > 1)
 		rounds = atoi(argv[1]);
 	if (pipe(fds) != 0)
 		return 1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	printf("ready\n");
-	fflush(stdout);
-	sigwait(&set, &sig);
+	wait_start();
 	pthread_create(&s, NULL, sleeper, NULL);
 	pthread_create(&r, NULL, reader, NULL);
 	for (int i = 0; i < rounds; i++) {

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "start.h"
+
 static volatile unsigned long sink;
 static long long budget;
 static long long hot_ns, cold_ns;
@@ -63,14 +65,7 @@ int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? atoi(argv[1]) : 2;
 	double secs = argc > 2 ? atof(argv[2]) : 2;	/* of CPU time */
-	sigset_t set;
-	int sig;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	printf("ready\n");
-	fflush(stdout);
-	sigwait(&set, &sig);
+	wait_start();
 	budget = now(CLOCK_PROCESS_CPUTIME_ID) + (long long)(secs * 1e9);
 	pthread_t t[64];
 	for (int i = 1; i < threads && i < 64; i++)
