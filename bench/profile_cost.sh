@@ -33,30 +33,7 @@ cleanup() {
 trap cleanup EXIT
 sysctl -q -w kernel.bpf_stats_enabled=1
 
-# The workload spins through a few frames so that user stacks have
-# something to show; frame pointers let both tracers walk them.
-cat >"$tmp/spin.c" <<'C'
-__attribute__((noinline)) static unsigned long leaf(unsigned long x)
-{
-	for (int i = 0; i < 1000; i++)
-		x = x * 6364136223846793005UL + 1442695040888963407UL;
-	return x;
-}
-
-__attribute__((noinline)) static unsigned long middle(unsigned long x)
-{
-	return leaf(x) ^ leaf(x >> 1);
-}
-
-int main(void)
-{
-	volatile unsigned long sink = 0;
-
-	for (;;)
-		sink = middle(sink);
-}
-C
-gcc -O1 -fno-omit-frame-pointer -o "$tmp/spin" "$tmp/spin.c"
+build_spinner "$tmp/spin"
 for _ in $(seq "$ncpu"); do
 	"$tmp/spin" &
 	spinners+=($!)

@@ -28,23 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$tmp/spin.c" <<'C'
-__attribute__((noinline)) static unsigned long leaf(unsigned long x)
-{
-	for (int i = 0; i < 1000; i++)
-		x = x * 6364136223846793005UL + 1442695040888963407UL;
-	return x;
-}
-
-int main(void)
-{
-	volatile unsigned long sink = 0;
-
-	for (;;)
-		sink = leaf(sink);
-}
-C
-gcc -O1 -fno-omit-frame-pointer -o "$tmp/spin" "$tmp/spin.c"
+build_spinner "$tmp/spin"
 for _ in $(seq "$(nproc)"); do
 	nice -n 10 "$tmp/spin" &
 	load+=($!)
