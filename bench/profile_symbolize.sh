@@ -39,7 +39,7 @@ load+=($!)
 (while :; do ls -l /usr/bin | sort -k5n | awk '{ n += $5 } END { print n }' >/dev/null; sleep 0.02; done) &
 load+=($!)
 
-# one_run OUT prints "exit_ms symbolize_ms": OUT is the -o file's
+# one_run OUT prints "exit_ms symbolize_ms symbolize_cpu_ms": OUT is the -o file's
 # extension, or "text" for bcc's text on standard output.
 one_run() {
 	local out=$1 t1 t2 args=(profile -F 99 --stats)
@@ -54,24 +54,31 @@ one_run() {
 	t2=$(now_ns)
 	pid=
 	awk -v e=$((t2 - t1)) '
-		/^symbolized in/ { s = $3; if (s ~ /ms$/) s += 0; else if (s ~ /µs$/) s /= 1000; else s *= 1000 }
-		END { printf "%d %.0f\n", e / 1e6, s }' "$tmp/stderr"
+		function ms(d) {
+			gsub(/[()]/, "", d)
+			if (d ~ /ms$/) return d + 0
+			if (d ~ /µs$/) return d / 1000
+			return d * 1000
+		}
+		/^symbolized in/ { s = ms($3); c = ms($4) }
+		END { printf "%d %.0f %.0f\n", e / 1e6, s, c }' "$tmp/stderr"
 }
 
 outs=(pb.gz svg html json text)
-declare -A exitms symms
+declare -A exitms symms symcpu
 for _ in $(seq "$runs"); do
 	for o in "${outs[@]}"; do
-		read -r e s < <(one_run "$o")
-		exitms[$o]+="$e " symms[$o]+="$s "
+		read -r e s c < <(one_run "$o")
+		exitms[$o]+="$e " symms[$o]+="$s " symcpu[$o]+="$c "
 	done
 done
 # shellcheck disable=SC2086 # lists of numbers
 med() { printf '%s\n' $1 | median; }
-printf '%-8s %14s %14s\n' output "end->exit ms" "symbolize ms"
+printf '%-8s %14s %14s %10s\n' output "end->exit ms" "symbolize ms" "CPU ms"
 for o in "${outs[@]}"; do
-	printf '%-8s %14s %14s\n' "$o" "$(med "${exitms[$o]}")" "$(med "${symms[$o]}")"
+	printf '%-8s %14s %14s %10s\n' "$o" "$(med "${exitms[$o]}")" "$(med "${symms[$o]}")" "$(med "${symcpu[$o]}")"
 done
 echo "(medians of $runs runs of a $secs s whole-system profile at 99 Hz on $(nproc)"
 echo " busy CPUs; end->exit = from Ctrl-C to friday's exit, output written;"
-echo " symbolize = --stats' stacks read and symbolized, before writing)"
+echo " symbolize = --stats' stacks read and symbolized, before writing, in wall"
+echo " and friday's CPU time)"
