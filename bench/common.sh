@@ -31,12 +31,13 @@ prog_counters() {
 
 # wait_attached waits up to 15 s for a tracer writing to FILE (standard
 # output and error) to say that it attached its probes ("Attached N probes",
-# or older bpftrace's "Attaching N probes..."); it prints what the tracer
+# older bpftrace's "Attaching N probes...", friday's collectors' "... Hit
+# Ctrl-C to end."); it prints what the tracer
 # wrote and fails if the tracer never does.
 wait_attached() {
 	local _
 	for _ in $(seq 300); do
-		grep -q -e Attached -e Attaching "$1" && return 0
+		grep -q -e Attached -e Attaching -e 'Hit Ctrl-C' "$1" && return 0
 		sleep 0.05
 	done
 	echo "the tracer did not start:" >&2
@@ -56,3 +57,31 @@ now_ns() { date +%s%N; }
 
 # median reads numbers, one a line, and prints their median.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# build_spinner OUT compiles to OUT a C program that spins forever through a
+# few frames, so that user stacks have something to show; frame pointers
+# let the tracers walk them.
+build_spinner() {
+	cat >"$1.c" <<'C'
+__attribute__((noinline)) static unsigned long leaf(unsigned long x)
+{
+	for (int i = 0; i < 1000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return x;
+}
+
+__attribute__((noinline)) static unsigned long middle(unsigned long x)
+{
+	return leaf(x) ^ leaf(x >> 1);
+}
+
+int main(void)
+{
+	volatile unsigned long sink = 0;
+
+	for (;;)
+		sink = middle(sink);
+}
+C
+	gcc -O1 -fno-omit-frame-pointer -o "$1" "$1.c"
+}

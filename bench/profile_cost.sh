@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # CPU cost of sampling stacks at 99 Hz on every CPU while a CPU-bound
 # workload keeps them busy, friday next to bpftrace, kernel and user
-# stacks. Cost = the kernel run time of the tracer's BPF programs (from
-# the kernel's BPF statistics) + the tracer's own user and system time,
-# over the wall time of the measurement times the number of CPUs. The
-# window starts once the probes are attached and ends before the tracer
-# is stopped; the time it then takes to print (and symbolize) the map is
-# shown apart.
+# stacks, and `friday profile -F 99` (each sample a record with its time)
+# next to bpftrace's @[kstack, ustack] = count(). Cost = the kernel run
+# time of the tracer's BPF programs (from the kernel's BPF statistics) +
+# the tracer's own user and system time, over the wall time of the
+# measurement times the number of CPUs (and, for one CPU, times 1). The
+# window starts once the probes are attached and ends before the tracer is
+# stopped; the time it then takes to print (and symbolize) the map or
+# profile is shown apart.
 #
 # usage: bench/profile_cost.sh [SECONDS] [RUNS]   (as root; 30 s, 3 runs)
 set -euo pipefail
@@ -31,30 +33,7 @@ cleanup() {
 trap cleanup EXIT
 sysctl -q -w kernel.bpf_stats_enabled=1
 
-# The workload spins through a few frames so that user stacks have
-# something to show; frame pointers let both tracers walk them.
-cat >"$tmp/spin.c" <<'C'
-__attribute__((noinline)) static unsigned long leaf(unsigned long x)
-{
-	for (int i = 0; i < 1000; i++)
-		x = x * 6364136223846793005UL + 1442695040888963407UL;
-	return x;
-}
-
-__attribute__((noinline)) static unsigned long middle(unsigned long x)
-{
-	return leaf(x) ^ leaf(x >> 1);
-}
-
-int main(void)
-{
-	volatile unsigned long sink = 0;
-
-	for (;;)
-		sink = middle(sink);
-}
-C
-gcc -O1 -fno-omit-frame-pointer -o "$tmp/spin" "$tmp/spin.c"
+build_spinner "$tmp/spin"
 for _ in $(seq "$ncpu"); do
 	"$tmp/spin" &
 	spinners+=($!)
@@ -88,7 +67,9 @@ stop_tracer() {
 # program, hz being the BPF program's runs per second per CPU.
 one_run() {
 	local tracer=$1 program=$2 out=$tmp/out t0 t1 c0 c1 b0 n0 b1 n1 t2
-	if [ "$tracer" = friday ]; then
+	if [ "$tracer" = profile ]; then
+		"$FRIDAY" profile -F 99 >"$out" 2>&1 &
+	elif [ "$tracer" = friday ]; then
 		"$FRIDAY" trace -e "$program" >"$out" 2>&1 &
 	else
 		"$BPFTRACE" -e "$program" >"$out" 2>&1 &
@@ -105,35 +86,43 @@ one_run() {
 	stop_tracer
 	t2=$(now_ns)
 	awk -v b=$((b1 - b0)) -v c="$c0" -v c1="$c1" -v w=$((t1 - t0)) -v n=$((n1 - n0)) -v ncpu="$ncpu" -v e=$((t2 - t1)) \
-		'BEGIN { printf "%.3f %.3f %.1f %d\n", (b + c1 - c) * 100 / (w * ncpu), b * 100 / (w * ncpu), n * 1e9 / (w * ncpu), e / 1e6 }'
+		'BEGIN { printf "%.3f %.3f %.1f %d %.3f\n", (b + c1 - c) * 100 / (w * ncpu), b * 100 / (w * ncpu), n * 1e9 / (w * ncpu), e / 1e6, (b + c1 - c) * 100 / w }'
 }
 
 programs=(
 	'profile:hz:99 { @[kstack] = count(); }'
 	'profile:hz:99 { @[ustack] = count(); }'
+	'profile:hz:99 { @[kstack, ustack] = count(); }'
 )
+stacks=(kstack ustack both)
 tracers=(friday)
 command -v "$BPFTRACE" >/dev/null && tracers+=(bpftrace)
-declare -A cost bpf samples exitms
+declare -A cost bpf samples exitms onecpu
 for _ in $(seq "$runs"); do
 	for i in "${!programs[@]}"; do
-		for tracer in "${tracers[@]}"; do
+		these=("${tracers[@]}")
+		# friday profile samples both stacks, as the last program does.
+		[ "$i" = 2 ] && these+=(profile)
+		for tracer in "${these[@]}"; do
 			r=$(one_run "$tracer" "${programs[$i]}")
-			read -r c b n e <<<"$r"
+			read -r c b n e o <<<"$r"
 			k="$tracer $i"
-			cost[$k]+="$c " bpf[$k]+="$b " samples[$k]+="$n " exitms[$k]+="$e "
+			cost[$k]+="$c " bpf[$k]+="$b " samples[$k]+="$n " exitms[$k]+="$e " onecpu[$k]+="$o "
 		done
 	done
 done
 # shellcheck disable=SC2086 # lists of numbers
 med() { printf '%s\n' $1 | median; }
-printf '%-10s %-8s %8s %8s %11s %8s\n' tracer stack "CPU %" "BPF %" "runs/s/CPU" "exit ms"
+printf '%-10s %-7s %8s %8s %11s %8s %10s\n' tracer stack "CPU %" "BPF %" "runs/s/CPU" "exit ms" "1-CPU %"
 for i in "${!programs[@]}"; do
-	for tracer in "${tracers[@]}"; do
+	for tracer in "${tracers[@]}" profile; do
 		k="$tracer $i"
-		printf '%-10s %-8s %8s %8s %11s %8s\n' "$tracer" "$( [ "$i" = 0 ] && echo kstack || echo ustack)" \
-			"$(med "${cost[$k]}")" "$(med "${bpf[$k]}")" "$(med "${samples[$k]}")" "$(med "${exitms[$k]}")"
+		[ -n "${cost[$k]:-}" ] || continue
+		printf '%-10s %-7s %8s %8s %11s %8s %10s\n' "$tracer" "${stacks[$i]}" \
+			"$(med "${cost[$k]}")" "$(med "${bpf[$k]}")" "$(med "${samples[$k]}")" "$(med "${exitms[$k]}")" \
+			"$(med "${onecpu[$k]}")"
 	done
 done
 echo "(medians of $runs interleaved runs of $secs s on $ncpu busy CPUs; CPU % of all"
-echo " $ncpu CPUs = BPF run time + tracer user+sys time; exit ms = from Ctrl-C to exit)"
+echo " $ncpu CPUs = BPF run time + tracer user+sys time, 1-CPU % the same of one CPU;"
+echo " exit ms = from Ctrl-C to exit; profile = friday profile -F 99)"

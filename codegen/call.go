@@ -1,6 +1,8 @@
 package codegen
 
 import (
+	"strings"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
@@ -235,34 +237,114 @@ func (f *fn) arg(e syntax.Expr, n int, t *types.Type) value {
 	return value{}
 }
 
-// stack records the current kernel or user stack in a stack trace map
-// and gives its id (and the pid for user stacks).
+// stackID records the current kernel or user stack and gives its id (and
+// the pid for user stacks).
+//
+// Stacks are kept as bpftrace keeps them since it left stack trace maps:
+// the kernel writes the frames into a per-CPU buffer (bpf_get_stack,
+// which zeroes what the frames leave of it), a hash of the frames is the
+// id, and the frames are stored in a hash map under it unless already
+// there. Unlike bpf_get_stackid, whose map keeps one stack per bucket of
+// a hash of 32 bits and refuses another that falls in a taken bucket
+// (EEXIST), no stack is lost until the map is full, and the map takes
+// memory only for the stacks it holds. A stack that cannot be recorded
+// gives the helper's error, negative, as its id: EFAULT when there are no
+// frames (the kernel stack of a sample in user space), E2BIG when the map
+// is full.
 func (f *fn) stackID(e syntax.Expr, c *check.Call, t *types.Type) value {
 	depth := t.StackDepth
 	if depth <= 0 {
 		depth = f.g.opts.StackDepth
 	}
 	user := c.Name == "ustack"
-	name := f.g.stackMap(user, t.Stack == types.StackBuildID, depth)
+	if t.Stack == types.StackBuildID {
+		return f.buildIDStackID(t, depth)
+	}
+	name := f.g.stackMap(user, false, depth)
+	buf := f.g.stackBuf(depth)
+	key, slot := f.alloc(8), f.alloc(8)
+	done, stored := f.b.newLabel(), f.b.newLabel()
+
+	f.emit(storeImm(key.base, int16(key.off), 0, asm.Word))
+	f.mapPtr(asm.R1, buf)
+	f.addr(asm.R2, key)
+	f.call(asm.FnMapLookupElem)
+	notFull := f.b.newLabel()
+	f.b.jmpImm(asm.JNE, asm.R0, 0, notFull)
+	f.emit(asm.Mov.Imm(asm.R0, -int32(unix.ENOMEM)))
+	f.b.ja(done)
+	f.b.mark(notFull)
+	f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
 	flags := int32(0)
 	if user {
 		flags = 256 // BPF_F_USER_STACK
 	}
+	f.emit(asm.Mov.Reg(asm.R1, rCtx), asm.Mov.Reg(asm.R2, asm.R0), asm.Mov.Imm(asm.R3, int32(8*depth)),
+		asm.Mov.Imm(asm.R4, flags))
+	f.call(asm.FnGetStack)
+	f.b.jmpImm(asm.JSLT, asm.R0, 0, done)
+
+	// The hash of the frames (R4), from their count (R3) on: R1 walks the
+	// buffer, R2 counts. A multiply and a shift mix in each frame.
+	loop, hashed := f.b.newLabel(), f.b.newLabel()
+	f.emit(asm.Mov.Reg(asm.R3, asm.R0), asm.RSh.Imm(asm.R3, 3),
+		asm.LoadMem(asm.R1, slot.base, int16(slot.off), asm.DWord),
+		asm.Mov.Imm(asm.R2, 0),
+		asm.Mov.Reg(asm.R4, asm.R3), asm.Mul.Imm(asm.R4, stackHashMul))
+	f.b.mark(loop)
+	f.b.jmpReg(asm.JGE, asm.R2, asm.R3, hashed)
+	f.b.jmpImm(asm.JGE, asm.R2, int32(depth), hashed)
+	f.emit(asm.LoadMem(asm.R5, asm.R1, 0, asm.DWord),
+		asm.Xor.Reg(asm.R4, asm.R5), asm.Mul.Imm(asm.R4, stackHashMul),
+		asm.Mov.Reg(asm.R5, asm.R4), asm.RSh.Imm(asm.R5, 47), asm.Xor.Reg(asm.R4, asm.R5),
+		asm.Add.Imm(asm.R1, 8), asm.Add.Imm(asm.R2, 1))
+	f.b.ja(loop)
+	f.b.mark(hashed)
+	// Ids are positive: the errors are negative.
+	f.emit(asm.Mov.Reg(asm.R5, asm.R4), asm.RSh.Imm(asm.R5, 33), asm.Xor.Reg(asm.R4, asm.R5),
+		asm.Mul.Imm(asm.R4, stackHashMul), asm.LSh.Imm(asm.R4, 1), asm.RSh.Imm(asm.R4, 1),
+		asm.StoreMem(key.base, int16(key.off), asm.R4, asm.DWord))
+	f.mapPtr(asm.R1, name)
+	f.addr(asm.R2, key)
+	f.emit(asm.LoadMem(asm.R3, slot.base, int16(slot.off), asm.DWord),
+		asm.Mov.Imm(asm.R4, unix.BPF_NOEXIST),
+		// Not f.call: a stack already stored is no failure for -k.
+		asm.FnMapUpdateElem.Call())
+	f.b.jmpImm(asm.JEq, asm.R0, 0, stored)
+	f.b.jmpImm(asm.JNE, asm.R0, -int32(unix.EEXIST), done)
+	f.b.mark(stored)
+	f.emit(asm.LoadMem(asm.R0, key.base, int16(key.off), asm.DWord))
+	f.b.mark(done)
+	return f.stackValue(t, asm.R0)
+}
+
+// stackHashMul is the odd constant stack hashes multiply by (MurmurHash2's).
+const stackHashMul = 0x5bd1e995
+
+// buildIDStackID records the current user stack as build ids and file
+// offsets in a stack trace map, which the kernel alone can fill so.
+func (f *fn) buildIDStackID(t *types.Type, depth int) value {
+	name := f.g.stackMap(true, true, depth)
 	f.emit(asm.Mov.Reg(asm.R1, rCtx))
 	f.mapPtr(asm.R2, name)
-	f.emit(asm.Mov.Imm(asm.R3, flags))
+	f.emit(asm.Mov.Imm(asm.R3, 256)) // BPF_F_USER_STACK
 	f.call(asm.FnGetStackid)
+	return f.stackValue(t, asm.R0)
+}
+
+// stackValue makes a stack value of the id in r: for a user stack, the id
+// then the pid whose address space it belongs to.
+func (f *fn) stackValue(t *types.Type, r asm.Register) value {
 	if t.Size <= 8 {
-		return value{kind: vReg, r: asm.R0, t: t}
+		return value{kind: vReg, r: r, t: t}
 	}
-	// ustack: stack id, then the pid whose address space it belongs to.
 	m := f.alloc(t.Size)
-	f.emit(asm.StoreMem(m.base, int16(m.off), asm.R0, asm.DWord))
+	f.emit(asm.StoreMem(m.base, int16(m.off), r, asm.DWord))
 	f.pidInto(m.at(8))
 	return value{kind: vMem, m: m, t: t}
 }
 
-// StackMapName is the name of the stack trace map holding the stacks of
+// StackMapName is the name of the map holding the stacks of
 // kstack (user false) or ustack values of a depth, of build ids for
 // ustack(build_id): stack ids are only meaningful in the map of their
 // value's type (Type.Stack, Type.StackDepth).
@@ -276,22 +358,37 @@ func StackMapName(user, buildID bool, depth int) string {
 	return "stack_k" + itoa(depth)
 }
 
+// IsStackMap tells the maps StackMapName names.
+func IsStackMap(name string) bool {
+	return strings.HasPrefix(name, "stack_") && !strings.HasPrefix(name, "stack_buf")
+}
+
 // BuildIDFrameSize is the size of a frame in a stack map of build ids
 // (struct bpf_stack_build_id): a status (int32), the 20-byte build id,
 // and the offset in the file (or the address when the status says so).
 const BuildIDFrameSize = 32
 
-// stackMap is the stack trace map for a kind of stack and depth; a map of
-// build ids has the kernel turn user addresses into build id and file
-// offset pairs as it records a stack.
+// stackMap is the map of the stacks of a kind and depth: a hash map of
+// ids to frames, or for build ids, a stack trace map in which the kernel
+// turns user addresses into build id and file offset pairs as it records
+// a stack.
 func (g *gen) stackMap(user, buildID bool, depth int) string {
 	name := StackMapName(user, buildID, depth)
-	spec := &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 4096}
+	spec := &ebpf.MapSpec{Type: ebpf.Hash, KeySize: 8, ValueSize: uint32(8 * depth),
+		MaxEntries: uint32(g.opts.StackMapSize), Flags: unix.BPF_F_NO_PREALLOC}
 	if buildID {
-		spec.ValueSize = uint32(BuildIDFrameSize * depth)
-		spec.Flags = unix.BPF_F_STACK_BUILD_ID
+		spec = &ebpf.MapSpec{Type: ebpf.StackTrace, KeySize: 4, ValueSize: uint32(BuildIDFrameSize * depth),
+			MaxEntries: uint32(g.opts.StackMapSize), Flags: unix.BPF_F_STACK_BUILD_ID}
 	}
 	g.internalMap(name, spec)
+	return name
+}
+
+// stackBuf is the per-CPU buffer stacks of a depth are taken into: too
+// large for the BPF stack.
+func (g *gen) stackBuf(depth int) string {
+	name := "stack_buf" + itoa(depth)
+	g.internalMap(name, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 1})
 	return name
 }
 

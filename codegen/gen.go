@@ -29,7 +29,11 @@ type Options struct {
 	RingBufSize int // bytes of the event ring buffer; default 1 MiB
 	NumCPU      int // value of the ncpus builtin; default: this machine's
 	StackDepth  int // frames kept by kstack/ustack; default 127
-	CPID        int // pid of the -c command: the value of the cpid builtin
+	// StackMapSize is how many distinct stacks each stack map holds
+	// (bcc's --stack-storage-size); default 4096. A stack that finds the
+	// map full is not recorded: its id is -E2BIG.
+	StackMapSize int
+	CPID         int // pid of the -c command: the value of the cpid builtin
 	// Kernel answers what the code asks of the running kernel; nil asks
 	// it afresh.
 	Kernel *Kernel
@@ -71,6 +75,7 @@ func (o *Options) fill(f *syntax.File) {
 	setDefault(&o.RingBufSize, 1<<20)
 	setDefault(&o.NumCPU, runtime.NumCPU())
 	setDefault(&o.StackDepth, 127)
+	setDefault(&o.StackMapSize, 4096)
 	if o.Kernel == nil {
 		o.Kernel = NewKernel(nil, nil)
 	}

@@ -239,3 +239,37 @@ func IsFunc(s elf.Symbol) bool {
 	return (t == elf.STT_FUNC || t == elf.STT_GNU_IFUNC) &&
 		s.Section != elf.SHN_UNDEF && s.Value != 0 && s.Name != ""
 }
+
+// SymbolValues are the values of the named symbols of f's .symtab, found
+// without reading the whole table into elf.Symbol values: a Go binary's
+// holds a hundred thousand symbols, whose names cost more to allocate
+// than the few wanted. Names not found are left out.
+func SymbolValues(f *elf.File, names ...string) map[string]uint64 {
+	out := map[string]uint64{}
+	sec := f.Section(".symtab")
+	if sec == nil || f.Class != elf.ELFCLASS64 || int(sec.Link) >= len(f.Sections) {
+		return out
+	}
+	syms, err := sec.Data()
+	if err != nil {
+		return out
+	}
+	strs, err := f.Sections[sec.Link].Data()
+	if err != nil {
+		return out
+	}
+	bo := f.ByteOrder
+	const size = 24 // Elf64_Sym
+	for i := size; i+size <= len(syms); i += size {
+		off := int(bo.Uint32(syms[i:]))
+		if off <= 0 || off >= len(strs) {
+			continue
+		}
+		for _, n := range names {
+			if len(strs)-off > len(n) && string(strs[off:off+len(n)]) == n && strs[off+len(n)] == 0 {
+				out[n] = bo.Uint64(syms[i+8:])
+			}
+		}
+	}
+	return out
+}

@@ -33,11 +33,7 @@ func WriteHTML(w io.Writer, p *profile.Profile, o flame.Options, rowsPerSecond i
 		id, ok := index[k]
 		if !ok {
 			id = int32(len(tl.Stacks))
-			frames := []string{p.Tasks[s.Task].String()}
-			for _, f := range p.Stacks[s.Stack] {
-				frames = append(frames, p.Frames[f].FoldedName())
-			}
-			tl.Stacks = append(tl.Stacks, frames)
+			tl.Stacks = append(tl.Stacks, p.FoldedFrames(nil, s.Stack, s.Task))
 			index[k] = id
 		}
 		tl.Time[i], tl.Stack[i], tl.Value[i] = s.Time, id, s.Value

@@ -58,17 +58,35 @@ func (g *Grid) Total() int64 {
 // Latencies collects (time, latency) samples for a latency heat map.
 type Latencies struct {
 	times, lats []int64
+	// counts are how many samples each (time, latency) stands for; nil
+	// while every one is one.
+	counts []int64
+	n      int64
 }
 
 // Add adds a sample: when it happened and how long it took, both in
 // nanoseconds (the time from any fixed point: boot, the epoch, the start).
-func (l *Latencies) Add(at, latency int64) {
+func (l *Latencies) Add(at, latency int64) { l.AddN(at, latency, 1) }
+
+// AddN adds n samples of one time and latency, as a collector that
+// counts them in the kernel by time slot and latency bucket gives them.
+func (l *Latencies) AddN(at, latency, n int64) {
+	if n != 1 && l.counts == nil {
+		l.counts = make([]int64, len(l.times), cap(l.times))
+		for i := range l.counts {
+			l.counts[i] = 1
+		}
+	}
 	l.times = append(l.times, at)
 	l.lats = append(l.lats, latency)
+	if l.counts != nil {
+		l.counts = append(l.counts, n)
+	}
+	l.n += n
 }
 
 // Len is the number of samples.
-func (l *Latencies) Len() int { return len(l.times) }
+func (l *Latencies) Len() int64 { return l.n }
 
 // LatencyOptions set a latency heat map's cells. Zero values choose.
 type LatencyOptions struct {
@@ -139,19 +157,22 @@ func (l *Latencies) Grid(o LatencyOptions) *Grid {
 	}
 	g.Counts = make([]int64, g.Cols*g.Rows)
 	for i, t := range l.times {
-		v := l.lats[i]
+		v, n := l.lats[i], int64(1)
+		if l.counts != nil {
+			n = l.counts[i]
+		}
 		if v < lo {
-			g.Below++
+			g.Below += n
 			continue
 		}
 		if v > hi {
-			g.Above++
+			g.Above += n
 			continue
 		}
 		r := int(math.Floor(math.Log10(float64(max(v, 1))/base) * float64(perDecade)))
 		r = min(max(r, 0), g.Rows-1)
 		c := int((t - g.Start) / step)
-		g.Counts[c*g.Rows+r]++
+		g.Counts[c*g.Rows+r] += n
 	}
 	return g
 }

@@ -13,8 +13,10 @@ package output
 //   - Buffer: a u8 length, then the data; Type.Size counts both, so
 //     buf(x, n) has Size n+1 (types.BufferOf). Only the first length
 //     bytes are printed.
-//   - KStack: u64 stack id from bpf_get_stackid into the kernel stack map.
-//   - UStack: u64 stack id into the user stack map, u32 pid, u32 zero.
+//   - KStack: u64 stack id in the kernel stack map (the hash of the
+//     frames; negative, an error, when none were recorded; for
+//     ustack(build_id) the id bpf_get_stackid gives).
+//   - UStack: u64 stack id in the user stack map, u32 pid, u32 zero.
 //   - Ksym: u64 address. Usym: u64 address, u32 pid, u32 zero.
 //   - Inet: u64 address family (AF_INET or AF_INET6), then 16 address
 //     bytes (an IPv4 address uses the first 4).

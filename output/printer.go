@@ -38,7 +38,7 @@ type Sym struct {
 type Symbolizer interface {
 	Kernel(addr uint64) Sym
 	User(pid uint32, addr uint64) Sym
-	// Stack returns the addresses of a stack that bpf_get_stackid stored
+	// Stack returns the addresses of a stack the script stored
 	// under id, innermost first. Ids are only meaningful in the stack map
 	// they came from: user and depth (types.Type.StackDepth) select it.
 	Stack(user bool, depth int, id uint64) []uint64

@@ -16,7 +16,8 @@ const kernelMapping = "[kernel.kallsyms]"
 
 // FromProfile converts p. A CPU profile's samples count samples and CPU
 // nanoseconds (samples times the period); an off-CPU profile's count
-// off-CPU nanoseconds. Samples with the same stack and task merge; each
+// off-CPU nanoseconds (its values are nanoseconds, or microseconds when
+// its unit says so). Samples with the same stack and task merge; each
 // carries its task as labels (pid, tid, comm). Inlined frames join the
 // location of the frame they were inlined into, as pprof's lines do.
 func FromProfile(p *profile.Profile) (*gp.Profile, error) {
@@ -27,6 +28,7 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 	if p.Start.IsZero() {
 		out.TimeNanos = 0
 	}
+	scale := int64(1)
 	switch p.Type {
 	case "cpu":
 		out.SampleType = []*gp.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}}
@@ -36,6 +38,9 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 		out.SampleType = []*gp.ValueType{{Type: "offcpu", Unit: "nanoseconds"}}
 		out.PeriodType = &gp.ValueType{Type: "offcpu", Unit: "nanoseconds"}
 		out.Period = 1
+		if p.Unit == "microseconds" {
+			scale = 1000
+		}
 	default:
 		unit := p.Unit
 		if unit == "" {
@@ -122,7 +127,7 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 			samples[k] = smp
 			out.Sample = append(out.Sample, smp)
 		}
-		smp.Value[0] += s.Value
+		smp.Value[0] += s.Value * scale
 		if p.Type == "cpu" {
 			smp.Value[1] += s.Value * p.Period
 		}

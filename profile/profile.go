@@ -7,7 +7,7 @@
 //	{
 //	  "format": "friday-profile", "version": 1,
 //	  "type": "cpu",            // or "offcpu"
-//	  "unit": "samples",        // what a sample's value counts: samples, nanoseconds
+//	  "unit": "samples",        // of values: samples, microseconds, nanoseconds
 //	  "frequency": 99,          // Hz of a CPU profile
 //	  "period": 10101010,       // nanoseconds a CPU sample stands for
 //	  "start": "2026-01-02T15:04:05.123456789Z",
@@ -33,6 +33,7 @@ package profile
 
 import (
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ import (
 // Profile is a profile of stack samples with their times.
 type Profile struct {
 	Type      string // "cpu" or "offcpu"
-	Unit      string // of sample values: "samples" or "nanoseconds"
+	Unit      string // of sample values: "samples", "microseconds", "nanoseconds"
 	Frequency int    // of a CPU profile's sampling, in Hz
 	Period    int64  // nanoseconds a CPU sample stands for
 	Start     time.Time
@@ -105,11 +106,17 @@ type Sample struct {
 
 // Add adds a sample, listing its frames (root first) and task if new.
 func (p *Profile) Add(at time.Duration, frames []Frame, task Task, value int64) {
+	p.Samples = append(p.Samples, Sample{Time: int64(at), Stack: p.StackID(frames), Task: p.TaskID(task), Value: value})
+}
+
+// StackID is the index of the stack of frames (root first) in Stacks,
+// listing it and its frames if new.
+func (p *Profile) StackID(frames []Frame) int {
 	if p.frameIDs == nil {
 		p.index()
 	}
 	ids := make([]int, len(frames))
-	var key strings.Builder
+	key := make([]byte, 0, 4*len(frames))
 	for i, f := range frames {
 		id, ok := p.frameIDs[f]
 		if !ok {
@@ -118,13 +125,21 @@ func (p *Profile) Add(at time.Duration, frames []Frame, task Task, value int64) 
 			p.frameIDs[f] = id
 		}
 		ids[i] = id
-		fmt.Fprintf(&key, "%d,", id)
+		key = binary.AppendUvarint(key, uint64(id))
 	}
-	s, ok := p.stackIDs[key.String()]
+	s, ok := p.stackIDs[string(key)]
 	if !ok {
 		s = len(p.Stacks)
 		p.Stacks = append(p.Stacks, ids)
-		p.stackIDs[key.String()] = s
+		p.stackIDs[string(key)] = s
+	}
+	return s
+}
+
+// TaskID is the index of task in Tasks, listing it if new.
+func (p *Profile) TaskID(task Task) int {
+	if p.frameIDs == nil {
+		p.index()
 	}
 	t, ok := p.taskIDs[task]
 	if !ok {
@@ -132,7 +147,7 @@ func (p *Profile) Add(at time.Duration, frames []Frame, task Task, value int64) 
 		p.Tasks = append(p.Tasks, task)
 		p.taskIDs[task] = t
 	}
-	p.Samples = append(p.Samples, Sample{Time: int64(at), Stack: s, Task: t, Value: value})
+	return t
 }
 
 // index maps what the profile lists to its place, for Add.
@@ -142,11 +157,11 @@ func (p *Profile) index() {
 		p.frameIDs[f] = i
 	}
 	for i, s := range p.Stacks {
-		var key strings.Builder
+		var key []byte
 		for _, id := range s {
-			fmt.Fprintf(&key, "%d,", id)
+			key = binary.AppendUvarint(key, uint64(id))
 		}
-		p.stackIDs[key.String()] = i
+		p.stackIDs[string(key)] = i
 	}
 	for i, t := range p.Tasks {
 		p.taskIDs[t] = i
@@ -171,8 +186,8 @@ func (f Frame) FoldedName() string {
 func (t Task) String() string { return fmt.Sprintf("%s-%d/%d", t.Comm, t.Pid, t.Tid) }
 
 // Folded calls f for each task and stack with samples between from and to
-// (nanoseconds from the start; to <= 0 for the end), with the task's frame
-// then the stack's frames, root first, and the sum of the samples' values.
+// (nanoseconds from the start; to <= 0 for the end), with the frames
+// FoldedFrames gives and the sum of the samples' values.
 func (p *Profile) Folded(from, to int64, f func(frames []string, value int64)) {
 	type key struct{ stack, task int }
 	sums := map[key]int64{}
@@ -189,12 +204,22 @@ func (p *Profile) Folded(from, to int64, f func(frames []string, value int64)) {
 	}
 	var frames []string
 	for _, k := range order {
-		frames = append(frames[:0], p.Tasks[k.task].String())
-		for _, id := range p.Stacks[k.stack] {
-			frames = append(frames, p.Frames[id].FoldedName())
-		}
+		frames = p.FoldedFrames(frames[:0], k.stack, k.task)
 		f(frames, sums[k])
 	}
+}
+
+// FoldedFrames appends to dst the frames of a stack as folded stacks
+// write them, root first: the task's frame (none for a profile without
+// tasks, such as one of merged stacks), then the stack's frames.
+func (p *Profile) FoldedFrames(dst []string, stack, task int) []string {
+	if t := p.Tasks[task]; t != (Task{}) {
+		dst = append(dst, t.String())
+	}
+	for _, id := range p.Stacks[stack] {
+		dst = append(dst, p.Frames[id].FoldedName())
+	}
+	return dst
 }
 
 // file is the JSON form, with samples in columns.

@@ -5,6 +5,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,25 @@ type Options struct {
 	// OnMainThread runs a function on the thread BEGIN and END fire on
 	// (bpftrace's main thread, where tid == pid); nil runs it in place.
 	OnMainThread func(func())
+	// Preset are map entries set once the maps exist, before the BEGIN
+	// probes run.
+	Preset []Preset
+	// Finish, when set, is called once the script has ended and its
+	// events and maps are handled, before its maps go: the last moment to
+	// read them.
+	Finish func() error
+	// PollInterval is how long an event may wait in the ring buffer
+	// before it is read, when the BPF side does not wake the reader (a
+	// quarter of the buffer is full); 0 is pollInterval. A collector that
+	// prints nothing as it goes waits longer, and wakes less.
+	PollInterval time.Duration
+}
+
+// Preset is an entry of a map (not a per-CPU one) set before the script
+// runs: key and value laid out as the map's types.
+type Preset struct {
+	Map        *codegen.Map
+	Key, Value []byte
 }
 
 // pollInterval bounds how long an event waits in the ring buffer: the BPF
@@ -146,6 +166,11 @@ func Start(ctx context.Context, obj *codegen.Object, opts Options) (in *Instance
 	}
 	if opts.Stacks != nil {
 		opts.Stacks.set(obj, s.maps)
+	}
+	for _, p := range opts.Preset {
+		if err := s.maps[p.Map.Name].Update(p.Key, p.Value, ebpf.UpdateAny); err != nil {
+			return nil, fmt.Errorf("cannot set an entry of %s: %w", p.Map.Name, err)
+		}
 	}
 	if opts.DryRun {
 		in.end(nil)
@@ -217,6 +242,20 @@ func (in *Instance) PrintMap(m *codegen.Map, top, div uint64) error {
 		return nil
 	}
 	return in.s.opts.Printer.Flush()
+}
+
+// DeleteKeys deletes keys, laid out as the kernel holds them (Entry.Key),
+// from a map: those the program deleted meanwhile included.
+func (in *Instance) DeleteKeys(m *codegen.Map, keys [][]byte) error {
+	in.mapsMu.RLock()
+	defer in.mapsMu.RUnlock()
+	if in.closed {
+		return ErrEnded
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return deleteKeys(in.s.maps[m.Name], rows(keys))
 }
 
 // ClearMap empties a map as clear(@m) does.
@@ -504,7 +543,13 @@ func (s *state) finish(keep bool, end []*ebpf.Program) error {
 	if err := s.printMaps(); err != nil {
 		return err
 	}
-	return s.opts.Printer.Flush()
+	if err := s.opts.Printer.Flush(); err != nil {
+		return err
+	}
+	if s.opts.Finish != nil {
+		return s.opts.Finish()
+	}
+	return nil
 }
 
 // runOnce runs BEGIN or END programs in the kernel, in script order, and
@@ -535,19 +580,21 @@ func (s *state) onMainThread(f func()) {
 	s.opts.OnMainThread(f)
 }
 
+func (s *state) pollInterval() time.Duration { return cmp.Or(s.opts.PollInterval, pollInterval) }
+
 // poll waits up to pollInterval for events and handles them. It is
 // called with s.mu held, which it releases while it waits.
 func (s *state) poll() error {
 	if s.reader == nil {
 		s.mu.Unlock()
-		time.Sleep(pollInterval)
+		time.Sleep(s.pollInterval())
 		s.mu.Lock()
 		return nil
 	}
 	if s.wait == nil {
 		// The reader waits on its own: the first record is read unlocked,
 		// the rest of the batch with it.
-		s.reader.SetDeadline(time.Now().Add(pollInterval))
+		s.reader.SetDeadline(time.Now().Add(s.pollInterval()))
 		s.mu.Unlock()
 		err := s.reader.ReadInto(&s.rec)
 		s.mu.Lock()
@@ -563,7 +610,7 @@ func (s *state) poll() error {
 		return s.drain(true)
 	}
 	s.mu.Unlock()
-	s.wait.wait(pollInterval)
+	s.wait.wait(s.pollInterval())
 	s.mu.Lock()
 	return s.drain(true)
 }

@@ -2,6 +2,8 @@ package run
 
 import (
 	"encoding/binary"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +24,7 @@ type Stacks struct {
 	// it lived (see symbol.Resolver.Snapshot).
 	Seen func(pid uint32)
 
-	maps map[string]*ebpf.Map // stack trace maps by name
+	maps map[string]*ebpf.Map // stack maps by name (codegen.StackMapName)
 
 	stopScan func()
 }
@@ -36,14 +38,13 @@ const (
 	scanCost  = 100
 )
 
-// set finds the stack trace maps among the loaded ones (the code generator
-// names them with codegen.StackMapName) and, when Seen is set, starts
-// watching the user maps whose keys hold user stacks.
+// set finds the stack maps among the loaded ones and, when Seen is set,
+// starts watching the user maps whose keys hold user stacks.
 func (s *Stacks) set(obj *codegen.Object, maps map[string]*ebpf.Map) {
 	s.maps = map[string]*ebpf.Map{}
-	for name, m := range maps {
-		if m.Type() == ebpf.StackTrace {
-			s.maps[name] = m
+	for _, m := range obj.Maps {
+		if m.Internal && codegen.IsStackMap(m.Name) && maps[m.Name] != nil {
+			s.maps[m.Name] = maps[m.Name]
 		}
 	}
 	if s.Seen == nil {
@@ -141,11 +142,10 @@ func ustackPids(t *types.Type, off int, offs []int) []int {
 	return offs
 }
 
-// Stack returns the addresses stored under id in the stack trace map of
-// kstack (user false) or ustack values of depth, innermost first; nil when
-// there are none (bpf_get_stackid failed, or the stack was evicted). Each
-// depth has a map of its own, and the same id in another map is another
-// stack.
+// Stack returns the addresses stored under id in the stack map of kstack
+// (user false) or ustack values of depth, innermost first; nil when there
+// are none (the id is an error: no stack was recorded). Each depth has a
+// map of its own, and the same id in another map is another stack.
 func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
 	buf := s.lookup(codegen.StackMapName(user, false, depth), id)
 	var addrs []uint64
@@ -159,10 +159,46 @@ func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
 	return addrs
 }
 
-// lookup is the value under stack id in the stack trace map name; nil
-// when there is none.
+// All reads every stack the map of kstack (user false) or ustack values of
+// depth holds, by id, innermost frame first: one pass over the map, in
+// batches where the kernel can, costs a few system calls for thousands of
+// stacks, where Stack costs one each.
+func (s *Stacks) All(user bool, depth int) (map[uint64][]uint64, error) {
+	m := s.maps[codegen.StackMapName(user, false, depth)]
+	if m == nil {
+		return nil, nil
+	}
+	entries, err := batchEntries(&codegen.Map{}, m)
+	if errors.Is(err, errNoBatch) {
+		entries, err = nil, nil
+		var id uint64
+		buf := make([]byte, m.ValueSize())
+		for it := m.Iterate(); it.Next(&id, &buf); {
+			entries = append(entries, Entry{Key: binary.NativeEndian.AppendUint64(nil, id), Value: slices.Clone(buf)})
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uint64][]uint64, len(entries))
+	for _, e := range entries {
+		var addrs []uint64
+		for i := 0; i+8 <= len(e.Value); i += 8 {
+			a := binary.NativeEndian.Uint64(e.Value[i:])
+			if a == 0 {
+				break
+			}
+			addrs = append(addrs, a)
+		}
+		out[binary.NativeEndian.Uint64(e.Key)] = addrs
+	}
+	return out, nil
+}
+
+// lookup is the value under stack id in the stack map name; nil when
+// there is none. Ids that are errors are negative.
 func (s *Stacks) lookup(name string, id uint64) []byte {
-	if s == nil || id > 1<<31 {
+	if s == nil || int64(id) < 0 {
 		return nil
 	}
 	m := s.maps[name]
@@ -170,7 +206,17 @@ func (s *Stacks) lookup(name string, id uint64) []byte {
 		return nil
 	}
 	buf := make([]byte, m.ValueSize())
-	if err := m.Lookup(uint32(id), &buf); err != nil {
+	var err error
+	if m.KeySize() == 4 {
+		// A stack trace map (of build ids) counts its ids in 32 bits.
+		if id > 1<<31 {
+			return nil
+		}
+		err = m.Lookup(uint32(id), &buf)
+	} else {
+		err = m.Lookup(id, &buf)
+	}
+	if err != nil {
 		return nil
 	}
 	return buf

@@ -89,6 +89,10 @@ type Options struct {
 	// ProbeFilter, when set, keeps only the attach points whose name
 	// (as the probe builtin gives it) it matches.
 	ProbeFilter *regexp.Regexp
+	// StackMapSize is how many distinct stacks of each kind the kernel
+	// keeps for kstack and ustack values (bcc's --stack-storage-size); 0
+	// is 4096. A stack that finds the map full is not recorded.
+	StackMapSize int
 }
 
 // Program is a compiled script: the BPF programs, maps and events of its
@@ -116,7 +120,7 @@ func Compile(name string, src []byte, opts Options) (*Program, error) {
 		return nil, err
 	}
 	h := opts.Host
-	gopts := codegen.Options{Kernel: h.kernel, Warnings: opts.Warnings}
+	gopts := codegen.Options{Kernel: h.kernel, Warnings: opts.Warnings, StackMapSize: opts.StackMapSize}
 	if opts.Command != nil {
 		gopts.CPID = opts.Command.Pid()
 	}

@@ -1,6 +1,8 @@
 package script
 
 import (
+	"errors"
+
 	"friday/codegen"
 	"friday/run"
 )
@@ -50,9 +52,17 @@ func (c *callbacks) Event(ev *codegen.Event, args []byte) error {
 	return c.Printer.Event(ev, args)
 }
 
+// SkipMap is what a Map callback returns for a map it has printed its own
+// way: Output does not get it.
+var SkipMap = errors.New("map printed by the callback")
+
 func (c *callbacks) Map(m *codegen.Map, entries []run.Entry, top, div uint64) error {
 	if c.maps != nil {
-		if err := c.maps(c.dec.snapshot(m, entries)); err != nil {
+		err := c.maps(c.dec.snapshot(m, entries))
+		if err == SkipMap {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -43,6 +43,10 @@ func (h *Host) ListProbes(pattern string, verbose bool, pid int) ([]string, erro
 	return h.probes.List(pattern, verbose, probe.UserOptions{Pid: pid})
 }
 
+// Symbols is the resolver that symbolizes the stacks of the Host's
+// scripts: the processes it has seen stay readable after they exit.
+func (h *Host) Symbols() *symbol.Resolver { return h.symbols }
+
 // kernelBTF is the kernel's BTF for the checker, which takes a missing one
 // as none: the script's uses of kernel types are then reported as unknown,
 // which says what is missing.

@@ -68,6 +68,7 @@ type Bucket struct {
 //   - hist(), lhist(): []Bucket, every bucket; the entries of one key
 //     make one Entry
 //   - tseries(): []codegen.TseriesPoint, the intervals that hold a value
+//   - kstack, ustack: with RunOptions.RawStacks a Stack, else as below
 //   - what the text output resolves (stacks, ksym(), usym(), ntop(),
 //     enums, strftime(), ...): the text it shows, symbols resolved
 //
@@ -156,6 +157,8 @@ func buckets(t *types.Type, n int) []Bucket {
 type decoder struct {
 	mu      sync.Mutex
 	printer *output.Printer
+	// stacks, when not nil, has kstack and ustack values decoded as Stack.
+	stacks *stackReader
 }
 
 // key decodes a map key into its parts.
@@ -222,6 +225,10 @@ func (d *decoder) value(t *types.Type, b []byte) any {
 		return Stats{Count: ne.Uint64(b), Total: number(ne.Uint64(b[8:]), t.Signed), Average: number(mean(t, b), t.Signed)}
 	case types.Tseries:
 		return codegen.TseriesPoints(t, b)
+	case types.KStack, types.UStack:
+		if d.stacks != nil && t.Stack != types.StackBuildID {
+			return d.stacks.stack(t, b)
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"friday/codegen"
 	"friday/output"
@@ -43,7 +44,8 @@ type RunOptions struct {
 	// printed, before Output gets it.
 	Event func(*Event) error
 	// Map, when set, is given each map the script prints (print(@m), and
-	// every map at exit), before Output gets it.
+	// every map at exit), before Output gets it; Output does not when Map
+	// returns SkipMap.
 	Map func(*Map) error
 	// Lost, when set, is given the number of events the kernel could not
 	// hand over (the ring buffer was full), when the program ends and
@@ -53,6 +55,25 @@ type RunOptions struct {
 	// handed to Event: a caller that buffers what it prints writes it
 	// out then.
 	Flush func() error
+	// RawStacks has Event and Map values of kstack and ustack decoded as
+	// Stack (their addresses) instead of their text.
+	RawStacks bool
+	// LazyStacks, with RawStacks, leaves the addresses of stacks to
+	// Run.FillStacks, which reads each stack map once: for a caller that
+	// keeps many stacks and symbolizes them at the end, it spares a
+	// system call for each new stack.
+	LazyStacks bool
+	// Finish, when set, is called once the program has ended and its
+	// events and maps have been handled, before its maps go: the last
+	// moment to read them (Run.FillStacks).
+	Finish func() error
+	// Preset are map entries set before the BEGIN probes run, such as
+	// the members of a set a filter looks up (has_key(@pids, pid)).
+	Preset []MapEntry
+	// PollInterval is how long an event may wait in the kernel before it
+	// is read (unless a quarter of the buffer is full); 0 is 100 ms.
+	PollInterval time.Duration
+
 	// Event, Map and Flush are called on the goroutine that handles the
 	// script's events, between them: they may read and clear maps but
 	// not print them (Run.PrintMap).
@@ -125,6 +146,14 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 	text, _ := output.New(io.Discard, "text", p.obj, syms)
 	text.Log = opts.Log
 	dec := &decoder{printer: text}
+	if opts.RawStacks {
+		dec.stacks = newStackReader(stacks, opts.LazyStacks)
+	}
+	preset, err := p.preset(opts.Preset)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	in, err := run.Start(ctx, p.obj, run.Options{
 		Printer:      &callbacks{Printer: printer, dec: dec, event: opts.Event, maps: opts.Map, flush: opts.Flush, lost: opts.Lost, silent: silent},
 		Log:          opts.Log,
@@ -138,6 +167,9 @@ func (p *Program) Start(ctx context.Context, opts RunOptions) (*Run, error) {
 		Stacks:       stacks,
 		Buffering:    opts.Buffering,
 		OnMainThread: opts.OnMainThread,
+		Preset:       preset,
+		PollInterval: opts.PollInterval,
+		Finish:       opts.Finish,
 	})
 	if err != nil {
 		bw.Flush()
@@ -212,6 +244,32 @@ func (r *Run) PrintMap(name string) error {
 		return err
 	}
 	return r.in.PrintMap(m, 0, 0)
+}
+
+// FillStacks sets the addresses of stacks decoded with LazyStacks, reading
+// each stack map of the program once, in batches. The maps exist until the
+// program ends: call it from RunOptions.Finish at the latest.
+func (r *Run) FillStacks(stacks []Stack) error {
+	if r.dec.stacks == nil {
+		return fmt.Errorf("stacks are decoded as addresses only with RunOptions.RawStacks")
+	}
+	return r.dec.stacks.fill(stacks)
+}
+
+// DeleteEntries deletes the keys of entries of the map name read with Map
+// (Map.Raw): unlike ClearMap, the keys the program added or updated since
+// stay. A reader of keys that the program stops updating, such as those
+// of past time slots, loses nothing.
+func (r *Run) DeleteEntries(name string, entries []run.Entry) error {
+	m, err := r.prog.userMap(name)
+	if err != nil {
+		return err
+	}
+	keys := make([][]byte, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	return r.in.DeleteKeys(m, keys)
 }
 
 // ClearMap empties a map as clear(@name) does.

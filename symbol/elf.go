@@ -25,10 +25,14 @@ type Binary struct {
 	close func() error
 	loads []elf.ProgHeader // PT_LOAD, to turn file offsets into addresses
 
-	once  sync.Once
-	syms  []elfSym // sorted by addr
-	gotab *goTable
-	lines *dwarfLines
+	once sync.Once
+	// goSyms reads the symbol table of a Go binary when first needed.
+	goSyms sync.Once
+	// noDWARF leaves DWARF out of load (Resolver.SkipDWARF).
+	noDWARF bool
+	syms    []elfSym // sorted by addr
+	gotab   *goTable
+	lines   *dwarfLines
 
 	// Stacks repeat the same return addresses over and over; decoding
 	// line tables again for each would dominate.
@@ -128,6 +132,7 @@ func (b *Binary) lookup(addr uint64) (f Frame, ok bool) {
 			gf.Module = b.Path
 			return gf, true
 		}
+		b.goSyms.Do(b.loadGoSyms)
 	}
 	s, found := b.lookupSym(addr)
 	if !found {
@@ -174,12 +179,15 @@ func (b *Binary) load() {
 			defer dbg.Close()
 		}
 	}
+	if gt, err := newGoTable(ef); err == nil {
+		// Go's table covers Go code: the symbol table, large in a Go
+		// binary, is read only for an address it does not (cgo).
+		b.gotab = gt
+		return
+	}
 	syms, _ := elfdebug.Symbols(ef, dbg)
 	b.syms = sortSyms(funcSyms(syms))
-	if gt, err := newGoTable(ef); err == nil {
-		b.gotab = gt
-	}
-	if b.gotab == nil {
+	if !b.noDWARF {
 		// Go binaries carry their lines in pclntab; for the rest DWARF is
 		// the only source of file:line.
 		src := ef
@@ -190,6 +198,22 @@ func (b *Binary) load() {
 			b.lines = newDwarfLines(d)
 		}
 	}
+}
+
+// loadGoSyms reads the symbol table of a Go binary, for the addresses its
+// pclntab does not cover.
+func (b *Binary) loadGoSyms() {
+	defer func() {
+		if recover() != nil {
+			b.syms = nil
+		}
+	}()
+	ef, err := elf.NewFile(b.r)
+	if err != nil {
+		return
+	}
+	syms, _ := elfdebug.Symbols(ef, nil)
+	b.syms = sortSyms(funcSyms(syms))
 }
 
 func funcSyms(syms []elf.Symbol) []elfSym {

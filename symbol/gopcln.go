@@ -6,6 +6,7 @@ import (
 	"debug/gosym"
 	"encoding/binary"
 	"errors"
+	"friday/elfdebug"
 	"sort"
 	"sync"
 )
@@ -47,6 +48,9 @@ const (
 
 var errNotGo = errors.New("not a Go binary")
 
+// newGoTable reads the pclntab of a Go binary. The addresses it is
+// relative to are found in the binary's symbols runtime.text and
+// go:func.* when it has them.
 func newGoTable(ef *elf.File) (*goTable, error) {
 	sec := ef.Section(".gopclntab")
 	if sec == nil {
@@ -60,17 +64,11 @@ func newGoTable(ef *elf.File) (*goTable, error) {
 	if g.ptrSize != 4 && g.ptrSize != 8 {
 		return nil, errNotGo
 	}
+	syms := elfdebug.SymbolValues(ef, "runtime.text", "go:func.*")
 	g.textStart = g.word(2)
-	var symtab []elf.Symbol
 	if g.textStart == 0 {
 		// PIE binaries leave the field to a dynamic relocation.
-		symtab, _ = ef.Symbols()
-		for _, s := range symtab {
-			if s.Name == "runtime.text" {
-				g.textStart = s.Value
-				break
-			}
-		}
+		g.textStart = syms["runtime.text"]
 		if g.textStart == 0 {
 			if t := ef.Section(".text"); t != nil {
 				g.textStart = t.Addr
@@ -82,7 +80,7 @@ func newGoTable(ef *elf.File) (*goTable, error) {
 		return nil, err
 	}
 	g.tab, g.nfunc = tab, len(tab.Funcs)
-	g.initInline(ef, symtab)
+	g.initInline(ef, syms["go:func.*"])
 	return g, nil
 }
 
@@ -98,14 +96,13 @@ func (g *goTable) word(i int) uint64 {
 	return g.bo.Uint64(g.pcln[off:])
 }
 
-func (g *goTable) initInline(ef *elf.File, symtab []elf.Symbol) {
+// initInline finds the tables of inlined calls; gofunc is the value of
+// the go:func.* symbol, 0 when the binary has no symbol table.
+func (g *goTable) initInline(ef *elf.File, gofunc uint64) {
 	if g.bo.Uint32(g.pcln) != goPclntabMagic120 || len(g.pcln) < 8+goPclntabHeaderPtrSlots*g.ptrSize {
 		return
 	}
-	if symtab == nil {
-		symtab, _ = ef.Symbols()
-	}
-	if g.gofunc = findGoFunc(ef, symtab, g.ptrSize); g.gofunc == 0 {
+	if g.gofunc = findGoFunc(ef, gofunc, g.ptrSize); g.gofunc == 0 {
 		return
 	}
 	nfunc := int(g.word(0))
@@ -133,13 +130,11 @@ func (g *goTable) initInline(ef *elf.File, symtab []elf.Symbol) {
 const moduledataGoFunc = 40
 
 // findGoFunc finds the address funcdata offsets are relative to: the
-// go:func.* symbol, or in stripped binaries the runtime's moduledata,
-// which records it.
-func findGoFunc(ef *elf.File, symtab []elf.Symbol, ptrSize int) uint64 {
-	for _, s := range symtab {
-		if s.Name == "go:func.*" {
-			return s.Value
-		}
+// go:func.* symbol's value (sym), or in stripped binaries the runtime's
+// moduledata, which records it.
+func findGoFunc(ef *elf.File, sym uint64, ptrSize int) uint64 {
+	if sym != 0 {
+		return sym
 	}
 	pcln := ef.Section(".gopclntab")
 	md := ef.Section(".go.module")

@@ -1,20 +1,26 @@
 package symbol
 
 import (
-	"bufio"
-	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
 )
 
 // Kernel is the kernel's symbol table as /proc/kallsyms shows it, modules
 // included, sorted by address for binary search.
 type Kernel struct {
-	syms   []ksym            // sorted by addr, one entry per address
-	byName map[string]uint64 // first address of each name
+	syms []ksym // sorted by addr, one entry per address
+	// byName is the first address of each name, made on first use: most
+	// users only look addresses up.
+	byName     func() map[string]uint64
+	firstNames []ksym // in the file's order, for byName
 }
 
 type ksym struct {
@@ -45,28 +51,57 @@ func ReadKallsyms() (*Kernel, error) {
 
 // ParseKallsyms reads symbols in the format of /proc/kallsyms:
 // "address type name [module]".
+//
+// The text is read whole and names are slices of it: one allocation
+// instead of one a line keeps reading the kernel's 100k-odd symbols, which
+// symbolizing any kernel stack waits for, to a few tens of milliseconds.
 func ParseKallsyms(r io.Reader) (*Kernel, error) {
-	k := &Kernel{byName: make(map[string]uint64)}
+	// Read in place into room for a large kernel's table: growing a
+	// buffer by appending costs more than reading it (kallsyms comes a
+	// page per read).
+	data := make([]byte, 0, 8<<20)
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == cap(data) {
+			data = slices.Grow(data, len(data))
+		}
+	}
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	type entry struct {
 		ksym
 		rank int // lower wins when several names share an address
-		seq  int
 	}
-	var all []entry
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		fields := bytes.Fields(b)
-		if len(fields) < 3 {
-			if len(bytes.TrimSpace(b)) == 0 {
+	all := make([]entry, 0, len(text)/40)
+	for line := 1; len(text) > 0; line++ {
+		l := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			l, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		var fields [4]string
+		n := 0
+		for f := range strings.FieldsSeq(l) {
+			if n == len(fields) {
+				break
+			}
+			fields[n] = f
+			n++
+		}
+		if n < 3 {
+			if n == 0 {
 				continue
 			}
-			return nil, fmt.Errorf("kallsyms line %d: want \"address type name\", got %q", line, b)
+			return nil, fmt.Errorf("kallsyms line %d: want \"address type name\", got %q", line, l)
 		}
-		addr, err := strconv.ParseUint(string(fields[0]), 16, 64)
+		addr, err := strconv.ParseUint(fields[0], 16, 64)
 		if err != nil {
 			return nil, fmt.Errorf("kallsyms line %d: bad address %q", line, fields[0])
 		}
@@ -75,35 +110,36 @@ func ParseKallsyms(r io.Reader) (*Kernel, error) {
 			// Absolute and per-CPU symbols are offsets, not addresses.
 			continue
 		}
-		name := string(fields[2])
-		var mod string
-		if len(fields) > 3 {
-			mod = string(bytes.Trim(fields[3], "[]"))
-		}
-		if _, ok := k.byName[name]; !ok {
-			k.byName[name] = addr
-		}
-		all = append(all, entry{ksym{addr, name, mod}, symRank(typ, name), len(all)})
+		all = append(all, entry{ksym{addr, fields[2], strings.Trim(fields[3], "[]")}, symRank(typ, fields[2])})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	k := &Kernel{firstNames: make([]ksym, len(all))}
+	order := make([]int32, len(all))
+	for i, e := range all {
+		k.firstNames[i] = e.ksym
+		order[i] = int32(i)
 	}
-	sort.Slice(all, func(i, j int) bool {
-		a, b := all[i], all[j]
-		if a.addr != b.addr {
-			return a.addr < b.addr
+	k.byName = sync.OnceValue(func() map[string]uint64 {
+		m := make(map[string]uint64, len(k.firstNames))
+		for _, s := range k.firstNames {
+			if _, ok := m[s.name]; !ok {
+				m[s.name] = s.addr
+			}
 		}
-		if a.rank != b.rank {
-			return a.rank < b.rank
-		}
-		return a.seq < b.seq
+		k.firstNames = nil
+		return m
+	})
+	// Among names of one address and rank, the first listed wins. The
+	// order is sorted rather than the entries, which are large to move.
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &all[i], &all[j]
+		return cmp.Or(cmp.Compare(a.addr, b.addr), cmp.Compare(a.rank, b.rank), cmp.Compare(i, j))
 	})
 	k.syms = make([]ksym, 0, len(all))
-	for i, e := range all {
-		if i > 0 && all[i-1].addr == e.addr {
+	for n, i := range order {
+		if n > 0 && all[order[n-1]].addr == all[i].addr {
 			continue
 		}
-		k.syms = append(k.syms, e.ksym)
+		k.syms = append(k.syms, all[i].ksym)
 	}
 	return k, nil
 }
@@ -146,7 +182,7 @@ func (k *Kernel) Addr(name string) (uint64, bool) {
 	if k == nil {
 		return 0, false
 	}
-	a, ok := k.byName[name]
+	a, ok := k.byName()[name]
 	return a, ok
 }
 

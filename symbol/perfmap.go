@@ -17,14 +17,18 @@ type perfSym struct {
 }
 
 func readPerfMap(pid int) []perfSym {
-	// A process in a PID namespace writes the file under its own pid,
-	// inside its own root.
-	paths := []string{fmt.Sprintf("/tmp/perf-%d.map", pid)}
-	if ns := nsPid(pid); ns != 0 && ns != pid {
-		paths = append(paths, fmt.Sprintf("/proc/%d/root/tmp/perf-%d.map", pid, ns))
+	if syms, err := parsePerfMapFile(fmt.Sprintf("/tmp/perf-%d.map", pid)); err == nil {
+		return syms
 	}
-	for _, p := range paths {
-		if syms, err := parsePerfMapFile(p); err == nil {
+	// A process in another PID namespace writes the file under its own
+	// pid, inside its own root. Most processes share friday's, which a
+	// link tells more cheaply than the process's status.
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if self, _ := os.Readlink("/proc/self/ns/pid"); err != nil || ns == self {
+		return nil
+	}
+	if n := nsPid(pid); n != 0 && n != pid {
+		if syms, err := parsePerfMapFile(fmt.Sprintf("/proc/%d/root/tmp/perf-%d.map", pid, n)); err == nil {
 			return syms
 		}
 	}

@@ -35,6 +35,9 @@ type mapping struct {
 type mapsLine struct {
 	start, end, off uint64
 	perms, path     string
+	// node is the file's device and inode as the line gives them,
+	// "fd:01 1234"; "" for memory that is no file's.
+	node string
 }
 
 func parseMapsLine(line string) (mapsLine, error) {
@@ -56,6 +59,9 @@ func parseMapsLine(line string) (mapsLine, error) {
 		return m, fmt.Errorf("bad maps line %q", line)
 	}
 	m.perms = f[1]
+	if f[4] != "0" {
+		m.node = f[3] + " " + f[4]
+	}
 	if len(f) > 5 {
 		// Cut after the inode field, keeping the path's own spaces.
 		rest := line
@@ -111,7 +117,7 @@ func (r *Resolver) snapshotMaps(pid int, data []byte) (*process, error) {
 		case ml.path == "[vdso]":
 			m.bin = r.vdso(pid, ml)
 		case strings.HasPrefix(ml.path, "/"):
-			m.bin = r.openMapped(pid, ml)
+			m.bin = r.binary(pid, ml)
 		}
 		p.maps = append(p.maps, m)
 	}
@@ -144,6 +150,27 @@ func exeKey(pid int) fileKey {
 	}
 	k, _ := statKey(fi)
 	return k
+}
+
+// binary is the file a mapping maps. A file already open is known by its
+// device, inode and path without opening it again: on a busy machine
+// processes start by the hundred, mapping the same few files. (A file that
+// replaces another may get its inode, but seldom at the same path.)
+func (r *Resolver) binary(pid int, ml mapsLine) *Binary {
+	node := ml.node + " " + ml.path
+	r.mu.Lock()
+	b := r.byNode[node]
+	r.mu.Unlock()
+	if b != nil {
+		return b
+	}
+	b = r.openMapped(pid, ml)
+	if b != nil && ml.node != "" {
+		r.mu.Lock()
+		r.byNode[node] = b
+		r.mu.Unlock()
+	}
+	return b
 }
 
 // openMapped opens a mapped file through /proc so that files of other
@@ -181,6 +208,7 @@ func (r *Resolver) openMapped(pid int, ml mapsLine) *Binary {
 			f.Close()
 			return nil
 		}
+		b.noDWARF = r.noDWARF
 		return r.remember(key, b)
 	}
 	return nil
@@ -209,8 +237,25 @@ func (r *Resolver) remember(key fileKey, b *Binary) *Binary {
 }
 
 // vdso reads the kernel-provided vDSO image out of the process's memory;
-// it is not a file, but it is an ELF image with symbols.
+// it is not a file, but it is an ELF image with symbols. Every process
+// maps the same image, so it is read once.
 func (r *Resolver) vdso(pid int, ml mapsLine) *Binary {
+	r.mu.Lock()
+	b := r.vdsoBin
+	r.mu.Unlock()
+	if b != nil {
+		return b
+	}
+	b = r.readVDSO(pid, ml)
+	if b != nil {
+		r.mu.Lock()
+		r.vdsoBin = b
+		r.mu.Unlock()
+	}
+	return b
+}
+
+func (r *Resolver) readVDSO(pid int, ml mapsLine) *Binary {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
 	if err != nil {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -41,6 +42,9 @@ type Resolver struct {
 	procs     map[int]*process
 	byFile    map[fileKey]*Binary
 	byBuildID map[string]*Binary
+	byNode    map[string]*Binary // by mapsLine.node and path
+	vdsoBin   *Binary
+	noDWARF   bool
 }
 
 // refreshAfter bounds how often a process's maps are re-read when an
@@ -55,8 +59,17 @@ func NewResolver() *Resolver {
 		procs:     make(map[int]*process),
 		byFile:    make(map[fileKey]*Binary),
 		byBuildID: make(map[string]*Binary),
+		byNode:    make(map[string]*Binary),
 	}
 }
+
+// SkipDWARF has the resolver leave DWARF out: the source lines and
+// inlined calls of C, C++ and Rust code. Reading it takes seconds for a
+// large library (or its separate debug file), where symbol tables and Go's
+// pclntab (which gives Go's inlined calls) take milliseconds: a profile of
+// the whole system symbolizes in a second without it. Call it before the
+// first lookup.
+func (r *Resolver) SkipDWARF() { r.noDWARF = true }
 
 // KernelSymbols is the kernel's symbol table, read on first use.
 func (r *Resolver) KernelSymbols() (*Kernel, error) { return r.kernel() }
@@ -223,6 +236,41 @@ func (r *Resolver) process(pid int) *process {
 	return p
 }
 
+// Warm reads the symbols of the kernel and of the binaries that hold the
+// user addresses given, by process, each binary in a goroutine of its own
+// (as many at a time as GOMAXPROCS), so that the lookups that follow cost
+// little: a profile knows all its addresses at once, and the binaries
+// behind them may be many.
+func (r *Resolver) Warm(user map[int][]uint64) {
+	bins := map[*Binary]bool{}
+	for pid, addrs := range user {
+		p := r.process(pid)
+		if p == nil {
+			continue
+		}
+		for _, a := range addrs {
+			if m := p.find(a); m != nil && m.bin != nil {
+				bins[m.bin] = true
+			}
+		}
+	}
+	work := make(chan func())
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Go(func() {
+			for f := range work {
+				f()
+			}
+		})
+	}
+	work <- func() { r.kernel() }
+	for b := range bins {
+		work <- func() { b.once.Do(b.load) }
+	}
+	close(work)
+	wg.Wait()
+}
+
 // FormatKsym formats a frame as ksym() and usym() print it: the bare
 // name, or the address in hex when it is unknown.
 func FormatKsym(f Frame) string {
@@ -255,4 +303,29 @@ func FormatPerf(f Frame) string {
 		}
 	}
 	return fmt.Sprintf("%x %s (%s)", f.Addr, name, mod)
+}
+
+// Mapping is a file mapped into a process's memory, as pprof lists it.
+type Mapping struct {
+	Start, Limit, Offset uint64
+	File                 string
+	BuildID              string // hex, "" when unknown
+}
+
+// Mapping is the file mapping of process pid that holds addr; false for
+// anonymous memory (JIT code) and addresses outside any mapping.
+func (r *Resolver) Mapping(pid int, addr uint64) (Mapping, bool) {
+	p := r.process(pid)
+	if p == nil {
+		return Mapping{}, false
+	}
+	m := p.find(addr)
+	if m == nil || m.path == "" || m.path[0] != '/' {
+		return Mapping{}, false
+	}
+	out := Mapping{Start: m.start, Limit: m.end, Offset: m.off, File: m.path}
+	if m.bin != nil {
+		out.BuildID = m.bin.BuildID
+	}
+	return out, true
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"friday/elfdebug"
 	"friday/internal/testenv"
 )
 
@@ -523,8 +524,11 @@ func TestGoFuncFromModuledata(t *testing.T) {
 				want = s.Value
 			}
 		}
-		if got := findGoFunc(ef, nil, 8); want == 0 || got != want {
+		if got := findGoFunc(ef, 0, 8); want == 0 || got != want {
 			t.Errorf("%v: moduledata says go:func.* is at %#x, the symbol table %#x", flags, got, want)
+		}
+		if got := elfdebug.SymbolValues(ef, "go:func.*")["go:func.*"]; got != want {
+			t.Errorf("%v: SymbolValues finds go:func.* at %#x, the symbol table %#x", flags, got, want)
 		}
 		ef.Close()
 	}
@@ -675,11 +679,11 @@ func TestParseMapsLine(t *testing.T) {
 		bad  bool
 	}{
 		{line: "55d0c1a00000-55d0c1a28000 r-xp 00028000 08:01 1234   /usr/bin/my prog (deleted)",
-			want: mapsLine{0x55d0c1a00000, 0x55d0c1a28000, 0x28000, "r-xp", "/usr/bin/my prog (deleted)"}},
+			want: mapsLine{0x55d0c1a00000, 0x55d0c1a28000, 0x28000, "r-xp", "/usr/bin/my prog (deleted)", "08:01 1234"}},
 		{line: "7ffd1e5f0000-7ffd1e5f2000 r-xp 00000000 00:00 0                          [vdso]",
-			want: mapsLine{0x7ffd1e5f0000, 0x7ffd1e5f2000, 0, "r-xp", "[vdso]"}},
+			want: mapsLine{0x7ffd1e5f0000, 0x7ffd1e5f2000, 0, "r-xp", "[vdso]", ""}},
 		{line: "7f0000000000-7f0000001000 rwxp 00000000 00:00 0",
-			want: mapsLine{0x7f0000000000, 0x7f0000001000, 0, "rwxp", ""}},
+			want: mapsLine{0x7f0000000000, 0x7f0000001000, 0, "rwxp", "", ""}},
 		{line: "7f0000000000 r-xp 0 00:00 0", bad: true},
 		{line: "zz-7f r-xp 0 00:00 0", bad: true},
 		{line: "", bad: true},
@@ -754,5 +758,47 @@ func TestWatch(t *testing.T) {
 	}
 	if got := r.User(pid, addrs["getpid"]); got.Name == "" || !strings.Contains(got.Module, "libc") {
 		t.Errorf("getpid: got %+v", got)
+	}
+}
+
+// A program that starts and exits while the mappings of processes are
+// recorded resolves from the records alone, never snapshotted.
+func TestRecord(t *testing.T) {
+	testenv.BPF(t) // perf events, as root
+	bin := filepath.Join(t.TempDir(), "short")
+	testenv.Run(t, testenv.Tool(t, "gcc"), "-O1", "-o", bin, "testdata/short.c")
+	r := NewResolver()
+	rec, err := r.Record()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	cmd := exec.Command(bin)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	if !rec.Known(pid) {
+		t.Fatalf("process %d, which exec'd while recording, is not known", pid)
+	}
+	rec.Sync()
+	addrs := map[string]uint64{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var name string
+		var addr uint64
+		if _, err := fmt.Sscanf(line, "%s %v", &name, &addr); err == nil {
+			addrs[name] = addr
+		}
+	}
+	if got := r.User(pid, addrs["friday_short"]); got.Name != "friday_short" {
+		t.Errorf("friday_short: got %+v", got)
+	}
+	if got := r.User(pid, addrs["getpid"]); got.Name == "" || !strings.Contains(got.Module, "libc") {
+		t.Errorf("getpid: got %+v", got)
+	}
+	if n := rec.Lost(); n != 0 {
+		t.Logf("%d records lost", n)
 	}
 }

@@ -260,6 +260,10 @@ func writeProfile(o *flamegraphOpts, format string, p *profile.Profile, stdout i
 	return writeOutput(o.out, stdout, func(w io.Writer) error {
 		switch format {
 		case "html":
+			if p.Type == "stacks" {
+				// Merged stacks, without times: no heat map.
+				return flamescope.Tree(p).WriteHTML(w, o.opts)
+			}
 			return flamescope.WriteHTML(w, p, o.opts, o.rows)
 		case "pb.gz":
 			return pprof.Write(w, p)

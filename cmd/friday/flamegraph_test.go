@@ -20,7 +20,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	case "flamegraph":
 		code = flamegraphMain(args[1:], strings.NewReader(stdin), &out, &errb)
 	case "heatmap":
-		code = heatmapMain(args[1:], strings.NewReader(stdin), &out, &errb)
+		code = (&app{stdout: &out, stderr: &errb}).heatmapMain(args[1:], strings.NewReader(stdin))
 	}
 	return code, out.String(), errb.String()
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,11 +17,14 @@ import (
 	"friday/flame"
 	"friday/flamescope"
 	"friday/heatmap"
+	"friday/latency"
 	"friday/profile"
+	"friday/script"
 )
 
 const heatmapUsage = `Usage:
   friday heatmap [flags] [FILE...]
+  friday heatmap [flags] SOURCE [duration]
 
 Draws a latency heat map: time across, latency up on a log scale, and the
 number of events in each cell as its color, so that the usual latencies
@@ -39,6 +45,14 @@ samples within their seconds instead, as FlameScope does: a column a
 second, a row an offset. As HTML, a time range dragged across the heat
 map draws the flame graph of its samples.
 
+SOURCE draws latencies of the running system instead, until Ctrl-C or
+for duration seconds: bio (block I/O, from issue to completion), runq (run
+queue latency, from becoming runnable to running), syscall NAME (the
+system call NAME, from entry to exit: syscall read), offcpu (off-CPU time,
+from leaving a CPU to running again). The kernel counts them by time slot
+(--step, or 120 columns over the duration, or 100 ms) and latency, 8
+buckets a power of two. A file named as a source is ./bio.
+
 The heat map is an SVG on standard output; -o FILE writes the format its
 extension names: .svg or .html.
 
@@ -47,6 +61,8 @@ Examples:
   friday heatmap --title 'Block I/O' bio.txt > bio.svg
   biosnoop | friday heatmap --latency-unit ms -o bio.html
   friday heatmap -o cpu.html cpu.json
+  friday heatmap -o bio.html bio 60   # block I/O latency for a minute
+  friday heatmap syscall read > read.svg  # read() until Ctrl-C
 
 Flags:
 `
@@ -90,7 +106,8 @@ func heatmapFlags() *pflag.FlagSet {
 	return fs
 }
 
-func heatmapMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func (a *app) heatmapMain(args []string, stdin io.Reader) int {
+	stdout, stderr := a.stdout, a.stderr
 	fs, o := newHeatmapFlags()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +119,7 @@ func heatmapMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, flagUsages(fs))
 		return 0
 	}
-	if err := drawHeatmap(o, fs.Args(), stdin, stdout, stderr); err != nil {
+	if err := a.drawHeatmap(o, fs.Args(), stdin); err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -113,7 +130,8 @@ func heatmapMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func drawHeatmap(o *heatmapOpts, files []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func (a *app) drawHeatmap(o *heatmapOpts, files []string, stdin io.Reader) error {
+	stdout := a.stdout
 	format, err := outputFormat(o.format, o.out, "svg", []string{"svg", "html"})
 	if err != nil {
 		return err
@@ -135,47 +153,106 @@ func drawHeatmap(o *heatmapOpts, files []string, stdin io.Reader, stdout, stderr
 	if o.width < 200 {
 		return usageError{msg: "--width is too small"}
 	}
-	inputs, closeInputs, err := openInputs(files, stdin)
-	if err != nil {
-		return err
+	var lats *heatmap.Latencies
+	title := "Latency Heat Map"
+	if len(files) > 0 && liveSource(files[0]) {
+		title = latency.Titles[files[0]]
+		lats, err = a.liveLatencies(o, files)
+	} else {
+		lats, err = readLatencies(o, format, lo, files, stdin, stdout, a.stderr)
 	}
-	defer closeInputs()
-
-	var lats heatmap.Latencies
-	for _, in := range inputs {
-		br := bufio.NewReaderSize(in, 1<<16)
-		if peekProfile(br) {
-			if len(inputs) > 1 {
-				return usageError{msg: "a profile is drawn alone: give one file"}
-			}
-			p, err := profile.Read(br)
-			if err != nil {
-				return fmt.Errorf("%s: %v", in.name, err)
-			}
-			return writeOffsets(o, format, p, stdout)
-		}
-		skipped, err := heatmap.ReadLatencies(br, in.name, lo, &lats)
-		if err != nil {
-			return err
-		}
-		if skipped > 0 {
-			fmt.Fprintf(stderr, "%s: skipped %d lines without a time and a latency\n", in.name, skipped)
-		}
+	if err != nil || lats == nil {
+		return err
 	}
 	if lats.Len() == 0 {
 		return errors.New("no time and latency in the input")
 	}
 	g := lats.Grid(heatmap.LatencyOptions{Step: o.step, RowsPerDecade: o.rowsPerDecade, Min: o.min, Max: o.max})
-	g.Title, g.Subtitle = o.title, o.subtitle
-	if g.Title == "" {
-		g.Title = "Latency Heat Map"
-	}
+	g.Title, g.Subtitle = cmp.Or(o.title, title), o.subtitle
 	return writeOutput(o.out, stdout, func(w io.Writer) error {
 		if format == "html" {
 			return g.WriteHTML(w, o.width)
 		}
 		return g.WriteSVG(w, o.width)
 	})
+}
+
+// readLatencies reads the latencies of the input files; a friday profile
+// is drawn as its offsets instead, and gives no latencies.
+func readLatencies(o *heatmapOpts, format string, lo heatmap.LineOptions, files []string, stdin io.Reader, stdout, stderr io.Writer) (*heatmap.Latencies, error) {
+	inputs, closeInputs, err := openInputs(files, stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer closeInputs()
+	var lats heatmap.Latencies
+	for _, in := range inputs {
+		br := bufio.NewReaderSize(in, 1<<16)
+		if peekProfile(br) {
+			if len(inputs) > 1 {
+				return nil, usageError{msg: "a profile is drawn alone: give one file"}
+			}
+			p, err := profile.Read(br)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", in.name, err)
+			}
+			return nil, writeOffsets(o, format, p, stdout)
+		}
+		skipped, err := heatmap.ReadLatencies(br, in.name, lo, &lats)
+		if err != nil {
+			return nil, err
+		}
+		if skipped > 0 {
+			fmt.Fprintf(stderr, "%s: skipped %d lines without a time and a latency\n", in.name, skipped)
+		}
+	}
+	return &lats, nil
+}
+
+// liveSource tells a source of latencies on the running system from a
+// file: its name, unless a file of that name is in the current directory
+// (./bio then names the file too).
+func liveSource(arg string) bool {
+	if !slices.Contains(latency.Sources, arg) {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return err != nil
+}
+
+// liveLatencies collects the latencies of a source on the running system
+// until Ctrl-C or the duration that follows it: SOURCE [NAME] [SECONDS].
+func (a *app) liveLatencies(o *heatmapOpts, args []string) (*heatmap.Latencies, error) {
+	lo := latency.Options{Source: args[0], Slot: o.step, Log: a.stderr, OnMainThread: a.onMainThread}
+	args = args[1:]
+	what := latency.What[lo.Source]
+	if lo.Source == "syscall" {
+		if len(args) == 0 {
+			return nil, usageError{msg: "syscall takes the name of a system call: friday heatmap syscall read"}
+		}
+		lo.Syscall, args = args[0], args[1:]
+		what = lo.Syscall + "() latency"
+	}
+	dur, err := parseDuration(args)
+	if err != nil {
+		return nil, err
+	}
+	if o.step <= 0 {
+		// The columns of the picture are the slots the kernel counts
+		// by: 120 of them over the duration, or 100 ms each.
+		lo.Slot = max(dur/120, 10*time.Millisecond)
+		if dur == 0 {
+			lo.Slot = 100 * time.Millisecond
+		}
+	}
+	ctx, stop := a.collecting(dur)
+	defer stop()
+	c, err := latency.Start(ctx, script.NewHost(), lo)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(a.stderr, "Tracing %s%s\n", what, durationText(dur))
+	return c.Wait()
 }
 
 // writeOffsets draws a profile's sub-second offset heat map; as HTML, over

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,10 @@ Usage:
   friday trace [flags] (-e PROGRAM | FILE) [ARGS...]   run a bpftrace program
   friday trace -l [PATTERN]                             list probes
   friday doctor [-f json] [--fix]                       check what this host supports
+  friday profile [flags] [duration]                     profile CPUs by stack
+  friday offcputime [flags] [duration]                  time blocked, by stack
+  friday wakeuptime [flags] [duration]                  time blocked, by waker
+  friday offwaketime [flags] [duration]                 time blocked, both stacks
   friday flamegraph [flags] [FILE...]                   draw a flame graph of stacks
   friday heatmap [flags] [FILE...]                      draw a latency heat map
   friday tools                                          list the tools (bcc's)
@@ -47,6 +52,8 @@ type app struct {
 	// onMainThread runs f on the main thread; nil, as when tests run the
 	// commands, runs f in place.
 	onMainThread func(f func())
+	// ctx, when set, ends the commands as Ctrl-C does when it is done.
+	ctx context.Context
 }
 
 func main() {
@@ -95,10 +102,14 @@ func (a *app) main(args []string) (code int) {
 		return a.trace(args[1:])
 	case "doctor":
 		return a.doctor(args[1:])
+	case "profile":
+		return a.profile(args[1:])
+	case "offcputime", "wakeuptime", "offwaketime":
+		return a.blockedTime(blockedTools[args[0]], args[1:])
 	case "flamegraph":
 		return flamegraphMain(args[1:], os.Stdin, stdout, stderr)
 	case "heatmap":
-		return heatmapMain(args[1:], os.Stdin, stdout, stderr)
+		return a.heatmapMain(args[1:], os.Stdin)
 	case "tools":
 		return a.listTools()
 	case "help", "-h", "--help":
@@ -121,6 +132,16 @@ func (a *app) main(args []string) (code int) {
 		if len(args) > 1 && args[1] == "flamegraph" {
 			fmt.Fprint(stdout, flamegraphUsage)
 			fmt.Fprint(stdout, flagUsages(flamegraphFlags()))
+			return 0
+		}
+		if len(args) > 1 && blockedTools[args[1]] != nil {
+			fmt.Fprint(stdout, blockedTools[args[1]].usage)
+			fmt.Fprint(stdout, flagUsages(blockedFlags(args[1])))
+			return 0
+		}
+		if len(args) > 1 && args[1] == "profile" {
+			fmt.Fprint(stdout, profileUsage)
+			fmt.Fprint(stdout, flagUsages(profileFlags()))
 			return 0
 		}
 		if len(args) > 1 && args[1] == "trace" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,13 @@ uretprobe on Go functions is safe: Go moves goroutine stacks, which the
 kernel's usual return probe (a rewritten return address) would corrupt, so
 friday puts a uprobe on each of the function's RET instructions instead.
 retval is the first result, in RAX under Go's register ABI on x86-64.
+
+Maps keyed by stacks (@[kstack, ustack, comm] = count(), or a sum()) come
+out as folded stacks with -f folded, for flame graphs, after the rest of
+the output. Without -f, -o FILE with the extension .svg, .html, .pb.gz,
+.folded or .json writes them to FILE as a flame graph, the HTML viewer, a
+pprof profile, folded stacks or friday's profile; the rest of the output
+goes to standard output.
 
 --include reads a header without a C compiler: its #define constants and
 its struct, union, enum and typedef definitions, as if written at the top
@@ -89,6 +97,9 @@ type traceOpts struct {
 	// dash is where "--" was among the arguments left after the flags,
 	// or -1: named parameters may follow it.
 	dash int
+	// picture is the format -o's extension names when -f is not given:
+	// maps keyed by stacks go to the file as a flame graph, pprof, ...
+	picture string
 }
 
 func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
@@ -103,8 +114,8 @@ func newTraceFlags() (*pflag.FlagSet, *traceOpts) {
 	fs.BoolVar(&o.info, "info", false, "print what the kernel and friday support")
 	fs.StringVarP(&o.pid, "pid", "p", "", "trace process `PID`, stop when it exits")
 	fs.StringVarP(&o.command, "command", "c", "", "run `CMD` (pid: cpid), stop when it exits")
-	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE`")
-	fs.StringVarP(&o.format, "format", "f", "text", "output `FORMAT`: text or json")
+	fs.StringVarP(&o.outFile, "output", "o", "", "write output to `FILE` (see above)")
+	fs.StringVarP(&o.format, "format", "f", "text", "`FORMAT`: text json folded")
 	fs.StringVarP(&o.buffering, "buffering", "B", "line", "`MODE`: line, full or none")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "do not print \"Attached N probes\"")
 	fs.BoolVarP(&o.warnings, "warnings", "k", false, "warn when a probe read or map update fails")
@@ -176,6 +187,9 @@ func (a *app) trace(args []string) int {
 		return 0
 	}
 	o.dash = fs.ArgsLenAtDash()
+	if o.outFile != "" && !fs.Changed("format") {
+		o.picture, _ = outputFormat("", o.outFile, "", []string{"svg", "html", "pb.gz", "folded", "json"})
+	}
 	if err := a.runTrace(o, fs.Args()); err != nil {
 		var status run.ExitStatus
 		if errors.As(err, &status) {
@@ -213,9 +227,9 @@ func printError(w io.Writer, err error) {
 func (a *app) runTrace(o *traceOpts, args []string) error {
 	stdout, stderr := a.stdout, a.stderr
 	switch o.format {
-	case "text", "json":
+	case "text", "json", "folded":
 	default:
-		return fmt.Errorf("Invalid output format \"%s\"\nValid formats: 'text', 'json'", o.format)
+		return fmt.Errorf("Invalid output format \"%s\"\nValid formats: 'text', 'json', 'folded'", o.format)
 	}
 	switch o.buffering {
 	case "line", "full", "none":
@@ -315,7 +329,7 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 	}
 	// Signals are caught from here on so that whatever reaches the kernel
 	// is taken out of it again.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmp.Or(a.ctx, context.Background()), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A closed output pipe (friday trace ... | head) then fails the write
 	// instead of killing friday before it cleans up. Unlike ignoring it,
@@ -327,8 +341,13 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 			return err
 		}
 	}
-	out := stdout
-	if o.outFile != "" {
+	var stacks *stackMaps
+	out, format := stdout, o.format
+	if o.format == "folded" || o.picture != "" {
+		stacks = newStackMaps(host)
+		format = "text"
+	}
+	if o.outFile != "" && o.picture == "" {
 		file, err := os.Create(o.outFile)
 		if err != nil {
 			return err
@@ -336,9 +355,11 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 		defer file.Close()
 		out = file
 	}
-	return prog.Run(ctx, script.RunOptions{
+	err = prog.Run(ctx, script.RunOptions{
 		Output:       out,
-		Format:       o.format,
+		Format:       format,
+		RawStacks:    stacks != nil,
+		Map:          stacks.take,
 		Buffering:    o.buffering,
 		Log:          stderr,
 		NoWarnings:   o.noWarn,
@@ -347,6 +368,16 @@ func (a *app) runTrace(o *traceOpts, args []string) error {
 		DryRun:       o.dryRun,
 		OnMainThread: a.onMainThread,
 	})
+	if err != nil || stacks == nil || o.dryRun {
+		return err
+	}
+	if o.picture == "" {
+		return writeOutput("", out, stacks.writeFolded)
+	}
+	if len(stacks.order) == 0 {
+		return fmt.Errorf("the script printed no map keyed by stacks to write to %s", o.outFile)
+	}
+	return writeCollected(o.outFile, o.picture, stacks.Profile(), "Flame Graph", 0, stdout)
 }
 
 // readProgram returns the script's name as errors show it, its text, and
