@@ -34,7 +34,7 @@ func buildTree(b *testing.B, in []byte) *flame.Tree {
 	r := folded.NewReader(bytes.NewReader(in), "stacks")
 	for r.Next() {
 		s := r.Stack()
-		t.Add(s.Frames, s.Value, 0, false)
+		t.Add(s.Frames, s.Same, s.Value, 0, false)
 	}
 	if err := r.Err(); err != nil {
 		b.Fatal(err)

@@ -26,4 +26,13 @@ func (c *column[T]) add(v T) {
 	c.n++
 }
 
+// set sets element i, adding the elements before it that are missing.
+func (c *column[T]) set(i int32, v T) {
+	for int(i) >= len(c.pages)*pageSize {
+		c.pages = append(c.pages, make([]T, pageSize))
+	}
+	c.pages[i>>pageBits][i&pageMask] = v
+	c.n = max(c.n, i+1)
+}
+
 func (c *column[T]) len() int { return int(c.n) }

@@ -36,9 +36,11 @@ package folded
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +52,11 @@ type Stack struct {
 	// Frames are root first. They point into the Reader's buffers and are
 	// valid until its next call of Next.
 	Frames [][]byte
-	Value  int64
+	// Same is how many of the first Frames are those of the stack read
+	// before, byte for byte: folded lines come sorted in batches, so
+	// that a tree merging them need not look those frames up again.
+	Same  int
+	Value int64
 	// Before is the first count of a differential line; Diff says there
 	// was one.
 	Before int64
@@ -89,11 +95,15 @@ type Reader struct {
 	batch      *batch
 	batchNext  int
 	batchBytes int
+	growBatch  bool
 	batches    chan *batch
 	free       chan *batch
 	done       chan struct{}
-	skipped    int
-	err        error
+	// ends[i] is where Frames[i] ends in the stack's text: the next
+	// line's frames are the same as far as both texts are.
+	ends    []int
+	skipped int
+	err     error
 }
 
 // NewReader reads stacks from in; name (a file name) prefixes errors.
@@ -104,7 +114,7 @@ func NewReader(in io.Reader, name string) *Reader {
 // NewReaderSize is NewReader for an input of size bytes, 0 if unknown.
 func NewReaderSize(in io.Reader, name string, size int64) *Reader {
 	batch := int(min(max(size/64, minBatch), maxBatch))
-	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name, batchBytes: batch}
+	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name, batchBytes: batch, growBatch: size <= 0}
 }
 
 // Next reads the next stack, reporting false at the end of the input or
@@ -167,28 +177,59 @@ func (r *Reader) Next() bool {
 
 // Folded lines are read ahead and sorted in batches: stacks that follow
 // one another then share their first frames, which a tree merges without
-// looking them up again. Collapsers often sort their output; others (bcc's,
-// a concatenation of files) do not. The larger the batch, the more stacks
+// looking them up again, and a tree can merge the sorted batches as sorted
+// lists are merged. Collapsers often sort their output; others (bcc's, a
+// concatenation of files) do not. The larger the batch, the more stacks
 // share, at the cost of memory (three batches are held): a batch is a
-// 64th of the input when its size is known, 256 KiB to 16 MiB.
+// 64th of the input when its size is known, 256 KiB to 16 MiB; else the
+// batches start at 256 KiB and double up to 16 MiB.
 const (
 	minBatch = 256 << 10
 	maxBatch = 16 << 20
 )
 
-// batch is lines of folded input, as spans of buf, sorted. end says
-// there are no more, err why.
+// batch is lines of folded input, read and sorted by the goroutine that
+// reads ahead: buf holds the lines, stacks the stack of each line that is
+// one, sorted. end says there are no more, err why.
 type batch struct {
-	buf   []byte
-	lines [][2]int
-	end   bool
-	err   error
+	buf     []byte
+	stacks  []lineStack
+	skipped int
+	end     bool
+	err     error
 }
 
+// lineStack is a folded line's stack: its text, buf[start:end], without
+// the counts, and the counts.
+type lineStack struct {
+	start, end    int
+	value, before int64
+	diff          bool
+}
+
+// add reads a line into the batch, or counts it skipped.
 func (b *batch) add(line []byte) {
-	start := len(b.buf)
-	b.buf = append(b.buf, line...)
-	b.lines = append(b.lines, [2]int{start, len(b.buf)})
+	line = trimBlanks(line)
+	if len(line) == 0 {
+		return
+	}
+	text, value, ok := cutCount(line)
+	if !ok {
+		b.skipped++
+		return
+	}
+	s := lineStack{value: value}
+	if rest, before, ok := cutCount(text); ok {
+		text, s.before, s.diff = rest, before, true
+	}
+	if len(bytes.Trim(text, ";")) == 0 {
+		b.skipped++
+		return
+	}
+	s.start = len(b.buf)
+	b.buf = append(b.buf, text...)
+	s.end = len(b.buf)
+	b.stacks = append(b.stacks, s)
 }
 
 // startBatches starts reading the lines that follow first in batches.
@@ -205,6 +246,7 @@ func (r *Reader) startBatches(first []byte) {
 // readBatches reads lines into free batches, sorts them, and hands them
 // over, until the end of the input or Close.
 func (r *Reader) readBatches() {
+	size := r.batchBytes
 	for {
 		var b *batch
 		select {
@@ -212,13 +254,13 @@ func (r *Reader) readBatches() {
 		case <-r.done:
 			return
 		}
-		if b.buf == nil {
+		if cap(b.buf) < size {
 			// Room for a batch and the line that ends it, so that
 			// the buffer never doubles.
-			b.buf = make([]byte, 0, r.batchBytes+64<<10)
+			b.buf = make([]byte, 0, size+64<<10)
 		}
-		b.buf, b.lines = b.buf[:0], b.lines[:0]
-		for len(b.buf) < r.batchBytes {
+		b.buf, b.stacks, b.skipped = b.buf[:0], b.stacks[:0], 0
+		for len(b.buf) < size {
 			line, err := r.readLine()
 			if err != nil {
 				b.end = true
@@ -230,7 +272,7 @@ func (r *Reader) readBatches() {
 			b.add(line)
 		}
 		buf := b.buf
-		slices.SortFunc(b.lines, func(x, y [2]int) int { return bytes.Compare(buf[x[0]:x[1]], buf[y[0]:y[1]]) })
+		slices.SortFunc(b.stacks, func(x, y lineStack) int { return compareStacks(buf[x.start:x.end], buf[y.start:y.end]) })
 		select {
 		case r.batches <- b:
 		case <-r.done:
@@ -239,20 +281,69 @@ func (r *Reader) readBatches() {
 		if b.end {
 			return
 		}
+		if r.growBatch {
+			size = min(2*size, maxBatch)
+		}
 	}
+}
+
+// compareStacks orders stack texts frame by frame, each frame's bytes in
+// order: a frame before one it is the beginning of, a stack before those
+// it is the beginning of. Byte order would not do: "f;g" would come after
+// "f.1;g" and before "f;h", parting the stacks through f.
+func compareStacks(a, b []byte) int {
+	m := mismatch(a, b)
+	switch {
+	case m == len(a) && m == len(b):
+		return 0
+	case m == len(a):
+		return -1
+	case m == len(b):
+		return 1
+	case a[m] == ';':
+		return -1
+	case b[m] == ';':
+		return 1
+	case a[m] < b[m]:
+		return -1
+	}
+	return 1
+}
+
+// mismatch is the length of the common beginning of a and b, found eight
+// bytes at a time: stacks that sort together share hundreds of bytes.
+func mismatch(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // nextLine returns the next stack of folded lines.
 func (r *Reader) nextLine() bool {
 	for {
 		b := r.batch
-		for r.batchNext < len(b.lines) {
-			sp := b.lines[r.batchNext]
-			r.batchNext++
-			if r.parseLine(b.buf[sp[0]:sp[1]]) {
-				return true
+		if r.batchNext < len(b.stacks) {
+			var prev []byte
+			if r.batchNext > 0 {
+				p := b.stacks[r.batchNext-1]
+				prev = b.buf[p.start:p.end]
 			}
+			ls := b.stacks[r.batchNext]
+			r.batchNext++
+			s := &r.stack
+			s.Value, s.Before, s.Diff = ls.value, ls.before, ls.diff
+			r.split(prev, b.buf[ls.start:ls.end])
+			return true
 		}
+		r.skipped += b.skipped
 		if b.end {
 			if b.err != nil {
 				r.err = fmt.Errorf("%s: %w", r.name, b.err)
@@ -263,6 +354,41 @@ func (r *Reader) nextLine() bool {
 		// next one is asked for, which is now.
 		r.batch, r.batchNext = <-r.batches, 0
 		r.free <- b
+	}
+}
+
+// split cuts a stack's text into frames. The frames it shares with the
+// text of the stack before, prev (nil for none), are kept: they are the
+// same bytes, in the same batch.
+func (r *Reader) split(prev, text []byte) {
+	s := &r.stack
+	same, pos := 0, 0
+	if prev != nil {
+		m := mismatch(prev, text)
+		for same < len(s.Frames) && r.ends[same] < m {
+			same++
+		}
+		// A frame that ends where the texts part is whole in both
+		// when each ends there or goes on to another frame.
+		if same < len(s.Frames) && r.ends[same] == m && (m == len(text) || text[m] == ';') && (m == len(prev) || prev[m] == ';') {
+			same++
+		}
+		if same > 0 {
+			pos = r.ends[same-1]
+		}
+	}
+	s.Frames, r.ends, s.Same = s.Frames[:same], r.ends[:same], same
+	for pos < len(text) {
+		i := bytes.IndexByte(text[pos:], ';')
+		end := pos + i
+		if i < 0 {
+			end = len(text)
+		}
+		if end > pos {
+			s.Frames = append(s.Frames, text[pos:end])
+			r.ends = append(r.ends, end)
+		}
+		pos = end + 1
 	}
 }
 
@@ -311,39 +437,12 @@ func (r *Reader) readLine() ([]byte, error) {
 	return bytes.TrimSuffix(line, []byte{'\r'}), nil
 }
 
-// parseLine reads a folded line into r.stack.
-func (r *Reader) parseLine(line []byte) bool {
-	line = bytes.TrimRight(line, " \t")
-	if len(line) == 0 {
-		return false
+// trimBlanks drops the blanks that end a line.
+func trimBlanks(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
 	}
-	stack, value, ok := cutCount(line)
-	if !ok {
-		r.skipped++
-		return false
-	}
-	s := &r.stack
-	s.Value, s.Before, s.Diff = value, 0, false
-	if rest, before, ok := cutCount(stack); ok {
-		stack, s.Before, s.Diff = rest, before, true
-	}
-	s.Frames = s.Frames[:0]
-	for len(stack) > 0 {
-		i := bytes.IndexByte(stack, ';')
-		if i < 0 {
-			s.Frames = append(s.Frames, stack)
-			break
-		}
-		if i > 0 {
-			s.Frames = append(s.Frames, stack[:i])
-		}
-		stack = stack[i+1:]
-	}
-	if len(s.Frames) == 0 {
-		r.skipped++
-		return false
-	}
-	return true
+	return b
 }
 
 // cutCount splits "text COUNT" at the blank before the count. It looks
@@ -361,7 +460,7 @@ func cutCount(b []byte) (rest []byte, n int64, ok bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	return bytes.TrimRight(b[:i-1], " \t"), n, true
+	return trimBlanks(b[:i-1]), n, true
 }
 
 func isCountByte(c byte) bool {
