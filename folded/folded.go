@@ -207,9 +207,9 @@ type lineStack struct {
 	diff          bool
 }
 
-// add reads a line into the batch, or counts it skipped.
-func (b *batch) add(line []byte) {
-	line = trimBlanks(line)
+// add reads the line buf[start:end] of the batch, or counts it skipped.
+func (b *batch) add(start, end int) {
+	line := trimBlanks(bytes.TrimSuffix(b.buf[start:end], []byte{'\r'}))
 	if len(line) == 0 {
 		return
 	}
@@ -226,9 +226,7 @@ func (b *batch) add(line []byte) {
 		b.skipped++
 		return
 	}
-	s.start = len(b.buf)
-	b.buf = append(b.buf, text...)
-	s.end = len(b.buf)
+	s.start, s.end = start, start+len(text)
 	b.stacks = append(b.stacks, s)
 }
 
@@ -237,16 +235,19 @@ func (r *Reader) startBatches(first []byte) {
 	r.batches, r.free, r.done = make(chan *batch, 1), make(chan *batch, 2), make(chan struct{})
 	r.free <- &batch{}
 	r.free <- &batch{}
-	b := &batch{}
-	b.add(first)
+	b := &batch{buf: slices.Clone(first)}
+	b.add(0, len(first))
 	r.batch = b
 	go r.readBatches()
 }
 
-// readBatches reads lines into free batches, sorts them, and hands them
-// over, until the end of the input or Close.
+// readBatches reads the input into free batches, whole lines each, sorts
+// their stacks, and hands them over, until the end of the input or Close.
+// The lines stay where they were read: a line cut by the end of a batch
+// starts the next one.
 func (r *Reader) readBatches() {
 	size := r.batchBytes
+	var carry []byte
 	for {
 		var b *batch
 		select {
@@ -255,23 +256,40 @@ func (r *Reader) readBatches() {
 			return
 		}
 		if cap(b.buf) < size {
-			// Room for a batch and the line that ends it, so that
-			// the buffer never doubles.
-			b.buf = make([]byte, 0, size+64<<10)
+			b.buf = make([]byte, 0, size)
 		}
-		b.buf, b.stacks, b.skipped = b.buf[:0], b.stacks[:0], 0
-		for len(b.buf) < size {
-			line, err := r.readLine()
+		buf := append(b.buf[:0], carry...)
+		b.stacks, b.skipped = b.stacks[:0], 0
+		for {
+			n, err := io.ReadFull(r.in, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
 			if err != nil {
 				b.end = true
-				if err != io.EOF {
+				if err != io.EOF && err != io.ErrUnexpectedEOF {
 					b.err = err
 				}
 				break
 			}
-			b.add(line)
+			if bytes.IndexByte(buf[len(buf)-n:], '\n') >= 0 {
+				break
+			}
+			// A line longer than the buffer.
+			buf = slices.Grow(buf, len(buf))
 		}
-		buf := b.buf
+		b.buf = buf
+		end := len(buf)
+		if !b.end {
+			end = bytes.LastIndexByte(buf, '\n') + 1
+		}
+		carry = buf[end:]
+		for pos := 0; pos < end; {
+			i := bytes.IndexByte(buf[pos:end], '\n')
+			if i < 0 {
+				i = end - pos
+			}
+			b.add(pos, pos+i)
+			pos += i + 1
+		}
 		slices.SortFunc(b.stacks, func(x, y lineStack) int { return compareStacks(buf[x.start:x.end], buf[y.start:y.end]) })
 		select {
 		case r.batches <- b:
