@@ -22,7 +22,7 @@ func stacksOf(b *testing.B, n int) []byte {
 		return v.([]byte)
 	}
 	var buf bytes.Buffer
-	if err := stackgen.Write(&buf, n); err != nil {
+	if err := stackgen.Write(&buf, n, stackgen.Walks); err != nil {
 		b.Fatal(err)
 	}
 	generated.Store(n, buf.Bytes())
