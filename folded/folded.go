@@ -36,6 +36,7 @@ package folded
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -99,9 +100,6 @@ type Reader struct {
 	batches    chan *batch
 	free       chan *batch
 	done       chan struct{}
-	// ends[i] is where Frames[i] ends in the stack's text: the next
-	// line's frames are the same as far as both texts are.
-	ends    []int
 	skipped int
 	err     error
 }
@@ -197,14 +195,28 @@ type batch struct {
 	skipped int
 	end     bool
 	err     error
+	// The frames of the stacks but those each shares with the one
+	// before, in order.
+	frames []span
+	// Room for sorting and splitting.
+	order  []sortEntry
+	sorted []lineStack
+	ends   []int
 }
 
+// span is where a frame is in a batch's buf.
+type span struct{ start, end int }
+
 // lineStack is a folded line's stack: its text, buf[start:end], without
-// the counts, and the counts.
+// the counts, and the counts. Once sorted, shared is how many bytes of its
+// text are those of the stack before, same how many frames, and its other
+// frames are the batch's frames[from:to].
 type lineStack struct {
-	start, end    int
-	value, before int64
-	diff          bool
+	start, end     int
+	shared         int
+	value, before  int64
+	same, from, to int32
+	diff           bool
 }
 
 // add reads the line buf[start:end] of the batch, or counts it skipped.
@@ -237,6 +249,7 @@ func (r *Reader) startBatches(first []byte) {
 	r.free <- &batch{}
 	b := &batch{buf: slices.Clone(first)}
 	b.add(0, len(first))
+	b.split()
 	r.batch = b
 	go r.readBatches()
 }
@@ -290,7 +303,8 @@ func (r *Reader) readBatches() {
 			b.add(pos, pos+i)
 			pos += i + 1
 		}
-		slices.SortFunc(b.stacks, func(x, y lineStack) int { return compareStacks(buf[x.start:x.end], buf[y.start:y.end]) })
+		b.sort()
+		b.split()
 		select {
 		case r.batches <- b:
 		case <-r.done:
@@ -303,6 +317,140 @@ func (r *Reader) readBatches() {
 			size = min(2*size, maxBatch)
 		}
 	}
+}
+
+// sort sorts the batch's stacks by their texts, frame by frame, and tells
+// each how much of its text it shares with the one before.
+//
+// The stacks are sorted eight bytes at a time, most significant first (a
+// radix sort): all of them by their first eight bytes, then those alike by
+// the next eight, and so on. Each stack's bytes are read once, in order,
+// at the place where it parts from the others, whereas comparing stacks
+// two by two reads the hundreds of bytes they share again and again. Where
+// two stacks part is known at once.
+func (b *batch) sort() {
+	b.order = b.order[:0]
+	for i := range b.stacks {
+		b.order = append(b.order, sortEntry{line: int32(i)})
+	}
+	b.sortFrom(b.order, 0)
+	b.sorted = b.sorted[:0]
+	for _, e := range b.order {
+		s := b.stacks[e.line]
+		s.shared = int(e.shared)
+		b.sorted = append(b.sorted, s)
+	}
+	b.stacks, b.sorted = b.sorted, b.stacks
+}
+
+// sortEntry is a stack being sorted: the eight bytes of its text at the
+// depth being sorted by, as sortKey makes them, and how many bytes it
+// shares with the one before.
+type sortEntry struct {
+	key    uint64
+	line   int32
+	shared int32
+}
+
+// smallSort is the size of a group of stacks sorted by comparison.
+const smallSort = 12
+
+// sortFrom sorts stacks whose texts are alike in their first depth bytes,
+// and sets what each but the first shares with the one before.
+func (b *batch) sortFrom(order []sortEntry, depth int) {
+	text := func(e sortEntry) []byte {
+		s := b.stacks[e.line]
+		return b.buf[s.start+depth : s.end]
+	}
+	if len(order) <= smallSort {
+		for i := 1; i < len(order); i++ {
+			for j := i; j > 0 && compareStacks(text(order[j]), text(order[j-1])) < 0; j-- {
+				order[j], order[j-1] = order[j-1], order[j]
+			}
+		}
+		for i := 1; i < len(order); i++ {
+			order[i].shared = int32(depth + mismatch(text(order[i-1]), text(order[i])))
+		}
+		return
+	}
+	// Stacks often share long beginnings (a thread's frames, a
+	// program's main loops): the bytes all the texts share are skipped.
+	first := text(order[0])
+	common := len(first)
+	for _, e := range order[1:] {
+		t := text(e)
+		common = mismatch(first[:common], t[:min(common, len(t))])
+	}
+	if common > 0 {
+		b.sortFrom(order, depth+common)
+		return
+	}
+	for i := range order {
+		order[i].key = sortKey(text(order[i]))
+	}
+	slices.SortFunc(order, func(x, y sortEntry) int { return cmp.Compare(x.key, y.key) })
+	var prev uint64
+	for i := 0; i < len(order); {
+		key := order[i].key
+		j := i + 1
+		for j < len(order) && order[j].key == key {
+			j++
+		}
+		// Texts that end in these eight bytes come first, each alike
+		// with the others as far as the shorter goes.
+		g := order[i:j]
+		ended := 0
+		for k := range g {
+			if len(text(g[k])) <= 8 {
+				g[ended], g[k] = g[k], g[ended]
+				ended++
+			}
+		}
+		if len(g)-ended > 1 {
+			b.sortFrom(g[ended:], depth+8)
+		}
+		// Entries move as they are sorted: what each shares with the
+		// one before is set once it is in place. A semicolon and the
+		// end of a text are alike in keys: where texts part is no
+		// further than the shorter's end.
+		if i > 0 {
+			g[0].shared = int32(depth + bits.LeadingZeros64(prev^key)/8)
+		}
+		for k := 1; k <= ended && k < len(g); k++ {
+			g[k].shared = int32(depth + min(len(text(g[k-1])), len(text(g[k]))))
+		}
+		prev = key
+		i = j
+	}
+}
+
+// sortKey is the first eight bytes of a text as a number whose order is
+// the texts' frame by frame: a semicolon (the end of a frame) becomes 0,
+// the bytes below it one more, and the end of the text is 0 too. Each of
+// the eight bytes is changed at once, in the number's bits.
+func sortKey(t []byte) uint64 {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+		low  = 0x7f7f7f7f7f7f7f7f
+	)
+	var x, valid uint64
+	if len(t) >= 8 {
+		x, valid = binary.BigEndian.Uint64(t), ^uint64(0)
+	} else {
+		for i, c := range t {
+			x |= uint64(c) << (56 - 8*i)
+		}
+		valid = ^(^uint64(0) >> (8 * len(t)))
+	}
+	// Bytes below ';' (0x3b): under 0x80, and under 0x80 still when
+	// 0x45 is added. Bytes that are ';': zero once ';' is taken away.
+	below := ^((x&low)+0x45*ones|x) & high
+	y := x ^ ';'*ones
+	semi := ^((y&low)+low|y) & high
+	x += below >> 7
+	x &^= (semi >> 7) * 0xff
+	return x & valid
 }
 
 // compareStacks orders stack texts frame by frame, each frame's bytes in
@@ -329,7 +477,7 @@ func compareStacks(a, b []byte) int {
 }
 
 // mismatch is the length of the common beginning of a and b, found eight
-// bytes at a time: stacks that sort together share hundreds of bytes.
+// bytes at a time.
 func mismatch(a, b []byte) int {
 	n := min(len(a), len(b))
 	i := 0
@@ -349,16 +497,14 @@ func (r *Reader) nextLine() bool {
 	for {
 		b := r.batch
 		if r.batchNext < len(b.stacks) {
-			var prev []byte
-			if r.batchNext > 0 {
-				p := b.stacks[r.batchNext-1]
-				prev = b.buf[p.start:p.end]
-			}
 			ls := b.stacks[r.batchNext]
 			r.batchNext++
 			s := &r.stack
 			s.Value, s.Before, s.Diff = ls.value, ls.before, ls.diff
-			r.split(prev, b.buf[ls.start:ls.end])
+			s.Frames, s.Same = s.Frames[:ls.same], int(ls.same)
+			for _, f := range b.frames[ls.from:ls.to] {
+				s.Frames = append(s.Frames, b.buf[f.start:f.end])
+			}
 			return true
 		}
 		r.skipped += b.skipped
@@ -375,39 +521,48 @@ func (r *Reader) nextLine() bool {
 	}
 }
 
-// split cuts a stack's text into frames. The frames it shares with the
-// text of the stack before, prev (nil for none), are kept: they are the
-// same bytes, in the same batch.
-func (r *Reader) split(prev, text []byte) {
-	s := &r.stack
-	same, pos := 0, 0
-	if prev != nil {
-		m := mismatch(prev, text)
-		for same < len(s.Frames) && r.ends[same] < m {
-			same++
+// split cuts the sorted stacks' texts into frames, but for those the text
+// of a stack shares with the one before, which it keeps.
+func (b *batch) split() {
+	b.frames = b.frames[:0]
+	ends := b.ends[:0] // where each frame of the stack before ends
+	var prev []byte
+	for i := range b.stacks {
+		ls := &b.stacks[i]
+		text := b.buf[ls.start:ls.end]
+		same, pos := 0, 0
+		if i > 0 {
+			m := min(ls.shared, len(prev), len(text))
+			for same < len(ends) && ends[same] < m {
+				same++
+			}
+			// A frame that ends where the texts part is whole in
+			// both when each ends there or goes on to another frame.
+			if same < len(ends) && ends[same] == m && (m == len(text) || text[m] == ';') && (m == len(prev) || prev[m] == ';') {
+				same++
+			}
+			if same > 0 {
+				pos = ends[same-1]
+			}
 		}
-		// A frame that ends where the texts part is whole in both
-		// when each ends there or goes on to another frame.
-		if same < len(s.Frames) && r.ends[same] == m && (m == len(text) || text[m] == ';') && (m == len(prev) || prev[m] == ';') {
-			same++
+		ends = ends[:same]
+		ls.same, ls.from = int32(same), int32(len(b.frames))
+		for pos < len(text) {
+			i := bytes.IndexByte(text[pos:], ';')
+			end := pos + i
+			if i < 0 {
+				end = len(text)
+			}
+			if end > pos {
+				b.frames = append(b.frames, span{ls.start + pos, ls.start + end})
+				ends = append(ends, end)
+			}
+			pos = end + 1
 		}
-		if same > 0 {
-			pos = r.ends[same-1]
-		}
+		ls.to = int32(len(b.frames))
+		prev = text
 	}
-	s.Frames, r.ends, s.Same = s.Frames[:same], r.ends[:same], same
-	for pos < len(text) {
-		i := bytes.IndexByte(text[pos:], ';')
-		end := pos + i
-		if i < 0 {
-			end = len(text)
-		}
-		if end > pos {
-			s.Frames = append(s.Frames, text[pos:end])
-			r.ends = append(r.ends, end)
-		}
-		pos = end + 1
-	}
+	b.ends = ends
 }
 
 // Close stops the reading ahead of a Reader not read to its end.
