@@ -100,8 +100,8 @@ type Reader struct {
 	batches    chan *batch
 	free       chan *batch
 	done       chan struct{}
-	skipped int
-	err     error
+	skipped    int
+	err        error
 }
 
 // NewReader reads stacks from in; name (a file name) prefixes errors.
@@ -445,9 +445,9 @@ func sortKey(t []byte) uint64 {
 	}
 	// Bytes below ';' (0x3b): under 0x80, and under 0x80 still when
 	// 0x45 is added. Bytes that are ';': zero once ';' is taken away.
-	below := ^((x&low)+0x45*ones|x) & high
+	below := ^((x & low) + 0x45*ones | x) & high
 	y := x ^ ';'*ones
-	semi := ^((y&low)+low|y) & high
+	semi := ^((y & low) + low | y) & high
 	x += below >> 7
 	x &^= (semi >> 7) * 0xff
 	return x & valid
