@@ -178,12 +178,13 @@ func (r *Reader) Next() bool {
 // looking them up again, and a tree can merge the sorted batches as sorted
 // lists are merged. Collapsers often sort their output; others (bcc's, a
 // concatenation of files) do not. The larger the batch, the more stacks
-// share, at the cost of memory (three batches are held): a batch is a
-// 64th of the input when its size is known, 256 KiB to 16 MiB; else the
-// batches start at 256 KiB and double up to 16 MiB.
+// share, at the cost of memory (three batches are held) and of time past
+// a few megabytes, when a batch no longer fits the processor's caches: a
+// batch is a 64th of the input when its size is known, 256 KiB to 4 MiB;
+// else the batches start at 256 KiB and double up to 4 MiB.
 const (
 	minBatch = 256 << 10
-	maxBatch = 16 << 20
+	maxBatch = 4 << 20
 )
 
 // batch is lines of folded input, read and sorted by the goroutine that
