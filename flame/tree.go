@@ -254,7 +254,11 @@ func (t *Tree) setNode(n, parent, name int32, value, before int64) {
 // are in. depth[i] is the depth of the i-th node listed (the root's is 0).
 func (t *Tree) preorder(min int64) (nodes []int32, depth []int32) {
 	t.finish(min)
-	nodes, depth = []int32{0}, []int32{0}
+	size := 1
+	if min <= 1 {
+		size = t.key.len()
+	}
+	nodes, depth = make([]int32, 1, size), make([]int32, 1, size)
 	// path is the nodes listed from the root to the one listed last: a
 	// node's parent is on it, as the parent of a node kept is kept.
 	path := []int32{0}

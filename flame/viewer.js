@@ -14,39 +14,95 @@
 		if (c === undefined) c = colors[id] = "#" + meta.colors.substr(6 * id, 6);
 		return c;
 	}
+	// diffColor colors a frame by its change, as the SVG does: red grew,
+	// blue shrank, the deeper the more, relative to the largest change.
+	function diffColor(delta, maxDelta) {
+		if (maxDelta === 0 || delta === 0) return "rgb(250,250,250)";
+		var v = Math.round(210 - 210 * Math.min(1, Math.abs(delta) / maxDelta));
+		return delta > 0 ? "rgb(255," + v + "," + v + ")" : "rgb(" + v + "," + v + ",255)";
+	}
 	var fontSize = meta.fontSize, frameH = meta.frameHeight, pad = 10;
 	var font = fontSize + "px " + JSON.stringify(meta.fontType) + ", \"DejaVu Sans\", sans-serif";
 	var searchColor = "rgb(230,0,230)";
 
 	// ---- trees ----------------------------------------------------------
 	// A tree is nodes in preorder, children in name order, as typed
-	// arrays: name, depth, parent, own value, subtree value, and end (the
-	// index after the node's subtree).
+	// arrays: name, depth, value (of the node's subtree; its own until the
+	// tree is finished), and end (the index after the node's subtree); in
+	// a differential profile, the value before too. A node's parent and
+	// own value are found from these: the arrays of a million stacks'
+	// frames are a hundred megabytes, and the first writing of each page
+	// of memory costs more than all the rest of reading them; so are the
+	// arrays' types the smallest that hold the profile's numbers.
+	var diff = meta.diff;
+	function ints(max) { return max < 256 ? Uint8Array : max < 65536 ? Uint16Array : Int32Array; }
+	function values(max) { return max < 4294967296 ? Uint32Array : Float64Array; }
+	var Depths = ints(meta.maxDepth + 1), Values = values(meta.total), Befores = values(meta.totalBefore || 0);
 	function Tree(n) {
 		this.n = n;
-		this.name = new Int32Array(n);
-		this.depth = new Int32Array(n);
-		this.parent = new Int32Array(n);
-		this.self = new Float64Array(n);
-		this.total = new Float64Array(n);
+		this.name = new (ints(names.length))(n);
+		this.depth = new Depths(n);
+		this.total = new Values(n);
 		this.end = new Int32Array(n);
+		if (diff) this.totalBefore = new Befores(n);
 	}
-	// finish sums subtrees and finds where each ends: children come after
-	// parents, so one pass from the end does both.
+	// finish turns own values into subtrees' and finds where each subtree
+	// ends, in one pass with the stack of the nodes open: a node is closed
+	// by the first node after it no deeper than it, and adds its value to
+	// its parent's, the node open below it.
 	Tree.prototype.finish = function () {
-		var t = this, maxDepth = 0;
-		t.total.set(t.self);
-		for (var i = t.n - 1; i >= 0; i--) {
-			if (t.end[i] < i + 1) t.end[i] = i + 1;
-			if (i > 0) {
-				var p = t.parent[i];
-				t.total[p] += t.total[i];
-				if (t.end[p] < t.end[i]) t.end[p] = t.end[i];
+		var t = this, n = t.n, depth = t.depth, total = t.total, before = t.totalBefore, end = t.end;
+		var open = new Int32Array(meta.maxDepth + 2), sp = 0, maxDepth = 0;
+		for (var i = 0; i <= n; i++) {
+			var d = i < n ? depth[i] : -1;
+			while (sp > 0 && depth[open[sp - 1]] >= d) {
+				var c = open[--sp];
+				end[c] = i;
+				if (sp > 0) {
+					total[open[sp - 1]] += total[c];
+					if (diff) before[open[sp - 1]] += before[c];
+				}
 			}
-			if (t.depth[i] > maxDepth) maxDepth = t.depth[i];
+			if (i < n) {
+				open[sp++] = i;
+				if (d > maxDepth) maxDepth = d;
+			}
 		}
 		t.maxDepth = maxDepth;
+		if (diff) {
+			// The largest change of any frame scales the colors.
+			t.maxDelta = 0;
+			for (i = 1; i < n; i++) t.maxDelta = Math.max(t.maxDelta, Math.abs(t.delta(i)));
+		}
 		return t;
+	};
+	// delta is a frame's change in a differential profile.
+	Tree.prototype.delta = function (i) {
+		return diff.sign * (this.total[i] - diff.scale * this.totalBefore[i]);
+	};
+	// self is node i's own value: its subtree's less its children's; and
+	// selfBefore the same before.
+	Tree.prototype.self = function (i) {
+		var v = this.total[i];
+		for (var c = i + 1, end = this.end[i]; c < end; c = this.end[c]) v -= this.total[c];
+		return v;
+	};
+	Tree.prototype.selfBefore = function (i) {
+		var v = this.totalBefore[i];
+		for (var c = i + 1, end = this.end[i]; c < end; c = this.end[c]) v -= this.totalBefore[c];
+		return v;
+	};
+	// ancestors lists node i's ancestors, nearest first: the nodes before
+	// it each less deep than the last.
+	Tree.prototype.ancestors = function (i) {
+		var a = [];
+		for (var j = i - 1, d = this.depth[i]; j >= 0 && d > 0; j--) {
+			if (this.depth[j] < d) {
+				a.push(j);
+				d = this.depth[j];
+			}
+		}
+		return a;
 	};
 
 	function decodeBase64(s) {
@@ -56,47 +112,144 @@
 		return b;
 	}
 
-	// decode reads the nodes Go wrote: three varints each.
-	function decode(bytes, count, maxDepth) {
-		var t = new Tree(count + 1);
-		var name = t.name, depth = t.depth, parent = t.parent, self = t.self;
-		var path = new Int32Array(maxDepth + 2);
-		var pos = 0, prev = 0, b, x, mul;
+	// Varints is a reader of unsigned varints from bytes.
+	function Varints(bytes, pos) {
+		this.b = bytes;
+		this.pos = pos || 0;
+	}
+	Varints.prototype.next = function () {
+		var b = this.b, pos = this.pos, c = b[pos++], x = c & 127;
+		for (var mul = 128; c & 128; mul *= 128) {
+			c = b[pos++];
+			x += (c & 127) * mul;
+		}
+		this.pos = pos;
+		return x;
+	};
+
+	// decode reads the overview Go wrote: three varints a node, four in a
+	// differential profile.
+	function decode(bytes, count) {
+		var t = new Tree(count + 1), v = new Varints(bytes), prev = 0;
 		for (var i = 1; i <= count; i++) {
-			b = bytes[pos++];
-			x = b & 127;
-			for (mul = 128; b & 128; mul *= 128) {
-				b = bytes[pos++];
-				x += (b & 127) * mul;
-			}
-			name[i] = x;
-			b = bytes[pos++];
-			x = b & 127;
-			for (mul = 128; b & 128; mul *= 128) {
-				b = bytes[pos++];
-				x += (b & 127) * mul;
-			}
-			var d = prev + 1 - x;
-			depth[i] = d;
-			parent[i] = path[d - 1];
-			path[d] = i;
-			prev = d;
-			b = bytes[pos++];
-			x = b & 127;
-			for (mul = 128; b & 128; mul *= 128) {
-				b = bytes[pos++];
-				x += (b & 127) * mul;
-			}
-			self[i] = x;
+			t.name[i] = v.next();
+			prev = t.depth[i] = prev + 1 - v.next();
+			t.total[i] = v.next();
+			if (diff) t.totalBefore[i] = v.next();
 		}
 		return t.finish();
 	}
 
-	// inflate decompresses gzip data with the browser's own decoder.
-	function inflate(bytes) {
-		var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-		return new Response(stream).arrayBuffer().then(function (b) { return new Uint8Array(b); });
+	// FrameReader reads all the frames as writeFrames wrote them, gzip
+	// compressed, fed to it piece by piece: it decodes each chunk of
+	// nodes into the tree as soon as it has all of it, and calls done
+	// when it has them all.
+	function FrameReader(t, done) {
+		var stream = new DecompressionStream("gzip"), self = this;
+		this.writer = stream.writable.getWriter();
+		this.t = t;
+		this.next = 1; // the node the next chunk starts at
+		this.prev = 0;
+		this.names = new Int32Array(meta.maxDepth + 2); // of the nodes open
+		this.pieces = [];
+		this.have = 0;
+		this.need = -1;
+		this.callees = null;
+		this.onChunk = null;
+		var reader = stream.readable.getReader();
+		function pump() {
+			reader.read().then(function (r) {
+				if (r.done) {
+					done();
+					return;
+				}
+				self.push(r.value);
+				pump();
+			});
+		}
+		pump();
 	}
+	FrameReader.prototype.write = function (bytes) { this.writer.write(bytes); };
+	FrameReader.prototype.close = function () { this.writer.close(); };
+	// push takes decompressed bytes and decodes the sections they end.
+	// Bytes wait in pieces until a section is whole, then are joined once.
+	FrameReader.prototype.push = function (bytes) {
+		this.pieces.push(bytes);
+		this.have += bytes.length;
+		for (;;) {
+			if (this.need < 0) {
+				// The section's length, a varint, is in its first bytes.
+				if (this.have === 0) break;
+				var head = this.join(Math.min(this.have, 10));
+				var v = new Varints(head);
+				if (!this.whole(head, 0)) break;
+				var size = v.next();
+				this.need = v.pos + size;
+			}
+			if (this.have < this.need) break;
+			var b = this.join(this.need), r = new Varints(b);
+			r.next();
+			if (this.callees === null) this.readCallees(r);
+			else this.readChunk(r);
+			this.take(this.need);
+			this.need = -1;
+		}
+		if (this.onChunk) this.onChunk();
+	};
+	// join is the first n bytes waiting, in one array.
+	FrameReader.prototype.join = function (n) {
+		var first = this.pieces[0];
+		if (first.length >= n) return first.subarray(0, n);
+		var b = new Uint8Array(n), k = 0;
+		for (var i = 0; k < n; i++) {
+			var p = this.pieces[i].subarray(0, n - k);
+			b.set(p, k);
+			k += p.length;
+		}
+		return b;
+	};
+	// take drops the first n bytes waiting.
+	FrameReader.prototype.take = function (n) {
+		this.have -= n;
+		while (n > 0) {
+			var first = this.pieces[0];
+			if (first.length > n) {
+				this.pieces[0] = first.subarray(n);
+				return;
+			}
+			n -= first.length;
+			this.pieces.shift();
+		}
+	};
+	// whole says whether a varint starts at bytes[i].
+	FrameReader.prototype.whole = function (bytes, i) {
+		for (; i < bytes.length; i++) if (!(bytes[i] & 128)) return true;
+		return false;
+	};
+	FrameReader.prototype.readCallees = function (v) {
+		var n = v.next(), offsets = new Int32Array(n + 1), list = [];
+		for (var p = 0; p < n; p++) {
+			offsets[p] = list.length;
+			for (var k = v.next(); k > 0; k--) list.push(v.next());
+		}
+		offsets[n] = list.length;
+		this.offsets = offsets;
+		this.callees = Int32Array.from(list);
+	};
+	FrameReader.prototype.readChunk = function (v) {
+		var t = this.t, n = v.next(), from = this.next, to = from + n, i;
+		var depth = t.depth, name = t.name, prev = this.prev;
+		for (i = from; i < to; i++) prev = depth[i] = prev + 1 - v.next();
+		var offsets = this.offsets, callees = this.callees, open = this.names;
+		for (i = from; i < to; i++) {
+			var d = depth[i];
+			open[d] = name[i] = callees[offsets[open[d - 1]] + v.next()];
+		}
+		for (i = from; i < to; i++) t.total[i] = v.next();
+		if (diff) for (i = from; i < to; i++) t.totalBefore[i] = v.next();
+		this.prev = prev;
+		this.next = to;
+	};
 
 	var rank = null; // a name's place in sorted order
 	function ranks() {
@@ -117,8 +270,14 @@
 		this.parent = new Int32Array(this.cap);
 		this.name = new Int32Array(this.cap);
 		this.self = new Float64Array(this.cap);
+		if (diff) this.before = new Float64Array(this.cap);
 		this.table = new Int32Array(2 * this.cap).fill(-1);
 	}
+	// add adds node i of tree t's own values to node c.
+	Builder.prototype.add = function (c, t, i) {
+		this.self[c] += t.self(i);
+		if (diff) this.before[c] += t.selfBefore(i);
+	};
 	Builder.prototype.hash = function (p, nm) {
 		return (Math.imul(p, 0x9e3779b1) ^ Math.imul(nm + 0x7f4a7c15, 0x85ebca6b)) >>> 0;
 	};
@@ -149,6 +308,11 @@
 		this.parent = p;
 		this.name = nm;
 		this.self = s;
+		if (diff) {
+			var b = new Float64Array(this.cap);
+			b.set(this.before);
+			this.before = b;
+		}
 		this.table = new Int32Array(2 * this.cap).fill(-1);
 		var mask = this.table.length - 1;
 		for (var c = 1; c < this.n; c++) {
@@ -166,9 +330,10 @@
 		for (var k = 0; k < byParent.length; k++) first[par[byParent[k]] + 1]++;
 		for (k = 1; k <= n; k++) first[k] += first[k - 1];
 		var t = new Tree(n), stack = new Int32Array(n + 1), sp = 0;
-		var next = new Int32Array(n), index = new Int32Array(n), pos = 1;
+		var next = new Int32Array(n), pos = 1;
 		t.name[0] = nm[0];
-		t.self[0] = this.self[0];
+		t.total[0] = this.self[0];
+		if (diff) t.totalBefore[0] = this.before[0];
 		stack[sp++] = 0;
 		next[0] = first[0];
 		while (sp > 0) {
@@ -178,11 +343,10 @@
 				continue;
 			}
 			var c = byParent[next[top]++];
-			index[c] = pos;
 			t.name[pos] = nm[c];
-			t.parent[pos] = index[top];
 			t.depth[pos] = sp;
-			t.self[pos] = this.self[c];
+			t.total[pos] = this.self[c];
+			if (diff) t.totalBefore[pos] = this.before[c];
 			pos++;
 			stack[sp++] = c;
 			next[c] = first[c];
@@ -205,9 +369,50 @@
 	// The page holds the frames twice: those wide enough to see before
 	// zooming, first, so that the graph shows while the browser still
 	// reads the rest, then all of them, compressed, which replace them.
-	var base = decode(decodeBase64(document.getElementById("overview").textContent), meta.overview.nodes, meta.overview.maxDepth);
+	var base = decode(decodeBase64(document.getElementById("overview").textContent), meta.overview.nodes);
 	var complete = false;
 	marks.push(["overview", performance.now()]);
+	// loading reads all the frames as the browser reads them from the
+	// page, and meanwhile finds the value of those read that match the
+	// search: with its own value, a node counts if it or a node above it
+	// matches, which the nodes in preorder tell by their depth.
+	var loading = {
+		tree: new Tree(meta.nodes + 1),
+		search: null,
+		matched: function () {
+			var t = this.tree, q = this.search, m = fullMask();
+			if (q === null || q.mask !== m) q = this.search = { mask: m, upto: 1, value: 0, above: new Uint8Array(meta.maxDepth + 2) };
+			for (var i = q.upto, n = this.reader.next; i < n; i++) {
+				var d = t.depth[i], hit = q.above[d - 1] || m[t.name[i]];
+				q.above[d] = hit;
+				if (hit) q.value += t.total[i];
+			}
+			q.upto = this.reader.next;
+			return q.value;
+		},
+		progress: function () { return Math.floor(100 * (this.reader.next - 1) / Math.max(1, meta.nodes)) + "%"; },
+	};
+	loading.reader = new FrameReader(loading.tree, function () {
+		if (loading.reader.next !== meta.nodes + 1) throw new Error("flame viewer: " + (loading.reader.next - 1) + " frames of " + meta.nodes);
+		marks.push(["decoded", performance.now()]);
+		var zoomPath = pathOf(main.tree, main.zoom);
+		base = loading.tree.finish();
+		loading = { search: null };
+		complete = true;
+		listTasks();
+		current = derive();
+		main.set(current, main.inverted);
+		main.zoom = findNode(current, zoomPath);
+		if (sandwichPanels) openSandwich(sandwichPanels.name);
+		renderAll();
+		updateResetButton();
+		status.textContent = current.n.toLocaleString("en-US") + " frames";
+		window.flameViewer.complete = performance.now();
+	});
+	loading.reader.onChunk = function () {
+		if (searchMask) updateMatched();
+		status.textContent = "reading all frames: " + loading.progress();
+	};
 	var nameIndex = null;
 	function nameID(s, color) {
 		if (nameIndex === null) {
@@ -232,14 +437,15 @@
 	function derive() {
 		var src = view.range ? rangeTree(view.range) : base;
 		if (!view.task && !view.group && !view.hide && !view.merge) return src;
-		var b = new Builder(), map = new Int32Array(src.n), cut = new Uint8Array(src.n);
+		// map and cut are, by depth, what the nodes open became: a node
+		// of the new tree, and whether a merged frame took them in.
+		var b = new Builder(), map = new Int32Array(src.maxDepth + 2), cut = new Uint8Array(src.maxDepth + 2);
 		var hide = view.hide, merge = view.merge, hidden = null, merged = null;
 		if (hide) hidden = names.map(function (s) { return hide.test(s); });
 		if (merge) merged = names.map(function (s) { return merge.test(s); });
-		map[0] = 0;
-		b.self[0] += src.self[0];
+		b.add(0, src, 0);
 		for (var i = 1; i < src.n; i++) {
-			var p = src.parent[i], nm = src.name[i];
+			var d = src.depth[i], nm = src.name[i], p = d - 1;
 			if (src.depth[i] === 1) {
 				var task = taskOf(nm);
 				if (view.task && !(task && taskMatches(task, view.task))) {
@@ -248,8 +454,9 @@
 				}
 				if (task && view.group) {
 					if (view.group === "none") {
-						map[i] = 0;
-						b.self[0] += src.self[i];
+						map[d] = 0;
+						cut[d] = 0;
+						b.add(0, src, i);
 						continue;
 					}
 					var s = view.group === "process" ? task.comm + "-" + task.pid : task.comm;
@@ -257,16 +464,14 @@
 					if (!taskOf(nm)) tasks[nm] = { comm: task.comm, pid: view.group === "process" ? task.pid : -1, tid: -1 };
 				}
 			}
-			if (cut[p]) {
-				map[i] = map[p];
-				cut[i] = 1;
-			} else if (hidden && hidden[nm]) {
-				map[i] = map[p];
+			cut[d] = cut[p];
+			if (cut[p] || hidden && hidden[nm]) {
+				map[d] = map[p];
 			} else {
-				map[i] = b.child(map[p], nm);
-				if (merged && merged[nm]) cut[i] = 1;
+				map[d] = b.child(map[p], nm);
+				if (merged && merged[nm]) cut[d] = 1;
 			}
-			b.self[map[i]] += src.self[i];
+			b.add(map[d], src, i);
 		}
 		return b.tree();
 	}
@@ -282,22 +487,27 @@
 	// called it) and the callees of the function named nm, over its
 	// outermost calls: a recursive call counts once.
 	function sandwich(t, nm) {
+		// path is the names of the nodes open, map what they became
+		// among the callees: both by depth.
 		var callers = new Builder(), callees = new Builder();
-		var map = new Int32Array(t.n), end = -1;
+		var path = new Int32Array(t.maxDepth + 2), map = new Int32Array(t.maxDepth + 2), end = -1;
 		callers.name[0] = callees.name[0] = nm;
 		for (var i = 1; i < t.n; i++) {
+			var d = t.depth[i];
+			path[d] = t.name[i];
 			if (i < end) {
-				map[i] = callees.child(map[t.parent[i]], t.name[i]);
-				callees.self[map[i]] += t.self[i];
+				map[d] = callees.child(map[d - 1], t.name[i]);
+				callees.add(map[d], t, i);
 				continue;
 			}
 			if (t.name[i] !== nm) continue;
 			end = t.end[i];
-			map[i] = 0;
-			callees.self[0] += t.self[i];
+			map[d] = 0;
+			callees.add(0, t, i);
 			var c = 0;
-			for (var a = t.parent[i]; a > 0; a = t.parent[a]) c = callers.child(c, t.name[a]);
+			for (var a = d - 1; a > 0; a--) c = callers.child(c, path[a]);
 			callers.self[c] += t.total[i];
+			if (diff) callers.before[c] += t.totalBefore[i];
 		}
 		var up = callers.tree(), down = callees.tree();
 		up.name[0] = down.name[0] = nm;
@@ -361,19 +571,22 @@
 	// of narrower ones merged. node is -1 for a merged run.
 	Panel.prototype.layout = function () {
 		var t = this.tree, z = this.zoom, width = this.width, inner = width - 2 * pad;
-		var rx = [], rw = [], rd = [], rn = [], rv = [], rc = [];
+		var rx = [], rw = [], rd = [], rn = [], rv = [], rc = [], rh = [];
+		// A merged run that holds frames matching the search is drawn as
+		// one, a pixel wide at least.
+		var m = searchMask && fullMask();
 		var scale = t.total[z] > 0 ? inner / t.total[z] : 0;
-		for (var a = t.parent[z], chain = []; z > 0 && a >= 0; a = a > 0 ? t.parent[a] : -1) chain.push(a);
+		var chain = t.ancestors(z);
 		chain.forEach(function (a) {
-			rx.push(pad); rw.push(inner); rd.push(t.depth[a]); rn.push(a); rv.push(t.total[a]); rc.push(1);
+			rx.push(pad); rw.push(inner); rd.push(t.depth[a]); rn.push(a); rv.push(t.total[a]); rc.push(1); rh.push(0);
 		});
 		var maxD = t.maxDepth + 2;
 		var cursor = new Float64Array(maxD + 1);
-		var pendX = new Float64Array(maxD + 1), pendV = new Float64Array(maxD + 1), pendN = new Int32Array(maxD + 1);
+		var pendX = new Float64Array(maxD + 1), pendV = new Float64Array(maxD + 1), pendN = new Int32Array(maxD + 1), pendH = new Float64Array(maxD + 1);
 		var deepest = t.depth[z];
 		function flush(d) {
-			if (pendN[d] > 0 && pendV[d] * scale >= 1) {
-				rx.push(pad + pendX[d] * scale); rw.push(pendV[d] * scale); rd.push(d); rn.push(-1); rv.push(pendV[d]); rc.push(pendN[d]);
+			if (pendN[d] > 0 && (pendV[d] * scale >= 1 || pendH[d] > 0)) {
+				rx.push(pad + pendX[d] * scale); rw.push(Math.max(1, pendV[d] * scale)); rd.push(d); rn.push(-1); rv.push(pendV[d]); rc.push(pendN[d]); rh.push(pendH[d]);
 				if (d > deepest) deepest = d;
 			}
 			pendN[d] = 0;
@@ -390,18 +603,19 @@
 					pendN[d]++;
 				} else {
 					flush(d);
-					pendX[d] = x; pendV[d] = v; pendN[d] = 1;
+					pendX[d] = x; pendV[d] = v; pendN[d] = 1; pendH[d] = 0;
 				}
+				if (m) pendH[d] += hitValue(t, i, m);
 				i = t.end[i];
 				continue;
 			}
 			if (pendN[d] > 0) flush(d);
-			rx.push(pad + x * scale); rw.push(v * scale); rd.push(d); rn.push(i); rv.push(v); rc.push(1);
+			rx.push(pad + x * scale); rw.push(v * scale); rd.push(d); rn.push(i); rv.push(v); rc.push(1); rh.push(0);
 			if (d > deepest) deepest = d;
 			i++;
 		}
 		for (d = 0; d <= maxD; d++) if (pendN[d] > 0) flush(d);
-		this.r = { x: rx, w: rw, d: rd, n: rn, v: rv, c: rc, chain: chain.length };
+		this.r = { x: rx, w: rw, d: rd, n: rn, v: rv, c: rc, h: rh, chain: chain.length };
 		this.rows = deepest + 1;
 		// Rows of rects in x order, to find the one under the mouse.
 		var rows = [];
@@ -430,9 +644,10 @@
 			var n = r.n[k], x = r.x[k], w = r.w[k], y = this.y(r.d[k]);
 			var nm = n >= 0 ? t.name[n] : -1;
 			ctx.globalAlpha = k < r.chain ? 0.55 : 1;
-			if (n < 0) ctx.fillStyle = "#cfcfc4";
+			if (n < 0) ctx.fillStyle = r.h[k] > 0 ? searchColor : "#cfcfc4";
 			else if (match && n > 0 && match[nm]) ctx.fillStyle = searchColor;
 			else if (n === 0) ctx.fillStyle = "#e0e0e0";
+			else if (diff) ctx.fillStyle = diffColor(t.delta(n), t.maxDelta);
 			else if (t.depth[n] === 1 && taskOf(nm)) ctx.fillStyle = "#b8b8d8";
 			else ctx.fillStyle = colorOf(nm);
 			ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), frameH - 1);
@@ -471,10 +686,13 @@
 		var total = t.total[0], zt = t.total[this.zoom];
 		if (n < 0) {
 			text = r.c[k] + " frames under a pixel wide (" + count(r.v[k]) + " " + meta.countName + ", " + pct(r.v[k], total) + ")";
+			if (r.h[k] > 0) text += "; matching the search: " + count(r.h[k]) + " " + meta.countName + ", " + pct(r.h[k], total);
 		} else {
 			text = meta.nameType + " " + names[t.name[n]] + " (" + count(t.total[n]) + " " + meta.countName + ", " + pct(t.total[n], total);
 			if (this.zoom > 0 && k >= r.chain) text += ", " + pct(t.total[n], zt) + " of the zoomed frame";
-			text += "; self " + count(t.self[n]) + ")";
+			text += "; self " + count(t.self(n));
+			if (diff) text += "; " + (t.delta(n) >= 0 ? "+" : "") + pct(t.delta(n), total);
+			text += ")";
 		}
 		showDetails(text, e);
 		hovered = n >= 0 ? { panel: this, node: n } : null;
@@ -495,9 +713,9 @@
 	// pathOf is the names from the root to node n; findNode the node a
 	// path leads to in another tree (as far as it goes).
 	function pathOf(t, n) {
-		var p = [];
-		for (; n > 0; n = t.parent[n]) p.push(t.name[n]);
-		return p.reverse();
+		var p = t.ancestors(n).map(function (a) { return t.name[a]; });
+		p.pop();
+		return p.reverse().concat(n > 0 ? [t.name[n]] : []);
 	}
 	function findNode(t, path) {
 		var n = 0;
@@ -638,25 +856,51 @@
 			}
 		}
 		if (searchRe) searchMask = new Uint8Array(names.map(function (n) { return searchRe.test(n) ? 1 : 0; }));
+		loading.search = null;
 		renderAll();
 	}
 
+	// fullMask is the search's mask of names, names added since included.
+	function fullMask() {
+		if (searchMask.length < names.length) searchMask = new Uint8Array(names.map(function (n) { return searchRe.test(n) ? 1 : 0; }));
+		return searchMask;
+	}
+
+	// hitValue is the value of the frames that match m in node i's
+	// subtree, i included, a match inside a match counted once.
+	function hitValue(t, i, m) {
+		var v = 0, end = t.end[i], name = t.name, total = t.total, ends = t.end;
+		while (i < end) {
+			if (m[name[i]]) {
+				v += total[i];
+				i = ends[i];
+			} else i++;
+		}
+		return v;
+	}
+
 	// updateMatched shows the share of the value in stacks through a
-	// matching frame: a match inside a match counts once.
+	// matching frame. Until all the frames are read it is that of the
+	// frames read, a share the whole can only exceed, said so.
 	function updateMatched() {
 		if (!searchMask) {
 			matchedText.textContent = "";
 			return;
 		}
-		if (searchMask.length < names.length) searchMask = new Uint8Array(names.map(function (n) { return searchRe.test(n) ? 1 : 0; }));
-		var t = sandwichPanels ? sandwichPanels.down.tree : current, v = 0, m = searchMask;
-		for (var i = 1; i < t.n;) {
-			if (m[t.name[i]]) {
-				v += t.total[i];
-				i = t.end[i];
-			} else i++;
+		var t = sandwichPanels ? sandwichPanels.down.tree : current, m = fullMask();
+		// Not the root: the callees' root is the function itself.
+		var v = t.n > 1 ? hitValue(t, 1, m) : 0;
+		for (var i = t.n > 1 ? t.end[1] : 1; i < t.n; i = t.end[i]) v += hitValue(t, i, m);
+		if (!complete) {
+			// The overview's frames are whole: a match among them counts
+			// all its value, one in narrower frames is missed.
+			if (t === base) v = Math.max(v, loading.matched());
+			matchedText.textContent = "Matched: at least " + pct(v, t.total[0]) + " (" + loading.progress() + " of the frames read)";
+			return;
 		}
-		matchedText.textContent = "Matched: " + pct(v, t.total[0]);
+		var text = "Matched: " + pct(v, t.total[0]);
+		if (!sandwichPanels && main.zoom > 0) text += ", " + pct(hitValue(t, main.zoom, m), t.total[main.zoom]) + " of the zoomed frame";
+		matchedText.textContent = text;
 	}
 
 	function openSandwich(nm) {
@@ -804,26 +1048,19 @@
 	updateResetButton();
 	status.textContent = "reading all frames...";
 
-	// The script after the full data calls this.
+	// The script after each piece of the frames calls flameViewerData,
+	// the one after the last flameViewerComplete.
+	var pieces = document.getElementsByClassName("frames");
+	window.flameViewerData = function () {
+		while (pieces.length > 0) {
+			loading.reader.write(decodeBase64(pieces[0].textContent));
+			pieces[0].remove();
+		}
+	};
 	window.flameViewerComplete = function () {
-		var data = document.getElementById("nodes");
+		window.flameViewerData();
 		marks.push(["parsed", performance.now()]);
-		inflate(decodeBase64(data.textContent)).then(function (bytes) {
-			marks.push(["inflated", performance.now()]);
-			data.textContent = "";
-			var zoomPath = pathOf(main.tree, main.zoom);
-			base = decode(bytes, meta.nodes, meta.maxDepth);
-			complete = true;
-			marks.push(["decoded", performance.now()]);
-			listTasks();
-			current = derive();
-			main.set(current, main.inverted);
-			main.zoom = findNode(current, zoomPath);
-			renderAll();
-			updateResetButton();
-			status.textContent = current.n.toLocaleString("en-US") + " frames";
-			window.flameViewer.complete = performance.now();
-		});
+		loading.reader.close();
 	};
 	// For tests and for pages that embed the viewer. painted is when the
 	// first drawing reached the screen, in ms from the start of the load.
