@@ -39,10 +39,12 @@ type drawn struct {
 	Depth int     `json:"d"`
 	Value float64 `json:"v"`
 	Node  int     `json:"n"`
+	// Hit is the value matching the search in a merged run.
+	Hit float64 `json:"h"`
 }
 
 const readDrawn = `(() => { const p = flameViewer.panel(), r = p.r, t = p.tree;
-	return r.x.map((x, k) => ({name: r.n[k] >= 0 ? flameViewer.names[t.name[r.n[k]]] : "", x: x, w: r.w[k], d: r.d[k], v: r.v[k], n: r.n[k]})); })()`
+	return r.x.map((x, k) => ({name: r.n[k] >= 0 ? flameViewer.names[t.name[r.n[k]]] : "", x: x, w: r.w[k], d: r.d[k], v: r.v[k], n: r.n[k], h: r.h[k]})); })()`
 
 // The HTML viewer draws the same frames as the stacks give, zooms on a
 // click, searches, filters by task, hides and merges frames, and shows a

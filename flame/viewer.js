@@ -639,12 +639,16 @@
 		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
 		ctx.font = font;
 		ctx.textBaseline = "middle";
-		var r = this.r, t = this.tree, match = searchMask;
+		var r = this.r, t = this.tree, match = searchMask, hits = [];
 		for (var k = 0; k < r.x.length; k++) {
 			var n = r.n[k], x = r.x[k], w = r.w[k], y = this.y(r.d[k]);
 			var nm = n >= 0 ? t.name[n] : -1;
+			if (n < 0 && r.h[k] > 0) {
+				hits.push(k);
+				continue;
+			}
 			ctx.globalAlpha = k < r.chain ? 0.55 : 1;
-			if (n < 0) ctx.fillStyle = r.h[k] > 0 ? searchColor : "#cfcfc4";
+			if (n < 0) ctx.fillStyle = "#cfcfc4";
 			else if (match && n > 0 && match[nm]) ctx.fillStyle = searchColor;
 			else if (n === 0) ctx.fillStyle = "#e0e0e0";
 			else if (diff) ctx.fillStyle = diffColor(t.delta(n), t.maxDelta);
@@ -659,7 +663,11 @@
 				}
 			}
 		}
+		// Merged runs that hold a match, over their neighbours: a run of
+		// a pixel may be wider than the frames it stands for.
 		ctx.globalAlpha = 1;
+		ctx.fillStyle = searchColor;
+		hits.forEach(function (k) { ctx.fillRect(r.x[k], this.y(r.d[k]), r.w[k], frameH - 1); }, this);
 		if (this.h) this.h.textContent = this.heading;
 	};
 	Panel.prototype.at = function (e) {
@@ -755,6 +763,7 @@
 	var hideBox = el("input", { id: "hide", type: "text", placeholder: "Hide frames (regex)", title: "Frames whose names match are left out: their callees take their place" }, bar);
 	var mergeBox = el("input", { id: "merge", type: "text", placeholder: "Merge callees into (regex)", title: "Frames whose names match absorb their callees" }, bar);
 	var sandwichButton = el("button", { id: "sandwich", text: "Callers/callees", title: "Of the frame last hovered over (or shift-click a frame)" }, bar);
+	if (diff) el("span", { id: "legend", text: "Red grew, blue shrank" + (diff.sign < 0 ? " (negated)" : "") + (diff.scale !== 1 ? "; before scaled to the same total" : "") }, bar);
 	var status = el("span", { id: "status" }, bar);
 	var timelineBox = el("div", { id: "timeline" }, header);
 	var panels = el("div", { id: "panels" }, document.body);
