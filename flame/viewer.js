@@ -3,28 +3,11 @@
 // frame of the profile (see WriteHTML for the encoding); the viewer draws
 // on canvases only the frames at least a pixel wide, merging runs of
 // narrower ones, so that drawing costs what is visible, not what is there.
-(function () {
-	var marks = [["start", performance.now()]];
-	var meta = JSON.parse(document.getElementById("meta").textContent);
-	var names = meta.names.slice();
-	// A name's color, made when first drawn: most names never are.
-	var colors = new Array(names.length);
-	function colorOf(id) {
-		var c = colors[id];
-		if (c === undefined) c = colors[id] = "#" + meta.colors.substr(6 * id, 6);
-		return c;
-	}
-	// diffColor colors a frame by its change, as the SVG does: red grew,
-	// blue shrank, the deeper the more, relative to the largest change.
-	function diffColor(delta, maxDelta) {
-		if (maxDelta === 0 || delta === 0) return "rgb(250,250,250)";
-		var v = Math.round(210 - 210 * Math.min(1, Math.abs(delta) / maxDelta));
-		return delta > 0 ? "rgb(255," + v + "," + v + ")" : "rgb(" + v + "," + v + ",255)";
-	}
-	var fontSize = meta.fontSize, frameH = meta.frameHeight, pad = 10;
-	var font = fontSize + "px " + JSON.stringify(meta.fontType) + ", \"DejaVu Sans\", sans-serif";
-	var searchColor = "rgb(230,0,230)";
-
+// flameFrames is the code for the frames of a profile that both the page
+// and the worker that reads all its frames run: trees, and the readers of
+// the page's encodings of them. meta is the page's; nameCount tells how
+// many names there are.
+function flameFrames(meta, nameCount) {
 	// ---- trees ----------------------------------------------------------
 	// A tree is nodes in preorder, children in name order, as typed
 	// arrays: name, depth, value (of the node's subtree; its own until the
@@ -40,7 +23,7 @@
 	var Depths = ints(meta.maxDepth + 1), Values = values(meta.total), Befores = values(meta.totalBefore || 0);
 	function Tree(n) {
 		this.n = n;
-		this.name = new (ints(names.length))(n);
+		this.name = new (ints(nameCount()))(n);
 		this.depth = new Depths(n);
 		this.total = new Values(n);
 		this.end = new Int32Array(n);
@@ -75,6 +58,24 @@
 			for (i = 1; i < n; i++) t.maxDelta = Math.max(t.maxDelta, Math.abs(t.delta(i)));
 		}
 		return t;
+	};
+	// from makes a tree of the arrays of another's, made by a worker.
+	Tree.from = function (arrays) {
+		var t = Object.create(Tree.prototype);
+		for (var k in arrays) t[k] = arrays[k];
+		return t;
+	};
+	// arrays are a finished tree's, and their buffers, for a worker to
+	// give them away.
+	Tree.prototype.arrays = function () {
+		var a = { n: this.n, name: this.name, depth: this.depth, total: this.total, end: this.end, maxDepth: this.maxDepth };
+		if (diff) {
+			a.totalBefore = this.totalBefore;
+			a.maxDelta = this.maxDelta;
+		}
+		var buffers = [];
+		for (var k in a) if (a[k].buffer) buffers.push(a[k].buffer);
+		return { arrays: a, buffers: buffers };
 	};
 	// delta is a frame's change in a differential profile.
 	Tree.prototype.delta = function (i) {
@@ -176,6 +177,7 @@
 	FrameReader.prototype.push = function (bytes) {
 		this.pieces.push(bytes);
 		this.have += bytes.length;
+		var chunks = 0;
 		for (;;) {
 			if (this.need < 0) {
 				// The section's length, a varint, is in its first bytes.
@@ -190,11 +192,14 @@
 			var b = this.join(this.need), r = new Varints(b);
 			r.next();
 			if (this.callees === null) this.readCallees(r);
-			else this.readChunk(r);
+			else {
+				this.readChunk(r);
+				chunks++;
+			}
 			this.take(this.need);
 			this.need = -1;
 		}
-		if (this.onChunk) this.onChunk();
+		if (chunks > 0 && this.onChunk) this.onChunk();
 	};
 	// join is the first n bytes waiting, in one array.
 	FrameReader.prototype.join = function (n) {
@@ -250,6 +255,80 @@
 		this.prev = prev;
 		this.next = to;
 	};
+
+	return { Tree: Tree, decode: decode, decodeBase64: decodeBase64, FrameReader: FrameReader };
+}
+
+// flameFrameWorker reads all the frames of a page, beside the page, and
+// tells it with post: first the page's meta, then the pieces of the
+// base64 text of the frames, then a close. After each chunk of frames it
+// posts how many it has read and, when a search was given, the value of
+// those that match it; at the end the arrays of the finished tree.
+//
+// A node read counts for the search if it or a node above it matches,
+// which the nodes in preorder tell by their depth; with its own value,
+// the sum is what the whole can only exceed.
+function flameFrameWorker(post) {
+	var meta, frames, tree, reader, search = null;
+	function report() {
+		var m = { read: reader.next - 1 };
+		if (search) {
+			for (var i = search.upto; i < reader.next; i++) {
+				var d = tree.depth[i], hit = search.above[d - 1] || search.mask[tree.name[i]];
+				search.above[d] = hit;
+				if (hit) search.value += tree.total[i];
+			}
+			search.upto = reader.next;
+			m.search = search.id;
+			m.matched = search.value;
+		}
+		post(m);
+	}
+	return function (m) {
+		if (m.meta) {
+			meta = m.meta;
+			frames = flameFrames(meta, function () { return meta.names; });
+			tree = new frames.Tree(meta.nodes + 1);
+			reader = new frames.FrameReader(tree, function () {
+				if (reader.next !== meta.nodes + 1) throw new Error("flame viewer: " + (reader.next - 1) + " frames of " + meta.nodes);
+				var a = tree.finish().arrays();
+				post({ done: a.arrays }, a.buffers);
+			});
+			reader.onChunk = report;
+		} else if (m.text) {
+			reader.write(frames.decodeBase64(m.text));
+		} else if (m.close) {
+			reader.close();
+		} else if (m.search !== undefined) {
+			search = m.mask ? { id: m.search, mask: m.mask, upto: 1, value: 0, above: new Uint8Array(meta.maxDepth + 2) } : null;
+			if (reader.callees) report();
+		}
+	};
+}
+
+(function () {
+	var marks = [["start", performance.now()]];
+	var meta = JSON.parse(document.getElementById("meta").textContent);
+	var names = meta.names.slice();
+	var frames = flameFrames(meta, function () { return names.length; });
+	var Tree = frames.Tree, diff = meta.diff;
+	// A name's color, made when first drawn: most names never are.
+	var colors = new Array(names.length);
+	function colorOf(id) {
+		var c = colors[id];
+		if (c === undefined) c = colors[id] = "#" + meta.colors.substr(6 * id, 6);
+		return c;
+	}
+	// diffColor colors a frame by its change, as the SVG does: red grew,
+	// blue shrank, the deeper the more, relative to the largest change.
+	function diffColor(delta, maxDelta) {
+		if (maxDelta === 0 || delta === 0) return "rgb(250,250,250)";
+		var v = Math.round(210 - 210 * Math.min(1, Math.abs(delta) / maxDelta));
+		return delta > 0 ? "rgb(255," + v + "," + v + ")" : "rgb(" + v + "," + v + ",255)";
+	}
+	var fontSize = meta.fontSize, frameH = meta.frameHeight, pad = 10;
+	var font = fontSize + "px " + JSON.stringify(meta.fontType) + ", \"DejaVu Sans\", sans-serif";
+	var searchColor = "rgb(230,0,230)";
 
 	var rank = null; // a name's place in sorted order
 	function ranks() {
@@ -369,50 +448,54 @@
 	// The page holds the frames twice: those wide enough to see before
 	// zooming, first, so that the graph shows while the browser still
 	// reads the rest, then all of them, compressed, which replace them.
-	var base = decode(decodeBase64(document.getElementById("overview").textContent), meta.overview.nodes);
+	var base = frames.decode(frames.decodeBase64(document.getElementById("overview").textContent), meta.overview.nodes);
 	var complete = false;
 	marks.push(["overview", performance.now()]);
-	// loading reads all the frames as the browser reads them from the
-	// page, and meanwhile finds the value of those read that match the
-	// search: with its own value, a node counts if it or a node above it
-	// matches, which the nodes in preorder tell by their depth.
-	var loading = {
-		tree: new Tree(meta.nodes + 1),
-		search: null,
-		matched: function () {
-			var t = this.tree, q = this.search, m = fullMask();
-			if (q === null || q.mask !== m) q = this.search = { mask: m, upto: 1, value: 0, above: new Uint8Array(meta.maxDepth + 2) };
-			for (var i = q.upto, n = this.reader.next; i < n; i++) {
-				var d = t.depth[i], hit = q.above[d - 1] || m[t.name[i]];
-				q.above[d] = hit;
-				if (hit) q.value += t.total[i];
-			}
-			q.upto = this.reader.next;
-			return q.value;
-		},
-		progress: function () { return Math.floor(100 * (this.reader.next - 1) / Math.max(1, meta.nodes)) + "%"; },
-	};
-	loading.reader = new FrameReader(loading.tree, function () {
-		if (loading.reader.next !== meta.nodes + 1) throw new Error("flame viewer: " + (loading.reader.next - 1) + " frames of " + meta.nodes);
-		marks.push(["decoded", performance.now()]);
-		var zoomPath = pathOf(main.tree, main.zoom);
-		base = loading.tree.finish();
-		loading = { search: null };
-		complete = true;
-		listTasks();
-		current = derive();
-		main.set(current, main.inverted);
-		main.zoom = findNode(current, zoomPath);
-		if (sandwichPanels) openSandwich(sandwichPanels.name);
-		renderAll();
-		updateResetButton();
-		status.textContent = current.n.toLocaleString("en-US") + " frames";
-		window.flameViewer.complete = performance.now();
-	});
-	loading.reader.onChunk = function () {
+	// loading is what the worker that reads all the frames told last: how
+	// many it has read, and for the search of the id it was last told, the
+	// value of those that match.
+	var loading = { read: 0, search: 0, matched: 0 };
+	loading.progress = function () { return Math.floor(100 * this.read / Math.max(1, meta.nodes)) + "%"; };
+	var toWorker = startWorker(function (m) {
+		if (m.done) {
+			marks.push(["decoded", performance.now()]);
+			var zoomPath = pathOf(main.tree, main.zoom);
+			base = Tree.from(m.done);
+			complete = true;
+			listTasks();
+			current = derive();
+			main.set(current, main.inverted);
+			main.zoom = findNode(current, zoomPath);
+			if (sandwichPanels) openSandwich(sandwichPanels.name);
+			renderAll();
+			updateResetButton();
+			status.textContent = current.n.toLocaleString("en-US") + " frames";
+			window.flameViewer.complete = performance.now();
+			return;
+		}
+		loading.read = m.read;
+		if (m.search) {
+			loading.matched = m.matched;
+			loading.search = m.search;
+		}
 		if (searchMask) updateMatched();
 		status.textContent = "reading all frames: " + loading.progress();
-	};
+	});
+	toWorker({ meta: { nodes: meta.nodes, maxDepth: meta.maxDepth, total: meta.total, totalBefore: meta.totalBefore, diff: meta.diff, names: meta.names.length } });
+
+	// startWorker starts the worker that reads all the frames, and returns
+	// the function that sends it a message. Where a page opened from a file
+	// may not start workers, the frames are read here instead.
+	function startWorker(receive) {
+		var code = "\"use strict\";\n" + flameFrames + "\nvar receive = (" + flameFrameWorker + ")(function (m, buffers) { postMessage(m, buffers || []); });\nonmessage = function (e) { receive(e.data); };\n";
+		try {
+			var w = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
+			w.onmessage = function (e) { receive(e.data); };
+			return function (m) { w.postMessage(m); };
+		} catch (e) {
+			return flameFrameWorker(receive);
+		}
+	}
 	var nameIndex = null;
 	function nameID(s, color) {
 		if (nameIndex === null) {
@@ -823,7 +906,7 @@
 	var main = new Panel(panels, false);
 	var sandwichPanels = null;
 	var current = base;
-	var searchMask = null, searchRe = null;
+	var searchMask = null, searchRe = null, searchID = 0;
 
 	function renderAll() {
 		if (sandwichPanels) {
@@ -865,7 +948,8 @@
 			}
 		}
 		if (searchRe) searchMask = new Uint8Array(names.map(function (n) { return searchRe.test(n) ? 1 : 0; }));
-		loading.search = null;
+		searchID++;
+		if (!complete) toWorker({ search: searchID, mask: searchMask });
 		renderAll();
 	}
 
@@ -903,7 +987,7 @@
 		if (!complete) {
 			// The overview's frames are whole: a match among them counts
 			// all its value, one in narrower frames is missed.
-			if (t === base) v = Math.max(v, loading.matched());
+			if (t === base && loading.search === searchID) v = Math.max(v, loading.matched);
 			matchedText.textContent = "Matched: at least " + pct(v, t.total[0]) + " (" + loading.progress() + " of the frames read)";
 			return;
 		}
@@ -1062,14 +1146,14 @@
 	var pieces = document.getElementsByClassName("frames");
 	window.flameViewerData = function () {
 		while (pieces.length > 0) {
-			loading.reader.write(decodeBase64(pieces[0].textContent));
+			toWorker({ text: pieces[0].textContent });
 			pieces[0].remove();
 		}
 	};
 	window.flameViewerComplete = function () {
 		window.flameViewerData();
 		marks.push(["parsed", performance.now()]);
-		loading.reader.close();
+		toWorker({ close: true });
 	};
 	// For tests and for pages that embed the viewer. painted is when the
 	// first drawing reached the screen, in ms from the start of the load.

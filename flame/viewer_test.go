@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"friday/flame"
@@ -229,5 +230,29 @@ func TestHTMLSearchWhileLoading(t *testing.T) {
 	waitComplete(t, p)
 	if got, want := chrometest.Eval[string](p, `document.getElementById("matched").textContent`), fmt.Sprintf("Matched: %.2f%%", exact); got != want {
 		t.Errorf("once read: %q, want %q", got, want)
+	}
+}
+
+// Where the browser starts no worker for a page opened from a file, the
+// page reads all the frames itself.
+func TestHTMLWithoutWorker(t *testing.T) {
+	stacks := readStacks(t, "testdata/cpu.folded")
+	tree := treeOf(stacks)
+	path := writeHTML(t, tree, flame.Options{})
+	p := chrometest.New(t, 1200, 800)
+	if _, err := chromedp.Call(p.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.Worker = undefined;`}); err != nil {
+		t.Fatal(err)
+	}
+	p.Open(path + "?s=Exec")
+	waitComplete(t, p)
+	if w := chrometest.Eval[bool](p, `window.Worker === undefined`); !w {
+		t.Fatal("the page has workers")
+	}
+	want := fmt.Sprintf("Matched: %.2f%%", expectedMatch(stacks, regexp.MustCompile("Exec")))
+	if got := chrometest.Eval[string](p, `document.getElementById("matched").textContent`); got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if n := chrometest.Eval[int](p, `flameViewer.tree().n`); n != tree.Len() {
+		t.Errorf("%d frames, want %d", n, tree.Len())
 	}
 }
