@@ -31,7 +31,7 @@ func stacksOf(b *testing.B, n int) []byte {
 
 func buildTree(b *testing.B, in []byte) *flame.Tree {
 	t := flame.NewTree()
-	r := folded.NewReader(bytes.NewReader(in), "stacks")
+	r := folded.NewReaderSize(bytes.NewReader(in), "stacks", int64(len(in)))
 	for r.Next() {
 		s := r.Stack()
 		t.Add(s.Frames, s.Same, s.Value, 0, false)
