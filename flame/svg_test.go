@@ -3,6 +3,7 @@ package flame_test
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,20 +33,30 @@ func readStacks(t *testing.T, path string) []stack {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []stack
-	r := folded.NewReader(f, path)
+	_, stacks := readTree(t, f)
+	return stacks
+}
+
+// readTree reads folded stacks into a tree, as friday flamegraph does, and
+// into a list.
+func readTree(t *testing.T, in io.Reader) (*flame.Tree, []stack) {
+	t.Helper()
+	tree := flame.NewTree()
+	var stacks []stack
+	r := folded.NewReader(in, "in")
 	for r.Next() {
 		s := r.Stack()
-		var fr []string
-		for _, b := range s.Frames {
-			fr = append(fr, string(b))
+		tree.Add(s.Frames, s.Same, s.Value, 0, false)
+		fs := make([]string, len(s.Frames))
+		for i, f := range s.Frames {
+			fs[i] = string(f)
 		}
-		out = append(out, stack{fr, s.Value})
+		stacks = append(stacks, stack{fs, s.Value})
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return tree, stacks
 }
 
 func treeOf(stacks []stack) *flame.Tree {

@@ -15,7 +15,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"friday/flame"
-	"friday/folded"
 	"friday/internal/chrometest"
 	"friday/internal/stackgen"
 )
@@ -124,18 +123,7 @@ func TestHTMLSearchMergedFrames(t *testing.T) {
 	for i := range 2000 {
 		fmt.Fprintf(&in, "main;small%d;leaf 1\n", i)
 	}
-	var stacks []stack
-	tree := flame.NewTree()
-	r := folded.NewReader(strings.NewReader(in.String()), "in")
-	for r.Next() {
-		s := r.Stack()
-		tree.Add(s.Frames, s.Same, s.Value, 0, false)
-		var fs []string
-		for _, f := range s.Frames {
-			fs = append(fs, string(f))
-		}
-		stacks = append(stacks, stack{fs, s.Value})
-	}
+	tree, stacks := readTree(t, strings.NewReader(in.String()))
 	p := chrometest.New(t, 1200, 600)
 	p.Open(writeHTML(t, tree, flame.Options{}))
 	waitComplete(t, p)
@@ -177,18 +165,7 @@ func TestHTMLSearchWhileLoading(t *testing.T) {
 	if err := stackgen.Write(&in, 40000, stackgen.Walks); err != nil {
 		t.Fatal(err)
 	}
-	var stacks []stack
-	tree := flame.NewTree()
-	r := folded.NewReader(&in, "in")
-	for r.Next() {
-		s := r.Stack()
-		tree.Add(s.Frames, s.Same, s.Value, 0, false)
-		var fs []string
-		for _, f := range s.Frames {
-			fs = append(fs, string(f))
-		}
-		stacks = append(stacks, stack{fs, s.Value})
-	}
+	tree, stacks := readTree(t, &in)
 	if tree.Len() < 300000 {
 		t.Fatalf("%d frames: too few for more than one chunk", tree.Len())
 	}
