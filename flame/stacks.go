@@ -9,13 +9,15 @@ import "slices"
 // come sorted in batches (package folded sorts them), each a run here;
 // stacks in no order are sorted here, a segment at a time.
 //
-// A stack is stored as the number of its first ids that are those of the
-// stack before (0 at the start of a run), then its value, then its other
-// ids: sorted stacks share most of their frames with the one before, and
-// a million of them take tens of megabytes.
+// A stack is a record of int32s: the number of its first ids that are
+// those of the stack before (0 at the start of a run), the number of its
+// other ids (with hasBeforeBit when it has a value before), its value in
+// two words, its value before in two more if any, then its other ids:
+// sorted stacks share most of their frames with the one before, and a
+// million of them take tens of megabytes.
 type stackStore struct {
-	// pages hold the stacks' records, which do not cross pages: a page
-	// is let go as soon as the merge has read it.
+	// pages hold the records, which do not cross pages: a merge that
+	// makes every node lets a page go as soon as it has read it.
 	pages [][]int32
 	runs  []storePos // where each run starts
 	// last is the stack stored last.
