@@ -3,6 +3,7 @@
 // frame of the profile (see WriteHTML for the encoding); the viewer draws
 // on canvases only the frames at least a pixel wide, merging runs of
 // narrower ones, so that drawing costs what is visible, not what is there.
+
 // flameFrames is the code for the frames of a profile that both the page
 // and the worker that reads all its frames run: trees, and the readers of
 // the page's encodings of them. meta is the page's; nameCount tells how
