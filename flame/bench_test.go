@@ -110,6 +110,7 @@ func BenchmarkViewer(b *testing.B) {
 				complete = append(complete, waitComplete(b, p))
 				search = append(search, chrometest.Eval[float64](p, `(() => { const t0 = performance.now(); flameViewer.search("Lookup.*Row"); return performance.now() - t0; })()`))
 			}
+			p.Screenshot(fmt.Sprintf("viewer-%d", n))
 			b.ReportMetric(median(paint), "ms/first-paint")
 			b.ReportMetric(median(complete), "ms/all-frames")
 			b.ReportMetric(median(search), "ms/search")
