@@ -38,6 +38,9 @@ type pageMeta struct {
 	Tasks    map[int32]taskInfo `json:"tasks"`
 	Nodes    int                `json:"nodes"`
 	MaxDepth int                `json:"maxDepth"`
+	// The values of all the stacks, after and before.
+	Total       int64 `json:"total"`
+	TotalBefore int64 `json:"totalBefore,omitempty"`
 	// Overview is the part of the tree wide enough to see unzoomed.
 	Overview struct {
 		Nodes    int `json:"nodes"`
@@ -46,6 +49,15 @@ type pageMeta struct {
 	// Timeline, when set, holds the time of each sample: the page then
 	// shows a heat map of them to pick a time range from.
 	Timeline json.RawMessage `json:"timeline,omitempty"`
+	// Diff is set for a differential tree.
+	Diff *diffInfo `json:"diff,omitempty"`
+}
+
+// diffInfo tells how a frame's change is found: its value less its value
+// before times Scale, times Sign.
+type diffInfo struct {
+	Scale float64 `json:"scale"`
+	Sign  float64 `json:"sign"`
 }
 
 type taskInfo struct {
@@ -57,15 +69,20 @@ type taskInfo struct {
 // WriteHTML writes a self-contained page that draws the tree on a canvas,
 // for profiles too large for an SVG: every frame is in it, frames under a
 // pixel wide are drawn merged, and the page filters, hides and merges
-// frames, and shows the callers and callees of a function.
+// frames, and shows the callers and callees of a function. A differential
+// tree's frames are colored by their change, as in the SVG.
 //
-// The nodes are in preorder, children by name, each three unsigned varints:
-// the index of its name, how many levels up from the node before it plus
-// one it sits (0 for a child of that node), and its own value (that of the
-// stacks ending at it). The page holds them twice: first the nodes wide
-// enough to be seen on a screen before zooming (one ten-thousandth of the
-// total), so that the browser draws the graph before it has read the
-// rest, then all of them, gzip-compressed. Both are base64.
+// The page holds the frames twice, as nodes in preorder, children by
+// name. First the overview: the nodes wide enough to be seen on a screen
+// before zooming (one ten-thousandth of the total), so that the browser
+// draws the graph before it has read the rest; each node is unsigned
+// varints, base64: the index of its name, how many levels up from the node
+// before it plus one it sits (0 for a child of that node), its own value
+// (that of the stacks ending at it), and in a differential tree its own
+// value before. Then all the nodes, as writeFrames encodes them, gzip
+// compressed, base64, in script elements a megabyte each, each followed by
+// a call that hands it to the page: the page reads them while the browser
+// still reads the file.
 func (t *Tree) WriteHTML(out io.Writer, o Options) error {
 	return t.writeHTML(out, o, nil)
 }
@@ -73,6 +90,10 @@ func (t *Tree) WriteHTML(out io.Writer, o Options) error {
 // overviewShare is the smallest share of the total that the overview
 // holds: a pixel on a screen ten thousand pixels wide.
 const overviewShare = 10000
+
+// dataChunk is the length of the base64 text of a script element of the
+// frames: a multiple of 4, so that each decodes alone.
+const dataChunk = 1 << 20
 
 func (t *Tree) writeHTML(out io.Writer, o Options, timeline json.RawMessage) error {
 	o = o.withDefaults()
@@ -83,7 +104,17 @@ func (t *Tree) writeHTML(out io.Writer, o Options, timeline json.RawMessage) err
 		Inverted: o.Inverted, FontSize: o.FontSize, FontType: o.FontType, Height: o.Height,
 		Names: make([]string, len(t.names)), Tasks: map[int32]taskInfo{},
 		Nodes: len(nodes) - 1, MaxDepth: int(slices.Max(depth)),
+		Total: t.Total(), TotalBefore: t.TotalBefore(),
 		Timeline: timeline,
+	}
+	if t.Diff() {
+		meta.Diff = &diffInfo{Scale: 1, Sign: 1}
+		if o.Normalize && t.TotalBefore() > 0 {
+			meta.Diff.Scale = float64(t.Total()) / float64(t.TotalBefore())
+		}
+		if o.Negate {
+			meta.Diff.Sign = -1
+		}
 	}
 	meta.Overview.Nodes = len(small) - 1
 	meta.Overview.MaxDepth = int(slices.Max(smallDepth))
@@ -123,13 +154,14 @@ func (t *Tree) writeHTML(out io.Writer, o Options, timeline json.RawMessage) err
 	if timeline != nil {
 		fmt.Fprintf(w, "</script>\n<script>\n%s", heatmap.Script)
 	}
-	fmt.Fprintf(w, "</script>\n<script>\n%s</script>\n<script type=\"application/octet-stream\" id=\"nodes\">", viewerScript)
-	b64 = base64.NewEncoder(base64.StdEncoding, w)
+	fmt.Fprintf(w, "</script>\n<script>\n%s</script>\n", viewerScript)
+	chunks := &scriptChunks{w: w}
+	b64 = base64.NewEncoder(base64.StdEncoding, chunks)
 	gz, err := gzip.NewWriterLevel(b64, gzip.BestSpeed)
 	if err != nil {
 		return err
 	}
-	if err := t.writeNodes(gz, nodes, depth); err != nil {
+	if err := t.writeFrames(gz, nodes, depth); err != nil {
 		return err
 	}
 	if err := gz.Close(); err != nil {
@@ -138,16 +170,54 @@ func (t *Tree) writeHTML(out io.Writer, o Options, timeline json.RawMessage) err
 	if err := b64.Close(); err != nil {
 		return err
 	}
-	w.WriteString("</script>\n<script>flameViewerComplete();</script>\n</body></html>\n")
+	chunks.end()
+	w.WriteString("<script>flameViewerComplete();</script>\n</body></html>\n")
 	return w.Flush()
 }
 
-// writeNodes writes nodes listed in preorder as WriteHTML describes.
+// scriptChunks writes text in script elements of dataChunk bytes, each
+// followed by a call of the page's flameViewerData.
+type scriptChunks struct {
+	w    *bufio.Writer
+	n    int
+	open bool
+}
+
+func (c *scriptChunks) Write(p []byte) (int, error) {
+	written := len(p)
+	for len(p) > 0 {
+		if !c.open {
+			c.w.WriteString(`<script type="application/octet-stream" class="frames">`)
+			c.open, c.n = true, 0
+		}
+		k := min(len(p), dataChunk-c.n)
+		c.w.Write(p[:k])
+		c.n += k
+		p = p[k:]
+		if c.n == dataChunk {
+			c.end()
+		}
+	}
+	return written, nil
+}
+
+func (c *scriptChunks) end() {
+	if c.open {
+		c.w.WriteString("</script>\n<script>flameViewerData()</script>\n")
+		c.open = false
+	}
+}
+
+// writeNodes writes the nodes of the overview, as WriteHTML describes.
 func (t *Tree) writeNodes(w io.Writer, nodes, depth []int32) error {
 	self := selfValues(nodes, depth, t.value)
+	var selfBefore []int64
+	if t.before != nil {
+		selfBefore = selfValues(nodes, depth, t.before)
+	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	prev := int32(0)
-	var buf [3 * binary.MaxVarintLen64]byte
+	var buf [4 * binary.MaxVarintLen64]byte
 	for i, n := range nodes {
 		if i == 0 {
 			continue
@@ -155,8 +225,92 @@ func (t *Tree) writeNodes(w io.Writer, nodes, depth []int32) error {
 		b := binary.AppendUvarint(buf[:0], uint64(t.nameOf(n)))
 		b = binary.AppendUvarint(b, uint64(prev+1-depth[i]))
 		b = binary.AppendUvarint(b, uint64(self[i]))
+		if selfBefore != nil {
+			b = binary.AppendUvarint(b, uint64(selfBefore[i]))
+		}
 		prev = depth[i]
 		bw.Write(b)
+	}
+	return bw.Flush()
+}
+
+// frameChunk is how many nodes a chunk of writeFrames holds.
+const frameChunk = 1 << 18
+
+// writeFrames writes all the nodes for the page: in columns, each a
+// kind of number, which compress far better than nodes one after the
+// other, and a node's name as its place among the callees of its parent's
+// name, most called first: a function calls few others, and its callees'
+// places are numbers of a few bits, where names are of fifteen or more.
+// All numbers are unsigned varints:
+//
+//   - the callees: their length in bytes, then for each name, in order,
+//     the number of its callees, then their names;
+//   - chunks of up to frameChunk nodes, each its length in bytes, then
+//     its number of nodes, then for each node how many levels up from the
+//     node before it plus one it sits, then for each its name's place
+//     among the callees of its parent's name, then each one's own value,
+//     and in a differential tree each one's own value before.
+//
+// The page reads each chunk as soon as it has all of it.
+func (t *Tree) writeFrames(w io.Writer, nodes, depth []int32) error {
+	self := selfValues(nodes, depth, t.value)
+	var selfBefore []int64
+	if t.before != nil {
+		selfBefore = selfValues(nodes, depth, t.before)
+	}
+	// parentName is the name of each node's parent.
+	parentName := make([]int32, len(nodes))
+	path := []int32{0}
+	calls := map[uint64]int32{}
+	for i, n := range nodes {
+		if i == 0 {
+			continue
+		}
+		path = append(path[:depth[i]], t.nameOf(n))
+		parentName[i] = path[depth[i]-1]
+		calls[uint64(parentName[i])<<32|uint64(t.nameOf(n))]++
+	}
+	callees := make([][]int32, len(t.names))
+	for k := range calls {
+		callees[k>>32] = append(callees[k>>32], int32(uint32(k)))
+	}
+	var buf []byte
+	buf = binary.AppendUvarint(buf, uint64(len(callees)))
+	for p, cs := range callees {
+		slices.SortFunc(cs, func(a, b int32) int {
+			ca, cb := calls[uint64(p)<<32|uint64(a)], calls[uint64(p)<<32|uint64(b)]
+			if ca != cb {
+				return int(cb - ca)
+			}
+			return int(a - b)
+		})
+		buf = binary.AppendUvarint(buf, uint64(len(cs)))
+		for i, c := range cs {
+			buf = binary.AppendUvarint(buf, uint64(c))
+			calls[uint64(p)<<32|uint64(c)] = int32(i)
+		}
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(binary.AppendUvarint(nil, uint64(len(buf))))
+	bw.Write(buf)
+	var levels, names, values, befores, head []byte
+	for from := 1; from < len(nodes); from += frameChunk {
+		to := min(from+frameChunk, len(nodes))
+		levels, names, values, befores = levels[:0], names[:0], values[:0], befores[:0]
+		for i := from; i < to; i++ {
+			levels = binary.AppendUvarint(levels, uint64(depth[i-1]+1-depth[i]))
+			names = binary.AppendUvarint(names, uint64(calls[uint64(parentName[i])<<32|uint64(t.nameOf(nodes[i]))]))
+			values = binary.AppendUvarint(values, uint64(self[i]))
+			if selfBefore != nil {
+				befores = binary.AppendUvarint(befores, uint64(selfBefore[i]))
+			}
+		}
+		n := binary.AppendUvarint(nil, uint64(to-from))
+		head = binary.AppendUvarint(head[:0], uint64(len(n)+len(levels)+len(names)+len(values)+len(befores)))
+		for _, b := range [][]byte{head, n, levels, names, values, befores} {
+			bw.Write(b)
+		}
 	}
 	return bw.Flush()
 }

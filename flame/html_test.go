@@ -39,10 +39,12 @@ type drawn struct {
 	Depth int     `json:"d"`
 	Value float64 `json:"v"`
 	Node  int     `json:"n"`
+	// Hit is the value matching the search in a merged run.
+	Hit float64 `json:"h"`
 }
 
 const readDrawn = `(() => { const p = flameViewer.panel(), r = p.r, t = p.tree;
-	return r.x.map((x, k) => ({name: r.n[k] >= 0 ? flameViewer.names[t.name[r.n[k]]] : "", x: x, w: r.w[k], d: r.d[k], v: r.v[k], n: r.n[k]})); })()`
+	return r.x.map((x, k) => ({name: r.n[k] >= 0 ? flameViewer.names[t.name[r.n[k]]] : "", x: x, w: r.w[k], d: r.d[k], v: r.v[k], n: r.n[k], h: r.h[k]})); })()`
 
 // The HTML viewer draws the same frames as the stacks give, zooms on a
 // click, searches, filters by task, hides and merges frames, and shows a
@@ -116,8 +118,36 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Errorf("process 880 has %v samples, want %d", got, want)
 	}
 	p.Screenshot("html-task")
+
+	// One thread of a process of two.
+	p.Do(chromedp.SetValue(chromedp.CSS("#task"), "t:2047"))
+	waitIdle(t, p)
+	want = 0
+	for _, s := range stacks {
+		if _, _, tid, _ := folded.Task(s.frames[0]); tid == 2047 {
+			want += s.value
+		}
+	}
+	if got := chrometest.Eval[float64](p, `flameViewer.tree().total[0]`); got != float64(want) || want == 0 {
+		t.Errorf("thread 2047 has %v samples, want %d", got, want)
+	}
 	p.Do(chromedp.SetValue(chromedp.CSS("#task"), ""))
 	waitIdle(t, p)
+
+	// Icicle: the root, drawn in the same color, moves to the top row.
+	rootAt := `(() => { const p = flameViewer.panel(); return [p.y(0), p.y(1)]; })()`
+	root := chrometest.Eval[[]float64](p, rootAt)
+	color := chrometest.Eval[string](p, fmt.Sprintf(`%s(600, %g)`, readPixel, root[0]+8))
+	p.Do(chromedp.Click(chromedp.CSS("#icicle")))
+	p.Screenshot("html-icicle")
+	icicle := chrometest.Eval[[]float64](p, rootAt)
+	if icicle[0] != 0 || icicle[1] <= icicle[0] || root[1] >= root[0] {
+		t.Errorf("rows of the root and its callees: %v, icicle %v", root, icicle)
+	}
+	if got := chrometest.Eval[string](p, fmt.Sprintf(`%s(600, %g)`, readPixel, icicle[0]+8)); got != color {
+		t.Errorf("icicle root drawn %s, was %s", got, color)
+	}
+	p.Do(chromedp.Click(chromedp.CSS("#icicle")))
 
 	// Hidden frames vanish, their callees take their place.
 	p.Do(chromedp.SendKeys(chromedp.CSS("#hide"), `^(main|webserver.*)$`+"\r"))

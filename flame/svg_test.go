@@ -3,10 +3,12 @@ package flame_test
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,20 +34,30 @@ func readStacks(t *testing.T, path string) []stack {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []stack
-	r := folded.NewReader(f, path)
+	_, stacks := readTree(t, f)
+	return stacks
+}
+
+// readTree reads folded stacks into a tree, as friday flamegraph does, and
+// into a list.
+func readTree(t *testing.T, in io.Reader) (*flame.Tree, []stack) {
+	t.Helper()
+	tree := flame.NewTree()
+	var stacks []stack
+	r := folded.NewReader(in, "in")
 	for r.Next() {
 		s := r.Stack()
-		var fr []string
-		for _, b := range s.Frames {
-			fr = append(fr, string(b))
+		tree.Add(s.Frames, s.Same, s.Value, 0, false)
+		fs := make([]string, len(s.Frames))
+		for i, f := range s.Frames {
+			fs[i] = string(f)
 		}
-		out = append(out, stack{fr, s.Value})
+		stacks = append(stacks, stack{fs, s.Value})
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return tree, stacks
 }
 
 func treeOf(stacks []stack) *flame.Tree {
@@ -315,4 +327,86 @@ func answerPrompt(t *testing.T, p *chrometest.Page, text string) {
 			return
 		}
 	}()
+}
+
+// Each palette keeps to its hues: hot reds to yellows, mem greens, io
+// blues (the root is grey in all).
+func TestSVGPalettes(t *testing.T) {
+	stacks := readStacks(t, "testdata/cpu.folded")
+	type bounds struct{ lo, hi [3]int }
+	for palette, want := range map[string]bounds{
+		"hot": {[3]int{205, 0, 0}, [3]int{255, 230, 55}},
+		"mem": {[3]int{0, 190, 30}, [3]int{60, 240, 120}},
+		"io":  {[3]int{80, 80, 190}, [3]int{140, 140, 245}},
+	} {
+		for _, f := range parseSVG(t, writeSVG(t, treeOf(stacks), flame.Options{Palette: palette}))[1:] {
+			r, g, b, err := parseHex(f.Rect.Fill)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := [3]int{int(r), int(g), int(b)}
+			for i := range c {
+				if c[i] < want.lo[i] || c[i] > want.hi[i] {
+					t.Errorf("%s: %s is %s", palette, f.Title, f.Rect.Fill)
+					break
+				}
+			}
+			if palette == "io" && c[0] != c[1] {
+				t.Errorf("io: %s is %s, not a blue", f.Title, f.Rect.Fill)
+			}
+		}
+	}
+}
+
+// Title, subtitle, count name and width are those asked for; an icicle
+// graph has its root at the top; hovering over a frame shows its name,
+// count and share of the whole.
+func TestSVGOptionsInBrowser(t *testing.T) {
+	stacks := readStacks(t, "testdata/cpu.folded")
+	var total int64
+	for _, s := range stacks {
+		total += s.value
+	}
+	o := flame.Options{Title: "Heap", Subtitle: "after a full GC", CountName: "bytes", Width: 900, Inverted: true}
+	path := writeSVG(t, treeOf(stacks), o)
+	p := chrometest.New(t, 1000, 700)
+	p.Open(path)
+	p.Screenshot("svg-icicle")
+	got := chrometest.Eval[[]string](p, `["title", "subtitle"].map(id => document.getElementById(id).textContent)
+		.concat([String(document.documentElement.getBoundingClientRect().width)])`)
+	if want := []string{"Heap", "after a full GC", "900"}; !slices.Equal(got, want) {
+		t.Errorf("title, subtitle, width: %q, want %q", got, want)
+	}
+	frames := chrometest.Eval[[]jsFrame](p, readFrames)
+	checkLabels(t, frames)
+	ys := chrometest.Eval[[]float64](p, `Array.from(document.querySelectorAll("#frames > g rect")).map(r => +r.getAttribute("y"))`)
+	for i, f := range frames {
+		if f.X < 10-0.01 || f.X+f.W > 890+0.01 {
+			t.Errorf("%s at %.1f, %.1f wide, outside the 900 px graph", f.Name, f.X, f.W)
+		}
+		if i > 0 && ys[i] <= ys[0] {
+			t.Errorf("%s at y %.0f, above the root at %.0f", f.Name, ys[i], ys[0])
+		}
+	}
+	for _, name := range []string{"all", "ExecutePlan", "vfs_read"} {
+		var value int64
+		for _, s := range stacks {
+			for _, f := range s.frames {
+				if displayName(f) == name {
+					value += s.value
+					break
+				}
+			}
+		}
+		if name == "all" {
+			value = total
+		}
+		box := chrometest.Eval[[]float64](p, fmt.Sprintf(`(() => { const g = Array.from(document.querySelectorAll("#frames > g")).find(g => g.querySelector("title").textContent.startsWith(%q + " (")); const b = g.querySelector("rect").getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; })()`, name))
+		p.Do(chromedp.MouseEvent("mouseMoved", box[0], box[1]))
+		details := chrometest.Eval[string](p, `document.getElementById("details").textContent`)
+		want := fmt.Sprintf("Function: %s (%d bytes, %.2f%%)", name, value, 100*float64(value)/float64(total))
+		if details != want {
+			t.Errorf("hover over %s: %q, want %q", name, details, want)
+		}
+	}
 }

@@ -4,7 +4,6 @@
 package flame
 
 import (
-	"runtime"
 	"slices"
 	"strings"
 )
@@ -12,151 +11,90 @@ import (
 // Tree is stacks merged by their common prefixes: node 0 is the root, all
 // the stacks; a node is a frame called from its parent's. Its memory is a
 // few arrays indexed by node, not a struct per node, for profiles with
-// millions of frames.
+// millions of frames. Stacks added are kept in sorted runs (see
+// stackStore) until the tree is first drawn or walked: they are then
+// merged into nodes in preorder, a node's children in name order.
 type Tree struct {
 	names   []string
 	nameIDs map[string]int32
 
-	// key holds a node's parent (high half) and name (low half): one
-	// array, so that finding a child touches one cache line, not two.
-	key column[uint64]
-	// value is the value of the stacks that end at the node until the
-	// tree is finished, then that of all the stacks through it; before is
-	// the same for the first profile of a differential one, nil until a
-	// stack has a value there. Most nodes end no stack: while the tree is
-	// built, the values wait in pending, a pair a stack added, until they
-	// outnumber the nodes (value is nil until then).
-	value, before *column[int64]
-	pending       []pendingValue
-	// children finds a node's child by name: an open-addressing table of
-	// node indexes (0 is free: the root is nobody's child).
-	children []int32
-	tags     []uint8
-	last     lastStack
+	// stacks holds the stacks until the tree is finished; added is the
+	// one added last, as name ids.
+	stacks *stackStore
+	added  []int32
 
-	finished bool
-	rank     []int32 // a name's place in sorted order, once finished
+	// key holds a node's parent (high half) and name (low half).
+	key column[uint64]
+	// value is the value of all the stacks through a node; before the
+	// same for the first profile of a differential one, nil if no stack
+	// had a value there.
+	value, before *column[int64]
+
+	finished   bool
+	built      int64   // the smallest value of the nodes kept
+	rank       []int32 // a name's place in name order
+	stackCount int
 }
 
 // NewTree returns an empty tree.
 func NewTree() *Tree {
-	t := &Tree{nameIDs: map[string]int32{}, children: make([]int32, 1024), tags: make([]uint8, 1024)}
+	t := &Tree{nameIDs: map[string]int32{}, stacks: &stackStore{}}
 	t.names = append(t.names, "all")
-	t.key.add(nodeKey(-1, 0))
 	return t
 }
 
 // Add adds a stack, frames root first (leaf first when reverse), with its
 // value. before is its value in the first profile of a differential one
-// (0 otherwise). Stacks are added before the tree is drawn or walked.
-func (t *Tree) Add(frames [][]byte, value, before int64, reverse bool) {
-	n := int32(0)
-	// Collapsers write stacks sorted, so a stack often starts as the one
-	// before did: the nodes of that common part are known already. The new
-	// stack is written over the last one: while they are the same, each
-	// frame overwrites itself.
-	last := &t.last
-	same := true
-	path := last.nodes[:0]
-	buf := last.buf[:0]
-	for i := range frames {
+// (0 otherwise). same says how many of the first frames are those of the
+// stack added before, as folded.Stack's Same does (0 when not known):
+// they are not looked up again. Stacks are added before the tree is drawn
+// or walked.
+func (t *Tree) Add(frames [][]byte, same int, value, before int64, reverse bool) {
+	if reverse {
+		same = 0
+	}
+	ids := t.added[:min(same, len(t.added), len(frames))]
+	for i := len(ids); i < len(frames); i++ {
 		f := frames[i]
 		if reverse {
 			f = frames[len(frames)-1-i]
 		}
-		if same && i < len(last.ends) && string(f) == string(last.buf[last.start(i):last.ends[i]]) {
-			n = last.nodes[i]
-		} else {
-			same = false
-			n = t.child(n, t.intern(f))
+		id, ok := t.nameIDs[string(f)]
+		if !ok {
+			id = t.newName(string(f))
 		}
-		path = append(path, n)
-		buf = append(buf, f...)
-		last.newEnds = append(last.newEnds, len(buf))
+		ids = append(ids, id)
 	}
-	last.nodes, last.buf = path, buf
-	last.ends, last.newEnds = last.newEnds, last.ends[:0]
-	t.addValue(n, value, before)
-}
-
-// lastStack is the stack Add added last: its frames' bytes one after the
-// other, where each ends, and its nodes.
-type lastStack struct {
-	buf           []byte
-	ends, newEnds []int
-	nodes         []int32
-}
-
-func (l *lastStack) start(i int) int {
-	if i == 0 {
-		return 0
-	}
-	return l.ends[i-1]
+	t.added = ids
+	t.store(ids, value, before)
 }
 
 // AddStrings is Add for frames held as strings.
 func (t *Tree) AddStrings(frames []string, value int64) {
-	n := int32(0)
+	ids := t.added[:0]
 	for _, f := range frames {
 		id, ok := t.nameIDs[f]
 		if !ok {
 			id = t.newName(f)
 		}
-		n = t.child(n, id)
+		ids = append(ids, id)
 	}
-	t.addValue(n, value, 0)
+	t.added = ids
+	t.store(ids, value, 0)
 }
 
-func (t *Tree) addValue(n int32, value, before int64) {
+func (t *Tree) store(ids []int32, value, before int64) {
 	if t.finished {
 		panic("flame: stack added to a finished tree")
 	}
-	if t.value != nil {
-		*t.value.at(n) += value
-	} else if value != 0 {
-		t.pending = append(t.pending, pendingValue{n, value})
-		if len(t.pending) > t.key.len() {
-			t.settle()
-		}
-	}
-	if before != 0 {
-		if t.before == nil {
-			t.before = zeros(t.key.n)
-		}
-		*t.before.at(n) += before
-	}
+	t.stacks.add(ids, value, before, t.compareNames)
 }
 
-type pendingValue struct {
-	node  int32
-	value int64
-}
-
-// settle moves the pending values into the value column.
-func (t *Tree) settle() {
-	if t.value != nil {
-		return
+func (t *Tree) compareNames(a, b int32) int {
+	if a == b {
+		return 0
 	}
-	t.value = zeros(t.key.n)
-	for _, p := range t.pending {
-		*t.value.at(p.node) += p.value
-	}
-	t.pending = nil
-}
-
-func zeros(n int32) *column[int64] {
-	c := &column[int64]{}
-	for range n {
-		c.add(0)
-	}
-	return c
-}
-
-func (t *Tree) intern(f []byte) int32 {
-	if id, ok := t.nameIDs[string(f)]; ok {
-		return id
-	}
-	return t.newName(string(f))
+	return strings.Compare(t.names[a], t.names[b])
 }
 
 func (t *Tree) newName(s string) int32 {
@@ -172,109 +110,44 @@ func (t *Tree) parentOf(n int32) int32 { return int32(t.key.get(n) >> 32) }
 
 func (t *Tree) nameOf(n int32) int32 { return int32(uint32(t.key.get(n))) }
 
-func hashKey(k uint64) uint64 { return k * 0x9e3779b97f4a7c15 }
-
-// slot is where a key's search starts in a table of 2^bits (mask) slots,
-// and tag the byte of its hash that the tags keep: a slot whose tag
-// differs holds another key, which spares reading that node's key, a
-// cache miss, on most of the slots a search passes.
-func slot(h, mask uint64) uint64 { return h >> 20 & mask }
-
-func tag(h uint64) uint8 { return uint8(h>>56) | 1 }
-
-// child returns the child of parent named name, making it if needed.
-func (t *Tree) child(parent, name int32) int32 {
-	k := nodeKey(parent, name)
-	h := hashKey(k)
-	tg := tag(h)
-	mask := uint64(len(t.children) - 1)
-	for i := slot(h, mask); ; i = (i + 1) & mask {
-		x := t.tags[i]
-		if x == 0 {
-			break
-		}
-		if x == tg {
-			if c := t.children[i]; t.key.get(c) == k {
-				return c
-			}
-		}
-	}
-	c := t.key.n
-	t.key.add(k)
-	if t.value != nil {
-		t.value.add(0)
-	}
-	if t.before != nil {
-		t.before.add(0)
-	}
-	if 4*t.key.len() > 3*len(t.children) {
-		t.grow()
-	} else {
-		t.place(c)
-	}
-	return c
+// Len is the number of nodes, the root included: of all the stacks, or
+// those an SVG drawn before kept.
+func (t *Tree) Len() int {
+	t.finish(t.built)
+	return t.key.len()
 }
 
-func (t *Tree) place(c int32) {
-	mask := uint64(len(t.children) - 1)
-	h := hashKey(t.key.get(c))
-	i := slot(h, mask)
-	for t.tags[i] != 0 {
-		i = (i + 1) & mask
+// Stacks is the number of stacks added.
+func (t *Tree) Stacks() int {
+	if t.finished {
+		return t.stackCount
 	}
-	t.children[i] = c
-	t.tags[i] = tag(h)
+	return t.stacks.count
 }
-
-func (t *Tree) grow() { t.rehash(2 * len(t.children)) }
-
-// Reserve makes room in the index of children for about n nodes, sparing
-// its regrowth (every node placed again each time it doubles, a second a
-// million stacks) when the size of the input tells how large the tree will
-// be.
-func (t *Tree) Reserve(n int) {
-	size := len(t.children)
-	for 3*size < 4*n {
-		size *= 2
-	}
-	if size > len(t.children) {
-		t.rehash(size)
-	}
-}
-
-// rehash makes an index of size slots from the nodes' keys alone: the old
-// one is let go first, and when large collected, so that the two are never
-// held at once (the peak memory of building a large tree).
-func (t *Tree) rehash(size int) {
-	old := len(t.children)
-	t.children, t.tags = nil, nil
-	if old >= 1<<20 {
-		runtime.GC()
-	}
-	t.children = make([]int32, size)
-	t.tags = make([]uint8, size)
-	for c := int32(1); c < t.key.n; c++ {
-		t.place(c)
-	}
-}
-
-// Len is the number of nodes, the root included.
-func (t *Tree) Len() int { return t.key.len() }
 
 // Diff says whether stacks had two values.
-func (t *Tree) Diff() bool { return t.before != nil }
+func (t *Tree) Diff() bool {
+	if t.finished {
+		return t.before != nil
+	}
+	return t.stacks.totalBefore != 0
+}
 
 // Total is the value of all the stacks.
 func (t *Tree) Total() int64 {
-	t.finish()
-	return t.value.get(0)
+	if t.finished {
+		return t.value.get(0)
+	}
+	return t.stacks.total
 }
 
 // TotalBefore is the value of all the stacks in the first profile of a
 // differential one.
 func (t *Tree) TotalBefore() int64 {
-	t.finish()
-	return t.beforeOf(0)
+	if t.finished {
+		return t.beforeOf(0)
+	}
+	return t.stacks.totalBefore
 }
 
 func (t *Tree) beforeOf(n int32) int64 {
@@ -284,98 +157,124 @@ func (t *Tree) beforeOf(n int32) int64 {
 	return t.before.get(n)
 }
 
-// finish turns the values of stacks into those of subtrees, ranks names,
-// and drops what only Add needs. A child comes after its parent in the
-// node arrays, so one pass from the end sums subtrees.
-func (t *Tree) finish() {
-	if t.finished {
+// finish merges the stacks into nodes: those of every frame, or when min
+// is over 1 only those whose value, or value before, is at least min. A
+// drawing keeps only the frames wide enough to draw: an SVG of a million
+// stacks draws ten thousand of their millions of frames, and the others
+// are never made. The stacks are kept after such a tree is made, for a
+// later drawing of narrower frames; once every frame has its node they
+// are let go as they are merged.
+//
+// The merge gives the stacks in the order of a walk of the tree, each
+// node's children in name order: a node is opened at the first stack
+// through it, and closed, its value known, when the walk leaves it. Its
+// place in preorder among the nodes kept is known when it opens: its
+// depth (its ancestors are kept if it is) plus the nodes kept that were
+// closed before.
+func (t *Tree) finish(min int64) {
+	if t.finished && t.built <= min {
 		return
 	}
-	t.finished = true
-	t.children, t.tags = nil, nil
-	t.nameIDs = nil
-	t.settle()
-	sumUp := func(v *column[int64]) {
-		for i := v.n - 1; i > 0; i-- {
-			*v.at(t.parentOf(i)) += v.get(i)
+	if !t.finished {
+		t.finished = true
+		t.nameIDs, t.added = nil, nil
+		t.stackCount = t.stacks.count
+		order := make([]int32, len(t.names))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(a, b int32) int { return strings.Compare(t.names[a], t.names[b]) })
+		t.rank = make([]int32, len(t.names))
+		for r, id := range order {
+			t.rank[id] = int32(r)
 		}
 	}
-	sumUp(t.value)
+	all := min <= 1
+	if all {
+		min = 0
+	}
+	t.built = min
+	t.key, t.value, t.before = column[uint64]{}, &column[int64]{}, nil
+	if t.stacks.totalBefore != 0 {
+		t.before = &column[int64]{}
+	}
+	type open struct {
+		name, place   int32
+		value, before int64
+	}
+	// path is the nodes open, from the root; kept counts the nodes kept
+	// that are closed.
+	path := []open{{}}
+	kept := int32(0)
+	close := func() {
+		o := path[len(path)-1]
+		path = path[:len(path)-1]
+		p := &path[len(path)-1]
+		p.value += o.value
+		p.before += o.before
+		if (o.value > 0 || o.before > 0) && (o.value >= min || o.before >= min) {
+			t.setNode(o.place, p.place, o.name, o.value, o.before)
+			kept++
+		}
+	}
+	var names []int32
+	t.stacks.merge(t.rank, t.compareNames, all, func(ids []int32, value, before int64) {
+		c := sharedIDs(ids, names)
+		for len(path) > c+1 {
+			close()
+		}
+		for i, id := range ids[c:] {
+			path = append(path, open{name: id, place: int32(c+i+1) + kept})
+		}
+		names = append(names[:c], ids[c:]...)
+		o := &path[len(ids)]
+		o.value += value
+		o.before += before
+	})
+	for len(path) > 1 {
+		close()
+	}
+	if all {
+		t.stacks, t.rank = nil, nil
+	}
+	t.setNode(0, -1, 0, path[0].value, path[0].before)
+}
+
+// setNode sets node n, which may come before nodes set earlier.
+func (t *Tree) setNode(n, parent, name int32, value, before int64) {
+	t.key.set(n, nodeKey(parent, name))
+	t.value.set(n, value)
 	if t.before != nil {
-		sumUp(t.before)
-	}
-	order := make([]int32, len(t.names))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(t.names[a], t.names[b]) })
-	t.rank = make([]int32, len(t.names))
-	for r, id := range order {
-		t.rank[id] = int32(r)
+		t.before.set(n, before)
 	}
 }
 
 // preorder lists the nodes whose value is at least min (and the root),
-// each before its children, children ordered by name. depth[i] is the
-// depth of the i-th node listed (the root's is 0).
+// each before its children, children ordered by name: the order the nodes
+// are in. depth[i] is the depth of the i-th node listed (the root's is 0).
 func (t *Tree) preorder(min int64) (nodes []int32, depth []int32) {
-	t.finish()
-	// Counting sorts: the kept nodes by name rank, then stably by parent,
-	// group each node's children in name order.
-	var kept []int32
+	t.finish(min)
+	size := 1
+	if min <= 1 {
+		size = t.key.len()
+	}
+	nodes, depth = make([]int32, 1, size), make([]int32, 1, size)
+	// path is the nodes listed from the root to the one listed last: a
+	// node's parent is on it, as the parent of a node kept is kept.
+	path := []int32{0}
 	for i := int32(1); i < t.key.n; i++ {
-		if v := t.value.get(i); v >= min && (v > 0 || t.beforeOf(i) > 0) {
-			kept = append(kept, i)
-		}
-	}
-	byRank := countingSort(kept, len(t.names), func(n int32) int32 { return t.rank[t.nameOf(n)] })
-	byParent := countingSort(byRank, t.key.len(), t.parentOf)
-	// first[p] is where p's children start in byParent.
-	first := make([]int32, t.key.len()+1)
-	for _, n := range byParent {
-		first[t.parentOf(n)+1]++
-	}
-	for i := 1; i < len(first); i++ {
-		first[i] += first[i-1]
-	}
-	nodes = make([]int32, 0, len(kept)+1)
-	depth = make([]int32, 0, len(kept)+1)
-	type frame struct{ node, next, end, depth int32 }
-	stack := []frame{{0, first[0], first[1], 0}}
-	nodes = append(nodes, 0)
-	depth = append(depth, 0)
-	for len(stack) > 0 {
-		top := &stack[len(stack)-1]
-		if top.next == top.end {
-			stack = stack[:len(stack)-1]
+		if v := t.value.get(i); v < min || v == 0 && t.beforeOf(i) == 0 {
 			continue
 		}
-		c := byParent[top.next]
-		top.next++
-		d := top.depth + 1
-		nodes = append(nodes, c)
-		depth = append(depth, d)
-		stack = append(stack, frame{c, first[c], first[c+1], d})
+		p := t.parentOf(i)
+		for path[len(path)-1] != p {
+			path = path[:len(path)-1]
+		}
+		nodes = append(nodes, i)
+		depth = append(depth, int32(len(path)))
+		path = append(path, i)
 	}
 	return nodes, depth
-}
-
-// countingSort orders nodes stably by key, which is below n.
-func countingSort(nodes []int32, n int, key func(int32) int32) []int32 {
-	count := make([]int32, n+1)
-	for _, x := range nodes {
-		count[key(x)+1]++
-	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	out := make([]int32, len(nodes))
-	for _, x := range nodes {
-		k := key(x)
-		out[count[k]] = x
-		count[k]++
-	}
-	return out
 }
 
 // Name is the name of node n as the stacks had it.
@@ -394,7 +293,7 @@ func (t *Tree) Frames(n int32) []string {
 // Walk calls f once for each stack in the tree with a value of its own
 // (the stacks added, merged), with its frames root first.
 func (t *Tree) Walk(f func(frames []string, value, before int64) error) error {
-	nodes, depth := t.preorder(1)
+	nodes, depth := t.preorder(0)
 	self := selfValues(nodes, depth, t.value)
 	selfBefore := make([]int64, len(nodes))
 	if t.before != nil {

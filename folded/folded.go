@@ -36,9 +36,12 @@ package folded
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +53,11 @@ type Stack struct {
 	// Frames are root first. They point into the Reader's buffers and are
 	// valid until its next call of Next.
 	Frames [][]byte
-	Value  int64
+	// Same is how many of the first Frames are those of the stack read
+	// before, byte for byte: folded lines come sorted in batches, so
+	// that a tree merging them need not look those frames up again.
+	Same  int
+	Value int64
 	// Before is the first count of a differential line; Diff says there
 	// was one.
 	Before int64
@@ -89,6 +96,7 @@ type Reader struct {
 	batch      *batch
 	batchNext  int
 	batchBytes int
+	growBatch  bool
 	batches    chan *batch
 	free       chan *batch
 	done       chan struct{}
@@ -104,7 +112,7 @@ func NewReader(in io.Reader, name string) *Reader {
 // NewReaderSize is NewReader for an input of size bytes, 0 if unknown.
 func NewReaderSize(in io.Reader, name string, size int64) *Reader {
 	batch := int(min(max(size/64, minBatch), maxBatch))
-	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name, batchBytes: batch}
+	return &Reader{in: bufio.NewReaderSize(in, 256<<10), name: name, batchBytes: batch, growBatch: size <= 0}
 }
 
 // Next reads the next stack, reporting false at the end of the input or
@@ -167,28 +175,72 @@ func (r *Reader) Next() bool {
 
 // Folded lines are read ahead and sorted in batches: stacks that follow
 // one another then share their first frames, which a tree merges without
-// looking them up again. Collapsers often sort their output; others (bcc's,
-// a concatenation of files) do not. The larger the batch, the more stacks
-// share, at the cost of memory (three batches are held): a batch is a
-// 64th of the input when its size is known, 256 KiB to 16 MiB.
+// looking them up again, and a tree can merge the sorted batches as sorted
+// lists are merged. Collapsers often sort their output; others (bcc's, a
+// concatenation of files) do not. The larger the batch, the more stacks
+// share, at the cost of memory (three batches are held) and of time past
+// a few megabytes, when a batch no longer fits the processor's caches: a
+// batch is a 64th of the input when its size is known, 256 KiB to 4 MiB;
+// else the batches start at 256 KiB and double up to 4 MiB.
 const (
 	minBatch = 256 << 10
-	maxBatch = 16 << 20
+	maxBatch = 4 << 20
 )
 
-// batch is lines of folded input, as spans of buf, sorted. end says
-// there are no more, err why.
+// batch is lines of folded input, read and sorted by the goroutine that
+// reads ahead: buf holds the lines, stacks the stack of each line that is
+// one, sorted. end says there are no more, err why.
 type batch struct {
-	buf   []byte
-	lines [][2]int
-	end   bool
-	err   error
+	buf     []byte
+	stacks  []lineStack
+	skipped int
+	end     bool
+	err     error
+	// The frames of the stacks but those each shares with the one
+	// before, in order.
+	frames []span
+	// Room for sorting and splitting.
+	order  []sortEntry
+	sorted []lineStack
+	ends   []int
 }
 
-func (b *batch) add(line []byte) {
-	start := len(b.buf)
-	b.buf = append(b.buf, line...)
-	b.lines = append(b.lines, [2]int{start, len(b.buf)})
+// span is where a frame is in a batch's buf.
+type span struct{ start, end int }
+
+// lineStack is a folded line's stack: its text, buf[start:end], without
+// the counts, and the counts. Once sorted, shared is how many bytes of its
+// text are those of the stack before, same how many frames, and its other
+// frames are the batch's frames[from:to].
+type lineStack struct {
+	start, end     int
+	shared         int
+	value, before  int64
+	same, from, to int32
+	diff           bool
+}
+
+// add reads the line buf[start:end] of the batch, or counts it skipped.
+func (b *batch) add(start, end int) {
+	line := trimBlanks(bytes.TrimSuffix(b.buf[start:end], []byte{'\r'}))
+	if len(line) == 0 {
+		return
+	}
+	text, value, ok := cutCount(line)
+	if !ok {
+		b.skipped++
+		return
+	}
+	s := lineStack{value: value}
+	if rest, before, ok := cutCount(text); ok {
+		text, s.before, s.diff = rest, before, true
+	}
+	if len(bytes.Trim(text, ";")) == 0 {
+		b.skipped++
+		return
+	}
+	s.start, s.end = start, start+len(text)
+	b.stacks = append(b.stacks, s)
 }
 
 // startBatches starts reading the lines that follow first in batches.
@@ -196,15 +248,20 @@ func (r *Reader) startBatches(first []byte) {
 	r.batches, r.free, r.done = make(chan *batch, 1), make(chan *batch, 2), make(chan struct{})
 	r.free <- &batch{}
 	r.free <- &batch{}
-	b := &batch{}
-	b.add(first)
+	b := &batch{buf: slices.Clone(first)}
+	b.add(0, len(first))
+	b.split()
 	r.batch = b
 	go r.readBatches()
 }
 
-// readBatches reads lines into free batches, sorts them, and hands them
-// over, until the end of the input or Close.
+// readBatches reads the input into free batches, whole lines each, sorts
+// their stacks, and hands them over, until the end of the input or Close.
+// The lines stay where they were read: a line cut by the end of a batch
+// starts the next one.
 func (r *Reader) readBatches() {
+	size := r.batchBytes
+	var carry []byte
 	for {
 		var b *batch
 		select {
@@ -212,25 +269,43 @@ func (r *Reader) readBatches() {
 		case <-r.done:
 			return
 		}
-		if b.buf == nil {
-			// Room for a batch and the line that ends it, so that
-			// the buffer never doubles.
-			b.buf = make([]byte, 0, r.batchBytes+64<<10)
+		if cap(b.buf) < size {
+			b.buf = make([]byte, 0, size)
 		}
-		b.buf, b.lines = b.buf[:0], b.lines[:0]
-		for len(b.buf) < r.batchBytes {
-			line, err := r.readLine()
+		buf := append(b.buf[:0], carry...)
+		b.stacks, b.skipped = b.stacks[:0], 0
+		for {
+			n, err := io.ReadFull(r.in, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
 			if err != nil {
 				b.end = true
-				if err != io.EOF {
+				if err != io.EOF && err != io.ErrUnexpectedEOF {
 					b.err = err
 				}
 				break
 			}
-			b.add(line)
+			if bytes.IndexByte(buf[len(buf)-n:], '\n') >= 0 {
+				break
+			}
+			// A line longer than the buffer.
+			buf = slices.Grow(buf, len(buf))
 		}
-		buf := b.buf
-		slices.SortFunc(b.lines, func(x, y [2]int) int { return bytes.Compare(buf[x[0]:x[1]], buf[y[0]:y[1]]) })
+		b.buf = buf
+		end := len(buf)
+		if !b.end {
+			end = bytes.LastIndexByte(buf, '\n') + 1
+		}
+		carry = buf[end:]
+		for pos := 0; pos < end; {
+			i := bytes.IndexByte(buf[pos:end], '\n')
+			if i < 0 {
+				i = end - pos
+			}
+			b.add(pos, pos+i)
+			pos += i + 1
+		}
+		b.sort()
+		b.split()
 		select {
 		case r.batches <- b:
 		case <-r.done:
@@ -239,20 +314,201 @@ func (r *Reader) readBatches() {
 		if b.end {
 			return
 		}
+		if r.growBatch {
+			size = min(2*size, maxBatch)
+		}
 	}
+}
+
+// sort sorts the batch's stacks by their texts, frame by frame, and tells
+// each how much of its text it shares with the one before.
+//
+// The stacks are sorted eight bytes at a time, most significant first (a
+// radix sort): all of them by their first eight bytes, then those alike by
+// the next eight, and so on. Each stack's bytes are read once, in order,
+// at the place where it parts from the others, whereas comparing stacks
+// two by two reads the hundreds of bytes they share again and again. Where
+// two stacks part is known at once.
+func (b *batch) sort() {
+	b.order = b.order[:0]
+	for i := range b.stacks {
+		b.order = append(b.order, sortEntry{line: int32(i)})
+	}
+	b.sortFrom(b.order, 0)
+	b.sorted = b.sorted[:0]
+	for _, e := range b.order {
+		s := b.stacks[e.line]
+		s.shared = int(e.shared)
+		b.sorted = append(b.sorted, s)
+	}
+	b.stacks, b.sorted = b.sorted, b.stacks
+}
+
+// sortEntry is a stack being sorted: the eight bytes of its text at the
+// depth being sorted by, as sortKey makes them, and how many bytes it
+// shares with the one before.
+type sortEntry struct {
+	key    uint64
+	line   int32
+	shared int32
+}
+
+// smallSort is the size of a group of stacks sorted by comparison.
+const smallSort = 12
+
+// sortFrom sorts stacks whose texts are alike in their first depth bytes,
+// and sets what each but the first shares with the one before.
+func (b *batch) sortFrom(order []sortEntry, depth int) {
+	text := func(e sortEntry) []byte {
+		s := b.stacks[e.line]
+		return b.buf[s.start+depth : s.end]
+	}
+	if len(order) <= smallSort {
+		for i := 1; i < len(order); i++ {
+			for j := i; j > 0 && compareStacks(text(order[j]), text(order[j-1])) < 0; j-- {
+				order[j], order[j-1] = order[j-1], order[j]
+			}
+		}
+		for i := 1; i < len(order); i++ {
+			order[i].shared = int32(depth + mismatch(text(order[i-1]), text(order[i])))
+		}
+		return
+	}
+	// Stacks often share long beginnings (a thread's frames, a
+	// program's main loops): the bytes all the texts share are skipped.
+	first := text(order[0])
+	common := len(first)
+	for _, e := range order[1:] {
+		t := text(e)
+		common = mismatch(first[:common], t[:min(common, len(t))])
+	}
+	if common > 0 {
+		b.sortFrom(order, depth+common)
+		return
+	}
+	for i := range order {
+		order[i].key = sortKey(text(order[i]))
+	}
+	slices.SortFunc(order, func(x, y sortEntry) int { return cmp.Compare(x.key, y.key) })
+	var prev uint64
+	for i := 0; i < len(order); {
+		key := order[i].key
+		j := i + 1
+		for j < len(order) && order[j].key == key {
+			j++
+		}
+		// Texts that end in these eight bytes come first, each alike
+		// with the others as far as the shorter goes.
+		g := order[i:j]
+		ended := 0
+		for k := range g {
+			if len(text(g[k])) <= 8 {
+				g[ended], g[k] = g[k], g[ended]
+				ended++
+			}
+		}
+		if len(g)-ended > 1 {
+			b.sortFrom(g[ended:], depth+8)
+		}
+		// Entries move as they are sorted: what each shares with the
+		// one before is set once it is in place. A semicolon and the
+		// end of a text are alike in keys: where texts part is no
+		// further than the shorter's end.
+		if i > 0 {
+			g[0].shared = int32(depth + bits.LeadingZeros64(prev^key)/8)
+		}
+		for k := 1; k <= ended && k < len(g); k++ {
+			g[k].shared = int32(depth + min(len(text(g[k-1])), len(text(g[k]))))
+		}
+		prev = key
+		i = j
+	}
+}
+
+// sortKey is the first eight bytes of a text as a number whose order is
+// the texts' frame by frame: a semicolon (the end of a frame) becomes 0,
+// the bytes below it one more, and the end of the text is 0 too. Each of
+// the eight bytes is changed at once, in the number's bits.
+func sortKey(t []byte) uint64 {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+		low  = 0x7f7f7f7f7f7f7f7f
+	)
+	var x, valid uint64
+	if len(t) >= 8 {
+		x, valid = binary.BigEndian.Uint64(t), ^uint64(0)
+	} else {
+		for i, c := range t {
+			x |= uint64(c) << (56 - 8*i)
+		}
+		valid = ^(^uint64(0) >> (8 * len(t)))
+	}
+	// Bytes below ';' (0x3b): under 0x80, and under 0x80 still when
+	// 0x45 is added. Bytes that are ';': zero once ';' is taken away.
+	below := ^((x & low) + 0x45*ones | x) & high
+	y := x ^ ';'*ones
+	semi := ^((y & low) + low | y) & high
+	x += below >> 7
+	x &^= (semi >> 7) * 0xff
+	return x & valid
+}
+
+// compareStacks orders stack texts frame by frame, each frame's bytes in
+// order: a frame before one it is the beginning of, a stack before those
+// it is the beginning of. Byte order would not do: "f;g" would come after
+// "f.1;g" and before "f;h", parting the stacks through f.
+func compareStacks(a, b []byte) int {
+	m := mismatch(a, b)
+	switch {
+	case m == len(a) && m == len(b):
+		return 0
+	case m == len(a):
+		return -1
+	case m == len(b):
+		return 1
+	case a[m] == ';':
+		return -1
+	case b[m] == ';':
+		return 1
+	case a[m] < b[m]:
+		return -1
+	}
+	return 1
+}
+
+// mismatch is the length of the common beginning of a and b, found eight
+// bytes at a time.
+func mismatch(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // nextLine returns the next stack of folded lines.
 func (r *Reader) nextLine() bool {
 	for {
 		b := r.batch
-		for r.batchNext < len(b.lines) {
-			sp := b.lines[r.batchNext]
+		if r.batchNext < len(b.stacks) {
+			ls := b.stacks[r.batchNext]
 			r.batchNext++
-			if r.parseLine(b.buf[sp[0]:sp[1]]) {
-				return true
+			s := &r.stack
+			s.Value, s.Before, s.Diff = ls.value, ls.before, ls.diff
+			s.Frames, s.Same = s.Frames[:ls.same], int(ls.same)
+			for _, f := range b.frames[ls.from:ls.to] {
+				s.Frames = append(s.Frames, b.buf[f.start:f.end])
 			}
+			return true
 		}
+		r.skipped += b.skipped
 		if b.end {
 			if b.err != nil {
 				r.err = fmt.Errorf("%s: %w", r.name, b.err)
@@ -264,6 +520,50 @@ func (r *Reader) nextLine() bool {
 		r.batch, r.batchNext = <-r.batches, 0
 		r.free <- b
 	}
+}
+
+// split cuts the sorted stacks' texts into frames, but for those the text
+// of a stack shares with the one before, which it keeps.
+func (b *batch) split() {
+	b.frames = b.frames[:0]
+	ends := b.ends[:0] // where each frame of the stack before ends
+	var prev []byte
+	for i := range b.stacks {
+		ls := &b.stacks[i]
+		text := b.buf[ls.start:ls.end]
+		same, pos := 0, 0
+		if i > 0 {
+			m := min(ls.shared, len(prev), len(text))
+			for same < len(ends) && ends[same] < m {
+				same++
+			}
+			// A frame that ends where the texts part is whole in
+			// both when each ends there or goes on to another frame.
+			if same < len(ends) && ends[same] == m && (m == len(text) || text[m] == ';') && (m == len(prev) || prev[m] == ';') {
+				same++
+			}
+			if same > 0 {
+				pos = ends[same-1]
+			}
+		}
+		ends = ends[:same]
+		ls.same, ls.from = int32(same), int32(len(b.frames))
+		for pos < len(text) {
+			i := bytes.IndexByte(text[pos:], ';')
+			end := pos + i
+			if i < 0 {
+				end = len(text)
+			}
+			if end > pos {
+				b.frames = append(b.frames, span{ls.start + pos, ls.start + end})
+				ends = append(ends, end)
+			}
+			pos = end + 1
+		}
+		ls.to = int32(len(b.frames))
+		prev = text
+	}
+	b.ends = ends
 }
 
 // Close stops the reading ahead of a Reader not read to its end.
@@ -311,39 +611,12 @@ func (r *Reader) readLine() ([]byte, error) {
 	return bytes.TrimSuffix(line, []byte{'\r'}), nil
 }
 
-// parseLine reads a folded line into r.stack.
-func (r *Reader) parseLine(line []byte) bool {
-	line = bytes.TrimRight(line, " \t")
-	if len(line) == 0 {
-		return false
+// trimBlanks drops the blanks that end a line.
+func trimBlanks(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
 	}
-	stack, value, ok := cutCount(line)
-	if !ok {
-		r.skipped++
-		return false
-	}
-	s := &r.stack
-	s.Value, s.Before, s.Diff = value, 0, false
-	if rest, before, ok := cutCount(stack); ok {
-		stack, s.Before, s.Diff = rest, before, true
-	}
-	s.Frames = s.Frames[:0]
-	for len(stack) > 0 {
-		i := bytes.IndexByte(stack, ';')
-		if i < 0 {
-			s.Frames = append(s.Frames, stack)
-			break
-		}
-		if i > 0 {
-			s.Frames = append(s.Frames, stack[:i])
-		}
-		stack = stack[i+1:]
-	}
-	if len(s.Frames) == 0 {
-		r.skipped++
-		return false
-	}
-	return true
+	return b
 }
 
 // cutCount splits "text COUNT" at the blank before the count. It looks
@@ -361,7 +634,7 @@ func cutCount(b []byte) (rest []byte, n int64, ok bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	return bytes.TrimRight(b[:i-1], " \t"), n, true
+	return trimBlanks(b[:i-1]), n, true
 }
 
 func isCountByte(c byte) bool {

@@ -155,17 +155,11 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 	// stacks than the default).
 	defer debug.SetGCPercent(debug.SetGCPercent(40))
 
-	// A file's size sets how much of it is read ahead and sorted, and
-	// for large files how large the tree's index is made at once: distinct
-	// folded stacks add a node every 64 bytes or more. (A small tree's
-	// index regrows in little time, and made early it raises the peak
-	// memory, 38 to 48 MB for 100k stacks.)
-	var size int64
+	// A file's size sets how much of it is read ahead and sorted.
 	for i, in := range inputs {
 		if f, ok := in.Reader.(*os.File); ok {
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 				inputs[i].size = st.Size()
-				size += st.Size()
 			}
 		}
 	}
@@ -181,9 +175,6 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 		inputs[0].Reader = in
 	}
 	t := flame.NewTree()
-	if size >= 256<<20 {
-		t.Reserve(int(size / 64))
-	}
 	for i, in := range inputs {
 		// In a differential graph the first file is "before": its counts
 		// go in the tree's second column (swapped by --negate).
@@ -192,14 +183,9 @@ func flamegraph(o *flamegraphOpts, files []string, stdin io.Reader, stdout, stde
 			return err
 		}
 	}
-	if t.Len() == 1 {
+	if t.Stacks() == 0 {
 		return fmt.Errorf("no stacks in the input")
 	}
-	// The tree is built: what only building needs (the index of
-	// children, the names' map, grown-out arrays) goes back to the system
-	// before the drawing allocates its own.
-	t.Total()
-	debug.FreeOSMemory()
 	return writeOutput(o.out, stdout, func(w io.Writer) error {
 		switch format {
 		case "html":
@@ -224,7 +210,7 @@ func addStacks(t *flame.Tree, in namedReader, before, reverse bool, stderr io.Wr
 		if before {
 			value, prior = 0, s.Value
 		}
-		t.Add(s.Frames, value, prior, reverse)
+		t.Add(s.Frames, s.Same, value, prior, reverse)
 	}
 	if err := r.Err(); err != nil {
 		return err

@@ -81,6 +81,15 @@ func TestFlamegraphStdin(t *testing.T) {
 	}
 }
 
+// --reverse merges stacks from their leaves: the callers of a function
+// called from two places are its children.
+func TestFlamegraphReverse(t *testing.T) {
+	code, out, errs := runCmd(t, "a;b;c 3\nx;b;c 2\n", "flamegraph", "--reverse", "-o", "-", "--format", "folded")
+	if want := "c;b;a 3\nc;b;x 2\n"; code != 0 || out != want {
+		t.Errorf("exit %d, stderr %q, out %q, want %q", code, errs, out, want)
+	}
+}
+
 func TestFlamegraphErrors(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")

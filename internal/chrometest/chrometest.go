@@ -1,5 +1,6 @@
 // Package chrometest opens pages in a real headless Chromium for tests,
-// and fails them on any JavaScript error the page raises.
+// and fails them on any JavaScript error the page raises or request it
+// makes off the disk.
 package chrometest
 
 import (
@@ -29,7 +30,8 @@ type Page struct {
 // New starts Chromium (the Debian package's, which .ci/run installs) with
 // a fresh profile and no network activity of its own, and opens a tab of
 // width x height pixels. The browser stops when the test ends; the test
-// fails if a page raised a JavaScript error.
+// fails if a page raised a JavaScript error or asked for anything that is
+// not on the disk (the pages are files to mail, to open offline).
 func New(t testing.TB, width, height int) *Page {
 	t.Helper()
 	exe := testenv.Tool(t, "chromium")
@@ -39,6 +41,9 @@ func New(t testing.TB, width, height int) *Page {
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true),
+		// Pages open from disk and must need nothing else: a request for
+		// anything off the disk fails, and its error fails the test.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
@@ -86,7 +91,7 @@ func New(t testing.TB, width, height int) *Page {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.errors) > 0 {
-			t.Errorf("JavaScript errors:\n%s", strings.Join(p.errors, "\n"))
+			t.Errorf("JavaScript errors (a failed load is a request off the disk):\n%s", strings.Join(p.errors, "\n"))
 		}
 	})
 	return p
