@@ -323,7 +323,7 @@ func builtinArgs(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 
 // userStruct marks the pointer fields of a struct as user pointers.
 func userStruct(t *types.Type) *types.Type {
-	c := *t
+	c := *t.Complete()
 	c.Fields = make([]types.Field, len(t.Fields))
 	for i, f := range t.Fields {
 		f.Type = userPtr(f.Type)
