@@ -275,7 +275,7 @@ func (b *Converter) composite(key btf.Type, name string, union bool, size int, m
 	if strings.HasSuffix(name, " ") {
 		name += "(anonymous)"
 	}
-	return b.keep(key, types.LazyStruct(name, union, size, func() []types.Field { return b.fields(members) }))
+	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(members) }))
 }
 
 // fields converts the members of a struct or union.

@@ -447,6 +447,12 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 	}
 	// Pointer arithmetic.
 	if isPtr(lt) || isPtr(rt) {
+		// It moves by the pointee's size.
+		for _, t := range []*types.Type{lt, rt} {
+			if isPtr(t) {
+				t.Elem.Complete()
+			}
+		}
 		switch {
 		case isPtr(lt) && isIntegral(rt) && (e.Op == "+" || e.Op == "-"):
 			return lt

@@ -89,6 +89,9 @@ type Options struct {
 	// ProbeFilter, when set, keeps only the attach points whose name
 	// (as the probe builtin gives it) it matches.
 	ProbeFilter *regexp.Regexp
+	// SkipDead leaves unchecked what options not given make dead code:
+	// see check.Options.SkipDead.
+	SkipDead bool
 }
 
 // Program is a compiled script: the BPF programs, maps and events of its
@@ -179,6 +182,7 @@ func checkScript(name string, src []byte, opts *Options) (*syntax.File, *check.P
 		Unsafe:    opts.Unsafe,
 		MaxStrLen: opts.MaxStrLen,
 		Warn:      opts.Warn,
+		SkipDead:  opts.SkipDead,
 		Expand: func(ap *syntax.AttachPoint) ([]*probe.Point, error) {
 			pts, err := h.probes.Expand(ap, user)
 			if filter == nil || err != nil {

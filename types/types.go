@@ -117,25 +117,26 @@ type Field struct {
 // lazyFields are the fields of a struct yet to be found.
 type lazyFields struct {
 	once sync.Once
-	fill func() []Field
+	fill func(*Type)
 }
 
 // LazyStruct is a struct (a union when union is set) whose fields fill
-// finds when they are first needed. The kernel's types reach thousands
-// of others through pointers; a script follows few of them, and most of
-// its programs' start-up would go to types it never reads.
-func LazyStruct(name string, union bool, size int, fill func() []Field) *Type {
+// sets when they are first needed; a size of 0 says that fill finds it
+// too. The kernel's types reach thousands of others through pointers; a
+// script follows few of them, and most of its programs' start-up would
+// go to types it never reads.
+func LazyStruct(name string, union bool, size int, fill func(t *Type)) *Type {
 	return &Type{Kind: Struct, Name: name, Union: union, Size: size, lazy: &lazyFields{fill: fill}}
 }
 
 // Complete gives a struct made by LazyStruct its fields, and returns t.
-// Field and Align complete t themselves; what reads Fields otherwise
-// completes first a struct it reached through a pointer (the checker
-// does, where a pointer is dereferenced), and a copy of the Type is made
-// of a complete one. It is safe for concurrent use.
+// Field and Align complete t themselves; what reads the fields or size
+// of a struct it reached through a pointer completes it first (the
+// checker does, where a pointer is dereferenced or moved), and a copy of
+// the Type is made of a complete one. It is safe for concurrent use.
 func (t *Type) Complete() *Type {
 	if l := t.lazy; l != nil {
-		l.once.Do(func() { t.Fields = l.fill() })
+		l.once.Do(func() { l.fill(t) })
 	}
 	return t
 }
