@@ -53,8 +53,7 @@ type Options struct {
 	// condition makes dead (a getopt() of an option not given), which
 	// compiles to nothing anyway: the kernel types only that arm reads
 	// are then not loaded. bpftrace checks every arm: this is for
-	// scripts whose arms are all checked when their options are given,
-	// as the tools' tests do.
+	// scripts whose every arm a test checks, as the tools' tests do.
 	SkipDead bool
 }
 

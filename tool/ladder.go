@@ -65,7 +65,9 @@ func (u *unsupported) Error() string {
 
 // compile compiles variant v with the run's parameters.
 func compile(v *Variant, host *script.Host, params map[string]string) (*script.Program, error) {
-	// The tools' tests run every option, which checks every arm.
+	// What options not given make dead is left unchecked, which spares
+	// the kernel types only such code reads: the tools' tests check
+	// every arm of their scripts.
 	prog, err := script.Compile(v.File, v.Source, script.Options{Host: host, Named: params, SkipDead: true})
 	var oe *script.OptionsError
 	if errors.As(err, &oe) {
