@@ -1814,7 +1814,7 @@ func (c *checker) completePointees(args *types.Type) *types.Type {
 		if def == nil && len(pt.Elem.Fields) == 0 && pt.Elem.Size == 0 {
 			def = types.LazyStruct(pt.Elem.Name, pt.Elem.Union, 0, func(t *types.Type) {
 				if k := c.btf.named(t.Name); k != nil {
-					*t = *k.Complete()
+					t.Size, t.AttrAlign, t.Fields = k.Size, k.AttrAlign, k.Complete().Fields
 				}
 			})
 		}
