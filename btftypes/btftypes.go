@@ -6,6 +6,7 @@ package btftypes
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -14,10 +15,16 @@ import (
 
 // Converter converts kernel BTF types into types.Type on demand. Struct
 // types are cached by BTF identity so recursive structs (task_struct points
-// to task_struct) become cyclic graphs rather than infinite ones. A
-// Converter is not safe for concurrent use.
+// to task_struct) become cyclic graphs rather than infinite ones. A struct
+// reached through a pointer is converted without its fields, which it
+// gets when first needed (types.LazyStruct): task_struct reaches thousands
+// of types, a script reads a few. The methods of a Converter are not safe
+// for concurrent use; the completion of the structs it made is.
 type Converter struct {
-	spec  *btf.Spec
+	spec *btf.Spec
+	mu   sync.Mutex // guards cache: structs complete on any goroutine
+	// cache holds structs, unions, forward declarations and enums, so
+	// that each has one identity.
 	cache map[btf.Type]*types.Type
 	enums map[string]EnumConst // enum value name -> value, built on first use
 	// Local gives the types a script defines ("struct task_struct"), which
@@ -152,9 +159,29 @@ func (b *Converter) ProtoArgs(name string, proto *btf.FuncProto) *types.Type {
 	return t
 }
 
-// Type converts t.
+// Type converts t: a struct complete with its fields, and those of the
+// structs it holds by value.
 func (b *Converter) Type(t btf.Type) *types.Type {
-	if r, ok := b.cache[t]; ok {
+	return value(b.typ(t))
+}
+
+// value completes the structs a value of type t holds: t itself, or the
+// elements of an array. A struct completes those of its fields.
+func value(t *types.Type) *types.Type {
+	for u := t; u != nil; u = u.Elem {
+		if u.Kind == types.Struct {
+			u.Complete()
+		}
+		if u.Kind != types.Array {
+			break
+		}
+	}
+	return t
+}
+
+// typ converts t, leaving structs to be completed.
+func (b *Converter) typ(t btf.Type) *types.Type {
+	if r := b.cached(t); r != nil {
 		return r
 	}
 	switch t := t.(type) {
@@ -170,19 +197,16 @@ func (b *Converter) Type(t btf.Type) *types.Type {
 		}
 		return types.IntOf(size, t.Encoding&btf.Signed != 0 || t.Name == "char")
 	case *btf.Typedef, *btf.Const, *btf.Volatile, *btf.Restrict, *btf.TypeTag:
-		return b.Type(btf.UnderlyingType(t))
+		return b.typ(btf.UnderlyingType(t))
 	case *btf.Pointer:
-		p := &types.Type{Kind: types.Pointer, Size: 8}
-		b.cache[t] = p
-		p.Elem = b.Type(t.Target)
-		return p
+		// Only through a struct can pointers make a cycle.
+		return types.PointerTo(b.typ(t.Target))
 	case *btf.Array:
 		if isChar(t.Type) {
 			// char arrays hold text: bpftrace reads and prints them as strings.
 			return types.StringOf(int(t.Nelems))
 		}
-		elem := b.Type(t.Type)
-		return types.ArrayOf(elem, int(t.Nelems))
+		return types.ArrayOf(b.typ(t.Type), int(t.Nelems))
 	case *btf.Struct:
 		if r := b.local("struct ", t.Name); r != nil {
 			return r
@@ -201,9 +225,7 @@ func (b *Converter) Type(t btf.Type) *types.Type {
 		if r := b.local(kind, t.Name); r != nil {
 			return r
 		}
-		r := &types.Type{Kind: types.Struct, Name: kind + t.Name, Union: t.Kind == btf.FwdUnion}
-		b.cache[t] = r
-		return r
+		return b.keep(t, &types.Type{Kind: types.Struct, Name: kind + t.Name, Union: t.Kind == btf.FwdUnion})
 	case *btf.Enum:
 		if r := b.local("enum ", t.Name); r != nil {
 			return r
@@ -213,8 +235,7 @@ func (b *Converter) Type(t btf.Type) *types.Type {
 		for _, v := range t.Values {
 			r.EnumNames[int64(v.Value)] = v.Name
 		}
-		b.cache[t] = r
-		return r
+		return b.keep(t, r)
 	case *btf.Float:
 		return types.ArrayOf(types.U8, int(t.Size))
 	}
@@ -229,12 +250,36 @@ func (b *Converter) local(kind, name string) *types.Type {
 	return b.Local(kind + name)
 }
 
+// cached is the conversion of t made before, or nil.
+func (b *Converter) cached(t btf.Type) *types.Type {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cache[t]
+}
+
+// keep caches r as the conversion of t, unless another goroutine did so
+// first: it returns the one kept.
+func (b *Converter) keep(t btf.Type, r *types.Type) *types.Type {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if k, ok := b.cache[t]; ok {
+		return k
+	}
+	b.cache[t] = r
+	return r
+}
+
+// composite is struct or union key, whose fields are converted when first
+// needed.
 func (b *Converter) composite(key btf.Type, name string, union bool, size int, members []btf.Member) *types.Type {
 	if strings.HasSuffix(name, " ") {
 		name += "(anonymous)"
 	}
-	r := &types.Type{Kind: types.Struct, Name: name, Union: union, Size: size}
-	b.cache[key] = r
+	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(members) }))
+}
+
+// fields converts the members of a struct or union.
+func (b *Converter) fields(members []btf.Member) []types.Field {
 	var fields []types.Field
 	for _, m := range members {
 		off := int(m.Offset)
@@ -257,8 +302,7 @@ func (b *Converter) composite(key btf.Type, name string, union bool, size int, m
 		}
 		fields = append(fields, f)
 	}
-	r.Fields = fields
-	return r
+	return fields
 }
 
 // isChar reports whether t is the C type char (through qualifiers and

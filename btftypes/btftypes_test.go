@@ -1,6 +1,7 @@
 package btftypes
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -76,6 +77,32 @@ func TestStruct(t *testing.T) {
 	}
 	if c.Named("union node") != nil || c.Named("struct nosuch") != nil {
 		t.Error("found a type that does not exist")
+	}
+}
+
+// TestLazy: a struct reached through a pointer gets its fields when they
+// are needed, once, whichever goroutines ask.
+func TestLazy(t *testing.T) {
+	c := New(testSpec(t))
+	proto := c.FuncProto("walk")
+	node := c.ProtoArgs("walk", proto).Fields[0].Type.Elem
+	if node.Name != "struct node" || node.Size != 40 || node.Fields != nil {
+		t.Fatalf("pointee %s of %d bytes, fields %v: want struct node of 40, no fields yet", node.Name, node.Size, node.Fields)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if f, ok := node.Field("vals"); !ok || f.Offset != 36 {
+				t.Errorf("vals = %+v, %v", f, ok)
+			}
+		})
+	}
+	wg.Wait()
+	if len(node.Fields) != 6 || node.Fields[0].Type.Elem != node {
+		t.Errorf("completed fields %v", node.Fields)
+	}
+	if c.Named("struct node") != node {
+		t.Error("struct node converted twice")
 	}
 }
 

@@ -294,8 +294,12 @@ func (b *body) stmt(s syntax.Stmt) {
 		b.varDecl(s)
 	case *syntax.IfStmt:
 		b.cond(s.Cond, "if")
-		b.block(s.Then)
-		if s.Else != nil {
+		c, isConst := b.info.Consts[s.Cond]
+		skip := b.c.opts.SkipDead && isConst && !c.IsStr
+		if !skip || c.Int != 0 {
+			b.block(s.Then)
+		}
+		if s.Else != nil && (!skip || c.Int == 0) {
 			if blk, ok := s.Else.(*syntax.Block); ok {
 				b.block(blk)
 			} else {

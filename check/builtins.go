@@ -323,7 +323,7 @@ func builtinArgs(b *body, e syntax.Expr, ci *Call, args []syntax.Expr) *types.Ty
 
 // userStruct marks the pointer fields of a struct as user pointers.
 func userStruct(t *types.Type) *types.Type {
-	c := *t
+	c := *t.Complete()
 	c.Fields = make([]types.Field, len(t.Fields))
 	for i, f := range t.Fields {
 		f.Type = userPtr(f.Type)
@@ -1800,8 +1800,9 @@ func (c *checker) pointArgs(p *probe.Point) *types.Type {
 
 // completePointees gives the struct pointers of a tracepoint format, which
 // knows its pointees only by name, the script's or the kernel's
-// definition; those of raw tracepoints and fentry, typed from the kernel's
-// BTF, get the script's definition when it has one.
+// definition (the kernel's found when first needed: a pointer passed on
+// or cast needs none); those of raw tracepoints and fentry, typed from
+// the kernel's BTF, get the script's definition when it has one.
 func (c *checker) completePointees(args *types.Type) *types.Type {
 	var fields []types.Field
 	for i, f := range args.Fields {
@@ -1811,7 +1812,11 @@ func (c *checker) completePointees(args *types.Type) *types.Type {
 		}
 		def := c.ctypes[pt.Elem.Name]
 		if def == nil && len(pt.Elem.Fields) == 0 && pt.Elem.Size == 0 {
-			def = c.btf.named(pt.Elem.Name)
+			def = types.LazyStruct(pt.Elem.Name, pt.Elem.Union, 0, func(t *types.Type) {
+				if k := c.btf.named(t.Name); k != nil {
+					t.Size, t.AttrAlign, t.Fields = k.Size, k.AttrAlign, k.Complete().Fields
+				}
+			})
 		}
 		if def == nil || def == pt.Elem {
 			continue

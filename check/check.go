@@ -49,6 +49,12 @@ type Options struct {
 	// config says missing_probes = warn), values computed and discarded.
 	// Nil drops them.
 	Warn func(*syntax.Error)
+	// SkipDead leaves unchecked the arm of an if that a constant
+	// condition makes dead (a getopt() of an option not given), which
+	// compiles to nothing anyway: the kernel types only that arm reads
+	// are then not loaded. bpftrace checks every arm: this is for
+	// scripts whose every arm a test checks, as the tools' tests do.
+	SkipDead bool
 }
 
 // DefaultMaxStrLen is the string capacity used when Options.MaxStrLen is 0.

@@ -175,6 +175,13 @@ func (c *testCase) run(t testing.TB) string {
 			opts.Unsafe = true
 		case "btf":
 			opts.BTF = func() *btf.Spec { return loadBTF(t) }
+		case "nobtf":
+			opts.BTF = func() *btf.Spec {
+				t.Errorf("%s:%d: the kernel's BTF was read", c.file, c.line)
+				return nil
+			}
+		case "skipdead":
+			opts.SkipDead = true
 		case "maxstrlen":
 			fmt.Sscan(fields[1], &opts.MaxStrLen)
 		case "consts":

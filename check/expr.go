@@ -313,7 +313,7 @@ func (b *body) unary(e *syntax.Unary) *types.Type {
 				b.errorf(e.Pos(), "Can not dereference a void pointer (%s): cast it first", t)
 				return nil
 			}
-			return t.Elem
+			return t.Elem.Complete()
 		case isInt(t):
 			// bpftrace reads 8 bytes from an integer address.
 			return types.I64
@@ -447,6 +447,12 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 	}
 	// Pointer arithmetic.
 	if isPtr(lt) || isPtr(rt) {
+		// It moves by the pointee's size.
+		for _, t := range []*types.Type{lt, rt} {
+			if isPtr(t) {
+				t.Elem.Complete()
+			}
+		}
 		switch {
 		case isPtr(lt) && isIntegral(rt) && (e.Op == "+" || e.Op == "-"):
 			return lt
@@ -717,7 +723,7 @@ func (b *body) field(e *syntax.Field) *types.Type {
 	}
 	st := t
 	if isPtr(st) {
-		st = st.Elem
+		st = st.Elem.Complete()
 	}
 	switch st.Kind {
 	case types.Struct:
@@ -785,7 +791,7 @@ func (b *body) index(e *syntax.Index) *types.Type {
 			b.c.errorNode(e, "The array index operator [] cannot be used on a pointer to an unsized type (void *).")
 			return nil
 		}
-		return t.Elem
+		return t.Elem.Complete()
 	case types.String:
 		if isConst && (c.Int < 0 || c.Int >= int64(t.Size)) {
 			b.errorf(e.Index.Pos(), "the index %d is out of bounds for array of size %d", c.Int, t.Size)

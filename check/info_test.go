@@ -38,6 +38,8 @@ func TestInfoComplete(t *testing.T) {
 						opts.Unsafe = true
 					case "realprobes":
 						t.Skip("needs the kernel's probes")
+					case "skipdead":
+						opts.SkipDead = true
 					}
 				}
 				prog, err := Check(f, opts)
@@ -45,22 +47,31 @@ func TestInfoComplete(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, pr := range prog.Probes {
-					checkInfo(t, pr.Syntax, pr.Info)
+					checkInfo(t, pr.Syntax, pr.Info, opts.SkipDead)
 				}
 				for _, fn := range prog.Funcs {
-					checkInfo(t, fn.Syntax, fn.Info)
+					checkInfo(t, fn.Syntax, fn.Info, opts.SkipDead)
 				}
 			})
 		}
 	}
 }
 
-func checkInfo(t *testing.T, root syntax.Node, info *Info) {
+func checkInfo(t *testing.T, root syntax.Node, info *Info, skipDead bool) {
 	// Nodes that are names rather than values: mode identifiers and maps
-	// passed whole are not evaluated.
+	// passed whole are not evaluated; nor is, with skipDead, the arm of
+	// an if that a constant condition makes dead.
 	skip := map[syntax.Node]bool{}
 	inspect(root, func(n syntax.Node) bool {
 		switch n := n.(type) {
+		case *syntax.IfStmt:
+			if c, ok := info.Consts[n.Cond]; ok && skipDead && !c.IsStr {
+				if c.Int == 0 {
+					skip[n.Then] = true
+				} else if n.Else != nil {
+					skip[n.Else] = true
+				}
+			}
 		case *syntax.MapIndex:
 			skip[n.Map] = true
 		case *syntax.ForStmt:

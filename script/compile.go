@@ -93,6 +93,9 @@ type Options struct {
 	// keeps for kstack and ustack values (bcc's --stack-storage-size); 0
 	// is 4096. A stack that finds the map full is not recorded.
 	StackMapSize int
+	// SkipDead leaves unchecked what options not given make dead code:
+	// see check.Options.SkipDead.
+	SkipDead bool
 }
 
 // Program is a compiled script: the BPF programs, maps and events of its
@@ -183,6 +186,7 @@ func checkScript(name string, src []byte, opts *Options) (*syntax.File, *check.P
 		Unsafe:    opts.Unsafe,
 		MaxStrLen: opts.MaxStrLen,
 		Warn:      opts.Warn,
+		SkipDead:  opts.SkipDead,
 		Expand: func(ap *syntax.AttachPoint) ([]*probe.Point, error) {
 			pts, err := h.probes.Expand(ap, user)
 			if filter == nil || err != nil {

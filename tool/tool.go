@@ -13,7 +13,9 @@
 //
 // Options reach the scripts as named parameters, which getopt() reads and
 // the compiler folds into constants: a filter on an option not given
-// leaves no code, as const volatile data does for libbpf's tools. A
+// leaves no code, as const volatile data does for libbpf's tools, and
+// code only an option not given runs is not even checked, so that the
+// kernel types it alone reads are not loaded (a test checks it all). A
 // variant supports the options its script reads: one given that it does
 // not read (a flag its kind of probe cannot serve) passes the run on to
 // the next rung.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"friday/internal/testenv"
+	"friday/script"
 	"friday/tool"
 )
 
@@ -82,5 +83,26 @@ func TestMissingKind(t *testing.T) {
 	}
 	if code != 1 || !strings.HasPrefix(errb.String(), "friday biolatency: kprobe:") || strings.Count(errb.String(), "\n") != 1 {
 		t.Errorf("exit %d\n%s", code, &errb)
+	}
+}
+
+// TestEveryArm: the tools leave unchecked what options not given make
+// dead (script.Options.SkipDead); every arm of every script must check
+// all the same, as friday trace checks it.
+func TestEveryArm(t *testing.T) {
+	testenv.BPF(t)
+	host := script.NewHost()
+	for _, tl := range All() {
+		for _, v := range tl.Variants {
+			_, full := script.Compile(v.File, v.Source, script.Options{Host: host})
+			if full == nil {
+				continue
+			}
+			// A variant for another kernel fails here however it is checked.
+			_, skip := script.Compile(v.File, v.Source, script.Options{Host: host, SkipDead: true})
+			if skip == nil || skip.Error() != full.Error() {
+				t.Errorf("%s checked in full: %v", v.File, full)
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ package types
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 type Kind uint8
@@ -73,9 +74,12 @@ type Type struct {
 	// type implies.
 	Kernel bool
 
-	Name   string  // Struct: "struct task_struct"; Enum: "enum x"
-	Union  bool    // Struct
-	Fields []Field // Struct, Tuple, Record
+	Name  string // Struct: "struct task_struct"; Enum: "enum x"
+	Union bool   // Struct
+	// Fields are those of a Struct, Tuple or Record. A struct made by
+	// LazyStruct has them only once completed (see Complete).
+	Fields []Field
+	lazy   *lazyFields
 	// Struct: the alignment a C attribute set (1 when packed); 0 for
 	// the one its fields give.
 	AttrAlign int
@@ -108,6 +112,33 @@ type Field struct {
 	BitOffset int
 	BitSize   int
 	DataLoc   bool
+}
+
+// lazyFields are the fields of a struct yet to be found.
+type lazyFields struct {
+	once sync.Once
+	fill func(*Type)
+}
+
+// LazyStruct is a struct (a union when union is set) whose fields fill
+// sets when they are first needed; a size of 0 says that fill finds it
+// too. The kernel's types reach thousands of others through pointers; a
+// script follows few of them, and most of its programs' start-up would
+// go to types it never reads.
+func LazyStruct(name string, union bool, size int, fill func(t *Type)) *Type {
+	return &Type{Kind: Struct, Name: name, Union: union, Size: size, lazy: &lazyFields{fill: fill}}
+}
+
+// Complete gives a struct made by LazyStruct its fields, and returns t.
+// Field and Align complete t themselves; what reads the fields or size
+// of a struct it reached through a pointer completes it first (the
+// checker does, where a pointer is dereferenced or moved), and a copy of
+// the Type is made of a complete one. It is safe for concurrent use.
+func (t *Type) Complete() *Type {
+	if l := t.lazy; l != nil {
+		l.once.Do(func() { l.fill(t) })
+	}
+	return t
 }
 
 // Common types.
@@ -228,7 +259,7 @@ func (t *Type) Align() int {
 			return t.AttrAlign
 		}
 		a := 1
-		for _, f := range t.Fields {
+		for _, f := range t.Complete().Fields {
 			if fa := f.Type.Align(); fa > a {
 				a = fa
 			}
@@ -253,7 +284,7 @@ func (t *Type) IsAggregate() bool { return t.Kind >= Count }
 
 // Field looks up a field of a Struct, Tuple or Record by name.
 func (t *Type) Field(name string) (Field, bool) {
-	for _, f := range t.Fields {
+	for _, f := range t.Complete().Fields {
 		if f.Name == name {
 			return f, true
 		}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"friday/doctor"
@@ -73,26 +74,34 @@ func (a *app) listTools() int {
 const needRoot = "needs root (or CAP_BPF and CAP_PERFMON) to tell"
 
 // toolVariants says, per tool, which variant would run here: a doctor
-// result whose detail is the variant's name, or why none would.
+// result whose detail is the variant's name, or why none would. The tools
+// are tried at once, sharing what is read of the machine: each waits
+// mostly on the kernel's verifier.
 func toolVariants() []doctor.Result {
-	var out []doctor.Result
+	all := tools.All()
+	out := make([]doctor.Result, len(all))
 	privileged := run.CheckPrivilege() == nil
 	host := script.NewHost()
-	for _, t := range tools.All() {
-		r := doctor.Result{Name: t.Name, Status: doctor.Fail, Detail: needRoot}
-		if privileged {
+	var wg sync.WaitGroup
+	for i, t := range all {
+		out[i] = doctor.Result{Name: t.Name, Status: doctor.Fail, Detail: needRoot}
+		if !privileged {
+			continue
+		}
+		wg.Go(func() {
+			r := &out[i]
 			v, rungs := tool.Choose(t, host)
 			if v != nil {
 				r.Status, r.Detail = doctor.OK, v.Name
-			} else {
-				var why []string
-				for _, rg := range rungs {
-					why = append(why, rg.Variant.Name+": "+strings.SplitN(rg.Err.Error(), "\n", 2)[0])
-				}
-				r.Detail = strings.Join(why, "; ")
+				return
 			}
-		}
-		out = append(out, r)
+			var why []string
+			for _, rg := range rungs {
+				why = append(why, rg.Variant.Name+": "+strings.SplitN(rg.Err.Error(), "\n", 2)[0])
+			}
+			r.Detail = strings.Join(why, "; ")
+		})
 	}
+	wg.Wait()
 	return out
 }
