@@ -15,10 +15,13 @@ var all = []*tool.Tool{
 	biolatency,
 	biosnoop,
 	bitesize,
+	cpudist,
 	execsnoop,
 	exitsnoop,
+	killsnoop,
 	opensnoop,
 	runqlat,
+	runqslower,
 	syscount,
 }
 
