@@ -18,10 +18,13 @@ var all = []*tool.Tool{
 	cpudist,
 	execsnoop,
 	exitsnoop,
+	hardirqs,
 	killsnoop,
 	opensnoop,
 	runqlat,
+	runqlen,
 	runqslower,
+	softirqs,
 	syscount,
 }
 
