@@ -20,12 +20,14 @@ var all = []*tool.Tool{
 	exitsnoop,
 	hardirqs,
 	killsnoop,
+	oomkill,
 	opensnoop,
 	runqlat,
 	runqlen,
 	runqslower,
 	softirqs,
 	syscount,
+	workq,
 }
 
 // All returns the tools, sorted by name.
