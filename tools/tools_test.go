@@ -199,17 +199,17 @@ func expand(s string, vars map[string]string, quote bool) string {
 	})
 }
 
-// lineWriter is a writer that tells when a line starting with prefix has
-// been written.
+// lineWriter is a writer that tells when a line matching re has been
+// written.
 type lineWriter struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	prefix string
-	seen   chan struct{}
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	re   *regexp.Regexp
+	seen chan struct{}
 }
 
-func newLineWriter(prefix string) *lineWriter {
-	return &lineWriter{prefix: prefix, seen: make(chan struct{})}
+func newLineWriter(re *regexp.Regexp) *lineWriter {
+	return &lineWriter{re: re, seen: make(chan struct{})}
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -220,7 +220,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	case <-w.seen:
 	default:
 		for _, l := range strings.Split(w.buf.String(), "\n") {
-			if strings.HasPrefix(l, w.prefix) {
+			if w.re.MatchString(l) {
 				close(w.seen)
 				break
 			}
@@ -235,6 +235,12 @@ func (w *lineWriter) String() string {
 	return w.buf.String()
 }
 
+// banner is the line a tool says it traces with (bcc's runqlen and
+// profile sample).
+var banner = regexp.MustCompile(`^(Tracing|Sampling) `)
+
+var never = regexp.MustCompile(`\x00`)
+
 // toolRun is the tool running in this process.
 type toolRun struct {
 	stdout, stderr *lineWriter
@@ -244,7 +250,7 @@ type toolRun struct {
 
 func startTool(tl *tool.Tool, host *script.Host, args []string) *toolRun {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &toolRun{stdout: newLineWriter("\x00"), stderr: newLineWriter("Tracing"), cancel: cancel, done: make(chan int, 1)}
+	r := &toolRun{stdout: newLineWriter(never), stderr: newLineWriter(banner), cancel: cancel, done: make(chan int, 1)}
 	go func() {
 		r.done <- tl.Main(ctx, tool.Env{Stdout: r.stdout, Stderr: r.stderr, Host: host}, args)
 	}()
