@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 //	                      the loopback interface, each answered
 //	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
 //	                      exist, run the workload, create PATH.done
+//	                      holding the thread's scheduler statistics of
+//	                      the workload: CPU_US=, RUN_DELAY_US= (waiting
+//	                      on a run queue) and SLICES= lines
 func workload(args []string) error {
 	runtime.LockOSThread()
 	if len(args) == 0 {
@@ -60,10 +63,20 @@ func workload(args []string) error {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		before, err := schedstat()
+		if err != nil {
+			return err
+		}
 		if err := workload(args[2:]); err != nil {
 			return err
 		}
-		return os.WriteFile(args[1]+".done", nil, 0o600)
+		after, err := schedstat()
+		if err != nil {
+			return err
+		}
+		done := fmt.Sprintf("CPU_US=%d\nRUN_DELAY_US=%d\nSLICES=%d\n",
+			(after[0]-before[0])/1000, (after[1]-before[1])/1000, after[2]-before[2])
+		return os.WriteFile(args[1]+".done", []byte(done), 0o600)
 	}
 	count := func(i int) (int, error) {
 		if len(args) <= i {
@@ -198,6 +211,26 @@ func workload(args []string) error {
 		return fmt.Errorf("unknown workload %q", args[0])
 	}
 	return nil
+}
+
+// schedstat is what the kernel counts of the calling thread: its time on
+// a CPU and waiting on a run queue in nanoseconds, and its time slices.
+func schedstat() ([3]uint64, error) {
+	var st [3]uint64
+	b, err := os.ReadFile("/proc/thread-self/schedstat")
+	if err != nil {
+		return st, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return st, fmt.Errorf("schedstat: %q", b)
+	}
+	for i := range st {
+		if st[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // threadCPU is the CPU time of the calling thread.
