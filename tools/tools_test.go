@@ -237,7 +237,7 @@ func (w *lineWriter) String() string {
 
 // banner is the line a tool says it traces with (bcc's runqlen and
 // profile sample).
-var banner = regexp.MustCompile(`^(Tracing|Sampling) `)
+var banner = regexp.MustCompile(`^(Tracing|Sampling)\b`)
 
 var never = regexp.MustCompile(`\x00`)
 
