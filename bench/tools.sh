@@ -48,6 +48,11 @@ workload() {
 	opensnoop) for _ in $(seq 20000); do : </etc/hostname; done ;;
 	runqlat) dd if=/dev/zero bs=1 count=100000 status=none | cat >/dev/null ;;
 	syscount) dd if=/dev/zero of=/dev/null bs=1 count=200000 status=none ;;
+	cpudist | runqslower) dd if=/dev/zero bs=1 count=100000 status=none | cat >/dev/null ;;
+	# Interrupts of the disk under the directory, and their soft irqs.
+	hardirqs | softirqs) dd if=/dev/zero of="$dir/file" bs=4k count=5000 oflag=direct status=none ;;
+	killsnoop) for _ in $(seq 20000); do kill -0 $$; done ;;
+	runqlen) sleep 5 ;;
 	esac
 }
 
@@ -121,8 +126,9 @@ start() {
 		wait "$p" 2>/dev/null && true || { echo -; return; }
 	fi
 	kill -TERM "$p" 2>/dev/null || true
-	# Drain what it prints while it ends.
-	cat "$fifo" >/dev/null &
+	# Drain what it prints while it ends (a cat left waiting for a
+	# writer would hold the script's output open).
+	timeout 10 cat "$fifo" >/dev/null &
 	wait "$p" 2>/dev/null || true
 	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }'
 }

@@ -201,6 +201,7 @@ func (b *body) finish() {
 func (b *body) newVar(ref *syntax.Var) *Var {
 	key := seedKey{ref, b.group}
 	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: b.c.seeds[key], typed: b.c.typed[key]}
+	v.seeded = v.Type != nil
 	b.origin[v] = ref
 	return v
 }
@@ -559,6 +560,17 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		return
 	}
 	vt := valueType(t)
+	if v.seeded && v.Type.Kind == types.Int && vt.Kind == types.Int {
+		// The first value of this pass: a map read may have a type of
+		// its own by now (@m = nsecs; ...; @m = 0 makes @m signed), which
+		// the wider seed takes as before.
+		v.seeded = false
+		if !b.assignable(v.Type, vt, e) {
+			v.Type = varType(types.IntOf(8, v.Type.Signed && vt.Signed))
+		}
+		return
+	}
+	v.seeded = false
 	if v.Type == nil {
 		v.Type = varType(vt)
 		if vt.Kind == types.Int && !b.literal(e) {

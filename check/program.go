@@ -92,6 +92,9 @@ type Var struct {
 	// typed is the size of the integer a typed value (not a literal) first
 	// gave it, before variables widened it to 64 bits; 0 for others.
 	typed int
+	// seeded marks a variable that starts with the type of the pass
+	// before and has not been assigned in this one.
+	seeded bool
 }
 
 // CompareVars orders variables by where they are declared, then by name: a

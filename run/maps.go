@@ -81,8 +81,18 @@ func (s *state) printMap(m *codegen.Map, top, div uint64) error {
 // to end is read once, others may or may not be.
 func (s *state) entries(m *codegen.Map) ([]Entry, error) {
 	out, err := s.rawEntries(m)
-	if err != nil || !codegen.HistArray(m) {
-		return out, err
+	if err != nil {
+		return nil, err
+	}
+	if m.Spec.Type == ebpf.PerCPUArray && m.Key != nil && m.Key.Size == 8 {
+		// A declared array indexed by an integer: its uint32 indexes
+		// widened to the key's type, as a hash would hold them.
+		for i, e := range out {
+			out[i].Key = binary.NativeEndian.AppendUint64(make([]byte, 0, m.Key.Size), uint64(binary.NativeEndian.Uint32(e.Key)))
+		}
+	}
+	if !codegen.HistArray(m) {
+		return out, nil
 	}
 	// A hist without keys held in an array: the buckets that counted,
 	// keyed by their uint64 index as in a hash of buckets.

@@ -67,6 +67,9 @@ func (t *Tool) synopsis(fs *pflag.FlagSet) string {
 	if t.Interval {
 		parts = append(parts, "[interval [count]]")
 	}
+	for _, a := range t.Args {
+		parts = append(parts, "["+a.Name+"]")
+	}
 	var b strings.Builder
 	line := lead
 	for _, p := range parts {
@@ -86,10 +89,15 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 	var b strings.Builder
 	b.WriteString(t.synopsis(fs))
 	fmt.Fprintf(&b, "\n%s\n", t.Summary)
+	args := t.Args
 	if t.Interval {
+		args = []Arg{{"interval", "output interval, in seconds"}, {"count", "number of outputs"}}
+	}
+	if len(args) > 0 {
 		b.WriteString("\npositional arguments:\n")
-		b.WriteString("  interval              output interval, in seconds\n")
-		b.WriteString("  count                 number of outputs\n")
+		for _, a := range args {
+			b.WriteString(helpEntry("  "+a.Name, a.Help))
+		}
 	}
 	b.WriteString("\noptions:\n")
 	fs.VisitAll(func(f *pflag.Flag) {
@@ -124,7 +132,6 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 // flagHelp is a flag's lines in the options of -h, laid out as bcc's
 // (Python's argparse): the help from column 24, within 80 columns.
 func flagHelp(f *pflag.Flag) string {
-	const col = 24
 	left := "      --" + f.Name
 	if f.Shorthand != "" {
 		left = "  -" + f.Shorthand + ", --" + f.Name
@@ -133,6 +140,13 @@ func flagHelp(f *pflag.Flag) string {
 	if f.NoOptDefVal == "" && name != "" {
 		left += " " + strings.ToUpper(name)
 	}
+	return helpEntry(left, usage)
+}
+
+// helpEntry is an entry of -h: left, then usage from column 24 (on a line
+// of its own after a long left), wrapped within 80 columns.
+func helpEntry(left, usage string) string {
+	const col = 24
 	var b strings.Builder
 	line := left
 	if len(left) > col-2 {

@@ -20,7 +20,10 @@ import (
 type Hist struct {
 	// Key is what the histogram is for, among several ("sda" for a
 	// histogram per disk); nil for a tool's lone histogram.
-	Key   any
+	Key any
+	// Comm is the command of the process or thread Key is, shown after
+	// it; empty for other keys.
+	Comm  string
 	Slots []uint64
 	// Step and Min make the histogram linear.
 	Step, Min int64
@@ -183,7 +186,11 @@ func writeHists(w io.Writer, unit, label string, hs []Hist) error {
 	var b bytes.Buffer
 	for _, h := range hs {
 		if label != "" {
-			fmt.Fprintf(&b, "\n%s = %v\n", label, h.Key)
+			fmt.Fprintf(&b, "\n%s = %v", label, h.Key)
+			if h.Comm != "" {
+				fmt.Fprintf(&b, " %s", h.Comm)
+			}
+			b.WriteByte('\n')
 		}
 		writeHist(&b, unit, h)
 	}

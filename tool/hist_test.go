@@ -125,12 +125,19 @@ func TestLog2(t *testing.T) {
 
 func TestHistJSON(t *testing.T) {
 	h := Hist{Key: "sda", Slots: []uint64{1, 0, 2, 0}}
-	b, err := json.Marshal(labelled{"disk", h.Key, h.json("usecs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"disk":"sda","unit":"usecs","buckets":[{"min":0,"max":1,"count":1},{"min":2,"max":3,"count":0},{"min":4,"max":7,"count":2}]}`
-	if string(b) != want {
-		t.Errorf("got %s\nwant %s", b, want)
+	for _, c := range []struct {
+		l    labelled
+		want string
+	}{
+		{labelled{"disk", h.Key, "", h.json("usecs")}, `{"disk":"sda","unit":"usecs","buckets":[{"min":0,"max":1,"count":1},{"min":2,"max":3,"count":0},{"min":4,"max":7,"count":2}]}`},
+		{labelled{"pid", 42, "sh", Hist{Slots: []uint64{1}}.json("msecs")}, `{"pid":42,"comm":"sh","unit":"msecs","buckets":[{"min":0,"max":1,"count":1}]}`},
+	} {
+		b, err := json.Marshal(c.l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != c.want {
+			t.Errorf("got %s\nwant %s", b, c.want)
+		}
 	}
 }

@@ -153,8 +153,8 @@ func (s *Session) usageError(err error) int {
 func (s *Session) parseTrailing() error {
 	args := s.fs.Args()
 	if !s.tool.Interval {
-		if len(args) > 0 {
-			return fmt.Errorf("unrecognized arguments: %s", args[0])
+		if len(args) > len(s.tool.Args) {
+			return fmt.Errorf("unrecognized arguments: %s", strings.Join(args[len(s.tool.Args):], " "))
 		}
 		return nil
 	}
@@ -164,6 +164,15 @@ func (s *Session) parseTrailing() error {
 	}
 	s.Interval, s.Count = time.Duration(interval)*time.Second, count
 	return nil
+}
+
+// Args are the positional arguments given to a tool that declares its
+// own (Tool.Args).
+func (s *Session) Args() []string {
+	if s.tool.Interval {
+		return nil
+	}
+	return s.fs.Args()
 }
 
 // Flag says whether the flag of long name name was given.
@@ -253,10 +262,17 @@ func (s *Session) Heading(stamp bool) {
 	}
 }
 
+// Task is what keyOf of HistMap returns for a histogram per process or
+// thread: its ID, the histogram's Key, and its command, the Comm.
+type Task struct {
+	ID   int64
+	Comm string
+}
+
 // HistMap reads the running script's hist() or lhist() map name as
 // histograms, one per key, and empties it for the next interval. keyOf
-// makes a histogram's Key of the parts of its map key; nil leaves Key nil
-// (a map without keys).
+// makes a histogram's Key of the parts of its map key (a Task sets Comm
+// too); nil leaves Key nil (a map without keys).
 func (s *Session) HistMap(name string, keyOf func(parts []any) any) ([]Hist, error) {
 	m, err := s.run.Map(name)
 	if err != nil {
@@ -279,6 +295,9 @@ func (s *Session) HistMap(name string, keyOf func(parts []any) any) ([]Hist, err
 		}
 		if keyOf != nil {
 			hs[i].Key = keyOf(e.Key)
+			if t, ok := hs[i].Key.(Task); ok {
+				hs[i].Key, hs[i].Comm = t.ID, t.Comm
+			}
 		}
 	}
 	return hs, nil
@@ -299,17 +318,19 @@ func (s *Session) PrintHists(unit, label string, hs []Hist) error {
 		if label == "" {
 			list[i] = j
 		} else {
-			list[i] = labelled{strings.ReplaceAll(strings.ToLower(label), " ", "_"), h.Key, j}
+			list[i] = labelled{strings.ReplaceAll(strings.ToLower(label), " ", "_"), h.Key, h.Comm, j}
 		}
 	}
 	s.Set("hists", list)
 	return nil
 }
 
-// labelled is a histogram with what it is for, as JSON shows it.
+// labelled is a histogram with what it is for, as JSON shows it: the
+// key under the label, and the command when known.
 type labelled struct {
 	label string
 	key   any
+	comm  string
 	h     histJSON
 }
 
@@ -323,7 +344,12 @@ func (l labelled) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	q, _ := json.Marshal(l.label)
-	return append(append(append(append([]byte{'{'}, q...), ':'), k...), append([]byte{','}, h[1:]...)...), nil
+	b := append(append(append([]byte{'{'}, q...), ':'), k...)
+	if l.comm != "" {
+		c, _ := json.Marshal(l.comm)
+		b = append(append(b, `,"comm":`...), c...)
+	}
+	return append(b, append([]byte{','}, h[1:]...)...), nil
 }
 
 func (s *Session) flush() error {

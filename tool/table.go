@@ -21,7 +21,9 @@ type Column struct {
 }
 
 // Table says that the tool prints a row per event, with these columns
-// (see Row); the header is printed once the probes are attached.
+// (see Row); the header is printed once the probes are attached. A tool
+// that prints its own lines in text (Printf) declares columns without
+// Head for its JSON rows.
 func (s *Session) Table(cols ...Column) { s.cols = cols }
 
 func (s *Session) header() {
@@ -31,7 +33,11 @@ func (s *Session) header() {
 			fmt.Fprintf(&s.line, c.Head, c.Name)
 		}
 	}
-	s.endLine()
+	// A tool whose lines are prose (oomkill's) has columns for JSON
+	// only, and no header.
+	if s.line.Len() > 0 {
+		s.endLine()
+	}
 }
 
 // endLine writes the line built, without trailing blanks.

@@ -94,9 +94,18 @@ type Tool struct {
 	// arguments: it prints a summary each interval, count times, and at
 	// Ctrl-C.
 	Interval bool
+	// Args are the optional positional arguments of a tool without
+	// Interval, in order (runqslower's [min_us]); Session.Args has those
+	// given.
+	Args []Arg
 	// New declares the tool's flags on fs and returns the handler of one
 	// run, which the parsed values are bound to.
 	New func(fs *pflag.FlagSet) Handler
+}
+
+// Arg is an optional positional argument of a tool.
+type Arg struct {
+	Name, Help string
 }
 
 // Handler is the Go side of one run of a tool.

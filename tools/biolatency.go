@@ -93,6 +93,12 @@ func (o *biolatencyOpts) Summary(s *tool.Session) error {
 	if !o.extension {
 		return nil
 	}
+	return printExtension(s, o.unit)
+}
+
+// printExtension prints bcc's extension summary (-e) of the maps @total
+// and @count, and empties them.
+func printExtension(s *tool.Session, unit string) error {
 	total, err := s.Map("@total")
 	if err != nil {
 		return err
@@ -118,7 +124,7 @@ func (o *biolatencyOpts) Summary(s *tool.Session) error {
 		s.Set("extension", map[string]uint64{"avg": t / n, "total": t, "count": n})
 		return nil
 	}
-	s.Printf("\navg = %d %s, total: %d %s, count: %d\n\n", t/n, o.unit, t, o.unit, n)
+	s.Printf("\navg = %d %s, total: %d %s, count: %d\n\n", t/n, unit, t, unit, n)
 	return nil
 }
 

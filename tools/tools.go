@@ -15,11 +15,21 @@ var all = []*tool.Tool{
 	biolatency,
 	biosnoop,
 	bitesize,
+	blkthrot,
+	cpudist,
 	execsnoop,
 	exitsnoop,
+	hardirqs,
+	killsnoop,
+	mdflush,
+	oomkill,
 	opensnoop,
 	runqlat,
+	runqlen,
+	runqslower,
+	softirqs,
 	syscount,
+	workq,
 }
 
 // All returns the tools, sorted by name.

@@ -1,0 +1,60 @@
+package tools
+
+import (
+	"embed"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"friday/script"
+	"friday/tool"
+)
+
+//go:embed oomkill
+var oomkillScripts embed.FS
+
+var oomkill = &tool.Tool{
+	Name:     "oomkill",
+	Summary:  "Trace OOM kills",
+	Variants: tool.Ladder(oomkillScripts, "oomkill", "tracepoint", "kprobe"),
+	Examples: []string{
+		"# trace OOM kills",
+		"-f json # a JSON object per kill",
+	},
+	New: func(fs *pflag.FlagSet) tool.Handler { return &oomkillOpts{} },
+}
+
+type oomkillOpts struct{}
+
+func (o *oomkillOpts) Setup(s *tool.Session) error {
+	s.Banner("Tracing OOM kills... Ctrl-C to stop.")
+	s.Table(
+		tool.Column{Key: "time"},
+		tool.Column{Key: "triggered_pid"},
+		tool.Column{Key: "triggered_comm"},
+		tool.Column{Key: "pid"},
+		tool.Column{Key: "comm"},
+		tool.Column{Key: "pages"},
+		tool.Column{Key: "loadavg"},
+	)
+	return nil
+}
+
+func (o *oomkillOpts) Event(s *tool.Session, e *script.Event) error {
+	a := e.Args
+	pages := unsigned(a[4])
+	if s.Variant().Name == "tracepoint" {
+		// The tracepoint tells the victim's resident memory in KiB.
+		pages = pages * 1024 / uint64(os.Getpagesize())
+	}
+	// As bcc does, the load averages when the event is read.
+	load, _ := os.ReadFile("/proc/loadavg")
+	row := []any{s.Wall(unsigned(a[5])).Format("15:04:05"), unsigned(a[0]), a[1].(string),
+		unsigned(a[2]), a[3].(string), pages, strings.TrimSpace(string(load))}
+	if s.JSON() {
+		return s.Row(row...)
+	}
+	s.Printf("%s Triggered by PID %d (\"%s\"), OOM kill of PID %d (\"%s\"), %d pages, loadavg: %s\n", row...)
+	return nil
+}
