@@ -19,6 +19,7 @@ var all = []*tool.Tool{
 	exitsnoop,
 	opensnoop,
 	runqlat,
+	statsnoop,
 	syscount,
 }
 

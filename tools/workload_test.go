@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 //	getpgid N             N getpgid(-1) calls, which fail with ESRCH
 //	sleep N DURATION      N sleeps of DURATION (nanosleep)
 //	spin DURATION         keep a CPU busy for DURATION
+//	stat N PATH           N stat() calls on PATH (newfstatat)
 //	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
 //	                      exist, run the workload, create PATH.done
 func workload(args []string) error {
@@ -104,6 +105,18 @@ func workload(args []string) error {
 			return err
 		}
 		for end := time.Now().Add(d); time.Now().Before(end); {
+		}
+	case "stat":
+		n, err := count(1)
+		if err != nil {
+			return err
+		}
+		if len(args) < 3 {
+			return fmt.Errorf("stat: missing path")
+		}
+		var st unix.Stat_t
+		for range n {
+			unix.Stat(args[2], &st)
 		}
 	default:
 		return fmt.Errorf("unknown workload %q", args[0])
