@@ -13,6 +13,7 @@ import (
 // all are the tools, by name.
 var all = []*tool.Tool{
 	biolatency,
+	biopattern,
 	biosnoop,
 	bitesize,
 	execsnoop,
