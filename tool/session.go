@@ -37,6 +37,9 @@ type Session struct {
 	stderr  io.Writer
 	params  map[string]string
 
+	// terminal says that standard output is a terminal.
+	terminal bool
+
 	// Interval is how often a Summarizer prints (0: only at the end),
 	// Count how many times before the tool ends (0: until Ctrl-C), and
 	// Duration how long the tool runs (0: until Ctrl-C). A tool with
@@ -74,7 +77,7 @@ type field struct {
 // until its work is done or ctx ends (Ctrl-C), and returns the exit
 // status.
 func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
-	s := &Session{tool: t, stderr: env.Stderr, params: map[string]string{}, ready: make(chan struct{}), start: time.Now()}
+	s := &Session{tool: t, stderr: env.Stderr, params: map[string]string{}, ready: make(chan struct{}), start: time.Now(), terminal: isTerminal(env.Stdout)}
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	s.mono = ts.Nano()

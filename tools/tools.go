@@ -15,6 +15,7 @@ var all = []*tool.Tool{
 	biolatency,
 	biopattern,
 	biosnoop,
+	biotop,
 	bitesize,
 	execsnoop,
 	exitsnoop,
