@@ -19,6 +19,7 @@ var all = []*tool.Tool{
 	bitesize,
 	execsnoop,
 	exitsnoop,
+	mountsnoop,
 	opensnoop,
 	runqlat,
 	statsnoop,

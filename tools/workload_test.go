@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ func TestMain(m *testing.M) {
 //	sleep N DURATION      N sleeps of DURATION (nanosleep)
 //	spin DURATION         keep a CPU busy for DURATION
 //	stat N PATH           N stat() calls on PATH (newfstatat)
+//	mount DIR             in a mount namespace of its own (run it under
+//	                      unshare -m), mount a tmpfs on DIR and unmount
+//	                      it; MNT_NS=its namespace's inode to $VARS
 //	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
 //	                      exist, run the workload, create PATH.done
 func workload(args []string) error {
@@ -118,8 +122,37 @@ func workload(args []string) error {
 		for range n {
 			unix.Stat(args[2], &st)
 		}
+	case "mount":
+		if len(args) < 2 {
+			return fmt.Errorf("mount: missing directory")
+		}
+		return mountWorkload(args[1])
 	default:
 		return fmt.Errorf("unknown workload %q", args[0])
 	}
 	return nil
+}
+
+func mountWorkload(dir string) error {
+	ns, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return err
+	}
+	// Nothing of this namespace's mounts reaches the one it came from.
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("mount --make-rprivate /: %w", err)
+	}
+	if err := unix.Mount("friday", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m"); err != nil {
+		return err
+	}
+	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(os.Getenv("VARS"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "MNT_NS=%s\n", strings.TrimSuffix(strings.TrimPrefix(ns, "mnt:["), "]"))
+	return err
 }
