@@ -406,6 +406,11 @@ func (s *Session) explain(rungs []Rung) {
 				what = "loads: the kernel's verifier accepts it"
 			}
 			fmt.Fprintf(s.stderr, "friday %s: %s %s\n", s.tool.Name, r.Variant.File, what)
+			if note := s.tool.Notes[r.Variant.Name]; note != "" {
+				for _, l := range strings.Split(strings.TrimSpace(note), "\n") {
+					fmt.Fprintf(s.stderr, "friday %s: %s\n", s.tool.Name, l)
+				}
+			}
 			continue
 		}
 		fmt.Fprintf(s.stderr, "friday %s: %s left: %v\n", s.tool.Name, r.Variant.File, firstLine(r.Err))

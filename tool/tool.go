@@ -92,6 +92,9 @@ type Tool struct {
 	// arguments: it prints a summary each interval, count times, and at
 	// Ctrl-C.
 	Interval bool
+	// Notes say, by variant name, what -v adds when that variant runs:
+	// how what it traces stands for what the tool reports.
+	Notes map[string]string
 	// New declares the tool's flags on fs and returns the handler of one
 	// run, which the parsed values are bound to.
 	New func(fs *pflag.FlagSet) Handler

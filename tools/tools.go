@@ -24,6 +24,7 @@ var all = []*tool.Tool{
 	runqlat,
 	statsnoop,
 	syscount,
+	vfsstat,
 }
 
 // All returns the tools, sorted by name.

@@ -35,18 +35,23 @@ func TestMain(m *testing.M) {
 //	sleep N DURATION      N sleeps of DURATION (nanosleep)
 //	spin DURATION         keep a CPU busy for DURATION
 //	stat N PATH           N stat() calls on PATH (newfstatat)
+//	io PATH W R SIZE      open PATH (made, or emptied), write() W times
+//	                      SIZE bytes, then read() R times SIZE bytes from
+//	                      its start, fsync() it and close it
+//	mknod DIR N           make N regular files in DIR with mknod()
 //	mount DIR             in a mount namespace of its own (run it under
 //	                      unshare -m), mount a tmpfs on DIR and unmount
 //	                      it; MNT_NS=its namespace's inode to $VARS
 //	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
-//	                      exist, run the workload, create PATH.done
+//	                      exist, run the workload, create PATH.done (an
+//	                      openat() each, no write())
 func workload(args []string) error {
 	runtime.LockOSThread()
 	if len(args) == 0 {
 		return fmt.Errorf("no workload")
 	}
 	if args[0] == "after" && len(args) > 2 {
-		if err := os.WriteFile(args[1]+".ready", nil, 0o600); err != nil {
+		if err := touch(args[1] + ".ready"); err != nil {
 			return err
 		}
 		for {
@@ -58,7 +63,7 @@ func workload(args []string) error {
 		if err := workload(args[2:]); err != nil {
 			return err
 		}
-		return os.WriteFile(args[1]+".done", nil, 0o600)
+		return touch(args[1] + ".done")
 	}
 	count := func(i int) (int, error) {
 		if len(args) <= i {
@@ -122,6 +127,33 @@ func workload(args []string) error {
 		for range n {
 			unix.Stat(args[2], &st)
 		}
+	case "io":
+		if len(args) < 5 {
+			return fmt.Errorf("io: want PATH W R SIZE")
+		}
+		w, err := count(2)
+		if err != nil {
+			return err
+		}
+		r, err := count(3)
+		if err != nil {
+			return err
+		}
+		size, err := count(4)
+		if err != nil {
+			return err
+		}
+		return ioWorkload(args[1], w, r, size)
+	case "mknod":
+		n, err := count(2)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			if err := unix.Mknod(fmt.Sprintf("%s/node%d", args[1], i), unix.S_IFREG|0o600, 0); err != nil {
+				return err
+			}
+		}
 	case "mount":
 		if len(args) < 2 {
 			return fmt.Errorf("mount: missing directory")
@@ -155,4 +187,36 @@ func mountWorkload(dir string) error {
 	defer f.Close()
 	_, err = fmt.Fprintf(f, "MNT_NS=%s\n", strings.TrimSuffix(strings.TrimPrefix(ns, "mnt:["), "]"))
 	return err
+}
+
+func ioWorkload(path string, writes, reads, size int) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, size)
+	for range writes {
+		if n, err := unix.Write(fd, buf); n != size {
+			return fmt.Errorf("write: %d bytes, %v", n, err)
+		}
+	}
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		return err
+	}
+	for range reads {
+		if n, err := unix.Read(fd, buf); n != size {
+			return fmt.Errorf("read: %d bytes, %v", n, err)
+		}
+	}
+	return unix.Fsync(fd)
+}
+
+// touch makes an empty file with one openat() and no write().
+func touch(path string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT, 0o600)
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
 }
