@@ -20,16 +20,19 @@ var vfsstat = &tool.Tool{
 	Interval: true,
 	Variants: tool.Ladder(vfsstatScripts, "vfsstat", "kprobe", "tracepoint"),
 	Notes: map[string]string{
-		"tracepoint": `the VFS functions cannot be probed here: system calls stand for them.
-READ/s: read(), and pread64() on a file with positions, of an open
-  descriptor (vfs_read; readv() and the others do not call it)
+		"tracepoint": `system calls stand for the VFS functions here:
+READ/s: read(), and pread64() on a file with positions, of
+  an open descriptor (vfs_read; readv() and the others do
+  not call it)
 WRITE/s: write() and pwrite64(), likewise (vfs_write)
-CREATE/s: mknod() of a regular file that succeeds (vfs_create; open()
-  with O_CREAT calls the file system without it)
-OPEN/s: open(), openat(), openat2(), creat() and open_by_handle_at()
-  that succeed (vfs_open)
-FSYNC/s: fsync() and fdatasync() of an open descriptor, and writes to
-  files opened with O_SYNC or O_DSYNC (vfs_fsync_range)`,
+CREATE/s: mknod() of a regular file that succeeds
+  (vfs_create; open() with O_CREAT calls the file system
+  without it)
+OPEN/s: open(), openat(), openat2(), creat() and
+  open_by_handle_at() that succeed (vfs_open)
+FSYNC/s: fsync() and fdatasync() of an open descriptor, and
+  writes to files opened with O_SYNC or O_DSYNC
+  (vfs_fsync_range)`,
 	},
 	Examples: []string{
 		"# count some VFS calls per second",
