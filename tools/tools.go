@@ -19,6 +19,7 @@ var all = []*tool.Tool{
 	bitesize,
 	execsnoop,
 	exitsnoop,
+	filetop,
 	mountsnoop,
 	opensnoop,
 	runqlat,
