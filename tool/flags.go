@@ -67,6 +67,9 @@ func (t *Tool) synopsis(fs *pflag.FlagSet) string {
 	if t.Interval {
 		parts = append(parts, "[interval [count]]")
 	}
+	for _, p := range t.Positional {
+		parts = append(parts, "["+p[0]+"]")
+	}
 	var b strings.Builder
 	line := lead
 	for _, p := range parts {
@@ -90,6 +93,12 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 		b.WriteString("\npositional arguments:\n")
 		b.WriteString("  interval              output interval, in seconds\n")
 		b.WriteString("  count                 number of outputs\n")
+	}
+	if len(t.Positional) > 0 {
+		b.WriteString("\npositional arguments:\n")
+		for _, p := range t.Positional {
+			fmt.Fprintf(&b, "  %-20s  %s\n", p[0], p[1])
+		}
 	}
 	b.WriteString("\noptions:\n")
 	fs.VisitAll(func(f *pflag.Flag) {

@@ -39,6 +39,8 @@ type Session struct {
 
 	// terminal says that standard output is a terminal.
 	terminal bool
+	// args are the trailing arguments of a tool with Positional ones.
+	args []string
 
 	// Interval is how often a Summarizer prints (0: only at the end),
 	// Count how many times before the tool ends (0: until Ctrl-C), and
@@ -155,6 +157,13 @@ func (s *Session) usageError(err error) int {
 
 func (s *Session) parseTrailing() error {
 	args := s.fs.Args()
+	if len(s.tool.Positional) > 0 {
+		if len(args) > len(s.tool.Positional) {
+			return fmt.Errorf("unrecognized arguments: %s", strings.Join(args[len(s.tool.Positional):], " "))
+		}
+		s.args = args
+		return nil
+	}
 	if !s.tool.Interval {
 		if len(args) > 0 {
 			return fmt.Errorf("unrecognized arguments: %s", args[0])
@@ -168,6 +177,10 @@ func (s *Session) parseTrailing() error {
 	s.Interval, s.Count = time.Duration(interval)*time.Second, count
 	return nil
 }
+
+// Args are the trailing arguments given, of those the tool's Positional
+// declares.
+func (s *Session) Args() []string { return s.args }
 
 // Flag says whether the flag of long name name was given.
 func (s *Session) Flag(name string) bool { return s.fs.Changed(name) }

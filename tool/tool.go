@@ -92,6 +92,10 @@ type Tool struct {
 	// arguments: it prints a summary each interval, count times, and at
 	// Ctrl-C.
 	Interval bool
+	// Positional are the tool's own trailing arguments, when it takes
+	// some other than [interval [count]]: each a name and its help.
+	// Setup reads those given through Session.Args.
+	Positional [][2]string
 	// Notes say, by variant name, what -v adds when that variant runs:
 	// how what it traces stands for what the tool reports.
 	Notes map[string]string

@@ -16,16 +16,20 @@ var all = []*tool.Tool{
 	biopattern,
 	biosnoop,
 	biotop,
+	btrfsslower,
 	bitesize,
+	ext4slower,
 	execsnoop,
 	exitsnoop,
 	filetop,
+	fsslower,
 	mountsnoop,
 	opensnoop,
 	runqlat,
 	statsnoop,
 	syscount,
 	vfsstat,
+	xfsslower,
 }
 
 // All returns the tools, sorted by name.
