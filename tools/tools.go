@@ -21,6 +21,7 @@ var all = []*tool.Tool{
 	ext4slower,
 	execsnoop,
 	exitsnoop,
+	filelife,
 	filetop,
 	fsslower,
 	mountsnoop,

@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 //	io PATH W R SIZE      open PATH (made, or emptied), write() W times
 //	                      SIZE bytes, then read() R times SIZE bytes from
 //	                      its start, fsync() it and close it
+//	life PATH DURATION    make PATH, wait DURATION, delete it
 //	mknod DIR N           make N regular files in DIR with mknod()
 //	mount DIR             in a mount namespace of its own (run it under
 //	                      unshare -m), mount a tmpfs on DIR and unmount
@@ -144,6 +145,16 @@ func workload(args []string) error {
 			return err
 		}
 		return ioWorkload(args[1], w, r, size)
+	case "life":
+		d, err := duration(2)
+		if err != nil {
+			return err
+		}
+		if err := touch(args[1]); err != nil {
+			return err
+		}
+		time.Sleep(d)
+		return unix.Unlink(args[1])
 	case "mknod":
 		n, err := count(2)
 		if err != nil {
