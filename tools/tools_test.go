@@ -321,7 +321,7 @@ func runCase(t *testing.T, c *toolCase, tl *tool.Tool, v *tool.Variant, host *sc
 	for _, f := range c.facts {
 		f = expand(f, vars, false)
 		if err := checkFact(f, records); err != nil {
-			t.Errorf("%s: %s: %v\n--- JSON:\n%s--- text:\n%s", where, f, err, js.stdout, text.stdout)
+			t.Errorf("%s: %s: %v\n--- JSON:\n%s--- text:\n%s--- stderr:\n%s", where, f, err, js.stdout, text.stdout, js.stderr)
 		}
 	}
 }
