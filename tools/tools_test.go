@@ -378,7 +378,8 @@ func setup(t *testing.T, what string, vars map[string]string) {
 		if len(f) != 2 {
 			t.Fatalf("setup %q: want fs TYPE", what)
 		}
-		dev := loopDevice(t, 64<<20)
+		// 512 MiB, sparse: the least that mkfs.xfs takes is 300.
+		dev := loopDevice(t, 512<<20)
 		testenv.Run(t, testenv.Tool(t, "mkfs."+f[1]), "-q", dev)
 		dir := t.TempDir()
 		testenv.Run(t, testenv.Tool(t, "mount"), "-t", f[1], dev, dir)
