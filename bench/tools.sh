@@ -35,15 +35,15 @@ loop=$(losetup --find --show "$dir/disk.img")
 truncate -s 256M "$dir/fs.img"
 mkfs.ext4 -q "$dir/fs.img"
 fsloop=$(losetup --find --show "$dir/fs.img")
-fs=$dir/fs
-mkdir "$fs" "$dir/mnt"
-mount "$fsloop" "$fs"
+fsdir=$dir/fs
+mkdir "$fsdir" "$dir/mnt"
+mount "$fsloop" "$fsdir"
 pids=()
 cleanup() {
 	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	umount "$fs"
+	umount "$fsdir"
 	losetup -d "$loop" "$fsloop"
 	rm -rf "$dir"
 }
@@ -61,7 +61,7 @@ workload() {
 	statsnoop) for _ in $(seq 20000); do [ -e /etc/hostname ]; done ;;
 	filelife) (cd "$dir" && for _ in $(seq 20); do touch $(seq 500) && rm $(seq 500); done) ;;
 	filetop) dd if=/dev/zero of="$dir/filetop" bs=1 count=200000 status=none ;;
-	fsslower | ext4slower) dd if=/dev/zero of="$fs/f" bs=4k count=20000 conv=fsync status=none ;;
+	fsslower | ext4slower) dd if=/dev/zero of="$fsdir/f" bs=4k count=20000 conv=fsync status=none ;;
 	mountsnoop)
 		# shellcheck disable=SC2016 # expanded by the inner shell
 		unshare -m bash -c 'mount --make-rprivate / && for _ in $(seq 500); do
