@@ -82,6 +82,14 @@ func compile(v *Variant, host *script.Host, params map[string]string) (*script.P
 func climb(vs []*Variant, host *script.Host, params map[string]string, check bool, start func(*script.Program) error) (*Variant, []Rung) {
 	var rungs []Rung
 	for _, v := range vs {
+		if check {
+			// Compiling a script of a kind of probe the kernel lacks
+			// costs start-up time for nothing.
+			if err := host.KindsWork(v.File, v.Source); err != nil {
+				rungs = append(rungs, Rung{v, err, Checking})
+				continue
+			}
+		}
 		prog, err := compile(v, host, params)
 		if err != nil {
 			rungs = append(rungs, Rung{v, err, Compiling})
