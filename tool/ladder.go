@@ -80,6 +80,9 @@ func compile(v *Variant, host *script.Host, params map[string]string) (*script.P
 // next. It returns the variant taken (nil when none is) and what became
 // of each variant tried.
 func climb(vs []*Variant, host *script.Host, params map[string]string, check bool, start func(*script.Program) error) (*Variant, []Rung) {
+	if host == nil {
+		host = script.NewHost()
+	}
 	var rungs []Rung
 	for _, v := range vs {
 		if check {
