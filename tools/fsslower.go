@@ -56,12 +56,12 @@ func slower(name, fs string) *tool.Tool {
 		"-p 185 # trace PID 185 only",
 	}
 	if fs == "" {
-		what = "file system"
+		what = "file"
 		examples = append(examples, "-t xfs 1 # trace xfs only, slower than 1 ms")
 	}
 	return &tool.Tool{
 		Name:       name,
-		Summary:    "Trace common " + what + " file operations slower than a threshold",
+		Summary:    "Trace " + what + " operations slower than a threshold",
 		Variants:   tool.Ladder(fsslowerScripts, "fsslower", "kprobe", "tracepoint"),
 		Positional: [][2]string{{"min_ms", "minimum I/O duration to trace, in ms (default 10)"}},
 		Notes:      slowerNotes,
