@@ -19,6 +19,7 @@ set -euo pipefail
 need_root
 need_cmd losetup
 need_cmd stdbuf
+need_cmd mkfs.ext4
 build_friday
 LIBBPF=${LIBBPF_TOOLS:-/usr/sbin}
 runs=${1:-5}
@@ -30,12 +31,20 @@ old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 dir=$(mktemp -d)
 truncate -s 256M "$dir/disk.img"
 loop=$(losetup --find --show "$dir/disk.img")
+# The *slower tools' file system: ext4 on a loop device of its own.
+truncate -s 256M "$dir/fs.img"
+mkfs.ext4 -q "$dir/fs.img"
+fsloop=$(losetup --find --show "$dir/fs.img")
+fsdir=$dir/fs
+mkdir "$fsdir" "$dir/mnt"
+mount "$fsloop" "$fsdir"
 pids=()
 cleanup() {
 	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	losetup -d "$loop"
+	umount "$fsdir"
+	losetup -d "$loop" "$fsloop"
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -47,7 +56,16 @@ workload() {
 	execsnoop | exitsnoop) for _ in $(seq 1000); do /bin/true; done ;;
 	opensnoop) for _ in $(seq 20000); do : </etc/hostname; done ;;
 	runqlat) dd if=/dev/zero bs=1 count=100000 status=none | cat >/dev/null ;;
-	syscount) dd if=/dev/zero of=/dev/null bs=1 count=200000 status=none ;;
+	syscount | vfsstat) dd if=/dev/zero of=/dev/null bs=1 count=200000 status=none ;;
+	biotop | biopattern) dd if=/dev/zero of="$loop" bs=4k count=20000 oflag=direct status=none ;;
+	statsnoop) for _ in $(seq 20000); do [ -e /etc/hostname ]; done ;;
+	filelife) (cd "$dir" && for _ in $(seq 20); do touch $(seq 500) && rm $(seq 500); done) ;;
+	filetop) dd if=/dev/zero of="$dir/filetop" bs=1 count=200000 status=none ;;
+	fsslower | ext4slower) dd if=/dev/zero of="$fsdir/f" bs=4k count=20000 conv=fsync status=none ;;
+	mountsnoop)
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		unshare -m bash -c 'mount --make-rprivate / && for _ in $(seq 500); do
+			mount -t tmpfs none "$1" && umount "$1"; done' - "$dir/mnt" ;;
 	cpudist | runqslower) dd if=/dev/zero bs=1 count=100000 status=none | cat >/dev/null ;;
 	# Interrupts of the disk under the directory, and their soft irqs.
 	hardirqs | softirqs) dd if=/dev/zero of="$dir/file" bs=4k count=5000 oflag=direct status=none ;;

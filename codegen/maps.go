@@ -127,6 +127,16 @@ func specName(name string) string {
 
 // mapOf finds the map a MapRef names.
 func (f *fn) mapOf(ref *syntax.MapRef) *Map {
+	cm := f.checkMap(ref)
+	m := f.g.userMap(cm)
+	if m == nil {
+		f.errorf(ref.Pos(), "map %s is never assigned a value", ref.Name)
+	}
+	return m
+}
+
+// checkMap is the checked map a MapRef names.
+func (f *fn) checkMap(ref *syntax.MapRef) *check.Map {
 	var cm *check.Map
 	if f.info.Maps != nil {
 		cm = f.info.Maps[ref]
@@ -137,11 +147,7 @@ func (f *fn) mapOf(ref *syntax.MapRef) *Map {
 	if cm == nil {
 		f.errorf(ref.Pos(), "internal error: unknown map %s", ref.Name)
 	}
-	m := f.g.userMap(cm)
-	if m == nil {
-		f.errorf(ref.Pos(), "map %s is never assigned a value", ref.Name)
-	}
-	return m
+	return cm
 }
 
 // mapKey builds the key of m[keys] in a new buffer. extra bytes are
@@ -424,7 +430,41 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	key := f.mapKey(m, keys, s.Pos(), 0)
 	val := f.alloc(m.Value.Size)
 	f.evalInto(s.RHS, val, m.Value, true)
+	if !f.storesInPlace(ref, m) {
+		f.update(s, m, key, val)
+		return
+	}
+	// An element already there takes the value by one store, which is
+	// as atomic as the update; a missing one is added.
+	size := bpfint.Size(m.Value.Size)
+	f.lookup(m, key)
+	missing := f.b.newLabel()
+	end := f.b.newLabel()
+	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
+	f.emit(asm.LoadMem(asm.R1, val.base, int16(val.off), size))
+	f.emit(asm.StoreMem(asm.R0, 0, asm.R1, size))
+	f.b.ja(end)
+	f.b.mark(missing)
 	f.update(s, m, key, val)
+	f.b.mark(end)
+}
+
+// storesInPlace says whether an assignment to an element of m stores
+// into the element it looks up, updating only a missing one: where the
+// element is usually there, as in a map the programs never delete from,
+// a lookup costs a fraction of an update, which allocates a new element
+// for the hash maps made without preallocation and frees the old one. A
+// value of one store only: a longer copy could be read half written.
+func (f *fn) storesInPlace(ref *syntax.MapRef, m *Map) bool {
+	switch m.Value.Size {
+	case 1, 2, 4, 8:
+	default:
+		return false
+	}
+	if m.Spec.Type != ebpf.Hash && m.Spec.Type != ebpf.LRUHash {
+		return false
+	}
+	return !f.g.bpfRemoves(f.checkMap(ref))
 }
 
 // mapUpdateInt applies "m[keys] op= v" and returns the new value (or the

@@ -192,6 +192,16 @@ func (r *Resolver) Attachable(p *Point) error {
 	return nil
 }
 
+// KindWorks says what keeps every point of kind provider ("kprobe",
+// "kr", ...) from attaching on this kernel, as Attachable would for any
+// of its points, without resolving one: nil when nothing is known to.
+func (r *Resolver) KindWorks(provider string) error {
+	if pv := aliases[provider]; pv != nil && pv.works != nil {
+		return pv.works(r)
+	}
+	return nil
+}
+
 // IsCommonField reports whether a tracepoint field is one of the fields
 // every event starts with (common_pid, ...), which BPF programs may not
 // read.

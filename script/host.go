@@ -1,6 +1,8 @@
 package script
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf/btf"
@@ -8,6 +10,7 @@ import (
 	"friday/codegen"
 	"friday/probe"
 	"friday/symbol"
+	"friday/syntax"
 )
 
 // Host is what friday learns about the machine its scripts run on: the
@@ -50,6 +53,30 @@ func (h *Host) Symbols() *symbol.Resolver { return h.symbols }
 // kernelBTF is the kernel's BTF for the checker, which takes a missing one
 // as none: the script's uses of kernel types are then reported as unknown,
 // which says what is missing.
+// KindsWork says what keeps a kind of probe of the script src from
+// attaching on this kernel, from its attach points' text alone: before
+// compiling it, which for kprobes resolves each function against the
+// kernel's and reads the kernel types it names. nil when nothing is
+// known to, or src does not parse (compiling it says why).
+func (h *Host) KindsWork(name string, src []byte) error {
+	f, err := syntax.Parse(name, src)
+	if err != nil {
+		return nil
+	}
+	for _, pr := range f.Probes {
+		for _, ap := range pr.Points {
+			kind, _, _ := strings.Cut(ap.Raw, ":")
+			if len(ap.Parts) > 0 {
+				kind = ap.Parts[0]
+			}
+			if err := h.probes.KindWorks(kind); err != nil {
+				return fmt.Errorf("%s: %w", ap.Raw, err)
+			}
+		}
+	}
+	return nil
+}
+
 func (h *Host) kernelBTF() *btf.Spec {
 	spec, _ := h.btf()
 	return spec

@@ -60,7 +60,7 @@ func (t *Tool) synopsis(fs *pflag.FlagSet) string {
 			if v == "" {
 				v = "VALUE"
 			}
-			name += " " + strings.ToUpper(v)
+			name += " " + metavar(v)
 		}
 		parts = append(parts, "["+name+"]")
 	})
@@ -131,6 +131,15 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 
 // flagHelp is a flag's lines in the options of -h, laid out as bcc's
 // (Python's argparse): the help from column 24, within 80 columns.
+// metavar is how usage names a flag's value: in capitals, but a set of
+// choices ({all,reads}) as the values are written, as argparse shows them.
+func metavar(name string) string {
+	if strings.HasPrefix(name, "{") {
+		return name
+	}
+	return strings.ToUpper(name)
+}
+
 func flagHelp(f *pflag.Flag) string {
 	left := "      --" + f.Name
 	if f.Shorthand != "" {
@@ -138,7 +147,7 @@ func flagHelp(f *pflag.Flag) string {
 	}
 	name, usage := pflag.UnquoteUsage(f)
 	if f.NoOptDefVal == "" && name != "" {
-		left += " " + strings.ToUpper(name)
+		left += " " + metavar(name)
 	}
 	return helpEntry(left, usage)
 }

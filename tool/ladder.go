@@ -83,8 +83,19 @@ func compile(v *Variant, host *script.Host, params map[string]string) (*script.P
 // next. It returns the variant taken (nil when none is) and what became
 // of each variant tried.
 func climb(vs []*Variant, host *script.Host, params map[string]string, check bool, start func(*script.Program) error) (*Variant, []Rung) {
+	if host == nil {
+		host = script.NewHost()
+	}
 	var rungs []Rung
 	for _, v := range vs {
+		if check {
+			// Compiling a script of a kind of probe the kernel lacks
+			// costs start-up time for nothing.
+			if err := host.KindsWork(v.File, v.Source); err != nil {
+				rungs = append(rungs, Rung{v, err, Checking})
+				continue
+			}
+		}
 		prog, err := compile(v, host, params)
 		if err != nil {
 			rungs = append(rungs, Rung{v, err, Compiling})

@@ -37,6 +37,9 @@ type Session struct {
 	stderr  io.Writer
 	params  map[string]string
 
+	// terminal says that standard output is a terminal.
+	terminal bool
+
 	// Interval is how often a Summarizer prints (0: only at the end),
 	// Count how many times before the tool ends (0: until Ctrl-C), and
 	// Duration how long the tool runs (0: until Ctrl-C). A tool with
@@ -74,7 +77,7 @@ type field struct {
 // until its work is done or ctx ends (Ctrl-C), and returns the exit
 // status.
 func (t *Tool) Main(ctx context.Context, env Env, args []string) int {
-	s := &Session{tool: t, stderr: env.Stderr, params: map[string]string{}, ready: make(chan struct{}), start: time.Now()}
+	s := &Session{tool: t, stderr: env.Stderr, params: map[string]string{}, ready: make(chan struct{}), start: time.Now(), terminal: isTerminal(env.Stdout)}
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	s.mono = ts.Nano()
@@ -429,6 +432,11 @@ func (s *Session) explain(rungs []Rung) {
 				what = "loads: the kernel's verifier accepts it"
 			}
 			fmt.Fprintf(s.stderr, "friday %s: %s %s\n", s.tool.Name, r.Variant.File, what)
+			if note := s.tool.Notes[r.Variant.Name]; note != "" {
+				for _, l := range strings.Split(strings.TrimSpace(note), "\n") {
+					fmt.Fprintf(s.stderr, "friday %s: %s\n", s.tool.Name, l)
+				}
+			}
 			continue
 		}
 		fmt.Fprintf(s.stderr, "friday %s: %s left: %v\n", s.tool.Name, r.Variant.File, firstLine(r.Err))

@@ -98,6 +98,9 @@ type Tool struct {
 	// Interval, in order (runqslower's [min_us]); Session.Args has those
 	// given.
 	Args []Arg
+	// Notes say, by variant name, what -v adds when that variant runs:
+	// how what it traces stands for what the tool reports.
+	Notes map[string]string
 	// New declares the tool's flags on fs and returns the handler of one
 	// run, which the parsed values are bound to.
 	New func(fs *pflag.FlagSet) Handler

@@ -345,7 +345,7 @@ func runCase(t *testing.T, c *toolCase, tl *tool.Tool, v *tool.Variant, host *sc
 	for _, f := range c.facts {
 		f = expand(f, vars, false)
 		if err := checkFact(f, records); err != nil {
-			t.Errorf("%s: %s: %v\n--- JSON:\n%s--- text:\n%s", where, f, err, js.stdout, text.stdout)
+			t.Errorf("%s: %s: %v\n--- JSON:\n%s--- text:\n%s--- stderr:\n%s", where, f, err, js.stdout, text.stdout, js.stderr)
 		}
 	}
 }
@@ -394,17 +394,21 @@ func setup(t *testing.T, what string, vars map[string]string) {
 	case "loop":
 		// A loop device over a file: $DISK is its name, $DISK_DEV its
 		// path.
-		losetup := testenv.Tool(t, "losetup")
-		img := filepath.Join(t.TempDir(), "disk.img")
-		if err := os.WriteFile(img, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(img, 16<<20); err != nil {
-			t.Fatal(err)
-		}
-		dev := strings.TrimSpace(testenv.Run(t, losetup, "--find", "--show", img))
-		t.Cleanup(func() { exec.Command(losetup, "-d", dev).Run() })
+		dev := loopDevice(t, 16<<20)
 		vars["DISK"], vars["DISK_DEV"] = filepath.Base(dev), dev
+	case "fs":
+		// A file system of type f[1] made on a loop device of its own
+		// and mounted on $FS; $DISK is the device's name.
+		if len(f) != 2 {
+			t.Fatalf("setup %q: want fs TYPE", what)
+		}
+		// 512 MiB, sparse: the least that mkfs.xfs takes is 300.
+		dev := loopDevice(t, 512<<20)
+		testenv.Run(t, testenv.Tool(t, "mkfs."+f[1]), "-q", dev)
+		dir := t.TempDir()
+		testenv.Run(t, testenv.Tool(t, "mount"), "-t", f[1], dev, dir)
+		t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+		vars["FS"], vars["DISK"] = dir, filepath.Base(dev)
 	case "process":
 		// A process started before the tool, which its flags may name:
 		// $NAME is its pid.
@@ -671,4 +675,20 @@ func compare(a float64, op string, b float64) bool {
 		return a < b
 	}
 	return false
+}
+
+// loopDevice makes a loop device over a file of size bytes, detached when
+// the test ends, and returns its path.
+func loopDevice(t *testing.T, size int64) string {
+	losetup := testenv.Tool(t, "losetup")
+	img := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, size); err != nil {
+		t.Fatal(err)
+	}
+	dev := strings.TrimSpace(testenv.Run(t, losetup, "--find", "--show", img))
+	t.Cleanup(func() { exec.Command(losetup, "-d", dev).Run() })
+	return dev
 }

@@ -36,6 +36,18 @@ func TestMain(m *testing.M) {
 //	getpgid N             N getpgid(-1) calls, which fail with ESRCH
 //	sleep N DURATION      N sleeps of DURATION (nanosleep)
 //	spin DURATION         keep a CPU busy for DURATION
+//	stat N PATH           N stat() calls on PATH (newfstatat)
+//	io PATH W R SIZE      open PATH (made, or emptied), write() W times
+//	                      SIZE bytes, then read() R times SIZE bytes from
+//	                      its start, fsync() it and close it
+//	life PATH DURATION    make PATH, wait DURATION, delete it
+//	mknod DIR N           make N regular files in DIR with mknod()
+//	mount DIR             in a mount namespace of its own (run it under
+//	                      unshare -m), mount a tmpfs on DIR and unmount
+//	                      it; MNT_NS=its namespace's inode to $VARS
+//	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
+//	                      exist, run the workload, create PATH.done (an
+//	                      openat() each, no write())
 //	burst N CPU SLEEP     N times: run on a CPU for CPU of the thread's
 //	                      CPU time, then sleep SLEEP
 //	kill PID SIG N        N kill(PID, SIG) calls
@@ -43,7 +55,7 @@ func TestMain(m *testing.M) {
 //	alloc SIZE            allocate SIZE bytes (1G) and touch every page
 //	loopback N            send N 1 KiB messages over a TCP connection on
 //	                      the loopback interface, each answered
-//	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
+//	timed PATH WORKLOAD   create PATH.ready, wait for the file PATH to
 //	                      exist, run the workload, create PATH.done
 //	                      holding the thread's scheduler statistics of
 //	                      the workload: CPU_US=, RUN_DELAY_US= (waiting
@@ -53,8 +65,8 @@ func workload(args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("no workload")
 	}
-	if args[0] == "after" && len(args) > 2 {
-		if err := os.WriteFile(args[1]+".ready", nil, 0o600); err != nil {
+	if (args[0] == "after" || args[0] == "timed") && len(args) > 2 {
+		if err := touch(args[1] + ".ready"); err != nil {
 			return err
 		}
 		for {
@@ -62,6 +74,12 @@ func workload(args []string) error {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+		if args[0] == "after" {
+			if err := workload(args[2:]); err != nil {
+				return err
+			}
+			return touch(args[1] + ".done")
 		}
 		before, err := schedstat()
 		if err != nil {
@@ -207,6 +225,60 @@ func workload(args []string) error {
 			return err
 		}
 		return loopback(n)
+	case "stat":
+		n, err := count(1)
+		if err != nil {
+			return err
+		}
+		if len(args) < 3 {
+			return fmt.Errorf("stat: missing path")
+		}
+		var st unix.Stat_t
+		for range n {
+			unix.Stat(args[2], &st)
+		}
+	case "io":
+		if len(args) < 5 {
+			return fmt.Errorf("io: want PATH W R SIZE")
+		}
+		w, err := count(2)
+		if err != nil {
+			return err
+		}
+		r, err := count(3)
+		if err != nil {
+			return err
+		}
+		size, err := count(4)
+		if err != nil {
+			return err
+		}
+		return ioWorkload(args[1], w, r, size)
+	case "life":
+		d, err := duration(2)
+		if err != nil {
+			return err
+		}
+		if err := touch(args[1]); err != nil {
+			return err
+		}
+		time.Sleep(d)
+		return unix.Unlink(args[1])
+	case "mknod":
+		n, err := count(2)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			if err := unix.Mknod(fmt.Sprintf("%s/node%d", args[1], i), unix.S_IFREG|0o600, 0); err != nil {
+				return err
+			}
+		}
+	case "mount":
+		if len(args) < 2 {
+			return fmt.Errorf("mount: missing directory")
+		}
+		return mountWorkload(args[1])
 	default:
 		return fmt.Errorf("unknown workload %q", args[0])
 	}
@@ -271,4 +343,60 @@ func loopback(n int) error {
 		}
 	}
 	return nil
+}
+
+func mountWorkload(dir string) error {
+	ns, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return err
+	}
+	// Nothing of this namespace's mounts reaches the one it came from.
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("mount --make-rprivate /: %w", err)
+	}
+	if err := unix.Mount("friday", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m"); err != nil {
+		return err
+	}
+	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(os.Getenv("VARS"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "MNT_NS=%s\n", strings.TrimSuffix(strings.TrimPrefix(ns, "mnt:["), "]"))
+	return err
+}
+
+func ioWorkload(path string, writes, reads, size int) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, size)
+	for range writes {
+		if n, err := unix.Write(fd, buf); n != size {
+			return fmt.Errorf("write: %d bytes, %v", n, err)
+		}
+	}
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		return err
+	}
+	for range reads {
+		if n, err := unix.Read(fd, buf); n != size {
+			return fmt.Errorf("read: %d bytes, %v", n, err)
+		}
+	}
+	return unix.Fsync(fd)
+}
+
+// touch makes an empty file with one openat() and no write().
+func touch(path string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT, 0o600)
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
 }
