@@ -476,7 +476,9 @@ func (s *Session) summary(sum Summarizer) error {
 	if err := sum.Summary(s); err != nil {
 		return err
 	}
-	if s.JSON() {
+	// A summary that reported nothing (a tool that summarizes only with
+	// some of its flags) makes no JSON record.
+	if s.JSON() && len(s.record) > 0 {
 		rec := append([]field{{"time", time.Now().Format(time.RFC3339Nano)}}, s.record...)
 		if err := s.writeJSON(rec); err != nil {
 			return err

@@ -20,6 +20,9 @@ var all = []*tool.Tool{
 	opensnoop,
 	runqlat,
 	syscount,
+	tcpconnect,
+	tcplife,
+	tcpstates,
 }
 
 // All returns the tools, sorted by name.
