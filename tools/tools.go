@@ -20,6 +20,8 @@ var all = []*tool.Tool{
 	opensnoop,
 	runqlat,
 	syscount,
+	tcpretrans,
+	tcpaccept,
 	tcpconnect,
 	tcplife,
 	tcpstates,

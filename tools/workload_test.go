@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 //	spin DURATION         keep a CPU busy for DURATION
 //	after PATH WORKLOAD   create PATH.ready, wait for the file PATH to
 //	                      exist, run the workload, create PATH.done
+//
+// and TCP connections whose bytes, ports and timing are known (see
+// netload_test.go): pair, serve, client, backlog and tundelay.
 func workload(args []string) error {
 	runtime.LockOSThread()
 	if len(args) == 0 {
@@ -105,6 +108,8 @@ func workload(args []string) error {
 		}
 		for end := time.Now().Add(d); time.Now().Before(end); {
 		}
+	case "pair", "serve", "client", "backlog", "tundelay":
+		return netload(args)
 	default:
 		return fmt.Errorf("unknown workload %q", args[0])
 	}
