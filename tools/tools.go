@@ -20,6 +20,7 @@ var all = []*tool.Tool{
 	opensnoop,
 	runqlat,
 	syscount,
+	tcpdrop,
 	tcpretrans,
 	tcpaccept,
 	tcpconnect,
