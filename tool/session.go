@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"friday/codegen"
 	"friday/script"
 	"friday/types"
 )
@@ -372,6 +373,15 @@ func (s *Session) main(ctx context.Context, host *script.Host) error {
 			<-s.ready
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			switch e.Kind {
+			case codegen.Printf:
+			case codegen.Errorf:
+				// A failed helper's warning: not the tool's data.
+				fmt.Fprintf(s.stderr, "%s: WARNING: %s\n", e.Pos, fmt.Sprintf(e.Format, e.Args...))
+				return nil
+			default:
+				return nil
+			}
 			return eh.Event(s, e)
 		}
 	}
