@@ -26,6 +26,7 @@ var all = []*tool.Tool{
 	tcpconnect,
 	tcplife,
 	tcpstates,
+	tcpsynbl,
 }
 
 // All returns the tools, sorted by name.
