@@ -93,6 +93,13 @@ func (o *biolatencyOpts) Summary(s *tool.Session) error {
 	if !o.extension {
 		return nil
 	}
+	return extension(s, o.unit)
+}
+
+// extension prints -e's line of the scripts' @total and @count, which it
+// empties for the next interval: "avg = 8 usecs, total: 16 usecs, count:
+// 2".
+func extension(s *tool.Session, unit string) error {
 	total, err := s.Map("@total")
 	if err != nil {
 		return err
@@ -118,7 +125,7 @@ func (o *biolatencyOpts) Summary(s *tool.Session) error {
 		s.Set("extension", map[string]uint64{"avg": t / n, "total": t, "count": n})
 		return nil
 	}
-	s.Printf("\navg = %d %s, total: %d %s, count: %d\n\n", t/n, o.unit, t, o.unit, n)
+	s.Printf("\navg = %d %s, total: %d %s, count: %d\n\n", t/n, unit, t, unit, n)
 	return nil
 }
 

@@ -27,6 +27,7 @@ var all = []*tool.Tool{
 	tcplife,
 	tcpstates,
 	tcpsynbl,
+	tcprtt,
 }
 
 // All returns the tools, sorted by name.
