@@ -28,6 +28,7 @@ var all = []*tool.Tool{
 	tcpstates,
 	tcpsynbl,
 	tcprtt,
+	tcptop,
 }
 
 // All returns the tools, sorted by name.
