@@ -17,6 +17,7 @@ var all = []*tool.Tool{
 	bitesize,
 	execsnoop,
 	exitsnoop,
+	gethostlatency,
 	opensnoop,
 	runqlat,
 	syscount,
