@@ -47,10 +47,11 @@ func (o *tcpdropOpts) Setup(s *tool.Session) error {
 		tool.Column{Name: "DADDR:DPORT", Head: "%-20s ", Cell: "%-20s "},
 		tool.Column{Key: "daddr"}, tool.Column{Key: "dport"},
 		tool.Column{Name: "STATE", Key: "state", Head: "%s ", Cell: "%s "},
-		tool.Column{Name: "(FLAGS)", Head: "%s ", Cell: "(%s) "},
+		tool.Column{Name: "(FLAGS)", Head: "%s", Cell: "(%s)"},
 		tool.Column{Key: "flags"},
-		tool.Column{Name: "REASON", Key: "reason", Head: "%s", Cell: "%s"},
-		// The stack follows the line, a frame a line.
+		// The reason and the stack follow the line (which keeps bcc's
+		// columns, under 80), a line each.
+		tool.Column{Key: "reason"},
 		tool.Column{Name: "", Key: "stack", Head: "%s", Cell: "%s"},
 	)
 	return nil
@@ -68,6 +69,7 @@ func (o *tcpdropOpts) Event(s *tool.Session, e *script.Event) error {
 	stack := frames
 	if !s.JSON() {
 		var b strings.Builder
+		b.WriteString("\n\treason: " + reason)
 		for _, f := range frames {
 			b.WriteString("\n\t" + f)
 		}
