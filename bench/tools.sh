@@ -49,6 +49,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# tcpload makes 500 loopback connections, each of 20 writes of 1000 bytes
+# read one by one, for the TCP tools.
+tcpload='
+import socket
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(8)
+for _ in range(500):
+    c = socket.create_connection(l.getsockname())
+    s, _ = l.accept()
+    for _ in range(20):
+        c.sendall(b"x" * 1000)
+        n = 0
+        while n < 1000:
+            n += len(s.recv(1000 - n))
+    c.close()
+    s.close()
+'
+
 # workload runs what the tool sees: a known number of its events.
 workload() {
 	case $1 in
@@ -71,6 +90,8 @@ workload() {
 	hardirqs | softirqs) dd if=/dev/zero of="$dir/file" bs=4k count=5000 oflag=direct status=none ;;
 	killsnoop) for _ in $(seq 20000); do kill -0 $$; done ;;
 	runqlen) sleep 5 ;;
+	tcp*) python3 -c "$tcpload" ;;
+	gethostlatency) for _ in $(seq 300); do getent ahosts localhost >/dev/null; done ;;
 	esac
 }
 

@@ -26,7 +26,8 @@ type Converter struct {
 	// cache holds structs, unions, forward declarations and enums, so
 	// that each has one identity.
 	cache map[btf.Type]*types.Type
-	enums map[string]EnumConst // enum value name -> value, built on first use
+	enums map[string]EnumConst  // enum value name -> value, built on first use
+	index map[string]btf.TypeID // the kernel's enum value names -> enum
 	// Local gives the types a script defines ("struct task_struct"), which
 	// win over the kernel's of the same name wherever those are reached:
 	// as bpftrace, which gives the compiler the script's definitions
@@ -100,10 +101,33 @@ func (b *Converter) Typedef(name string) *types.Type {
 	return nil
 }
 
-// EnumValue finds an enum constant by name.
+// EnumValue finds an enum constant by name: in the enum the kernel's BTF
+// index names, when the spec is the kernel's (a name it lacks is in no
+// enum); else in all the spec's enums.
 func (b *Converter) EnumValue(name string) (EnumConst, bool) {
 	if b.spec == nil {
 		return EnumConst{}, false
+	}
+	if b.index == nil {
+		b.index = kernelEnumIndex()
+		for n, id := range b.index {
+			// The spec is the kernel's if one constant is where the
+			// index says.
+			if _, ok := b.enumAt(id, n); !ok {
+				b.index = map[string]btf.TypeID{}
+			}
+			break
+		}
+		if b.index == nil {
+			b.index = map[string]btf.TypeID{}
+		}
+	}
+	if len(b.index) > 0 {
+		id, ok := b.index[name]
+		if !ok {
+			return EnumConst{}, false
+		}
+		return b.enumAt(id, name)
 	}
 	if b.enums == nil {
 		b.enums = map[string]EnumConst{}
@@ -129,6 +153,24 @@ func (b *Converter) EnumValue(name string) (EnumConst, bool) {
 	}
 	ec, ok := b.enums[name]
 	return ec, ok
+}
+
+// enumAt finds the constant name in the enum of ID id.
+func (b *Converter) enumAt(id btf.TypeID, name string) (EnumConst, bool) {
+	t, err := b.spec.TypeByID(id)
+	if err != nil {
+		return EnumConst{}, false
+	}
+	e, ok := t.(*btf.Enum)
+	if !ok {
+		return EnumConst{}, false
+	}
+	for _, v := range e.Values {
+		if v.Name == name {
+			return EnumConst{Val: int64(v.Value), Type: b.Type(e)}, true
+		}
+	}
+	return EnumConst{}, false
 }
 
 // FuncProto finds the prototype of kernel function name.

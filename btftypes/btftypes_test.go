@@ -159,3 +159,28 @@ func TestKernel(t *testing.T) {
 		t.Errorf("comm is %s", f.Type)
 	}
 }
+
+// TestKernelEnums finds the kernel's enum constants through the index of
+// its raw BTF as through all its enums, and nothing for a name no enum
+// has.
+func TestKernelEnums(t *testing.T) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		testenv.Unavailable(t, "no kernel BTF: %v", err)
+	}
+	if len(kernelEnumIndex()) == 0 {
+		t.Fatalf("no enum constants in %s", kernelBTF)
+	}
+	indexed, scanned := New(spec), New(spec)
+	scanned.index = map[string]btf.TypeID{}
+	for _, name := range []string{"TCP_SYN_RECV", "SKB_DROP_REASON_NETFILTER_DROP", "BPF_MAP_TYPE_RINGBUF", "NOSUCH_CONSTANT"} {
+		a, aok := indexed.EnumValue(name)
+		b, bok := scanned.EnumValue(name)
+		if aok != bok || aok && (a.Val != b.Val || a.Type.Name != b.Type.Name) {
+			t.Errorf("%s: indexed %+v, %v; scanned %+v, %v", name, a, aok, b, bok)
+		}
+		if want := name != "NOSUCH_CONSTANT"; aok != want {
+			t.Errorf("%s found: %v", name, aok)
+		}
+	}
+}

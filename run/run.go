@@ -285,6 +285,9 @@ type ProgramStats struct {
 	Program  *codegen.Program
 	RunCount uint64
 	Runtime  time.Duration
+	// Missed counts the times the kernel did not run the program when its
+	// probe fired: another BPF program was running on the CPU.
+	Missed uint64
 }
 
 // Stats reads the run-time statistics of the script's programs, in the
@@ -301,7 +304,8 @@ func (in *Instance) Stats() ([]ProgramStats, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the statistics of %s: %w", in.s.obj.Programs[i].Name, err)
 		}
-		out = append(out, ProgramStats{Program: in.s.obj.Programs[i], RunCount: st.RunCount, Runtime: st.Runtime})
+		out = append(out, ProgramStats{Program: in.s.obj.Programs[i], RunCount: st.RunCount, Runtime: st.Runtime,
+			Missed: st.RecursionMisses})
 	}
 	return out, nil
 }

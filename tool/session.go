@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"friday/codegen"
 	"friday/script"
 	"friday/types"
 )
@@ -401,6 +402,15 @@ func (s *Session) main(ctx context.Context, host *script.Host) error {
 			<-s.ready
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			switch e.Kind {
+			case codegen.Printf:
+			case codegen.Errorf:
+				// A failed helper's warning: not the tool's data.
+				fmt.Fprintf(s.stderr, "%s: WARNING: %s\n", e.Pos, fmt.Sprintf(e.Format, e.Args...))
+				return nil
+			default:
+				return nil
+			}
 			return eh.Event(s, e)
 		}
 	}
@@ -510,7 +520,9 @@ func (s *Session) summary(sum Summarizer) error {
 	if err := sum.Summary(s); err != nil {
 		return err
 	}
-	if s.JSON() {
+	// A summary that reported nothing (a tool that summarizes only with
+	// some of its flags) makes no JSON record.
+	if s.JSON() && len(s.record) > 0 {
 		rec := append([]field{{"time", time.Now().Format(time.RFC3339Nano)}}, s.record...)
 		if err := s.writeJSON(rec); err != nil {
 			return err

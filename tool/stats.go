@@ -57,6 +57,7 @@ func cpuTime() time.Duration {
 // snapshot is what --stats prints.
 type snapshot struct {
 	events, lost uint64
+	missed       uint64 // runs the kernel skipped
 	runtime      time.Duration
 	cpu          float64 // percent of one CPU
 	programs     []string
@@ -77,6 +78,7 @@ func (st *statistics) read(r *script.Run) snapshot {
 	for _, p := range progs {
 		snap.events += p.RunCount
 		snap.runtime += p.Runtime
+		snap.missed += p.Missed
 		if st.verbose && len(p.Program.Points) > 0 {
 			snap.programs = append(snap.programs, fmt.Sprintf("  %s: %d events, %s ns/event", p.Program.Points[0].Name, p.RunCount, perEvent(p.Runtime, p.RunCount)))
 		}
@@ -99,6 +101,11 @@ func (s snapshot) String() string {
 		return "no statistics: " + s.err.Error()
 	}
 	line := fmt.Sprintf("%d events, %d lost, %s ns/event, %.1f%% CPU", s.events, s.lost, perEvent(s.runtime, s.events), s.cpu)
+	if s.missed > 0 {
+		// Probes that fired while another BPF program ran on the CPU:
+		// the kernel does not nest them.
+		line += fmt.Sprintf(", %d missed", s.missed)
+	}
 	if len(s.programs) > 0 {
 		line += "\n" + strings.Join(s.programs, "\n")
 	}

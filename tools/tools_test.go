@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -388,6 +389,9 @@ func readVars(t *testing.T, vars map[string]string) {
 	}
 }
 
+// netnsSeq numbers the network namespaces the cases make.
+var netnsSeq atomic.Int64
+
 // setup makes what a case needs, undone when the test ends.
 func setup(t *testing.T, what string, vars map[string]string) {
 	switch f := strings.Fields(what); f[0] {
@@ -448,6 +452,36 @@ func setup(t *testing.T, what string, vars map[string]string) {
 			if time.Now().After(deadline) {
 				t.Fatalf("setup %q: %s never appeared", what, path)
 			}
+		}
+	case "netns":
+		// Two network namespaces joined by a veth pair, named for the
+		// test: $A and $B (the names given) are their names, $A_IP and
+		// $B_IP their addresses. A veth sends each segment alone (no
+		// segmentation offload), as counters count them.
+		if len(f) != 3 {
+			t.Fatalf("setup %q: want netns A B", what)
+		}
+		ip := testenv.Tool(t, "ip")
+		id := fmt.Sprintf("friday-%d-%d", os.Getpid(), netnsSeq.Add(1))
+		for i, name := range f[1:] {
+			ns := id + "-" + strings.ToLower(name)
+			testenv.Run(t, ip, "netns", "add", ns)
+			t.Cleanup(func() { exec.Command(ip, "netns", "del", ns).Run() })
+			vars[name], vars[name+"_IP"] = ns, fmt.Sprintf("10.200.0.%d", i+1)
+		}
+		a, b := vars[f[1]], vars[f[2]]
+		testenv.Run(t, ip, "-n", a, "link", "add", "veth0", "gso_max_segs", "1", "type", "veth",
+			"peer", "name", "veth1", "netns", b, "gso_max_segs", "1")
+		for i, ns := range []string{a, b} {
+			dev := fmt.Sprintf("veth%d", i)
+			testenv.Run(t, ip, "-n", ns, "addr", "add", vars[f[i+1]+"_IP"]+"/24", "dev", dev)
+			testenv.Run(t, ip, "-n", ns, "link", "set", dev, "up")
+			testenv.Run(t, ip, "-n", ns, "link", "set", "lo", "up")
+		}
+	case "tool":
+		// A command the workload needs.
+		for _, name := range f[1:] {
+			testenv.Tool(t, name)
 		}
 	default:
 		t.Fatalf("unknown setup %q", what)

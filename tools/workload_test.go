@@ -60,6 +60,9 @@ func TestMain(m *testing.M) {
 //	                      holding the thread's scheduler statistics of
 //	                      the workload: CPU_US=, RUN_DELAY_US= (waiting
 //	                      on a run queue) and SLICES= lines
+//
+// and TCP connections whose bytes, ports and timing are known (see
+// netload_test.go): pair, serve, client, backlog and tundelay.
 func workload(args []string) error {
 	runtime.LockOSThread()
 	if len(args) == 0 {
@@ -279,6 +282,8 @@ func workload(args []string) error {
 			return fmt.Errorf("mount: missing directory")
 		}
 		return mountWorkload(args[1])
+	case "pair", "serve", "client", "backlog", "tundelay":
+		return netload(args)
 	default:
 		return fmt.Errorf("unknown workload %q", args[0])
 	}

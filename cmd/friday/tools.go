@@ -55,7 +55,7 @@ func (a *app) tool(t *tool.Tool, args []string) int {
 func (a *app) listTools() int {
 	bw := bufio.NewWriter(a.stdout)
 	fmt.Fprint(bw, toolsUsage)
-	fmt.Fprintf(bw, "%-13s %-14s %s\n", "TOOL", "VARIANT", "DESCRIPTION")
+	fmt.Fprintf(bw, "%-14s %-13s %s\n", "TOOL", "VARIANT", "DESCRIPTION")
 	for _, r := range toolVariants() {
 		variant := "none"
 		if r.Status != doctor.Fail {
@@ -63,7 +63,7 @@ func (a *app) listTools() int {
 		} else if r.Detail == needRoot {
 			variant = "(needs root)"
 		}
-		fmt.Fprintf(bw, "%-13s %-14s %s\n", r.Name, variant, tools.Lookup(r.Name).Summary)
+		fmt.Fprintf(bw, "%-14s %-13s %s\n", r.Name, variant, tools.Lookup(r.Name).Summary)
 	}
 	if err := bw.Flush(); err != nil {
 		return 1

@@ -1,0 +1,86 @@
+package tools
+
+import (
+	"embed"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"friday/script"
+	"friday/tool"
+)
+
+//go:embed tcpaccept
+var tcpacceptScripts embed.FS
+
+var tcpaccept = &tool.Tool{
+	Name:     "tcpaccept",
+	Summary:  "Trace TCP accepts",
+	Variants: tool.Ladder(tcpacceptScripts, "tcpaccept", "tracepoint", "kprobe"),
+	Examples: []string{
+		"# trace all TCP accept()s",
+		"-t # include timestamps",
+		"-P 80,81 # only trace port 80 and 81",
+		"-p 181 # only trace PID 181",
+		"-4 # trace IPv4 family",
+		"-6 # trace IPv6 family",
+	},
+	New: func(fs *pflag.FlagSet) tool.Handler {
+		o := &tcpacceptOpts{}
+		fs.BoolVarP(&o.time, "time", "T", false, "include time column on output (HH:MM:SS)")
+		fs.BoolVarP(&o.timestamp, "timestamp", "t", false, "include timestamp on output")
+		fs.IntVarP(&o.pid, "pid", "p", 0, "trace this `PID` only")
+		fs.StringVarP(&o.ports, "port", "P", "", "comma-separated list of local ports to trace")
+		o.family.declare(fs)
+		return o
+	},
+}
+
+type tcpacceptOpts struct {
+	family
+	time, timestamp bool
+	pid             int
+	ports           string
+}
+
+func (o *tcpacceptOpts) Setup(s *tool.Session) error {
+	if err := o.family.setup(s); err != nil {
+		return err
+	}
+	if err := portList(s, "-P", "port", o.ports); err != nil {
+		return err
+	}
+	if o.pid != 0 {
+		s.Param("pid", o.pid)
+	}
+	var cols []tool.Column
+	if o.time {
+		cols = append(cols, tool.Column{Name: "TIME", Key: "time", Head: "%-9s", Cell: "%-9s"})
+	}
+	if o.timestamp {
+		cols = append(cols, tool.Column{Name: "TIME(s)", Key: "timestamp", Head: "%-9s", Cell: "%-9.3f"})
+	}
+	s.Table(append(cols,
+		tool.Column{Name: "PID", Key: "pid", Head: "%-7s ", Cell: "%-7d "},
+		tool.Column{Name: "COMM", Key: "comm", Head: "%-12s ", Cell: "%-12.12s "},
+		tool.Column{Name: "IP", Key: "ip", Head: "%-2s ", Cell: "%-2d "},
+		tool.Column{Name: "RADDR", Key: "raddr", Head: "%-16s ", Cell: "%-16s "},
+		tool.Column{Name: "RPORT", Key: "rport", Head: "%-5s ", Cell: "%-5d "},
+		tool.Column{Name: "LADDR", Key: "laddr", Head: "%-16s ", Cell: "%-16s "},
+		tool.Column{Name: "LPORT", Key: "lport", Head: "%-5s", Cell: "%-5d"})...)
+	return nil
+}
+
+func (o *tcpacceptOpts) Event(s *tool.Session, e *script.Event) error {
+	a := e.Args
+	ns := unsigned(a[0])
+	var row []any
+	if o.time {
+		row = append(row, s.Wall(ns).Format(time.TimeOnly))
+	}
+	if o.timestamp {
+		row = append(row, s.Since(ns))
+	}
+	return s.Row(append(row, unsigned(a[1]), a[2].(string), unsigned(a[3]), a[4].(string),
+		unsigned(a[5]), a[6].(string), unsigned(a[7]))...)
+}

@@ -1,0 +1,93 @@
+package tools
+
+import (
+	"embed"
+
+	"github.com/spf13/pflag"
+
+	"friday/script"
+	"friday/tool"
+)
+
+//go:embed tcplife
+var tcplifeScripts embed.FS
+
+var tcplife = &tool.Tool{
+	Name:     "tcplife",
+	Summary:  "Trace the lifespan of TCP sessions and summarize",
+	Variants: tool.Ladder(tcplifeScripts, "tcplife", "tracepoint", "kprobe"),
+	Examples: []string{
+		"# trace all TCP connect()s",
+		"-T # include time column (HH:MM:SS)",
+		"-w # wider columns (fit IPv6)",
+		"-stT # csv output, with times & timestamps",
+		"-p 181 # only trace PID 181",
+		"-L 80 # only trace local port 80",
+		"-L 80,81 # only trace local ports 80 and 81",
+		"-D 80 # only trace remote port 80",
+		"-4 # only trace IPv4 family",
+		"-6 # only trace IPv6 family",
+	},
+	New: func(fs *pflag.FlagSet) tool.Handler {
+		o := &tcplifeOpts{}
+		o.clock.declare(fs)
+		fs.BoolVarP(&o.wide, "wide", "w", false, "wide column output (fits IPv6 addresses)")
+		fs.BoolVarP(&o.csv, "csv", "s", false, "comma separated values output")
+		fs.IntVarP(&o.pid, "pid", "p", 0, "trace this `PID` only")
+		fs.StringVarP(&o.lports, "localport", "L", "", "comma-separated list of local ports to trace.")
+		fs.StringVarP(&o.rports, "remoteport", "D", "", "comma-separated list of remote ports to trace.")
+		o.family.declare(fs)
+		return o
+	},
+}
+
+type tcplifeOpts struct {
+	clock
+	family
+	wide, csv      bool
+	pid            int
+	lports, rports string
+}
+
+// tcplifeLayout are the columns after the time, plain, wide and CSV; the
+// bytes are JSON's alone, the columns count KiB.
+var tcplifeLayout = []layout{
+	{"PID", "pid", [2]string{"%-5s ", "%-5d "}, [2]string{"%-5s ", "%-5d "}, [2]string{"%s,", "%d,"}},
+	{"COMM", "comm", [2]string{"%-10.10s ", "%-10.10s "}, [2]string{"%-16.16s ", "%-16.16s "}, [2]string{"%s,", "%s,"}},
+	{"IP", "ip", [2]string{}, [2]string{"%-2s ", "%-2d "}, [2]string{"%s,", "%d,"}},
+	{"LADDR", "laddr", [2]string{"%-15s ", "%-15s "}, [2]string{"%-26s ", "%-26s "}, [2]string{"%s,", "%s,"}},
+	{"LPORT", "lport", [2]string{"%-5s ", "%-5d "}, [2]string{"%-5s ", "%-5d "}, [2]string{"%s,", "%d,"}},
+	{"RADDR", "raddr", [2]string{"%-15s ", "%-15s "}, [2]string{"%-26s ", "%-26s "}, [2]string{"%s,", "%s,"}},
+	{"RPORT", "rport", [2]string{"%-5s ", "%-5d "}, [2]string{"%-5s ", "%-5d "}, [2]string{"%s,", "%d,"}},
+	{"TX_KB", "tx_kb", [2]string{"%5s ", "%5d "}, [2]string{"%6s ", "%6d "}, [2]string{"%s,", "%d,"}},
+	{"RX_KB", "rx_kb", [2]string{"%5s ", "%5d "}, [2]string{"%6s ", "%6d "}, [2]string{"%s,", "%d,"}},
+	{"MS", "ms", [2]string{"%s", "%.2f"}, [2]string{"%s", "%.2f"}, [2]string{"%s", "%.2f"}},
+	{"", "tx_bytes", [2]string{}, [2]string{}, [2]string{}},
+	{"", "rx_bytes", [2]string{}, [2]string{}, [2]string{}},
+}
+
+func (o *tcplifeOpts) Setup(s *tool.Session) error {
+	if err := o.family.setup(s); err != nil {
+		return err
+	}
+	if err := portList(s, "-L", "lport", o.lports); err != nil {
+		return err
+	}
+	if err := portList(s, "-D", "rport", o.rports); err != nil {
+		return err
+	}
+	if o.pid != 0 {
+		s.Param("pid", o.pid)
+	}
+	s.Table(append(o.clock.columns(o.csv), pick(tcplifeLayout, o.wide, o.csv)...)...)
+	return nil
+}
+
+func (o *tcplifeOpts) Event(s *tool.Session, e *script.Event) error {
+	a := e.Args
+	tx, rx := unsigned(a[8]), unsigned(a[9])
+	row := o.clock.values(s, unsigned(a[0]))
+	return s.Row(append(row, unsigned(a[1]), a[2].(string), unsigned(a[3]),
+		a[4].(string), unsigned(a[5]), a[6].(string), unsigned(a[7]),
+		tx/1024, rx/1024, float64(unsigned(a[10]))/1e6, tx, rx)...)
+}

@@ -1,0 +1,93 @@
+package tools
+
+import (
+	"embed"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"friday/script"
+	"friday/tool"
+)
+
+//go:embed tcpstates
+var tcpstatesScripts embed.FS
+
+var tcpstates = &tool.Tool{
+	Name:     "tcpstates",
+	Summary:  "Trace TCP session state changes and durations",
+	Variants: tool.Ladder(tcpstatesScripts, "tcpstates", "tracepoint", "kprobe"),
+	Examples: []string{
+		"# trace all TCP state changes",
+		"-t # include timestamp column",
+		"-T # include time column (HH:MM:SS)",
+		"-w # wider columns (fit IPv6)",
+		"-stT # csv output, with times & timestamps",
+		"-L 80 # only trace local port 80",
+		"-L 80,81 # only trace local ports 80 and 81",
+		"-D 80 # only trace remote port 80",
+		"-4 # trace IPv4 family only",
+		"-6 # trace IPv6 family only",
+	},
+	New: func(fs *pflag.FlagSet) tool.Handler {
+		o := &tcpstatesOpts{}
+		o.clock.declare(fs)
+		fs.BoolVarP(&o.wide, "wide", "w", false, "wide column output (fits IPv6 addresses)")
+		fs.BoolVarP(&o.csv, "csv", "s", false, "comma separated values output")
+		fs.StringVarP(&o.lports, "localport", "L", "", "comma-separated list of local ports to trace.")
+		fs.StringVarP(&o.rports, "remoteport", "D", "", "comma-separated list of remote ports to trace.")
+		o.family.declare(fs)
+		return o
+	},
+}
+
+type tcpstatesOpts struct {
+	clock
+	family
+	wide, csv      bool
+	lports, rports string
+}
+
+// tcpstatesLayout are the columns after the time, plain, wide and CSV.
+var tcpstatesLayout = []layout{
+	{"SKADDR", "skaddr", [2]string{"%-16s ", "%-16s "}, [2]string{"%-16s ", "%-16s "}, [2]string{"%s,", "%s,"}},
+	{"C-PID", "pid", [2]string{"%-5s ", "%-5d "}, [2]string{"%-5s ", "%-5d "}, [2]string{"%s,", "%d,"}},
+	{"C-COMM", "comm", [2]string{"%-10.10s ", "%-10.10s "}, [2]string{"%-16.16s ", "%-16.16s "}, [2]string{"%s,", "%s,"}},
+	{"IP", "ip", [2]string{}, [2]string{"%-2s ", "%-2d "}, [2]string{"%s,", "%d,"}},
+	{"LADDR", "laddr", [2]string{"%-15s ", "%-15s "}, [2]string{"%-26s ", "%-26s "}, [2]string{"%s,", "%s,"}},
+	{"LPORT", "lport", [2]string{"%-5s ", "%-5d "}, [2]string{"%-5s ", "%-5d "}, [2]string{"%s,", "%d,"}},
+	{"RADDR", "raddr", [2]string{"%-15s ", "%-15s "}, [2]string{"%-26s ", "%-26s "}, [2]string{"%s,", "%s,"}},
+	{"RPORT", "rport", [2]string{"%-5s ", "%-5d "}, [2]string{"%-5s ", "%-5d "}, [2]string{"%s,", "%d,"}},
+	{"OLDSTATE", "oldstate", [2]string{"%-11s -> ", "%-11s -> "}, [2]string{"%-11s -> ", "%-11s -> "}, [2]string{"%s,", "%s,"}},
+	{"NEWSTATE", "newstate", [2]string{"%-11s ", "%-11s "}, [2]string{"%-11s ", "%-11s "}, [2]string{"%s,", "%s,"}},
+	{"MS", "ms", [2]string{"%s", "%.3f"}, [2]string{"%s", "%.3f"}, [2]string{"%s", "%.3f"}},
+}
+
+func (o *tcpstatesOpts) Setup(s *tool.Session) error {
+	if err := o.family.setup(s); err != nil {
+		return err
+	}
+	if err := portList(s, "-L", "lport", o.lports); err != nil {
+		return err
+	}
+	if err := portList(s, "-D", "rport", o.rports); err != nil {
+		return err
+	}
+	cols := pick(tcpstatesLayout, o.wide, o.csv)
+	if o.csv {
+		// The arrow is the plain layouts' alone.
+		cols[8].Head, cols[8].Cell = "%s,", "%s,"
+	}
+	s.Table(append(o.clock.columns(o.csv), cols...)...)
+	return nil
+}
+
+func (o *tcpstatesOpts) Event(s *tool.Session, e *script.Event) error {
+	a := e.Args
+	ns := unsigned(a[0])
+	row := o.clock.values(s, ns)
+	// The address is text in JSON: a double cannot hold it.
+	return s.Row(append(row, fmt.Sprintf("%x", unsigned(a[3])), unsigned(a[1]), a[2].(string), signed(a[11]),
+		a[4].(string), unsigned(a[5]), a[6].(string), unsigned(a[7]),
+		tcpState(unsigned(a[8])), tcpState(unsigned(a[9])), float64(unsigned(a[10]))/1e6)...)
+}
