@@ -81,13 +81,18 @@ func (c *checker) newBody(points []*probe.Point) *body {
 func (c *checker) checkProbe(p *syntax.Probe, pts []*probe.Point, group int) *Probe {
 	b := c.newBody(pts)
 	b.group = group
+	dead := false
 	if p.Pred != nil {
 		t := b.expr(p.Pred)
 		if t != nil && !isScalar(t) {
 			c.errorf(p.Pred.Pos(), "Invalid type for predicate: %s", t)
 		}
+		// A predicate that options make always false drops the probe:
+		// its body is dead code too.
+		k, isConst := b.info.Consts[p.Pred]
+		dead = c.opts.SkipDead && isConst && !k.IsStr && k.Int == 0
 	}
-	if p.Body != nil {
+	if p.Body != nil && !dead {
 		b.stmts(p.Body.Stmts)
 	}
 	b.finish()

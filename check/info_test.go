@@ -60,10 +60,15 @@ func TestInfoComplete(t *testing.T) {
 func checkInfo(t *testing.T, root syntax.Node, info *Info, skipDead bool) {
 	// Nodes that are names rather than values: mode identifiers and maps
 	// passed whole are not evaluated; nor is, with skipDead, the arm of
-	// an if that a constant condition makes dead.
+	// an if that a constant condition makes dead, or the body of a probe
+	// a constant predicate drops.
 	skip := map[syntax.Node]bool{}
 	inspect(root, func(n syntax.Node) bool {
 		switch n := n.(type) {
+		case *syntax.Probe:
+			if c, ok := info.Consts[n.Pred]; ok && skipDead && !c.IsStr && c.Int == 0 && n.Body != nil {
+				skip[n.Body] = true
+			}
 		case *syntax.IfStmt:
 			if c, ok := info.Consts[n.Cond]; ok && skipDead && !c.IsStr {
 				if c.Int == 0 {
