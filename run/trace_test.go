@@ -329,10 +329,19 @@ func TestPidNamespace(t *testing.T) {
 	if err != nil {
 		t.Skip("no glibc at /lib/x86_64-linux-gnu to put a uprobe in")
 	}
+	// The command has a name of its own: other tests run /bin/true too.
+	truePath := filepath.Join(t.TempDir(), "pidns_true")
+	data, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truePath, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	script := `BEGIN { printf("%d %d %d\n", pid, tid, pid(init) != pid); }
-tracepoint:syscalls:sys_enter_exit_group /comm == "true"/ { printf("%d %d\n", pid == cpid, pid(init) != cpid); }
+tracepoint:syscalls:sys_enter_exit_group /comm == "pidns_true"/ { printf("%d %d\n", pid == cpid, pid(init) != cpid); }
 uprobe:` + libc + `:exit /pid == cpid/ { printf("%s|%s\n", usym(reg("ip")), ustack(1)); }`
-	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", bin, "trace", "-q", "-c", "/bin/true", "-e", script)
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", bin, "trace", "-q", "-c", truePath, "-e", script)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
