@@ -97,7 +97,11 @@ func workload(args []string) error {
 		}
 		done := fmt.Sprintf("CPU_US=%d\nRUN_DELAY_US=%d\nSLICES=%d\n",
 			(after[0]-before[0])/1000, (after[1]-before[1])/1000, after[2]-before[2])
-		return os.WriteFile(args[1]+".done", []byte(done), 0o600)
+		// Renamed into place: a reader waiting for PATH.done finds it whole.
+		if err := os.WriteFile(args[1]+".stats", []byte(done), 0o600); err != nil {
+			return err
+		}
+		return os.Rename(args[1]+".stats", args[1]+".done")
 	}
 	count := func(i int) (int, error) {
 		if len(args) <= i {
