@@ -2,6 +2,7 @@ package script
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -57,20 +58,28 @@ func (h *Host) Symbols() *symbol.Resolver { return h.symbols }
 // attaching on this kernel, from its attach points' text alone: before
 // compiling it, which for kprobes resolves each function against the
 // kernel's and reads the kernel types it names. nil when nothing is
-// known to, or src does not parse (compiling it says why).
-func (h *Host) KindsWork(name string, src []byte) error {
+// known to, or src does not parse (compiling it says why). A point that
+// is a whole positional parameter ($1 { ... }) is of the kind of its
+// value among params.
+func (h *Host) KindsWork(name string, src []byte, params ...string) error {
 	f, err := syntax.Parse(name, src)
 	if err != nil {
 		return nil
 	}
 	for _, pr := range f.Probes {
 		for _, ap := range pr.Points {
-			kind, _, _ := strings.Cut(ap.Raw, ":")
-			if len(ap.Parts) > 0 {
+			raw := ap.Raw
+			if d, ok := strings.CutPrefix(raw, "$"); ok {
+				if n, err := strconv.Atoi(d); err == nil && n >= 1 && n <= len(params) {
+					raw = params[n-1]
+				}
+			}
+			kind, _, _ := strings.Cut(raw, ":")
+			if len(ap.Parts) > 0 && raw == ap.Raw {
 				kind = ap.Parts[0]
 			}
 			if err := h.probes.KindWorks(kind); err != nil {
-				return fmt.Errorf("%s: %w", ap.Raw, err)
+				return fmt.Errorf("%s: %w", raw, err)
 			}
 		}
 	}

@@ -68,7 +68,11 @@ func (t *Tool) synopsis(fs *pflag.FlagSet) string {
 		parts = append(parts, "[interval [count]]")
 	}
 	for _, a := range t.Args {
-		parts = append(parts, "["+a.Name+"]")
+		if a.Required {
+			parts = append(parts, a.Name)
+		} else {
+			parts = append(parts, "["+a.Name+"]")
+		}
 	}
 	var b strings.Builder
 	line := lead
@@ -91,7 +95,7 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprintf(&b, "\n%s\n", t.Summary)
 	args := t.Args
 	if t.Interval {
-		args = []Arg{{"interval", "output interval, in seconds"}, {"count", "number of outputs"}}
+		args = []Arg{{Name: "interval", Help: "output interval, in seconds"}, {Name: "count", Help: "number of outputs"}}
 	}
 	if len(args) > 0 {
 		b.WriteString("\npositional arguments:\n")

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"friday/probe"
 	"friday/script"
 )
 
@@ -17,6 +18,18 @@ type Variant struct {
 	Name   string // the rung: "tracepoint", "rawtracepoint", "fentry", "kprobe"
 	File   string // as errors name it: "biolatency/tracepoint.bt"
 	Source []byte
+	// Params are the script's positional parameters: the attach points
+	// ($1 { ... }) of a tool whose points come from its arguments
+	// (funccount's pattern), given by its Setup (Session.Ladder). The
+	// tool's own Variants hold points of the same kind that every
+	// machine has, which Choose tries.
+	Params []string
+}
+
+// With returns the variant of v's script for the kind of probe name,
+// with the positional parameters params.
+func (v *Variant) With(name string, params ...string) *Variant {
+	return &Variant{Name: name, File: v.File, Source: v.Source, Params: params}
 }
 
 // Ladder reads the variants dir/NAME.bt of fsys, in the order of names:
@@ -63,12 +76,15 @@ func (u *unsupported) Error() string {
 	return "does not support --" + strings.Join(u.names, ", --")
 }
 
-// compile compiles variant v with the run's parameters.
-func compile(v *Variant, host *script.Host, params map[string]string) (*script.Program, error) {
+// compile compiles variant v with the run's options (host, named
+// parameters, process).
+func compile(v *Variant, opts script.Options) (*script.Program, error) {
+	opts.Params = v.Params
 	// What options not given make dead is left unchecked, which spares
 	// the kernel types only such code reads: the tools' tests check
 	// every arm of their scripts.
-	prog, err := script.Compile(v.File, v.Source, script.Options{Host: host, Named: params, SkipDead: true})
+	opts.SkipDead = true
+	prog, err := script.Compile(v.File, v.Source, opts)
 	var oe *script.OptionsError
 	if errors.As(err, &oe) {
 		return nil, &unsupported{oe.Names}
@@ -82,21 +98,21 @@ func compile(v *Variant, host *script.Host, params map[string]string) (*script.P
 // or that start fails for (it does not load or attach) passes on to the
 // next. It returns the variant taken (nil when none is) and what became
 // of each variant tried.
-func climb(vs []*Variant, host *script.Host, params map[string]string, check bool, start func(*script.Program) error) (*Variant, []Rung) {
-	if host == nil {
-		host = script.NewHost()
+func climb(vs []*Variant, opts script.Options, check bool, start func(*script.Program) error) (*Variant, []Rung) {
+	if opts.Host == nil {
+		opts.Host = script.NewHost()
 	}
 	var rungs []Rung
 	for _, v := range vs {
 		if check {
 			// Compiling a script of a kind of probe the kernel lacks
 			// costs start-up time for nothing.
-			if err := host.KindsWork(v.File, v.Source); err != nil {
+			if err := opts.Host.KindsWork(v.File, v.Source, v.Params...); err != nil {
 				rungs = append(rungs, Rung{v, err, Checking})
 				continue
 			}
 		}
-		prog, err := compile(v, host, params)
+		prog, err := compile(v, opts)
 		if err != nil {
 			rungs = append(rungs, Rung{v, err, Compiling})
 			continue
@@ -122,13 +138,14 @@ func climb(vs []*Variant, host *script.Host, params map[string]string, check boo
 // kernel accepts its kind of probe, its verifier the code). It returns
 // nil when none would, and what became of each variant tried.
 func Choose(t *Tool, host *script.Host) (*Variant, []Rung) {
-	return climb(t.Variants, host, nil, true, func(p *script.Program) error {
+	return climb(t.Variants, script.Options{Host: host}, true, func(p *script.Program) error {
 		return p.Run(context.Background(), script.RunOptions{DryRun: true, Quiet: true, Log: io.Discard})
 	})
 }
 
 // failure is the error to report when no variant started: that of the
-// one that got furthest, the most preferred among equals.
+// one that got furthest, the most preferred among equals. When the
+// kernel lacks the kind of probe of each, each says so.
 func failure(rungs []Rung) error {
 	if len(rungs) == 0 {
 		return errors.New("the tool has no scripts")
@@ -139,5 +156,21 @@ func failure(rungs []Rung) error {
 			best = r
 		}
 	}
-	return best.Err
+	var lacking []error
+	for _, r := range rungs {
+		if !errors.Is(r.Err, probe.ErrKindUnsupported) {
+			return best.Err
+		}
+		lacking = append(lacking, r.Err)
+	}
+	return errors.Join(lacking...)
+}
+
+// label names a variant in messages: its file, and the kind of probe
+// when the file serves several.
+func (v *Variant) label() string {
+	if path.Base(v.File) == v.Name+".bt" {
+		return v.File
+	}
+	return v.File + " (" + v.Name + ")"
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,13 +62,16 @@ type Session struct {
 	record []field // the JSON record of the summary being printed
 	line   bytes.Buffer
 
-	run     *script.Run
-	variant *Variant
-	ready   chan struct{} // closed when the header is out: events may print
-	start   time.Time
-	first   uint64 // kernel time of the first event Since was asked about
-	mono    int64  // the kernel's monotonic clock at start
-	lost    uint64
+	run      *script.Run
+	variant  *Variant
+	variants []*Variant // the run's ladder, when Setup made it
+	pid      int
+	filter   *regexp.Regexp
+	ready    chan struct{} // closed when the header is out: events may print
+	start    time.Time
+	first    uint64 // kernel time of the first event Since was asked about
+	mono     int64  // the kernel's monotonic clock at start
+	lost     uint64
 }
 
 type field struct {
@@ -160,6 +165,15 @@ func (s *Session) parseTrailing() error {
 		if len(args) > len(s.tool.Args) {
 			return fmt.Errorf("unrecognized arguments: %s", strings.Join(args[len(s.tool.Args):], " "))
 		}
+		var missing []string
+		for _, a := range s.tool.Args[len(args):] {
+			if a.Required {
+				missing = append(missing, a.Name)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("the following arguments are required: %s", strings.Join(missing, ", "))
+		}
 		return nil
 	}
 	interval, count, err := trailing(args)
@@ -193,6 +207,19 @@ func (s *Session) Param(name string, v any) {
 		s.params[name] = fmt.Sprint(v)
 	}
 }
+
+// Ladder sets the variants of this run, most preferred first, for a tool
+// whose attach points come from its arguments: Setup makes them of the
+// tool's scripts with the points the arguments name (Variant.With).
+func (s *Session) Ladder(vs ...*Variant) { s.variants = vs }
+
+// Pid has the scripts' user-space probes fire in process pid only, and
+// the tool end when it exits.
+func (s *Session) Pid(pid int) { s.pid = pid }
+
+// Filter keeps only the attach points whose name (as the probe builtin
+// gives it) re matches.
+func (s *Session) Filter(re *regexp.Regexp) { s.filter = re }
 
 // Banner sets the line printed on standard error once the probes are
 // attached; the default is "Tracing... Hit Ctrl-C to end.".
@@ -365,17 +392,18 @@ func (s *Session) flush() error {
 // main chooses the variant, runs it and prints until the end.
 func (s *Session) main(ctx context.Context, host *script.Host) error {
 	vs := s.tool.Variants
+	if s.variants != nil {
+		vs = s.variants
+	}
 	if s.opts.variant != "" {
-		vs = nil
-		for _, v := range s.tool.Variants {
-			if v.Name == s.opts.variant {
-				vs = []*Variant{v}
-			}
-		}
-		if vs == nil {
+		vs = slices.DeleteFunc(slices.Clone(vs), func(v *Variant) bool { return v.Name != s.opts.variant })
+		if len(vs) == 0 {
 			names := make([]string, len(s.tool.Variants))
 			for i, v := range s.tool.Variants {
 				names[i] = v.Name
+				if v.Name == s.opts.variant {
+					return fmt.Errorf("the %s variant does not serve these arguments", v.Name)
+				}
 			}
 			return fmt.Errorf("no variant %q (the tool has %s)", s.opts.variant, strings.Join(names, ", "))
 		}
@@ -414,7 +442,7 @@ func (s *Session) main(ctx context.Context, host *script.Host) error {
 			return eh.Event(s, e)
 		}
 	}
-	v, rungs := climb(vs, host, s.params, !s.opts.dryRun, func(p *script.Program) error {
+	v, rungs := climb(vs, script.Options{Host: host, Named: s.params, Pid: s.pid, ProbeFilter: s.filter}, !s.opts.dryRun, func(p *script.Program) error {
 		r, err := p.Start(context.Background(), opts)
 		s.run = r
 		return err
@@ -441,7 +469,7 @@ func (s *Session) explain(rungs []Rung) {
 			if s.opts.dryRun {
 				what = "loads: the kernel's verifier accepts it"
 			}
-			fmt.Fprintf(s.stderr, "friday %s: %s %s\n", s.tool.Name, r.Variant.File, what)
+			fmt.Fprintf(s.stderr, "friday %s: %s %s\n", s.tool.Name, r.Variant.label(), what)
 			if note := s.tool.Notes[r.Variant.Name]; note != "" {
 				for _, l := range strings.Split(strings.TrimSpace(note), "\n") {
 					fmt.Fprintf(s.stderr, "friday %s: %s\n", s.tool.Name, l)
@@ -449,7 +477,7 @@ func (s *Session) explain(rungs []Rung) {
 			}
 			continue
 		}
-		fmt.Fprintf(s.stderr, "friday %s: %s left: %v\n", s.tool.Name, r.Variant.File, firstLine(r.Err))
+		fmt.Fprintf(s.stderr, "friday %s: %s left: %v\n", s.tool.Name, r.Variant.label(), firstLine(r.Err))
 	}
 }
 

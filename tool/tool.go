@@ -94,9 +94,9 @@ type Tool struct {
 	// arguments: it prints a summary each interval, count times, and at
 	// Ctrl-C.
 	Interval bool
-	// Args are the optional positional arguments of a tool without
-	// Interval, in order (runqslower's [min_us]); Session.Args has those
-	// given.
+	// Args are the positional arguments of a tool without Interval, in
+	// order, the required ones first (funccount's pattern, runqslower's
+	// [min_us]); Session.Args has those given.
 	Args []Arg
 	// Notes say, by variant name, what -v adds when that variant runs:
 	// how what it traces stands for what the tool reports.
@@ -106,9 +106,12 @@ type Tool struct {
 	New func(fs *pflag.FlagSet) Handler
 }
 
-// Arg is an optional positional argument of a tool.
+// Arg is a positional argument of a tool, as usage and -h show it.
 type Arg struct {
 	Name, Help string
+	// Required says that the tool takes no run without it; the others
+	// are optional ([min_ms]).
+	Required bool
 }
 
 // Handler is the Go side of one run of a tool.

@@ -26,6 +26,7 @@ var all = []*tool.Tool{
 	filelife,
 	filetop,
 	fsslower,
+	funccount,
 	gethostlatency,
 	hardirqs,
 	killsnoop,

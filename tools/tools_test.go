@@ -77,7 +77,7 @@ func attachable(t *testing.T, tl *tool.Tool, v *tool.Variant, host *script.Host,
 	var stdout, stderr bytes.Buffer
 	args := append(c.args(vars), "--dry-run", "--variant", v.Name)
 	if code := tl.Main(context.Background(), tool.Env{Stdout: &stdout, Stderr: &stderr, Host: host}, args); code != 0 {
-		if strings.Contains(stderr.String(), "does not support --") {
+		if strings.Contains(stderr.String(), "does not support --") || strings.Contains(stderr.String(), "does not serve these arguments") {
 			t.Logf("%s does not serve the flags: %s", v.File, &stderr)
 			return false
 		}
