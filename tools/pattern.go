@@ -73,11 +73,22 @@ func (p probePattern) points(ret bool) [][2]string {
 	case "kernel":
 		return [][2]string{{"fentry", fentry + p.name}, {"kprobe", kernel + p.name}}
 	case "user":
-		return [][2]string{{"uprobe", user + p.target + ":" + p.name}}
+		return [][2]string{{"uprobe", user + quoteTarget(p.target) + ":" + p.name}}
 	case "tracepoint":
 		return [][2]string{{"tracepoint", "tracepoint:" + p.target + ":" + p.name}}
 	}
-	return [][2]string{{"usdt", "usdt:" + p.target + ":" + p.name}}
+	return [][2]string{{"usdt", "usdt:" + quoteTarget(p.target) + ":" + p.name}}
+}
+
+// quoteTarget quotes a path with characters that would end an attach
+// point's part (a comma, a blank).
+func quoteTarget(path string) string {
+	if strings.ContainsFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+", r))
+	}) {
+		return `"` + path + `"`
+	}
+	return path
 }
 
 // funcName is what bcc's funccount and funclatency call a point (the

@@ -12,6 +12,7 @@ import (
 
 // all are the tools, by name.
 var all = []*tool.Tool{
+	bashreadline,
 	biolatency,
 	biopattern,
 	biosnoop,
@@ -27,11 +28,13 @@ var all = []*tool.Tool{
 	filetop,
 	fsslower,
 	funccount,
+	funclatency,
 	gethostlatency,
 	hardirqs,
 	killsnoop,
 	mdflush,
 	mountsnoop,
+	mysqldQslower,
 	oomkill,
 	opensnoop,
 	runqlat,

@@ -428,6 +428,16 @@ func setup(t *testing.T, what string, vars map[string]string) {
 			cmd.Wait()
 		})
 		vars[f[1]] = strconv.Itoa(cmd.Process.Pid)
+	case "build":
+		// A C program of the test data (with USDT probes of sys/sdt.h):
+		// $NAME is its path.
+		if len(f) != 3 {
+			t.Fatalf("setup %q: want build NAME FILE.c", what)
+		}
+		gcc := testenv.Tool(t, "gcc")
+		bin := filepath.Join(t.TempDir(), f[1])
+		testenv.Run(t, gcc, "-O2", "-g0", "-o", bin, filepath.Join("testdata", f[2]))
+		vars[f[1]] = bin
 	case "cgroup":
 		// A cgroup of a v1 hierarchy: $NAME its directory, $NAME_PATH
 		// its path in the hierarchy.
