@@ -60,6 +60,14 @@ func TestCommandLine(t *testing.T) {
 		{args: "biopattern -d nosuchdisk", code: 1, stderr: `no such disk "nosuchdisk"`},
 		{args: "vfsstat -v --dry-run", bpf: true, code: 0, stderr: `vfsstat/kprobe.bt loads`},
 		{args: "fsslower --dry-run -v --variant tracepoint", bpf: true, code: 0, stderr: `fsslower/tracepoint.bt loads: the kernel's verifier accepts it\n.*cannot be probed here: the\n.*system calls`},
+		{args: "funccount", code: 2, stderr: `the following arguments are required: pattern`},
+		{args: "funccount vfs_read vfs_write", code: 2, stderr: `unrecognized arguments: vfs_write`},
+		{args: "funccount a:b:c:d", code: 2, stderr: `bad pattern "a:b:c:d": want func, lib:func, t:category:event or u:lib:probe`},
+		{args: "funccount -r c:(", code: 2, stderr: `bad regular expression "\("`},
+		{args: "funclatency -u -m vfs_read", code: 2, stderr: `can only use one of -u and -m`},
+		{args: "funclatency t:sched:sched_switch", code: 2, stderr: `funclatency times functions, not tracepoints`},
+		{args: "mysqld_qslower", code: 2, stderr: `(?s)^usage: friday mysqld_qslower \[-h\].* PID \[min_ms\]\n.*the following arguments are required: PID\n`},
+		{args: "mysqld_qslower 1 fast", code: 2, stderr: `min_ms must be a number of milliseconds, got "fast"`},
 		{args: "biolatency -d nosuchdisk", code: 1, stderr: `^friday biolatency: no such disk "nosuchdisk"\n$`},
 		{args: "biolatency --variant nope", bpf: true, code: 1, stderr: `no variant "nope" \(the tool has tracepoint, rawtracepoint, kprobe\)`},
 		{args: "runqlat -P --variant tracepoint", bpf: true, code: 1, stderr: `^friday runqlat: does not support --pids\n$`},
@@ -91,6 +99,17 @@ func TestMissingKind(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(errb.String(), "friday biolatency: kprobe:") || strings.Count(errb.String(), "\n") != 1 {
 		t.Errorf("exit %d\n%s", code, &errb)
 	}
+
+	// A kernel function's rungs both lacking: each says why.
+	if v, rungs := tool.Choose(&tool.Tool{Variants: funccount.Variants[3:]}, nil); v != nil {
+		t.Skipf("this kernel has fentry or kprobes: %v", rungs)
+	}
+	out.Reset()
+	errb.Reset()
+	code = funccount.Main(context.Background(), tool.Env{Stdout: &out, Stderr: &errb}, []string{"vfs_read"})
+	if code != 1 || !regexp.MustCompile(`^friday funccount: fentry:vfs_read: .*\nkprobe:vfs_read: .*\n$`).MatchString(errb.String()) {
+		t.Errorf("exit %d\n%s", code, &errb)
+	}
 }
 
 // TestEveryArm: the tools leave unchecked what options not given make
@@ -101,12 +120,12 @@ func TestEveryArm(t *testing.T) {
 	host := script.NewHost()
 	for _, tl := range All() {
 		for _, v := range tl.Variants {
-			_, full := script.Compile(v.File, v.Source, script.Options{Host: host})
+			_, full := script.Compile(v.File, v.Source, script.Options{Host: host, Params: v.Params})
 			if full == nil {
 				continue
 			}
 			// A variant for another kernel fails here however it is checked.
-			_, skip := script.Compile(v.File, v.Source, script.Options{Host: host, SkipDead: true})
+			_, skip := script.Compile(v.File, v.Source, script.Options{Host: host, Params: v.Params, SkipDead: true})
 			if skip == nil || skip.Error() != full.Error() {
 				t.Errorf("%s checked in full: %v", v.File, full)
 			}
