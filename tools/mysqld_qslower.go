@@ -20,7 +20,7 @@ var mysqldQslowerScript = tool.Ladder(mysqldQslowerScripts, "mysqld_qslower", "u
 
 var mysqldQslower = &tool.Tool{
 	Name:    "mysqld_qslower",
-	Summary: "Trace MySQL server queries slower than a threshold",
+	Summary: "Trace MySQL queries slower than a threshold",
 	Args: []tool.Arg{
 		{Name: "PID", Help: "the mysqld process", Required: true},
 		{Name: "min_ms", Help: "the threshold, in milliseconds (default 1)"},
