@@ -20,12 +20,14 @@ need_root
 need_cmd losetup
 need_cmd stdbuf
 need_cmd mkfs.ext4
+need_cmd gcc
+need_cmd script
 build_friday
 LIBBPF=${LIBBPF_TOOLS:-/usr/sbin}
 runs=${1:-5}
 shift || true
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(biolatency biosnoop bitesize execsnoop exitsnoop opensnoop runqlat syscount)
+[ ${#tools[@]} -gt 0 ] || tools=(bashreadline biolatency biosnoop bitesize execsnoop exitsnoop funclatency opensnoop runqlat syscount)
 
 old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 dir=$(mktemp -d)
@@ -68,6 +70,9 @@ for _ in range(500):
     s.close()
 '
 
+# The application tools trace the tools' test program.
+gcc -O2 -o "$dir/apps" "$(dirname "$0")/../tools/testdata/apps.c"
+
 # workload runs what the tool sees: a known number of its events.
 workload() {
 	case $1 in
@@ -92,12 +97,18 @@ workload() {
 	runqlen) sleep 5 ;;
 	tcp*) python3 -c "$tcpload" ;;
 	gethostlatency) for _ in $(seq 300); do getent ahosts localhost >/dev/null; done ;;
+	funclatency) "$dir/apps" calls 20000 ;;
+	bashreadline) { seq -f 'true %g' 500; echo exit; } |
+		script -qfc 'bash --norc --noprofile -i' /dev/null >/dev/null ;;
 	esac
 }
 
+# args are a tool's arguments: what it traces.
+args() { [ "$1" != funclatency ] || echo "$dir/apps:counted"; }
+
 # the commands of each twin: friday's, then libbpf-tools', line-buffered.
-friday_cmd() { echo "$FRIDAY $1"; }
-libbpf_cmd() { echo "stdbuf -oL $LIBBPF/$1"; }
+friday_cmd() { echo "$FRIDAY $1 $(args "$1")"; }
+libbpf_cmd() { echo "stdbuf -oL $LIBBPF/$1 $(args "$1")"; }
 
 # wait_output waits up to 15 s for FILE to hold a line, or for the
 # process PID to end (a tool that fails to start).
