@@ -2,12 +2,14 @@ package tools
 
 import (
 	"embed"
+	"fmt"
 	"strconv"
 
 	"github.com/spf13/pflag"
 
 	"friday/script"
 	"friday/tool"
+	"friday/usdt"
 )
 
 //go:embed mysqld_qslower
@@ -49,6 +51,15 @@ func (o *mysqldQslowerOpts) Setup(s *tool.Session) error {
 	ms, err := strconv.ParseFloat(minMs, 64)
 	if err != nil || ms < 0 {
 		return tool.Usage("min_ms must be a number of milliseconds, got %q", minMs)
+	}
+	// A process without the probes would fail in the script's attach
+	// points: say what they are instead.
+	sites, err := usdt.Find("", "mysql", "query__start", pid)
+	if err != nil {
+		return err
+	}
+	if len(sites) == 0 {
+		return fmt.Errorf("process %d has no USDT probe mysql:query__start, which a mysqld\nbuilt with DTrace probes has; friday trace -l -p %d 'usdt:*' lists its probes", pid, pid)
 	}
 	s.Pid(pid)
 	s.Param("min_ns", int64(ms*1e6))
