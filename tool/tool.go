@@ -50,6 +50,14 @@
 // histograms). The tool is added to the list in tools.go, and a test case
 // to the tools' testdata (see tools/testdata/README.md).
 //
+// A tool whose attach points come from its arguments (funccount's
+// pattern, mysqld_qslower's process) writes them as positional
+// parameters standing for whole attach points ($1 { ... }): its Args
+// declare the arguments, and Setup makes the run's ladder of its script
+// with the points they name (Session.Ladder, Variant.With: fentry:f, then
+// kprobe:f), with Session.Pid for probes of one process. Its declared
+// Variants hold points of each kind that every machine has, for Choose.
+//
 // # Conventions
 //
 // Every tool takes -h (bcc's help, with examples), -v (the variant used,
