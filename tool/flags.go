@@ -158,15 +158,19 @@ func flagHelp(f *pflag.Flag) string {
 
 // helpEntry is an entry of -h: left, then usage from column 24 (on a line
 // of its own after a long left), wrapped within 80 columns.
-func helpEntry(left, usage string) string {
-	const col = 24
+func helpEntry(left, usage string) string { return Entry(left, 24, usage) }
+
+// Entry lays out a line of a listing: left, then text from column col (on
+// a line of its own after a long left), wrapped within 80 columns, as
+// argparse lays out bcc's -h.
+func Entry(left string, col int, text string) string {
 	var b strings.Builder
 	line := left
 	if len(left) > col-2 {
 		b.WriteString(left + "\n")
 		line = ""
 	}
-	for i, w := range strings.Fields(usage) {
+	for i, w := range strings.Fields(text) {
 		switch {
 		case i == 0:
 			line = fmt.Sprintf("%-*s%s", col, line, w)

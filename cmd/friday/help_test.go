@@ -41,7 +41,12 @@ func TestTools(t *testing.T) {
 	if code := (&app{stdout: &out, stderr: &errb}).main([]string{"tools"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"TOOL           VARIANT       DESCRIPTION\n", "\nbiolatency     ", "\nsyscount       "} {
+	for _, line := range strings.Split(out.String(), "\n") {
+		if len(line) >= 80 {
+			t.Errorf("friday tools: a line of %d columns: %q", len(line), line)
+		}
+	}
+	for _, want := range []string{"TOOL           VARIANT        DESCRIPTION\n", "\nbiolatency     ", "\nsyscount       "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("friday tools lacks %q:\n%s", want, out.String())
 		}

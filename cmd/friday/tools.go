@@ -55,7 +55,7 @@ func (a *app) tool(t *tool.Tool, args []string) int {
 func (a *app) listTools() int {
 	bw := bufio.NewWriter(a.stdout)
 	fmt.Fprint(bw, toolsUsage)
-	fmt.Fprintf(bw, "%-14s %-13s %s\n", "TOOL", "VARIANT", "DESCRIPTION")
+	bw.WriteString(tool.Entry(fmt.Sprintf("%-14s %-13s", "TOOL", "VARIANT"), 30, "DESCRIPTION"))
 	for _, r := range toolVariants() {
 		variant := "none"
 		if r.Status != doctor.Fail {
@@ -63,7 +63,7 @@ func (a *app) listTools() int {
 		} else if r.Detail == needRoot {
 			variant = "(needs root)"
 		}
-		fmt.Fprintf(bw, "%-14s %-13s %s\n", r.Name, variant, tools.Lookup(r.Name).Summary)
+		bw.WriteString(tool.Entry(fmt.Sprintf("%-14s %-13s", r.Name, variant), 30, tools.Lookup(r.Name).Summary))
 	}
 	if err := bw.Flush(); err != nil {
 		return 1
