@@ -103,6 +103,31 @@ func portList(s *tool.Session, flag, name, list string) error {
 
 // clock is the optional time columns of tcplife and tcpstates: -T's
 // TIME (HH:MM:SS) and -t's TIME(s), seconds since the first event.
+// lines are the output and port options tcplife and tcpstates share:
+// -w, -s, -L and -D.
+type lines struct {
+	wide, csv      bool
+	lports, rports string
+}
+
+func (l *lines) declare(fs *pflag.FlagSet) {
+	fs.BoolVarP(&l.wide, "wide", "w", false, "wide column output (fits IPv6 addresses)")
+	fs.BoolVarP(&l.csv, "csv", "s", false, "comma separated values output")
+}
+
+func (l *lines) declarePorts(fs *pflag.FlagSet) {
+	fs.StringVarP(&l.lports, "localport", "L", "", "comma-separated list of local ports to trace.")
+	fs.StringVarP(&l.rports, "remoteport", "D", "", "comma-separated list of remote ports to trace.")
+}
+
+// setup gives the scripts the ports of -L and -D.
+func (l *lines) setup(s *tool.Session) error {
+	if err := portList(s, "-L", "lport", l.lports); err != nil {
+		return err
+	}
+	return portList(s, "-D", "rport", l.rports)
+}
+
 type clock struct{ time, stamp bool }
 
 func (c *clock) declare(fs *pflag.FlagSet) {

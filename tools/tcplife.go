@@ -31,11 +31,9 @@ var tcplife = &tool.Tool{
 	New: func(fs *pflag.FlagSet) tool.Handler {
 		o := &tcplifeOpts{}
 		o.clock.declare(fs)
-		fs.BoolVarP(&o.wide, "wide", "w", false, "wide column output (fits IPv6 addresses)")
-		fs.BoolVarP(&o.csv, "csv", "s", false, "comma separated values output")
+		o.lines.declare(fs)
 		fs.IntVarP(&o.pid, "pid", "p", 0, "trace this `PID` only")
-		fs.StringVarP(&o.lports, "localport", "L", "", "comma-separated list of local ports to trace.")
-		fs.StringVarP(&o.rports, "remoteport", "D", "", "comma-separated list of remote ports to trace.")
+		o.lines.declarePorts(fs)
 		o.family.declare(fs)
 		return o
 	},
@@ -44,9 +42,8 @@ var tcplife = &tool.Tool{
 type tcplifeOpts struct {
 	clock
 	family
-	wide, csv      bool
-	pid            int
-	lports, rports string
+	lines
+	pid int
 }
 
 // tcplifeLayout are the columns after the time, plain, wide and CSV; the
@@ -70,10 +67,7 @@ func (o *tcplifeOpts) Setup(s *tool.Session) error {
 	if err := o.family.setup(s); err != nil {
 		return err
 	}
-	if err := portList(s, "-L", "lport", o.lports); err != nil {
-		return err
-	}
-	if err := portList(s, "-D", "rport", o.rports); err != nil {
+	if err := o.lines.setup(s); err != nil {
 		return err
 	}
 	if o.pid != 0 {

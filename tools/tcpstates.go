@@ -32,10 +32,8 @@ var tcpstates = &tool.Tool{
 	New: func(fs *pflag.FlagSet) tool.Handler {
 		o := &tcpstatesOpts{}
 		o.clock.declare(fs)
-		fs.BoolVarP(&o.wide, "wide", "w", false, "wide column output (fits IPv6 addresses)")
-		fs.BoolVarP(&o.csv, "csv", "s", false, "comma separated values output")
-		fs.StringVarP(&o.lports, "localport", "L", "", "comma-separated list of local ports to trace.")
-		fs.StringVarP(&o.rports, "remoteport", "D", "", "comma-separated list of remote ports to trace.")
+		o.lines.declare(fs)
+		o.lines.declarePorts(fs)
 		o.family.declare(fs)
 		return o
 	},
@@ -44,8 +42,7 @@ var tcpstates = &tool.Tool{
 type tcpstatesOpts struct {
 	clock
 	family
-	wide, csv      bool
-	lports, rports string
+	lines
 }
 
 // tcpstatesLayout are the columns after the time, plain, wide and CSV.
@@ -67,10 +64,7 @@ func (o *tcpstatesOpts) Setup(s *tool.Session) error {
 	if err := o.family.setup(s); err != nil {
 		return err
 	}
-	if err := portList(s, "-L", "lport", o.lports); err != nil {
-		return err
-	}
-	if err := portList(s, "-D", "rport", o.rports); err != nil {
+	if err := o.lines.setup(s); err != nil {
 		return err
 	}
 	cols := pick(tcpstatesLayout, o.wide, o.csv)
