@@ -334,6 +334,16 @@ func (s *Session) HistMap(name string, keyOf func(parts []any) any) ([]Hist, err
 	return hs, nil
 }
 
+// PrintHistMap reads the histograms of map name (HistMap) and prints them
+// (PrintHists): the summary of most histogram tools.
+func (s *Session) PrintHistMap(name, unit, label string, keyOf func(parts []any) any) error {
+	hs, err := s.HistMap(name, keyOf)
+	if err != nil {
+		return err
+	}
+	return s.PrintHists(unit, label, hs)
+}
+
 // PrintHists prints histograms of unit ("usecs"), each under a line
 // "label = key" when label is set, as bcc does; in JSON they are the
 // summary's "hists", each with its key under label in lower case, blanks

@@ -83,11 +83,7 @@ func (o *biolatencyOpts) Summary(s *tool.Session) error {
 		name, label = "@flags", "flags"
 		keyOf = func(k []any) any { return requestFlags(k[0]) }
 	}
-	hs, err := s.HistMap(name, keyOf)
-	if err != nil {
-		return err
-	}
-	if err := s.PrintHists(o.unit, label, hs); err != nil {
+	if err := s.PrintHistMap(name, o.unit, label, keyOf); err != nil {
 		return err
 	}
 	if !o.extension {
@@ -121,7 +117,7 @@ func printExtension(s *tool.Session, unit string) error {
 		return nil
 	}
 	if s.JSON() {
-		s.Set("extension", map[string]uint64{"avg": t / n, "total": t, "count": n})
+		s.Set("extension", map[string]any{"unit": unit, "avg": t / n, "total": t, "count": n})
 		return nil
 	}
 	s.Printf("\navg = %d %s, total: %d %s, count: %d\n\n", t/n, unit, t, unit, n)

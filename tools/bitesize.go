@@ -55,9 +55,5 @@ func (o *bitesizeOpts) Setup(s *tool.Session) error {
 
 func (o *bitesizeOpts) Summary(s *tool.Session) error {
 	s.Heading(o.timestamp)
-	hs, err := s.HistMap("@kbytes", func(k []any) any { return k[0] })
-	if err != nil {
-		return err
-	}
-	return s.PrintHists("Kbytes", "Process Name", hs)
+	return s.PrintHistMap("@kbytes", "Kbytes", "Process Name", func(k []any) any { return k[0] })
 }

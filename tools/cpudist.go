@@ -84,11 +84,7 @@ func (o *cpudistOpts) Summary(s *tool.Session) error {
 	if label != "" {
 		keyOf = func(k []any) any { return tool.Task{ID: signed(k[0]), Comm: k[1].(string)} }
 	}
-	hs, err := s.HistMap(name, keyOf)
-	if err != nil {
-		return err
-	}
-	if err := s.PrintHists(o.unit, label, hs); err != nil {
+	if err := s.PrintHistMap(name, o.unit, label, keyOf); err != nil {
 		return err
 	}
 	if !o.extension {

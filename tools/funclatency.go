@@ -97,37 +97,8 @@ func (o *funclatencyOpts) Summary(s *tool.Session) error {
 		name, label = "@funcs", "Function"
 		keyOf = func(k []any) any { return funcName(k[0].(string)) }
 	}
-	hs, err := s.HistMap(name, keyOf)
-	if err != nil {
+	if err := s.PrintHistMap(name, o.unit, label, keyOf); err != nil {
 		return err
 	}
-	if err := s.PrintHists(o.unit, label, hs); err != nil {
-		return err
-	}
-	var t, n uint64
-	for _, m := range []string{"@total", "@count"} {
-		entries, err := s.Map(m)
-		if err != nil {
-			return err
-		}
-		if err := s.ClearMap(m); err != nil {
-			return err
-		}
-		if len(entries) > 0 {
-			if m == "@total" {
-				t = unsigned(entries[0].Value)
-			} else {
-				n = unsigned(entries[0].Value)
-			}
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	if s.JSON() {
-		s.Set("extension", map[string]any{"unit": o.unit, "avg": t / n, "total": t, "count": n})
-		return nil
-	}
-	s.Printf("\navg = %d %s, total: %d %s, count: %d\n", t/n, o.unit, t, o.unit, n)
-	return nil
+	return printExtension(s, o.unit)
 }

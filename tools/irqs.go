@@ -134,11 +134,7 @@ type irqRow struct {
 func (o *irqOpts) Summary(s *tool.Session) error {
 	s.Heading(o.timestamp)
 	if o.dist {
-		hs, err := s.HistMap("@dist", func(k []any) any { return o.kind.key(k[0]) })
-		if err != nil {
-			return err
-		}
-		return s.PrintHists(o.unit, o.kind.name, hs)
+		return s.PrintHistMap("@dist", o.unit, o.kind.name, func(k []any) any { return o.kind.key(k[0]) })
 	}
 	name := "@total"
 	if o.count {

@@ -75,13 +75,9 @@ func (o *runqlatOpts) Summary(s *tool.Session) error {
 	if label != "" {
 		keyOf = func(k []any) any { return signed(k[0]) }
 	}
-	hs, err := s.HistMap(name, keyOf)
-	if err != nil {
-		return err
-	}
 	unit := "usecs"
 	if o.ms {
 		unit = "msecs"
 	}
-	return s.PrintHists(unit, label, hs)
+	return s.PrintHistMap(name, unit, label, keyOf)
 }

@@ -108,15 +108,11 @@ func (o *tcprttOpts) Summary(s *tool.Session) error {
 	case o.byRaddr:
 		name, label, keyOf = "@addr", "Remote Address", func(k []any) any { return k[0] }
 	}
-	hs, err := s.HistMap(name, keyOf)
-	if err != nil {
-		return err
-	}
 	unit := "usecs"
 	if o.ms {
 		unit = "msecs"
 	}
-	if err := s.PrintHists(unit, label, hs); err != nil {
+	if err := s.PrintHistMap(name, unit, label, keyOf); err != nil {
 		return err
 	}
 	if o.extension {

@@ -41,9 +41,5 @@ func (o *tcpsynblOpts) Setup(s *tool.Session) error {
 // does: "backlog_max = 128".
 func (o *tcpsynblOpts) Summary(s *tool.Session) error {
 	s.Heading(false)
-	hs, err := s.HistMap("@backlog", func(k []any) any { return unsigned(k[0]) })
-	if err != nil {
-		return err
-	}
-	return s.PrintHists("backlog", "backlog_max", hs)
+	return s.PrintHistMap("@backlog", "backlog", "backlog_max", func(k []any) any { return unsigned(k[0]) })
 }

@@ -85,11 +85,7 @@ func (o *workqOpts) Summary(s *tool.Session) error {
 		prefix, label = "@wq_", "wqname"
 	}
 	if o.dist {
-		hs, err := s.HistMap(prefix+"dist", func(k []any) any { return k[0] })
-		if err != nil {
-			return err
-		}
-		return s.PrintHists(o.unit, label, hs)
+		return s.PrintHistMap(prefix+"dist", o.unit, label, func(k []any) any { return k[0] })
 	}
 	rows := map[string]*workqRow{}
 	for _, m := range []string{"wait", "waitmax", "run", "runmax"} {
