@@ -46,6 +46,12 @@ type seedKey struct {
 	group int
 }
 
+// seed is what a variable ended a pass with: its type and Var.typed.
+type seed struct {
+	t     *types.Type
+	typed int
+}
+
 type scope struct {
 	parent *scope
 	vars   map[string]*Var
@@ -194,8 +200,7 @@ func (b *body) finish() {
 	}
 	for v, ref := range b.origin {
 		if v.Type != nil {
-			b.c.seeds[seedKey{ref, b.group}] = v.Type
-			b.c.typed[seedKey{ref, b.group}] = v.typed
+			b.c.seeds[seedKey{ref, b.group}] = seed{v.Type, v.typed}
 		}
 	}
 }
@@ -204,8 +209,8 @@ func (b *body) finish() {
 // widened in an earlier pass starts with that wider type, so that every
 // read of it is typed alike.
 func (b *body) newVar(ref *syntax.Var) *Var {
-	key := seedKey{ref, b.group}
-	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: b.c.seeds[key], typed: b.c.typed[key]}
+	sd := b.c.seeds[seedKey{ref, b.group}]
+	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: sd.t, typed: sd.typed}
 	v.seeded = v.Type != nil
 	b.origin[v] = ref
 	return v

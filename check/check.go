@@ -86,8 +86,7 @@ type checker struct {
 	selfMaps map[string]bool
 	// seeds is the type each variable had at the end of the previous
 	// pass, by the reference that created it.
-	seeds  map[seedKey]*types.Type
-	typed  map[seedKey]int // Var.typed of the seeds
+	seeds  map[seedKey]seed
 	funcs  map[string]*Func
 	fdecls map[string]*syntax.FuncDecl
 	macros map[string]*syntax.MacroDecl
@@ -117,8 +116,7 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		maps:      map[string]*Map{},
 		mapSign:   map[string]int8{},
 		mapRead:   map[string]syntax.Pos{},
-		seeds:     map[seedKey]*types.Type{},
-		typed:     map[seedKey]int{},
+		seeds:     map[seedKey]seed{},
 		funcs:     map[string]*Func{},
 		fdecls:    map[string]*syntax.FuncDecl{},
 		macros:    map[string]*syntax.MacroDecl{},
@@ -291,8 +289,8 @@ func (c *checker) passSignature() string {
 		fmt.Fprintf(&b, "%s[%v]%v%d;", n, m.Key, m.Value, c.mapSign[n])
 	}
 	var seeds []string
-	for ref, t := range c.seeds {
-		seeds = append(seeds, fmt.Sprintf("%p/%d=%v", ref.ref, ref.group, t))
+	for ref, sd := range c.seeds {
+		seeds = append(seeds, fmt.Sprintf("%p/%d=%v", ref.ref, ref.group, sd.t))
 	}
 	sort.Strings(seeds)
 	b.WriteString(strings.Join(seeds, ";"))
