@@ -100,7 +100,7 @@ func (t *Tool) help(w io.Writer, fs *pflag.FlagSet) {
 	if len(args) > 0 {
 		b.WriteString("\npositional arguments:\n")
 		for _, a := range args {
-			b.WriteString(helpEntry("  "+a.Name, a.Help))
+			b.WriteString(Entry("  "+a.Name, helpCol, a.Help))
 		}
 	}
 	b.WriteString("\noptions:\n")
@@ -153,12 +153,11 @@ func flagHelp(f *pflag.Flag) string {
 	if f.NoOptDefVal == "" && name != "" {
 		left += " " + metavar(name)
 	}
-	return helpEntry(left, usage)
+	return Entry(left, helpCol, usage)
 }
 
-// helpEntry is an entry of -h: left, then usage from column 24 (on a line
-// of its own after a long left), wrapped within 80 columns.
-func helpEntry(left, usage string) string { return Entry(left, 24, usage) }
+// helpCol is the column of -h's help texts, as argparse has it.
+const helpCol = 24
 
 // Entry lays out a line of a listing: left, then text from column col (on
 // a line of its own after a long left), wrapped within 80 columns, as
