@@ -280,16 +280,6 @@ func (t *Tree) preorder(min int64) (nodes []int32, depth []int32) {
 // Name is the name of node n as the stacks had it.
 func (t *Tree) Name(n int32) string { return t.names[t.nameOf(n)] }
 
-// Frames is the stack of node n, root first, without the root.
-func (t *Tree) Frames(n int32) []string {
-	var f []string
-	for ; n > 0; n = t.parentOf(n) {
-		f = append(f, t.Name(n))
-	}
-	slices.Reverse(f)
-	return f
-}
-
 // Walk calls f once for each stack in the tree with a value of its own
 // (the stacks added, merged), with its frames root first.
 func (t *Tree) Walk(f func(frames []string, value, before int64) error) error {

@@ -45,14 +45,6 @@ func tcpFlags(b uint64) string {
 	return strings.Join(names, "|")
 }
 
-// ipVersion is the IP column's value for an address family: 4 or 6.
-func ipVersion(family uint64) int {
-	if family == 10 {
-		return 6
-	}
-	return 4
-}
-
 // family declares -4 and -6, bcc's filters on the address family.
 type family struct{ v4, v6 bool }
 
