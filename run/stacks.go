@@ -147,7 +147,11 @@ func ustackPids(t *types.Type, off int, offs []int) []int {
 // are none (the id is an error: no stack was recorded). Each depth has a
 // map of its own, and the same id in another map is another stack.
 func (s *Stacks) Stack(user bool, depth int, id uint64) []uint64 {
-	buf := s.lookup(codegen.StackMapName(user, false, depth), id)
+	return frames(s.lookup(codegen.StackMapName(user, false, depth), id))
+}
+
+// frames are the addresses of a stack map's value, up to the first zero.
+func frames(buf []byte) []uint64 {
 	var addrs []uint64
 	for i := 0; i+8 <= len(buf); i += 8 {
 		a := binary.NativeEndian.Uint64(buf[i:])
@@ -173,24 +177,18 @@ func (s *Stacks) All(user bool, depth int) (map[uint64][]uint64, error) {
 		entries, err = nil, nil
 		var id uint64
 		buf := make([]byte, m.ValueSize())
-		for it := m.Iterate(); it.Next(&id, &buf); {
+		it := m.Iterate()
+		for it.Next(&id, &buf) {
 			entries = append(entries, Entry{Key: binary.NativeEndian.AppendUint64(nil, id), Value: slices.Clone(buf)})
 		}
+		err = it.Err()
 	}
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[uint64][]uint64, len(entries))
 	for _, e := range entries {
-		var addrs []uint64
-		for i := 0; i+8 <= len(e.Value); i += 8 {
-			a := binary.NativeEndian.Uint64(e.Value[i:])
-			if a == 0 {
-				break
-			}
-			addrs = append(addrs, a)
-		}
-		out[binary.NativeEndian.Uint64(e.Key)] = addrs
+		out[binary.NativeEndian.Uint64(e.Key)] = frames(e.Value)
 	}
 	return out, nil
 }

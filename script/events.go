@@ -59,7 +59,7 @@ var SkipMap = errors.New("map printed by the callback")
 func (c *callbacks) Map(m *codegen.Map, entries []run.Entry, top, div uint64) error {
 	if c.maps != nil {
 		err := c.maps(c.dec.snapshot(m, entries))
-		if err == SkipMap {
+		if errors.Is(err, SkipMap) {
 			return nil
 		}
 		if err != nil {

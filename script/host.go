@@ -51,9 +51,6 @@ func (h *Host) ListProbes(pattern string, verbose bool, pid int) ([]string, erro
 // scripts: the processes it has seen stay readable after they exit.
 func (h *Host) Symbols() *symbol.Resolver { return h.symbols }
 
-// kernelBTF is the kernel's BTF for the checker, which takes a missing one
-// as none: the script's uses of kernel types are then reported as unknown,
-// which says what is missing.
 // KindsWork says what keeps a kind of probe of the script src from
 // attaching on this kernel, from its attach points' text alone: before
 // compiling it, which for kprobes resolves each function against the
@@ -86,6 +83,9 @@ func (h *Host) KindsWork(name string, src []byte, params ...string) error {
 	return nil
 }
 
+// kernelBTF is the kernel's BTF for the checker, which takes a missing one
+// as none: the script's uses of kernel types are then reported as unknown,
+// which says what is missing.
 func (h *Host) kernelBTF() *btf.Spec {
 	spec, _ := h.btf()
 	return spec
