@@ -674,6 +674,7 @@ func (b *body) compound(s *syntax.AssignStmt, lt, rt *types.Type) {
 	}
 	op := s.Op[:len(s.Op)-1]
 	if isPtr(lt) && (op == "+" || op == "-") && isIntegral(rt) {
+		steps(lt)
 		return
 	}
 	if lt.Kind != types.Int || !isIntegral(rt) {

@@ -371,6 +371,7 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			b.c.errorNode(e, "The %s operator can not be used on expressions of type '%s'", e.Op, t)
 			return nil
 		}
+		steps(t)
 		return t
 	case *syntax.MapRef, *syntax.MapIndex:
 		var ref *syntax.MapRef
@@ -398,11 +399,20 @@ func (b *body) incdec(e *syntax.Unary) *types.Type {
 			b.c.errorNode(e, "The %s operator can not be used on expressions of type '%s'", e.Op, m.Value)
 			return nil
 		}
+		steps(m.Value)
 		b.info.Types[x] = m.Value
 		return m.Value
 	}
 	b.c.errorNode(e, "The %s operator can only be used on scratch variables and maps", e.Op)
 	return nil
+}
+
+// steps completes the pointee of a pointer that arithmetic moves: it moves
+// by the pointee's size, which a struct converted lazily knows only then.
+func steps(t *types.Type) {
+	if isPtr(t) {
+		t.Elem.Complete()
+	}
 }
 
 var arithOps = map[string]bool{"+": true, "-": true, "*": true, "/": true, "%": true,
@@ -447,12 +457,8 @@ func (b *body) binary(e *syntax.Binary) *types.Type {
 	}
 	// Pointer arithmetic.
 	if isPtr(lt) || isPtr(rt) {
-		// It moves by the pointee's size.
-		for _, t := range []*types.Type{lt, rt} {
-			if isPtr(t) {
-				t.Elem.Complete()
-			}
-		}
+		steps(lt)
+		steps(rt)
 		switch {
 		case isPtr(lt) && isIntegral(rt) && (e.Op == "+" || e.Op == "-"):
 			return lt
