@@ -58,11 +58,7 @@ func warnDiscarded(e syntax.Expr) bool {
 // bpftrace types literals (1 is a uint8, -1 an int8), so that a tuple of
 // literals is laid out as bpftrace lays it out.
 func (b *body) elemType(x syntax.Expr, t *types.Type) *types.Type {
-	lit := x
-	if u, ok := x.(*syntax.Unary); ok && u.Op == "-" {
-		lit = u.X
-	}
-	if _, ok := lit.(*syntax.IntLit); !ok || !isInt(t) {
+	if !b.literal(x) || !isInt(t) {
 		return valueType(t)
 	}
 	v := b.info.Consts[x].Int

@@ -184,10 +184,8 @@ func AttachOrder(points []*Point) []int {
 // The kernel refuses programs of some other kinds when they are loaded
 // (LoadError); a point that has gone away shows only when attached.
 func (r *Resolver) Attachable(p *Point) error {
-	if pv := providers[p.Provider]; pv != nil && pv.works != nil {
-		if err := pv.works(r); err != nil {
-			return fmt.Errorf("%s: %w", p.Name, err)
-		}
+	if err := r.KindWorks(p.Provider); err != nil {
+		return fmt.Errorf("%s: %w", p.Name, err)
 	}
 	return nil
 }

@@ -56,7 +56,6 @@ type BlockedTime struct {
 	c    *collector
 	o    OffCPUOptions
 	stop context.CancelFunc
-	err  error
 }
 
 // StartOffCPU starts measuring blocked time; it returns once the probes

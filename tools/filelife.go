@@ -73,7 +73,8 @@ func (o *filelifeOpts) Setup(s *tool.Session) error {
 
 func (o *filelifeOpts) Event(s *tool.Session, e *script.Event) error {
 	a := e.Args
-	switch strings.Fields(e.Format)[0] {
+	call, _, _ := strings.Cut(e.Format, " ")
+	switch call {
 	case "new":
 		if len(o.born) >= maxBorn {
 			for k := range o.born {

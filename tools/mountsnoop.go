@@ -62,7 +62,8 @@ func (o *mountsnoopOpts) Setup(s *tool.Session) error {
 
 func (o *mountsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 	a := e.Args
-	call, ret := strings.Fields(e.Format)[0], signed(a[6])
+	call, _, _ := strings.Cut(e.Format, " ")
+	ret := signed(a[6])
 	var source, target, fstype, flags, data, text string
 	if call == "mount" {
 		source, target, fstype, data = a[7].(string), a[8].(string), a[9].(string), a[11].(string)

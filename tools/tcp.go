@@ -93,8 +93,6 @@ func portList(s *tool.Session, flag, name, list string) error {
 	return nil
 }
 
-// clock is the optional time columns of tcplife and tcpstates: -T's
-// TIME (HH:MM:SS) and -t's TIME(s), seconds since the first event.
 // lines are the output and port options tcplife and tcpstates share:
 // -w, -s, -L and -D.
 type lines struct {
@@ -120,6 +118,8 @@ func (l *lines) setup(s *tool.Session) error {
 	return portList(s, "-D", "rport", l.rports)
 }
 
+// clock is the optional time columns of tcplife and tcpstates: -T's
+// TIME (HH:MM:SS) and -t's TIME(s), seconds since the first event.
 type clock struct{ time, stamp bool }
 
 func (c *clock) declare(fs *pflag.FlagSet) {

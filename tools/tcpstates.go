@@ -67,12 +67,7 @@ func (o *tcpstatesOpts) Setup(s *tool.Session) error {
 	if err := o.lines.setup(s); err != nil {
 		return err
 	}
-	cols := pick(tcpstatesLayout, o.wide, o.csv)
-	if o.csv {
-		// The arrow is the plain layouts' alone.
-		cols[8].Head, cols[8].Cell = "%s,", "%s,"
-	}
-	s.Table(append(o.clock.columns(o.csv), cols...)...)
+	s.Table(append(o.clock.columns(o.csv), pick(tcpstatesLayout, o.wide, o.csv)...)...)
 	return nil
 }
 

@@ -17,6 +17,10 @@ var formatExtensions = []struct{ ext, format string }{
 	{".pprof", "pb.gz"}, {".folded", "folded"}, {".json", "json"},
 }
 
+// profileFormats are the files a profile, or a trace's maps of stacks,
+// can be written as.
+var profileFormats = []string{"svg", "html", "pb.gz", "folded", "json"}
+
 // outputFormat is the format to write: --format if given, else the one the
 // extension of the -o file names, else def. It must be one of allowed.
 func outputFormat(format, outFile, def string, allowed []string) (string, error) {

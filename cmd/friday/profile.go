@@ -255,7 +255,7 @@ func (o *stackOpts) check(args []string) (time.Duration, error) {
 		if o.folded {
 			return 0, usageError{msg: "-f and -o cannot be given together"}
 		}
-		format, err := outputFormat(o.format, o.out, "svg", []string{"svg", "html", "pb.gz", "folded", "json"})
+		format, err := outputFormat(o.format, o.out, "svg", profileFormats)
 		if err != nil {
 			return 0, err
 		}

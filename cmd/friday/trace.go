@@ -188,7 +188,7 @@ func (a *app) trace(args []string) int {
 	}
 	o.dash = fs.ArgsLenAtDash()
 	if o.outFile != "" && !fs.Changed("format") {
-		o.picture, _ = outputFormat("", o.outFile, "", []string{"svg", "html", "pb.gz", "folded", "json"})
+		o.picture, _ = outputFormat("", o.outFile, "", profileFormats)
 	}
 	if err := a.runTrace(o, fs.Args()); err != nil {
 		var status run.ExitStatus
