@@ -30,7 +30,8 @@ type callbacks struct {
 	maps  func(*Map) error
 	flush func() error
 	lost  func(uint64) error
-	// silent leaves events and maps to the callbacks: nothing prints them.
+	// silent leaves events and maps to the callbacks: nothing prints them
+	// but the run-time warnings, which go to the log.
 	silent bool
 }
 
@@ -46,7 +47,9 @@ func (c *callbacks) Event(ev *codegen.Event, args []byte) error {
 			return err
 		}
 	}
-	if c.silent {
+	// Without an output a script's run-time warnings still reach the
+	// log, once each where they say so.
+	if c.silent && ev.Kind != codegen.Errorf {
 		return nil
 	}
 	return c.Printer.Event(ev, args)

@@ -440,13 +440,8 @@ func (s *Session) main(ctx context.Context, host *script.Host) error {
 			<-s.ready
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			switch e.Kind {
-			case codegen.Printf:
-			case codegen.Errorf:
-				// A failed helper's warning: not the tool's data.
-				fmt.Fprintf(s.stderr, "%s: WARNING: %s\n", e.Pos, fmt.Sprintf(e.Format, e.Args...))
-				return nil
-			default:
+			// Warnings go to the log (RunOptions.Log), not to the tool.
+			if e.Kind != codegen.Printf {
 				return nil
 			}
 			return eh.Event(s, e)
