@@ -360,7 +360,7 @@ func StackMapName(user, buildID bool, depth int) string {
 
 // IsStackMap tells the maps StackMapName names.
 func IsStackMap(name string) bool {
-	return strings.HasPrefix(name, "stack_") && !strings.HasPrefix(name, "stack_buf")
+	return strings.HasPrefix(name, "stack_")
 }
 
 // BuildIDFrameSize is the size of a frame in a stack map of build ids
@@ -384,12 +384,12 @@ func (g *gen) stackMap(user, buildID bool, depth int) string {
 	return name
 }
 
-// stackBuf is the per-CPU buffer stacks of a depth are taken into: too
-// large for the BPF stack.
+// stackBuf is the per-CPU buffer stacks are taken into, too large for the
+// BPF stack: one for every depth, as deep as the deepest.
 func (g *gen) stackBuf(depth int) string {
-	name := "stack_buf" + itoa(depth)
-	g.internalMap(name, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: uint32(8 * depth), MaxEntries: 1})
-	return name
+	buf := g.internalMap(stackBufName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, MaxEntries: 1})
+	buf.Spec.ValueSize = max(buf.Spec.ValueSize, uint32(8*depth))
+	return stackBufName
 }
 
 func (g *gen) probeID(name string) int64 {

@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
 	"friday/check"
@@ -9,8 +8,8 @@ import (
 	"friday/types"
 )
 
-// stackBufName is the per-CPU buffer len(kstack) and len(ustack) have the
-// frames written to: a full stack does not fit on the BPF stack.
+// stackBufName is the per-CPU buffer the frames of kstack, ustack and
+// their len() are written to: a full stack does not fit on the BPF stack.
 const stackBufName = ".stackbuf"
 
 // stackLen is len(kstack) or len(ustack): the number of frames of the
@@ -26,15 +25,14 @@ func (f *fn) stackLen(e syntax.Expr, c *check.Call) value {
 	if depth <= 0 {
 		depth = f.g.opts.StackDepth
 	}
-	buf := f.g.internalMap(stackBufName, &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, MaxEntries: 1})
-	buf.Spec.ValueSize = max(buf.Spec.ValueSize, uint32(8*depth))
+	buf := f.g.stackBuf(depth)
 	flags := int32(0)
 	if sc.Name == "ustack" {
 		flags = 256 // BPF_F_USER_STACK
 	}
 	key := f.alloc(4)
 	f.emit(storeImm(key.base, int16(key.off), 0, asm.Word))
-	f.mapPtr(asm.R1, stackBufName)
+	f.mapPtr(asm.R1, buf)
 	f.addr(asm.R2, key)
 	f.call(asm.FnMapLookupElem)
 	none := f.b.newLabel()
