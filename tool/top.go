@@ -9,10 +9,11 @@ import (
 )
 
 // TopHeading prints what starts each summary of a tool in the manner of
-// top (biotop, filetop), as bcc's do: the screen cleared, when clear is
-// set and standard output is a terminal, or else a blank line; then the
-// time and the load averages. JSON has the time of each summary anyway.
-func (s *Session) TopHeading(clear bool) {
+// top (biotop, filetop, tcptop), as bcc's do: the screen cleared, when
+// clear is set and standard output is a terminal, or else a blank line;
+// then, with load, the time and the load averages. JSON has the time of
+// each summary anyway.
+func (s *Session) TopHeading(clear, load bool) {
 	if s.JSON() {
 		return
 	}
@@ -21,8 +22,11 @@ func (s *Session) TopHeading(clear bool) {
 	} else {
 		s.Printf("\n")
 	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	s.Printf("%-8s loadavg: %s\n\n", time.Now().Format("15:04:05"), strings.TrimSpace(string(load)))
+	if !load {
+		return
+	}
+	avg, _ := os.ReadFile("/proc/loadavg")
+	s.Printf("%-8s loadavg: %s\n\n", time.Now().Format("15:04:05"), strings.TrimSpace(string(avg)))
 }
 
 // isTerminal says whether w is a terminal.

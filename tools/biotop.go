@@ -116,7 +116,7 @@ func (o *biotopOpts) Summary(s *tool.Session) error {
 		return cmp.Or(cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.Pid, b.Pid), cmp.Compare(a.D, b.D), cmp.Compare(a.Disk, b.Disk))
 	})
 	rows = rows[:min(len(rows), o.maxrows)]
-	s.TopHeading(!o.noclear)
+	s.TopHeading(!o.noclear, true)
 	if s.JSON() {
 		s.Set("rows", rows)
 		return nil

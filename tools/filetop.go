@@ -137,7 +137,7 @@ func (o *filetopOpts) Summary(s *tool.Session) error {
 	for _, r := range rows {
 		r.RKb, r.WKb = r.RBytes/1024, r.WBytes/1024
 	}
-	s.TopHeading(!o.noclear)
+	s.TopHeading(!o.noclear, true)
 	if s.JSON() {
 		s.Set("rows", rows)
 		return nil

@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -53,10 +52,7 @@ func (o *tcptopOpts) Setup(s *tool.Session) error {
 	if o.pid != 0 {
 		s.Param("pid", o.pid)
 	}
-	if s.Interval == 0 {
-		s.Interval = time.Second
-	}
-	s.Banner(fmt.Sprintf("Tracing... Output every %g secs. Hit Ctrl-C to end", s.Interval.Seconds()))
+	topInterval(s)
 	return nil
 }
 
@@ -105,7 +101,6 @@ func (o *tcptopOpts) Summary(s *tool.Session) error {
 		return cmp.Or(cmp.Compare(b.rx+b.tx, a.rx+a.tx), cmp.Compare(a.pid, b.pid),
 			cmp.Compare(a.lport, b.lport), cmp.Compare(a.rport, b.rport))
 	})
-	loadavg, _ := os.ReadFile("/proc/loadavg")
 	if s.JSON() {
 		js := make([]map[string]any, len(list))
 		for i, f := range list {
@@ -114,19 +109,13 @@ func (o *tcptopOpts) Summary(s *tool.Session) error {
 				"rx_bytes": f.rx, "tx_bytes": f.tx}
 		}
 		if !o.nosummary {
+			loadavg, _ := os.ReadFile("/proc/loadavg")
 			s.Set("loadavg", strings.TrimSpace(string(loadavg)))
 		}
 		s.Set("connections", js)
 		return nil
 	}
-	if o.noclear {
-		s.Printf("\n")
-	} else {
-		s.Printf("\033[H\033[2J")
-	}
-	if !o.nosummary {
-		s.Printf("%-8s loadavg: %s\n", time.Now().Format(time.TimeOnly), loadavg)
-	}
+	s.TopHeading(!o.noclear, !o.nosummary)
 	for _, v6 := range []bool{false, true} {
 		head, cell := "%-6s %-12s %-21s %-21s %6s %6s\n", "%-6d %-12.12s %-21s %-21s %6d %6d\n"
 		laddr, raddr := "LADDR", "RADDR"
