@@ -3,7 +3,6 @@ package probe
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -12,6 +11,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"friday/internal/cpus"
 	"friday/syntax"
 )
 
@@ -81,37 +81,6 @@ func attachError(p *Point, err error) error {
 
 func needPrivilege(p *Point) error {
 	return fmt.Errorf("%s: attaching needs root (or CAP_BPF and CAP_PERFMON)", p.Name)
-}
-
-// onlineCPUs reads the CPUs perf events can be opened on.
-func onlineCPUs() ([]int, error) {
-	b, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		return nil, fmt.Errorf("reading online CPUs: %w", err)
-	}
-	return parseCPUList(strings.TrimSpace(string(b)))
-}
-
-// parseCPUList parses the kernel's CPU list format, "0-3,5,7-8".
-func parseCPUList(s string) ([]int, error) {
-	var cpus []int
-	for _, r := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(r, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			return nil, fmt.Errorf("bad CPU list %q", s)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("bad CPU list %q", s)
-			}
-		}
-		for c := a; c <= b; c++ {
-			cpus = append(cpus, c)
-		}
-	}
-	return cpus, nil
 }
 
 // counterEvent is a software or hardware perf event as scripts name it.
@@ -197,7 +166,7 @@ func countsSoftware(p *Point) bool {
 // attachEveryCPU samples on every online CPU, each Period events, or for
 // a frequency (Hz) in the kernel's frequency mode, as perf does.
 func attachEveryCPU(_ *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
-	cpus, err := onlineCPUs()
+	cpus, err := cpus.Online()
 	if err != nil {
 		return nil, err
 	}

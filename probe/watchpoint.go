@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"friday/internal/cpus"
 	"friday/syntax"
 )
 
@@ -96,7 +97,7 @@ func attachWatchpoint(r *Resolver, p *Point, prog *ebpf.Program) (Link, error) {
 	if err := r.breakpointsFire(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
-	cpus, err := onlineCPUs()
+	cpus, err := cpus.Online()
 	if err != nil {
 		return nil, err
 	}

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"friday/internal/cpus"
 )
 
 // Recorder records, through the kernel's perf records on every CPU, the
@@ -77,7 +77,7 @@ func (r *Resolver) Record() (*Recorder, error) {
 		Bits: unix.PerfBitMmap | unix.PerfBitMmap2 | unix.PerfBitComm | unix.PerfBitCommExec |
 			unix.PerfBitTask | unix.PerfBitSampleIDAll,
 	}
-	cpus, err := onlineCPUs()
+	cpus, err := cpus.Online()
 	if err != nil {
 		return nil, err
 	}
@@ -115,30 +115,6 @@ func (rec *Recorder) loop() {
 			rec.mu.Unlock()
 		}
 	}
-}
-
-// onlineCPUs are the CPUs /sys lists as online ("0-3,5").
-func onlineCPUs() ([]int, error) {
-	data, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		return nil, err
-	}
-	var cpus []int
-	for _, part := range strings.Split(strings.TrimSpace(string(data)), ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := strconv.Atoi(hi)
-		if !isRange {
-			b, err2 = a, nil
-		}
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("bad list of online CPUs %q", data)
-		}
-		for c := a; c <= b; c++ {
-			cpus = append(cpus, c)
-		}
-	}
-	return cpus, nil
 }
 
 // Known tells whether process pid started while recording: all its
