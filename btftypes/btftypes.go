@@ -26,8 +26,12 @@ type Converter struct {
 	// cache holds structs, unions, forward declarations and enums, so
 	// that each has one identity.
 	cache map[btf.Type]*types.Type
-	enums map[string]EnumConst  // enum value name -> value, built on first use
-	index map[string]btf.TypeID // the kernel's enum value names -> enum
+	enums map[string]EnumConst // enum value name -> value, built on first use
+	// Enums gives, when the spec is the kernel's, the enum of each enum
+	// constant name (KernelEnumIndex): a constant is then found without
+	// decoding every type of the kernel. Nil, or a nil result, searches
+	// all the spec's enums.
+	Enums func() map[string]btf.TypeID
 	// Local gives the types a script defines ("struct task_struct"), which
 	// win over the kernel's of the same name wherever those are reached:
 	// as bpftrace, which gives the compiler the script's definitions
@@ -101,33 +105,20 @@ func (b *Converter) Typedef(name string) *types.Type {
 	return nil
 }
 
-// EnumValue finds an enum constant by name: in the enum the kernel's BTF
-// index names, when the spec is the kernel's (a name it lacks is in no
-// enum); else in all the spec's enums.
+// EnumValue finds an enum constant by name: in the enum Enums names (a
+// name it lacks is in no enum), else in all the spec's enums.
 func (b *Converter) EnumValue(name string) (EnumConst, bool) {
 	if b.spec == nil {
 		return EnumConst{}, false
 	}
-	if b.index == nil {
-		b.index = kernelEnumIndex()
-		for n, id := range b.index {
-			// The spec is the kernel's if one constant is where the
-			// index says.
-			if _, ok := b.enumAt(id, n); !ok {
-				b.index = map[string]btf.TypeID{}
+	if b.Enums != nil {
+		if index := b.Enums(); index != nil {
+			id, ok := index[name]
+			if !ok {
+				return EnumConst{}, false
 			}
-			break
+			return b.enumAt(id, name)
 		}
-		if b.index == nil {
-			b.index = map[string]btf.TypeID{}
-		}
-	}
-	if len(b.index) > 0 {
-		id, ok := b.index[name]
-		if !ok {
-			return EnumConst{}, false
-		}
-		return b.enumAt(id, name)
 	}
 	if b.enums == nil {
 		b.enums = map[string]EnumConst{}

@@ -168,11 +168,12 @@ func TestKernelEnums(t *testing.T) {
 	if err != nil {
 		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
-	if len(kernelEnumIndex()) == 0 {
+	index := KernelEnumIndex()
+	if len(index) == 0 {
 		t.Fatalf("no enum constants in %s", kernelBTF)
 	}
 	indexed, scanned := New(spec), New(spec)
-	scanned.index = map[string]btf.TypeID{}
+	indexed.Enums = func() map[string]btf.TypeID { return index }
 	for _, name := range []string{"TCP_SYN_RECV", "SKB_DROP_REASON_NETFILTER_DROP", "BPF_MAP_TYPE_RINGBUF", "NOSUCH_CONSTANT"} {
 		a, aok := indexed.EnumValue(name)
 		b, bok := scanned.EnumValue(name)

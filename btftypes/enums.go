@@ -82,9 +82,10 @@ func enumIndex(raw []byte) map[string]btf.TypeID {
 	return idx
 }
 
-// kernelEnumIndex is enumIndex of the running kernel's BTF; nil when it
+// KernelEnumIndex maps each enum constant name of the running kernel's BTF
+// to the ID of the enum that defines it (see Converter.Enums); nil when it
 // cannot be read.
-func kernelEnumIndex() map[string]btf.TypeID {
+func KernelEnumIndex() map[string]btf.TypeID {
 	raw, err := os.ReadFile(kernelBTF)
 	if err != nil {
 		return nil

@@ -10,8 +10,9 @@ import (
 // btfTypes gives the checker kernel BTF types; the conversion is shared
 // with the probe package, which types function arguments the same way.
 type btfTypes struct {
-	load func() *btf.Spec
-	conv *btftypes.Converter
+	load  func() *btf.Spec
+	enums func() map[string]btf.TypeID // see Options.EnumIndex
+	conv  *btftypes.Converter
 	// local are the types the script defines, which win over the kernel's.
 	local map[string]*types.Type
 }
@@ -21,8 +22,8 @@ type enumConst struct {
 	typ *types.Type
 }
 
-func newBTFTypes(load func() *btf.Spec, local map[string]*types.Type) *btfTypes {
-	return &btfTypes{load: load, local: local}
+func newBTFTypes(load func() *btf.Spec, enums func() map[string]btf.TypeID, local map[string]*types.Type) *btfTypes {
+	return &btfTypes{load: load, enums: enums, local: local}
 }
 
 func (b *btfTypes) converter() *btftypes.Converter {
@@ -32,6 +33,7 @@ func (b *btfTypes) converter() *btftypes.Converter {
 			spec = b.load()
 		}
 		b.conv = btftypes.New(spec)
+		b.conv.Enums = b.enums
 		b.conv.Local = func(name string) *types.Type { return b.local[name] }
 	}
 	return b.conv

@@ -39,6 +39,10 @@ type Options struct {
 	// kernel type: most scripts need none, and loading it costs more than
 	// the rest of start-up. Nil, or a nil result, means there are none.
 	BTF func() *btf.Spec
+	// EnumIndex, when BTF is the kernel's, gives the enum of each of its
+	// enum constants (btftypes.KernelEnumIndex), read once for all the
+	// scripts that share it. Nil searches all of BTF's enums.
+	EnumIndex func() map[string]btf.TypeID
 	// MaxStrLen is the capacity of strings read at run time when given
 	// outside the script (BPFTRACE_MAX_STRLEN), which wins over the
 	// script's config block as in bpftrace; 0 leaves it to the config
@@ -126,7 +130,7 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		cenums:    map[string]enumConst{},
 		maxStr:    opts.MaxStrLen,
 	}
-	c.btf = newBTFTypes(opts.BTF, c.ctypes)
+	c.btf = newBTFTypes(opts.BTF, opts.EnumIndex, c.ctypes)
 	return c.run()
 }
 

@@ -194,7 +194,8 @@ func checkScript(name string, src []byte, opts *Options) (*syntax.File, *check.P
 			}
 			return slices.DeleteFunc(pts, func(p *probe.Point) bool { return !filter.MatchString(p.Name) }), nil
 		},
-		BTF: h.kernelBTF,
+		BTF:       h.kernelBTF,
+		EnumIndex: h.enums,
 	})
 	if err != nil {
 		return nil, nil, &Error{name, src, err}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/btftypes"
 	"friday/codegen"
 	"friday/probe"
 	"friday/symbol"
@@ -22,6 +23,7 @@ import (
 // all the scripts they compile and run. It is safe for concurrent use.
 type Host struct {
 	btf     func() (*btf.Spec, error)
+	enums   func() map[string]btf.TypeID // the kernel's enum constants
 	probes  *probe.Resolver
 	kernel  *codegen.Kernel
 	symbols *symbol.Resolver
@@ -33,6 +35,7 @@ func NewHost() *Host {
 	syms := symbol.NewResolver()
 	return &Host{
 		btf:     spec,
+		enums:   sync.OnceValue(btftypes.KernelEnumIndex),
 		probes:  probe.NewResolver(spec),
 		kernel:  codegen.NewKernel(spec, syms.KernelSymbols),
 		symbols: syms,
