@@ -448,20 +448,16 @@ func (r *raw) key() rawKey {
 // fill adds the raw records to prof as samples, each of the frames layout
 // gives it, root first (made once for each distinct stacks and waker).
 func (c *collector) fill(prof *profile.Profile, layout func(dst []profile.Frame, r raw) []profile.Frame) {
-	type stackKey struct {
-		stacks pair
-		waker  rawWaker
-		woken  bool
-	}
-	ids := map[stackKey]int{}
+	ids := map[rawKey]int{}
 	tasks := make([]int, len(c.tasks))
 	for i, t := range c.tasks {
 		tasks[i] = prof.TaskID(t.profile())
 	}
 	var frames []profile.Frame
 	for _, r := range c.raws {
-		rk := r.key()
-		k := stackKey{rk.stacks, rk.waker, rk.woken}
+		// The stacks and the waker, whatever the task.
+		k := r.key()
+		k.task = 0
 		id, ok := ids[k]
 		if !ok {
 			frames = layout(frames[:0], r)

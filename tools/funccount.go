@@ -59,17 +59,16 @@ type funccountOpts struct {
 // setupPattern reads the pattern argument of funccount and funclatency:
 // it sets the run's ladder, one variant of script per rung that serves
 // the pattern's kind of probe, with its entry points (and its return
-// points with ret), and returns the pattern.
-func setupPattern(s *tool.Session, script *tool.Variant, regexp, ret bool) (string, error) {
-	pattern := s.Args()[0]
-	p, err := parsePattern(pattern)
+// points with ret), and returns the pattern parsed.
+func setupPattern(s *tool.Session, script *tool.Variant, regexp, ret bool) (probePattern, error) {
+	p, err := parsePattern(s.Args()[0])
 	if err != nil {
-		return "", err
+		return p, err
 	}
 	if regexp {
 		re, err := p.regexp()
 		if err != nil {
-			return "", err
+			return p, err
 		}
 		s.Filter(re)
 	}
@@ -83,12 +82,11 @@ func setupPattern(s *tool.Session, script *tool.Variant, regexp, ret bool) (stri
 		vs = append(vs, script.With(e[0], params...))
 	}
 	s.Ladder(vs...)
-	return pattern, nil
+	return p, nil
 }
 
 func (o *funccountOpts) Setup(s *tool.Session) error {
-	pattern, err := setupPattern(s, funccountScript, o.regexp, false)
-	if err != nil {
+	if _, err := setupPattern(s, funccountScript, o.regexp, false); err != nil {
 		return err
 	}
 	if o.pid != 0 {
@@ -96,7 +94,7 @@ func (o *funccountOpts) Setup(s *tool.Session) error {
 	}
 	s.Interval = time.Duration(o.interval) * time.Second
 	s.Duration = time.Duration(o.duration) * time.Second
-	s.Banner("Tracing functions for \"" + pattern + "\"... Hit Ctrl-C to end.")
+	s.Banner("Tracing functions for \"" + s.Args()[0] + "\"... Hit Ctrl-C to end.")
 	return nil
 }
 

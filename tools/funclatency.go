@@ -62,12 +62,12 @@ func (o *funclatencyOpts) Setup(s *tool.Session) error {
 	if o.us && o.ms {
 		return tool.Usage("can only use one of -u and -m")
 	}
-	pattern, err := setupPattern(s, funclatencyScript, o.regexp, true)
+	p, err := setupPattern(s, funclatencyScript, o.regexp, true)
 	if err != nil {
 		return err
 	}
-	if p, _ := parsePattern(pattern); p.kind == "tracepoint" || p.kind == "usdt" {
-		return tool.Usage("pattern %q: funclatency times functions, not tracepoints or USDT probes", pattern)
+	if p.kind == "tracepoint" || p.kind == "usdt" {
+		return tool.Usage("pattern %q: funclatency times functions, not tracepoints or USDT probes", s.Args()[0])
 	}
 	if o.pid != 0 {
 		s.Param("pid", o.pid)
@@ -86,7 +86,7 @@ func (o *funclatencyOpts) Setup(s *tool.Session) error {
 	}
 	s.Interval = time.Duration(o.interval) * time.Second
 	s.Duration = time.Duration(o.duration) * time.Second
-	s.Banner("Tracing functions for \"" + pattern + "\"... Hit Ctrl-C to end.")
+	s.Banner("Tracing functions for \"" + s.Args()[0] + "\"... Hit Ctrl-C to end.")
 	return nil
 }
 
