@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 //	getppid N             N getppid() calls
 //	getpgid N             N getpgid(-1) calls, which fail with ESRCH
 //	sleep N DURATION      N sleeps of DURATION (nanosleep)
-//	spin DURATION         keep a CPU busy for DURATION
+//	spin DURATION [READY] keep a CPU busy for DURATION, having made the
+//	                      file READY once nothing is left but the loop
 //	stat N PATH           N stat() calls on PATH (newfstatat)
 //	io PATH W R SIZE      open PATH (made, or emptied), write() W times
 //	                      SIZE bytes, then read() R times SIZE bytes from
@@ -151,7 +152,13 @@ func workload(args []string) error {
 		if err != nil {
 			return err
 		}
-		for end := time.Now().Add(d); time.Now().Before(end); {
+		end := time.Now().Add(d)
+		if len(args) > 2 {
+			if err := touch(args[2]); err != nil {
+				return err
+			}
+		}
+		for time.Now().Before(end) {
 		}
 	case "burst":
 		n, err := count(1)
