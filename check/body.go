@@ -46,10 +46,11 @@ type seedKey struct {
 	group int
 }
 
-// seed is what a variable ended a pass with: its type and Var.typed.
+// seed is what a variable ended a pass with: its type, Var.typed and
+// Var.width.
 type seed struct {
-	t     *types.Type
-	typed int
+	t            *types.Type
+	typed, width int
 }
 
 type scope struct {
@@ -200,7 +201,7 @@ func (b *body) finish() {
 	}
 	for v, ref := range b.origin {
 		if v.Type != nil {
-			b.c.seeds[seedKey{ref, b.group}] = seed{v.Type, v.typed}
+			b.c.seeds[seedKey{ref, b.group}] = seed{v.Type, v.typed, v.width}
 		}
 	}
 }
@@ -210,7 +211,7 @@ func (b *body) finish() {
 // read of it is typed alike.
 func (b *body) newVar(ref *syntax.Var) *Var {
 	sd := b.c.seeds[seedKey{ref, b.group}]
-	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: sd.t, typed: sd.typed}
+	v := &Var{Name: displayName(ref.Name), Pos: ref.Pos(), Type: sd.t, typed: sd.typed, width: sd.width}
 	v.seeded = v.Type != nil
 	b.origin[v] = ref
 	return v
@@ -435,6 +436,32 @@ func (b *body) literal(e syntax.Expr) bool {
 	return ok
 }
 
+// intWidth is the size bpftrace gives integer value e of type t: a
+// literal's is that of the smallest integer holding it, unsigned unless
+// negative.
+func (b *body) intWidth(e syntax.Expr, t *types.Type) int {
+	neg := false
+	if u, ok := e.(*syntax.Unary); ok && u.Op == "-" {
+		e, neg = u.X, true
+	}
+	lit, ok := e.(*syntax.IntLit)
+	if !ok {
+		return t.Size
+	}
+	for _, size := range []int{1, 2, 4} {
+		limit := uint64(1) << (8 * size)
+		if neg {
+			limit /= 2
+			if lit.Value <= limit {
+				return size
+			}
+		} else if lit.Value < limit {
+			return size
+		}
+	}
+	return 8
+}
+
 func (b *body) isConst(e syntax.Expr) bool {
 	_, ok := b.info.Consts[e]
 	return ok
@@ -570,6 +597,9 @@ func (b *body) assignVar(ref *syntax.Var, t *types.Type, e syntax.Expr) {
 		return
 	}
 	vt := valueType(t)
+	if vt.Kind == types.Int {
+		v.width = max(v.width, b.intWidth(e, vt))
+	}
 	if v.seeded && v.Type.Kind == types.Int && vt.Kind == types.Int {
 		// The first value of this pass: a map read may have a type of
 		// its own by now (@m = nsecs; ...; @m = 0 makes @m signed), which

@@ -294,7 +294,7 @@ func (c *checker) passSignature() string {
 	}
 	var seeds []string
 	for ref, sd := range c.seeds {
-		seeds = append(seeds, fmt.Sprintf("%p/%d=%v", ref.ref, ref.group, sd.t))
+		seeds = append(seeds, fmt.Sprintf("%p/%d=%v/%d", ref.ref, ref.group, sd.t, sd.width))
 	}
 	sort.Strings(seeds)
 	b.WriteString(strings.Join(seeds, ";"))

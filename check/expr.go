@@ -1017,7 +1017,18 @@ func (b *body) sizeof(e *syntax.Sizeof) *types.Type {
 		b.errorf(e.Pos(), "sizeof(void) is not allowed")
 		return nil
 	}
-	b.setConst(e, int64(t.Size))
+	size := t.Size
+	if e.Type == nil && t.Kind == types.Int {
+		// As bpftrace types them: an integer variable or literal may be
+		// narrower than the 64 bits it takes here.
+		size = b.intWidth(e.X, t)
+		if ref, ok := e.X.(*syntax.Var); ok {
+			if v := b.info.Vars[ref]; v != nil && v.width > 0 && !v.fixed {
+				size = v.width
+			}
+		}
+	}
+	b.setConst(e, int64(size))
 	return types.U64
 }
 

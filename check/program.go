@@ -95,6 +95,11 @@ type Var struct {
 	// seeded marks a variable that starts with the type of the pass
 	// before and has not been assigned in this one.
 	seeded bool
+	// width is the size bpftrace gives an integer variable, which sizeof
+	// reports: that of the widest value assigned to it, a literal taking
+	// the smallest integer that holds it (1 is a uint8), while the
+	// variable itself holds 64 bits here.
+	width int
 }
 
 // CompareVars orders variables by where they are declared, then by name: a
