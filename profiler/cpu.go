@@ -68,7 +68,7 @@ func StartCPU(ctx context.Context, host *script.Host, o CPUOptions) (*CPU, error
 // sample takes in the record of one sample: its time, CPU, process,
 // thread, command and stacks.
 func (p *CPU) sample(e *script.Event) error {
-	a := e.Args
+	a := e.Args()
 	if len(a) < 6 {
 		return fieldErr("sample", a)
 	}

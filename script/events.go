@@ -1,25 +1,84 @@
 package script
 
 import (
+	"bytes"
 	"errors"
 
 	"friday/codegen"
 	"friday/run"
+	"friday/types"
 )
 
 // Event is one thing a script sent to be printed (printf(), print() of a
-// value, time(), join(), errorf(), ...), decoded.
+// value, time(), join(), errorf(), ...). Its arguments are read where the
+// record holds them: the callback given an Event may use it, and the
+// bytes Bytes returns, only until it returns.
 type Event struct {
 	// Kind says what sent it: codegen.Printf, codegen.Print, ...
 	Kind codegen.EventKind
 	// Format is what shapes its text: the format of printf(), errorf()
 	// and time(), the separator of join().
 	Format string
-	// Args are its arguments, decoded as Map.Entries decodes values.
-	Args []any
 	// Pos is where the script sent it: "file:line:col".
 	Pos string
+
+	layout *types.Type // nil: no arguments
+	data   []byte
+	dec    *decoder
 }
+
+// Len is the number of its arguments.
+func (e *Event) Len() int {
+	if e.layout == nil {
+		return 0
+	}
+	return len(e.layout.Fields)
+}
+
+// Type is the type of argument i.
+func (e *Event) Type(i int) *types.Type { return e.layout.Fields[i].Type }
+
+// Arg is argument i decoded as Map.Entries decodes values.
+func (e *Event) Arg(i int) any {
+	f := e.layout.Fields[i]
+	return e.dec.value(f.Type, e.data[f.Offset:])
+}
+
+// Args are its arguments decoded (Arg), in a new slice.
+func (e *Event) Args() []any {
+	args := make([]any, e.Len())
+	for i := range args {
+		args[i] = e.Arg(i)
+	}
+	return args
+}
+
+// Uint is integer argument i as an unsigned integer (a signed one's bits,
+// sign-extended), or a bool's 0 or 1.
+func (e *Event) Uint(i int) uint64 {
+	f := e.layout.Fields[i]
+	if f.Type.Kind == types.Bool {
+		return uint64(e.data[f.Offset])
+	}
+	return intBits(f.Type, e.data[f.Offset:])
+}
+
+// Int is integer argument i as a signed integer.
+func (e *Event) Int(i int) int64 { return int64(e.Uint(i)) }
+
+// Bytes are the bytes of string argument i, up to its end: valid until
+// the callback returns.
+func (e *Event) Bytes(i int) []byte {
+	f := e.layout.Fields[i]
+	b := e.data[f.Offset:][:f.Type.Size]
+	if n := bytes.IndexByte(b, 0); n >= 0 {
+		b = b[:n]
+	}
+	return b
+}
+
+// Str is string argument i.
+func (e *Event) Str(i int) string { return string(e.Bytes(i)) }
 
 // callbacks hands what a script prints to the Go callbacks of RunOptions
 // as well as to the printer.
@@ -27,6 +86,7 @@ type callbacks struct {
 	run.Printer
 	dec   *decoder
 	event func(*Event) error
+	ev    Event // the one handed to event
 	maps  func(*Map) error
 	flush func() error
 	lost  func(uint64) error
@@ -37,13 +97,12 @@ type callbacks struct {
 
 func (c *callbacks) Event(ev *codegen.Event, args []byte) error {
 	if c.event != nil {
-		e := &Event{Kind: ev.Kind, Format: ev.Format, Pos: ev.Pos}
-		if ev.Layout != nil {
-			for _, f := range ev.Layout.Fields {
-				e.Args = append(e.Args, c.dec.value(f.Type, args[f.Offset:]))
-			}
-		}
-		if err := c.event(e); err != nil {
+		// One Event serves every record: nothing is allocated per event.
+		e := &c.ev
+		*e = Event{Kind: ev.Kind, Format: ev.Format, Pos: ev.Pos, layout: ev.Layout, data: args, dec: c.dec}
+		err := c.event(e)
+		e.data = nil
+		if err != nil {
 			return err
 		}
 	}

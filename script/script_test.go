@@ -82,7 +82,7 @@ END { printf("end\n"); }`
 		Output:       &bOut,
 		OnMainThread: onMain,
 		Event: func(e *Event) error {
-			events = append(events, fmt.Sprintf("%q %v", e.Format, e.Args))
+			events = append(events, fmt.Sprintf("%q %v", e.Format, e.Args()))
 			if r := running.Load(); r != nil && e.Format == "end\n" {
 				m, err := r.Map("@sids")
 				if err != nil {

@@ -61,6 +61,12 @@ type Session struct {
 	out    *bufio.Writer
 	record []field // the JSON record of the summary being printed
 	line   bytes.Buffer
+	// What printing a row reuses: the cells' formats, parsed once, the
+	// values of Row, the JSON record, the line.
+	cells []cell
+	vals  []Value
+	row   []field
+	buf   []byte
 
 	run      *script.Run
 	variant  *Variant
@@ -76,7 +82,7 @@ type Session struct {
 
 type field struct {
 	key string
-	val any
+	val Value
 }
 
 // Main runs the tool with the command line args (those after its name)
@@ -265,7 +271,7 @@ func (s *Session) Printf(format string, args ...any) {
 
 // Set adds a key to the JSON object of the summary being printed.
 func (s *Session) Set(key string, v any) {
-	s.record = append(s.record, field{key, v})
+	s.record = append(s.record, field{key, valueOf(v)})
 }
 
 // Map reads the map name ("@name") of the running script.
@@ -556,7 +562,7 @@ func (s *Session) summary(sum Summarizer) error {
 	// A summary that reported nothing (a tool that summarizes only with
 	// some of its flags) makes no JSON record.
 	if s.JSON() && len(s.record) > 0 {
-		rec := append([]field{{"time", time.Now().Format(time.RFC3339Nano)}}, s.record...)
+		rec := append([]field{{"time", Str(time.Now().Format(time.RFC3339Nano))}}, s.record...)
 		if err := s.writeJSON(rec); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -24,7 +23,13 @@ type Column struct {
 // (see Row); the header is printed once the probes are attached. A tool
 // that prints its own lines in text (Printf) declares columns without
 // Head for its JSON rows.
-func (s *Session) Table(cols ...Column) { s.cols = cols }
+func (s *Session) Table(cols ...Column) {
+	s.cols = cols
+	s.cells = make([]cell, len(cols))
+	for i, c := range cols {
+		s.cells[i] = parseCell(c.Cell)
+	}
+}
 
 func (s *Session) header() {
 	s.line.Reset()
@@ -36,13 +41,12 @@ func (s *Session) header() {
 	// A tool whose lines are prose (oomkill's) has columns for JSON
 	// only, and no header.
 	if s.line.Len() > 0 {
-		s.endLine()
+		s.endLine(s.line.Bytes())
 	}
 }
 
-// endLine writes the line built, without trailing blanks.
-func (s *Session) endLine() {
-	b := s.line.Bytes()
+// endLine writes the line b, without trailing blanks.
+func (s *Session) endLine(b []byte) {
 	for len(b) > 0 && b[len(b)-1] == ' ' {
 		b = b[:len(b)-1]
 	}
@@ -52,38 +56,46 @@ func (s *Session) endLine() {
 
 // Row prints one row of the table: a value per column, formatted with
 // the column's Cell in text, under the column's Key in JSON. It is for
-// the Event method of a handler.
+// the Event method of a handler; RowOf prints the same without the
+// values' boxing.
 func (s *Session) Row(vals ...any) error {
+	s.vals = s.vals[:0]
+	for _, v := range vals {
+		s.vals = append(s.vals, valueOf(v))
+	}
+	return s.RowOf(s.vals...)
+}
+
+// RowOf prints one row of the table as Row does, of values made by Uint,
+// Int, Float, Str, Bytes, Clock: a tool printing many lines a second
+// allocates nothing per line.
+func (s *Session) RowOf(vals ...Value) error {
 	if len(vals) != len(s.cols) {
 		return fmt.Errorf("internal error: a row of %d values for %d columns", len(vals), len(s.cols))
 	}
 	if s.JSON() {
-		rec := make([]field, 0, len(vals))
+		s.row = s.row[:0]
 		for i, v := range vals {
 			if s.cols[i].Key != "" {
-				rec = append(rec, field{s.cols[i].Key, v})
+				s.row = append(s.row, field{s.cols[i].Key, v})
 			}
 		}
-		return s.writeJSON(rec)
+		return s.writeJSON(s.row)
 	}
-	s.line.Reset()
+	b := s.buf[:0]
 	for i, c := range s.cols {
-		if c.Head == "" {
-			continue
+		if c.Head != "" {
+			b = s.cells[i].append(b, c.Cell, vals[i])
 		}
-		v := vals[i]
-		if l, ok := v.([]string); ok {
-			v = strings.Join(l, " ")
-		}
-		fmt.Fprintf(&s.line, c.Cell, v)
 	}
-	s.endLine()
+	s.buf = b
+	s.endLine(b)
 	return nil
 }
 
 // writeJSON writes an object of the fields, in their order, on a line.
 func (s *Session) writeJSON(rec []field) error {
-	b := s.line.AvailableBuffer()[:0]
+	b := s.buf[:0]
 	b = append(b, '{')
 	for i, f := range rec {
 		if i > 0 {
@@ -92,11 +104,12 @@ func (s *Session) writeJSON(rec []field) error {
 		b = appendString(b, f.key)
 		b = append(b, ": "...)
 		var err error
-		if b, err = appendValue(b, f.val); err != nil {
+		if b, err = f.val.appendJSON(b); err != nil {
 			return err
 		}
 	}
 	b = append(b, "}\n"...)
+	s.buf = b
 	_, err := s.out.Write(b)
 	return err
 }
@@ -115,10 +128,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	case uint32:
 		return strconv.AppendUint(b, uint64(v), 10), nil
 	case float64:
-		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return append(b, "null"...), nil
-		}
-		return strconv.AppendFloat(b, v, 'f', -1, 64), nil
+		return appendFloat(b, v), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case []string:
@@ -135,9 +145,17 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	return append(b, j...), err
 }
 
+// appendFloat appends f as JSON: null when it is not a number.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
 // appendString appends s as a JSON string; bytes that are not UTF-8
 // become U+FFFD.
-func appendString(b []byte, s string) []byte {
+func appendString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -157,7 +175,7 @@ func appendString(b []byte, s string) []byte {
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, n := utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
 		b = utf8.AppendRune(b, r)
 		i += n
 	}

@@ -55,6 +55,5 @@ func (o *bashreadlineOpts) Setup(s *tool.Session) error {
 }
 
 func (o *bashreadlineOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	return s.Row(s.Wall(unsigned(a[1])).Format("15:04:05"), unsigned(a[0]), a[2].(string))
+	return s.Row(s.Wall(e.Uint(1)).Format("15:04:05"), e.Uint(0), e.Str(2))
 }

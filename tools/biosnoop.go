@@ -62,15 +62,17 @@ func (o *biosnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *biosnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
 	t := "R"
-	if requestOp(a[4]) == "Write" {
+	if requestOp(e, 4) == "Write" {
 		t = "W"
 	}
-	row := []any{s.Since(unsigned(a[0])), a[2], unsigned(a[1]), o.names.Name(blockdev.Dev(unsigned(a[3]))),
-		t, unsigned(a[5]), unsigned(a[6])}
+	row := [9]tool.Value{tool.Float(s.Since(e.Uint(0))), tool.Bytes(e.Bytes(2)), tool.Uint(e.Uint(1)),
+		tool.Str(o.names.Name(blockdev.Dev(e.Uint(3)))), tool.Str(t), tool.Uint(e.Uint(5)), tool.Uint(e.Uint(6))}
+	n := 7
 	if o.queue {
-		row = append(row, float64(unsigned(a[7]))/1e6)
+		row[n] = tool.Float(float64(e.Uint(7)) / 1e6)
+		n++
 	}
-	return s.Row(append(row, float64(unsigned(a[8]))/1e6)...)
+	row[n] = tool.Float(float64(e.Uint(8)) / 1e6)
+	return s.RowOf(row[:n+1]...)
 }

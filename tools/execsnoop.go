@@ -114,14 +114,13 @@ func (o *execsnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	tid := unsigned(a[0])
+	tid := e.Uint(0)
 	if strings.HasPrefix(e.Format, "more ") {
 		o.more[tid] = true
 		return nil
 	}
 	if strings.HasPrefix(e.Format, "arg ") {
-		if unsigned(a[1]) == 0 {
+		if e.Uint(1) == 0 {
 			// Arguments of an exec() that never returned (a failed
 			// one, without -x) are forgotten here.
 			if len(o.pending) > 10000 {
@@ -131,7 +130,7 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 			o.pending[tid] = nil
 			delete(o.more, tid)
 		}
-		o.pending[tid] = append(o.pending[tid], a[2].(string))
+		o.pending[tid] = append(o.pending[tid], e.Str(2))
 		return nil
 	}
 	args, ok := o.pending[tid]
@@ -142,7 +141,7 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 	delete(o.pending, tid)
 	more := o.more[tid]
 	delete(o.more, tid)
-	comm := a[4].(string)
+	comm := e.Str(4)
 	if o.nameRe != nil && !o.nameRe.MatchString(comm) {
 		return nil
 	}
@@ -158,7 +157,7 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 		args = append(args, "...")
 	}
 	var row []any
-	at := s.Wall(unsigned(a[6]))
+	at := s.Wall(e.Uint(6))
 	if o.time {
 		row = append(row, at.Format("15:04:05"))
 	}
@@ -166,9 +165,9 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 		row = append(row, at.Sub(s.Started()).Seconds())
 	}
 	if o.printUID {
-		row = append(row, unsigned(a[3]))
+		row = append(row, e.Uint(3))
 	}
-	return s.Row(append(row, comm, unsigned(a[1]), unsigned(a[2]), signed(a[5]), args)...)
+	return s.Row(append(row, comm, e.Uint(1), e.Uint(2), e.Int(5), args)...)
 }
 
 func anyMatch(re *regexp.Regexp, args []string) bool {

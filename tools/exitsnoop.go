@@ -84,8 +84,7 @@ func (o *exitsnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *exitsnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	status := unsigned(a[5])
+	status := e.Uint(5)
 	code, sig, core := status>>8&0xff, status&0x7f, status&0x80 != 0
 	var how string
 	switch {
@@ -101,7 +100,7 @@ func (o *exitsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 	}
 	var row []any
 	if o.timestamp || o.utc {
-		now := s.Wall(unsigned(a[6]))
+		now := s.Wall(e.Uint(6))
 		if o.utc {
 			now = now.UTC()
 		}
@@ -114,6 +113,6 @@ func (o *exitsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 		}
 		row = append(row, label)
 	}
-	return s.Row(append(row, a[3].(string), unsigned(a[0]), unsigned(a[2]), unsigned(a[1]),
-		float64(unsigned(a[4]))/1e9, how, code, sig, core)...)
+	return s.Row(append(row, e.Str(3), e.Uint(0), e.Uint(2), e.Uint(1),
+		float64(e.Uint(4))/1e9, how, code, sig, core)...)
 }

@@ -72,7 +72,6 @@ func (o *filelifeOpts) Setup(s *tool.Session) error {
 }
 
 func (o *filelifeOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
 	call, _, _ := strings.Cut(e.Format, " ")
 	switch call {
 	case "new":
@@ -82,15 +81,15 @@ func (o *filelifeOpts) Event(s *tool.Session, e *script.Event) error {
 				break
 			}
 		}
-		o.born[fileName{blockdev.Dev(unsigned(a[1])), unsigned(a[2]), a[3].(string)}] = unsigned(a[0])
+		o.born[fileName{blockdev.Dev(e.Uint(1)), e.Uint(2), e.Str(3)}] = e.Uint(0)
 		return nil
 	case "dir":
-		tid := unsigned(a[0])
-		o.dirs[tid] = append(o.dirs[tid], a[1].(string))
+		tid := e.Uint(0)
+		o.dirs[tid] = append(o.dirs[tid], e.Str(1))
 		return nil
 	}
-	ns, pid, tid, comm := unsigned(a[0]), unsigned(a[1]), unsigned(a[2]), a[3].(string)
-	dev, ino, p := blockdev.Dev(unsigned(a[4])), unsigned(a[5]), a[6].(string)
+	ns, pid, tid, comm := e.Uint(0), e.Uint(1), e.Uint(2), e.Str(3)
+	dev, ino, p := blockdev.Dev(e.Uint(4)), e.Uint(5), e.Str(6)
 	dirs := o.dirs[tid]
 	delete(o.dirs, tid)
 	dir, name := path.Split(p)

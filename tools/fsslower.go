@@ -148,9 +148,8 @@ func (o *slowerOpts) Setup(s *tool.Session) error {
 }
 
 func (o *slowerOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	ns, pid, comm := unsigned(a[0]), unsigned(a[1]), a[2].(string)
-	t, bytes, off, lat, file := string(rune(unsigned(a[3]))), signed(a[4]), signed(a[5]), unsigned(a[6]), a[7].(string)
+	ns, pid, comm := e.Uint(0), e.Uint(1), e.Str(2)
+	t, bytes, off, lat, file := string(rune(e.Uint(3))), e.Int(4), e.Int(5), e.Uint(6), e.Str(7)
 	if o.csv && !s.JSON() {
 		return s.Row(ns/1000, comm, pid, t, bytes, off, lat/1000, file, off, lat/1000, ns/1000)
 	}

@@ -45,7 +45,6 @@ func (o *gethostlatencyOpts) Setup(s *tool.Session) error {
 }
 
 func (o *gethostlatencyOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	return s.Row(s.Wall(unsigned(a[0])).Format(time.TimeOnly), unsigned(a[1]), a[2].(string),
-		float64(unsigned(a[3]))/1e6, a[4].(string))
+	return s.Row(s.Wall(e.Uint(0)).Format(time.TimeOnly), e.Uint(1), e.Str(2),
+		float64(e.Uint(3))/1e6, e.Str(4))
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -75,9 +76,8 @@ func (o *killsnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *killsnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	return s.Row(s.Wall(unsigned(a[5])).Format("15:04:05"), unsigned(a[0]), a[1].(string),
-		signed(a[2]), signed(a[3]), signed(a[4]))
+	return s.RowOf(tool.Clock(s.Wall(e.Uint(5)), time.TimeOnly), tool.Uint(e.Uint(0)), tool.Bytes(e.Bytes(1)),
+		tool.Int(e.Int(2)), tool.Int(e.Int(3)), tool.Int(e.Int(4)))
 }
 
 // pidWidth is the width of a PID column, as bcc makes it: the digits of

@@ -49,16 +49,15 @@ func (o *mdflushOpts) Setup(s *tool.Session) error {
 }
 
 func (o *mdflushOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
 	var name string
-	if len(a) > 4 {
-		name = a[4].(string)
+	if e.Len() > 4 {
+		name = e.Str(4)
 	} else {
 		// The tracepoint tells the device's number only.
-		name = o.names.Name(blockdev.Dev(unsigned(a[2])))
+		name = o.names.Name(blockdev.Dev(e.Uint(2)))
 		if !o.all && !strings.HasPrefix(name, "md") {
 			return nil
 		}
 	}
-	return s.Row(s.Wall(unsigned(a[3])).Format("15:04:05"), unsigned(a[0]), a[1].(string), name)
+	return s.Row(s.Wall(e.Uint(3)).Format("15:04:05"), e.Uint(0), e.Str(1), name)
 }

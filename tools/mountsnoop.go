@@ -61,24 +61,23 @@ func (o *mountsnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *mountsnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
 	call, _, _ := strings.Cut(e.Format, " ")
-	ret := signed(a[6])
+	ret := e.Int(6)
 	var source, target, fstype, flags, data, text string
 	if call == "mount" {
-		source, target, fstype, data = a[7].(string), a[8].(string), a[9].(string), a[11].(string)
-		flags = mountFlags(unsigned(a[10]))
+		source, target, fstype, data = e.Str(7), e.Str(8), e.Str(9), e.Str(11)
+		flags = mountFlags(e.Uint(10))
 		text = fmt.Sprintf("mount(%s, %s, %s, %s, %s) = %s", mountString(source), mountString(target),
 			mountString(fstype), flags, mountString(data), errnoString(ret))
 	} else {
-		target, flags = a[7].(string), namedFlags(unsigned(a[8]), umountFlags)
+		target, flags = e.Str(7), namedFlags(e.Uint(8), umountFlags)
 		text = fmt.Sprintf("umount(%s, %s) = %s", mountString(target), flags, errnoString(ret))
 	}
-	row := []any{a[2].(string), unsigned(a[0]), unsigned(a[1])}
+	row := []any{e.Str(2), e.Uint(0), e.Uint(1)}
 	if o.parent {
-		row = append(row, a[4].(string), unsigned(a[3]))
+		row = append(row, e.Str(4), e.Uint(3))
 	}
-	return s.Row(append(row, unsigned(a[5]), text, call, source, target, fstype, flags, data, ret)...)
+	return s.Row(append(row, e.Uint(5), text, call, source, target, fstype, flags, data, ret)...)
 }
 
 // mountFlag is a flag of mount() or umount() and its name.

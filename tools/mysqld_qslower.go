@@ -75,6 +75,5 @@ func (o *mysqldQslowerOpts) Setup(s *tool.Session) error {
 }
 
 func (o *mysqldQslowerOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	return s.Row(s.Since(unsigned(a[1])), unsigned(a[0]), float64(unsigned(a[2]))/1e6, a[3].(string))
+	return s.Row(s.Since(e.Uint(1)), e.Uint(0), float64(e.Uint(2))/1e6, e.Str(3))
 }

@@ -42,16 +42,15 @@ func (o *oomkillOpts) Setup(s *tool.Session) error {
 }
 
 func (o *oomkillOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	pages := unsigned(a[4])
+	pages := e.Uint(4)
 	if s.Variant().Name == "tracepoint" {
 		// The tracepoint tells the victim's resident memory in KiB.
 		pages = pages * 1024 / uint64(os.Getpagesize())
 	}
 	// As bcc does, the load averages when the event is read.
 	load, _ := os.ReadFile("/proc/loadavg")
-	row := []any{s.Wall(unsigned(a[5])).Format("15:04:05"), unsigned(a[0]), a[1].(string),
-		unsigned(a[2]), a[3].(string), pages, strings.TrimSpace(string(load))}
+	row := []any{s.Wall(e.Uint(5)).Format("15:04:05"), e.Uint(0), e.Str(1),
+		e.Uint(2), e.Str(3), pages, strings.TrimSpace(string(load))}
 	if s.JSON() {
 		return s.Row(row...)
 	}

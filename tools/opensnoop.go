@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"embed"
 	"strings"
 	"time"
@@ -136,43 +137,53 @@ func (o *opensnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *opensnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
 	if strings.HasPrefix(e.Format, "dir ") {
-		tid := unsigned(a[0])
-		o.dirs[tid] = append(o.dirs[tid], a[1].(string))
+		tid := e.Uint(0)
+		o.dirs[tid] = append(o.dirs[tid], e.Str(1))
 		return nil
 	}
-	pid, tid, comm := unsigned(a[1]), unsigned(a[2]), a[4].(string)
+	pid, tid, comm := e.Uint(1), e.Uint(2), e.Bytes(4)
 	dirs := o.dirs[tid]
-	delete(o.dirs, tid)
-	if o.name != "" && !strings.Contains(comm, o.name) {
+	if dirs != nil {
+		delete(o.dirs, tid)
+	}
+	if o.name != "" && !bytes.Contains(comm, []byte(o.name)) {
 		return nil
 	}
-	ret := signed(a[5])
+	ret := e.Int(5)
 	fd, errno := ret, int64(0)
 	if ret < 0 {
 		fd, errno = -1, -ret
 	}
-	path := a[8].(string)
-	if o.fullPath && !strings.HasPrefix(path, "/") {
-		path = fullPath(dirs, path)
+	path := tool.Bytes(e.Bytes(8))
+	if o.fullPath && !bytes.HasPrefix(e.Bytes(8), []byte("/")) {
+		path = tool.Str(fullPath(dirs, e.Str(8)))
 	}
-	var row []any
+	var row [8]tool.Value
+	n := 0
+	add := func(v tool.Value) {
+		row[n] = v
+		n++
+	}
 	if o.timestamp {
-		row = append(row, s.Since(unsigned(a[0])))
+		add(tool.Float(s.Since(e.Uint(0))))
 	}
 	if o.printUID {
-		row = append(row, unsigned(a[3]))
+		add(tool.Uint(e.Uint(3)))
 	}
 	id := pid
 	if o.tid != 0 {
 		id = tid
 	}
-	row = append(row, id, comm, fd, errno)
+	add(tool.Uint(id))
+	add(tool.Bytes(comm))
+	add(tool.Int(fd))
+	add(tool.Int(errno))
 	if o.extended {
-		row = append(row, unsigned(a[6]))
+		add(tool.Uint(e.Uint(6)))
 	}
-	return s.Row(append(row, path)...)
+	add(path)
+	return s.RowOf(row[:n]...)
 }
 
 // fullPath is a relative path preceded by the names of the directory it

@@ -1,10 +1,14 @@
 package tools
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf/btf"
+
+	"friday/script"
+	"friday/types"
 )
 
 // requestFlags names the operation and flags of a block request as bcc
@@ -21,11 +25,14 @@ func requestFlags(v any) string {
 	return op
 }
 
-// requestOp is bcc's name of a request's operation ("Write"), from rwbs
-// or cmd_flags.
-func requestOp(v any) string {
-	op, _ := requestOpFlags(v)
-	return op
+// requestOp is bcc's name of the operation ("Write") of a request whose
+// rwbs or cmd_flags are argument i of the event.
+func requestOp(e *script.Event, i int) string {
+	if e.Type(i).Kind == types.String {
+		op, _ := rwbsOp(e.Bytes(i))
+		return op
+	}
+	return opfOp(e.Uint(i), reqBits())
 }
 
 // requestOpFlags decodes rwbs or cmd_flags into the operation's name and
@@ -70,23 +77,30 @@ var opNames = []struct{ op, rwbs, name string }{
 // which bcc does not name), the operation, then F (FUA), A (readahead),
 // S (sync) and M (metadata).
 func rwbsFlags(rwbs string) (string, func(i int) bool) {
+	op, rest := rwbsOp([]byte(rwbs))
+	flags := string(rest)
+	return op, func(i int) bool {
+		return flagNames[i].rwbs != 0 && strings.IndexByte(flags, flagNames[i].rwbs) >= 0
+	}
+}
+
+// rwbsOp splits rwbs (see rwbsFlags) into the operation's name and the
+// flags after it.
+func rwbsOp(rwbs []byte) (string, []byte) {
 	rest := rwbs
-	if len(rest) > 1 && rest[0] == 'F' && strings.ContainsRune("RWDFN", rune(rest[1])) {
+	if len(rest) > 1 && rest[0] == 'F' && strings.IndexByte("RWDFN", rest[1]) >= 0 {
 		rest = rest[1:]
 	}
 	op, n := "Unknown", 1
 	for _, o := range opNames {
-		if o.rwbs != "" && strings.HasPrefix(rest, o.rwbs) && len(o.rwbs) >= n {
+		if o.rwbs != "" && bytes.HasPrefix(rest, []byte(o.rwbs)) && len(o.rwbs) >= n {
 			op, n = o.name, len(o.rwbs)
 		}
 	}
-	if rest == "" {
+	if len(rest) == 0 {
 		n = 0
 	}
-	flags := rest[n:]
-	return op, func(i int) bool {
-		return flagNames[i].rwbs != 0 && strings.IndexByte(flags, flagNames[i].rwbs) >= 0
-	}
+	return op, rest[n:]
 }
 
 // reqBits are the kernel's numbers for the operations and flags, read
@@ -113,6 +127,15 @@ var reqBits = sync.OnceValue(func() map[string]uint64 {
 // (below the first flag bit), flags above.
 func opfFlags(opf uint64) (string, func(i int) bool) {
 	bits := reqBits()
+	return opfOp(opf, bits), func(i int) bool {
+		b, ok := bits[flagNames[i].bit]
+		return ok && opf&(1<<b) != 0
+	}
+}
+
+// opfOp is the name of the operation of cmd_flags opf, in the bits below
+// the first flag's.
+func opfOp(opf uint64, bits map[string]uint64) string {
 	opBits, ok := bits["__REQ_FAILFAST_DEV"]
 	if !ok {
 		opBits = 8
@@ -123,8 +146,5 @@ func opfFlags(opf uint64) (string, func(i int) bool) {
 			op = o.name
 		}
 	}
-	return op, func(i int) bool {
-		b, ok := bits[flagNames[i].bit]
-		return ok && opf&(1<<b) != 0
-	}
+	return op
 }

@@ -76,7 +76,6 @@ func (o *runqslowerOpts) Setup(s *tool.Session) error {
 }
 
 func (o *runqslowerOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	return s.Row(s.Wall(unsigned(a[5])).Format("15:04:05"), a[0].(string), unsigned(a[1]),
-		unsigned(a[2]), a[3].(string), unsigned(a[4]))
+	return s.Row(s.Wall(e.Uint(5)).Format("15:04:05"), e.Str(0), e.Uint(1),
+		e.Uint(2), e.Str(3), e.Uint(4))
 }

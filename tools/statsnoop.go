@@ -57,14 +57,16 @@ func (o *statsnoopOpts) Setup(s *tool.Session) error {
 }
 
 func (o *statsnoopOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	fd, errno := signed(a[3]), int64(0)
+	fd, errno := e.Int(3), int64(0)
 	if fd < 0 {
 		fd, errno = -1, -fd
 	}
-	var row []any
+	var row [6]tool.Value
+	n := 0
 	if o.timestamp {
-		row = append(row, s.Since(unsigned(a[0])))
+		row[n] = tool.Float(s.Since(e.Uint(0)))
+		n++
 	}
-	return s.Row(append(row, unsigned(a[1]), a[2].(string), fd, errno, a[4].(string))...)
+	copy(row[n:], []tool.Value{tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(2)), tool.Int(fd), tool.Int(errno), tool.Bytes(e.Bytes(4))})
+	return s.RowOf(row[:n+5]...)
 }

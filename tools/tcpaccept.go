@@ -72,8 +72,7 @@ func (o *tcpacceptOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpacceptOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	ns := unsigned(a[0])
+	ns := e.Uint(0)
 	var row []any
 	if o.time {
 		row = append(row, s.Wall(ns).Format(time.TimeOnly))
@@ -81,6 +80,6 @@ func (o *tcpacceptOpts) Event(s *tool.Session, e *script.Event) error {
 	if o.timestamp {
 		row = append(row, s.Since(ns))
 	}
-	return s.Row(append(row, unsigned(a[1]), a[2].(string), unsigned(a[3]), a[4].(string),
-		unsigned(a[5]), a[6].(string), unsigned(a[7]))...)
+	return s.Row(append(row, e.Uint(1), e.Str(2), e.Uint(3), e.Str(4),
+		e.Uint(5), e.Str(6), e.Uint(7))...)
 }

@@ -98,16 +98,15 @@ func (o *tcpconnectOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpconnectOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
 	var row []any
 	if o.timestamp {
-		row = append(row, s.Since(unsigned(a[0])))
+		row = append(row, s.Since(e.Uint(0)))
 	}
-	row = append(row, unsigned(a[2]), unsigned(a[1]), a[3].(string), unsigned(a[4]), a[5].(string))
+	row = append(row, e.Uint(2), e.Uint(1), e.Str(3), e.Uint(4), e.Str(5))
 	if o.lport {
-		row = append(row, unsigned(a[6]))
+		row = append(row, e.Uint(6))
 	}
-	return s.Row(append(row, a[7].(string), unsigned(a[8]))...)
+	return s.Row(append(row, e.Str(7), e.Uint(8))...)
 }
 
 // Summary prints the counts of -c, the most first, at the end.

@@ -58,14 +58,13 @@ func (o *tcpdropOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpdropOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	saddr, sport, daddr, dport := a[3].(string), unsigned(a[4]), a[5].(string), unsigned(a[6])
-	flags := tcpFlags(unsigned(a[8]))
+	saddr, sport, daddr, dport := e.Str(3), e.Uint(4), e.Str(5), e.Uint(6)
+	flags := tcpFlags(e.Uint(8))
 	reason := "-"
-	if r := unsigned(a[9]); r != 0 {
+	if r := e.Uint(9); r != 0 {
 		reason = dropReason(r)
 	}
-	frames := stackFrames(a[10].(string))
+	frames := stackFrames(e.Str(10))
 	stack := frames
 	if !s.JSON() {
 		var b strings.Builder
@@ -76,9 +75,9 @@ func (o *tcpdropOpts) Event(s *tool.Session, e *script.Event) error {
 		// A blank line after each stack, as bcc prints.
 		stack = []string{b.String() + "\n"}
 	}
-	return s.Row(s.Wall(unsigned(a[0])).Format(time.TimeOnly), unsigned(a[1]), unsigned(a[2]),
+	return s.Row(s.Wall(e.Uint(0)).Format(time.TimeOnly), e.Uint(1), e.Uint(2),
 		fmt.Sprintf("%s:%d", saddr, sport), saddr, sport, fmt.Sprintf("%s:%d", daddr, dport), daddr, dport,
-		tcpState(unsigned(a[7])), flags, flags, reason, stack)
+		tcpState(e.Uint(7)), flags, flags, reason, stack)
 }
 
 // stackFrames are the frames of a kstack's text, as bcc prints them: a

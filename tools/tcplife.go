@@ -78,10 +78,9 @@ func (o *tcplifeOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcplifeOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	tx, rx := unsigned(a[8]), unsigned(a[9])
-	row := o.clock.values(s, unsigned(a[0]))
-	return s.Row(append(row, unsigned(a[1]), a[2].(string), unsigned(a[3]),
-		a[4].(string), unsigned(a[5]), a[6].(string), unsigned(a[7]),
-		tx/1024, rx/1024, float64(unsigned(a[10]))/1e6, tx, rx)...)
+	tx, rx := e.Uint(8), e.Uint(9)
+	row := o.clock.values(s, e.Uint(0))
+	return s.Row(append(row, e.Uint(1), e.Str(2), e.Uint(3),
+		e.Str(4), e.Uint(5), e.Str(6), e.Uint(7),
+		tx/1024, rx/1024, float64(e.Uint(10))/1e6, tx, rx)...)
 }

@@ -76,17 +76,16 @@ func (o *tcpretransOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpretransOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	laddr, lport, raddr, rport := a[3].(string), unsigned(a[4]), a[5].(string), unsigned(a[6])
+	laddr, lport, raddr, rport := e.Str(3), e.Uint(4), e.Str(5), e.Uint(6)
 	kind := "R"
-	if unsigned(a[9]) == 2 {
+	if e.Uint(9) == 2 {
 		kind = "L"
 	}
-	row := []any{s.Wall(unsigned(a[0])).Format(time.TimeOnly), unsigned(a[1]), unsigned(a[2]),
+	row := []any{s.Wall(e.Uint(0)).Format(time.TimeOnly), e.Uint(1), e.Uint(2),
 		fmt.Sprintf("%s:%d", laddr, lport), laddr, lport, kind,
-		fmt.Sprintf("%s:%d", raddr, rport), raddr, rport, tcpState(unsigned(a[7]))}
+		fmt.Sprintf("%s:%d", raddr, rport), raddr, rport, tcpState(e.Uint(7))}
 	if o.sequence {
-		row = append(row, unsigned(a[8]))
+		row = append(row, e.Uint(8))
 	}
 	return s.Row(row...)
 }

@@ -72,11 +72,10 @@ func (o *tcpstatesOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpstatesOpts) Event(s *tool.Session, e *script.Event) error {
-	a := e.Args
-	ns := unsigned(a[0])
+	ns := e.Uint(0)
 	row := o.clock.values(s, ns)
 	// The address is text in JSON: a double cannot hold it.
-	return s.Row(append(row, fmt.Sprintf("%x", unsigned(a[3])), unsigned(a[1]), a[2].(string), signed(a[11]),
-		a[4].(string), unsigned(a[5]), a[6].(string), unsigned(a[7]),
-		tcpState(unsigned(a[8])), tcpState(unsigned(a[9])), float64(unsigned(a[10]))/1e6)...)
+	return s.Row(append(row, fmt.Sprintf("%x", e.Uint(3)), e.Uint(1), e.Str(2), e.Int(11),
+		e.Str(4), e.Uint(5), e.Str(6), e.Uint(7),
+		tcpState(e.Uint(8)), tcpState(e.Uint(9)), float64(e.Uint(10))/1e6)...)
 }

@@ -50,7 +50,7 @@ func TestTools(t *testing.T) {
 				continue
 			}
 			for _, v := range tl.Variants {
-				t.Run(c.name+"/"+v.Name, func(t *testing.T) {
+				t.Run(c.tool+"/"+c.name+"/"+v.Name, func(t *testing.T) {
 					vars := setupCase(t, c)
 					if attachable(t, tl, v, host, c, vars) {
 						runCase(t, c, tl, v, host, vars)
