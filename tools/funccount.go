@@ -85,13 +85,26 @@ func setupPattern(s *tool.Session, script *tool.Variant, regexp, ret bool) (prob
 	return p, nil
 }
 
+// setupPid limits funccount and funclatency to process pid (0: all). As
+// bcc's, user-space probes are attached in that process only, which the
+// kernel filters (the tool ends when it exits); kernel probes fire
+// everywhere, and the scripts keep the process's calls.
+func setupPid(s *tool.Session, p probePattern, pid int) {
+	switch {
+	case pid == 0:
+	case p.kind == "user" || p.kind == "usdt":
+		s.Pid(pid)
+	default:
+		s.Param("pid", pid)
+	}
+}
+
 func (o *funccountOpts) Setup(s *tool.Session) error {
-	if _, err := setupPattern(s, funccountScript, o.regexp, false); err != nil {
+	p, err := setupPattern(s, funccountScript, o.regexp, false)
+	if err != nil {
 		return err
 	}
-	if o.pid != 0 {
-		s.Param("pid", o.pid)
-	}
+	setupPid(s, p, o.pid)
 	s.Interval = time.Duration(o.interval) * time.Second
 	s.Duration = time.Duration(o.duration) * time.Second
 	s.Banner("Tracing functions for \"" + s.Args()[0] + "\"... Hit Ctrl-C to end.")

@@ -69,9 +69,7 @@ func (o *funclatencyOpts) Setup(s *tool.Session) error {
 	if p.kind == "tracepoint" || p.kind == "usdt" {
 		return tool.Usage("pattern %q: funclatency times functions, not tracepoints or USDT probes", s.Args()[0])
 	}
-	if o.pid != 0 {
-		s.Param("pid", o.pid)
-	}
+	setupPid(s, p, o.pid)
 	o.unit = "nsecs"
 	switch {
 	case o.ms:
