@@ -73,6 +73,10 @@ func TestCommandLine(t *testing.T) {
 		{args: "runqlat -P --variant tracepoint", bpf: true, code: 1, stderr: `^friday runqlat: does not support --pids\n$`},
 		{args: "runqlat -P --dry-run -v", bpf: true, code: 0, stderr: `runqlat/tracepoint.bt left: does not support --pids\n.*runqlat/rawtracepoint.bt loads`},
 		{args: "biolatency --dry-run --variant kprobe -Q -D", bpf: true, code: 0, stderr: `biolatency/kprobe.bt loads: the kernel's verifier accepts it`},
+		// The summarizing tools count what they lost, and the probes the
+		// kernel skipped (missed, when any), as the others do.
+		{args: "softirqs --stats 1 1", bpf: true, code: 0, stderr: `(?m)^friday softirqs: [1-9][0-9]* events, [0-9]+ lost, [0-9]+ ns/event, [0-9.]+% CPU(, [0-9]+ missed)?$`},
+		{args: "hardirqs --stats 1 1", bpf: true, code: 0, stderr: `(?m)^friday hardirqs: [0-9]+ events, [0-9]+ lost, ([0-9]+|-) ns/event, [0-9.]+% CPU(, [0-9]+ missed)?$`},
 	} {
 		if c.bpf {
 			testenv.BPF(t)
