@@ -3,6 +3,7 @@ package script
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"friday/codegen"
 	"friday/run"
@@ -67,9 +68,12 @@ func (e *Event) Uint(i int) uint64 {
 func (e *Event) Int(i int) int64 { return int64(e.Uint(i)) }
 
 // Bytes are the bytes of string argument i, up to its end: valid until
-// the callback returns.
+// the callback returns. An argument of another type is its text (Str).
 func (e *Event) Bytes(i int) []byte {
 	f := e.layout.Fields[i]
+	if f.Type.Kind != types.String {
+		return []byte(e.Str(i))
+	}
 	b := e.data[f.Offset:][:f.Type.Size]
 	if n := bytes.IndexByte(b, 0); n >= 0 {
 		b = b[:n]
@@ -77,8 +81,17 @@ func (e *Event) Bytes(i int) []byte {
 	return b
 }
 
-// Str is string argument i.
-func (e *Event) Str(i int) string { return string(e.Bytes(i)) }
+// Str is string argument i, or the text of an argument of another type
+// (an address of ntop(), a symbol, ...) as Arg decodes it.
+func (e *Event) Str(i int) string {
+	if e.Type(i).Kind == types.String {
+		return string(e.Bytes(i))
+	}
+	if s, ok := e.Arg(i).(string); ok {
+		return s
+	}
+	return fmt.Sprint(e.Arg(i))
+}
 
 // callbacks hands what a script prints to the Go callbacks of RunOptions
 // as well as to the printer.
