@@ -2,6 +2,7 @@ package tools
 
 import (
 	"embed"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -55,5 +56,5 @@ func (o *bashreadlineOpts) Setup(s *tool.Session) error {
 }
 
 func (o *bashreadlineOpts) Event(s *tool.Session, e *script.Event) error {
-	return s.Row(s.Wall(e.Uint(1)).Format("15:04:05"), e.Uint(0), e.Str(2))
+	return s.RowOf(tool.Clock(s.Wall(e.Uint(1)), time.TimeOnly), tool.Uint(e.Uint(0)), tool.Bytes(e.Bytes(2)))
 }

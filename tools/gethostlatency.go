@@ -45,6 +45,6 @@ func (o *gethostlatencyOpts) Setup(s *tool.Session) error {
 }
 
 func (o *gethostlatencyOpts) Event(s *tool.Session, e *script.Event) error {
-	return s.Row(s.Wall(e.Uint(0)).Format(time.TimeOnly), e.Uint(1), e.Str(2),
-		float64(e.Uint(3))/1e6, e.Str(4))
+	return s.RowOf(tool.Clock(s.Wall(e.Uint(0)), time.TimeOnly), tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(2)),
+		tool.Float(float64(e.Uint(3))/1e6), tool.Bytes(e.Bytes(4)))
 }

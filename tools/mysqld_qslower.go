@@ -75,5 +75,5 @@ func (o *mysqldQslowerOpts) Setup(s *tool.Session) error {
 }
 
 func (o *mysqldQslowerOpts) Event(s *tool.Session, e *script.Event) error {
-	return s.Row(s.Since(e.Uint(1)), e.Uint(0), float64(e.Uint(2))/1e6, e.Str(3))
+	return s.RowOf(tool.Float(s.Since(e.Uint(1))), tool.Uint(e.Uint(0)), tool.Float(float64(e.Uint(2))/1e6), tool.Bytes(e.Bytes(3)))
 }

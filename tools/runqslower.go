@@ -3,6 +3,7 @@ package tools
 import (
 	"embed"
 	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -76,6 +77,6 @@ func (o *runqslowerOpts) Setup(s *tool.Session) error {
 }
 
 func (o *runqslowerOpts) Event(s *tool.Session, e *script.Event) error {
-	return s.Row(s.Wall(e.Uint(5)).Format("15:04:05"), e.Str(0), e.Uint(1),
-		e.Uint(2), e.Str(3), e.Uint(4))
+	return s.RowOf(tool.Clock(s.Wall(e.Uint(5)), time.TimeOnly), tool.Bytes(e.Bytes(0)), tool.Uint(e.Uint(1)),
+		tool.Uint(e.Uint(2)), tool.Bytes(e.Bytes(3)), tool.Uint(e.Uint(4)))
 }
