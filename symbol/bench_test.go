@@ -3,6 +3,7 @@ package symbol
 import (
 	"cmp"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"testing"
 )
 
-const benchAddrs = 100000
+// benchAddrs are the numbers of distinct addresses resolved: as many as
+// a profile of a busy program hits in it, and far more.
+var benchAddrs = []int{1000, 100000}
 
 // benchBinaryEnv names the ELF file to resolve in, for measuring other
 // kinds of binary (C with DWARF, stripped, ...) than the default.
@@ -20,7 +23,7 @@ const benchBinaryEnv = "SYMBOL_BENCH_BINARY"
 // benchBinary is the file $SYMBOL_BENCH_BINARY names, or else the Go
 // compiler's own binary: a large Go program that is always at hand where
 // tests can be built.
-func benchBinary(b *testing.B) (string, []uint64) {
+func benchBinary(b *testing.B, n int) (string, []uint64) {
 	path, chosen := os.LookupEnv(benchBinaryEnv)
 	if !chosen {
 		out, err := exec.Command("go", "env", "GOTOOLDIR").Output()
@@ -40,9 +43,9 @@ func benchBinary(b *testing.B) (string, []uint64) {
 		skip(err)
 	}
 	defer ef.Close()
-	addrs := spreadOverFuncs(ef, benchAddrs)
+	addrs := spreadOverFuncs(ef, n)
 	if addrs == nil {
-		skip(path + " has fewer than 100000 bytes of sized function symbols")
+		skip(fmt.Sprintf("%s has fewer than %d bytes of sized function symbols", path, n))
 	}
 	return path, addrs
 }
@@ -91,11 +94,11 @@ func spreadOverFuncs(ef *elf.File, n int) []uint64 {
 	return addrs
 }
 
-func reportSize(b *testing.B, path string) {
+func reportSize(b *testing.B, path string, n int) {
 	if fi, err := os.Stat(path); err == nil {
 		b.ReportMetric(float64(fi.Size())/1e6, "MB")
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchAddrs, "ns/addr")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/addr")
 }
 
 func lookupAll(b *testing.B, bin *Binary, addrs []uint64) {
@@ -108,21 +111,26 @@ func lookupAll(b *testing.B, bin *Binary, addrs []uint64) {
 
 // BenchmarkColdLookup opens the binary and reads its tables each time.
 func BenchmarkColdLookup(b *testing.B) {
-	path, addrs := benchBinary(b)
-	for b.Loop() {
-		bin, err := OpenBinary(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		lookupAll(b, bin, addrs)
-		bin.Close()
+	for _, n := range benchAddrs {
+		b.Run(fmt.Sprintf("addrs=%d", n), func(b *testing.B) {
+			path, addrs := benchBinary(b, n)
+			for b.Loop() {
+				bin, err := OpenBinary(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lookupAll(b, bin, addrs)
+				bin.Close()
+			}
+			reportSize(b, path, n)
+		})
 	}
-	reportSize(b, path)
 }
 
 // BenchmarkWarmLookup resolves with the tables already in the cache.
 func BenchmarkWarmLookup(b *testing.B) {
-	path, addrs := benchBinary(b)
+	n := benchAddrs[len(benchAddrs)-1]
+	path, addrs := benchBinary(b, n)
 	bin, err := OpenBinary(path)
 	if err != nil {
 		b.Fatal(err)
@@ -132,5 +140,5 @@ func BenchmarkWarmLookup(b *testing.B) {
 	for b.Loop() {
 		lookupAll(b, bin, addrs)
 	}
-	reportSize(b, path)
+	reportSize(b, path, n)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -179,7 +180,7 @@ func (b *Binary) load() {
 			defer dbg.Close()
 		}
 	}
-	if gt, err := newGoTable(ef); err == nil {
+	if gt := openGoTable(ef, b.r); gt != nil {
 		// Go's table covers Go code: the symbol table, large in a Go
 		// binary, is read only for an address it does not (cgo).
 		b.gotab = gt
@@ -198,6 +199,25 @@ func (b *Binary) load() {
 			b.lines = newDwarfLines(d)
 		}
 	}
+}
+
+// openGoTable maps a Go binary's file for its pclntab; nil for other
+// files. The mapping goes with the table.
+func openGoTable(ef *elf.File, r io.ReaderAt) *goTable {
+	if ef.Section(".gopclntab") == nil {
+		return nil
+	}
+	data, unmap, err := mapFile(ef, r)
+	if err != nil {
+		return nil
+	}
+	gt, err := newGoTable(ef, data)
+	if err != nil {
+		unmap()
+		return nil
+	}
+	runtime.AddCleanup(gt, func(unmap func()) { unmap() }, unmap)
+	return gt
 }
 
 // loadGoSyms reads the symbol table of a Go binary, for the addresses its

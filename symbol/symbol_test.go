@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"debug/elf"
+	"debug/gosym"
 	"fmt"
 	"io"
 	"os"
@@ -505,30 +506,80 @@ func TestUnknownProcess(t *testing.T) {
 	}
 }
 
-// TestGoFuncFromModuledata checks the moduledata layout against the
-// symbol table of binaries that have both.
-func TestGoFuncFromModuledata(t *testing.T) {
+// TestGoTableAgreesWithGosym looks up pclntab in place at the start,
+// middle and end of every function of Go binaries, and compares with
+// debug/gosym's table of them all, which knows no inlined calls: its
+// position is that of the innermost.
+func TestGoTableAgreesWithGosym(t *testing.T) {
+	for _, flags := range [][]string{nil, {"-buildmode=pie"}, {"-ldflags=-s -w"}} {
+		bin := buildGo(t, flags...)
+		ef, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ef.Close()
+		data, err := ef.Section(".gopclntab").Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := goModule(ef, 8)
+		want, err := gosym.NewTable(nil, gosym.NewLineTable(data, text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		g := openGoTable(ef, f)
+		if g == nil {
+			t.Fatal("no pclntab")
+		}
+		bad := 0
+		for _, fn := range want.Funcs {
+			for _, pc := range []uint64{fn.Entry, (fn.Entry + fn.End) / 2, fn.End - 1} {
+				file, line, _ := want.PCToLine(pc)
+				if line < 0 {
+					// Where a function has no line table, gosym reads
+					// one at offset 0 (the runtime does not).
+					line = 0
+				}
+				got, ok := g.lookup(pc)
+				if len(got.Inlined) > 0 {
+					// gosym gives the innermost inlined call's position.
+					got.File, got.Line = got.Inlined[0].File, got.Inlined[0].Line
+				}
+				if !ok || got.Name != fn.Name || got.Offset != pc-fn.Entry || got.File != file || got.Line != line {
+					if bad++; bad <= 5 {
+						t.Errorf("%v: %#x: got %s+%d %s:%d (%v), want %s+%d %s:%d",
+							flags, pc, got.Name, got.Offset, got.File, got.Line, ok, fn.Name, pc-fn.Entry, file, line)
+					}
+				}
+			}
+		}
+		if _, ok := g.lookup(want.Funcs[len(want.Funcs)-1].End); ok {
+			t.Errorf("%v: the end of the text resolved", flags)
+		}
+	}
+}
+
+// TestGoModule checks the moduledata layout against the symbol table of
+// binaries that have both.
+func TestGoModule(t *testing.T) {
 	for _, flags := range [][]string{nil, {"-buildmode=pie"}} {
 		bin := buildGo(t, flags...)
 		ef, err := elf.Open(bin)
 		if err != nil {
 			t.Fatal(err)
 		}
-		syms, err := ef.Symbols()
-		if err != nil {
-			t.Fatal(err)
+		want := elfdebug.SymbolValues(ef, "runtime.text", "go:func.*")
+		text, gofunc := goModule(ef, 8)
+		if want["runtime.text"] == 0 || text != want["runtime.text"] {
+			t.Errorf("%v: moduledata says runtime.text is at %#x, the symbol table %#x", flags, text, want["runtime.text"])
 		}
-		var want uint64
-		for _, s := range syms {
-			if s.Name == "go:func.*" {
-				want = s.Value
-			}
-		}
-		if got := findGoFunc(ef, 0, 8); want == 0 || got != want {
-			t.Errorf("%v: moduledata says go:func.* is at %#x, the symbol table %#x", flags, got, want)
-		}
-		if got := elfdebug.SymbolValues(ef, "go:func.*")["go:func.*"]; got != want {
-			t.Errorf("%v: SymbolValues finds go:func.* at %#x, the symbol table %#x", flags, got, want)
+		if want["go:func.*"] == 0 || gofunc != want["go:func.*"] {
+			t.Errorf("%v: moduledata says go:func.* is at %#x, the symbol table %#x", flags, gofunc, want["go:func.*"])
 		}
 		ef.Close()
 	}
