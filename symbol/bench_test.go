@@ -1,6 +1,7 @@
 package symbol
 
 import (
+	"bytes"
 	"cmp"
 	"debug/elf"
 	"fmt"
@@ -141,4 +142,18 @@ func BenchmarkWarmLookup(b *testing.B) {
 		lookupAll(b, bin, addrs)
 	}
 	reportSize(b, path, n)
+}
+
+// BenchmarkParseKallsyms parses the running kernel's symbols, read once
+// beforehand: what is left of reading them is the kernel's writing.
+func BenchmarkParseKallsyms(b *testing.B) {
+	data, err := os.ReadFile("/proc/kallsyms")
+	if err != nil {
+		b.Skip(err)
+	}
+	for b.Loop() {
+		if _, err := ParseKallsyms(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -4,29 +4,30 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
 )
 
 // Kernel is the kernel's symbol table as /proc/kallsyms shows it, modules
-// included, sorted by address for binary search.
+// included, sorted by address for binary search. The text is kept whole:
+// each symbol is its address and the line it is on, whose name and module
+// are read only when looked up.
 type Kernel struct {
+	text string
 	syms []ksym // sorted by addr, one entry per address
 	// byName is the first address of each name, made on first use: most
 	// users only look addresses up.
-	byName     func() map[string]uint64
-	firstNames []ksym // in the file's order, for byName
+	byName func() map[string]uint64
 }
 
 type ksym struct {
-	addr   uint64
-	name   string
-	module string // "" for the core kernel
+	addr uint64
+	line uint32 // offset in text
 }
 
 // ReadKallsyms reads the running kernel's symbols from /proc/kallsyms. The
@@ -52,13 +53,12 @@ func ReadKallsyms() (*Kernel, error) {
 // ParseKallsyms reads symbols in the format of /proc/kallsyms:
 // "address type name [module]".
 //
-// The text is read whole and names are slices of it: one allocation
-// instead of one a line keeps reading the kernel's 100k-odd symbols, which
-// symbolizing any kernel stack waits for, to a few tens of milliseconds.
+// The text is read whole and only the addresses are parsed: reading the
+// kernel's 100k-odd symbols, which symbolizing any kernel stack waits
+// for, then costs little more than the kernel's writing them.
 func ParseKallsyms(r io.Reader) (*Kernel, error) {
 	// Read in place into room for a large kernel's table: growing a
-	// buffer by appending costs more than reading it (kallsyms comes a
-	// page per read).
+	// buffer by appending costs more than reading it.
 	data := make([]byte, 0, 8<<20)
 	for {
 		n, err := r.Read(data[len(data):cap(data)])
@@ -73,75 +73,147 @@ func ParseKallsyms(r io.Reader) (*Kernel, error) {
 			data = slices.Grow(data, len(data))
 		}
 	}
-	text := unsafe.String(unsafe.SliceData(data), len(data))
-	type entry struct {
-		ksym
-		rank int // lower wins when several names share an address
+	if len(data) > math.MaxUint32 {
+		return nil, fmt.Errorf("kallsyms: %d bytes is too large", len(data))
 	}
-	all := make([]entry, 0, len(text)/40)
-	for line := 1; len(text) > 0; line++ {
-		l := text
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			l, text = text[:i], text[i+1:]
-		} else {
-			text = ""
+	text := unsafe.String(unsafe.SliceData(data), len(data))
+	k := &Kernel{text: text, syms: make([]ksym, 0, len(text)/40)}
+	sorted := true
+	for off, lineNo := 0, 1; off < len(text); lineNo++ {
+		l := text[off:]
+		if i := strings.IndexByte(l, '\n'); i >= 0 {
+			l = l[:i]
 		}
-		var fields [4]string
-		n := 0
-		for f := range strings.FieldsSeq(l) {
-			if n == len(fields) {
-				break
-			}
-			fields[n] = f
-			n++
-		}
-		if n < 3 {
-			if n == 0 {
+		at := off
+		off += len(l) + 1
+		addr, typ, ok := parseKsymHead(l)
+		if !ok {
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 0:
 				continue
+			case len(f) < 3:
+				return nil, fmt.Errorf("kallsyms line %d: want \"address type name\", got %q", lineNo, l)
 			}
-			return nil, fmt.Errorf("kallsyms line %d: want \"address type name\", got %q", line, l)
+			return nil, fmt.Errorf("kallsyms line %d: bad address %q", lineNo, f[0])
 		}
-		addr, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil {
-			return nil, fmt.Errorf("kallsyms line %d: bad address %q", line, fields[0])
-		}
-		typ := fields[1][0]
 		if addr == 0 || typ == 'a' || typ == 'A' {
 			// Absolute and per-CPU symbols are offsets, not addresses.
 			continue
 		}
-		all = append(all, entry{ksym{addr, fields[2], strings.Trim(fields[3], "[]")}, symRank(typ, fields[2])})
+		if n := len(k.syms); n > 0 && addr < k.syms[n-1].addr {
+			sorted = false
+		}
+		k.syms = append(k.syms, ksym{addr, uint32(at)})
 	}
-	k := &Kernel{firstNames: make([]ksym, len(all))}
-	order := make([]int32, len(all))
-	for i, e := range all {
-		k.firstNames[i] = e.ksym
-		order[i] = int32(i)
+	k.byName = sync.OnceValue(k.names)
+	// Among names of one address, the lowest rank wins, then the first
+	// listed. The core kernel's symbols come in address order, so the
+	// sort is mostly a check.
+	order := func(a, b ksym) int {
+		if a.addr != b.addr {
+			return cmp.Compare(a.addr, b.addr)
+		}
+		return cmp.Or(cmp.Compare(k.rank(a), k.rank(b)), cmp.Compare(a.line, b.line))
 	}
-	k.byName = sync.OnceValue(func() map[string]uint64 {
-		m := make(map[string]uint64, len(k.firstNames))
-		for _, s := range k.firstNames {
-			if _, ok := m[s.name]; !ok {
-				m[s.name] = s.addr
+	if !sorted {
+		slices.SortFunc(k.syms, order)
+	} else {
+		// Ties still need ordering among themselves.
+		for i := 0; i < len(k.syms); {
+			j := i + 1
+			for j < len(k.syms) && k.syms[j].addr == k.syms[i].addr {
+				j++
+			}
+			if j-i > 1 {
+				slices.SortFunc(k.syms[i:j], order)
+			}
+			i = j
+		}
+	}
+	k.syms = slices.CompactFunc(k.syms, func(a, b ksym) bool { return a.addr == b.addr })
+	return k, nil
+}
+
+// parseKsymHead reads the address and the type of a line, which must be
+// followed by a name.
+func parseKsymHead(l string) (addr uint64, typ byte, ok bool) {
+	i := 0
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	start := i
+	for ; i < len(l) && l[i] != ' ' && l[i] != '\t'; i++ {
+		c := l[i]
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, 0, false
+		}
+		if i-start >= 16 {
+			return 0, 0, false
+		}
+		addr = addr<<4 | uint64(c)
+	}
+	if i == start {
+		return 0, 0, false
+	}
+	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+		i++
+	}
+	if i+1 >= len(l) || l[i+1] != ' ' && l[i+1] != '\t' {
+		return 0, 0, false
+	}
+	typ = l[i]
+	for i++; i < len(l) && (l[i] == ' ' || l[i] == '\t'); i++ {
+	}
+	return addr, typ, i < len(l)
+}
+
+// names maps each name to its first address in the file's order.
+func (k *Kernel) names() map[string]uint64 {
+	m := make(map[string]uint64, len(k.syms))
+	off := 0
+	for l := range strings.Lines(k.text) {
+		addr, typ, ok := parseKsymHead(l)
+		if ok && addr != 0 && typ != 'a' && typ != 'A' {
+			name, _ := k.fields(ksym{line: uint32(off)})
+			if _, ok := m[name]; !ok {
+				m[name] = addr
 			}
 		}
-		k.firstNames = nil
-		return m
-	})
-	// Among names of one address and rank, the first listed wins. The
-	// order is sorted rather than the entries, which are large to move.
-	slices.SortFunc(order, func(i, j int32) int {
-		a, b := &all[i], &all[j]
-		return cmp.Or(cmp.Compare(a.addr, b.addr), cmp.Compare(a.rank, b.rank), cmp.Compare(i, j))
-	})
-	k.syms = make([]ksym, 0, len(all))
-	for n, i := range order {
-		if n > 0 && all[order[n-1]].addr == all[i].addr {
-			continue
-		}
-		k.syms = append(k.syms, all[i].ksym)
+		off += len(l)
 	}
-	return k, nil
+	return m
+}
+
+// fields are the name and module of a symbol, from its line.
+func (k *Kernel) fields(s ksym) (name, module string) {
+	l := k.text[s.line:]
+	if i := strings.IndexByte(l, '\n'); i >= 0 {
+		l = l[:i]
+	}
+	var f [4]string
+	n := 0
+	for w := range strings.FieldsSeq(l) {
+		if n == len(f) {
+			break
+		}
+		f[n] = w
+		n++
+	}
+	return f[2], strings.Trim(f[3], "[]")
+}
+
+func (k *Kernel) rank(s ksym) int {
+	name, _ := k.fields(s)
+	_, typ, _ := parseKsymHead(k.text[s.line:])
+	return symRank(typ, name)
 }
 
 // symRank orders names that share an address: code before data, global
@@ -173,7 +245,8 @@ func (k *Kernel) Lookup(addr uint64) (name string, offset uint64, module string,
 		return "", 0, "", false
 	}
 	s := k.syms[i]
-	return s.name, addr - s.addr, s.module, true
+	name, module = k.fields(s)
+	return name, addr - s.addr, module, true
 }
 
 // Addr returns the address of the named symbol (the first one when a local
