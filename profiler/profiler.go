@@ -406,14 +406,9 @@ func (c *collector) symbolize(p *profile.Profile) *symbolized {
 		rec.Sync()
 		rec.Close()
 	}
-	user := map[int][]uint64{}
-	for _, s := range c.stacks {
-		if s.User {
-			user[int(s.Pid)] = append(user[int(s.Pid)], s.Addrs...)
-		}
-	}
-	c.s.host.Symbols().Warm(user)
-	return &symbolized{c: c, sym: stackprof.NewSymbolizer(c.s.host.Symbols(), p),
+	sym := stackprof.NewSymbolizer(c.s.host.Symbols(), p)
+	sym.Warm(c.stacks)
+	return &symbolized{c: c, sym: sym,
 		frames: make([][]profile.Frame, len(c.stacks)), done: make([]bool, len(c.stacks))}
 }
 

@@ -85,6 +85,25 @@ func (y *Symbolizer) Frames(dst []profile.Frame, s script.Stack) []profile.Frame
 	return dst
 }
 
+// Warm looks the user addresses of stacks up ahead, all at once and in
+// parallel (symbol.Resolver.Warm), as Frames will: return addresses at
+// their calls too.
+func (y *Symbolizer) Warm(stacks []script.Stack) {
+	user := map[int][]uint64{}
+	for _, s := range stacks {
+		if !s.User || s.Lost() {
+			continue
+		}
+		for i, a := range s.Addrs {
+			user[int(s.Pid)] = append(user[int(s.Pid)], a)
+			if i > 0 {
+				user[int(s.Pid)] = append(user[int(s.Pid)], a-1)
+			}
+		}
+	}
+	y.res.Warm(user)
+}
+
 // maxTracingFrames bounds how deep into a kernel stack frames of the
 // tracing machinery are looked for.
 const maxTracingFrames = 6

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -83,8 +82,7 @@ func (f *Follower) Sync() {
 		return
 	}
 	f.dirty = false
-	p := &process{when: time.Now(), exe: exeKey(f.pid)}
-	p.checked.Store(p.when.UnixNano())
+	p := newProcess(f.pid)
 	for _, ml := range f.maps {
 		m := mapping{start: ml.start, end: ml.end, off: ml.off, path: ml.path}
 		// Through the process while it lives; by path once it is gone.

@@ -20,9 +20,28 @@ import (
 type process struct {
 	maps    []mapping // executable mappings, sorted by start
 	perf    []perfSym
-	when    time.Time    // when the maps were read
 	exe     fileKey      // the program the process ran then
 	checked atomic.Int64 // unix nanoseconds when exe was last compared
+	// read is when the maps were last read, or tried to be (unix
+	// nanoseconds): a process that exited is not asked about again for
+	// each of its addresses that no mapping holds.
+	read atomic.Int64
+}
+
+// newProcess is a process's snapshot as it is taken now.
+func newProcess(pid int) *process {
+	p := &process{exe: exeKey(pid)}
+	now := time.Now().UnixNano()
+	p.checked.Store(now)
+	p.read.Store(now)
+	return p
+}
+
+// rereadDue tells whether the maps may be read again, and if so takes the
+// turn: at most once in refreshAfter.
+func (p *process) rereadDue() bool {
+	now, last := time.Now().UnixNano(), p.read.Load()
+	return now-last > int64(refreshAfter) && p.read.CompareAndSwap(last, now)
 }
 
 type mapping struct {
@@ -100,8 +119,7 @@ func execLines(maps []byte) []byte {
 }
 
 func (r *Resolver) snapshotMaps(pid int, data []byte) (*process, error) {
-	p := &process{when: time.Now(), exe: exeKey(pid)}
-	p.checked.Store(p.when.UnixNano())
+	p := newProcess(pid)
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {

@@ -141,8 +141,7 @@ func (rec *Recorder) Sync() {
 			continue
 		}
 		rp.dirty = false
-		p := &process{when: time.Now(), exe: exeKey(pid)}
-		p.checked.Store(p.when.UnixNano())
+		p := newProcess(pid)
 		for _, ml := range rp.maps {
 			m := mapping{start: ml.start, end: ml.end, off: ml.off, path: ml.path}
 			m.bin = rec.r.binary(pid, ml)

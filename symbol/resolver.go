@@ -9,8 +9,10 @@ package symbol
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -200,7 +202,7 @@ func (r *Resolver) User(pid int, addr uint64) Frame {
 		return Frame{Addr: addr}
 	}
 	f, ok := p.resolve(addr)
-	if m := p.find(addr); !ok && (m == nil || m.bin == nil) && time.Since(p.when) > refreshAfter {
+	if m := p.find(addr); !ok && (m == nil || m.bin == nil) && p.rereadDue() {
 		// The process may have mapped new code since, or a JIT may have
 		// added to its perf map; if it has exited, the old snapshot stays.
 		if r.Snapshot(pid) == nil {
@@ -226,7 +228,12 @@ func (r *Resolver) process(pid int) *process {
 		}
 	}
 	if p == nil {
-		if r.Snapshot(pid) != nil {
+		if err := r.Snapshot(pid); err != nil {
+			// Gone, or never was: known as such, with nothing mapped,
+			// until the checks above find a program running there.
+			r.mu.Lock()
+			r.procs[pid] = newProcess(pid)
+			r.mu.Unlock()
 			return nil
 		}
 		r.mu.Lock()
@@ -236,21 +243,28 @@ func (r *Resolver) process(pid int) *process {
 	return p
 }
 
-// Warm reads the symbols of the kernel and of the binaries that hold the
-// user addresses given, by process, each binary in a goroutine of its own
-// (as many at a time as GOMAXPROCS), so that the lookups that follow cost
-// little: a profile knows all its addresses at once, and the binaries
-// behind them may be many.
+// Warm reads the kernel's symbols and looks up the user addresses given,
+// by process, so that the lookups that follow hit the caches: a profile
+// knows all its addresses at once. The binaries behind them may be many,
+// and a few of them hold most addresses: the lookups are spread over as
+// many goroutines as GOMAXPROCS, in chunks.
 func (r *Resolver) Warm(user map[int][]uint64) {
-	bins := map[*Binary]bool{}
+	byBin := map[*Binary]map[uint64]bool{}
 	for pid, addrs := range user {
 		p := r.process(pid)
 		if p == nil {
 			continue
 		}
 		for _, a := range addrs {
-			if m := p.find(a); m != nil && m.bin != nil {
-				bins[m.bin] = true
+			m := p.find(a)
+			if m == nil || m.bin == nil {
+				continue
+			}
+			if va, ok := m.bin.FileOffsetToAddr(a - m.start + m.off); ok {
+				if byBin[m.bin] == nil {
+					byBin[m.bin] = map[uint64]bool{}
+				}
+				byBin[m.bin][va] = true
 			}
 		}
 	}
@@ -264,12 +278,24 @@ func (r *Resolver) Warm(user map[int][]uint64) {
 		})
 	}
 	work <- func() { r.kernel() }
-	for b := range bins {
-		work <- func() { b.once.Do(b.load) }
+	for b, set := range byBin {
+		// In address order, a chunk's lookups share the pages they read.
+		vas := slices.Sorted(maps.Keys(set))
+		for chunk := range slices.Chunk(vas, warmChunk) {
+			work <- func() {
+				for _, va := range chunk {
+					b.Lookup(va)
+				}
+			}
+		}
 	}
 	close(work)
 	wg.Wait()
 }
+
+// warmChunk is how many lookups in one binary Warm hands out at a time:
+// enough to make handing them out cheap, few enough to share them out.
+const warmChunk = 128
 
 // FormatKsym formats a frame as ksym() and usym() print it: the bare
 // name, or the address in hex when it is unknown.
