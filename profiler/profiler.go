@@ -139,6 +139,17 @@ type Stats struct {
 // start compiles and starts a collector's script, the session of c.coll;
 // it returns once the probes are attached. The script runs until ctx ends.
 func start(ctx context.Context, host *script.Host, c config) error {
+	kernelRead := make(chan struct{})
+	if _, userOnly := c.named["user"]; !userOnly {
+		// The kernel's symbols are read while the script compiles, not
+		// once the profile ends, when they would be waited for.
+		go func() {
+			host.Symbols().KernelSymbols()
+			close(kernelRead)
+		}()
+	} else {
+		close(kernelRead)
+	}
 	src, err := scripts.ReadFile(c.name)
 	if err != nil {
 		return err
@@ -178,6 +189,8 @@ func start(ctx context.Context, host *script.Host, c config) error {
 		return err
 	}
 	s.start, s.mono = time.Now(), ts.Nano()
+	// Read before the probes attach, it costs the collection nothing.
+	<-kernelRead
 	started := make(chan struct{})
 	run, err := prog.Start(context.WithoutCancel(ctx), script.RunOptions{
 		Log: c.log, Quiet: true, RawStacks: true, LazyStacks: true, Preset: c.filter.preset(),
