@@ -232,6 +232,79 @@ func Symbols(f, dbg *elf.File) ([]elf.Symbol, error) {
 	return all, nil
 }
 
+// FuncSymbol is a function of a symbol table, as IsFunc tells them.
+type FuncSymbol struct {
+	Name        string
+	Value, Size uint64
+	Bind        elf.SymBind
+}
+
+// FuncSymbols returns the functions among the symbols that Symbols
+// returns, in the same order, read straight from the tables: a large
+// program's symbol table holds a hundred thousand entries, and decoding
+// each into an elf.Symbol (with its version, for .dynsym) costs more than
+// the few fields a symbolizer needs.
+func FuncSymbols(f, dbg *elf.File) ([]FuncSymbol, error) {
+	var out []FuncSymbol
+	var err error
+	out, err = appendFuncSymbols(out, f, elf.SHT_SYMTAB)
+	if err == nil {
+		out, err = appendFuncSymbols(out, f, elf.SHT_DYNSYM)
+	}
+	if err == nil && dbg != nil && f.SectionByType(elf.SHT_SYMTAB) == nil {
+		out, err = appendFuncSymbols(out, dbg, elf.SHT_SYMTAB)
+	}
+	return out, err
+}
+
+func appendFuncSymbols(out []FuncSymbol, f *elf.File, typ elf.SectionType) ([]FuncSymbol, error) {
+	sec := f.SectionByType(typ)
+	if sec == nil {
+		return out, nil
+	}
+	if int(sec.Link) >= len(f.Sections) {
+		return out, fmt.Errorf("%s: bad string table index %d", sec.Name, sec.Link)
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return out, err
+	}
+	strs, err := f.Sections[sec.Link].Data()
+	if err != nil {
+		return out, err
+	}
+	bo := f.ByteOrder
+	size := 16 // Elf32_Sym
+	if f.Class == elf.ELFCLASS64 {
+		size = 24
+	}
+	// The first entry is the undefined symbol.
+	for e := data[min(size, len(data)):]; len(e) >= size; e = e[size:] {
+		var info byte
+		var shndx uint16
+		var value, sz uint64
+		if size == 24 {
+			info, shndx, value, sz = e[4], bo.Uint16(e[6:]), bo.Uint64(e[8:]), bo.Uint64(e[16:])
+		} else {
+			value, sz, info, shndx = uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:])), e[12], bo.Uint16(e[14:])
+		}
+		t := elf.ST_TYPE(info)
+		if t != elf.STT_FUNC && t != elf.STT_GNU_IFUNC || elf.SectionIndex(shndx) == elf.SHN_UNDEF || value == 0 {
+			continue
+		}
+		name := uint64(bo.Uint32(e))
+		if name >= uint64(len(strs)) {
+			continue
+		}
+		n := bytes.IndexByte(strs[name:], 0)
+		if n <= 0 {
+			continue
+		}
+		out = append(out, FuncSymbol{Name: string(strs[name : name+uint64(n)]), Value: value, Size: sz, Bind: elf.ST_BIND(info)})
+	}
+	return out, nil
+}
+
 // IsFunc reports whether s names a function defined in its file: code at
 // a known address, including GNU indirect functions' resolvers.
 func IsFunc(s elf.Symbol) bool {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"friday/internal/testenv"
@@ -195,5 +196,36 @@ func TestParseNotes(t *testing.T) {
 	}
 	if _, err := parseNotes(data[:17], binary.LittleEndian, 4); err == nil {
 		t.Error("a note cut inside its descriptor was accepted")
+	}
+}
+
+// TestFuncSymbols reads functions straight from the tables, as Symbols
+// and IsFunc find them, from a program's own tables (its functions
+// exported, so that .dynsym lists them), its separate debug file's, and
+// both.
+func TestFuncSymbols(t *testing.T) {
+	stripped, debug := binaries(t, "-rdynamic")
+	f, dbg := open(t, stripped), open(t, debug)
+	for _, c := range []struct {
+		name   string
+		f, dbg *elf.File
+	}{{"stripped", f, nil}, {"debug file", dbg, nil}, {"with debug file", f, dbg}} {
+		syms, err := Symbols(c.f, c.dbg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []FuncSymbol
+		for _, s := range syms {
+			if IsFunc(s) {
+				want = append(want, FuncSymbol{Name: s.Name, Value: s.Value, Size: s.Size, Bind: elf.ST_BIND(s.Info)})
+			}
+		}
+		got, err := FuncSymbols(c.f, c.dbg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) < 2 || !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, want)
+		}
 	}
 }

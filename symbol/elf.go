@@ -1,11 +1,13 @@
 package symbol
 
 import (
+	"cmp"
 	"debug/elf"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -186,7 +188,7 @@ func (b *Binary) load() {
 		b.gotab = gt
 		return
 	}
-	syms, _ := elfdebug.Symbols(ef, dbg)
+	syms, _ := elfdebug.FuncSymbols(ef, dbg)
 	b.syms = sortSyms(funcSyms(syms))
 	if !b.noDWARF {
 		// Go binaries carry their lines in pclntab; for the rest DWARF is
@@ -232,23 +234,20 @@ func (b *Binary) loadGoSyms() {
 	if err != nil {
 		return
 	}
-	syms, _ := elfdebug.Symbols(ef, nil)
+	syms, _ := elfdebug.FuncSymbols(ef, nil)
 	b.syms = sortSyms(funcSyms(syms))
 }
 
-func funcSyms(syms []elf.Symbol) []elfSym {
-	var dst []elfSym
+func funcSyms(syms []elfdebug.FuncSymbol) []elfSym {
+	dst := make([]elfSym, 0, len(syms))
 	for _, s := range syms {
-		if !elfdebug.IsFunc(s) {
-			continue
-		}
 		name := s.Name
 		// Versioned dynamic names ("memcpy@@GLIBC_2.14") keep the plain name.
 		if i := strings.IndexByte(name, '@'); i > 0 {
 			name = name[:i]
 		}
 		var rank uint8
-		switch elf.ST_BIND(s.Info) {
+		switch s.Bind {
 		case elf.STB_GLOBAL:
 		case elf.STB_WEAK:
 			rank = 1
@@ -264,15 +263,8 @@ func funcSyms(syms []elf.Symbol) []elfSym {
 // sortSyms orders by address and keeps one name per address: .symtab and
 // .dynsym repeat each other, and aliases (getpid, __getpid) share code.
 func sortSyms(syms []elfSym) []elfSym {
-	sort.Slice(syms, func(i, j int) bool {
-		a, b := syms[i], syms[j]
-		if a.addr != b.addr {
-			return a.addr < b.addr
-		}
-		if a.rank != b.rank {
-			return a.rank < b.rank
-		}
-		return a.name < b.name
+	slices.SortFunc(syms, func(a, b elfSym) int {
+		return cmp.Or(cmp.Compare(a.addr, b.addr), cmp.Compare(a.rank, b.rank), strings.Compare(a.name, b.name))
 	})
 	out := syms[:0]
 	for i, s := range syms {
