@@ -264,7 +264,10 @@ func funcSyms(syms []elfdebug.FuncSymbol) []elfSym {
 // .dynsym repeat each other, and aliases (getpid, __getpid) share code.
 func sortSyms(syms []elfSym) []elfSym {
 	slices.SortFunc(syms, func(a, b elfSym) int {
-		return cmp.Or(cmp.Compare(a.addr, b.addr), cmp.Compare(a.rank, b.rank), strings.Compare(a.name, b.name))
+		if a.addr != b.addr {
+			return cmp.Compare(a.addr, b.addr)
+		}
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.name, b.name))
 	})
 	out := syms[:0]
 	for i, s := range syms {
