@@ -2,6 +2,7 @@ package flame
 
 import (
 	"bufio"
+	"cmp"
 	"compress/gzip"
 	_ "embed"
 	"encoding/base64"
@@ -259,36 +260,46 @@ func (t *Tree) writeFrames(w io.Writer, nodes, depth []int32) error {
 	if t.before != nil {
 		selfBefore = selfValues(nodes, depth, t.before)
 	}
-	// parentName is the name of each node's parent.
-	parentName := make([]int32, len(nodes))
+	// Each node's call, a pair of its parent's name and its own, is
+	// numbered as first seen: the one lookup a node needs, as the nodes
+	// are millions and the calls a call graph's.
+	call := make([]int32, len(nodes))
+	ids := map[uint64]int32{}
+	var pairs []uint64 // parent's name (high half) and name, by call
+	var count []int32  // nodes of each call
 	path := []int32{0}
-	calls := map[uint64]int32{}
 	for i, n := range nodes {
 		if i == 0 {
 			continue
 		}
 		path = append(path[:depth[i]], t.nameOf(n))
-		parentName[i] = path[depth[i]-1]
-		calls[uint64(parentName[i])<<32|uint64(t.nameOf(n))]++
+		k := uint64(path[depth[i]-1])<<32 | uint64(t.nameOf(n))
+		id, ok := ids[k]
+		if !ok {
+			id = int32(len(pairs))
+			ids[k] = id
+			pairs, count = append(pairs, k), append(count, 0)
+		}
+		call[i] = id
+		count[id]++
 	}
-	callees := make([][]int32, len(t.names))
-	for k := range calls {
-		callees[k>>32] = append(callees[k>>32], int32(uint32(k)))
+	ids = nil
+	callees := make([][]int32, len(t.names)) // calls, by parent's name
+	for id, k := range pairs {
+		callees[k>>32] = append(callees[k>>32], int32(id))
 	}
+	// place is each call's place among its parent's callees.
+	place := make([]int32, len(pairs))
 	var buf []byte
 	buf = binary.AppendUvarint(buf, uint64(len(callees)))
-	for p, cs := range callees {
+	for _, cs := range callees {
 		slices.SortFunc(cs, func(a, b int32) int {
-			ca, cb := calls[uint64(p)<<32|uint64(a)], calls[uint64(p)<<32|uint64(b)]
-			if ca != cb {
-				return int(cb - ca)
-			}
-			return int(a - b)
+			return cmp.Or(cmp.Compare(count[b], count[a]), cmp.Compare(uint32(pairs[a]), uint32(pairs[b])))
 		})
 		buf = binary.AppendUvarint(buf, uint64(len(cs)))
 		for i, c := range cs {
-			buf = binary.AppendUvarint(buf, uint64(c))
-			calls[uint64(p)<<32|uint64(c)] = int32(i)
+			buf = binary.AppendUvarint(buf, uint64(uint32(pairs[c])))
+			place[c] = int32(i)
 		}
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
@@ -300,7 +311,7 @@ func (t *Tree) writeFrames(w io.Writer, nodes, depth []int32) error {
 		levels, names, values, befores = levels[:0], names[:0], values[:0], befores[:0]
 		for i := from; i < to; i++ {
 			levels = binary.AppendUvarint(levels, uint64(depth[i-1]+1-depth[i]))
-			names = binary.AppendUvarint(names, uint64(calls[uint64(parentName[i])<<32|uint64(t.nameOf(nodes[i]))]))
+			names = binary.AppendUvarint(names, uint64(place[call[i]]))
 			values = binary.AppendUvarint(values, uint64(self[i]))
 			if selfBefore != nil {
 				befores = binary.AppendUvarint(befores, uint64(selfBefore[i]))
