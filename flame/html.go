@@ -253,7 +253,8 @@ const frameChunk = 1 << 18
 //     among the callees of its parent's name, then each one's own value,
 //     and in a differential tree each one's own value before.
 //
-// The page reads each chunk as soon as it has all of it.
+// The page reads each chunk as soon as it has all of it. nodes is
+// overwritten.
 func (t *Tree) writeFrames(w io.Writer, nodes, depth []int32) error {
 	self := selfValues(nodes, depth, t.value)
 	var selfBefore []int64
@@ -262,8 +263,9 @@ func (t *Tree) writeFrames(w io.Writer, nodes, depth []int32) error {
 	}
 	// Each node's call, a pair of its parent's name and its own, is
 	// numbered as first seen: the one lookup a node needs, as the nodes
-	// are millions and the calls a call graph's.
-	call := make([]int32, len(nodes))
+	// are millions and the calls a call graph's. The calls take the place
+	// of the nodes, which are not needed after.
+	call := nodes
 	ids := map[uint64]int32{}
 	var pairs []uint64 // parent's name (high half) and name, by call
 	var count []int32  // nodes of each call
