@@ -777,6 +777,39 @@ func TestCorruptBinary(t *testing.T) {
 	}
 }
 
+// TestTruncatedBinary looks addresses up in a Go binary cut short after
+// its tables were mapped, as a rebuild writing over it in place does: the
+// names go, and the process does not fault.
+func TestTruncatedBinary(t *testing.T) {
+	data, err := os.ReadFile(buildGo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "prog")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := ef.Section(".text")
+	b, err := OpenBinary(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, ok := b.Lookup(text.Addr + 16); !ok {
+		t.Fatal("nothing resolved before the truncation")
+	}
+	if err := os.Truncate(bin, 4096); err != nil {
+		t.Fatal(err)
+	}
+	for a := text.Addr + 17; a < text.Addr+text.Size; a += 997 {
+		b.Lookup(a)
+	}
+}
+
 // TestWatch resolves the addresses of a command that exec'd and exited
 // before anything was looked up, as with a traced command. The shell
 // stands for a tracer's child, held while probes are attached.
