@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Root is where distributions install separate debug files (Debian's
@@ -278,6 +279,8 @@ func appendFuncSymbols(out []FuncSymbol, f *elf.File, typ elf.SectionType) ([]Fu
 	if f.Class == elf.ELFCLASS64 {
 		size = 24
 	}
+	// Room for all: growing the slice as it fills costs more.
+	out = slices.Grow(out, len(data)/size)
 	// The first entry is the undefined symbol.
 	for e := data[min(size, len(data)):]; len(e) >= size; e = e[size:] {
 		var info byte
