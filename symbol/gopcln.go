@@ -3,6 +3,7 @@ package symbol
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"debug/gosym"
 	"encoding/binary"
@@ -105,8 +106,8 @@ func newGoTable(ef *elf.File, data []byte) (*goTable, error) {
 		// A symbol table is large to read: only when the module data is
 		// not found.
 		syms := elfdebug.SymbolValues(ef, "runtime.text", "go:func.*")
-		g.textStart = cmp0(g.textStart, syms["runtime.text"])
-		gofunc = cmp0(gofunc, syms["go:func.*"])
+		g.textStart = cmp.Or(g.textStart, syms["runtime.text"])
+		gofunc = cmp.Or(gofunc, syms["go:func.*"])
 		if t := ef.Section(".text"); g.textStart == 0 && t != nil {
 			g.textStart = t.Addr
 		}
@@ -120,14 +121,6 @@ func newGoTable(ef *elf.File, data []byte) (*goTable, error) {
 		}
 	}
 	return g, nil
-}
-
-// cmp0 is a, or b when a is 0.
-func cmp0(a, b uint64) uint64 {
-	if a == 0 {
-		return b
-	}
-	return a
 }
 
 func readPtr(bo binary.ByteOrder, b []byte, ptrSize int) uint64 {
@@ -180,7 +173,7 @@ func goModule(ef *elf.File, ptrSize int) (text, gofunc uint64) {
 		}
 	}
 	for i, w := range words {
-		vals[i] = cmp0(vals[i], relocs[at(w)])
+		vals[i] = cmp.Or(vals[i], relocs[at(w)])
 	}
 	// The first word points at pclntab: proof that this is moduledata in
 	// the expected layout.
