@@ -534,6 +534,11 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	if c.Func != nil {
 		return f.inlineCall(e, c)
 	}
+	if c.Map != nil && f.g.userMap(c.Map) != nil {
+		// delete(), clear(), zero() and the like: the element a pointer
+		// was kept for may be gone.
+		f.mapChanged(f.g.userMap(c.Map).Spec.Name)
+	}
 	switch c.Name {
 	case "str":
 		m := f.alloc(t.Size)

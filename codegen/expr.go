@@ -409,14 +409,19 @@ func (f *fn) branch(e syntax.Expr, label string, when bool) {
 		case "&&", "||":
 			// a && b jumps when true only if both are; a || b when either is.
 			and := x.Op == "&&"
+			// Y is computed only when X does not decide.
 			if and == when {
 				skip := f.b.newLabel()
 				f.branch(x.X, skip, !when)
+				done := f.conditional()
 				f.branch(x.Y, label, when)
+				done()
 				f.b.mark(skip)
 			} else {
 				f.branch(x.X, label, when)
+				done := f.conditional()
 				f.branch(x.Y, label, when)
+				done()
 			}
 			return
 		case "==", "!=", "<", "<=", ">", ">=":
@@ -558,7 +563,9 @@ func (f *fn) ternary(e *syntax.Ternary) value {
 				f.loadInt(test, m, types.U64)
 			}
 			f.b.jmpImm(asm.JNE, test, 0, end)
+			done := f.conditional()
 			put(e.Else)
+			done()
 			f.b.mark(end)
 		} else {
 			f.arms(e, put)
@@ -578,6 +585,7 @@ func (f *fn) ternary(e *syntax.Ternary) value {
 func (f *fn) arms(e *syntax.Ternary, arm func(syntax.Expr)) {
 	els, end := f.b.newLabel(), f.b.newLabel()
 	f.branch(e.Cond, els, false)
+	defer f.conditional()()
 	arm(e.Then)
 	f.b.ja(end)
 	f.b.mark(els)
@@ -691,6 +699,7 @@ func (f *fn) incDec(e *syntax.Unary) value {
 	case *syntax.Var:
 		cv := f.info.Vars[x]
 		slot := f.vars[cv]
+		f.varWritten(cv)
 		d *= int64(ptrStep(cv.Type))
 		f.loadInt(asm.R0, slot, cv.Type)
 		f.emit(asm.Add.Imm(asm.R0, int32(d)))

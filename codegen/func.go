@@ -58,6 +58,11 @@ type fn struct {
 	// at is the statement or expression being computed, where -k's
 	// warnings point.
 	at syntax.Node
+	// lk keeps the pointers of map lookups for later uses of the same
+	// elements; nil when the probe keeps none.
+	lk *lookups
+	// keepNone keeps no lookup, whose slots would not fit on the stack.
+	keepNone bool
 }
 
 // loopReturn is how a return statement in a loop's callback gets out of
@@ -344,10 +349,13 @@ func (f *fn) zero(m mem, n int) {
 	}
 }
 
+// maxInlineCopy is the longest copy made of loads and stores.
+const maxInlineCopy = 64
+
 // copyMem copies n bytes from src to dst. Small copies are inline loads
 // and stores; big ones call probe_read_kernel.
 func (f *fn) copyMem(dst, src mem, n int) {
-	if n <= 64 {
+	if n <= maxInlineCopy {
 		tmp := asm.R0
 		for tmp == src.base || tmp == dst.base {
 			tmp++
@@ -453,8 +461,10 @@ func (f *fn) checkHelper(h asm.BuiltinFunc) {
 	f.emit(asm.LoadMem(asm.R0, ret.base, int16(ret.off), asm.DWord))
 }
 
-// mapPtr loads a map's address into r.
+// mapPtr loads a map's address into r, for a helper that may add or
+// delete elements.
 func (f *fn) mapPtr(r asm.Register, name string) {
+	f.mapChanged(name)
 	f.emit(asm.LoadMapPtr(r, 0).WithReference(name))
 }
 
@@ -511,6 +521,7 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 		f.emit(asm.Mov.Reg(rScratch, asm.R0), asm.StoreMem(asm.RFP, scratchSlot, rScratch, asm.DWord))
 	}
 	f.allocVars()
+	f.planLookups()
 	if pr.Syntax.Pred != nil {
 		f.source(pr.Syntax.Pred)
 		f.branch(pr.Syntax.Pred, f.exit, false)

@@ -313,7 +313,8 @@ func progName(i int, pr *check.Probe, used map[string]int) string {
 
 // program compiles one probe. It first lays every buffer on the BPF
 // stack; if that does not fit, it compiles again with big buffers in the
-// per-CPU scratch map.
+// per-CPU scratch map, and last without the stack slots of kept lookups
+// (see lookups).
 func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, error) {
 	if len(pr.Points) == 0 {
 		return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: "probe has no attach points"}
@@ -325,8 +326,10 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 	name := progName(i, pr, used)
 	var insns asm.Instructions
 	var err error
-	for _, scratch := range []bool{false, true} {
+	for try := 0; try < 3; try++ {
+		scratch := try > 0
 		f := newFunc(g, pr, typ, scratch)
+		f.keepNone = try == 2
 		insns, err = f.compileProbe(name)
 		if err != nil {
 			return nil, err
@@ -340,7 +343,7 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 			}
 			break
 		}
-		if scratch {
+		if scratch && (f.lk == nil || f.keepNone) {
 			return nil, &Error{File: g.file, Pos: pr.Syntax.Pos(), Msg: fmt.Sprintf("probe needs %d bytes of BPF stack, more than the %d available", f.maxStack, maxStack)}
 		}
 	}

@@ -194,7 +194,8 @@ func (f *fn) mapKey(m *Map, keys []syntax.Expr, pos syntax.Pos, extra int) mem {
 
 // lookup calls map_lookup_elem; the value pointer (or 0) is in R0.
 func (f *fn) lookup(m *Map, key mem) {
-	f.mapPtr(asm.R1, m.Spec.Name)
+	// Not mapPtr: a lookup changes no element (see mapChanged).
+	f.emit(asm.LoadMapPtr(asm.R1, 0).WithReference(m.Spec.Name))
 	f.addr(asm.R2, key)
 	f.call(asm.FnMapLookupElem)
 }
@@ -234,8 +235,7 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 	if m.Value.IsAggregate() {
 		return f.aggRead(e, m, keys)
 	}
-	key := f.mapKey(m, keys, e.Pos(), 0)
-	f.lookup(m, key)
+	f.lookupElem(ref, keys, e.Pos())
 	if isIntLike(t) {
 		// R0 is zero when the element is missing, which is the value.
 		skip := f.b.newLabel()
@@ -421,55 +421,104 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 			v = f.scale(v, n)
 		}
 		v = f.keep(v)
-		f.mapUpdateInt(s, m, keys, op, v, false)
+		f.mapUpdateInt(s, ref, keys, op, v, false)
 		return
 	}
 	if m.Value.IsAggregate() {
 		f.errorf(s.Pos(), "cannot assign to %s, which holds a %s", m.Name, m.Value)
 	}
-	key := f.mapKey(m, keys, s.Pos(), 0)
-	val := f.alloc(m.Value.Size)
-	f.evalInto(s.RHS, val, m.Value, true)
-	if !f.storesInPlace(ref, m) {
-		f.update(s, m, key, val)
+	kept := f.elemSlot(ref, keys) != nil
+	el := &elem{m: m, ref: ref, keys: keys, pos: s.Pos()}
+	if !kept {
+		// The key first, as the script reads: its computation may have
+		// effects. A key whose pointer is kept has none.
+		f.elemKey(el)
+	}
+	inPlace := f.storesInPlace(ref, m, kept)
+	var v value // an integer stored in place
+	var val mem
+	if inPlace && isIntLike(m.Value) {
+		v = f.eval(s.RHS)
+		if v.kind == vVoid || v.isStr || !isIntLike(v.t) && v.kind != vConst {
+			f.errorf(s.RHS.Pos(), "cannot store %s as %s", v.t, m.Value)
+		}
+		v = f.keep(v)
+	} else {
+		val = f.alloc(m.Value.Size)
+		f.evalInto(s.RHS, val, m.Value, true)
+	}
+	if !inPlace {
+		f.update(s, m, f.elemKey(el), val)
 		return
 	}
-	// An element already there takes the value by one store, which is
-	// as atomic as the update; a missing one is added.
-	size := bpfint.Size(m.Value.Size)
-	f.lookup(m, key)
+	// An element already there takes the value in place; a missing one
+	// is added.
+	if kept {
+		el = f.lookupElem(ref, keys, s.Pos())
+	} else {
+		f.lookup(m, el.key)
+	}
 	missing := f.b.newLabel()
 	end := f.b.newLabel()
+	isArray := m.Spec.Type == ebpf.Array || m.Spec.Type == ebpf.PerCPUArray
+	if isArray {
+		// Only an index out of range misses, which an update refuses
+		// too.
+		missing = end
+	}
 	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
-	f.emit(asm.LoadMem(asm.R1, val.base, int16(val.off), size))
-	f.emit(asm.StoreMem(asm.R0, 0, asm.R1, size))
-	f.b.ja(end)
-	f.b.mark(missing)
-	f.update(s, m, key, val)
+	size := intSize(m.Value)
+	if v.kind != vVoid {
+		imm, reg, isImm := f.operandIn(v, asm.R1)
+		if isImm {
+			f.emit(storeImm(asm.R0, 0, int64(imm), bpfint.Size(size)))
+		} else {
+			f.emit(asm.StoreMem(asm.R0, 0, reg, bpfint.Size(size)))
+		}
+	} else {
+		f.copyMem(mem{asm.R0, 0}, val, m.Value.Size)
+	}
+	if !isArray {
+		f.b.ja(end)
+		f.b.mark(missing)
+		if v.kind != vVoid {
+			val = f.alloc(8)
+			f.storeInt(val, v, size)
+		}
+		f.update(s, m, f.elemKey(el), val)
+		f.elemAdded(el)
+	}
 	f.b.mark(end)
+	f.drop(v)
 }
 
 // storesInPlace says whether an assignment to an element of m stores
-// into the element it looks up, updating only a missing one: where the
-// element is usually there, as in a map the programs never delete from,
-// a lookup costs a fraction of an update, which allocates a new element
-// for the hash maps made without preallocation and frees the old one. A
-// value of one store only: a longer copy could be read half written.
-func (f *fn) storesInPlace(ref *syntax.MapRef, m *Map) bool {
-	switch m.Value.Size {
-	case 1, 2, 4, 8:
-	default:
-		return false
+// into the element it looks up, updating only a missing one. An array
+// holds every element, and its update copies into the element as well;
+// its lookup the kernel inlines. For a hash map, where the element is
+// usually there, as in a map the programs never delete from, or its
+// pointer kept from an earlier lookup, a lookup costs a fraction of an
+// update, which allocates a new element for the hash maps made without
+// preallocation and frees the old one; a hash map's value is of one store
+// only: a longer copy could be read half written, where an update
+// replaces the element at once.
+func (f *fn) storesInPlace(ref *syntax.MapRef, m *Map, kept bool) bool {
+	switch m.Spec.Type {
+	case ebpf.Array, ebpf.PerCPUArray:
+		return m.Value.Size <= maxInlineCopy
+	case ebpf.Hash, ebpf.LRUHash, ebpf.PerCPUHash:
+		switch m.Value.Size {
+		case 1, 2, 4, 8:
+			return kept || !f.g.bpfRemoves(f.checkMap(ref))
+		}
 	}
-	if m.Spec.Type != ebpf.Hash && m.Spec.Type != ebpf.LRUHash {
-		return false
-	}
-	return !f.g.bpfRemoves(f.checkMap(ref))
+	return false
 }
 
 // mapUpdateInt applies "m[keys] op= v" and returns the new value (or the
 // old one when old is set) in a transient register.
-func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, v value, old bool) value {
+func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr, op string, v value, old bool) value {
+	m := f.mapOf(ref)
 	alu, ok := aluOps[op]
 	if !ok {
 		f.errorf(n.Pos(), "operator %s= is not supported", op)
@@ -477,8 +526,7 @@ func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, 
 	if m.Value.Signed {
 		alu = signedALU(alu)
 	}
-	key := f.mapKey(m, keys, n.Pos(), 0)
-	f.lookup(m, key)
+	el := f.lookupElem(ref, keys, n.Pos())
 	missing := f.b.newLabel()
 	end := f.b.newLabel()
 	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
@@ -509,7 +557,8 @@ func (f *fn) mapUpdateInt(n syntax.Node, m *Map, keys []syntax.Expr, op string, 
 	f.emit(asm.Mov.Imm(asm.R1, 0))
 	apply(asm.R1)
 	f.emit(asm.StoreMem(val.base, int16(val.off), asm.R1, asm.DWord))
-	f.update(n, m, key, val)
+	f.update(n, m, f.elemKey(el), val)
+	f.elemAdded(el)
 	if old {
 		f.emit(asm.Mov.Imm(asm.R0, 0))
 	} else {
@@ -534,7 +583,7 @@ func (f *fn) mapIncDec(e *syntax.Unary, d int64) value {
 	if !isIntLike(m.Value) || m.Value.IsAggregate() {
 		f.errorf(e.Pos(), "%s needs an integer map value", e.Op)
 	}
-	return f.mapUpdateInt(e, m, keys, "+", constVal(d*int64(ptrStep(m.Value)), types.I64), e.Postfix)
+	return f.mapUpdateInt(e, ref, keys, "+", constVal(d*int64(ptrStep(m.Value)), types.I64), e.Postfix)
 }
 
 var aggFuncs = map[string]bool{"count": true, "sum": true, "min": true, "max": true, "avg": true, "stats": true, "hist": true, "lhist": true, "tseries": true}
@@ -855,6 +904,7 @@ func (f *fn) find(e syntax.Expr, c *check.Call) value {
 	}
 	cv := f.info.Vars[dst]
 	slot := f.vars[cv]
+	defer f.varWritten(cv)
 	key := f.mapKey(m, c.KeyArgs, e.Pos(), 0)
 	f.lookup(m, key)
 	miss := f.b.newLabel()

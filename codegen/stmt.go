@@ -51,6 +51,7 @@ func (f *fn) stmt(s syntax.Stmt) {
 			f.errorf(s.Pos(), "internal error: unresolved declaration")
 		}
 		slot := f.vars[cv]
+		defer f.varWritten(cv)
 		if s.Value == nil {
 			f.zero(slot, (cv.Type.Size+7)&^7)
 			return
@@ -61,6 +62,10 @@ func (f *fn) stmt(s syntax.Stmt) {
 		f.ifStmt(s)
 	case *syntax.WhileStmt:
 		f.source(s)
+		// A loop starts and ends without kept pointers: what its body
+		// keeps is of its own turn only.
+		f.forgetLookups()
+		defer f.forgetLookups()
 		top, end := f.b.newLabel(), f.b.newLabel()
 		f.b.mark(top)
 		f.branch(s.Cond, end, false)
@@ -71,6 +76,8 @@ func (f *fn) stmt(s syntax.Stmt) {
 		f.b.mark(end)
 	case *syntax.ForStmt:
 		f.source(s)
+		f.forgetLookups()
+		defer f.forgetLookups()
 		f.forStmt(s)
 	case *syntax.UnrollStmt:
 		f.source(s)
@@ -133,7 +140,10 @@ func (f *fn) ifStmt(s *syntax.IfStmt) {
 	}
 	els, end := f.b.newLabel(), f.b.newLabel()
 	f.branch(s.Cond, els, false)
+	before := f.keptLookups()
 	f.block(s.Then)
+	then := f.keptLookups()
+	f.setLookups(before)
 	if s.Else != nil {
 		f.b.ja(end)
 	}
@@ -142,6 +152,7 @@ func (f *fn) ifStmt(s *syntax.IfStmt) {
 		f.stmt(s.Else)
 	}
 	f.b.mark(end)
+	f.joinLookups(then)
 }
 
 // staticCond is the value of a condition known when the probe is
@@ -177,6 +188,7 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 			f.errorf(l.Pos(), "internal error: unresolved variable %s", l.Name)
 		}
 		slot := f.vars[cv]
+		defer f.varWritten(cv)
 		if s.Op == "=" {
 			f.evalInto(s.RHS, slot, cv.Type, true)
 			return
@@ -424,6 +436,10 @@ func (f *fn) inlineCall(e *syntax.Call, c *check.Call) value {
 	f.block(fd.Syntax.Body)
 	f.rets = f.rets[:len(f.rets)-1]
 	f.b.mark(r.label)
+	if hasReturn(fd.Syntax.Body) {
+		// Paths from its returns join here.
+		f.forgetLookups()
+	}
 	f.info = saved
 	delete(f.inline, fd)
 	if res.Kind == types.Void {

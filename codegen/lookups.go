@@ -1,0 +1,398 @@
+package codegen
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"friday/check"
+	"friday/syntax"
+)
+
+// A probe that reads an element and then stores into it, or reads it
+// twice, looks it up once: the pointer map_lookup_elem returns waits in a
+// stack slot of its own, and the later read or store goes through it, as
+// a C program keeps the pointer in a variable. The slot is used only where
+// it holds the element's pointer (or 0, the element being absent) on every
+// path that reaches the code:
+//
+//   - the key has the same value at both places: it reads only constants,
+//     the probe's context (args), the current task's ids and CPU, and
+//     scratch variables not written in between;
+//   - nothing in between changed which elements the map holds: any other
+//     update, delete or call that names the map forgets its slots (an
+//     update of another key may be of the same key, and replaces the
+//     element of a hash map);
+//   - a pointer saved in one arm of an if or a ternary, or in a loop's
+//     body, is not used after it; a loop starts and ends without slots;
+//   - the map is a hash or an array whose elements stay where they are:
+//     not an LRU hash, whose elements the kernel reuses for other keys
+//     at once, nor an aggregation.
+//
+// Probes with loop callbacks keep no pointers: the callbacks' frames are
+// not the probe's.
+type lookups struct {
+	slots map[string]*lookupSlot // by element: map and key text
+	valid map[*lookupSlot]bool   // slots that hold their element's pointer
+	cond  int                    // depth of conditionally computed code
+}
+
+// lookupSlot is where the pointer to one element waits.
+type lookupSlot struct {
+	slot    mem
+	mapName string       // the map's spec name
+	vars    []*check.Var // the variables its key reads
+}
+
+// planLookups gives a slot to each element the probe names more than
+// once with a key it can keep.
+func (f *fn) planLookups() {
+	if f.callbacks || f.parent != nil || f.keepNone {
+		return
+	}
+	count := map[string]int{}
+	taken := map[string]bool{} // maps and variables whose address is taken
+	walkProbe(f.pr.Syntax, func(e syntax.Expr) {
+		switch x := e.(type) {
+		case *syntax.Unary:
+			if x.Op != "&" {
+				return
+			}
+			switch y := x.X.(type) {
+			case *syntax.MapRef:
+				taken[y.Name] = true
+			case *syntax.Var:
+				if cv := f.info.Vars[y]; cv != nil {
+					taken[fmt.Sprintf("%p", cv)] = true
+				}
+			}
+		case *syntax.MapIndex:
+			if id, _, ok := f.elemID(x.Map, x.Keys); ok {
+				count[id]++
+			}
+		case *syntax.MapRef:
+			if id, _, ok := f.elemID(x, nil); ok {
+				count[id]++
+			}
+		}
+	})
+	lk := &lookups{slots: map[string]*lookupSlot{}, valid: map[*lookupSlot]bool{}}
+	walkProbe(f.pr.Syntax, func(e syntax.Expr) {
+		var ref *syntax.MapRef
+		var keys []syntax.Expr
+		switch x := e.(type) {
+		case *syntax.MapIndex:
+			ref, keys = x.Map, x.Keys
+		case *syntax.MapRef:
+			ref = x
+		default:
+			return
+		}
+		id, vars, ok := f.elemID(ref, keys)
+		if !ok || count[id] < 2 || lk.slots[id] != nil || taken[ref.Name] || len(lk.slots) == maxKept {
+			return
+		}
+		for _, v := range vars {
+			if taken[fmt.Sprintf("%p", v)] {
+				return
+			}
+		}
+		lk.slots[id] = &lookupSlot{slot: f.alloc(8), mapName: f.mapOf(ref).Spec.Name, vars: vars}
+	})
+	if len(lk.slots) > 0 {
+		f.lk = lk
+	}
+}
+
+// maxKept is the most elements a probe keeps the pointers of: each takes
+// 8 bytes of the stack.
+const maxKept = 8
+
+// walkProbe calls fn for every expression of a probe's predicate and
+// body, the statements of blocks used as expressions included.
+func walkProbe(p *syntax.Probe, fn func(syntax.Expr)) {
+	var expr func(e syntax.Expr)
+	stmts := func(b *syntax.Block) {
+		anyStmt(b, func(s syntax.Stmt) bool {
+			switch s := s.(type) {
+			case *syntax.ExprStmt:
+				expr(s.X)
+			case *syntax.AssignStmt:
+				expr(s.LHS)
+				expr(s.RHS)
+			case *syntax.VarDecl:
+				expr(s.Value)
+			case *syntax.IfStmt:
+				expr(s.Cond)
+			case *syntax.WhileStmt:
+				expr(s.Cond)
+			case *syntax.ForStmt:
+				expr(s.Lo)
+				expr(s.Hi)
+			case *syntax.JumpStmt:
+				expr(s.Value)
+			}
+			return false
+		})
+	}
+	expr = func(e syntax.Expr) {
+		syntaxWalk(e, func(x syntax.Expr) {
+			fn(x)
+			if b, ok := x.(*syntax.BlockExpr); ok {
+				stmts(&syntax.Block{Stmts: b.Stmts})
+				expr(b.Value)
+			}
+		})
+	}
+	expr(p.Pred)
+	stmts(p.Body)
+}
+
+// elemID names the element m[keys] when its pointer may be kept: the
+// map's name and the key's text, and the variables the key reads.
+func (f *fn) elemID(ref *syntax.MapRef, keys []syntax.Expr) (string, []*check.Var, bool) {
+	cm := f.checkMap(ref)
+	m := f.g.userMap(cm)
+	if m == nil || m.Value.IsAggregate() {
+		return "", nil, false
+	}
+	switch m.Spec.Type {
+	case ebpf.Hash, ebpf.PerCPUHash, ebpf.Array, ebpf.PerCPUArray:
+	default:
+		return "", nil, false
+	}
+	var b strings.Builder
+	var vars []*check.Var
+	b.WriteString(m.Spec.Name)
+	b.WriteByte('[')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !f.keyText(&b, k, &vars) {
+			return "", nil, false
+		}
+	}
+	b.WriteByte(']')
+	return b.String(), vars, true
+}
+
+// stableBuiltins are the builtins whose value does not change while a
+// program runs.
+var stableBuiltins = map[string]bool{"pid": true, "tid": true, "cpu": true, "uid": true, "gid": true, "curtask": true}
+
+// keyText writes the text of a key expression whose value is the same
+// wherever the probe computes it, as long as the variables it adds to
+// vars are not written; it reports false for any other expression.
+func (f *fn) keyText(b *strings.Builder, e syntax.Expr, vars *[]*check.Var) bool {
+	if c, ok := f.info.Consts[e]; ok {
+		if c.Bytes != nil {
+			fmt.Fprintf(b, "%q", c.Bytes)
+		} else if c.IsStr {
+			fmt.Fprintf(b, "%q", c.Str)
+		} else {
+			fmt.Fprintf(b, "%d", c.Int)
+		}
+		return true
+	}
+	sub := func(es ...syntax.Expr) bool {
+		b.WriteByte('(')
+		for i, x := range es {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if x != nil && !f.keyText(b, x, vars) {
+				return false
+			}
+		}
+		b.WriteByte(')')
+		return true
+	}
+	switch x := e.(type) {
+	case *syntax.Var:
+		cv := f.info.Vars[x]
+		if cv == nil {
+			return false
+		}
+		*vars = append(*vars, cv)
+		fmt.Fprintf(b, "%s@%p", x.Name, cv)
+		return true
+	case *syntax.Ident:
+		c := f.callOf(x)
+		if c == nil || !stableBuiltins[c.Name] {
+			return false
+		}
+		b.WriteString(c.Name + c.Mode)
+		return true
+	case *syntax.Field:
+		// The context does not change while the program runs.
+		id, ok := x.X.(*syntax.Ident)
+		if !ok || !f.isBuiltin(id, "args") {
+			return false
+		}
+		b.WriteString("args." + x.Name)
+		return true
+	case *syntax.Unary:
+		switch x.Op {
+		case "-", "~", "!":
+			b.WriteString(x.Op)
+			return sub(x.X)
+		}
+	case *syntax.Binary:
+		b.WriteString(x.Op)
+		return sub(x.X, x.Y)
+	case *syntax.Ternary:
+		b.WriteString("?")
+		return sub(x.Cond, x.Then, x.Else)
+	case *syntax.Cast:
+		b.WriteString(x.Type.String())
+		return x.Type.Of == nil && sub(x.X)
+	case *syntax.Tuple:
+		return sub(x.Elems...)
+	case *syntax.Record:
+		b.WriteString(strings.Join(x.Names, ","))
+		return sub(x.Values...)
+	case *syntax.BlockExpr:
+		return len(x.Stmts) == 0 && x.Value != nil && sub(x.Value)
+	}
+	return false
+}
+
+// elemSlot is the slot of m[keys], or nil.
+func (f *fn) elemSlot(ref *syntax.MapRef, keys []syntax.Expr) *lookupSlot {
+	if f.lk == nil {
+		return nil
+	}
+	id, _, ok := f.elemID(ref, keys)
+	if !ok {
+		return nil
+	}
+	return f.lk.slots[id]
+}
+
+// elem is an element looked up, or to look up.
+type elem struct {
+	m    *Map
+	ref  *syntax.MapRef
+	keys []syntax.Expr
+	pos  syntax.Pos
+	key  mem
+	made bool // key holds the key
+	slot *lookupSlot
+}
+
+// lookupElem leaves the pointer to m[keys] (or 0) in R0: the one kept,
+// or a new lookup's, which it keeps when the probe uses the element again.
+func (f *fn) lookupElem(ref *syntax.MapRef, keys []syntax.Expr, pos syntax.Pos) *elem {
+	el := &elem{m: f.mapOf(ref), ref: ref, keys: keys, pos: pos, slot: f.elemSlot(ref, keys)}
+	if el.slot != nil && f.lk.valid[el.slot] {
+		f.emit(asm.LoadMem(asm.R0, el.slot.slot.base, int16(el.slot.slot.off), asm.DWord))
+		return el
+	}
+	f.lookup(el.m, f.elemKey(el))
+	f.keepElem(el)
+	return el
+}
+
+// keepElem stores the pointer in R0 in the element's slot, where every
+// path to what follows stores it.
+func (f *fn) keepElem(el *elem) {
+	if el.slot == nil || f.lk.cond > 0 {
+		return
+	}
+	f.emit(asm.StoreMem(el.slot.slot.base, int16(el.slot.slot.off), asm.R0, asm.DWord))
+	f.lk.valid[el.slot] = true
+}
+
+// elemKey is the element's key, built the first time it is asked for:
+// a kept pointer needs it only where the element is missing.
+func (f *fn) elemKey(el *elem) mem {
+	if !el.made {
+		el.key = f.mapKey(el.m, el.keys, el.pos, 0)
+		el.made = true
+	}
+	return el.key
+}
+
+// elemAdded follows an update that added a missing element: its pointer
+// is looked up again for the uses of the element that follow.
+func (f *fn) elemAdded(el *elem) {
+	if el.slot == nil || f.lk.cond > 0 {
+		return
+	}
+	f.lookup(el.m, el.key)
+	f.keepElem(el)
+}
+
+// mapChanged forgets the pointers into the map named name: code that
+// may add or delete its elements follows.
+func (f *fn) mapChanged(name string) {
+	if f.lk == nil {
+		return
+	}
+	for s := range f.lk.valid {
+		if s.mapName == name {
+			delete(f.lk.valid, s)
+		}
+	}
+}
+
+// varWritten forgets the pointers to elements whose key reads v.
+func (f *fn) varWritten(v *check.Var) {
+	if f.lk == nil {
+		return
+	}
+	for s := range f.lk.valid {
+		if slices.Contains(s.vars, v) {
+			delete(f.lk.valid, s)
+		}
+	}
+}
+
+// forgetLookups forgets every pointer kept: at a loop's start and end.
+func (f *fn) forgetLookups() {
+	if f.lk != nil {
+		clear(f.lk.valid)
+	}
+}
+
+// keptLookups is the set of pointers kept at a point of the code, to
+// join with those of another path (see joinLookups).
+func (f *fn) keptLookups() map[*lookupSlot]bool {
+	if f.lk == nil {
+		return nil
+	}
+	return maps.Clone(f.lk.valid)
+}
+
+// joinLookups keeps the pointers both paths that meet here kept: the
+// current one and the one that kept other.
+func (f *fn) joinLookups(other map[*lookupSlot]bool) {
+	if f.lk == nil {
+		return
+	}
+	maps.DeleteFunc(f.lk.valid, func(s *lookupSlot, _ bool) bool { return !other[s] })
+}
+
+// setLookups makes the pointers kept those of kept, at the start of a
+// path that begins where kept was taken.
+func (f *fn) setLookups(kept map[*lookupSlot]bool) {
+	if f.lk != nil {
+		f.lk.valid = maps.Clone(kept)
+	}
+}
+
+// conditional marks code that may not run, or runs only on some paths
+// to what follows, until the returned function is called: pointers it
+// looks up are not kept.
+func (f *fn) conditional() func() {
+	if f.lk == nil {
+		return func() {}
+	}
+	f.lk.cond++
+	return func() { f.lk.cond-- }
+}
