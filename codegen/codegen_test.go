@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
@@ -31,6 +32,7 @@ import (
 //
 //	ok             the program loads
 //	insns N        ... and has N instructions in total
+//	lookups N      ... and calls map_lookup_elem N times in its code
 //	error TEXT     generating or loading fails with TEXT in the message
 //	run HOW        "BEGIN" runs BEGIN; "getpgid" attaches the tracepoints
 //	               and calls getpgid() three times; "exec" attaches them
@@ -152,6 +154,29 @@ func TestLoad(t *testing.T) {
 					var b strings.Builder
 					Dump(&b, obj)
 					t.Errorf("%s: %d instructions, want %s\n%s", where, n, arg, b.String())
+				}
+			case "lookups":
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				// Of the script's maps: not the lost events' counters.
+				n := 0
+				for _, p := range obj.Programs {
+					m := ""
+					for _, ins := range p.Insns {
+						if ins.IsLoadFromMap() && ins.Dst == asm.R1 {
+							m = ins.Reference()
+						}
+						if ins.IsBuiltinCall() && ins.Constant == int64(asm.FnMapLookupElem) && strings.HasPrefix(m, "AT_") {
+							n++
+						}
+					}
+				}
+				if fmt.Sprint(n) != arg {
+					var b strings.Builder
+					Dump(&b, obj)
+					t.Errorf("%s: %d map lookups, want %s\n%s", where, n, arg, b.String())
 				}
 			default:
 				t.Fatalf("%s: unknown expectation %q", where, w)

@@ -46,6 +46,7 @@ type lookupSlot struct {
 	slot    mem
 	mapName string       // the map's spec name
 	vars    []*check.Var // the variables its key reads
+	uses    int          // of the element, not yet compiled
 }
 
 // planLookups gives a slot to each element the probe names more than
@@ -56,8 +57,20 @@ func (f *fn) planLookups() {
 	}
 	count := map[string]int{}
 	taken := map[string]bool{} // maps and variables whose address is taken
+	var order []*syntax.MapRef
+	keysOf := map[*syntax.MapRef][]syntax.Expr{}
+	skip := map[syntax.Expr]bool{} // maps named by delete() and the like
 	walkProbe(f.pr.Syntax, func(e syntax.Expr) {
+		var ref *syntax.MapRef
+		var keys []syntax.Expr
 		switch x := e.(type) {
+		case *syntax.Call:
+			if c := f.callOf(x); c != nil && c.Map != nil {
+				for _, a := range x.Args {
+					skip[a] = true
+				}
+			}
+			return
 		case *syntax.Unary:
 			if x.Op != "&" {
 				return
@@ -66,25 +79,9 @@ func (f *fn) planLookups() {
 			case *syntax.MapRef:
 				taken[y.Name] = true
 			case *syntax.Var:
-				if cv := f.info.Vars[y]; cv != nil {
-					taken[fmt.Sprintf("%p", cv)] = true
-				}
+				taken[fmt.Sprintf("%p", f.info.Vars[y])] = true
 			}
-		case *syntax.MapIndex:
-			if id, _, ok := f.elemID(x.Map, x.Keys); ok {
-				count[id]++
-			}
-		case *syntax.MapRef:
-			if id, _, ok := f.elemID(x, nil); ok {
-				count[id]++
-			}
-		}
-	})
-	lk := &lookups{slots: map[string]*lookupSlot{}, valid: map[*lookupSlot]bool{}}
-	walkProbe(f.pr.Syntax, func(e syntax.Expr) {
-		var ref *syntax.MapRef
-		var keys []syntax.Expr
-		switch x := e.(type) {
+			return
 		case *syntax.MapIndex:
 			ref, keys = x.Map, x.Keys
 		case *syntax.MapRef:
@@ -92,17 +89,26 @@ func (f *fn) planLookups() {
 		default:
 			return
 		}
-		id, vars, ok := f.elemID(ref, keys)
-		if !ok || count[id] < 2 || lk.slots[id] != nil || taken[ref.Name] || len(lk.slots) == maxKept {
+		if skip[e] {
 			return
 		}
-		for _, v := range vars {
-			if taken[fmt.Sprintf("%p", v)] {
-				return
-			}
+		if id, _, ok := f.elemID(ref, keys); ok {
+			count[id]++
+			order = append(order, ref)
+			keysOf[ref] = keys
 		}
-		lk.slots[id] = &lookupSlot{slot: f.alloc(8), mapName: f.mapOf(ref).Spec.Name, vars: vars}
 	})
+	lk := &lookups{slots: map[string]*lookupSlot{}, valid: map[*lookupSlot]bool{}}
+	for _, ref := range order {
+		id, vars, _ := f.elemID(ref, keysOf[ref])
+		if count[id] < 2 || lk.slots[id] != nil || taken[ref.Name] || len(lk.slots) == maxKept {
+			continue
+		}
+		if slices.ContainsFunc(vars, func(v *check.Var) bool { return taken[fmt.Sprintf("%p", v)] }) {
+			continue
+		}
+		lk.slots[id] = &lookupSlot{slot: f.alloc(8), mapName: f.mapOf(ref).Spec.Name, vars: vars, uses: count[id]}
+	}
 	if len(lk.slots) > 0 {
 		f.lk = lk
 	}
@@ -262,46 +268,47 @@ func (f *fn) keyText(b *strings.Builder, e syntax.Expr, vars *[]*check.Var) bool
 	return false
 }
 
-// elemSlot is the slot of m[keys], or nil.
-func (f *fn) elemSlot(ref *syntax.MapRef, keys []syntax.Expr) *lookupSlot {
-	if f.lk == nil {
-		return nil
-	}
-	id, _, ok := f.elemID(ref, keys)
-	if !ok {
-		return nil
-	}
-	return f.lk.slots[id]
-}
-
 // elem is an element looked up, or to look up.
 type elem struct {
 	m    *Map
-	ref  *syntax.MapRef
 	keys []syntax.Expr
 	pos  syntax.Pos
 	key  mem
 	made bool // key holds the key
 	slot *lookupSlot
+	last bool // no use of the element follows
 }
 
-// lookupElem leaves the pointer to m[keys] (or 0) in R0: the one kept,
-// or a new lookup's, which it keeps when the probe uses the element again.
-func (f *fn) lookupElem(ref *syntax.MapRef, keys []syntax.Expr, pos syntax.Pos) *elem {
-	el := &elem{m: f.mapOf(ref), ref: ref, keys: keys, pos: pos, slot: f.elemSlot(ref, keys)}
-	if el.slot != nil && f.lk.valid[el.slot] {
-		f.emit(asm.LoadMem(asm.R0, el.slot.slot.base, int16(el.slot.slot.off), asm.DWord))
+// newElem is a use of m[keys].
+func (f *fn) newElem(ref *syntax.MapRef, keys []syntax.Expr, pos syntax.Pos) *elem {
+	el := &elem{m: f.mapOf(ref), keys: keys, pos: pos}
+	if f.lk == nil {
 		return el
 	}
-	f.lookup(el.m, f.elemKey(el))
-	f.keepElem(el)
+	if id, _, ok := f.elemID(ref, keys); ok && f.lk.slots[id] != nil {
+		el.slot = f.lk.slots[id]
+		el.slot.uses--
+		el.last = el.slot.uses <= 0
+	}
 	return el
 }
 
+// lookupElem leaves the pointer to the element (or 0) in R0: the one
+// kept, or a new lookup's, which it keeps when the probe uses the
+// element again.
+func (f *fn) lookupElem(el *elem) {
+	if el.slot != nil && f.lk.valid[el.slot] {
+		f.emit(asm.LoadMem(asm.R0, el.slot.slot.base, int16(el.slot.slot.off), asm.DWord))
+		return
+	}
+	f.lookup(el.m, f.elemKey(el))
+	f.keepElem(el)
+}
+
 // keepElem stores the pointer in R0 in the element's slot, where every
-// path to what follows stores it.
+// path to what follows stores it, for the uses that follow.
 func (f *fn) keepElem(el *elem) {
-	if el.slot == nil || f.lk.cond > 0 {
+	if el.slot == nil || el.last || f.lk.cond > 0 {
 		return
 	}
 	f.emit(asm.StoreMem(el.slot.slot.base, int16(el.slot.slot.off), asm.R0, asm.DWord))
@@ -321,7 +328,7 @@ func (f *fn) elemKey(el *elem) mem {
 // elemAdded follows an update that added a missing element: its pointer
 // is looked up again for the uses of the element that follow.
 func (f *fn) elemAdded(el *elem) {
-	if el.slot == nil || f.lk.cond > 0 {
+	if el.slot == nil || el.last || f.lk.cond > 0 {
 		return
 	}
 	f.lookup(el.m, el.key)

@@ -235,7 +235,7 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 	if m.Value.IsAggregate() {
 		return f.aggRead(e, m, keys)
 	}
-	f.lookupElem(ref, keys, e.Pos())
+	f.lookupElem(f.newElem(ref, keys, e.Pos()))
 	if isIntLike(t) {
 		// R0 is zero when the element is missing, which is the value.
 		skip := f.b.newLabel()
@@ -427,8 +427,8 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	if m.Value.IsAggregate() {
 		f.errorf(s.Pos(), "cannot assign to %s, which holds a %s", m.Name, m.Value)
 	}
-	kept := f.elemSlot(ref, keys) != nil
-	el := &elem{m: m, ref: ref, keys: keys, pos: s.Pos()}
+	el := f.newElem(ref, keys, s.Pos())
+	kept := el.slot != nil
 	if !kept {
 		// The key first, as the script reads: its computation may have
 		// effects. A key whose pointer is kept has none.
@@ -453,11 +453,7 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	}
 	// An element already there takes the value in place; a missing one
 	// is added.
-	if kept {
-		el = f.lookupElem(ref, keys, s.Pos())
-	} else {
-		f.lookup(m, el.key)
-	}
+	f.lookupElem(el)
 	missing := f.b.newLabel()
 	end := f.b.newLabel()
 	isArray := m.Spec.Type == ebpf.Array || m.Spec.Type == ebpf.PerCPUArray
@@ -526,7 +522,8 @@ func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr,
 	if m.Value.Signed {
 		alu = signedALU(alu)
 	}
-	el := f.lookupElem(ref, keys, n.Pos())
+	el := f.newElem(ref, keys, n.Pos())
+	f.lookupElem(el)
 	missing := f.b.newLabel()
 	end := f.b.newLabel()
 	f.b.jmpImm(asm.JEq, asm.R0, 0, missing)
