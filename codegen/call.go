@@ -52,13 +52,18 @@ func (f *fn) helperValue(fn asm.BuiltinFunc, t *types.Type) value {
 // helperHalf is the upper or the lower 32 bits of what helper fn returns,
 // for the helpers that pack two ids (tgid and pid, gid and uid) in one.
 func (f *fn) helperHalf(fn asm.BuiltinFunc, upper bool, t *types.Type) value {
-	v := f.helperValue(fn, t)
+	f.call(fn)
+	return f.half(upper, t)
+}
+
+// half is the upper or lower 32 bits of R0.
+func (f *fn) half(upper bool, t *types.Type) value {
 	if upper {
 		f.emit(asm.RSh.Imm(asm.R0, 32))
 	} else {
 		f.emit(asm.Mov.Reg32(asm.R0, asm.R0))
 	}
-	return v
+	return value{kind: vReg, r: asm.R0, t: t}
 }
 
 // builtin evaluates a builtin identifier such as pid or comm.
@@ -74,7 +79,8 @@ func (f *fn) builtinCall(e syntax.Expr, c *check.Call, t *types.Type) value {
 		if ns, ok := f.g.opts.Kernel.pidNS(); ok && c.Mode != "init" {
 			return f.nsPidTid(ns, c.Name == "pid", t)
 		}
-		return f.helperHalf(asm.FnGetCurrentPidTgid, c.Name == "pid", t)
+		f.currentPidTgid()
+		return f.half(c.Name == "pid", t)
 	case "uid", "gid", "username":
 		return f.helperHalf(asm.FnGetCurrentUidGid, c.Name == "gid", t)
 	case "cpu":

@@ -455,5 +455,13 @@ func combineValue(t *types.Type, vals [][]byte) string {
 		}
 		return "tseries " + strings.Join(parts, " ")
 	}
-	return describeValue(t, vals[0][:t.Size])
+	// Another per-CPU value is that of the CPU the test set it on.
+	v := vals[0]
+	for _, w := range vals {
+		if slices.ContainsFunc(w[:t.Size], func(b byte) bool { return b != 0 }) {
+			v = w
+			break
+		}
+	}
+	return describeValue(t, v[:t.Size])
 }

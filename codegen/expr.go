@@ -399,6 +399,13 @@ func (f *fn) branch(e syntax.Expr, label string, when bool) {
 		return
 	}
 	switch x := e.(type) {
+	case *syntax.BlockExpr:
+		// A macro's expression: tested as itself, not turned into 0
+		// or 1 first.
+		if len(x.Stmts) == 0 && x.Value != nil {
+			f.branch(x.Value, label, when)
+			return
+		}
 	case *syntax.Unary:
 		if x.Op == "!" {
 			f.branch(x.X, label, !when)

@@ -61,8 +61,12 @@ type fn struct {
 	// lk keeps the pointers of map lookups for later uses of the same
 	// elements; nil when the probe keeps none.
 	lk *lookups
-	// keepNone keeps no lookup, whose slots would not fit on the stack.
+	// keepNone keeps no lookup, whose slots would not fit on the stack,
+	// nor the task's ids.
 	keepNone bool
+	// pidTgid holds the current task's ids once read (see planPidTgid).
+	pidTgid    mem
+	hasPidTgid bool
 }
 
 // loopReturn is how a return statement in a loop's callback gets out of
@@ -522,6 +526,7 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	}
 	f.allocVars()
 	f.planLookups()
+	f.planPidTgid()
 	if pr.Syntax.Pred != nil {
 		f.source(pr.Syntax.Pred)
 		f.branch(pr.Syntax.Pred, f.exit, false)

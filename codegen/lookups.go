@@ -60,9 +60,7 @@ func (f *fn) planLookups() {
 	var order []*syntax.MapRef
 	keysOf := map[*syntax.MapRef][]syntax.Expr{}
 	skip := map[syntax.Expr]bool{} // maps named by delete() and the like
-	walkProbe(f.pr.Syntax, func(e syntax.Expr) {
-		var ref *syntax.MapRef
-		var keys []syntax.Expr
+	f.walkProbe(func(e syntax.Expr) {
 		switch x := e.(type) {
 		case *syntax.Call:
 			if c := f.callOf(x); c != nil && c.Map != nil {
@@ -82,14 +80,9 @@ func (f *fn) planLookups() {
 				taken[fmt.Sprintf("%p", f.info.Vars[y])] = true
 			}
 			return
-		case *syntax.MapIndex:
-			ref, keys = x.Map, x.Keys
-		case *syntax.MapRef:
-			ref = x
-		default:
-			return
 		}
-		if skip[e] {
+		ref, keys := mapAccess(e)
+		if ref == nil || skip[e] {
 			return
 		}
 		if id, _, ok := f.elemID(ref, keys); ok {
@@ -118,44 +111,68 @@ func (f *fn) planLookups() {
 // 8 bytes of the stack.
 const maxKept = 8
 
-// walkProbe calls fn for every expression of a probe's predicate and
-// body, the statements of blocks used as expressions included.
-func walkProbe(p *syntax.Probe, fn func(syntax.Expr)) {
+// walkProbe calls fn for every expression of the probe's predicate and
+// body that is compiled (not the arm of an if whose condition is a
+// constant), the statements of blocks used as expressions included.
+func (f *fn) walkProbe(fn func(syntax.Expr)) {
 	var expr func(e syntax.Expr)
-	stmts := func(b *syntax.Block) {
-		anyStmt(b, func(s syntax.Stmt) bool {
-			switch s := s.(type) {
-			case *syntax.ExprStmt:
-				expr(s.X)
-			case *syntax.AssignStmt:
-				expr(s.LHS)
-				expr(s.RHS)
-			case *syntax.VarDecl:
-				expr(s.Value)
-			case *syntax.IfStmt:
-				expr(s.Cond)
-			case *syntax.WhileStmt:
-				expr(s.Cond)
-			case *syntax.ForStmt:
-				expr(s.Lo)
-				expr(s.Hi)
-			case *syntax.JumpStmt:
-				expr(s.Value)
+	var stmt func(s syntax.Stmt)
+	stmts := func(ss []syntax.Stmt) {
+		for _, s := range ss {
+			stmt(s)
+		}
+	}
+	stmt = func(s syntax.Stmt) {
+		switch s := s.(type) {
+		case *syntax.Block:
+			if s != nil {
+				stmts(s.Stmts)
 			}
-			return false
-		})
+		case *syntax.ExprStmt:
+			expr(s.X)
+		case *syntax.AssignStmt:
+			expr(s.LHS)
+			expr(s.RHS)
+		case *syntax.VarDecl:
+			expr(s.Value)
+		case *syntax.IfStmt:
+			if c, ok := f.constOf(s.Cond); ok && !c.isStr {
+				if c.c != 0 {
+					stmt(s.Then)
+				} else if s.Else != nil {
+					stmt(s.Else)
+				}
+				return
+			}
+			expr(s.Cond)
+			stmt(s.Then)
+			if s.Else != nil {
+				stmt(s.Else)
+			}
+		case *syntax.WhileStmt:
+			expr(s.Cond)
+			stmt(s.Body)
+		case *syntax.ForStmt:
+			expr(s.Lo)
+			expr(s.Hi)
+			stmt(s.Body)
+		case *syntax.UnrollStmt:
+			stmt(s.Body)
+		case *syntax.JumpStmt:
+			expr(s.Value)
+		}
 	}
 	expr = func(e syntax.Expr) {
 		syntaxWalk(e, func(x syntax.Expr) {
 			fn(x)
 			if b, ok := x.(*syntax.BlockExpr); ok {
-				stmts(&syntax.Block{Stmts: b.Stmts})
+				stmts(b.Stmts)
 				expr(b.Value)
 			}
 		})
 	}
-	expr(p.Pred)
-	stmts(p.Body)
+	expr(f.pr.Syntax.Pred)
+	stmt(f.pr.Syntax.Body)
 }
 
 // elemID names the element m[keys] when its pointer may be kept: the
@@ -402,4 +419,47 @@ func (f *fn) conditional() func() {
 	}
 	f.lk.cond++
 	return func() { f.lk.cond-- }
+}
+
+// planPidTgid gives the current task's ids a stack slot when the probe
+// reads pid or tid more than once: the first read calls the helper and
+// fills the slot, the others load it. The slot starts at -1, which no
+// task's ids are.
+func (f *fn) planPidTgid() {
+	if f.callbacks || f.parent != nil || f.keepNone {
+		return
+	}
+	if _, ns := f.g.opts.Kernel.pidNS(); ns {
+		return
+	}
+	n := 0
+	f.walkProbe(func(e syntax.Expr) {
+		switch e.(type) {
+		case *syntax.Ident, *syntax.Call:
+			if c := f.info.Calls[e]; c != nil && (c.Name == "pid" || c.Name == "tid") && c.Mode != "init" {
+				n++
+			}
+		}
+	})
+	if n < 2 {
+		return
+	}
+	f.pidTgid = f.alloc(8)
+	f.hasPidTgid = true
+	f.emit(storeImm(f.pidTgid.base, int16(f.pidTgid.off), -1, asm.DWord))
+}
+
+// currentPidTgid leaves get_current_pid_tgid's value in R0.
+func (f *fn) currentPidTgid() {
+	if !f.hasPidTgid {
+		f.call(asm.FnGetCurrentPidTgid)
+		return
+	}
+	have := f.b.newLabel()
+	slot := f.pidTgid
+	f.emit(asm.LoadMem(asm.R0, slot.base, int16(slot.off), asm.DWord))
+	f.b.jmpImm(asm.JNE, asm.R0, -1, have)
+	f.call(asm.FnGetCurrentPidTgid)
+	f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
+	f.b.mark(have)
 }

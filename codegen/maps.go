@@ -254,19 +254,32 @@ func (f *fn) mapRead(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr) valu
 		return value{kind: vReg, r: asm.R0, t: t}
 	}
 	out := f.alloc(t.Size)
+	f.copyElem(e, out, t)
+	return value{kind: vMem, m: out, t: t}
+}
+
+// mapReadInto reads m[keys], which is not a number, into dst: a missing
+// element reads as zeros.
+func (f *fn) mapReadInto(e syntax.Expr, ref *syntax.MapRef, keys []syntax.Expr, dst mem) {
+	f.lookupElem(f.newElem(ref, keys, e.Pos()))
+	f.copyElem(e, dst, f.typeOf(e))
+}
+
+// copyElem copies the element R0 points to, or zeros where R0 is 0, to
+// dst.
+func (f *fn) copyElem(e syntax.Expr, dst mem, t *types.Type) {
 	found := f.b.newLabel()
 	end := f.b.newLabel()
 	f.b.jmpImm(asm.JNE, asm.R0, 0, found)
 	if f.g.opts.Warnings {
 		f.lookupMissing(e)
 	}
-	f.zero(out, t.Size)
+	f.zero(dst, t.Size)
 	f.b.ja(end)
 	f.b.mark(found)
 	f.emit(asm.Mov.Reg(asm.R1, asm.R0))
-	f.copyMem(out, mem{asm.R1, 0}, t.Size)
+	f.copyMem(dst, mem{asm.R1, 0}, t.Size)
 	f.b.mark(end)
-	return value{kind: vMem, m: out, t: t}
 }
 
 // lookupMissing is -k's warning for a read of a map element that is not
@@ -566,16 +579,21 @@ func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr,
 	return value{kind: vReg, r: asm.R0, t: m.Value}
 }
 
+// mapAccess is the map and keys of @m[keys] or @m; nil for other
+// expressions.
+func mapAccess(e syntax.Expr) (*syntax.MapRef, []syntax.Expr) {
+	switch x := e.(type) {
+	case *syntax.MapIndex:
+		return x.Map, x.Keys
+	case *syntax.MapRef:
+		return x, nil
+	}
+	return nil, nil
+}
+
 // mapIncDec is @x++ and friends.
 func (f *fn) mapIncDec(e *syntax.Unary, d int64) value {
-	var ref *syntax.MapRef
-	var keys []syntax.Expr
-	switch x := e.X.(type) {
-	case *syntax.MapIndex:
-		ref, keys = x.Map, x.Keys
-	case *syntax.MapRef:
-		ref = x
-	}
+	ref, keys := mapAccess(e.X)
 	m := f.mapOf(ref)
 	if !isIntLike(m.Value) || m.Value.IsAggregate() {
 		f.errorf(e.Pos(), "%s needs an integer map value", e.Op)

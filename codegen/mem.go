@@ -55,6 +55,13 @@ func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
 			f.recordFieldInto(fd, dst, t, pad)
 			return
 		}
+	case *syntax.MapIndex, *syntax.MapRef:
+		// Copied from the element, not through a buffer of its own.
+		ref, keys := mapAccess(x)
+		if m := f.mapOf(ref); !m.Value.IsAggregate() && !isIntLike(t) && types.Equal(f.typeOf(e), t) {
+			f.mapReadInto(e, ref, keys, dst)
+			return
+		}
 	}
 	v := f.eval(e)
 	f.valueInto(e, v, dst, t, pad)
