@@ -14,6 +14,7 @@
 #
 # usage: bench/tools.sh [RUNS] [TOOL...]       (as root; RUNS defaults to 5)
 #   LIBBPF_TOOLS names the directory of libbpf-tools (default /usr/sbin).
+#   ALONE=1 runs the twins one after the other instead of at once.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 need_root
@@ -122,10 +123,51 @@ wait_output() {
 	return 1
 }
 
+# delta prints "ns runs" of the programs between two prog_counters.
+delta() { join <(echo "$1") <(echo "$2") | awk '{ ns += $4 - $2; n += $5 - $3 } END { print ns + 0, n + 0 }'; }
+
+# per prints ns per run, "-" for a tool that did not start or saw nothing.
+per() { [ "$2" -gt 0 ] && echo $(($1 / $2)) || echo -; }
+
+# alone prints "ns runs" of the programs of command CMD over the workload
+# of TOOL, run alone: alone TOOL CMD.
+alone() {
+	local p b a
+	rm -f "$dir/a.out"
+	# shellcheck disable=SC2086 # the command is split on purpose
+	$2 >"$dir/a.out" 2>&1 &
+	p=$!
+	pids=("$p")
+	wait_output "$dir/a.out" "$p" || true
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	b=$(prog_counters "$p")
+	workload "$1"
+	a=$(prog_counters "$p")
+	sysctl -q -w kernel.bpf_stats_enabled="$old_stats"
+	kill -TERM "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+	pids=()
+	delta "$b" "$a"
+}
+
 # cost prints "friday_ns libbpf_ns friday_runs libbpf_runs" for one run
-# of a tool, FIRST (friday or libbpf) started first.
+# of a tool, FIRST (friday or libbpf) started first. With ALONE=1 the
+# twins run one after the other, each alone under its own workload: the
+# program a tracepoint runs first pays for bringing the event's data into
+# the cache, which at once makes the one attached first the dearer.
 cost() {
 	local f l fb lb fa la
+	if [ "${ALONE:-0}" = 1 ]; then
+		if [ "$2" = friday ]; then
+			read -r fns fn < <(alone "$1" "$(friday_cmd "$1")")
+			read -r lns ln < <(alone "$1" "$(libbpf_cmd "$1")")
+		else
+			read -r lns ln < <(alone "$1" "$(libbpf_cmd "$1")")
+			read -r fns fn < <(alone "$1" "$(friday_cmd "$1")")
+		fi
+		echo "$(per "$fns" "$fn") $(per "$lns" "$ln") $fn $ln"
+		return
+	fi
 	# A file left from the run before would pass for the tool's start.
 	rm -f "$dir/f.out" "$dir/l.out"
 	if [ "$2" = friday ]; then
@@ -153,11 +195,9 @@ cost() {
 	kill -TERM "$f" "$l" 2>/dev/null || true
 	wait "$f" "$l" 2>/dev/null || true
 	pids=()
-	sum() { join <(echo "$1") <(echo "$2") | awk '{ ns += $4 - $2; n += $5 - $3 } END { print ns + 0, n + 0 }'; }
-	read -r fns fn < <(sum "$fb" "$fa")
-	read -r lns ln < <(sum "$lb" "$la")
-	# A tool that did not start or saw nothing gets "-".
-	echo "$([ "$fn" -gt 0 ] && echo $((fns / fn)) || echo -) $([ "$ln" -gt 0 ] && echo $((lns / ln)) || echo -) $fn $ln"
+	read -r fns fn < <(delta "$fb" "$fa")
+	read -r lns ln < <(delta "$lb" "$la")
+	echo "$(per "$fns" "$fn") $(per "$lns" "$ln") $fn $ln"
 }
 
 # start prints the milliseconds from exec to the first line of a command.

@@ -178,7 +178,13 @@ func (f *fn) walkProbe(fn func(syntax.Expr)) {
 // elemID names the element m[keys] when its pointer may be kept: the
 // map's name and the key's text, and the variables the key reads.
 func (f *fn) elemID(ref *syntax.MapRef, keys []syntax.Expr) (string, []*check.Var, bool) {
-	cm := f.checkMap(ref)
+	cm := f.info.Maps[ref]
+	if cm == nil {
+		cm = f.g.p.Maps[ref.Name]
+	}
+	if cm == nil {
+		return "", nil, false
+	}
 	m := f.g.userMap(cm)
 	if m == nil || m.Value.IsAggregate() {
 		return "", nil, false
