@@ -141,42 +141,15 @@ func TestLoad(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), arg) {
 					t.Errorf("%s: got error %v, want one containing %q", where, err, arg)
 				}
-			case "insns":
+			case "insns", "lookups":
 				if err != nil {
 					t.Errorf("%s: %v", where, err)
 					continue
 				}
-				n := 0
-				for _, p := range obj.Programs {
-					n += len(p.Insns)
-				}
-				if fmt.Sprint(n) != arg {
+				if n := countCode(obj, verb); fmt.Sprint(n) != arg {
 					var b strings.Builder
 					Dump(&b, obj)
-					t.Errorf("%s: %d instructions, want %s\n%s", where, n, arg, b.String())
-				}
-			case "lookups":
-				if err != nil {
-					t.Errorf("%s: %v", where, err)
-					continue
-				}
-				// Of the script's maps: not the lost events' counters.
-				n := 0
-				for _, p := range obj.Programs {
-					m := ""
-					for _, ins := range p.Insns {
-						if ins.IsLoadFromMap() && ins.Dst == asm.R1 {
-							m = ins.Reference()
-						}
-						if ins.IsBuiltinCall() && ins.Constant == int64(asm.FnMapLookupElem) && strings.HasPrefix(m, "AT_") {
-							n++
-						}
-					}
-				}
-				if fmt.Sprint(n) != arg {
-					var b strings.Builder
-					Dump(&b, obj)
-					t.Errorf("%s: %d map lookups, want %s\n%s", where, n, arg, b.String())
+					t.Errorf("%s: %d %s, want %s\n%s", where, n, verb, arg, b.String())
 				}
 			default:
 				t.Fatalf("%s: unknown expectation %q", where, w)
@@ -186,6 +159,29 @@ func TestLoad(t *testing.T) {
 			coll.Close()
 		}
 	}
+}
+
+// countCode counts the instructions of obj's programs ("insns") or their
+// lookups of the script's maps, not of the lost events' counters
+// ("lookups").
+func countCode(obj *Object, what string) int {
+	n := 0
+	for _, p := range obj.Programs {
+		if what == "insns" {
+			n += len(p.Insns)
+			continue
+		}
+		m := ""
+		for _, ins := range p.Insns {
+			if ins.IsLoadFromMap() && ins.Dst == asm.R1 {
+				m = ins.Reference()
+			}
+			if ins.IsBuiltinCall() && ins.Constant == int64(asm.FnMapLookupElem) && strings.HasPrefix(m, "AT_") {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // refusedKind reports whether err is the kernel refusing to load any
