@@ -203,7 +203,10 @@ func (f *fn) eventWith(e syntax.Node, kind EventKind, format, mapName string, ar
 	f.b.jmpImm(asm.JEq, asm.R0, 0, lost)
 	f.emit(asm.Mov.Reg(rec, asm.R0))
 	f.emit(storeImm(rec, 0, int64(ev.ID), asm.DWord))
+	// The arguments are computed only where the record was reserved.
+	done := f.conditional()
 	write(mem{rec, 8})
+	done()
 	f.wakeupFlags(asm.R2, kind)
 	f.emit(asm.Mov.Reg(asm.R1, rec))
 	f.call(asm.FnRingbufSubmit)

@@ -534,6 +534,9 @@ func (f *fn) compileProbe(name string) (asm.Instructions, error) {
 	f.block(pr.Syntax.Body)
 	f.b.mark(f.exit)
 	f.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	if !f.sound() {
+		return nil, errUnsound
+	}
 	f.dropUnusedCtx()
 	insns, err := f.b.finish()
 	if err != nil {

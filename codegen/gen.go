@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -326,11 +327,18 @@ func (g *gen) program(i int, pr *check.Probe, used map[string]int) (*Program, er
 	name := progName(i, pr, used)
 	var insns asm.Instructions
 	var err error
+	keepNone := false
 	for try := 0; try < 3; try++ {
 		scratch := try > 0
 		f := newFunc(g, pr, typ, scratch)
-		f.keepNone = try == 2
+		f.keepNone = keepNone || try == 2
 		insns, err = f.compileProbe(name)
+		if errors.Is(err, errUnsound) {
+			// The same again, keeping no lookup.
+			keepNone = true
+			try--
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

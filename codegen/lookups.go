@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -39,6 +40,9 @@ type lookups struct {
 	slots map[string]*lookupSlot // by element: map and key text
 	valid map[*lookupSlot]bool   // slots that hold their element's pointer
 	cond  int                    // depth of conditionally computed code
+	// kills holds, by instruction index, the slots whose pointers stop
+	// being kept before that instruction (see sound).
+	kills map[int]uint16
 }
 
 // lookupSlot is where the pointer to one element waits.
@@ -47,6 +51,7 @@ type lookupSlot struct {
 	mapName string       // the map's spec name
 	vars    []*check.Var // the variables its key reads
 	uses    int          // of the element, not yet compiled
+	bit     uint16       // the slot's bit in lookups.kills
 }
 
 // planLookups gives a slot to each element the probe names more than
@@ -91,7 +96,7 @@ func (f *fn) planLookups() {
 			keysOf[ref] = keys
 		}
 	})
-	lk := &lookups{slots: map[string]*lookupSlot{}, valid: map[*lookupSlot]bool{}}
+	lk := &lookups{slots: map[string]*lookupSlot{}, valid: map[*lookupSlot]bool{}, kills: map[int]uint16{}}
 	for _, ref := range order {
 		id, vars, _ := f.elemID(ref, keysOf[ref])
 		if count[id] < 2 || lk.slots[id] != nil || taken[ref.Name] || len(lk.slots) == maxKept {
@@ -100,7 +105,7 @@ func (f *fn) planLookups() {
 		if slices.ContainsFunc(vars, func(v *check.Var) bool { return taken[fmt.Sprintf("%p", v)] }) {
 			continue
 		}
-		lk.slots[id] = &lookupSlot{slot: f.alloc(8), mapName: f.mapOf(ref).Spec.Name, vars: vars, uses: count[id]}
+		lk.slots[id] = &lookupSlot{slot: f.alloc(8), mapName: f.mapOf(ref).Spec.Name, vars: vars, uses: count[id], bit: 1 << len(lk.slots)}
 	}
 	if len(lk.slots) > 0 {
 		f.lk = lk
@@ -364,11 +369,17 @@ func (f *fn) mapChanged(name string) {
 	if f.lk == nil {
 		return
 	}
-	for s := range f.lk.valid {
+	for _, s := range f.lk.slots {
 		if s.mapName == name {
-			delete(f.lk.valid, s)
+			f.forgetSlot(s)
 		}
 	}
+}
+
+// forgetSlot stops keeping the pointer in slot s.
+func (f *fn) forgetSlot(s *lookupSlot) {
+	delete(f.lk.valid, s)
+	f.lk.kills[len(f.b.insns)] |= s.bit
 }
 
 // varWritten forgets the pointers to elements whose key reads v.
@@ -376,9 +387,9 @@ func (f *fn) varWritten(v *check.Var) {
 	if f.lk == nil {
 		return
 	}
-	for s := range f.lk.valid {
+	for _, s := range f.lk.slots {
 		if slices.Contains(s.vars, v) {
-			delete(f.lk.valid, s)
+			f.forgetSlot(s)
 		}
 	}
 }
@@ -386,7 +397,9 @@ func (f *fn) varWritten(v *check.Var) {
 // forgetLookups forgets every pointer kept: at a loop's start and end.
 func (f *fn) forgetLookups() {
 	if f.lk != nil {
-		clear(f.lk.valid)
+		for _, s := range f.lk.slots {
+			f.forgetSlot(s)
+		}
 	}
 }
 
@@ -468,4 +481,68 @@ func (f *fn) currentPidTgid() {
 	f.call(asm.FnGetCurrentPidTgid)
 	f.emit(asm.StoreMem(slot.base, int16(slot.off), asm.R0, asm.DWord))
 	f.b.mark(have)
+}
+
+// errUnsound says a probe read a kept pointer where a path to the read
+// did not keep it: the code generator missed a branch.
+var errUnsound = errors.New("a kept lookup is read where it was not kept")
+
+// sound checks the probe's code, before its jumps are resolved, for what
+// the bookkeeping of kept pointers promises: each read of a slot is
+// reached only by paths whose last word on the slot is a store of the
+// pointer, not a forget (see forgetSlot) nor the start. A probe that fails
+// is compiled again keeping none.
+func (f *fn) sound() bool {
+	if f.lk == nil {
+		return true
+	}
+	b := f.b
+	bits := map[int16]uint16{}
+	for _, s := range f.lk.slots {
+		bits[int16(s.slot.off)] = s.bit
+	}
+	n := len(b.insns)
+	kept := make([]uint16, n+1) // slots kept on every path reached so far
+	seen := make([]bool, n+1)
+	seen[0] = true
+	work := []int{0}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		st := kept[i] &^ f.lk.kills[i]
+		if i == n {
+			continue
+		}
+		ins := b.insns[i]
+		bit := bits[ins.Offset]
+		switch {
+		case bit == 0:
+		case ins.OpCode.Class() == asm.LdXClass && ins.Src == asm.RFP:
+			if st&bit == 0 {
+				return false
+			}
+		case ins.OpCode.Class() == asm.StXClass && ins.Dst == asm.RFP:
+			st |= bit
+		case ins.OpCode.Class() == asm.StClass && ins.Dst == asm.RFP:
+			st &^= bit
+		}
+		var next []int
+		if t := b.targets[i]; t != "" {
+			next = append(next, b.labels[t])
+		}
+		if op := ins.OpCode.JumpOp(); !ins.OpCode.Class().IsJump() || op != asm.Ja && op != asm.Exit {
+			next = append(next, i+1)
+		}
+		for _, j := range next {
+			in := st
+			if seen[j] {
+				in &= kept[j]
+			}
+			if !seen[j] || in != kept[j] {
+				seen[j], kept[j] = true, in
+				work = append(work, j)
+			}
+		}
+	}
+	return true
 }
