@@ -35,7 +35,9 @@ import (
 //     at once, nor an aggregation.
 //
 // Probes with loop callbacks keep no pointers: the callbacks' frames are
-// not the probe's.
+// not the probe's. The code is checked before its jumps are resolved
+// (sound): a read of a slot that some path reaches without the slot's
+// store, or after a forget, makes the probe compile again keeping none.
 type lookups struct {
 	slots map[string]*lookupSlot // by element: map and key text
 	valid map[*lookupSlot]bool   // slots that hold their element's pointer
