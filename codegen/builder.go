@@ -74,6 +74,7 @@ func (b *builder) ja(label string) {
 func (b *builder) finish() (asm.Instructions, error) {
 	b.dropUnreachable()
 	b.dropNoops()
+	b.dropReloads()
 	b.hoistStackAddr()
 	b.dropUselessJumps()
 	pos := make([]int, len(b.insns)+1)

@@ -61,10 +61,7 @@ func (b *builder) hoistStackAddr() {
 	if keep == 0 {
 		return
 	}
-	inside := map[int]bool{} // instructions a jump may land on
-	for _, idx := range b.labels {
-		inside[idx] = true
-	}
+	inside := b.jumpTargets()
 	count := map[int64]int{}
 	best, most := int64(0), 0
 	for i := range b.insns {
@@ -86,10 +83,7 @@ func (b *builder) hoistStackAddr() {
 			}
 			b.insns[i] = mov
 			b.remove(i + 1)
-			inside = map[int]bool{}
-			for _, idx := range b.labels {
-				inside[idx] = true
-			}
+			inside = b.jumpTargets()
 		}
 	}
 	first := []asm.Instruction{asm.Mov.Reg(keep, asm.RFP), asm.Add.Imm(keep, int32(best))}
@@ -118,4 +112,38 @@ func (b *builder) stackAddr(i int, inside map[int]bool) (int64, bool) {
 		return 0, false
 	}
 	return add.Constant, true
+}
+
+// dropReloads deletes the load of a stack slot right after the store of
+// a register into it ("$t = ...; if ($t)"): the register still holds the
+// value (a load into another register becomes a move). A jump landing on
+// the load keeps it; an 8-byte slot only, as a narrower store and load
+// truncate.
+func (b *builder) dropReloads() {
+	inside := b.jumpTargets()
+	for i := 0; i+1 < len(b.insns); i++ {
+		st, ld := b.insns[i], b.insns[i+1]
+		if inside[i+1] || st.OpCode != asm.StoreMemOp(asm.DWord) || ld.OpCode != asm.LoadMemOp(asm.DWord) ||
+			st.Dst != asm.RFP || ld.Src != asm.RFP || st.Offset != ld.Offset {
+			continue
+		}
+		if ld.Dst != st.Src {
+			b.insns[i+1] = asm.Mov.Reg(ld.Dst, st.Src).WithMetadata(ld.Metadata)
+			continue
+		}
+		if src := ld.Source(); src != nil && i+2 < len(b.insns) && b.insns[i+2].Source() == nil {
+			b.insns[i+2] = b.insns[i+2].WithSource(src)
+		}
+		b.remove(i + 1)
+		inside = b.jumpTargets()
+	}
+}
+
+// jumpTargets is the set of instructions a jump may land on.
+func (b *builder) jumpTargets() map[int]bool {
+	inside := map[int]bool{}
+	for _, idx := range b.labels {
+		inside[idx] = true
+	}
+	return inside
 }
