@@ -472,12 +472,16 @@ func setup(t *testing.T, what string, vars map[string]string) {
 			t.Fatalf("setup %q: want netns A B", what)
 		}
 		ip := testenv.Tool(t, "ip")
-		id := fmt.Sprintf("friday-%d-%d", os.Getpid(), netnsSeq.Add(1))
+		seq := netnsSeq.Add(1)
+		id := fmt.Sprintf("friday-%d-%d", os.Getpid(), seq)
 		for i, name := range f[1:] {
 			ns := id + "-" + strings.ToLower(name)
 			testenv.Run(t, ip, "netns", "add", ns)
 			t.Cleanup(func() { exec.Command(ip, "netns", "del", ns).Run() })
-			vars[name], vars[name+"_IP"] = ns, fmt.Sprintf("10.200.0.%d", i+1)
+			// The tools see every namespace: addresses of this process
+			// and pair keep another test run's connections out of the
+			// counts.
+			vars[name], vars[name+"_IP"] = ns, fmt.Sprintf("10.%d.%d.%d", os.Getpid()%256, seq%256, i+1)
 		}
 		a, b := vars[f[1]], vars[f[2]]
 		testenv.Run(t, ip, "-n", a, "link", "add", "veth0", "gso_max_segs", "1", "type", "veth",
