@@ -1,0 +1,573 @@
+// Package lazybtf reads BTF in its raw form, as the kernel exposes its
+// own, without decoding all of it: one pass indexes the types by name,
+// and a type is decoded into cilium/ebpf's btf types only when asked for.
+// The structs and unions a decoded type reaches are made without their
+// members until those are asked for (Members): task_struct alone reaches
+// thousands of types, struct sock most of the kernel's, and a script
+// reads a few fields.
+//
+// cilium/ebpf's btf.LoadKernelSpec sorts an index of all the kernel's
+// types and decodes the whole closure of each type asked for; reading
+// only what is asked for is what keeps a tool's start-up in milliseconds.
+package lazybtf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+)
+
+// KernelPath is where the running kernel describes its types.
+const KernelPath = "/sys/kernel/btf/vmlinux"
+
+// The kinds of BTF types (include/uapi/linux/btf.h).
+const (
+	kindInt       = 1
+	kindPointer   = 2
+	kindArray     = 3
+	kindStruct    = 4
+	kindUnion     = 5
+	kindEnum      = 6
+	kindFwd       = 7
+	kindTypedef   = 8
+	kindVolatile  = 9
+	kindConst     = 10
+	kindRestrict  = 11
+	kindFunc      = 12
+	kindFuncProto = 13
+	kindVar       = 14
+	kindDatasec   = 15
+	kindFloat     = 16
+	kindDeclTag   = 17
+	kindTypeTag   = 18
+	kindEnum64    = 19
+)
+
+// Spec is the types of one BTF blob. It is safe for concurrent use.
+type Spec struct {
+	bo    binary.ByteOrder
+	types []byte   // the type section
+	strs  []byte   // the string section
+	offs  []uint32 // offset in types of the type of ID i+1
+	// byName is an open-addressing hash table of the IDs of the named
+	// types by name (0: an empty slot).
+	byName []uint32
+	seed   maphash.Seed
+
+	mu      sync.Mutex
+	decoded map[btf.TypeID]btf.Type
+	ids     map[btf.Type]btf.TypeID
+	// partial are the structs and unions decoded without their members.
+	partial map[btf.Type]btf.TypeID
+
+	enums func() map[string]btf.TypeID
+}
+
+// LoadKernel reads the running kernel's BTF. The kernel lets it be mapped
+// (since Linux 6.16): the pages are the kernel's own and count in no
+// process's memory. Where it cannot be mapped it is read.
+func LoadKernel() (*Spec, error) {
+	f, err := os.Open(KernelPath)
+	if err != nil {
+		return nil, fmt.Errorf("kernel BTF: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("kernel BTF: %w", err)
+	}
+	raw, err := unix.Mmap(int(f.Fd()), 0, int(info.Size()), unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		raw, err = readAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("kernel BTF: %w", err)
+		}
+		return Load(raw)
+	}
+	s, err := Load(raw)
+	if err != nil {
+		unix.Munmap(raw)
+		return nil, fmt.Errorf("kernel BTF: %w", err)
+	}
+	// The mapping lives as long as the spec: its decoded names are
+	// copies, its raw sections are not.
+	runtime.AddCleanup(s, func(b []byte) { unix.Munmap(b) }, raw)
+	return s, nil
+}
+
+// readAll reads f, which is sysfs's and read a page at a time: in one
+// buffer of the size it says it has.
+func readAll(f *os.File) ([]byte, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, info.Size())
+	n := 0
+	for n < len(buf) {
+		m, err := f.ReadAt(buf[n:], int64(n))
+		n += m
+		if err != nil {
+			if n == len(buf) {
+				break
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// Load indexes raw, a BTF blob (header, types and strings), which it keeps
+// and which must not change.
+func Load(raw []byte) (*Spec, error) {
+	const hdrLen = 24
+	if len(raw) < hdrLen {
+		return nil, errors.New("BTF shorter than its header")
+	}
+	bo := binary.ByteOrder(binary.LittleEndian)
+	if bo.Uint16(raw) != 0xeb9f {
+		bo = binary.BigEndian
+		if bo.Uint16(raw) != 0xeb9f {
+			return nil, errors.New("not BTF: no magic number")
+		}
+	}
+	hl, typeOff, typeLen := uint64(bo.Uint32(raw[4:])), uint64(bo.Uint32(raw[8:])), uint64(bo.Uint32(raw[12:]))
+	strOff, strLen := uint64(bo.Uint32(raw[16:])), uint64(bo.Uint32(raw[20:]))
+	if hl+typeOff+typeLen > uint64(len(raw)) || hl+strOff+strLen > uint64(len(raw)) {
+		return nil, errors.New("BTF sections beyond its end")
+	}
+	s := &Spec{
+		bo:      bo,
+		types:   raw[hl+typeOff : hl+typeOff+typeLen],
+		strs:    raw[hl+strOff : hl+strOff+strLen],
+		seed:    maphash.MakeSeed(),
+		decoded: map[btf.TypeID]btf.Type{},
+		ids:     map[btf.Type]btf.TypeID{},
+		partial: map[btf.Type]btf.TypeID{},
+	}
+	if err := s.index(); err != nil {
+		return nil, err
+	}
+	s.enums = sync.OnceValue(s.enumIndex)
+	return s, nil
+}
+
+// extra is the length of the data that follows a type's 12 bytes.
+func extra(kind, vlen int) int {
+	switch kind {
+	case kindInt, kindVar, kindDeclTag:
+		return 4
+	case kindArray:
+		return 12
+	case kindStruct, kindUnion, kindDatasec, kindEnum64:
+		return 12 * vlen
+	case kindEnum, kindFuncProto:
+		return 8 * vlen
+	}
+	return 0
+}
+
+// index finds each type's offset and fills byName, in one pass.
+func (s *Spec) index() error {
+	// The kernel's types are 22-27 bytes long on average.
+	s.offs = make([]uint32, 0, len(s.types)/24)
+	var named []uint32
+	for off := 0; off+12 <= len(s.types); {
+		s.offs = append(s.offs, uint32(off))
+		info := s.bo.Uint32(s.types[off+4:])
+		if s.bo.Uint32(s.types[off:]) != 0 {
+			named = append(named, uint32(len(s.offs)))
+		}
+		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
+		if off > len(s.types) {
+			return fmt.Errorf("BTF type %d runs beyond the type section", len(s.offs))
+		}
+	}
+	size := 1
+	for size < 2*len(named) {
+		size <<= 1
+	}
+	s.byName = make([]uint32, size)
+	mask := uint64(size - 1)
+	for _, id := range named {
+		h := maphash.Bytes(s.seed, s.nameBytes(s.bo.Uint32(s.types[s.offs[id-1]:])))
+		for i := h & mask; ; i = (i + 1) & mask {
+			if s.byName[i] == 0 {
+				s.byName[i] = id
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// nameBytes is the string at off in the string section, in place.
+func (s *Spec) nameBytes(off uint32) []byte {
+	if off >= uint32(len(s.strs)) {
+		return nil
+	}
+	b := s.strs[off:]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return b
+}
+
+// name is the string at off in the string section.
+func (s *Spec) name(off uint32) string { return string(s.nameBytes(off)) }
+
+// ids are the IDs of the types named name.
+func (s *Spec) idsByName(name string) []btf.TypeID {
+	if name == "" || len(s.byName) == 0 {
+		return nil
+	}
+	var found []btf.TypeID
+	mask := uint64(len(s.byName) - 1)
+	for i := maphash.String(s.seed, name) & mask; s.byName[i] != 0; i = (i + 1) & mask {
+		id := s.byName[i]
+		if string(s.nameBytes(s.bo.Uint32(s.types[s.offs[id-1]:]))) == name {
+			found = append(found, btf.TypeID(id))
+		}
+	}
+	return found
+}
+
+// AnyTypesByName returns the types named name, as cilium/ebpf's Spec does.
+// The structs and unions among them have their members.
+func (s *Spec) AnyTypesByName(name string) ([]btf.Type, error) {
+	ids := s.idsByName(name)
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("type name %s: %w", name, btf.ErrNotFound)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := make([]btf.Type, 0, len(ids))
+	for _, id := range ids {
+		t, err := s.decode(id)
+		if err != nil {
+			return nil, err
+		}
+		s.complete(t)
+		found = append(found, t)
+	}
+	return found, nil
+}
+
+// TypeByName returns the one type of Go type T named name, as
+// cilium/ebpf's Spec.TypeByName does.
+func TypeByName[T btf.Type](s *Spec, name string) (T, error) {
+	var zero T
+	all, err := s.AnyTypesByName(name)
+	if err != nil {
+		return zero, err
+	}
+	var found []T
+	for _, t := range all {
+		if t, ok := t.(T); ok {
+			found = append(found, t)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return zero, fmt.Errorf("type %s of kind %T: %w", name, zero, btf.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return zero, fmt.Errorf("type %s of kind %T: %w", name, zero, btf.ErrMultipleMatches)
+}
+
+// TypeByID returns the type of ID id; a struct or union with its members.
+func (s *Spec) TypeByID(id btf.TypeID) (btf.Type, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.decode(id)
+	if err == nil {
+		s.complete(t)
+	}
+	return t, err
+}
+
+// TypeID is the ID of a type the spec returned.
+func (s *Spec) TypeID(t btf.Type) (btf.TypeID, error) {
+	if _, ok := t.(*btf.Void); ok {
+		return 0, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.ids[t]
+	if !ok {
+		return 0, fmt.Errorf("type %v is not from this spec: %w", t, btf.ErrNotFound)
+	}
+	return id, nil
+}
+
+// Members are the members of a struct or union the spec returned, decoded
+// when first asked for.
+func (s *Spec) Members(t btf.Type) []btf.Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.complete(t)
+	switch t := t.(type) {
+	case *btf.Struct:
+		return t.Members
+	case *btf.Union:
+		return t.Members
+	}
+	return nil
+}
+
+// complete decodes the members of t if it is a struct or union without
+// them.
+func (s *Spec) complete(t btf.Type) {
+	id, ok := s.partial[t]
+	if !ok {
+		return
+	}
+	delete(s.partial, t)
+	members, err := s.members(id)
+	if err != nil {
+		// The blob was checked to hold each type's data: a member's type
+		// ID beyond the types is the only way here.
+		members = nil
+	}
+	switch t := t.(type) {
+	case *btf.Struct:
+		t.Members = members
+	case *btf.Union:
+		t.Members = members
+	}
+}
+
+// header is a type's first 12 bytes, decoded.
+type header struct {
+	name       uint32
+	kind, vlen int
+	kindFlag   bool
+	sizeType   uint32 // its size or the ID of the type it refers to
+	data       []byte // the bytes that follow
+}
+
+func (s *Spec) header(id btf.TypeID) (header, error) {
+	if id == 0 || int(id) > len(s.offs) {
+		return header{}, fmt.Errorf("type ID %d: %w", id, btf.ErrNotFound)
+	}
+	off := s.offs[id-1]
+	b := s.types[off:]
+	info := s.bo.Uint32(b[4:])
+	h := header{
+		name:     s.bo.Uint32(b),
+		kind:     int(info >> 24 & 0x1f),
+		vlen:     int(info & 0xffff),
+		kindFlag: info>>31 == 1,
+		sizeType: s.bo.Uint32(b[8:]),
+	}
+	h.data = b[12 : 12+extra(h.kind, h.vlen)]
+	return h, nil
+}
+
+// decode returns the type of ID id, decoding it and the types it refers
+// to (structs and unions without their members) if it was not yet.
+func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
+	if id == 0 {
+		return (*btf.Void)(nil), nil
+	}
+	if t, ok := s.decoded[id]; ok {
+		return t, nil
+	}
+	h, err := s.header(id)
+	if err != nil {
+		return nil, err
+	}
+	// A type is kept before what it refers to is decoded: a pointer can
+	// lead back to it.
+	keep := func(t btf.Type) btf.Type {
+		s.decoded[id] = t
+		s.ids[t] = id
+		return t
+	}
+	var ferr error
+	ref := func(id uint32) btf.Type {
+		t, err := s.decode(btf.TypeID(id))
+		if err != nil && ferr == nil {
+			ferr = err
+		}
+		return t
+	}
+	name := s.name(h.name)
+	var t btf.Type
+	switch h.kind {
+	case kindInt:
+		t = keep(&btf.Int{Name: name, Size: h.sizeType, Encoding: btf.IntEncoding(s.bo.Uint32(h.data) >> 24 & 0xf)})
+	case kindPointer:
+		p := &btf.Pointer{}
+		t = keep(p)
+		p.Target = ref(h.sizeType)
+	case kindArray:
+		a := &btf.Array{Nelems: s.bo.Uint32(h.data[8:])}
+		t = keep(a)
+		a.Type, a.Index = ref(s.bo.Uint32(h.data)), ref(s.bo.Uint32(h.data[4:]))
+	case kindStruct:
+		t = keep(&btf.Struct{Name: name, Size: h.sizeType})
+		s.partial[t] = id
+	case kindUnion:
+		t = keep(&btf.Union{Name: name, Size: h.sizeType})
+		s.partial[t] = id
+	case kindEnum, kindEnum64:
+		e := &btf.Enum{Name: name, Size: h.sizeType, Signed: h.kindFlag}
+		t = keep(e)
+		e.Values = s.enumValues(h)
+	case kindFwd:
+		kind := btf.FwdStruct
+		if h.kindFlag {
+			kind = btf.FwdUnion
+		}
+		t = keep(&btf.Fwd{Name: name, Kind: kind})
+	case kindTypedef:
+		td := &btf.Typedef{Name: name}
+		t = keep(td)
+		td.Type = ref(h.sizeType)
+	case kindVolatile:
+		v := &btf.Volatile{}
+		t = keep(v)
+		v.Type = ref(h.sizeType)
+	case kindConst:
+		c := &btf.Const{}
+		t = keep(c)
+		c.Type = ref(h.sizeType)
+	case kindRestrict:
+		r := &btf.Restrict{}
+		t = keep(r)
+		r.Type = ref(h.sizeType)
+	case kindTypeTag:
+		tt := &btf.TypeTag{Value: name}
+		t = keep(tt)
+		tt.Type = ref(h.sizeType)
+	case kindFunc:
+		fn := &btf.Func{Name: name, Linkage: btf.FuncLinkage(h.vlen)}
+		t = keep(fn)
+		fn.Type = ref(h.sizeType)
+	case kindFuncProto:
+		fp := &btf.FuncProto{}
+		t = keep(fp)
+		fp.Params = make([]btf.FuncParam, h.vlen)
+		for i := range fp.Params {
+			p := h.data[8*i:]
+			fp.Params[i] = btf.FuncParam{Name: s.name(s.bo.Uint32(p)), Type: ref(s.bo.Uint32(p[4:]))}
+		}
+		fp.Return = ref(h.sizeType)
+	case kindVar:
+		v := &btf.Var{Name: name, Linkage: btf.VarLinkage(s.bo.Uint32(h.data))}
+		t = keep(v)
+		v.Type = ref(h.sizeType)
+	case kindDatasec:
+		ds := &btf.Datasec{Name: name, Size: h.sizeType}
+		t = keep(ds)
+		ds.Vars = make([]btf.VarSecinfo, h.vlen)
+		for i := range ds.Vars {
+			v := h.data[12*i:]
+			ds.Vars[i] = btf.VarSecinfo{Type: ref(s.bo.Uint32(v)), Offset: s.bo.Uint32(v[4:]), Size: s.bo.Uint32(v[8:])}
+		}
+	case kindFloat:
+		t = keep(&btf.Float{Name: name, Size: h.sizeType})
+	case kindDeclTag:
+		// A tag on a declaration changes no type: it stands for the type
+		// it tags.
+		t = ref(h.sizeType)
+		if ferr == nil {
+			s.decoded[id] = t
+		}
+	default:
+		return nil, fmt.Errorf("type ID %d: unknown kind %d", id, h.kind)
+	}
+	if ferr != nil {
+		delete(s.decoded, id)
+		delete(s.ids, t)
+		delete(s.partial, t)
+		return nil, ferr
+	}
+	return t, nil
+}
+
+// members decodes the members of the struct or union of ID id.
+func (s *Spec) members(id btf.TypeID) ([]btf.Member, error) {
+	h, err := s.header(id)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]btf.Member, h.vlen)
+	for i := range members {
+		b := h.data[12*i:]
+		tid, off := s.bo.Uint32(b[4:]), s.bo.Uint32(b[8:])
+		t, err := s.decode(btf.TypeID(tid))
+		if err != nil {
+			return nil, err
+		}
+		m := btf.Member{Name: s.name(s.bo.Uint32(b)), Type: t, Offset: btf.Bits(off)}
+		if h.kindFlag {
+			m.Offset, m.BitfieldSize = btf.Bits(off&0xffffff), btf.Bits(off>>24)
+		} else if th, err := s.header(btf.TypeID(tid)); err == nil && th.kind == kindInt {
+			// Before kind_flag, a bitfield was an int of fewer bits than
+			// its size, or at an offset within it.
+			enc := s.bo.Uint32(th.data)
+			if bits, at := enc&0xff, enc>>16&0xff; at > 0 || bits != 8*th.sizeType {
+				m.Offset += btf.Bits(at)
+				m.BitfieldSize = btf.Bits(bits)
+			}
+		}
+		members[i] = m
+	}
+	return members, nil
+}
+
+// enumValues decodes the values of an enum (32 or 64 bits), sign-extended
+// when the enum is signed.
+func (s *Spec) enumValues(h header) []btf.EnumValue {
+	values := make([]btf.EnumValue, h.vlen)
+	for i := range values {
+		if h.kind == kindEnum {
+			b := h.data[8*i:]
+			v := uint64(s.bo.Uint32(b[4:]))
+			if h.kindFlag {
+				v = uint64(int32(v))
+			}
+			values[i] = btf.EnumValue{Name: s.name(s.bo.Uint32(b)), Value: v}
+			continue
+		}
+		b := h.data[12*i:]
+		v := uint64(s.bo.Uint32(b[8:]))<<32 | uint64(s.bo.Uint32(b[4:]))
+		values[i] = btf.EnumValue{Name: s.name(s.bo.Uint32(b)), Value: v}
+	}
+	return values
+}
+
+// EnumIndex maps each enum constant name to the ID of the first enum that
+// defines it, read once, from the raw data: finding a constant by decoding
+// every enum would take a map of every type.
+func (s *Spec) EnumIndex() map[string]btf.TypeID { return s.enums() }
+
+func (s *Spec) enumIndex() map[string]btf.TypeID {
+	idx := map[string]btf.TypeID{}
+	for i := range s.offs {
+		id := btf.TypeID(i + 1)
+		h, _ := s.header(id)
+		if h.kind != kindEnum && h.kind != kindEnum64 {
+			continue
+		}
+		size := extra(h.kind, 1)
+		for j := range h.vlen {
+			n := s.name(s.bo.Uint32(h.data[j*size:]))
+			if _, dup := idx[n]; !dup {
+				idx[n] = id
+			}
+		}
+	}
+	return idx
+}

@@ -1,0 +1,253 @@
+package lazybtf
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+
+	"friday/internal/testenv"
+)
+
+// kernelSpecs are the running kernel's BTF read both ways.
+func kernelSpecs(t *testing.T) (*Spec, *btf.Spec) {
+	t.Helper()
+	lazy, err := LoadKernel()
+	if err != nil {
+		testenv.Unavailable(t, "no kernel BTF: %v", err)
+	}
+	full, err := btf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lazy, full
+}
+
+// describe spells what a type is made of, naming the types it refers to
+// by ID, so that a type decoded by each reader compares without following
+// its references.
+func describe(t btf.Type, id func(btf.Type) btf.TypeID, members []btf.Member) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%T %q", t, t.TypeName())
+	switch t := t.(type) {
+	case *btf.Int:
+		fmt.Fprintf(&b, " size %d enc %d", t.Size, t.Encoding)
+	case *btf.Pointer:
+		fmt.Fprintf(&b, " -> %d", id(t.Target))
+	case *btf.Array:
+		fmt.Fprintf(&b, " [%d] of %d by %d", t.Nelems, id(t.Type), id(t.Index))
+	case *btf.Struct, *btf.Union:
+		size, _ := btf.Sizeof(t)
+		fmt.Fprintf(&b, " size %d", size)
+		for _, m := range members {
+			fmt.Fprintf(&b, " {%s %d @%d:%d}", m.Name, id(m.Type), m.Offset, m.BitfieldSize)
+		}
+	case *btf.Enum:
+		fmt.Fprintf(&b, " size %d signed %v %v", t.Size, t.Signed, t.Values)
+	case *btf.Fwd:
+		fmt.Fprintf(&b, " %v", t.Kind)
+	case *btf.Typedef:
+		fmt.Fprintf(&b, " = %d", id(t.Type))
+	case *btf.Const:
+		fmt.Fprintf(&b, " = %d", id(t.Type))
+	case *btf.Volatile:
+		fmt.Fprintf(&b, " = %d", id(t.Type))
+	case *btf.Restrict:
+		fmt.Fprintf(&b, " = %d", id(t.Type))
+	case *btf.TypeTag:
+		fmt.Fprintf(&b, " %s = %d", t.Value, id(t.Type))
+	case *btf.Func:
+		fmt.Fprintf(&b, " %v = %d", t.Linkage, id(t.Type))
+	case *btf.FuncProto:
+		fmt.Fprintf(&b, " returns %d", id(t.Return))
+		for _, p := range t.Params {
+			fmt.Fprintf(&b, " (%s %d)", p.Name, id(p.Type))
+		}
+	case *btf.Var:
+		fmt.Fprintf(&b, " %v = %d", t.Linkage, id(t.Type))
+	case *btf.Datasec:
+		fmt.Fprintf(&b, " size %d", t.Size)
+		for _, v := range t.Vars {
+			fmt.Fprintf(&b, " {%d @%d+%d}", id(v.Type), v.Offset, v.Size)
+		}
+	case *btf.Float:
+		fmt.Fprintf(&b, " size %d", t.Size)
+	}
+	return b.String()
+}
+
+// Every type of the kernel decodes as cilium/ebpf decodes it: kinds,
+// names, sizes, members' offsets and bitfields, enum values, array
+// lengths, typedef chains, function prototypes, variables and sections,
+// each referring to the same types.
+func TestKernelTypesAsCilium(t *testing.T) {
+	lazy, full := kernelSpecs(t)
+	lazyID := func(t btf.Type) btf.TypeID { id, _ := lazy.TypeID(t); return id }
+	fullID := func(t btf.Type) btf.TypeID { id, _ := full.TypeID(t); return id }
+	n, compared := 0, 0
+	for want, err := range full.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fullID(want)
+		if strings.HasSuffix(fmt.Sprintf("%T", want), "declTag") {
+			// cilium/ebpf keeps declaration tags as types of their own;
+			// lazybtf gives the tagged type.
+			continue
+		}
+		got, err := lazy.TypeByID(id)
+		if err != nil {
+			t.Fatalf("type %d: %v", id, err)
+		}
+		var wm, gm []btf.Member
+		switch w := want.(type) {
+		case *btf.Struct:
+			wm = w.Members
+		case *btf.Union:
+			wm = w.Members
+		}
+		gm = lazy.Members(got)
+		compared++
+		if g, w := describe(got, lazyID, gm), describe(want, fullID, wm); g != w {
+			t.Errorf("type %d:\n got %s\nwant %s", id, g, w)
+			if n++; n > 10 {
+				t.FailNow()
+			}
+		}
+	}
+	if compared < 1000 {
+		t.Errorf("compared %d types: the kernel has more", compared)
+	}
+}
+
+// Each type is found by its name, with the others of that name, and an
+// enum constant by its name in the first enum that has it.
+func TestKernelNames(t *testing.T) {
+	lazy, full := kernelSpecs(t)
+	firstEnum := map[string]btf.TypeID{}
+	for typ, err := range full.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := full.TypeID(typ)
+		if e, ok := typ.(*btf.Enum); ok {
+			for _, v := range e.Values {
+				if _, dup := firstEnum[v.Name]; !dup {
+					firstEnum[v.Name] = id
+				}
+			}
+		}
+		name := typ.TypeName()
+		if name == "" || strings.HasSuffix(fmt.Sprintf("%T", typ), "declTag") {
+			continue
+		}
+		found := false
+		for _, id2 := range lazy.idsByName(name) {
+			found = found || id2 == id
+		}
+		if !found {
+			t.Errorf("%s (type %d) not found by its name", name, id)
+		}
+	}
+	idx := lazy.EnumIndex()
+	if len(idx) != len(firstEnum) {
+		t.Errorf("%d enum constants, cilium/ebpf finds %d", len(idx), len(firstEnum))
+	}
+	for name, id := range firstEnum {
+		if idx[name] != id {
+			t.Errorf("enum constant %s in type %d, want %d", name, idx[name], id)
+		}
+	}
+}
+
+// A struct reached through a pointer gets its members when asked for,
+// and the types it refers to are the spec's own: task_struct points back
+// to task_struct.
+func TestLazyMembers(t *testing.T) {
+	lazy, _ := kernelSpecs(t)
+	task, err := TypeByName[*btf.Struct](lazy, "task_struct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parent *btf.Struct
+	for _, m := range task.Members {
+		if m.Name == "real_parent" {
+			parent, _ = m.Type.(*btf.Pointer).Target.(*btf.Struct)
+		}
+	}
+	if parent != task {
+		t.Fatalf("real_parent points to %v, not to task_struct itself", parent)
+	}
+	if _, err := TypeByName[*btf.Struct](lazy, "no_such_struct_anywhere"); err == nil {
+		t.Error("found a struct that does not exist")
+	}
+	if _, err := TypeByName[*btf.Union](lazy, "task_struct"); err == nil {
+		t.Error("found task_struct as a union")
+	}
+	// Members are decoded once, whichever goroutine asks first.
+	sock, err := TypeByName[*btf.Struct](lazy, "sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var common *btf.Struct
+	for _, m := range sock.Members {
+		if m.Name == "__sk_common" {
+			common = m.Type.(*btf.Struct)
+		}
+	}
+	var wg sync.WaitGroup
+	got := make([]int, 8)
+	for i := range got {
+		wg.Go(func() { got[i] = len(lazy.Members(common)) })
+	}
+	wg.Wait()
+	for _, n := range got {
+		if n == 0 || n != got[0] {
+			t.Fatalf("struct sock_common's members by goroutine: %v", got)
+		}
+	}
+}
+
+// Built BTF reads back as it was written, and a truncated blob is refused.
+func TestBuilt(t *testing.T) {
+	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	node := &btf.Struct{Name: "node", Size: 16}
+	node.Members = []btf.Member{
+		{Name: "next", Type: &btf.Pointer{Target: node}},
+		{Name: "flag", Type: intT, Offset: 67, BitfieldSize: 3},
+		{Name: "neg", Type: intT, Offset: 96},
+	}
+	e := &btf.Enum{Name: "sign", Size: 4, Signed: true, Values: []btf.EnumValue{{Name: "MINUS", Value: ^uint64(0)}}}
+	b, err := btf.NewBuilder([]btf.Type{node, e}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := TypeByName[*btf.Struct](s, "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Members) != 3 || got.Members[1].Offset != 67 || got.Members[1].BitfieldSize != 3 ||
+		got.Members[0].Type.(*btf.Pointer).Target != got {
+		t.Errorf("struct node = %+v", got.Members)
+	}
+	en, err := TypeByName[*btf.Enum](s, "sign")
+	if err != nil || en.Values[0].Value != ^uint64(0) {
+		t.Errorf("enum sign = %v, %v", en, err)
+	}
+	if _, err := Load(raw[:20]); err == nil {
+		t.Error("a truncated header loads")
+	}
+	if _, err := Load(raw[:len(raw)-1]); err == nil {
+		t.Error("truncated strings load")
+	}
+}
