@@ -13,6 +13,57 @@ import (
 	"friday/types"
 )
 
+// Source is where a Converter finds BTF types: the kernel's, read lazily
+// (lazybtf.Spec), or a cilium/ebpf Spec (FromSpec).
+type Source interface {
+	AnyTypesByName(name string) ([]btf.Type, error)
+	TypeByID(id btf.TypeID) (btf.Type, error)
+	// Members are those of a struct or union the source gave, which a
+	// lazy source decodes only when asked for.
+	Members(t btf.Type) []btf.Member
+	// EnumIndex gives, for each enum constant name, the ID of the first
+	// enum that defines it.
+	EnumIndex() map[string]btf.TypeID
+}
+
+// FromSpec is a cilium/ebpf Spec as a Source.
+func FromSpec(spec *btf.Spec) Source {
+	return &specSource{Spec: spec, enums: sync.OnceValue(func() map[string]btf.TypeID {
+		idx := map[string]btf.TypeID{}
+		for t, err := range spec.All() {
+			if err != nil {
+				break
+			}
+			if e, ok := t.(*btf.Enum); ok {
+				id, _ := spec.TypeID(e)
+				for _, v := range e.Values {
+					if _, dup := idx[v.Name]; !dup {
+						idx[v.Name] = id
+					}
+				}
+			}
+		}
+		return idx
+	})}
+}
+
+type specSource struct {
+	*btf.Spec
+	enums func() map[string]btf.TypeID
+}
+
+func (s *specSource) Members(t btf.Type) []btf.Member {
+	switch t := t.(type) {
+	case *btf.Struct:
+		return t.Members
+	case *btf.Union:
+		return t.Members
+	}
+	return nil
+}
+
+func (s *specSource) EnumIndex() map[string]btf.TypeID { return s.enums() }
+
 // Converter converts kernel BTF types into types.Type on demand. Struct
 // types are cached by BTF identity so recursive structs (task_struct points
 // to task_struct) become cyclic graphs rather than infinite ones. A struct
@@ -21,17 +72,11 @@ import (
 // of types, a script reads a few. The methods of a Converter are not safe
 // for concurrent use; the completion of the structs it made is.
 type Converter struct {
-	spec *btf.Spec
-	mu   sync.Mutex // guards cache: structs complete on any goroutine
+	src Source
+	mu  sync.Mutex // guards cache: structs complete on any goroutine
 	// cache holds structs, unions, forward declarations and enums, so
 	// that each has one identity.
 	cache map[btf.Type]*types.Type
-	enums map[string]EnumConst // enum value name -> value, built on first use
-	// Enums gives, when the spec is the kernel's, the enum of each enum
-	// constant name (KernelEnumIndex): a constant is then found without
-	// decoding every type of the kernel. Nil, or a nil result, searches
-	// all the spec's enums.
-	Enums func() map[string]btf.TypeID
 	// Local gives the types a script defines ("struct task_struct"), which
 	// win over the kernel's of the same name wherever those are reached:
 	// as bpftrace, which gives the compiler the script's definitions
@@ -45,18 +90,18 @@ type EnumConst struct {
 	Type *types.Type
 }
 
-// New returns a converter over spec; a nil spec knows no types.
-func New(spec *btf.Spec) *Converter {
-	return &Converter{spec: spec, cache: map[btf.Type]*types.Type{}}
+// New returns a converter over src; a nil src knows no types.
+func New(src Source) *Converter {
+	return &Converter{src: src, cache: map[btf.Type]*types.Type{}}
 }
 
 // Named looks up "struct x", "union x" or "enum x".
 func (b *Converter) Named(name string) *types.Type {
-	if b.spec == nil {
+	if b.src == nil {
 		return nil
 	}
 	kind, base, _ := strings.Cut(name, " ")
-	cands, err := b.spec.AnyTypesByName(base)
+	cands, err := b.src.AnyTypesByName(base)
 	if err != nil {
 		return nil
 	}
@@ -89,10 +134,10 @@ func (b *Converter) Named(name string) *types.Type {
 
 // Typedef looks up a typedef or base type name such as "u32" or "pid_t".
 func (b *Converter) Typedef(name string) *types.Type {
-	if b.spec == nil {
+	if b.src == nil {
 		return nil
 	}
-	cands, err := b.spec.AnyTypesByName(name)
+	cands, err := b.src.AnyTypesByName(name)
 	if err != nil {
 		return nil
 	}
@@ -105,50 +150,16 @@ func (b *Converter) Typedef(name string) *types.Type {
 	return nil
 }
 
-// EnumValue finds an enum constant by name: in the enum Enums names (a
-// name it lacks is in no enum), else in all the spec's enums.
+// EnumValue finds an enum constant by name.
 func (b *Converter) EnumValue(name string) (EnumConst, bool) {
-	if b.spec == nil {
+	if b.src == nil {
 		return EnumConst{}, false
 	}
-	if b.Enums != nil {
-		if index := b.Enums(); index != nil {
-			id, ok := index[name]
-			if !ok {
-				return EnumConst{}, false
-			}
-			return b.enumAt(id, name)
-		}
+	id, ok := b.src.EnumIndex()[name]
+	if !ok {
+		return EnumConst{}, false
 	}
-	if b.enums == nil {
-		b.enums = map[string]EnumConst{}
-		for t, err := range b.spec.All() {
-			if err != nil {
-				break
-			}
-			e, ok := t.(*btf.Enum)
-			if !ok {
-				continue
-			}
-			var et *types.Type
-			for _, v := range e.Values {
-				if _, dup := b.enums[v.Name]; dup {
-					continue
-				}
-				if et == nil {
-					et = b.Type(e)
-				}
-				b.enums[v.Name] = EnumConst{Val: int64(v.Value), Type: et}
-			}
-		}
-	}
-	ec, ok := b.enums[name]
-	return ec, ok
-}
-
-// enumAt finds the constant name in the enum of ID id.
-func (b *Converter) enumAt(id btf.TypeID, name string) (EnumConst, bool) {
-	t, err := b.spec.TypeByID(id)
+	t, err := b.src.TypeByID(id)
 	if err != nil {
 		return EnumConst{}, false
 	}
@@ -166,15 +177,20 @@ func (b *Converter) enumAt(id btf.TypeID, name string) (EnumConst, bool) {
 
 // FuncProto finds the prototype of kernel function name.
 func (b *Converter) FuncProto(name string) *btf.FuncProto {
-	if b.spec == nil {
+	if b.src == nil {
 		return nil
 	}
-	var fn *btf.Func
-	if err := b.spec.TypeByName(name, &fn); err != nil {
+	cands, err := b.src.AnyTypesByName(name)
+	if err != nil {
 		return nil
 	}
-	proto, _ := fn.Type.(*btf.FuncProto)
-	return proto
+	for _, t := range cands {
+		if fn, ok := t.(*btf.Func); ok {
+			proto, _ := fn.Type.(*btf.FuncProto)
+			return proto
+		}
+	}
+	return nil
 }
 
 // ProtoArgs is the struct of a function prototype's parameters, laid out
@@ -244,12 +260,12 @@ func (b *Converter) typ(t btf.Type) *types.Type {
 		if r := b.local("struct ", t.Name); r != nil {
 			return r
 		}
-		return b.composite(t, "struct "+t.Name, false, int(t.Size), t.Members)
+		return b.composite(t, "struct "+t.Name, false, int(t.Size))
 	case *btf.Union:
 		if r := b.local("union ", t.Name); r != nil {
 			return r
 		}
-		return b.composite(t, "union "+t.Name, true, int(t.Size), t.Members)
+		return b.composite(t, "union "+t.Name, true, int(t.Size))
 	case *btf.Fwd:
 		kind := "struct "
 		if t.Kind == btf.FwdUnion {
@@ -304,11 +320,11 @@ func (b *Converter) keep(t btf.Type, r *types.Type) *types.Type {
 
 // composite is struct or union key, whose fields are converted when first
 // needed.
-func (b *Converter) composite(key btf.Type, name string, union bool, size int, members []btf.Member) *types.Type {
+func (b *Converter) composite(key btf.Type, name string, union bool, size int) *types.Type {
 	if strings.HasSuffix(name, " ") {
 		name += "(anonymous)"
 	}
-	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(members) }))
+	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(b.src.Members(key)) }))
 }
 
 // fields converts the members of a struct or union.

@@ -1,16 +1,39 @@
 package btftypes
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
 
 	"friday/internal/testenv"
+	"friday/lazybtf"
 	"friday/types"
 )
 
-func testSpec(t *testing.T) *btf.Spec {
+// testSources are the test's types as cilium/ebpf builds them, and as
+// lazybtf reads them back from the BTF cilium/ebpf writes.
+func testSources(t *testing.T) map[string]Source {
+	t.Helper()
+	b := testBuilder(t)
+	spec, err := b.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := lazybtf.Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]Source{"cilium": FromSpec(spec), "lazybtf": lazy}
+}
+
+func testBuilder(t *testing.T) *btf.Builder {
 	t.Helper()
 	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
 	u32 := &btf.Typedef{Name: "u32", Type: &btf.Int{Name: "unsigned int", Size: 4}}
@@ -36,15 +59,16 @@ func testSpec(t *testing.T) *btf.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := b.Spec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
+	return b
 }
 
 func TestStruct(t *testing.T) {
-	c := New(testSpec(t))
+	for name, src := range testSources(t) {
+		t.Run(name, func(t *testing.T) { testStruct(t, New(src)) })
+	}
+}
+
+func testStruct(t *testing.T, c *Converter) {
 	n := c.Named("struct node")
 	if n == nil || n.Kind != types.Struct || n.Size != 40 {
 		t.Fatalf("struct node = %v", n)
@@ -83,7 +107,12 @@ func TestStruct(t *testing.T) {
 // TestLazy: a struct reached through a pointer gets its fields when they
 // are needed, once, whichever goroutines ask.
 func TestLazy(t *testing.T) {
-	c := New(testSpec(t))
+	for name, src := range testSources(t) {
+		t.Run(name, func(t *testing.T) { testLazy(t, New(src)) })
+	}
+}
+
+func testLazy(t *testing.T, c *Converter) {
 	proto := c.FuncProto("walk")
 	node := c.ProtoArgs("walk", proto).Fields[0].Type.Elem
 	if node.Name != "struct node" || node.Size != 40 || node.Fields != nil {
@@ -107,7 +136,12 @@ func TestLazy(t *testing.T) {
 }
 
 func TestTypedefEnumFunc(t *testing.T) {
-	c := New(testSpec(t))
+	for name, src := range testSources(t) {
+		t.Run(name, func(t *testing.T) { testTypedefEnumFunc(t, New(src)) })
+	}
+}
+
+func testTypedefEnumFunc(t *testing.T, c *Converter) {
 	if u := c.Typedef("u32"); u == nil || u.Kind != types.Int || u.Size != 4 || u.Signed {
 		t.Errorf("u32 = %v", u)
 	}
@@ -139,14 +173,26 @@ func TestNilSpec(t *testing.T) {
 	}
 }
 
-// TestKernel converts the kernel's task_struct, the largest struct scripts
-// commonly read.
-func TestKernel(t *testing.T) {
-	spec, err := btf.LoadKernelSpec()
+// kernelSources are the running kernel's BTF read by lazybtf and by
+// cilium/ebpf.
+func kernelSources(t *testing.T) (lazy, full Source) {
+	t.Helper()
+	l, err := lazybtf.LoadKernel()
 	if err != nil {
 		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
-	task := New(spec).Named("struct task_struct")
+	f, err := btf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, FromSpec(f)
+}
+
+// TestKernel converts the kernel's task_struct, the largest struct scripts
+// commonly read.
+func TestKernel(t *testing.T) {
+	lazy, _ := kernelSources(t)
+	task := New(lazy).Named("struct task_struct")
 	if task == nil {
 		t.Fatal("no struct task_struct")
 	}
@@ -160,28 +206,66 @@ func TestKernel(t *testing.T) {
 	}
 }
 
-// TestKernelEnums finds the kernel's enum constants through the index of
-// its raw BTF as through all its enums, and nothing for a name no enum
-// has.
-func TestKernelEnums(t *testing.T) {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		testenv.Unavailable(t, "no kernel BTF: %v", err)
+// dump spells t's fields, and those of the structs they reach, depth
+// levels down: names, types, offsets, bitfields.
+func dump(b *strings.Builder, t *types.Type, depth int, seen map[*types.Type]bool) {
+	if t == nil || depth == 0 || seen[t] {
+		return
 	}
-	index := KernelEnumIndex()
-	if len(index) == 0 {
-		t.Fatalf("no enum constants in %s", kernelBTF)
+	seen[t] = true
+	fmt.Fprintf(b, "%s size %d {", t, t.Size)
+	for _, f := range t.Complete().Fields {
+		fmt.Fprintf(b, " %s %s @%d:%d+%d", f.Name, f.Type, f.Offset, f.BitOffset, f.BitSize)
 	}
-	indexed, scanned := New(spec), New(spec)
-	indexed.Enums = func() map[string]btf.TypeID { return index }
+	b.WriteString(" }\n")
+	for _, f := range t.Fields {
+		u := f.Type
+		for u.Kind == types.Pointer || u.Kind == types.Array {
+			u = u.Elem
+		}
+		if u.Kind == types.Struct {
+			dump(b, u, depth-1, seen)
+		}
+	}
+}
+
+// The kernel's types convert the same read by lazybtf as by
+// cilium/ebpf: the structs scripts read and those they reach, typedef
+// chains (pid_t), enums and their constants, and the arguments of a
+// function.
+func TestKernelAsCilium(t *testing.T) {
+	lazy, full := kernelSources(t)
+	l, f := New(lazy), New(full)
+	for _, name := range []string{"struct task_struct", "struct sock", "struct tcp_sock", "struct file",
+		"struct sk_buff", "struct request", "union bpf_attr", "enum bpf_map_type", "struct nosuch"} {
+		var lb, fb strings.Builder
+		dump(&lb, l.Named(name), 3, map[*types.Type]bool{})
+		dump(&fb, f.Named(name), 3, map[*types.Type]bool{})
+		if lb.String() != fb.String() || (lb.Len() == 0) != (name == "struct nosuch") {
+			t.Errorf("%s:\nlazybtf %s\ncilium  %s", name, lb.String(), fb.String())
+		}
+	}
+	for _, name := range []string{"pid_t", "u64", "size_t", "nosuch_t"} {
+		if a, b := l.Typedef(name), f.Typedef(name); fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("%s: lazybtf %v, cilium %v", name, a, b)
+		}
+	}
 	for _, name := range []string{"TCP_SYN_RECV", "SKB_DROP_REASON_NETFILTER_DROP", "BPF_MAP_TYPE_RINGBUF", "NOSUCH_CONSTANT"} {
-		a, aok := indexed.EnumValue(name)
-		b, bok := scanned.EnumValue(name)
+		a, aok := l.EnumValue(name)
+		b, bok := f.EnumValue(name)
 		if aok != bok || aok && (a.Val != b.Val || a.Type.Name != b.Type.Name) {
-			t.Errorf("%s: indexed %+v, %v; scanned %+v, %v", name, a, aok, b, bok)
+			t.Errorf("%s: lazybtf %+v, %v; cilium %+v, %v", name, a, aok, b, bok)
 		}
 		if want := name != "NOSUCH_CONSTANT"; aok != want {
 			t.Errorf("%s found: %v", name, aok)
+		}
+	}
+	for _, fn := range []string{"vfs_read", "tcp_v4_connect", "__probestub_sched_switch"} {
+		var lb, fb strings.Builder
+		dump(&lb, l.ProtoArgs(fn, l.FuncProto(fn)), 2, map[*types.Type]bool{})
+		dump(&fb, f.ProtoArgs(fn, f.FuncProto(fn)), 2, map[*types.Type]bool{})
+		if lb.String() != fb.String() || lb.Len() == 0 {
+			t.Errorf("%s:\nlazybtf %s\ncilium  %s", fn, lb.String(), fb.String())
 		}
 	}
 }

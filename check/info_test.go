@@ -8,7 +8,7 @@ import (
 
 	"friday/syntax"
 
-	"github.com/cilium/ebpf/btf"
+	"friday/btftypes"
 )
 
 // TestInfoComplete checks, for every script of testdata that checks
@@ -31,7 +31,7 @@ func TestInfoComplete(t *testing.T) {
 				for _, o := range c.opts {
 					switch fields := strings.Fields(o); fields[0] {
 					case "btf":
-						opts.BTF = func() *btf.Spec { return loadBTF(t) }
+						opts.BTF = func() btftypes.Source { return loadBTF(t) }
 					case "params":
 						opts.Params = fields[1:]
 					case "unsafe":

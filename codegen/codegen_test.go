@@ -20,8 +20,10 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
+	"friday/btftypes"
 	"friday/check"
 	"friday/internal/testenv"
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -79,10 +81,15 @@ func readCases(t testing.TB, path string) []testCase {
 // What the tests know of the machine they run on, shared among them as a
 // command shares it among its scripts.
 var (
-	probes    = probe.NewResolver(loadBTF)
+	probes    = probe.NewResolver(sync.OnceValues(btf.LoadKernelSpec))
 	kernel    = NewKernel(loadBTF, nil)
-	loadBTF   = sync.OnceValues(btf.LoadKernelSpec)
-	kernelBTF = func() *btf.Spec { spec, _ := loadBTF(); return spec }
+	loadBTF   = sync.OnceValues(lazybtf.LoadKernel)
+	kernelBTF = func() btftypes.Source {
+		if spec, err := loadBTF(); err == nil {
+			return spec
+		}
+		return nil
+	}
 )
 
 // expand resolves attach points on the machine, for the checker.

@@ -53,7 +53,6 @@ const (
 
 // Spec is the types of one BTF blob. It is safe for concurrent use.
 type Spec struct {
-	bo    binary.ByteOrder
 	types []byte   // the type section
 	strs  []byte   // the string section
 	offs  []uint32 // offset in types of the type of ID i+1
@@ -132,12 +131,11 @@ func Load(raw []byte) (*Spec, error) {
 	if len(raw) < hdrLen {
 		return nil, errors.New("BTF shorter than its header")
 	}
-	bo := binary.ByteOrder(binary.LittleEndian)
+	// The kernel's BTF is in its own byte order; so is what cilium/ebpf
+	// writes by default.
+	bo := binary.NativeEndian
 	if bo.Uint16(raw) != 0xeb9f {
-		bo = binary.BigEndian
-		if bo.Uint16(raw) != 0xeb9f {
-			return nil, errors.New("not BTF: no magic number")
-		}
+		return nil, errors.New("not BTF of this machine's byte order: no magic number")
 	}
 	hl, typeOff, typeLen := uint64(bo.Uint32(raw[4:])), uint64(bo.Uint32(raw[8:])), uint64(bo.Uint32(raw[12:]))
 	strOff, strLen := uint64(bo.Uint32(raw[16:])), uint64(bo.Uint32(raw[20:]))
@@ -145,7 +143,6 @@ func Load(raw []byte) (*Spec, error) {
 		return nil, errors.New("BTF sections beyond its end")
 	}
 	s := &Spec{
-		bo:      bo,
 		types:   raw[hl+typeOff : hl+typeOff+typeLen],
 		strs:    raw[hl+strOff : hl+strOff+strLen],
 		seed:    maphash.MakeSeed(),
@@ -175,33 +172,40 @@ func extra(kind, vlen int) int {
 	return 0
 }
 
-// index finds each type's offset and fills byName, in one pass.
+// bo is the byte order of the BTF read: the machine's.
+var bo = binary.NativeEndian
+
+// index finds each type's offset, then fills byName.
 func (s *Spec) index() error {
-	// The kernel's types are 22-27 bytes long on average.
-	s.offs = make([]uint32, 0, len(s.types)/24)
-	var named []uint32
+	// The kernel's types are 25 bytes long on average.
+	s.offs = make([]uint32, 0, len(s.types)/20)
+	named := 0
 	for off := 0; off+12 <= len(s.types); {
 		s.offs = append(s.offs, uint32(off))
-		info := s.bo.Uint32(s.types[off+4:])
-		if s.bo.Uint32(s.types[off:]) != 0 {
-			named = append(named, uint32(len(s.offs)))
+		if bo.Uint32(s.types[off:]) != 0 {
+			named++
 		}
+		info := bo.Uint32(s.types[off+4:])
 		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
 		if off > len(s.types) {
 			return fmt.Errorf("BTF type %d runs beyond the type section", len(s.offs))
 		}
 	}
 	size := 1
-	for size < 2*len(named) {
+	for size < named+named/2 {
 		size <<= 1
 	}
 	s.byName = make([]uint32, size)
 	mask := uint64(size - 1)
-	for _, id := range named {
-		h := maphash.Bytes(s.seed, s.nameBytes(s.bo.Uint32(s.types[s.offs[id-1]:])))
-		for i := h & mask; ; i = (i + 1) & mask {
-			if s.byName[i] == 0 {
-				s.byName[i] = id
+	for i, off := range s.offs {
+		n := bo.Uint32(s.types[off:])
+		if n == 0 {
+			continue
+		}
+		h := maphash.Bytes(s.seed, s.nameBytes(n))
+		for j := h & mask; ; j = (j + 1) & mask {
+			if s.byName[j] == 0 {
+				s.byName[j] = uint32(i + 1)
 				break
 			}
 		}
@@ -233,7 +237,7 @@ func (s *Spec) idsByName(name string) []btf.TypeID {
 	mask := uint64(len(s.byName) - 1)
 	for i := maphash.String(s.seed, name) & mask; s.byName[i] != 0; i = (i + 1) & mask {
 		id := s.byName[i]
-		if string(s.nameBytes(s.bo.Uint32(s.types[s.offs[id-1]:]))) == name {
+		if string(s.nameBytes(bo.Uint32(s.types[s.offs[id-1]:]))) == name {
 			found = append(found, btf.TypeID(id))
 		}
 	}
@@ -361,13 +365,13 @@ func (s *Spec) header(id btf.TypeID) (header, error) {
 	}
 	off := s.offs[id-1]
 	b := s.types[off:]
-	info := s.bo.Uint32(b[4:])
+	info := bo.Uint32(b[4:])
 	h := header{
-		name:     s.bo.Uint32(b),
+		name:     bo.Uint32(b),
 		kind:     int(info >> 24 & 0x1f),
 		vlen:     int(info & 0xffff),
 		kindFlag: info>>31 == 1,
-		sizeType: s.bo.Uint32(b[8:]),
+		sizeType: bo.Uint32(b[8:]),
 	}
 	h.data = b[12 : 12+extra(h.kind, h.vlen)]
 	return h, nil
@@ -405,15 +409,15 @@ func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 	var t btf.Type
 	switch h.kind {
 	case kindInt:
-		t = keep(&btf.Int{Name: name, Size: h.sizeType, Encoding: btf.IntEncoding(s.bo.Uint32(h.data) >> 24 & 0xf)})
+		t = keep(&btf.Int{Name: name, Size: h.sizeType, Encoding: btf.IntEncoding(bo.Uint32(h.data) >> 24 & 0xf)})
 	case kindPointer:
 		p := &btf.Pointer{}
 		t = keep(p)
 		p.Target = ref(h.sizeType)
 	case kindArray:
-		a := &btf.Array{Nelems: s.bo.Uint32(h.data[8:])}
+		a := &btf.Array{Nelems: bo.Uint32(h.data[8:])}
 		t = keep(a)
-		a.Type, a.Index = ref(s.bo.Uint32(h.data)), ref(s.bo.Uint32(h.data[4:]))
+		a.Type, a.Index = ref(bo.Uint32(h.data)), ref(bo.Uint32(h.data[4:]))
 	case kindStruct:
 		t = keep(&btf.Struct{Name: name, Size: h.sizeType})
 		s.partial[t] = id
@@ -460,11 +464,11 @@ func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 		fp.Params = make([]btf.FuncParam, h.vlen)
 		for i := range fp.Params {
 			p := h.data[8*i:]
-			fp.Params[i] = btf.FuncParam{Name: s.name(s.bo.Uint32(p)), Type: ref(s.bo.Uint32(p[4:]))}
+			fp.Params[i] = btf.FuncParam{Name: s.name(bo.Uint32(p)), Type: ref(bo.Uint32(p[4:]))}
 		}
 		fp.Return = ref(h.sizeType)
 	case kindVar:
-		v := &btf.Var{Name: name, Linkage: btf.VarLinkage(s.bo.Uint32(h.data))}
+		v := &btf.Var{Name: name, Linkage: btf.VarLinkage(bo.Uint32(h.data))}
 		t = keep(v)
 		v.Type = ref(h.sizeType)
 	case kindDatasec:
@@ -473,7 +477,7 @@ func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 		ds.Vars = make([]btf.VarSecinfo, h.vlen)
 		for i := range ds.Vars {
 			v := h.data[12*i:]
-			ds.Vars[i] = btf.VarSecinfo{Type: ref(s.bo.Uint32(v)), Offset: s.bo.Uint32(v[4:]), Size: s.bo.Uint32(v[8:])}
+			ds.Vars[i] = btf.VarSecinfo{Type: ref(bo.Uint32(v)), Offset: bo.Uint32(v[4:]), Size: bo.Uint32(v[8:])}
 		}
 	case kindFloat:
 		t = keep(&btf.Float{Name: name, Size: h.sizeType})
@@ -505,18 +509,18 @@ func (s *Spec) members(id btf.TypeID) ([]btf.Member, error) {
 	members := make([]btf.Member, h.vlen)
 	for i := range members {
 		b := h.data[12*i:]
-		tid, off := s.bo.Uint32(b[4:]), s.bo.Uint32(b[8:])
+		tid, off := bo.Uint32(b[4:]), bo.Uint32(b[8:])
 		t, err := s.decode(btf.TypeID(tid))
 		if err != nil {
 			return nil, err
 		}
-		m := btf.Member{Name: s.name(s.bo.Uint32(b)), Type: t, Offset: btf.Bits(off)}
+		m := btf.Member{Name: s.name(bo.Uint32(b)), Type: t, Offset: btf.Bits(off)}
 		if h.kindFlag {
 			m.Offset, m.BitfieldSize = btf.Bits(off&0xffffff), btf.Bits(off>>24)
 		} else if th, err := s.header(btf.TypeID(tid)); err == nil && th.kind == kindInt {
 			// Before kind_flag, a bitfield was an int of fewer bits than
 			// its size, or at an offset within it.
-			enc := s.bo.Uint32(th.data)
+			enc := bo.Uint32(th.data)
 			if bits, at := enc&0xff, enc>>16&0xff; at > 0 || bits != 8*th.sizeType {
 				m.Offset += btf.Bits(at)
 				m.BitfieldSize = btf.Bits(bits)
@@ -534,16 +538,16 @@ func (s *Spec) enumValues(h header) []btf.EnumValue {
 	for i := range values {
 		if h.kind == kindEnum {
 			b := h.data[8*i:]
-			v := uint64(s.bo.Uint32(b[4:]))
+			v := uint64(bo.Uint32(b[4:]))
 			if h.kindFlag {
 				v = uint64(int32(v))
 			}
-			values[i] = btf.EnumValue{Name: s.name(s.bo.Uint32(b)), Value: v}
+			values[i] = btf.EnumValue{Name: s.name(bo.Uint32(b)), Value: v}
 			continue
 		}
 		b := h.data[12*i:]
-		v := uint64(s.bo.Uint32(b[8:]))<<32 | uint64(s.bo.Uint32(b[4:]))
-		values[i] = btf.EnumValue{Name: s.name(s.bo.Uint32(b)), Value: v}
+		v := uint64(bo.Uint32(b[8:]))<<32 | uint64(bo.Uint32(b[4:]))
+		values[i] = btf.EnumValue{Name: s.name(bo.Uint32(b)), Value: v}
 	}
 	return values
 }
@@ -563,7 +567,7 @@ func (s *Spec) enumIndex() map[string]btf.TypeID {
 		}
 		size := extra(h.kind, 1)
 		for j := range h.vlen {
-			n := s.name(s.bo.Uint32(h.data[j*size:]))
+			n := s.name(bo.Uint32(h.data[j*size:]))
 			if _, dup := idx[n]; !dup {
 				idx[n] = id
 			}

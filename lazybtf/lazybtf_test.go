@@ -251,3 +251,31 @@ func TestBuilt(t *testing.T) {
 		t.Error("truncated strings load")
 	}
 }
+
+// What a tool reading task_struct pays: the kernel's BTF read and indexed,
+// and task_struct found with its members, by lazybtf and by cilium/ebpf.
+func BenchmarkKernelTaskStruct(b *testing.B) {
+	b.Run("lazybtf", func(b *testing.B) {
+		for b.Loop() {
+			s, err := LoadKernel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := TypeByName[*btf.Struct](s, "task_struct"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cilium", func(b *testing.B) {
+		for b.Loop() {
+			s, err := btf.LoadKernelSpec()
+			if err != nil {
+				b.Fatal(err)
+			}
+			var st *btf.Struct
+			if err := s.TypeByName("task_struct", &st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -196,7 +196,7 @@ func (r *resolver) converter(spec *btf.Spec) *btftypes.Converter {
 	}
 	conv := k.convs[spec]
 	if conv == nil {
-		conv = btftypes.New(spec)
+		conv = btftypes.New(btftypes.FromSpec(spec))
 		k.convs[spec] = conv
 	}
 	return conv

@@ -10,6 +10,7 @@ import (
 
 	"friday/btftypes"
 	"friday/codegen"
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/symbol"
 	"friday/syntax"
@@ -22,8 +23,7 @@ import (
 // that scripts sharing a Host read it once: the commands share one among
 // all the scripts they compile and run. It is safe for concurrent use.
 type Host struct {
-	btf     func() (*btf.Spec, error)
-	enums   func() map[string]btf.TypeID // the kernel's enum constants
+	btf     func() (*lazybtf.Spec, error)
 	probes  *probe.Resolver
 	kernel  *codegen.Kernel
 	symbols *symbol.Resolver
@@ -31,12 +31,14 @@ type Host struct {
 
 // NewHost returns a Host that has read nothing yet.
 func NewHost() *Host {
-	spec := sync.OnceValues(btf.LoadKernelSpec)
+	spec := sync.OnceValues(lazybtf.LoadKernel)
 	syms := symbol.NewResolver()
 	return &Host{
-		btf:     spec,
-		enums:   sync.OnceValue(btftypes.KernelEnumIndex),
-		probes:  probe.NewResolver(spec),
+		btf: spec,
+		// The providers that list the kernel's types or attach by BTF
+		// (raw tracepoints, fentry, iterators) decode them with
+		// cilium/ebpf, which the tools' tracepoints do not need.
+		probes:  probe.NewResolver(sync.OnceValues(btf.LoadKernelSpec)),
 		kernel:  codegen.NewKernel(spec, syms.KernelSymbols),
 		symbols: syms,
 	}
@@ -89,7 +91,10 @@ func (h *Host) KindsWork(name string, src []byte, params ...string) error {
 // kernelBTF is the kernel's BTF for the checker, which takes a missing one
 // as none: the script's uses of kernel types are then reported as unknown,
 // which says what is missing.
-func (h *Host) kernelBTF() *btf.Spec {
-	spec, _ := h.btf()
+func (h *Host) kernelBTF() btftypes.Source {
+	spec, err := h.btf()
+	if err != nil {
+		return nil
+	}
 	return spec
 }
