@@ -21,9 +21,8 @@ type Source interface {
 	// Members are those of a struct or union the source gave, which a
 	// lazy source decodes only when asked for.
 	Members(t btf.Type) []btf.Member
-	// EnumIndex gives, for each enum constant name, the ID of the first
-	// enum that defines it.
-	EnumIndex() map[string]btf.TypeID
+	// EnumOf is the ID of the first enum that defines the constant name.
+	EnumOf(name string) (btf.TypeID, bool)
 }
 
 // FromSpec is a cilium/ebpf Spec as a Source.
@@ -62,7 +61,10 @@ func (s *specSource) Members(t btf.Type) []btf.Member {
 	return nil
 }
 
-func (s *specSource) EnumIndex() map[string]btf.TypeID { return s.enums() }
+func (s *specSource) EnumOf(name string) (btf.TypeID, bool) {
+	id, ok := s.enums()[name]
+	return id, ok
+}
 
 // Converter converts kernel BTF types into types.Type on demand. Struct
 // types are cached by BTF identity so recursive structs (task_struct points
@@ -155,7 +157,7 @@ func (b *Converter) EnumValue(name string) (EnumConst, bool) {
 	if b.src == nil {
 		return EnumConst{}, false
 	}
-	id, ok := b.src.EnumIndex()[name]
+	id, ok := b.src.EnumOf(name)
 	if !ok {
 		return EnumConst{}, false
 	}

@@ -67,7 +67,7 @@ type Spec struct {
 	// partial are the structs and unions decoded without their members.
 	partial map[btf.Type]btf.TypeID
 
-	enums func() map[string]btf.TypeID
+	enums func() []uint64 // see enumTable
 }
 
 // LoadKernel reads the running kernel's BTF. The kernel lets it be mapped
@@ -153,7 +153,7 @@ func Load(raw []byte) (*Spec, error) {
 	if err := s.index(); err != nil {
 		return nil, err
 	}
-	s.enums = sync.OnceValue(s.enumIndex)
+	s.enums = sync.OnceValue(s.enumTable)
 	return s, nil
 }
 
@@ -552,26 +552,58 @@ func (s *Spec) enumValues(h header) []btf.EnumValue {
 	return values
 }
 
-// EnumIndex maps each enum constant name to the ID of the first enum that
-// defines it, read once, from the raw data: finding a constant by decoding
-// every enum would take a map of every type.
-func (s *Spec) EnumIndex() map[string]btf.TypeID { return s.enums() }
-
-func (s *Spec) enumIndex() map[string]btf.TypeID {
-	idx := map[string]btf.TypeID{}
-	for i := range s.offs {
-		id := btf.TypeID(i + 1)
-		h, _ := s.header(id)
-		if h.kind != kindEnum && h.kind != kindEnum64 {
+// EnumOf is the ID of the first enum that defines the constant name.
+func (s *Spec) EnumOf(name string) (btf.TypeID, bool) {
+	tab := s.enums()
+	if len(tab) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(tab) - 1)
+	best := btf.TypeID(0)
+	for i := maphash.String(s.seed, name) & mask; tab[i] != 0; i = (i + 1) & mask {
+		id, j := btf.TypeID(tab[i]>>16), int(tab[i]&0xffff)
+		if best != 0 && id >= best {
 			continue
 		}
+		h, _ := s.header(id)
+		if string(s.nameBytes(bo.Uint32(h.data[j*extra(h.kind, 1):]))) == name {
+			best = id
+		}
+	}
+	return best, best != 0
+}
+
+// enumTable is an open-addressing hash table of the enum constants by
+// name, each entry the enum's ID and the constant's index in it: found
+// without a copy of any name (the kernel has tens of thousands).
+func (s *Spec) enumTable() []uint64 {
+	var enums []btf.TypeID
+	n := 0
+	for i := range s.offs {
+		h, _ := s.header(btf.TypeID(i + 1))
+		if h.kind == kindEnum || h.kind == kindEnum64 {
+			enums = append(enums, btf.TypeID(i+1))
+			n += h.vlen
+		}
+	}
+	size := 1
+	for size < n+n/2 {
+		size <<= 1
+	}
+	tab := make([]uint64, size)
+	mask := uint64(size - 1)
+	for _, id := range enums {
+		h, _ := s.header(id)
 		size := extra(h.kind, 1)
 		for j := range h.vlen {
-			n := s.name(bo.Uint32(h.data[j*size:]))
-			if _, dup := idx[n]; !dup {
-				idx[n] = id
+			name := s.nameBytes(bo.Uint32(h.data[j*size:]))
+			for k := maphash.Bytes(s.seed, name) & mask; ; k = (k + 1) & mask {
+				if tab[k] == 0 {
+					tab[k] = uint64(id)<<16 | uint64(j)
+					break
+				}
 			}
 		}
 	}
-	return idx
+	return tab
 }
