@@ -53,9 +53,13 @@ const (
 
 // Spec is the types of one BTF blob. It is safe for concurrent use.
 type Spec struct {
-	types []byte   // the type section
-	strs  []byte   // the string section
-	offs  []uint32 // offset in types of the type of ID i+1
+	types []byte // the type section
+	strs  []byte // the string section
+	// every holds the offset in types of every 16th type (IDs 1, 17,
+	// 33...): a type is found from the one before it there, which keeps
+	// the index of the kernel's types at 32 KB instead of 500.
+	every []uint32
+	count int // the number of types
 	// byName is an open-addressing hash table of the IDs of the named
 	// types by name (0: an empty slot).
 	byName []uint32
@@ -175,20 +179,34 @@ func extra(kind, vlen int) int {
 // bo is the byte order of the BTF read: the machine's.
 var bo = binary.NativeEndian
 
-// index finds each type's offset, then fills byName.
+// every16 is how many types apart the offsets kept in Spec.every are.
+const every16 = 16
+
+// walk calls f with the ID and offset of each type, in order.
+func (s *Spec) walk(f func(id btf.TypeID, off int)) {
+	id := btf.TypeID(1)
+	for off := 0; off+12 <= len(s.types); id++ {
+		f(id, off)
+		info := bo.Uint32(s.types[off+4:])
+		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
+	}
+}
+
+// index checks that each type is within the type section, keeps the
+// offsets of every 16th, then fills byName.
 func (s *Spec) index() error {
-	// The kernel's types are 25 bytes long on average.
-	s.offs = make([]uint32, 0, len(s.types)/20)
 	named := 0
-	for off := 0; off+12 <= len(s.types); {
-		s.offs = append(s.offs, uint32(off))
+	for off := 0; off+12 <= len(s.types); s.count++ {
+		if s.count%every16 == 0 {
+			s.every = append(s.every, uint32(off))
+		}
 		if bo.Uint32(s.types[off:]) != 0 {
 			named++
 		}
 		info := bo.Uint32(s.types[off+4:])
 		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
 		if off > len(s.types) {
-			return fmt.Errorf("BTF type %d runs beyond the type section", len(s.offs))
+			return fmt.Errorf("BTF type %d runs beyond the type section", s.count+1)
 		}
 	}
 	size := 1
@@ -197,20 +215,30 @@ func (s *Spec) index() error {
 	}
 	s.byName = make([]uint32, size)
 	mask := uint64(size - 1)
-	for i, off := range s.offs {
+	s.walk(func(id btf.TypeID, off int) {
 		n := bo.Uint32(s.types[off:])
 		if n == 0 {
-			continue
+			return
 		}
-		h := maphash.Bytes(s.seed, s.nameBytes(n))
-		for j := h & mask; ; j = (j + 1) & mask {
+		for j := maphash.Bytes(s.seed, s.nameBytes(n)) & mask; ; j = (j + 1) & mask {
 			if s.byName[j] == 0 {
-				s.byName[j] = uint32(i + 1)
-				break
+				s.byName[j] = uint32(id)
+				return
 			}
 		}
-	}
+	})
 	return nil
+}
+
+// offset is where the type of ID id (1 to count) starts in types.
+func (s *Spec) offset(id btf.TypeID) int {
+	i := int(id - 1)
+	off := int(s.every[i/every16])
+	for range i % every16 {
+		info := bo.Uint32(s.types[off+4:])
+		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
+	}
+	return off
 }
 
 // nameBytes is the string at off in the string section, in place.
@@ -237,7 +265,7 @@ func (s *Spec) idsByName(name string) []btf.TypeID {
 	mask := uint64(len(s.byName) - 1)
 	for i := maphash.String(s.seed, name) & mask; s.byName[i] != 0; i = (i + 1) & mask {
 		id := s.byName[i]
-		if string(s.nameBytes(bo.Uint32(s.types[s.offs[id-1]:]))) == name {
+		if string(s.nameBytes(bo.Uint32(s.types[s.offset(btf.TypeID(id)):]))) == name {
 			found = append(found, btf.TypeID(id))
 		}
 	}
@@ -360,10 +388,14 @@ type header struct {
 }
 
 func (s *Spec) header(id btf.TypeID) (header, error) {
-	if id == 0 || int(id) > len(s.offs) {
+	if id == 0 || int(id) > s.count {
 		return header{}, fmt.Errorf("type ID %d: %w", id, btf.ErrNotFound)
 	}
-	off := s.offs[id-1]
+	return s.headerAt(s.offset(id)), nil
+}
+
+// headerAt is the header of the type at off in types.
+func (s *Spec) headerAt(off int) header {
 	b := s.types[off:]
 	info := bo.Uint32(b[4:])
 	h := header{
@@ -374,7 +406,7 @@ func (s *Spec) header(id btf.TypeID) (header, error) {
 		sizeType: bo.Uint32(b[8:]),
 	}
 	h.data = b[12 : 12+extra(h.kind, h.vlen)]
-	return h, nil
+	return h
 }
 
 // decode returns the type of ID id, decoding it and the types it refers
@@ -577,29 +609,32 @@ func (s *Spec) EnumOf(name string) (btf.TypeID, bool) {
 // name, each entry the enum's ID and the constant's index in it: found
 // without a copy of any name (the kernel has tens of thousands).
 func (s *Spec) enumTable() []uint64 {
-	var enums []btf.TypeID
+	type enum struct {
+		id  btf.TypeID
+		off int
+	}
+	var enums []enum
 	n := 0
-	for i := range s.offs {
-		h, _ := s.header(btf.TypeID(i + 1))
-		if h.kind == kindEnum || h.kind == kindEnum64 {
-			enums = append(enums, btf.TypeID(i+1))
+	s.walk(func(id btf.TypeID, off int) {
+		if h := s.headerAt(off); h.kind == kindEnum || h.kind == kindEnum64 {
+			enums = append(enums, enum{id, off})
 			n += h.vlen
 		}
-	}
+	})
 	size := 1
 	for size < n+n/2 {
 		size <<= 1
 	}
 	tab := make([]uint64, size)
 	mask := uint64(size - 1)
-	for _, id := range enums {
-		h, _ := s.header(id)
+	for _, e := range enums {
+		h := s.headerAt(e.off)
 		size := extra(h.kind, 1)
 		for j := range h.vlen {
 			name := s.nameBytes(bo.Uint32(h.data[j*size:]))
 			for k := maphash.Bytes(s.seed, name) & mask; ; k = (k + 1) & mask {
 				if tab[k] == 0 {
-					tab[k] = uint64(id)<<16 | uint64(j)
+					tab[k] = uint64(e.id)<<16 | uint64(j)
 					break
 				}
 			}
