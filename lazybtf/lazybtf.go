@@ -1,10 +1,11 @@
 // Package lazybtf reads BTF in its raw form, as the kernel exposes its
 // own, without decoding all of it: one pass indexes the types by name,
 // and a type is decoded into cilium/ebpf's btf types only when asked for.
-// The structs and unions a decoded type reaches are made without their
-// members until those are asked for (Members): task_struct alone reaches
-// thousands of types, struct sock most of the kernel's, and a script
-// reads a few fields.
+// A type asked for comes whole, with the structs and unions it holds by
+// value, as cilium/ebpf gives it; those it reaches only through pointers
+// come without their members until those are asked for (Members):
+// task_struct alone reaches thousands of types, struct sock most of the
+// kernel's, and a script reads a few fields.
 //
 // cilium/ebpf's btf.LoadKernelSpec sorts an index of all the kernel's
 // types and decodes the whole closure of each type asked for; reading
@@ -17,8 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"iter"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf/btf"
@@ -51,15 +55,19 @@ const (
 	kindEnum64    = 19
 )
 
-// Spec is the types of one BTF blob. It is safe for concurrent use.
+// Spec is the types of one BTF blob: the kernel's, or a module's, whose
+// types and strings follow the kernel's. It is safe for concurrent use.
 type Spec struct {
-	types []byte // the type section
-	strs  []byte // the string section
+	base    *Spec      // the kernel's, for a module's
+	firstID btf.TypeID // the ID of the first type of types
+	strBase uint32     // the offset of strs among the strings
+	types   []byte     // the type section
+	strs    []byte     // the string section
 	// every holds the offset in types of every 16th type (IDs 1, 17,
 	// 33...): a type is found from the one before it there, which keeps
 	// the index of the kernel's types at 32 KB instead of 500.
 	every []uint32
-	count int // the number of types
+	count int // the number of types of types
 	// byName is an open-addressing hash table of the IDs of the named
 	// types by name (0: an empty slot).
 	byName []uint32
@@ -130,7 +138,29 @@ func readAll(f *os.File) ([]byte, error) {
 
 // Load indexes raw, a BTF blob (header, types and strings), which it keeps
 // and which must not change.
-func Load(raw []byte) (*Spec, error) {
+func Load(raw []byte) (*Spec, error) { return LoadSplit(raw, nil) }
+
+// LoadKernelModule reads the BTF of a kernel module of the running kernel,
+// whose types refer to base's, the kernel's.
+func LoadKernelModule(module string, base *Spec) (*Spec, error) {
+	if module == "" || strings.ContainsAny(module, "/.") {
+		return nil, fmt.Errorf("invalid module name %q", module)
+	}
+	f, err := os.Open(filepath.Join(filepath.Dir(KernelPath), module))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := readAll(f)
+	if err != nil {
+		return nil, err
+	}
+	return LoadSplit(raw, base)
+}
+
+// LoadSplit indexes raw as Load does; with a base, raw is split BTF (a
+// kernel module's), whose IDs and string offsets continue base's.
+func LoadSplit(raw []byte, base *Spec) (*Spec, error) {
 	const hdrLen = 24
 	if len(raw) < hdrLen {
 		return nil, errors.New("BTF shorter than its header")
@@ -147,12 +177,18 @@ func Load(raw []byte) (*Spec, error) {
 		return nil, errors.New("BTF sections beyond its end")
 	}
 	s := &Spec{
+		base:    base,
+		firstID: 1,
 		types:   raw[hl+typeOff : hl+typeOff+typeLen],
 		strs:    raw[hl+strOff : hl+strOff+strLen],
 		seed:    maphash.MakeSeed(),
 		decoded: map[btf.TypeID]btf.Type{},
 		ids:     map[btf.Type]btf.TypeID{},
 		partial: map[btf.Type]btf.TypeID{},
+	}
+	if base != nil {
+		s.firstID = base.firstID + btf.TypeID(base.count)
+		s.strBase = base.strBase + uint32(len(base.strs))
 	}
 	if err := s.index(); err != nil {
 		return nil, err
@@ -184,7 +220,7 @@ const every16 = 16
 
 // walk calls f with the ID and offset of each type, in order.
 func (s *Spec) walk(f func(id btf.TypeID, off int)) {
-	id := btf.TypeID(1)
+	id := s.firstID
 	for off := 0; off+12 <= len(s.types); id++ {
 		f(id, off)
 		info := bo.Uint32(s.types[off+4:])
@@ -206,7 +242,7 @@ func (s *Spec) index() error {
 		info := bo.Uint32(s.types[off+4:])
 		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
 		if off > len(s.types) {
-			return fmt.Errorf("BTF type %d runs beyond the type section", s.count+1)
+			return fmt.Errorf("BTF type %d runs beyond the type section", s.firstID+btf.TypeID(s.count))
 		}
 	}
 	size := 1
@@ -230,9 +266,9 @@ func (s *Spec) index() error {
 	return nil
 }
 
-// offset is where the type of ID id (1 to count) starts in types.
+// offset is where the type of ID id, one of types, starts in types.
 func (s *Spec) offset(id btf.TypeID) int {
-	i := int(id - 1)
+	i := int(id - s.firstID)
 	off := int(s.every[i/every16])
 	for range i % every16 {
 		info := bo.Uint32(s.types[off+4:])
@@ -241,8 +277,12 @@ func (s *Spec) offset(id btf.TypeID) int {
 	return off
 }
 
-// nameBytes is the string at off in the string section, in place.
+// nameBytes is the string at off among the strings, in place.
 func (s *Spec) nameBytes(off uint32) []byte {
+	if off < s.strBase {
+		return s.base.nameBytes(off)
+	}
+	off -= s.strBase
 	if off >= uint32(len(s.strs)) {
 		return nil
 	}
@@ -256,12 +296,22 @@ func (s *Spec) nameBytes(off uint32) []byte {
 // name is the string at off in the string section.
 func (s *Spec) name(off uint32) string { return string(s.nameBytes(off)) }
 
-// ids are the IDs of the types named name.
+// ids are the IDs of the types named name: a module's own, then the
+// kernel's.
 func (s *Spec) idsByName(name string) []btf.TypeID {
+	found := s.ownIDsByName(name)
+	if s.base != nil {
+		found = append(found, s.base.idsByName(name)...)
+	}
+	return found
+}
+
+// ownIDsByName are the IDs of the spec's own types named name.
+func (s *Spec) ownIDsByName(name string) []btf.TypeID {
+	var found []btf.TypeID
 	if name == "" || len(s.byName) == 0 {
 		return nil
 	}
-	var found []btf.TypeID
 	mask := uint64(len(s.byName) - 1)
 	for i := maphash.String(s.seed, name) & mask; s.byName[i] != 0; i = (i + 1) & mask {
 		id := s.byName[i]
@@ -272,8 +322,8 @@ func (s *Spec) idsByName(name string) []btf.TypeID {
 	return found
 }
 
-// AnyTypesByName returns the types named name, as cilium/ebpf's Spec does.
-// The structs and unions among them have their members.
+// AnyTypesByName returns the types named name, as cilium/ebpf's Spec does,
+// each whole.
 func (s *Spec) AnyTypesByName(name string) ([]btf.Type, error) {
 	ids := s.idsByName(name)
 	if len(ids) == 0 {
@@ -287,7 +337,7 @@ func (s *Spec) AnyTypesByName(name string) ([]btf.Type, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.complete(t)
+		s.whole(t)
 		found = append(found, t)
 	}
 	return found, nil
@@ -316,15 +366,28 @@ func TypeByName[T btf.Type](s *Spec, name string) (T, error) {
 	return zero, fmt.Errorf("type %s of kind %T: %w", name, zero, btf.ErrMultipleMatches)
 }
 
-// TypeByID returns the type of ID id; a struct or union with its members.
+// TypeByID returns the type of ID id, whole.
 func (s *Spec) TypeByID(id btf.TypeID) (btf.Type, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.decode(id)
 	if err == nil {
-		s.complete(t)
+		s.whole(t)
 	}
 	return t, err
+}
+
+// All yields each of the spec's own types (a module's without the
+// kernel's), whole: for listings, which look at every type.
+func (s *Spec) All() iter.Seq2[btf.Type, error] {
+	return func(yield func(btf.Type, error) bool) {
+		for i := range s.count {
+			t, err := s.TypeByID(s.firstID + btf.TypeID(i))
+			if !yield(t, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // TypeID is the ID of a type the spec returned.
@@ -333,20 +396,23 @@ func (s *Spec) TypeID(t btf.Type) (btf.TypeID, error) {
 		return 0, nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	id, ok := s.ids[t]
+	s.mu.Unlock()
 	if !ok {
+		if s.base != nil {
+			return s.base.TypeID(t)
+		}
 		return 0, fmt.Errorf("type %v is not from this spec: %w", t, btf.ErrNotFound)
 	}
 	return id, nil
 }
 
 // Members are the members of a struct or union the spec returned, decoded
-// when first asked for.
+// when first asked for (with the structs and unions they hold by value).
 func (s *Spec) Members(t btf.Type) []btf.Member {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.complete(t)
+	s.whole(t)
+	s.mu.Unlock()
 	switch t := t.(type) {
 	case *btf.Struct:
 		return t.Members
@@ -356,11 +422,23 @@ func (s *Spec) Members(t btf.Type) []btf.Member {
 	return nil
 }
 
-// complete decodes the members of t if it is a struct or union without
-// them.
-func (s *Spec) complete(t btf.Type) {
+// whole decodes the members of t, if it is a struct or union without
+// them, and of the structs and unions they hold by value; those of a
+// struct or union that has them already are. s.mu is held.
+func (s *Spec) whole(t btf.Type) {
+	t = held(t)
+	switch t.(type) {
+	case *btf.Struct, *btf.Union:
+	default:
+		return
+	}
 	id, ok := s.partial[t]
 	if !ok {
+		if s.base != nil {
+			s.base.mu.Lock()
+			s.base.whole(t)
+			s.base.mu.Unlock()
+		}
 		return
 	}
 	delete(s.partial, t)
@@ -376,6 +454,32 @@ func (s *Spec) complete(t btf.Type) {
 	case *btf.Union:
 		t.Members = members
 	}
+	for _, m := range members {
+		s.whole(m.Type)
+	}
+}
+
+// held is the type a value of type t holds, through arrays, typedefs and
+// qualifiers.
+func held(t btf.Type) btf.Type {
+	for {
+		switch u := t.(type) {
+		case *btf.Array:
+			t = u.Type
+		case *btf.Typedef:
+			t = u.Type
+		case *btf.Const:
+			t = u.Type
+		case *btf.Volatile:
+			t = u.Type
+		case *btf.Restrict:
+			t = u.Type
+		case *btf.TypeTag:
+			t = u.Type
+		default:
+			return t
+		}
+	}
 }
 
 // header is a type's first 12 bytes, decoded.
@@ -388,7 +492,10 @@ type header struct {
 }
 
 func (s *Spec) header(id btf.TypeID) (header, error) {
-	if id == 0 || int(id) > s.count {
+	if id < s.firstID && s.base != nil {
+		return s.base.header(id)
+	}
+	if id < s.firstID || int(id-s.firstID) >= s.count {
 		return header{}, fmt.Errorf("type ID %d: %w", id, btf.ErrNotFound)
 	}
 	return s.headerAt(s.offset(id)), nil
@@ -414,6 +521,11 @@ func (s *Spec) headerAt(off int) header {
 func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 	if id == 0 {
 		return (*btf.Void)(nil), nil
+	}
+	if id < s.firstID && s.base != nil {
+		s.base.mu.Lock()
+		defer s.base.mu.Unlock()
+		return s.base.decode(id)
 	}
 	if t, ok := s.decoded[id]; ok {
 		return t, nil
@@ -588,6 +700,9 @@ func (s *Spec) enumValues(h header) []btf.EnumValue {
 func (s *Spec) EnumOf(name string) (btf.TypeID, bool) {
 	tab := s.enums()
 	if len(tab) == 0 {
+		if s.base != nil {
+			return s.base.EnumOf(name)
+		}
 		return 0, false
 	}
 	mask := uint64(len(tab) - 1)
@@ -601,6 +716,9 @@ func (s *Spec) EnumOf(name string) (btf.TypeID, bool) {
 		if string(s.nameBytes(bo.Uint32(h.data[j*extra(h.kind, 1):]))) == name {
 			best = id
 		}
+	}
+	if best == 0 && s.base != nil {
+		return s.base.EnumOf(name)
 	}
 	return best, best != 0
 }

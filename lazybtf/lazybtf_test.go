@@ -164,9 +164,10 @@ func TestKernelNames(t *testing.T) {
 	}
 }
 
-// A struct reached through a pointer gets its members when asked for,
-// and the types it refers to are the spec's own: task_struct points back
-// to task_struct.
+// A type asked for comes whole, with the structs it holds by value; one
+// reached through a pointer gets its members when asked for, and the
+// types decoded are the spec's own: task_struct points back to
+// task_struct.
 func TestLazyMembers(t *testing.T) {
 	lazy, _ := kernelSpecs(t)
 	task, err := TypeByName[*btf.Struct](lazy, "task_struct")
@@ -188,28 +189,133 @@ func TestLazyMembers(t *testing.T) {
 	if _, err := TypeByName[*btf.Union](lazy, "task_struct"); err == nil {
 		t.Error("found task_struct as a union")
 	}
-	// Members are decoded once, whichever goroutine asks first.
 	sock, err := TypeByName[*btf.Struct](lazy, "sock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var common *btf.Struct
-	for _, m := range sock.Members {
-		if m.Name == "__sk_common" {
-			common = m.Type.(*btf.Struct)
+	member := func(ms []btf.Member, name string) btf.Type {
+		for _, m := range ms {
+			if m.Name == name {
+				return m.Type
+			}
 		}
+		t.Fatalf("no member %s", name)
+		return nil
 	}
+	common := member(sock.Members, "__sk_common").(*btf.Struct)
+	if len(common.Members) == 0 {
+		t.Fatal("struct sock_common, held by value, has no members")
+	}
+	prot := member(common.Members, "skc_prot").(*btf.Pointer).Target.(*btf.Struct)
+	if len(prot.Members) != 0 {
+		t.Fatal("struct proto, reached through a pointer, was decoded whole")
+	}
+	// Members are decoded once, whichever goroutine asks first.
 	var wg sync.WaitGroup
 	got := make([]int, 8)
 	for i := range got {
-		wg.Go(func() { got[i] = len(lazy.Members(common)) })
+		wg.Go(func() { got[i] = len(lazy.Members(prot)) })
 	}
 	wg.Wait()
 	for _, n := range got {
 		if n == 0 || n != got[0] {
-			t.Fatalf("struct sock_common's members by goroutine: %v", got)
+			t.Fatalf("struct proto's members by goroutine: %v", got)
 		}
 	}
+}
+
+// A module's BTF (split BTF) refers to the kernel's types and strings:
+// its types are found by name with the kernel's, after its own, and their
+// IDs follow the kernel's.
+func TestSplit(t *testing.T) {
+	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	task := &btf.Struct{Name: "task", Size: 4, Members: []btf.Member{{Name: "pid", Type: intT}}}
+	b, err := btf.NewBuilder([]btf.Type{intT, task}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(typ btf.Type) uint32 { id, _ := base.TypeID(typ); return uint32(id) }
+	intID, taskID := id(mustType[*btf.Int](t, base, "int")), id(mustType[*btf.Struct](t, base, "task"))
+	strBase := uint32(len(base.strs))
+	// The module's strings, after the kernel's: its own names.
+	strs := []byte("\x00mod_read\x00mod_state\x00t\x00count\x00")
+	name := func(s string) uint32 { return strBase + uint32(strings.Index(string(strs), "\x00"+s+"\x00")) + 1 }
+	first := uint32(base.count) + 1
+	var types []byte
+	put := func(vs ...uint32) {
+		for _, v := range vs {
+			types = bo.AppendUint32(types, v)
+		}
+	}
+	info := func(kind, vlen int) uint32 { return uint32(kind)<<24 | uint32(vlen) }
+	// first: struct mod_state { struct task *t; int count; }
+	put(name("mod_state"), info(kindStruct, 2), 16,
+		name("t"), first+1, 0,
+		name("count"), intID, 64)
+	// first+1: struct task *
+	put(0, info(kindPointer, 0), taskID)
+	// first+2: int (struct mod_state *)
+	put(0, info(kindFuncProto, 1), intID, 0, first+3)
+	// first+3: struct mod_state *
+	put(0, info(kindPointer, 0), first)
+	// first+4: mod_read
+	put(name("mod_read"), info(kindFunc, 1), first+2)
+	hdr := make([]byte, 24)
+	bo.PutUint16(hdr, 0xeb9f)
+	hdr[2] = 1
+	bo.PutUint32(hdr[4:], 24)
+	bo.PutUint32(hdr[12:], uint32(len(types)))
+	bo.PutUint32(hdr[16:], uint32(len(types)))
+	bo.PutUint32(hdr[20:], uint32(len(strs)))
+	mod, err := LoadSplit(append(append(hdr, types...), strs...), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := mustType[*btf.Func](t, mod, "mod_read")
+	if id, _ := mod.TypeID(fn); id != btf.TypeID(first+4) {
+		t.Errorf("mod_read has ID %d, want %d", id, first+4)
+	}
+	proto := fn.Type.(*btf.FuncProto)
+	if proto.Return != mustType[*btf.Int](t, base, "int") {
+		t.Errorf("mod_read returns %v, not the kernel's int", proto.Return)
+	}
+	state := proto.Params[0].Type.(*btf.Pointer).Target.(*btf.Struct)
+	ms := mod.Members(state)
+	if len(ms) != 2 || ms[1].Name != "count" || ms[1].Offset != 64 ||
+		ms[0].Type.(*btf.Pointer).Target != mustType[*btf.Struct](t, base, "task") {
+		t.Errorf("struct mod_state = %+v", ms)
+	}
+	// The kernel's types are found through the module's spec too.
+	if got := mustType[*btf.Struct](t, mod, "task"); got != mustType[*btf.Struct](t, base, "task") {
+		t.Errorf("struct task through the module is %v", got)
+	}
+	n := 0
+	for _, err := range mod.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 5 {
+		t.Errorf("the module has %d types of its own, want 5", n)
+	}
+}
+
+func mustType[T btf.Type](t *testing.T, s *Spec, name string) T {
+	t.Helper()
+	typ, err := TypeByName[T](s, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return typ
 }
 
 // Built BTF reads back as it was written, and a truncated blob is refused.
