@@ -10,61 +10,9 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/lazybtf"
 	"friday/types"
 )
-
-// Source is where a Converter finds BTF types: the kernel's, read lazily
-// (lazybtf.Spec), or a cilium/ebpf Spec (FromSpec).
-type Source interface {
-	AnyTypesByName(name string) ([]btf.Type, error)
-	TypeByID(id btf.TypeID) (btf.Type, error)
-	// Members are those of a struct or union the source gave, which a
-	// lazy source decodes only when asked for.
-	Members(t btf.Type) []btf.Member
-	// EnumOf is the ID of the first enum that defines the constant name.
-	EnumOf(name string) (btf.TypeID, bool)
-}
-
-// FromSpec is a cilium/ebpf Spec as a Source.
-func FromSpec(spec *btf.Spec) Source {
-	return &specSource{Spec: spec, enums: sync.OnceValue(func() map[string]btf.TypeID {
-		idx := map[string]btf.TypeID{}
-		for t, err := range spec.All() {
-			if err != nil {
-				break
-			}
-			if e, ok := t.(*btf.Enum); ok {
-				id, _ := spec.TypeID(e)
-				for _, v := range e.Values {
-					if _, dup := idx[v.Name]; !dup {
-						idx[v.Name] = id
-					}
-				}
-			}
-		}
-		return idx
-	})}
-}
-
-type specSource struct {
-	*btf.Spec
-	enums func() map[string]btf.TypeID
-}
-
-func (s *specSource) Members(t btf.Type) []btf.Member {
-	switch t := t.(type) {
-	case *btf.Struct:
-		return t.Members
-	case *btf.Union:
-		return t.Members
-	}
-	return nil
-}
-
-func (s *specSource) EnumOf(name string) (btf.TypeID, bool) {
-	id, ok := s.enums()[name]
-	return id, ok
-}
 
 // Converter converts kernel BTF types into types.Type on demand. Struct
 // types are cached by BTF identity so recursive structs (task_struct points
@@ -74,8 +22,8 @@ func (s *specSource) EnumOf(name string) (btf.TypeID, bool) {
 // of types, a script reads a few. The methods of a Converter are not safe
 // for concurrent use; the completion of the structs it made is.
 type Converter struct {
-	src Source
-	mu  sync.Mutex // guards cache: structs complete on any goroutine
+	spec *lazybtf.Spec
+	mu   sync.Mutex // guards cache: structs complete on any goroutine
 	// cache holds structs, unions, forward declarations and enums, so
 	// that each has one identity.
 	cache map[btf.Type]*types.Type
@@ -92,18 +40,18 @@ type EnumConst struct {
 	Type *types.Type
 }
 
-// New returns a converter over src; a nil src knows no types.
-func New(src Source) *Converter {
-	return &Converter{src: src, cache: map[btf.Type]*types.Type{}}
+// New returns a converter over spec; a nil spec knows no types.
+func New(spec *lazybtf.Spec) *Converter {
+	return &Converter{spec: spec, cache: map[btf.Type]*types.Type{}}
 }
 
 // Named looks up "struct x", "union x" or "enum x".
 func (b *Converter) Named(name string) *types.Type {
-	if b.src == nil {
+	if b.spec == nil {
 		return nil
 	}
 	kind, base, _ := strings.Cut(name, " ")
-	cands, err := b.src.AnyTypesByName(base)
+	cands, err := b.spec.AnyTypesByName(base)
 	if err != nil {
 		return nil
 	}
@@ -136,10 +84,10 @@ func (b *Converter) Named(name string) *types.Type {
 
 // Typedef looks up a typedef or base type name such as "u32" or "pid_t".
 func (b *Converter) Typedef(name string) *types.Type {
-	if b.src == nil {
+	if b.spec == nil {
 		return nil
 	}
-	cands, err := b.src.AnyTypesByName(name)
+	cands, err := b.spec.AnyTypesByName(name)
 	if err != nil {
 		return nil
 	}
@@ -154,14 +102,14 @@ func (b *Converter) Typedef(name string) *types.Type {
 
 // EnumValue finds an enum constant by name.
 func (b *Converter) EnumValue(name string) (EnumConst, bool) {
-	if b.src == nil {
+	if b.spec == nil {
 		return EnumConst{}, false
 	}
-	id, ok := b.src.EnumOf(name)
+	id, ok := b.spec.EnumOf(name)
 	if !ok {
 		return EnumConst{}, false
 	}
-	t, err := b.src.TypeByID(id)
+	t, err := b.spec.TypeByID(id)
 	if err != nil {
 		return EnumConst{}, false
 	}
@@ -179,10 +127,10 @@ func (b *Converter) EnumValue(name string) (EnumConst, bool) {
 
 // FuncProto finds the prototype of kernel function name.
 func (b *Converter) FuncProto(name string) *btf.FuncProto {
-	if b.src == nil {
+	if b.spec == nil {
 		return nil
 	}
-	cands, err := b.src.AnyTypesByName(name)
+	cands, err := b.spec.AnyTypesByName(name)
 	if err != nil {
 		return nil
 	}
@@ -326,7 +274,7 @@ func (b *Converter) composite(key btf.Type, name string, union bool, size int) *
 	if strings.HasSuffix(name, " ") {
 		name += "(anonymous)"
 	}
-	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(b.src.Members(key)) }))
+	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(b.spec.Members(key)) }))
 }
 
 // fields converts the members of a struct or union.

@@ -4,13 +4,14 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"friday/btftypes"
+	"friday/lazybtf"
 	"friday/types"
 )
 
 // btfTypes gives the checker kernel BTF types; the conversion is shared
 // with the probe package, which types function arguments the same way.
 type btfTypes struct {
-	load func() btftypes.Source
+	load func() *lazybtf.Spec
 	conv *btftypes.Converter
 	// local are the types the script defines, which win over the kernel's.
 	local map[string]*types.Type
@@ -21,17 +22,17 @@ type enumConst struct {
 	typ *types.Type
 }
 
-func newBTFTypes(load func() btftypes.Source, local map[string]*types.Type) *btfTypes {
+func newBTFTypes(load func() *lazybtf.Spec, local map[string]*types.Type) *btfTypes {
 	return &btfTypes{load: load, local: local}
 }
 
 func (b *btfTypes) converter() *btftypes.Converter {
 	if b.conv == nil {
-		var src btftypes.Source
+		var spec *lazybtf.Spec
 		if b.load != nil {
-			src = b.load()
+			spec = b.load()
 		}
-		b.conv = btftypes.New(src)
+		b.conv = btftypes.New(spec)
 		b.conv.Local = func(name string) *types.Type { return b.local[name] }
 	}
 	return b.conv

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"friday/btftypes"
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -37,7 +37,7 @@ type Options struct {
 	// enums. It is called at most once, when the script first needs a
 	// kernel type: most scripts need none. Nil, or a nil result, means
 	// there are none.
-	BTF func() btftypes.Source
+	BTF func() *lazybtf.Spec
 	// MaxStrLen is the capacity of strings read at run time when given
 	// outside the script (BPFTRACE_MAX_STRLEN), which wins over the
 	// script's config block as in bpftrace; 0 leaves it to the config

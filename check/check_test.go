@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"friday/btftypes"
 	"friday/internal/testenv"
 	"friday/lazybtf"
 	"friday/probe"
@@ -80,7 +79,7 @@ var (
 	kernelBTFDone bool
 )
 
-func loadBTF(t testing.TB) btftypes.Source {
+func loadBTF(t testing.TB) *lazybtf.Spec {
 	if !kernelBTFDone {
 		kernelBTFDone = true
 		kernelBTF, kernelBTFErr = lazybtf.LoadKernel()
@@ -174,9 +173,9 @@ func (c *testCase) run(t testing.TB) string {
 		case "unsafe":
 			opts.Unsafe = true
 		case "btf":
-			opts.BTF = func() btftypes.Source { return loadBTF(t) }
+			opts.BTF = func() *lazybtf.Spec { return loadBTF(t) }
 		case "nobtf":
-			opts.BTF = func() btftypes.Source {
+			opts.BTF = func() *lazybtf.Spec {
 				t.Errorf("%s:%d: the kernel's BTF was read", c.file, c.line)
 				return nil
 			}

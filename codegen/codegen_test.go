@@ -16,11 +16,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
-	"friday/btftypes"
 	"friday/check"
 	"friday/internal/testenv"
 	"friday/lazybtf"
@@ -81,10 +79,10 @@ func readCases(t testing.TB, path string) []testCase {
 // What the tests know of the machine they run on, shared among them as a
 // command shares it among its scripts.
 var (
-	probes    = probe.NewResolver(sync.OnceValues(btf.LoadKernelSpec))
+	probes    = probe.NewResolver(loadBTF)
 	kernel    = NewKernel(loadBTF, nil)
 	loadBTF   = sync.OnceValues(lazybtf.LoadKernel)
-	kernelBTF = func() btftypes.Source {
+	kernelBTF = func() *lazybtf.Spec {
 		if spec, err := loadBTF(); err == nil {
 			return spec
 		}

@@ -218,11 +218,13 @@ var bo = binary.NativeEndian
 // every16 is how many types apart the offsets kept in Spec.every are.
 const every16 = 16
 
-// walk calls f with the ID and offset of each type, in order.
-func (s *Spec) walk(f func(id btf.TypeID, off int)) {
+// walk yields the ID and offset of each type, in order.
+func (s *Spec) walk(yield func(id btf.TypeID, off int) bool) {
 	id := s.firstID
 	for off := 0; off+12 <= len(s.types); id++ {
-		f(id, off)
+		if !yield(id, off) {
+			return
+		}
 		info := bo.Uint32(s.types[off+4:])
 		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
 	}
@@ -251,18 +253,18 @@ func (s *Spec) index() error {
 	}
 	s.byName = make([]uint32, size)
 	mask := uint64(size - 1)
-	s.walk(func(id btf.TypeID, off int) {
+	for id, off := range s.walk {
 		n := bo.Uint32(s.types[off:])
 		if n == 0 {
-			return
+			continue
 		}
 		for j := maphash.Bytes(s.seed, s.nameBytes(n)) & mask; ; j = (j + 1) & mask {
 			if s.byName[j] == 0 {
 				s.byName[j] = uint32(id)
-				return
+				break
 			}
 		}
-	})
+	}
 	return nil
 }
 
@@ -377,13 +379,13 @@ func (s *Spec) TypeByID(id btf.TypeID) (btf.Type, error) {
 	return t, err
 }
 
-// All yields each of the spec's own types (a module's without the
-// kernel's), whole: for listings, which look at every type.
-func (s *Spec) All() iter.Seq2[btf.Type, error] {
-	return func(yield func(btf.Type, error) bool) {
-		for i := range s.count {
-			t, err := s.TypeByID(s.firstID + btf.TypeID(i))
-			if !yield(t, err) || err != nil {
+// Names yields the ID and name of each of the spec's own named types (a
+// module's without the kernel's), in ID order, decoding none: listings
+// look at every name and decode the few that match.
+func (s *Spec) Names() iter.Seq2[btf.TypeID, string] {
+	return func(yield func(btf.TypeID, string) bool) {
+		for id, off := range s.walk {
+			if n := bo.Uint32(s.types[off:]); n != 0 && !yield(id, s.name(n)) {
 				return
 			}
 		}
@@ -733,12 +735,12 @@ func (s *Spec) enumTable() []uint64 {
 	}
 	var enums []enum
 	n := 0
-	s.walk(func(id btf.TypeID, off int) {
+	for id, off := range s.walk {
 		if h := s.headerAt(off); h.kind == kindEnum || h.kind == kindEnum64 {
 			enums = append(enums, enum{id, off})
 			n += h.vlen
 		}
-	})
+	}
 	size := 1
 	for size < n+n/2 {
 		size <<= 1

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
+	"friday/lazybtf"
 	"friday/syntax"
 )
 
@@ -41,12 +42,8 @@ func (r *resolver) iterNames() ([]string, error) {
 	return kernelBTFNames[*btf.Struct](r, &r.kernel.mu, &r.kernel.iters, iterCtxPrefix, iterator)
 }
 
-func iterCtx(spec *btf.Spec, it string) (*btf.Struct, error) {
-	var s *btf.Struct
-	if err := spec.TypeByName(iterCtxPrefix+it, &s); err != nil {
-		return nil, err
-	}
-	return s, nil
+func iterCtx(spec *lazybtf.Spec, it string) (*btf.Struct, error) {
+	return lazybtf.TypeByName[*btf.Struct](spec, iterCtxPrefix+it)
 }
 
 func expandIter(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {

@@ -10,9 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cilium/ebpf/btf"
-
 	"friday/btftypes"
+	"friday/lazybtf"
 )
 
 // kernelFunc is a traceable kernel function; Module is "" for the kernel
@@ -34,9 +33,9 @@ func (f kernelFunc) moduleName() string {
 // iter) read and keep. Its zero value reads the machine; tests point it at
 // test data.
 type kernelState struct {
-	kallsyms  string                          // symbol table; "" means /proc/kallsyms
-	kprobes   func() error                    // reports whether kprobes work; nil looks at the machine
-	moduleBTF func(string) (*btf.Spec, error) // a module's BTF; nil reads the machine's
+	kallsyms  string                                             // symbol table; "" means /proc/kallsyms
+	kprobes   func() error                                       // reports whether kprobes work; nil looks at the machine
+	moduleBTF func(string, *lazybtf.Spec) (*lazybtf.Spec, error) // a module's BTF; nil reads the machine's
 
 	mu       sync.Mutex
 	funcs    []kernelFunc // sorted by module, then name
@@ -45,8 +44,8 @@ type kernelState struct {
 	read     bool
 
 	btfFuncs map[string][]string // traceable functions with BTF, by module
-	modSpecs map[string]*btf.Spec
-	convs    map[*btf.Spec]*btftypes.Converter
+	modSpecs map[string]*lazybtf.Spec
+	convs    map[*lazybtf.Spec]*btftypes.Converter
 	iters    []string // iterators, sorted
 }
 

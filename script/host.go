@@ -6,9 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cilium/ebpf/btf"
-
-	"friday/btftypes"
 	"friday/codegen"
 	"friday/lazybtf"
 	"friday/probe"
@@ -34,11 +31,8 @@ func NewHost() *Host {
 	spec := sync.OnceValues(lazybtf.LoadKernel)
 	syms := symbol.NewResolver()
 	return &Host{
-		btf: spec,
-		// The providers that list the kernel's types or attach by BTF
-		// (raw tracepoints, fentry, iterators) decode them with
-		// cilium/ebpf, which the tools' tracepoints do not need.
-		probes:  probe.NewResolver(sync.OnceValues(btf.LoadKernelSpec)),
+		btf:     spec,
+		probes:  probe.NewResolver(spec),
 		kernel:  codegen.NewKernel(spec, syms.KernelSymbols),
 		symbols: syms,
 	}
@@ -91,7 +85,7 @@ func (h *Host) KindsWork(name string, src []byte, params ...string) error {
 // kernelBTF is the kernel's BTF for the checker, which takes a missing one
 // as none: the script's uses of kernel types are then reported as unknown,
 // which says what is missing.
-func (h *Host) kernelBTF() btftypes.Source {
+func (h *Host) kernelBTF() *lazybtf.Spec {
 	spec, err := h.btf()
 	if err != nil {
 		return nil
