@@ -11,14 +11,19 @@ import (
 	"friday/internal/testenv"
 )
 
-// kernelSpecs are the running kernel's BTF read both ways.
+// ciliumKernel is the running kernel's BTF as cilium/ebpf reads it, read
+// once for the tests that compare with it.
+var ciliumKernel = sync.OnceValues(btf.LoadKernelSpec)
+
+// kernelSpecs are the running kernel's BTF read both ways; lazybtf's
+// afresh.
 func kernelSpecs(t *testing.T) (*Spec, *btf.Spec) {
 	t.Helper()
 	lazy, err := LoadKernel()
 	if err != nil {
 		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
-	full, err := btf.LoadKernelSpec()
+	full, err := ciliumKernel()
 	if err != nil {
 		t.Fatal(err)
 	}
