@@ -107,8 +107,14 @@ func wildcardMatch(pattern, name string) bool {
 	return p == len(pattern)
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// editDistance is the Levenshtein distance between a and b, or limit when
+// it is limit or more: a name is compared with tens of thousands of
+// kernel functions, most of them far off, which a length too different or
+// a row of the table all at limit tells early.
+func editDistance(a, b string, limit int) int {
+	if abs(len(a)-len(b)) >= limit {
+		return limit
+	}
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -116,17 +122,24 @@ func editDistance(a, b string) int {
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
+		low := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			low = min(low, cur[j])
+		}
+		if low >= limit {
+			return limit
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return min(prev[len(b)], limit)
 }
+
+func abs(n int) int { return max(n, -n) }
 
 // nearest returns the candidate closest to s by edit distance, or "" when
 // none is close enough to be a plausible misspelling: a fifth of the name
@@ -136,7 +149,7 @@ func editDistance(a, b string) int {
 func nearest(s string, candidates []string) string {
 	best, bestDist := "", max(2, len(s)/5+1)
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestDist {
+		if d := editDistance(s, c, bestDist); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
