@@ -68,7 +68,7 @@ func (r *resolver) btfFuncs(module string) ([]string, *lazybtf.Spec, error) {
 	// The traceable functions (those with an ftrace site or at least a
 	// symbol) narrow BTF down to what fentry can attach to; without them
 	// BTF alone decides.
-	funcs, set, ferr := r.kernelFuncs()
+	funcs, ferr := r.kernelFuncs()
 	if module != "" {
 		// A module's BTF also holds the kernel's: its own functions are
 		// the module's symbols that BTF describes.
@@ -83,7 +83,7 @@ func (r *resolver) btfFuncs(module string) ([]string, *lazybtf.Spec, error) {
 	} else {
 		seen := map[string]bool{}
 		for id, name := range spec.Names() {
-			if seen[name] || ferr == nil && !set[kernelFunc{Name: name}] {
+			if seen[name] || ferr == nil && !funcs.has(kernelFunc{Name: name}) {
 				continue
 			}
 			t, err := spec.TypeByID(id)
@@ -113,8 +113,8 @@ func (r *resolver) traceableBTFFunc(spec *lazybtf.Spec, module, name string) boo
 	if !isBTFFunc(spec, name) {
 		return false
 	}
-	_, set, err := r.kernelFuncs()
-	return err != nil && module == "" || set[kernelFunc{Module: module, Name: name}]
+	funcs, err := r.kernelFuncs()
+	return err != nil && module == "" || funcs.has(kernelFunc{Module: module, Name: name})
 }
 
 // isBTFFunc reports whether spec describes one function name.
@@ -153,7 +153,7 @@ func (r *resolver) moduleSpec(module string) (*lazybtf.Spec, error) {
 // btfModules lists the modules whose functions fentry may name: the
 // modules with traceable functions.
 func (r *resolver) btfModules() []string {
-	funcs, _, err := r.kernelFuncs()
+	funcs, err := r.kernelFuncs()
 	if err != nil {
 		return nil
 	}

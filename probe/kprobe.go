@@ -89,7 +89,7 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 			}
 			fn, offset = name, n
 		}
-		funcs, set, err := r.kernelFuncs()
+		funcs, err := r.kernelFuncs()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ap.Raw, err)
 		}
@@ -104,7 +104,7 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 				return nil, noAttachPoints("kernel function matches "+fullName(provider, args), "run 'friday trace -l' to list the kprobes")
 			}
 		} else {
-			f, ok := findKernelFunc(funcs, set, module, fn)
+			f, ok := findKernelFunc(funcs, module, fn)
 			if !ok {
 				return nil, unknownKernelFunc(provider, module, fn, funcs)
 			}
@@ -141,15 +141,15 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 
 // findKernelFunc finds a function by name in the given module, or in any
 // module when none is given (the kernel proper first).
-func findKernelFunc(funcs []kernelFunc, set map[kernelFunc]bool, module, name string) (kernelFunc, bool) {
+func findKernelFunc(funcs funcList, module, name string) (kernelFunc, bool) {
 	if module != "" {
 		f := kernelFunc{Name: name}
 		if module != "vmlinux" {
 			f.Module = module
 		}
-		return f, set[f]
+		return f, funcs.has(f)
 	}
-	if f := (kernelFunc{Name: name}); set[f] {
+	if f := (kernelFunc{Name: name}); funcs.has(f) {
 		return f, true
 	}
 	for _, f := range funcs {
@@ -180,7 +180,7 @@ func listKprobes(r *resolver) ([]string, error) {
 	if r.kprobesWork() != nil {
 		return nil, nil
 	}
-	funcs, _, err := r.kernelFuncs()
+	funcs, err := r.kernelFuncs()
 	if err != nil {
 		return nil, err
 	}

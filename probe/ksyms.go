@@ -1,12 +1,12 @@
 package probe
 
 import (
-	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -38,8 +38,7 @@ type kernelState struct {
 	moduleBTF func(string, *lazybtf.Spec) (*lazybtf.Spec, error) // a module's BTF; nil reads the machine's
 
 	mu       sync.Mutex
-	funcs    []kernelFunc // sorted by module, then name
-	funcSet  map[kernelFunc]bool
+	funcs    funcList
 	funcsErr error
 	read     bool
 
@@ -49,16 +48,30 @@ type kernelState struct {
 	iters    []string // iterators, sorted
 }
 
+// funcList is the kernel's traceable functions, sorted by module, then
+// name, each once: tens of thousands, found by binary search.
+type funcList []kernelFunc
+
+func compareFuncs(a, b kernelFunc) int {
+	return cmp.Or(strings.Compare(a.Module, b.Module), strings.Compare(a.Name, b.Name))
+}
+
+// has reports whether f is in the list.
+func (l funcList) has(f kernelFunc) bool {
+	_, ok := slices.BinarySearchFunc(l, f, compareFuncs)
+	return ok
+}
+
 // kernelFuncs lists the functions kprobes and fentry can attach to: the
 // tracefs list of functions ftrace can patch when it is readable (root
 // only, and refused on some kernels), else the text symbols of the
 // kernel's symbol table.
-func (r *resolver) kernelFuncs() ([]kernelFunc, map[kernelFunc]bool, error) {
+func (r *resolver) kernelFuncs() (funcList, error) {
 	k := &r.kernel
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.read {
-		return k.funcs, k.funcSet, k.funcsErr
+		return k.funcs, k.funcsErr
 	}
 	k.read = true
 	var funcs []kernelFunc
@@ -76,57 +89,54 @@ func (r *resolver) kernelFuncs() ([]kernelFunc, map[kernelFunc]bool, error) {
 		funcs, err = readFuncList(path, parseKallsyms)
 		if err != nil {
 			k.funcsErr = fmt.Errorf("cannot list kernel functions: %w", err)
-			return nil, nil, k.funcsErr
+			return nil, k.funcsErr
 		}
 	}
-	sort.Slice(funcs, func(i, j int) bool {
-		if funcs[i].Module != funcs[j].Module {
-			return funcs[i].Module < funcs[j].Module
-		}
-		return funcs[i].Name < funcs[j].Name
-	})
-	k.funcSet = make(map[kernelFunc]bool, len(funcs))
-	for _, f := range funcs {
-		if !k.funcSet[f] {
-			k.funcSet[f] = true
-			k.funcs = append(k.funcs, f)
-		}
-	}
-	return k.funcs, k.funcSet, nil
+	slices.SortFunc(funcs, compareFuncs)
+	k.funcs = slices.Compact(funcs)
+	return k.funcs, nil
 }
 
+// readFuncList reads the functions of a list, one a line, which parse
+// reads. The names are substrings of one copy of the list.
 func readFuncList(path string, parse func(string) (kernelFunc, bool)) ([]kernelFunc, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return scanFuncs(f, parse)
-}
-
-func scanFuncs(rd io.Reader, parse func(string) (kernelFunc, bool)) ([]kernelFunc, error) {
+	var text strings.Builder
+	if _, err := io.Copy(&text, f); err != nil {
+		return nil, err
+	}
 	var funcs []kernelFunc
-	sc := bufio.NewScanner(rd)
-	for sc.Scan() {
-		if fn, ok := parse(sc.Text()); ok {
+	for line := range strings.Lines(text.String()) {
+		if fn, ok := parse(strings.TrimRight(line, "\n")); ok {
 			funcs = append(funcs, fn)
 		}
 	}
-	return funcs, sc.Err()
+	return funcs, nil
+}
+
+// field splits s after its first field, separated by spaces or tabs.
+func field(s string) (first, rest string) {
+	s = strings.TrimLeft(s, " \t")
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
 }
 
 // parseFilterFunction reads a line of available_filter_functions:
 // "name" or "name [module]".
 func parseFilterFunction(line string) (kernelFunc, bool) {
-	f := strings.Fields(line)
-	if len(f) == 0 || strings.HasPrefix(f[0], "__ftrace_invalid_address__") {
+	name, rest := field(line)
+	if name == "" || strings.HasPrefix(name, "__ftrace_invalid_address__") {
 		return kernelFunc{}, false
 	}
-	fn := kernelFunc{Name: f[0]}
-	if len(f) > 1 {
-		fn.Module = strings.Trim(f[1], "[]")
-	}
-	return fn, true
+	mod, _ := field(rest)
+	return kernelFunc{Name: name, Module: strings.Trim(mod, "[]")}, true
 }
 
 // parseKallsyms reads a text symbol of /proc/kallsyms: "addr t name" or
@@ -134,16 +144,16 @@ func parseFilterFunction(line string) (kernelFunc, bool) {
 // sit in pseudo modules ("[bpf]", "[__builtin__ftrace]") and the
 // __pfx_ symbols mark padding before functions: none can be traced.
 func parseKallsyms(line string) (kernelFunc, bool) {
-	f := strings.Fields(line)
-	if len(f) < 3 || (f[1] != "t" && f[1] != "T") || strings.HasPrefix(f[2], "__pfx_") {
+	_, rest := field(line)
+	kind, rest := field(rest)
+	name, rest := field(rest)
+	if name == "" || (kind != "t" && kind != "T") || strings.HasPrefix(name, "__pfx_") {
 		return kernelFunc{}, false
 	}
-	fn := kernelFunc{Name: f[2]}
-	if len(f) > 3 {
-		fn.Module = strings.Trim(f[3], "[]")
-		if fn.Module == "bpf" || strings.HasPrefix(fn.Module, "__builtin") {
-			return kernelFunc{}, false
-		}
+	mod, _ := field(rest)
+	fn := kernelFunc{Name: name, Module: strings.Trim(mod, "[]")}
+	if fn.Module == "bpf" || strings.HasPrefix(fn.Module, "__builtin") {
+		return kernelFunc{}, false
 	}
 	return fn, true
 }
