@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -295,7 +296,7 @@ func moduleOrVmlinux(m string) string {
 }
 
 func unknownBTFFunc(provider, fn string, names []string) error {
-	return noMatch(provider, fn, nearest(fn, names), "the kernel function does not exist, has no BTF or cannot be traced")
+	return noMatch(provider, fn, nearest(fn, slices.Values(names)), "the kernel function does not exist, has no BTF or cannot be traced")
 }
 
 func listFentry(provider string) func(*resolver) ([]string, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -67,7 +68,7 @@ func expandIter(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, e
 	if errors.Is(err, btf.ErrNotFound) {
 		msg := fmt.Sprintf("%s: this kernel has no %s iterator", ap.Raw, it)
 		if all, err := r.iterNames(); err == nil {
-			if best := nearest(it, all); best != "" {
+			if best := nearest(it, slices.Values(all)); best != "" {
 				msg += "; did you mean iter:" + best + "?"
 			}
 		}

@@ -165,13 +165,14 @@ func unknownKernelFunc(provider, module, fn string, funcs []kernelFunc) error {
 	if module != "" {
 		name = module + ":" + fn
 	}
-	var candidates []kernelFunc
-	for _, f := range funcs {
-		if module == "" || matchModule(module, f) {
-			candidates = append(candidates, f)
+	candidates := func(yield func(string) bool) {
+		for _, f := range funcs {
+			if (module == "" || matchModule(module, f)) && !yield(f.Name) {
+				return
+			}
 		}
 	}
-	return noMatch(provider, name, nearestFunc(fn, candidates), "the kernel function does not exist or cannot be traced")
+	return noMatch(provider, name, nearest(fn, candidates), "the kernel function does not exist or cannot be traced")
 }
 
 // listKprobes lists kernel functions only when kprobes work: listing what

@@ -1,9 +1,10 @@
 package probe
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,77 +99,90 @@ func (r *resolver) kernelFuncs() (funcList, error) {
 }
 
 // readFuncList reads the functions of a list, one a line, which parse
-// reads. The names are substrings of one copy of the list.
-func readFuncList(path string, parse func(string) (kernelFunc, bool)) ([]kernelFunc, error) {
+// reads. The names are substrings of one string, the modules' one string
+// each: the kernel's symbols are a hundred thousand lines.
+func readFuncList(path string, parse func([]byte) (name, module []byte, ok bool)) ([]kernelFunc, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var text strings.Builder
-	if _, err := io.Copy(&text, f); err != nil {
+	type pending struct {
+		end int // of the name in names
+		mod string
+	}
+	var names []byte
+	var found []pending
+	mods := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, mod, ok := parse(sc.Bytes())
+		if !ok {
+			continue
+		}
+		m, ok := mods[string(mod)]
+		if !ok {
+			m = string(mod)
+			mods[m] = m
+		}
+		names = append(names, name...)
+		found = append(found, pending{len(names), m})
+	}
+	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	var funcs []kernelFunc
-	for line := range strings.Lines(text.String()) {
-		if fn, ok := parse(strings.TrimRight(line, "\n")); ok {
-			funcs = append(funcs, fn)
-		}
+	text := string(names)
+	funcs := make([]kernelFunc, len(found))
+	start := 0
+	for i, p := range found {
+		funcs[i] = kernelFunc{Name: text[start:p.end], Module: p.mod}
+		start = p.end
 	}
 	return funcs, nil
 }
 
 // field splits s after its first field, separated by spaces or tabs.
-func field(s string) (first, rest string) {
-	s = strings.TrimLeft(s, " \t")
-	i := strings.IndexAny(s, " \t")
+func field(s []byte) (first, rest []byte) {
+	s = bytes.TrimLeft(s, " \t")
+	i := bytes.IndexAny(s, " \t")
 	if i < 0 {
-		return s, ""
+		return s, nil
 	}
 	return s[:i], s[i:]
 }
 
 // parseFilterFunction reads a line of available_filter_functions:
 // "name" or "name [module]".
-func parseFilterFunction(line string) (kernelFunc, bool) {
+func parseFilterFunction(line []byte) (name, module []byte, ok bool) {
 	name, rest := field(line)
-	if name == "" || strings.HasPrefix(name, "__ftrace_invalid_address__") {
-		return kernelFunc{}, false
+	if len(name) == 0 || bytes.HasPrefix(name, []byte("__ftrace_invalid_address__")) {
+		return nil, nil, false
 	}
 	mod, _ := field(rest)
-	return kernelFunc{Name: name, Module: strings.Trim(mod, "[]")}, true
+	return name, bytes.Trim(mod, "[]"), true
 }
 
 // parseKallsyms reads a text symbol of /proc/kallsyms: "addr t name" or
 // "addr t name\t[module]". The kernel's own trampolines and BPF programs
 // sit in pseudo modules ("[bpf]", "[__builtin__ftrace]") and the
 // __pfx_ symbols mark padding before functions: none can be traced.
-func parseKallsyms(line string) (kernelFunc, bool) {
+func parseKallsyms(line []byte) (name, module []byte, ok bool) {
 	_, rest := field(line)
 	kind, rest := field(rest)
-	name, rest := field(rest)
-	if name == "" || (kind != "t" && kind != "T") || strings.HasPrefix(name, "__pfx_") {
-		return kernelFunc{}, false
+	name, rest = field(rest)
+	if len(name) == 0 || string(kind) != "t" && string(kind) != "T" || bytes.HasPrefix(name, []byte("__pfx_")) {
+		return nil, nil, false
 	}
 	mod, _ := field(rest)
-	fn := kernelFunc{Name: name, Module: strings.Trim(mod, "[]")}
-	if fn.Module == "bpf" || strings.HasPrefix(fn.Module, "__builtin") {
-		return kernelFunc{}, false
+	mod = bytes.Trim(mod, "[]")
+	if string(mod) == "bpf" || bytes.HasPrefix(mod, []byte("__builtin")) {
+		return nil, nil, false
 	}
-	return fn, true
+	return name, mod, true
 }
 
 // matchModule matches a module pattern as written, where "vmlinux" names
 // the kernel proper.
 func matchModule(pattern string, f kernelFunc) bool {
 	return wildcardMatch(pattern, f.moduleName())
-}
-
-// nearestFunc suggests a kernel function for a misspelled name.
-func nearestFunc(name string, funcs []kernelFunc) string {
-	names := make([]string, len(funcs))
-	for i, f := range funcs {
-		names[i] = f.Name
-	}
-	return nearest(name, names)
 }

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"iter"
 	"strings"
 
 	"friday/syntax"
@@ -110,13 +111,16 @@ func wildcardMatch(pattern, name string) bool {
 // editDistance is the Levenshtein distance between a and b, or limit when
 // it is limit or more: a name is compared with tens of thousands of
 // kernel functions, most of them far off, which a length too different or
-// a row of the table all at limit tells early.
-func editDistance(a, b string, limit int) int {
+// a row of the table all at limit tells early. rows is room for the table's
+// rows, reused from call to call.
+func editDistance(a, b string, limit int, rows *[]int) int {
 	if abs(len(a)-len(b)) >= limit {
 		return limit
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	if cap(*rows) < 2*len(b)+2 {
+		*rows = make([]int, 2*len(b)+2)
+	}
+	prev, cur := (*rows)[:len(b)+1], (*rows)[len(b)+1:2*len(b)+2]
 	for j := range prev {
 		prev[j] = j
 	}
@@ -146,10 +150,11 @@ func abs(n int) int { return max(n, -n) }
 // wrong at most, or one letter of a short name. Kernel functions renamed
 // away between versions (tcp_drop, generic_make_request) would otherwise
 // draw unrelated names that happen to share a suffix.
-func nearest(s string, candidates []string) string {
+func nearest(s string, candidates iter.Seq[string]) string {
 	best, bestDist := "", max(2, len(s)/5+1)
-	for _, c := range candidates {
-		if d := editDistance(s, c, bestDist); d < bestDist {
+	var rows []int
+	for c := range candidates {
+		if d := editDistance(s, c, bestDist, &rows); d < bestDist {
 			best, bestDist = c, d
 		}
 	}

@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -178,7 +179,7 @@ func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]
 func (r *resolver) unknownRawTracepoint(ap *syntax.AttachPoint, full, event string) error {
 	suggestion := ""
 	if all, err := r.rawTracepointNames(); err == nil {
-		if best := nearest(event, all); best != "" {
+		if best := nearest(event, slices.Values(all)); best != "" {
 			suggestion = strings.TrimSuffix(full, event) + best
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -186,7 +187,7 @@ func (r *resolver) unknownTracepoint(ap *syntax.AttachPoint, ev tracefs.Event) e
 		names[i] = e.Category + ":" + e.Name
 	}
 	suggestion := ""
-	if best := nearest(ev.Category+":"+ev.Name, names); best != "" {
+	if best := nearest(ev.Category+":"+ev.Name, slices.Values(names)); best != "" {
 		suggestion = "tracepoint:" + best
 	}
 	return noMatch("tracepoint", ev.Category+":"+ev.Name, suggestion, "run 'friday trace -l' to list the tracepoints")
