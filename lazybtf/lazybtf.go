@@ -465,22 +465,12 @@ func (s *Spec) whole(t btf.Type) {
 // qualifiers.
 func held(t btf.Type) btf.Type {
 	for {
-		switch u := t.(type) {
-		case *btf.Array:
-			t = u.Type
-		case *btf.Typedef:
-			t = u.Type
-		case *btf.Const:
-			t = u.Type
-		case *btf.Volatile:
-			t = u.Type
-		case *btf.Restrict:
-			t = u.Type
-		case *btf.TypeTag:
-			t = u.Type
-		default:
+		t = btf.UnderlyingType(t)
+		a, ok := t.(*btf.Array)
+		if !ok {
 			return t
 		}
+		t = a.Type
 	}
 }
 
@@ -556,10 +546,10 @@ func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 	switch h.kind {
 	case kindInt:
 		t = keep(&btf.Int{Name: name, Size: h.sizeType, Encoding: btf.IntEncoding(bo.Uint32(h.data) >> 24 & 0xf)})
-	case kindPointer:
-		p := &btf.Pointer{}
-		t = keep(p)
-		p.Target = ref(h.sizeType)
+	case kindPointer, kindTypedef, kindVolatile, kindConst, kindRestrict, kindTypeTag:
+		q, target := reference(h.kind, name)
+		t = keep(q)
+		*target = ref(h.sizeType)
 	case kindArray:
 		a := &btf.Array{Nelems: bo.Uint32(h.data[8:])}
 		t = keep(a)
@@ -580,26 +570,6 @@ func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 			kind = btf.FwdUnion
 		}
 		t = keep(&btf.Fwd{Name: name, Kind: kind})
-	case kindTypedef:
-		td := &btf.Typedef{Name: name}
-		t = keep(td)
-		td.Type = ref(h.sizeType)
-	case kindVolatile:
-		v := &btf.Volatile{}
-		t = keep(v)
-		v.Type = ref(h.sizeType)
-	case kindConst:
-		c := &btf.Const{}
-		t = keep(c)
-		c.Type = ref(h.sizeType)
-	case kindRestrict:
-		r := &btf.Restrict{}
-		t = keep(r)
-		r.Type = ref(h.sizeType)
-	case kindTypeTag:
-		tt := &btf.TypeTag{Value: name}
-		t = keep(tt)
-		tt.Type = ref(h.sizeType)
 	case kindFunc:
 		fn := &btf.Func{Name: name, Linkage: btf.FuncLinkage(h.vlen)}
 		t = keep(fn)
@@ -644,6 +614,30 @@ func (s *Spec) decode(id btf.TypeID) (btf.Type, error) {
 		return nil, ferr
 	}
 	return t, nil
+}
+
+// reference makes a type of a kind that only refers to another (a
+// pointer, typedef or qualifier), and gives where that other goes.
+func reference(kind int, name string) (btf.Type, *btf.Type) {
+	switch kind {
+	case kindPointer:
+		p := &btf.Pointer{}
+		return p, &p.Target
+	case kindTypedef:
+		td := &btf.Typedef{Name: name}
+		return td, &td.Type
+	case kindVolatile:
+		v := &btf.Volatile{}
+		return v, &v.Type
+	case kindConst:
+		c := &btf.Const{}
+		return c, &c.Type
+	case kindRestrict:
+		r := &btf.Restrict{}
+		return r, &r.Type
+	}
+	tt := &btf.TypeTag{Value: name}
+	return tt, &tt.Type
 }
 
 // members decodes the members of the struct or union of ID id.
