@@ -215,8 +215,8 @@ func extra(kind, vlen int) int {
 // bo is the byte order of the BTF read: the machine's.
 var bo = binary.NativeEndian
 
-// every16 is how many types apart the offsets kept in Spec.every are.
-const every16 = 16
+// stride is how many types apart the offsets kept in Spec.every are.
+const stride = 16
 
 // walk yields the ID and offset of each type, in order.
 func (s *Spec) walk(yield func(id btf.TypeID, off int) bool) {
@@ -235,7 +235,7 @@ func (s *Spec) walk(yield func(id btf.TypeID, off int) bool) {
 func (s *Spec) index() error {
 	named := 0
 	for off := 0; off+12 <= len(s.types); s.count++ {
-		if s.count%every16 == 0 {
+		if s.count%stride == 0 {
 			s.every = append(s.every, uint32(off))
 		}
 		if bo.Uint32(s.types[off:]) != 0 {
@@ -247,12 +247,8 @@ func (s *Spec) index() error {
 			return fmt.Errorf("BTF type %d runs beyond the type section", s.firstID+btf.TypeID(s.count))
 		}
 	}
-	size := 1
-	for size < named+named/2 {
-		size <<= 1
-	}
-	s.byName = make([]uint32, size)
-	mask := uint64(size - 1)
+	s.byName = make([]uint32, tableSize(named))
+	mask := uint64(len(s.byName) - 1)
 	for id, off := range s.walk {
 		n := bo.Uint32(s.types[off:])
 		if n == 0 {
@@ -268,11 +264,22 @@ func (s *Spec) index() error {
 	return nil
 }
 
+// tableSize is the size of a hash table of n entries: a power of two with
+// a third of it or more empty, and one empty slot at least, which ends
+// the search for a name not there.
+func tableSize(n int) int {
+	size := 1
+	for size <= n+n/2 {
+		size <<= 1
+	}
+	return size
+}
+
 // offset is where the type of ID id, one of types, starts in types.
 func (s *Spec) offset(id btf.TypeID) int {
 	i := int(id - s.firstID)
-	off := int(s.every[i/every16])
-	for range i % every16 {
+	off := int(s.every[i/stride])
+	for range i % stride {
 		info := bo.Uint32(s.types[off+4:])
 		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
 	}
@@ -735,12 +742,8 @@ func (s *Spec) enumTable() []uint64 {
 			n += h.vlen
 		}
 	}
-	size := 1
-	for size < n+n/2 {
-		size <<= 1
-	}
-	tab := make([]uint64, size)
-	mask := uint64(size - 1)
+	tab := make([]uint64, tableSize(n))
+	mask := uint64(len(tab) - 1)
 	for _, e := range enums {
 		h := s.headerAt(e.off)
 		size := extra(h.kind, 1)

@@ -354,6 +354,30 @@ func TestBuilt(t *testing.T) {
 	if err != nil || en.Values[0].Value != ^uint64(0) {
 		t.Errorf("enum sign = %v, %v", en, err)
 	}
+	// A name not there ends its search at an empty slot, however few
+	// the names.
+	only := &btf.Enum{Name: "only", Size: 4, Values: []btf.EnumValue{{Name: "ONLY", Value: 1}}}
+	one, err := btf.NewBuilder([]btf.Type{only}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneRaw, err := one.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := Load(oneRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.AnyTypesByName("long"); err == nil {
+		t.Error("found long among one enum")
+	}
+	if _, ok := small.EnumOf("RED"); ok {
+		t.Error("found RED among one enum constant")
+	}
+	if _, ok := small.EnumOf("ONLY"); !ok {
+		t.Error("the one enum constant not found")
+	}
 	if _, err := Load(raw[:20]); err == nil {
 		t.Error("a truncated header loads")
 	}
