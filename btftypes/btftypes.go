@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/lazybtf"
 	"friday/types"
 )
 
@@ -21,17 +22,11 @@ import (
 // of types, a script reads a few. The methods of a Converter are not safe
 // for concurrent use; the completion of the structs it made is.
 type Converter struct {
-	spec *btf.Spec
+	spec *lazybtf.Spec
 	mu   sync.Mutex // guards cache: structs complete on any goroutine
 	// cache holds structs, unions, forward declarations and enums, so
 	// that each has one identity.
 	cache map[btf.Type]*types.Type
-	enums map[string]EnumConst // enum value name -> value, built on first use
-	// Enums gives, when the spec is the kernel's, the enum of each enum
-	// constant name (KernelEnumIndex): a constant is then found without
-	// decoding every type of the kernel. Nil, or a nil result, searches
-	// all the spec's enums.
-	Enums func() map[string]btf.TypeID
 	// Local gives the types a script defines ("struct task_struct"), which
 	// win over the kernel's of the same name wherever those are reached:
 	// as bpftrace, which gives the compiler the script's definitions
@@ -46,7 +41,7 @@ type EnumConst struct {
 }
 
 // New returns a converter over spec; a nil spec knows no types.
-func New(spec *btf.Spec) *Converter {
+func New(spec *lazybtf.Spec) *Converter {
 	return &Converter{spec: spec, cache: map[btf.Type]*types.Type{}}
 }
 
@@ -105,49 +100,15 @@ func (b *Converter) Typedef(name string) *types.Type {
 	return nil
 }
 
-// EnumValue finds an enum constant by name: in the enum Enums names (a
-// name it lacks is in no enum), else in all the spec's enums.
+// EnumValue finds an enum constant by name.
 func (b *Converter) EnumValue(name string) (EnumConst, bool) {
 	if b.spec == nil {
 		return EnumConst{}, false
 	}
-	if b.Enums != nil {
-		if index := b.Enums(); index != nil {
-			id, ok := index[name]
-			if !ok {
-				return EnumConst{}, false
-			}
-			return b.enumAt(id, name)
-		}
+	id, ok := b.spec.EnumOf(name)
+	if !ok {
+		return EnumConst{}, false
 	}
-	if b.enums == nil {
-		b.enums = map[string]EnumConst{}
-		for t, err := range b.spec.All() {
-			if err != nil {
-				break
-			}
-			e, ok := t.(*btf.Enum)
-			if !ok {
-				continue
-			}
-			var et *types.Type
-			for _, v := range e.Values {
-				if _, dup := b.enums[v.Name]; dup {
-					continue
-				}
-				if et == nil {
-					et = b.Type(e)
-				}
-				b.enums[v.Name] = EnumConst{Val: int64(v.Value), Type: et}
-			}
-		}
-	}
-	ec, ok := b.enums[name]
-	return ec, ok
-}
-
-// enumAt finds the constant name in the enum of ID id.
-func (b *Converter) enumAt(id btf.TypeID, name string) (EnumConst, bool) {
 	t, err := b.spec.TypeByID(id)
 	if err != nil {
 		return EnumConst{}, false
@@ -169,12 +130,17 @@ func (b *Converter) FuncProto(name string) *btf.FuncProto {
 	if b.spec == nil {
 		return nil
 	}
-	var fn *btf.Func
-	if err := b.spec.TypeByName(name, &fn); err != nil {
+	cands, err := b.spec.AnyTypesByName(name)
+	if err != nil {
 		return nil
 	}
-	proto, _ := fn.Type.(*btf.FuncProto)
-	return proto
+	for _, t := range cands {
+		if fn, ok := t.(*btf.Func); ok {
+			proto, _ := fn.Type.(*btf.FuncProto)
+			return proto
+		}
+	}
+	return nil
 }
 
 // ProtoArgs is the struct of a function prototype's parameters, laid out
@@ -244,12 +210,12 @@ func (b *Converter) typ(t btf.Type) *types.Type {
 		if r := b.local("struct ", t.Name); r != nil {
 			return r
 		}
-		return b.composite(t, "struct "+t.Name, false, int(t.Size), t.Members)
+		return b.composite(t, "struct "+t.Name, false, int(t.Size))
 	case *btf.Union:
 		if r := b.local("union ", t.Name); r != nil {
 			return r
 		}
-		return b.composite(t, "union "+t.Name, true, int(t.Size), t.Members)
+		return b.composite(t, "union "+t.Name, true, int(t.Size))
 	case *btf.Fwd:
 		kind := "struct "
 		if t.Kind == btf.FwdUnion {
@@ -304,11 +270,11 @@ func (b *Converter) keep(t btf.Type, r *types.Type) *types.Type {
 
 // composite is struct or union key, whose fields are converted when first
 // needed.
-func (b *Converter) composite(key btf.Type, name string, union bool, size int, members []btf.Member) *types.Type {
+func (b *Converter) composite(key btf.Type, name string, union bool, size int) *types.Type {
 	if strings.HasSuffix(name, " ") {
 		name += "(anonymous)"
 	}
-	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(members) }))
+	return b.keep(key, types.LazyStruct(name, union, size, func(t *types.Type) { t.Fields = b.fields(b.spec.Members(key)) }))
 }
 
 // fields converts the members of a struct or union.

@@ -1,16 +1,34 @@
 package btftypes
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
 
 	"friday/internal/testenv"
+	"friday/lazybtf"
 	"friday/types"
 )
 
-func testSpec(t *testing.T) *btf.Spec {
+// testSpec is the test's types as lazybtf reads them from the BTF
+// cilium/ebpf writes.
+func testSpec(t *testing.T) *lazybtf.Spec {
+	t.Helper()
+	raw, err := testBuilder(t).Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := lazybtf.Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func testBuilder(t *testing.T) *btf.Builder {
 	t.Helper()
 	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
 	u32 := &btf.Typedef{Name: "u32", Type: &btf.Int{Name: "unsigned int", Size: 4}}
@@ -36,11 +54,7 @@ func testSpec(t *testing.T) *btf.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := b.Spec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
+	return b
 }
 
 func TestStruct(t *testing.T) {
@@ -140,13 +154,14 @@ func TestNilSpec(t *testing.T) {
 }
 
 // TestKernel converts the kernel's task_struct, the largest struct scripts
-// commonly read.
+// commonly read, its typedefs, enum constants and function arguments.
 func TestKernel(t *testing.T) {
-	spec, err := btf.LoadKernelSpec()
+	spec, err := lazybtf.LoadKernel()
 	if err != nil {
 		testenv.Unavailable(t, "no kernel BTF: %v", err)
 	}
-	task := New(spec).Named("struct task_struct")
+	c := New(spec)
+	task := c.Named("struct task_struct")
 	if task == nil {
 		t.Fatal("no struct task_struct")
 	}
@@ -158,30 +173,29 @@ func TestKernel(t *testing.T) {
 	if f, _ := task.Field("comm"); f.Type.Kind != types.String || f.Type.Size != 16 {
 		t.Errorf("comm is %s", f.Type)
 	}
-}
-
-// TestKernelEnums finds the kernel's enum constants through the index of
-// its raw BTF as through all its enums, and nothing for a name no enum
-// has.
-func TestKernelEnums(t *testing.T) {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		testenv.Unavailable(t, "no kernel BTF: %v", err)
+	if f, _ := task.Field("real_parent"); f.Type.Elem != task {
+		t.Errorf("real_parent is %s", f.Type)
 	}
-	index := KernelEnumIndex()
-	if len(index) == 0 {
-		t.Fatalf("no enum constants in %s", kernelBTF)
+	if pid := c.Typedef("pid_t"); pid == nil || pid.Kind != types.Int || pid.Size != 4 || !pid.Signed {
+		t.Errorf("pid_t is %v", pid)
 	}
-	indexed, scanned := New(spec), New(spec)
-	indexed.Enums = func() map[string]btf.TypeID { return index }
-	for _, name := range []string{"TCP_SYN_RECV", "SKB_DROP_REASON_NETFILTER_DROP", "BPF_MAP_TYPE_RINGBUF", "NOSUCH_CONSTANT"} {
-		a, aok := indexed.EnumValue(name)
-		b, bok := scanned.EnumValue(name)
-		if aok != bok || aok && (a.Val != b.Val || a.Type.Name != b.Type.Name) {
-			t.Errorf("%s: indexed %+v, %v; scanned %+v, %v", name, a, aok, b, bok)
-		}
-		if want := name != "NOSUCH_CONSTANT"; aok != want {
-			t.Errorf("%s found: %v", name, aok)
-		}
+	// include/net/tcp_states.h
+	if ec, ok := c.EnumValue("TCP_SYN_RECV"); !ok || ec.Val != 3 || ec.Type.EnumNames[1] != "TCP_ESTABLISHED" {
+		t.Errorf("TCP_SYN_RECV = %+v, %v", ec, ok)
+	}
+	if _, ok := c.EnumValue("NOSUCH_CONSTANT"); ok {
+		t.Error("NOSUCH_CONSTANT found")
+	}
+	args := c.ProtoArgs("vfs_read", c.FuncProto("vfs_read"))
+	var got []string
+	for _, f := range args.Fields {
+		got = append(got, fmt.Sprintf("%s %s @%d", f.Name, f.Type, f.Offset))
+	}
+	want := "file struct file * @0, buf int8 * @8, count uint64 @16, pos int64 * @24"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("vfs_read's args: %s\nwant %s", strings.Join(got, ", "), want)
+	}
+	if file := args.Fields[0].Type.Elem; file.Fields != nil || file.Complete().Fields == nil {
+		t.Errorf("struct file reached through a pointer: fields %v before it was read", file.Fields)
 	}
 }

@@ -4,15 +4,15 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"friday/btftypes"
+	"friday/lazybtf"
 	"friday/types"
 )
 
 // btfTypes gives the checker kernel BTF types; the conversion is shared
 // with the probe package, which types function arguments the same way.
 type btfTypes struct {
-	load  func() *btf.Spec
-	enums func() map[string]btf.TypeID // see Options.EnumIndex
-	conv  *btftypes.Converter
+	load func() *lazybtf.Spec
+	conv *btftypes.Converter
 	// local are the types the script defines, which win over the kernel's.
 	local map[string]*types.Type
 }
@@ -22,18 +22,17 @@ type enumConst struct {
 	typ *types.Type
 }
 
-func newBTFTypes(load func() *btf.Spec, enums func() map[string]btf.TypeID, local map[string]*types.Type) *btfTypes {
-	return &btfTypes{load: load, enums: enums, local: local}
+func newBTFTypes(load func() *lazybtf.Spec, local map[string]*types.Type) *btfTypes {
+	return &btfTypes{load: load, local: local}
 }
 
 func (b *btfTypes) converter() *btftypes.Converter {
 	if b.conv == nil {
-		var spec *btf.Spec
+		var spec *lazybtf.Spec
 		if b.load != nil {
 			spec = b.load()
 		}
 		b.conv = btftypes.New(spec)
-		b.conv.Enums = b.enums
 		b.conv.Local = func(name string) *types.Type { return b.local[name] }
 	}
 	return b.conv

@@ -11,8 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cilium/ebpf/btf"
-
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -36,13 +35,9 @@ type Options struct {
 	Expand func(*syntax.AttachPoint) ([]*probe.Point, error)
 	// BTF gives the kernel's type information, used for struct types and
 	// enums. It is called at most once, when the script first needs a
-	// kernel type: most scripts need none, and loading it costs more than
-	// the rest of start-up. Nil, or a nil result, means there are none.
-	BTF func() *btf.Spec
-	// EnumIndex, when BTF is the kernel's, gives the enum of each of its
-	// enum constants (btftypes.KernelEnumIndex), read once for all the
-	// scripts that share it. Nil searches all of BTF's enums.
-	EnumIndex func() map[string]btf.TypeID
+	// kernel type: most scripts need none. Nil, or a nil result, means
+	// there are none.
+	BTF func() *lazybtf.Spec
 	// MaxStrLen is the capacity of strings read at run time when given
 	// outside the script (BPFTRACE_MAX_STRLEN), which wins over the
 	// script's config block as in bpftrace; 0 leaves it to the config
@@ -130,7 +125,7 @@ func Check(f *syntax.File, opts Options) (*Program, error) {
 		cenums:    map[string]enumConst{},
 		maxStr:    opts.MaxStrLen,
 	}
-	c.btf = newBTFTypes(opts.BTF, opts.EnumIndex, c.ctypes)
+	c.btf = newBTFTypes(opts.BTF, c.ctypes)
 	return c.run()
 }
 

@@ -11,9 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf/btf"
-
 	"friday/internal/testenv"
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/syntax"
 )
@@ -75,15 +74,15 @@ func readCases(t testing.TB, file string) []*testCase {
 }
 
 var (
-	kernelBTF     *btf.Spec
+	kernelBTF     *lazybtf.Spec
 	kernelBTFErr  error
 	kernelBTFDone bool
 )
 
-func loadBTF(t testing.TB) *btf.Spec {
+func loadBTF(t testing.TB) *lazybtf.Spec {
 	if !kernelBTFDone {
 		kernelBTFDone = true
-		kernelBTF, kernelBTFErr = btf.LoadKernelSpec()
+		kernelBTF, kernelBTFErr = lazybtf.LoadKernel()
 	}
 	if kernelBTFErr != nil {
 		testenv.Unavailable(t, "kernel BTF not available: %v", kernelBTFErr)
@@ -174,9 +173,9 @@ func (c *testCase) run(t testing.TB) string {
 		case "unsafe":
 			opts.Unsafe = true
 		case "btf":
-			opts.BTF = func() *btf.Spec { return loadBTF(t) }
+			opts.BTF = func() *lazybtf.Spec { return loadBTF(t) }
 		case "nobtf":
-			opts.BTF = func() *btf.Spec {
+			opts.BTF = func() *lazybtf.Spec {
 				t.Errorf("%s:%d: the kernel's BTF was read", c.file, c.line)
 				return nil
 			}

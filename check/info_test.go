@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"friday/lazybtf"
 	"friday/syntax"
-
-	"github.com/cilium/ebpf/btf"
 )
 
 // TestInfoComplete checks, for every script of testdata that checks
@@ -31,7 +30,7 @@ func TestInfoComplete(t *testing.T) {
 				for _, o := range c.opts {
 					switch fields := strings.Fields(o); fields[0] {
 					case "btf":
-						opts.BTF = func() *btf.Spec { return loadBTF(t) }
+						opts.BTF = func() *lazybtf.Spec { return loadBTF(t) }
 					case "params":
 						opts.Params = fields[1:]
 					case "unsafe":

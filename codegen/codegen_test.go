@@ -16,12 +16,12 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"friday/check"
 	"friday/internal/testenv"
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/syntax"
 	"friday/types"
@@ -81,8 +81,13 @@ func readCases(t testing.TB, path string) []testCase {
 var (
 	probes    = probe.NewResolver(loadBTF)
 	kernel    = NewKernel(loadBTF, nil)
-	loadBTF   = sync.OnceValues(btf.LoadKernelSpec)
-	kernelBTF = func() *btf.Spec { spec, _ := loadBTF(); return spec }
+	loadBTF   = sync.OnceValues(lazybtf.LoadKernel)
+	kernelBTF = func() *lazybtf.Spec {
+		if spec, err := loadBTF(); err == nil {
+			return spec
+		}
+		return nil
+	}
 )
 
 // expand resolves attach points on the machine, for the checker.

@@ -484,11 +484,11 @@ func (f *fn) source(n syntax.Node) {
 }
 
 func lineText(src []byte, line int) string {
-	lines := strings.Split(string(src), "\n")
-	if line < 1 || line > len(lines) {
+	if line < 1 {
 		return ""
 	}
-	return strings.TrimSpace(lines[line-1])
+	text, _ := syntax.SourceLine(src, line)
+	return strings.TrimSpace(text)
 }
 
 // typeOf is the checked type of e.

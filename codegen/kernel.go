@@ -3,8 +3,7 @@ package codegen
 import (
 	"sync"
 
-	"github.com/cilium/ebpf/btf"
-
+	"friday/lazybtf"
 	"friday/symbol"
 )
 
@@ -15,7 +14,7 @@ import (
 // Kernel deliberately, and one made for a single compilation asks again.
 // It is safe for concurrent use.
 type Kernel struct {
-	btf     func() (*btf.Spec, error)
+	btf     func() (*lazybtf.Spec, error)
 	symbols func() (*symbol.Kernel, error)
 	tai     func() int64
 	pidNS   func() (pidNS, bool)
@@ -24,9 +23,9 @@ type Kernel struct {
 
 // NewKernel asks spec for the kernel's types and symbols for its symbol
 // table; nil reads the running kernel's, once.
-func NewKernel(spec func() (*btf.Spec, error), symbols func() (*symbol.Kernel, error)) *Kernel {
+func NewKernel(spec func() (*lazybtf.Spec, error), symbols func() (*symbol.Kernel, error)) *Kernel {
 	if spec == nil {
-		spec = sync.OnceValues(btf.LoadKernelSpec)
+		spec = sync.OnceValues(lazybtf.LoadKernel)
 	}
 	if symbols == nil {
 		symbols = sync.OnceValues(symbol.ReadKallsyms)

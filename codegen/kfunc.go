@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"friday/check"
+	"friday/lazybtf"
 	"friday/syntax"
 	"friday/types"
 )
@@ -21,7 +22,7 @@ func kernelType[T btf.Type](k *Kernel, name string) (T, btf.TypeID, error) {
 	if err != nil {
 		return t, 0, fmt.Errorf("kernel BTF: %w", err)
 	}
-	if err := spec.TypeByName(name, &t); err != nil {
+	if t, err = lazybtf.TypeByName[T](spec, name); err != nil {
 		return t, 0, fmt.Errorf("kernel BTF: %w", err)
 	}
 	id, err := spec.TypeID(t)

@@ -2,13 +2,15 @@ package probe
 
 import (
 	"github.com/cilium/ebpf/btf"
+
+	"friday/lazybtf"
 )
 
 // testBTF is a small kernel BTF with raw tracepoints, declared the way the
 // kernel declares them: btf_trace_<event> is a pointer to the unnamed
 // prototype of the probe functions, private data first; a stub function
 // (or a glue function) names the parameters.
-func testBTF() (*btf.Spec, error) {
+func testBTF() (*lazybtf.Spec, error) {
 	voidp := &btf.Pointer{Target: &btf.Void{}}
 	task := &btf.Pointer{Target: &btf.Struct{Name: "task_struct", Size: 8}}
 	regs := &btf.Pointer{Target: &btf.Struct{Name: "pt_regs", Size: 8}}
@@ -48,5 +50,14 @@ func testBTF() (*btf.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.Spec()
+	return loadBuilt(b)
+}
+
+// loadBuilt reads the BTF b writes as the resolver reads the kernel's.
+func loadBuilt(b *btf.Builder) (*lazybtf.Spec, error) {
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return lazybtf.Load(raw)
 }

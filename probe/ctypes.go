@@ -28,16 +28,18 @@ func (r *resolver) listTypes(pattern string, verbose bool) ([]string, error) {
 		return nil, err
 	}
 	found := map[string]btf.Type{}
-	for t, err := range spec.All() {
+	for id, n := range spec.Names() {
+		if _, dup := found[n]; dup || !wildcardMatch(name, n) {
+			// The first of several types of one name (kernel modules
+			// repeat some) is listed.
+			continue
+		}
+		t, err := spec.TypeByID(id)
 		if err != nil {
 			return nil, err
 		}
-		if k := typeKind(t); k == kind && t.TypeName() != "" && wildcardMatch(name, t.TypeName()) {
-			// The first of several types of one name (kernel modules
-			// repeat some) is listed.
-			if _, dup := found[t.TypeName()]; !dup {
-				found[t.TypeName()] = t
-			}
+		if typeKind(t) == kind {
+			found[n] = t
 		}
 	}
 	names := make([]string, 0, len(found))

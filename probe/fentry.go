@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"friday/btftypes"
+	"friday/lazybtf"
 	"friday/syntax"
 	"friday/types"
 )
@@ -52,7 +54,7 @@ const RetvalField = "$retval"
 
 // btfFuncs lists the functions of module ("" for vmlinux) that BTF
 // describes and the kernel can trace, sorted; the spec describes them.
-func (r *resolver) btfFuncs(module string) ([]string, *btf.Spec, error) {
+func (r *resolver) btfFuncs(module string) ([]string, *lazybtf.Spec, error) {
 	spec, err := r.moduleSpec(module)
 	if err != nil {
 		return nil, nil, err
@@ -67,7 +69,7 @@ func (r *resolver) btfFuncs(module string) ([]string, *btf.Spec, error) {
 	// The traceable functions (those with an ftrace site or at least a
 	// symbol) narrow BTF down to what fentry can attach to; without them
 	// BTF alone decides.
-	funcs, set, ferr := r.kernelFuncs()
+	funcs, ferr := r.kernelFuncs()
 	if module != "" {
 		// A module's BTF also holds the kernel's: its own functions are
 		// the module's symbols that BTF describes.
@@ -75,23 +77,24 @@ func (r *resolver) btfFuncs(module string) ([]string, *btf.Spec, error) {
 			return nil, nil, ferr
 		}
 		for _, f := range funcs {
-			var fn *btf.Func
-			if f.Module == module && spec.TypeByName(f.Name, &fn) == nil {
+			if f.Module == module && isBTFFunc(spec, f.Name) {
 				names = append(names, f.Name)
 			}
 		}
 	} else {
 		seen := map[string]bool{}
-		for t, err := range spec.All() {
+		for id, name := range spec.Names() {
+			if seen[name] || ferr == nil && !funcs.has(kernelFunc{Name: name}) {
+				continue
+			}
+			t, err := spec.TypeByID(id)
 			if err != nil {
 				return nil, nil, err
 			}
-			fn, ok := t.(*btf.Func)
-			if !ok || seen[fn.Name] || ferr == nil && !set[kernelFunc{Name: fn.Name}] {
-				continue
+			if _, ok := t.(*btf.Func); ok {
+				seen[name] = true
+				names = append(names, name)
 			}
-			seen[fn.Name] = true
-			names = append(names, fn.Name)
 		}
 		sort.Strings(names)
 	}
@@ -107,19 +110,25 @@ func (r *resolver) btfFuncs(module string) ([]string, *btf.Spec, error) {
 // traceableBTFFunc reports whether BTF describes function name of module
 // and the kernel can trace it; it spares building the list of all
 // functions when a script names one.
-func (r *resolver) traceableBTFFunc(spec *btf.Spec, module, name string) bool {
-	var fn *btf.Func
-	if spec.TypeByName(name, &fn) != nil {
+func (r *resolver) traceableBTFFunc(spec *lazybtf.Spec, module, name string) bool {
+	if !isBTFFunc(spec, name) {
 		return false
 	}
-	_, set, err := r.kernelFuncs()
-	return err != nil && module == "" || set[kernelFunc{Module: module, Name: name}]
+	funcs, err := r.kernelFuncs()
+	return err != nil && module == "" || funcs.has(kernelFunc{Module: module, Name: name})
+}
+
+// isBTFFunc reports whether spec describes one function name.
+func isBTFFunc(spec *lazybtf.Spec, name string) bool {
+	_, err := lazybtf.TypeByName[*btf.Func](spec, name)
+	return err == nil
 }
 
 // moduleSpec is the BTF of a module, or of the kernel for "".
-func (r *resolver) moduleSpec(module string) (*btf.Spec, error) {
-	if module == "" {
-		return r.kernelBTF()
+func (r *resolver) moduleSpec(module string) (*lazybtf.Spec, error) {
+	base, err := r.kernelBTF()
+	if module == "" || err != nil {
+		return base, err
 	}
 	k := &r.kernel
 	k.mu.Lock()
@@ -129,14 +138,14 @@ func (r *resolver) moduleSpec(module string) (*btf.Spec, error) {
 	}
 	load := k.moduleBTF
 	if load == nil {
-		load = btf.LoadKernelModuleSpec
+		load = lazybtf.LoadKernelModule
 	}
-	s, err := load(module)
+	s, err := load(module, base)
 	if err != nil {
 		return nil, fmt.Errorf("no BTF for kernel module %s: %w", module, err)
 	}
 	if k.modSpecs == nil {
-		k.modSpecs = map[string]*btf.Spec{}
+		k.modSpecs = map[string]*lazybtf.Spec{}
 	}
 	k.modSpecs[module] = s
 	return s, nil
@@ -145,7 +154,7 @@ func (r *resolver) moduleSpec(module string) (*btf.Spec, error) {
 // btfModules lists the modules whose functions fentry may name: the
 // modules with traceable functions.
 func (r *resolver) btfModules() []string {
-	funcs, _, err := r.kernelFuncs()
+	funcs, err := r.kernelFuncs()
 	if err != nil {
 		return nil
 	}
@@ -159,9 +168,9 @@ func (r *resolver) btfModules() []string {
 }
 
 // funcProto returns the BTF prototype of a function of module.
-func funcProto(spec *btf.Spec, name string) (*btf.FuncProto, error) {
-	var fn *btf.Func
-	if err := spec.TypeByName(name, &fn); err != nil {
+func funcProto(spec *lazybtf.Spec, name string) (*btf.FuncProto, error) {
+	fn, err := lazybtf.TypeByName[*btf.Func](spec, name)
+	if err != nil {
 		return nil, err
 	}
 	proto, ok := fn.Type.(*btf.FuncProto)
@@ -174,7 +183,7 @@ func funcProto(spec *btf.Spec, name string) (*btf.FuncProto, error) {
 // fentryArgs is the args struct of a function: parameter i in the i-th
 // 8-byte slot of the context and, for fexit, the return value in the slot
 // after them.
-func (r *resolver) fentryArgs(spec *btf.Spec, name string, proto *btf.FuncProto, exit bool) *types.Type {
+func (r *resolver) fentryArgs(spec *lazybtf.Spec, name string, proto *btf.FuncProto, exit bool) *types.Type {
 	conv := r.converter(spec)
 	args := conv.ProtoArgs(name, proto)
 	if _, void := proto.Return.(*btf.Void); exit && !void {
@@ -187,12 +196,12 @@ func (r *resolver) fentryArgs(spec *btf.Spec, name string, proto *btf.FuncProto,
 // converter converts the types of spec, sharing what it converted with
 // every point the spec describes. Expansion runs on one goroutine at a
 // time, as the converter requires.
-func (r *resolver) converter(spec *btf.Spec) *btftypes.Converter {
+func (r *resolver) converter(spec *lazybtf.Spec) *btftypes.Converter {
 	k := &r.kernel
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.convs == nil {
-		k.convs = map[*btf.Spec]*btftypes.Converter{}
+		k.convs = map[*lazybtf.Spec]*btftypes.Converter{}
 	}
 	conv := k.convs[spec]
 	if conv == nil {
@@ -287,7 +296,7 @@ func moduleOrVmlinux(m string) string {
 }
 
 func unknownBTFFunc(provider, fn string, names []string) error {
-	return noMatch(provider, fn, nearest(fn, names), "the kernel function does not exist, has no BTF or cannot be traced")
+	return noMatch(provider, fn, nearest(fn, slices.Values(names)), "the kernel function does not exist, has no BTF or cannot be traced")
 }
 
 func listFentry(provider string) func(*resolver) ([]string, error) {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
+	"friday/lazybtf"
 	"friday/syntax"
 )
 
@@ -41,12 +43,8 @@ func (r *resolver) iterNames() ([]string, error) {
 	return kernelBTFNames[*btf.Struct](r, &r.kernel.mu, &r.kernel.iters, iterCtxPrefix, iterator)
 }
 
-func iterCtx(spec *btf.Spec, it string) (*btf.Struct, error) {
-	var s *btf.Struct
-	if err := spec.TypeByName(iterCtxPrefix+it, &s); err != nil {
-		return nil, err
-	}
-	return s, nil
+func iterCtx(spec *lazybtf.Spec, it string) (*btf.Struct, error) {
+	return lazybtf.TypeByName[*btf.Struct](spec, iterCtxPrefix+it)
 }
 
 func expandIter(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, error) {
@@ -70,7 +68,7 @@ func expandIter(r *resolver, ap *syntax.AttachPoint, args []string) ([]*Point, e
 	if errors.Is(err, btf.ErrNotFound) {
 		msg := fmt.Sprintf("%s: this kernel has no %s iterator", ap.Raw, it)
 		if all, err := r.iterNames(); err == nil {
-			if best := nearest(it, all); best != "" {
+			if best := nearest(it, slices.Values(all)); best != "" {
 				msg += "; did you mean iter:" + best + "?"
 			}
 		}

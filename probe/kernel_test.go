@@ -8,12 +8,13 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/lazybtf"
 	"friday/syntax"
 )
 
 // kernelTestBTF is a small kernel BTF with functions for fentry and the
 // context of an iterator, declared as the kernel declares them.
-func kernelTestBTF() (*btf.Spec, error) {
+func kernelTestBTF() (*lazybtf.Spec, error) {
 	long := &btf.Int{Name: "long int", Size: 8, Encoding: btf.Signed}
 	ulong := &btf.Int{Name: "long unsigned int", Size: 8}
 	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
@@ -58,11 +59,11 @@ func kernelTestBTF() (*btf.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.Spec()
+	return loadBuilt(b)
 }
 
 // testModuleBTF gives the ext4 module a function of its own.
-func testModuleBTF(module string) (*btf.Spec, error) {
+func testModuleBTF(module string, _ *lazybtf.Spec) (*lazybtf.Spec, error) {
 	if module != "ext4" {
 		return nil, os.ErrNotExist
 	}
@@ -79,7 +80,7 @@ func testModuleBTF(module string) (*btf.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.Spec()
+	return loadBuilt(b)
 }
 
 // kernelResolver reads testdata/tracefs (with its list of traceable

@@ -89,7 +89,7 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 			}
 			fn, offset = name, n
 		}
-		funcs, set, err := r.kernelFuncs()
+		funcs, err := r.kernelFuncs()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ap.Raw, err)
 		}
@@ -104,7 +104,7 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 				return nil, noAttachPoints("kernel function matches "+fullName(provider, args), "run 'friday trace -l' to list the kprobes")
 			}
 		} else {
-			f, ok := findKernelFunc(funcs, set, module, fn)
+			f, ok := findKernelFunc(funcs, module, fn)
 			if !ok {
 				return nil, unknownKernelFunc(provider, module, fn, funcs)
 			}
@@ -141,15 +141,15 @@ func expandKprobe(provider string) func(*resolver, *syntax.AttachPoint, []string
 
 // findKernelFunc finds a function by name in the given module, or in any
 // module when none is given (the kernel proper first).
-func findKernelFunc(funcs []kernelFunc, set map[kernelFunc]bool, module, name string) (kernelFunc, bool) {
+func findKernelFunc(funcs funcList, module, name string) (kernelFunc, bool) {
 	if module != "" {
 		f := kernelFunc{Name: name}
 		if module != "vmlinux" {
 			f.Module = module
 		}
-		return f, set[f]
+		return f, funcs.has(f)
 	}
-	if f := (kernelFunc{Name: name}); set[f] {
+	if f := (kernelFunc{Name: name}); funcs.has(f) {
 		return f, true
 	}
 	for _, f := range funcs {
@@ -165,13 +165,14 @@ func unknownKernelFunc(provider, module, fn string, funcs []kernelFunc) error {
 	if module != "" {
 		name = module + ":" + fn
 	}
-	var candidates []kernelFunc
-	for _, f := range funcs {
-		if module == "" || matchModule(module, f) {
-			candidates = append(candidates, f)
+	candidates := func(yield func(string) bool) {
+		for _, f := range funcs {
+			if (module == "" || matchModule(module, f)) && !yield(f.Name) {
+				return
+			}
 		}
 	}
-	return noMatch(provider, name, nearestFunc(fn, candidates), "the kernel function does not exist or cannot be traced")
+	return noMatch(provider, name, nearest(fn, candidates), "the kernel function does not exist or cannot be traced")
 }
 
 // listKprobes lists kernel functions only when kprobes work: listing what
@@ -180,7 +181,7 @@ func listKprobes(r *resolver) ([]string, error) {
 	if r.kprobesWork() != nil {
 		return nil, nil
 	}
-	funcs, _, err := r.kernelFuncs()
+	funcs, err := r.kernelFuncs()
 	if err != nil {
 		return nil, err
 	}

@@ -2,17 +2,17 @@ package probe
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
-	"github.com/cilium/ebpf/btf"
-
 	"friday/btftypes"
+	"friday/lazybtf"
 )
 
 // kernelFunc is a traceable kernel function; Module is "" for the kernel
@@ -34,32 +34,45 @@ func (f kernelFunc) moduleName() string {
 // iter) read and keep. Its zero value reads the machine; tests point it at
 // test data.
 type kernelState struct {
-	kallsyms  string                          // symbol table; "" means /proc/kallsyms
-	kprobes   func() error                    // reports whether kprobes work; nil looks at the machine
-	moduleBTF func(string) (*btf.Spec, error) // a module's BTF; nil reads the machine's
+	kallsyms  string                                             // symbol table; "" means /proc/kallsyms
+	kprobes   func() error                                       // reports whether kprobes work; nil looks at the machine
+	moduleBTF func(string, *lazybtf.Spec) (*lazybtf.Spec, error) // a module's BTF; nil reads the machine's
 
 	mu       sync.Mutex
-	funcs    []kernelFunc // sorted by module, then name
-	funcSet  map[kernelFunc]bool
+	funcs    funcList
 	funcsErr error
 	read     bool
 
 	btfFuncs map[string][]string // traceable functions with BTF, by module
-	modSpecs map[string]*btf.Spec
-	convs    map[*btf.Spec]*btftypes.Converter
+	modSpecs map[string]*lazybtf.Spec
+	convs    map[*lazybtf.Spec]*btftypes.Converter
 	iters    []string // iterators, sorted
+}
+
+// funcList is the kernel's traceable functions, sorted by module, then
+// name, each once: tens of thousands, found by binary search.
+type funcList []kernelFunc
+
+func compareFuncs(a, b kernelFunc) int {
+	return cmp.Or(strings.Compare(a.Module, b.Module), strings.Compare(a.Name, b.Name))
+}
+
+// has reports whether f is in the list.
+func (l funcList) has(f kernelFunc) bool {
+	_, ok := slices.BinarySearchFunc(l, f, compareFuncs)
+	return ok
 }
 
 // kernelFuncs lists the functions kprobes and fentry can attach to: the
 // tracefs list of functions ftrace can patch when it is readable (root
 // only, and refused on some kernels), else the text symbols of the
 // kernel's symbol table.
-func (r *resolver) kernelFuncs() ([]kernelFunc, map[kernelFunc]bool, error) {
+func (r *resolver) kernelFuncs() (funcList, error) {
 	k := &r.kernel
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.read {
-		return k.funcs, k.funcSet, k.funcsErr
+		return k.funcs, k.funcsErr
 	}
 	k.read = true
 	var funcs []kernelFunc
@@ -77,89 +90,99 @@ func (r *resolver) kernelFuncs() ([]kernelFunc, map[kernelFunc]bool, error) {
 		funcs, err = readFuncList(path, parseKallsyms)
 		if err != nil {
 			k.funcsErr = fmt.Errorf("cannot list kernel functions: %w", err)
-			return nil, nil, k.funcsErr
+			return nil, k.funcsErr
 		}
 	}
-	sort.Slice(funcs, func(i, j int) bool {
-		if funcs[i].Module != funcs[j].Module {
-			return funcs[i].Module < funcs[j].Module
-		}
-		return funcs[i].Name < funcs[j].Name
-	})
-	k.funcSet = make(map[kernelFunc]bool, len(funcs))
-	for _, f := range funcs {
-		if !k.funcSet[f] {
-			k.funcSet[f] = true
-			k.funcs = append(k.funcs, f)
-		}
-	}
-	return k.funcs, k.funcSet, nil
+	slices.SortFunc(funcs, compareFuncs)
+	k.funcs = slices.Compact(funcs)
+	return k.funcs, nil
 }
 
-func readFuncList(path string, parse func(string) (kernelFunc, bool)) ([]kernelFunc, error) {
+// readFuncList reads the functions of a list, one a line, which parse
+// reads. The names are substrings of one string, the modules' one string
+// each: the kernel's symbols are a hundred thousand lines.
+func readFuncList(path string, parse func([]byte) (name, module []byte, ok bool)) ([]kernelFunc, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return scanFuncs(f, parse)
+	type pending struct {
+		end int // of the name in names
+		mod string
+	}
+	var names []byte
+	var found []pending
+	mods := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, mod, ok := parse(sc.Bytes())
+		if !ok {
+			continue
+		}
+		m, ok := mods[string(mod)]
+		if !ok {
+			m = string(mod)
+			mods[m] = m
+		}
+		names = append(names, name...)
+		found = append(found, pending{len(names), m})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	text := string(names)
+	funcs := make([]kernelFunc, len(found))
+	start := 0
+	for i, p := range found {
+		funcs[i] = kernelFunc{Name: text[start:p.end], Module: p.mod}
+		start = p.end
+	}
+	return funcs, nil
 }
 
-func scanFuncs(rd io.Reader, parse func(string) (kernelFunc, bool)) ([]kernelFunc, error) {
-	var funcs []kernelFunc
-	sc := bufio.NewScanner(rd)
-	for sc.Scan() {
-		if fn, ok := parse(sc.Text()); ok {
-			funcs = append(funcs, fn)
-		}
+// field splits s after its first field, separated by spaces or tabs.
+func field(s []byte) (first, rest []byte) {
+	s = bytes.TrimLeft(s, " \t")
+	i := bytes.IndexAny(s, " \t")
+	if i < 0 {
+		return s, nil
 	}
-	return funcs, sc.Err()
+	return s[:i], s[i:]
 }
 
 // parseFilterFunction reads a line of available_filter_functions:
 // "name" or "name [module]".
-func parseFilterFunction(line string) (kernelFunc, bool) {
-	f := strings.Fields(line)
-	if len(f) == 0 || strings.HasPrefix(f[0], "__ftrace_invalid_address__") {
-		return kernelFunc{}, false
+func parseFilterFunction(line []byte) (name, module []byte, ok bool) {
+	name, rest := field(line)
+	if len(name) == 0 || bytes.HasPrefix(name, []byte("__ftrace_invalid_address__")) {
+		return nil, nil, false
 	}
-	fn := kernelFunc{Name: f[0]}
-	if len(f) > 1 {
-		fn.Module = strings.Trim(f[1], "[]")
-	}
-	return fn, true
+	mod, _ := field(rest)
+	return name, bytes.Trim(mod, "[]"), true
 }
 
 // parseKallsyms reads a text symbol of /proc/kallsyms: "addr t name" or
 // "addr t name\t[module]". The kernel's own trampolines and BPF programs
 // sit in pseudo modules ("[bpf]", "[__builtin__ftrace]") and the
 // __pfx_ symbols mark padding before functions: none can be traced.
-func parseKallsyms(line string) (kernelFunc, bool) {
-	f := strings.Fields(line)
-	if len(f) < 3 || (f[1] != "t" && f[1] != "T") || strings.HasPrefix(f[2], "__pfx_") {
-		return kernelFunc{}, false
+func parseKallsyms(line []byte) (name, module []byte, ok bool) {
+	_, rest := field(line)
+	kind, rest := field(rest)
+	name, rest = field(rest)
+	if len(name) == 0 || string(kind) != "t" && string(kind) != "T" || bytes.HasPrefix(name, []byte("__pfx_")) {
+		return nil, nil, false
 	}
-	fn := kernelFunc{Name: f[2]}
-	if len(f) > 3 {
-		fn.Module = strings.Trim(f[3], "[]")
-		if fn.Module == "bpf" || strings.HasPrefix(fn.Module, "__builtin") {
-			return kernelFunc{}, false
-		}
+	mod, _ := field(rest)
+	mod = bytes.Trim(mod, "[]")
+	if string(mod) == "bpf" || bytes.HasPrefix(mod, []byte("__builtin")) {
+		return nil, nil, false
 	}
-	return fn, true
+	return name, mod, true
 }
 
 // matchModule matches a module pattern as written, where "vmlinux" names
 // the kernel proper.
 func matchModule(pattern string, f kernelFunc) bool {
 	return wildcardMatch(pattern, f.moduleName())
-}
-
-// nearestFunc suggests a kernel function for a misspelled name.
-func nearestFunc(name string, funcs []kernelFunc) string {
-	names := make([]string, len(funcs))
-	for i, f := range funcs {
-		names[i] = f.Name
-	}
-	return nearest(name, names)
 }

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"iter"
 	"strings"
 
 	"friday/syntax"
@@ -107,36 +108,53 @@ func wildcardMatch(pattern, name string) bool {
 	return p == len(pattern)
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+// editDistance is the Levenshtein distance between a and b, or limit when
+// it is limit or more: a name is compared with tens of thousands of
+// kernel functions, most of them far off, which a length too different or
+// a row of the table all at limit tells early. rows is room for the table's
+// rows, reused from call to call.
+func editDistance(a, b string, limit int, rows *[]int) int {
+	if abs(len(a)-len(b)) >= limit {
+		return limit
+	}
+	if cap(*rows) < 2*len(b)+2 {
+		*rows = make([]int, 2*len(b)+2)
+	}
+	prev, cur := (*rows)[:len(b)+1], (*rows)[len(b)+1:2*len(b)+2]
 	for j := range prev {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
+		low := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			low = min(low, cur[j])
+		}
+		if low >= limit {
+			return limit
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return min(prev[len(b)], limit)
 }
+
+func abs(n int) int { return max(n, -n) }
 
 // nearest returns the candidate closest to s by edit distance, or "" when
 // none is close enough to be a plausible misspelling: a fifth of the name
 // wrong at most, or one letter of a short name. Kernel functions renamed
 // away between versions (tcp_drop, generic_make_request) would otherwise
 // draw unrelated names that happen to share a suffix.
-func nearest(s string, candidates []string) string {
+func nearest(s string, candidates iter.Seq[string]) string {
 	best, bestDist := "", max(2, len(s)/5+1)
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestDist {
+	var rows []int
+	for c := range candidates {
+		if d := editDistance(s, c, bestDist, &rows); d < bestDist {
 			best, bestDist = c, d
 		}
 	}

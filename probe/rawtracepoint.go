@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
+	"friday/lazybtf"
 	"friday/syntax"
 )
 
@@ -31,7 +33,7 @@ func init() {
 // first parameter is the registration's private data, not an argument.
 const rawTracepointPrefix = "btf_trace_"
 
-func (r *resolver) kernelBTF() (*btf.Spec, error) {
+func (r *resolver) kernelBTF() (*lazybtf.Spec, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.spec == nil {
@@ -46,8 +48,8 @@ func (r *resolver) kernelBTF() (*btf.Spec, error) {
 
 // kernelBTFNames returns *cache, filled on first use with the sorted
 // names, without prefix, of the kernel's BTF types of kind T that start
-// with prefix and that keep accepts. Walking all of BTF takes a few
-// hundred milliseconds: only wildcards, listings and misspellings need it.
+// with prefix and that keep accepts. Only the types whose name matches
+// are decoded.
 func kernelBTFNames[T btf.Type](r *resolver, mu *sync.Mutex, cache *[]string, prefix string, keep func(string) bool) ([]string, error) {
 	spec, err := r.kernelBTF()
 	if err != nil {
@@ -59,14 +61,16 @@ func kernelBTFNames[T btf.Type](r *resolver, mu *sync.Mutex, cache *[]string, pr
 		return *cache, nil
 	}
 	names := []string{}
-	for t, err := range spec.All() {
+	for id, full := range spec.Names() {
+		name, ok := strings.CutPrefix(full, prefix)
+		if !ok || name == "" || !keep(name) {
+			continue
+		}
+		t, err := spec.TypeByID(id)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := t.(T); !ok {
-			continue
-		}
-		if name, ok := strings.CutPrefix(t.TypeName(), prefix); ok && name != "" && keep(name) {
+		if _, ok := t.(T); ok {
 			names = append(names, name)
 		}
 	}
@@ -91,8 +95,8 @@ func (r *resolver) rawTracepointProto(event string) (*btf.FuncProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	var td *btf.Typedef
-	if err := spec.TypeByName(rawTracepointPrefix+event, &td); err != nil {
+	td, err := lazybtf.TypeByName[*btf.Typedef](spec, rawTracepointPrefix+event)
+	if err != nil {
 		return nil, err
 	}
 	var proto *btf.FuncProto
@@ -103,8 +107,8 @@ func (r *resolver) rawTracepointProto(event string) (*btf.FuncProto, error) {
 		return nil, fmt.Errorf("raw tracepoint %s: unexpected BTF %v", event, td.Type)
 	}
 	for _, prefix := range []string{"__probestub_", "__bpf_trace_"} {
-		var fn *btf.Func
-		if spec.TypeByName(prefix+event, &fn) != nil {
+		fn, err := lazybtf.TypeByName[*btf.Func](spec, prefix+event)
+		if err != nil {
 			continue
 		}
 		if named, ok := fn.Type.(*btf.FuncProto); ok && len(named.Params) == len(proto.Params) {
@@ -175,7 +179,7 @@ func expandRawTracepoint(r *resolver, ap *syntax.AttachPoint, args []string) ([]
 func (r *resolver) unknownRawTracepoint(ap *syntax.AttachPoint, full, event string) error {
 	suggestion := ""
 	if all, err := r.rawTracepointNames(); err == nil {
-		if best := nearest(event, all); best != "" {
+		if best := nearest(event, slices.Values(all)); best != "" {
 			suggestion = strings.TrimSuffix(full, event) + best
 		}
 	}

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"friday/lazybtf"
 	"friday/syntax"
 	"friday/tracefs"
 )
@@ -35,13 +36,13 @@ func init() {
 // share one deliberately. It is safe for concurrent use.
 type Resolver struct {
 	dir func() (string, error)
-	btf func() (*btf.Spec, error)
+	btf func() (*lazybtf.Spec, error)
 
 	mu      sync.Mutex
 	events  []tracefs.Event
 	formats map[tracefs.Event]*Format
 
-	spec     *btf.Spec
+	spec     *lazybtf.Spec
 	rawNames []string // raw tracepoints, sorted
 
 	kernel kernelState // kernel functions, for kprobe, fentry and iter
@@ -52,15 +53,15 @@ type Resolver struct {
 // NewResolver reads the machine's tracefs, mounted when first needed, and
 // the kernel BTF spec returns (nil: the running kernel's, loaded when
 // first needed).
-func NewResolver(spec func() (*btf.Spec, error)) *Resolver {
+func NewResolver(spec func() (*lazybtf.Spec, error)) *Resolver {
 	return newResolver(sync.OnceValues(tracefs.Dir), spec)
 }
 
 // newResolver reads the tracefs directory dir returns and the BTF spec
 // returns (nil: the running kernel's).
-func newResolver(dir func() (string, error), spec func() (*btf.Spec, error)) *Resolver {
+func newResolver(dir func() (string, error), spec func() (*lazybtf.Spec, error)) *Resolver {
 	if spec == nil {
-		spec = btf.LoadKernelSpec
+		spec = lazybtf.LoadKernel
 	}
 	return &Resolver{dir: dir, btf: spec, formats: map[tracefs.Event]*Format{}}
 }
@@ -186,7 +187,7 @@ func (r *resolver) unknownTracepoint(ap *syntax.AttachPoint, ev tracefs.Event) e
 		names[i] = e.Category + ":" + e.Name
 	}
 	suggestion := ""
-	if best := nearest(ev.Category+":"+ev.Name, names); best != "" {
+	if best := nearest(ev.Category+":"+ev.Name, slices.Values(names)); best != "" {
 		suggestion = "tracepoint:" + best
 	}
 	return noMatch("tracepoint", ev.Category+":"+ev.Name, suggestion, "run 'friday trace -l' to list the tracepoints")

@@ -194,8 +194,7 @@ func checkScript(name string, src []byte, opts *Options) (*syntax.File, *check.P
 			}
 			return slices.DeleteFunc(pts, func(p *probe.Point) bool { return !filter.MatchString(p.Name) }), nil
 		},
-		BTF:       h.kernelBTF,
-		EnumIndex: h.enums,
+		BTF: h.kernelBTF,
 	})
 	if err != nil {
 		return nil, nil, &Error{name, src, err}

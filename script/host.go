@@ -6,10 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cilium/ebpf/btf"
-
-	"friday/btftypes"
 	"friday/codegen"
+	"friday/lazybtf"
 	"friday/probe"
 	"friday/symbol"
 	"friday/syntax"
@@ -22,8 +20,7 @@ import (
 // that scripts sharing a Host read it once: the commands share one among
 // all the scripts they compile and run. It is safe for concurrent use.
 type Host struct {
-	btf     func() (*btf.Spec, error)
-	enums   func() map[string]btf.TypeID // the kernel's enum constants
+	btf     func() (*lazybtf.Spec, error)
 	probes  *probe.Resolver
 	kernel  *codegen.Kernel
 	symbols *symbol.Resolver
@@ -31,11 +28,10 @@ type Host struct {
 
 // NewHost returns a Host that has read nothing yet.
 func NewHost() *Host {
-	spec := sync.OnceValues(btf.LoadKernelSpec)
+	spec := sync.OnceValues(lazybtf.LoadKernel)
 	syms := symbol.NewResolver()
 	return &Host{
 		btf:     spec,
-		enums:   sync.OnceValue(btftypes.KernelEnumIndex),
 		probes:  probe.NewResolver(spec),
 		kernel:  codegen.NewKernel(spec, syms.KernelSymbols),
 		symbols: syms,
@@ -89,7 +85,10 @@ func (h *Host) KindsWork(name string, src []byte, params ...string) error {
 // kernelBTF is the kernel's BTF for the checker, which takes a missing one
 // as none: the script's uses of kernel types are then reported as unknown,
 // which says what is missing.
-func (h *Host) kernelBTF() *btf.Spec {
-	spec, _ := h.btf()
+func (h *Host) kernelBTF() *lazybtf.Spec {
+	spec, err := h.btf()
+	if err != nil {
+		return nil
+	}
 	return spec
 }

@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -213,14 +214,14 @@ func (f *File) SourceOf(pos Pos) (name string, src []byte) {
 // src has fewer lines.
 func SourceLine(src []byte, n int) (string, bool) {
 	for i := 1; i < n; i++ {
-		k := strings.IndexByte(string(src), '\n')
+		k := bytes.IndexByte(src, '\n')
 		if k < 0 {
 			return "", false
 		}
 		src = src[k+1:]
 	}
-	if k := strings.IndexByte(string(src), '\n'); k >= 0 {
+	if k := bytes.IndexByte(src, '\n'); k >= 0 {
 		src = src[:k]
 	}
-	return strings.TrimRight(string(src), "\r"), true
+	return string(bytes.TrimRight(src, "\r")), true
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"friday/lazybtf"
 	"friday/script"
 	"friday/types"
 )
@@ -107,13 +108,13 @@ func rwbsOp(rwbs []byte) (string, []byte) {
 // from its BTF once.
 var reqBits = sync.OnceValue(func() map[string]uint64 {
 	m := map[string]uint64{}
-	spec, err := btf.LoadKernelSpec()
+	spec, err := lazybtf.LoadKernel()
 	if err != nil {
 		return m
 	}
 	for _, name := range []string{"req_op", "req_flag_bits"} {
-		var e *btf.Enum
-		if spec.TypeByName(name, &e) != nil {
+		e, err := lazybtf.TypeByName[*btf.Enum](spec, name)
+		if err != nil {
 			continue
 		}
 		for _, v := range e.Values {

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/spf13/pflag"
 
+	"friday/lazybtf"
 	"friday/tool"
 )
 
@@ -188,12 +189,12 @@ func pick(ls []layout, wide, csv bool) []tool.Column {
 // value, without their SKB_DROP_REASON_ prefix, read from its BTF once.
 var dropReasons = sync.OnceValue(func() map[uint64]string {
 	m := map[uint64]string{}
-	spec, err := btf.LoadKernelSpec()
+	spec, err := lazybtf.LoadKernel()
 	if err != nil {
 		return m
 	}
-	var e *btf.Enum
-	if spec.TypeByName("skb_drop_reason", &e) != nil {
+	e, err := lazybtf.TypeByName[*btf.Enum](spec, "skb_drop_reason")
+	if err != nil {
 		return m
 	}
 	for _, v := range e.Values {
