@@ -235,18 +235,7 @@ func TestLazyMembers(t *testing.T) {
 func TestSplit(t *testing.T) {
 	intT := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
 	task := &btf.Struct{Name: "task", Size: 4, Members: []btf.Member{{Name: "pid", Type: intT}}}
-	b, err := btf.NewBuilder([]btf.Type{intT, task}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := b.Marshal(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := Load(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, _ := build(t, intT, task)
 	id := func(typ btf.Type) uint32 { id, _ := base.TypeID(typ); return uint32(id) }
 	intID, taskID := id(mustType[*btf.Int](t, base, "int")), id(mustType[*btf.Struct](t, base, "task"))
 	strBase := uint32(len(base.strs))
@@ -330,18 +319,7 @@ func TestBuilt(t *testing.T) {
 		{Name: "neg", Type: intT, Offset: 96},
 	}
 	e := &btf.Enum{Name: "sign", Size: 4, Signed: true, Values: []btf.EnumValue{{Name: "MINUS", Value: ^uint64(0)}}}
-	b, err := btf.NewBuilder([]btf.Type{node, e}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := b.Marshal(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Load(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, raw := build(t, node, e)
 	got, err := TypeByName[*btf.Struct](s, "node")
 	if err != nil {
 		t.Fatal(err)
@@ -357,18 +335,7 @@ func TestBuilt(t *testing.T) {
 	// A name not there ends its search at an empty slot, however few
 	// the names.
 	only := &btf.Enum{Name: "only", Size: 4, Values: []btf.EnumValue{{Name: "ONLY", Value: 1}}}
-	one, err := btf.NewBuilder([]btf.Type{only}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	oneRaw, err := one.Marshal(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	small, err := Load(oneRaw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	small, _ := build(t, only)
 	if _, err := small.AnyTypesByName("long"); err == nil {
 		t.Error("found long among one enum")
 	}
@@ -412,4 +379,23 @@ func BenchmarkKernelTaskStruct(b *testing.B) {
 			}
 		}
 	})
+}
+
+// build loads the raw BTF cilium/ebpf writes for types, and returns it
+// too.
+func build(t *testing.T, types ...btf.Type) (*Spec, []byte) {
+	t.Helper()
+	b, err := btf.NewBuilder(types, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, raw
 }
