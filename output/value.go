@@ -219,7 +219,7 @@ func (p *Printer) special(t *types.Type, b []byte) string {
 	case types.KStack, types.UStack:
 		return p.stack(t, b)
 	case types.Inet:
-		return ntop(u64(b), b[InetAddrOff:InetAddrOff+16])
+		return string(AppendInet(nil, b))
 	case types.Username:
 		return p.users.name(u64(b))
 	case types.Timestamp:
@@ -370,15 +370,17 @@ func appendFrame(dst []byte, s Sym, addr uint64) []byte {
 	return strconv.AppendUint(dst, s.Offset, 10)
 }
 
-// ntop formats an IPv4 or IPv6 address as inet_ntop does.
-func ntop(family uint64, addr []byte) string {
-	switch family {
+// AppendInet appends the text of an ntop() value laid out in b (an
+// IPv4 or IPv6 address, as inet_ntop writes it) to dst.
+func AppendInet(dst, b []byte) []byte {
+	addr := b[InetAddrOff : InetAddrOff+16]
+	switch u64(b) {
 	case AFInet:
-		return netip.AddrFrom4([4]byte(addr[:4])).String()
+		return netip.AddrFrom4([4]byte(addr[:4])).AppendTo(dst)
 	case AFInet6:
-		return netip.AddrFrom16([16]byte(addr[:16])).String()
+		return netip.AddrFrom16([16]byte(addr)).AppendTo(dst)
 	}
-	return ""
+	return dst
 }
 
 func macaddr(b []byte) string {

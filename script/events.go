@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"friday/codegen"
+	"friday/output"
 	"friday/run"
 	"friday/types"
 )
@@ -91,6 +93,24 @@ func (e *Event) Str(i int) string {
 		return s
 	}
 	return fmt.Sprint(e.Arg(i))
+}
+
+// AppendText appends the text of argument i, as Str gives it, to b:
+// strings, integers and addresses (ntop()) without allocating.
+func (e *Event) AppendText(b []byte, i int) []byte {
+	f := e.layout.Fields[i]
+	switch f.Type.Kind {
+	case types.String:
+		return append(b, e.Bytes(i)...)
+	case types.Int:
+		if f.Type.Signed {
+			return strconv.AppendInt(b, e.Int(i), 10)
+		}
+		return strconv.AppendUint(b, e.Uint(i), 10)
+	case types.Inet:
+		return output.AppendInet(b, e.data[f.Offset:])
+	}
+	return append(b, e.Str(i)...)
 }
 
 // callbacks hands what a script prints to the Go callbacks of RunOptions

@@ -1,6 +1,7 @@
 package tool
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -30,6 +31,8 @@ const (
 	stringValue
 	bytesValue
 	listValue
+	argvValue
+	boolValue
 	clockValue
 )
 
@@ -49,10 +52,26 @@ func Str(s string) Value { return Value{kind: stringValue, s: s} }
 // row is printed.
 func Bytes(b []byte) Value { return Value{kind: bytesValue, b: b} }
 
-// Clock is the time t as a string of layout (time.TimeOnly), formatted
-// when printed.
+// Argv is a list of strings held in b, each ended by a NUL byte as a
+// process's command line is: joined by spaces in text, an array in JSON.
+// b must not change until the row is printed.
+func Argv(b []byte) Value { return Value{kind: argvValue, b: b} }
+
+// Bool is a boolean value.
+func Bool(v bool) Value {
+	var n uint64
+	if v {
+		n = 1
+	}
+	return Value{kind: boolValue, n: n}
+}
+
+// Clock is the time t as a string of layout (time.TimeOnly) in t's
+// location (t.UTC() prints UTC), formatted when printed.
 func Clock(t time.Time, layout string) Value {
-	return Value{kind: clockValue, n: uint64(t.UnixNano()), s: layout}
+	// A location is a pointer: the interface holds it without
+	// allocating.
+	return Value{kind: clockValue, n: uint64(t.UnixNano()), s: layout, x: t.Location()}
 }
 
 // valueOf is v as a Value: a []string prints as its elements joined by
@@ -69,6 +88,8 @@ func valueOf(v any) Value {
 		return Int(int64(v))
 	case float64:
 		return Float(v)
+	case bool:
+		return Bool(v)
 	case string:
 		return Str(v)
 	case []string:
@@ -92,7 +113,9 @@ func (v Value) boxed() any {
 		return string(v.b)
 	case listValue:
 		return strings.Join(v.list, " ")
-	case clockValue:
+	case boolValue:
+		return v.n != 0
+	case argvValue, clockValue:
 		return string(v.appendText(nil))
 	}
 	return v.x
@@ -113,10 +136,29 @@ func (v Value) appendText(b []byte) []byte {
 			b = append(b, s...)
 		}
 		return b
+	case argvValue:
+		for rest := v.b; len(rest) > 0; {
+			if len(rest) < len(v.b) {
+				b = append(b, ' ')
+			}
+			var a []byte
+			a, rest = nextArg(rest)
+			b = append(b, a...)
+		}
+		return b
 	case clockValue:
-		return time.Unix(0, int64(v.n)).AppendFormat(b, v.s)
+		return time.Unix(0, int64(v.n)).In(v.x.(*time.Location)).AppendFormat(b, v.s)
 	}
 	return b
+}
+
+// nextArg splits the first string of an Argv value's bytes from the
+// rest.
+func nextArg(b []byte) (arg, rest []byte) {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
 }
 
 // appendJSON appends the value as JSON.
@@ -134,6 +176,19 @@ func (v Value) appendJSON(b []byte) ([]byte, error) {
 		return appendString(b, v.b), nil
 	case listValue:
 		return appendValue(b, v.list)
+	case argvValue:
+		b = append(b, '[')
+		for rest := v.b; len(rest) > 0; {
+			if len(rest) < len(v.b) {
+				b = append(b, ", "...)
+			}
+			var a []byte
+			a, rest = nextArg(rest)
+			b = appendString(b, a)
+		}
+		return append(b, ']'), nil
+	case boolValue:
+		return strconv.AppendBool(b, v.n != 0), nil
 	case clockValue:
 		// The layouts are ASCII: nothing to escape.
 		return append(v.appendText(append(b, '"')), '"'), nil
@@ -213,7 +268,7 @@ func (c *cell) append(b []byte, format string, v Value) []byte {
 			prec = 6
 		}
 		b = strconv.AppendFloat(b, f, 'f', prec, 64)
-	case c.verb == 's' && (v.kind == stringValue || v.kind == bytesValue || v.kind == listValue || v.kind == clockValue):
+	case c.verb == 's' && (v.kind == stringValue || v.kind == bytesValue || v.kind == listValue || v.kind == argvValue || v.kind == clockValue):
 		b = v.appendText(b)
 		if c.prec >= 0 {
 			// fmt counts runes.

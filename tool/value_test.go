@@ -38,6 +38,42 @@ func TestCellsAsFmt(t *testing.T) {
 	if got := string(c.append(nil, "%-9s ", Clock(at, time.TimeOnly))); got != "03:04:05  " {
 		t.Errorf("a clock: %q", got)
 	}
+	// A clock prints in its time's location.
+	east := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("EAST", 3600))
+	for _, tc := range []struct {
+		v    Value
+		want string
+	}{
+		{Clock(east, time.TimeOnly), "03:04:05  "},
+		{Clock(east.UTC(), time.TimeOnly), "02:04:05  "},
+		{Argv([]byte("ls\x00-l\x00")), "ls -l     "},
+		{Argv([]byte("\x00x\x00\x00")), " x        "},
+		{Argv(nil), "          "},
+	} {
+		if got := string(c.append(nil, "%-9s ", tc.v)); got != tc.want {
+			t.Errorf("%#v: %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+// Values print in JSON as encoding/json prints them.
+func TestValuesJSON(t *testing.T) {
+	for _, tc := range []struct {
+		v    Value
+		want string
+	}{
+		{Argv([]byte("ls\x00-l \"x\"\x00")), `["ls", "-l \"x\""]`},
+		{Argv([]byte("\x00")), `[""]`},
+		{Argv(nil), `[]`},
+		{Bool(true), `true`},
+		{Bool(false), `false`},
+		{Clock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("EAST", 3600)).UTC(), time.TimeOnly), `"02:04:05"`},
+	} {
+		got, err := tc.v.appendJSON(nil)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%#v: %s, %v; want %s", tc.v, got, err, tc.want)
+		}
+	}
 }
 
 // A row of values costs no allocation.
@@ -48,11 +84,14 @@ func TestRowOfAllocs(t *testing.T) {
 		s.Table(Column{Name: "TIME", Key: "time", Head: "%-9s ", Cell: "%-9s "},
 			Column{Name: "PID", Key: "pid", Head: "%-7s ", Cell: "%-7d "},
 			Column{Name: "COMM", Key: "comm", Head: "%-16s ", Cell: "%-16s "},
-			Column{Name: "LAT(ms)", Key: "lat", Head: "%7s", Cell: "%7.2f"})
+			Column{Name: "LAT(ms)", Key: "lat", Head: "%7s ", Cell: "%7.2f "},
+			Column{Name: "ARGS", Key: "args", Head: "%s", Cell: "%s"},
+			Column{Key: "core"})
 		comm := []byte("bash")
+		argv := []byte("ls\x00-l\x00")
 		at := time.Now()
 		n := testing.AllocsPerRun(100, func() {
-			s.RowOf(Clock(at, time.TimeOnly), Uint(4242), Bytes(comm), Float(1.25))
+			s.RowOf(Clock(at.UTC(), time.TimeOnly), Uint(4242), Bytes(comm), Float(1.25), Argv(argv), Bool(true))
 		})
 		if n != 0 {
 			t.Errorf("%s: %v allocations per row", format, n)

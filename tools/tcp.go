@@ -34,16 +34,23 @@ func tcpState(n uint64) string {
 	return strconv.FormatUint(n, 10)
 }
 
+// tcpFlagNames are the flags of a TCP header's 14th byte, from its
+// lowest bit.
+var tcpFlagNames = [...]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"}
+
 // tcpFlags names the flags of a TCP header's 14th byte as bcc does:
 // "SYN|ACK".
-func tcpFlags(b uint64) string {
-	var names []string
-	for i, n := range []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"} {
-		if b&(1<<i) != 0 {
-			names = append(names, n)
+func (t *texts) tcpFlags(flags uint64) tool.Value {
+	n := len(t.b)
+	for i, name := range tcpFlagNames {
+		if flags&(1<<i) != 0 {
+			if len(t.b) > n {
+				t.b = append(t.b, '|')
+			}
+			t.b = append(t.b, name...)
 		}
 	}
-	return strings.Join(names, "|")
+	return t.from(n)
 }
 
 // family declares -4 and -6, bcc's filters on the address family.
@@ -149,14 +156,14 @@ func (c *clock) columns(csv bool) []tool.Column {
 	return cols
 }
 
-// values are the time columns' values for an event at kernel time ns.
-func (c *clock) values(s *tool.Session, ns uint64) []any {
-	var row []any
+// values appends the time columns' values for an event at kernel time ns
+// to row.
+func (c *clock) values(row []tool.Value, s *tool.Session, ns uint64) []tool.Value {
 	if c.time {
-		row = append(row, s.Wall(ns).Format(time.TimeOnly))
+		row = append(row, tool.Clock(s.Wall(ns), time.TimeOnly))
 	}
 	if c.stamp {
-		row = append(row, s.Since(ns))
+		row = append(row, tool.Float(s.Since(ns)))
 	}
 	return row
 }

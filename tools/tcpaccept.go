@@ -41,6 +41,7 @@ type tcpacceptOpts struct {
 	time, timestamp bool
 	pid             int
 	ports           string
+	text            texts
 }
 
 func (o *tcpacceptOpts) Setup(s *tool.Session) error {
@@ -73,13 +74,14 @@ func (o *tcpacceptOpts) Setup(s *tool.Session) error {
 
 func (o *tcpacceptOpts) Event(s *tool.Session, e *script.Event) error {
 	ns := e.Uint(0)
-	var row []any
+	o.text.reset()
+	row := make([]tool.Value, 0, 9)
 	if o.time {
-		row = append(row, s.Wall(ns).Format(time.TimeOnly))
+		row = append(row, tool.Clock(s.Wall(ns), time.TimeOnly))
 	}
 	if o.timestamp {
-		row = append(row, s.Since(ns))
+		row = append(row, tool.Float(s.Since(ns)))
 	}
-	return s.Row(append(row, e.Uint(1), e.Str(2), e.Uint(3), e.Str(4),
-		e.Uint(5), e.Str(6), e.Uint(7))...)
+	return s.RowOf(append(row, tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(2)), tool.Uint(e.Uint(3)), o.text.arg(e, 4),
+		tool.Uint(e.Uint(5)), o.text.arg(e, 6), tool.Uint(e.Uint(7)))...)
 }

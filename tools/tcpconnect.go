@@ -51,6 +51,7 @@ type tcpconnectOpts struct {
 	timestamp, lport, printUID, count bool
 	pid, uid                          int
 	ports                             string
+	text                              texts
 }
 
 func (o *tcpconnectOpts) Setup(s *tool.Session) error {
@@ -98,15 +99,16 @@ func (o *tcpconnectOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpconnectOpts) Event(s *tool.Session, e *script.Event) error {
-	var row []any
+	o.text.reset()
+	row := make([]tool.Value, 0, 10)
 	if o.timestamp {
-		row = append(row, s.Since(e.Uint(0)))
+		row = append(row, tool.Float(s.Since(e.Uint(0))))
 	}
-	row = append(row, e.Uint(2), e.Uint(1), e.Str(3), e.Uint(4), e.Str(5))
+	row = append(row, tool.Uint(e.Uint(2)), tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(3)), tool.Uint(e.Uint(4)), o.text.arg(e, 5))
 	if o.lport {
-		row = append(row, e.Uint(6))
+		row = append(row, tool.Uint(e.Uint(6)))
 	}
-	return s.Row(append(row, e.Str(7), e.Uint(8))...)
+	return s.RowOf(append(row, o.text.arg(e, 7), tool.Uint(e.Uint(8)))...)
 }
 
 // Summary prints the counts of -c, the most first, at the end.

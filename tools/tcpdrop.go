@@ -2,7 +2,6 @@ package tools
 
 import (
 	"embed"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +31,10 @@ var tcpdrop = &tool.Tool{
 	},
 }
 
-type tcpdropOpts struct{ family }
+type tcpdropOpts struct {
+	family
+	text texts
+}
 
 func (o *tcpdropOpts) Setup(s *tool.Session) error {
 	if err := o.family.setup(s); err != nil {
@@ -58,43 +60,47 @@ func (o *tcpdropOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpdropOpts) Event(s *tool.Session, e *script.Event) error {
-	saddr, sport, daddr, dport := e.Str(3), e.Uint(4), e.Str(5), e.Uint(6)
-	flags := tcpFlags(e.Uint(8))
+	o.text.reset()
+	flags := o.text.tcpFlags(e.Uint(8))
 	reason := "-"
 	if r := e.Uint(9); r != 0 {
 		reason = dropReason(r)
 	}
-	frames := stackFrames(e.Str(10))
-	stack := frames
-	if !s.JSON() {
-		var b strings.Builder
-		b.WriteString("\n\treason: " + reason)
-		for _, f := range frames {
-			b.WriteString("\n\t" + f)
-		}
-		// A blank line after each stack, as bcc prints.
-		stack = []string{b.String() + "\n"}
+	n := len(o.text.b)
+	var stack tool.Value
+	if s.JSON() {
+		o.text.b = appendFrames(o.text.b, e.Str(10), "", "\x00")
+		stack = tool.Argv(o.text.b[n:])
+	} else {
+		// The reason and the frames a line each, and a blank line after
+		// them, as bcc prints.
+		o.text.b = append(append(o.text.b, "\n\treason: "...), reason...)
+		o.text.b = append(appendFrames(o.text.b, e.Str(10), "\n\t", ""), '\n')
+		stack = o.text.from(n)
 	}
-	return s.Row(s.Wall(e.Uint(0)).Format(time.TimeOnly), e.Uint(1), e.Uint(2),
-		fmt.Sprintf("%s:%d", saddr, sport), saddr, sport, fmt.Sprintf("%s:%d", daddr, dport), daddr, dport,
-		tcpState(e.Uint(7)), flags, flags, reason, stack)
+	return s.RowOf(tool.Clock(s.Wall(e.Uint(0)), time.TimeOnly), tool.Uint(e.Uint(1)), tool.Uint(e.Uint(2)),
+		o.text.endpoint(e, 3, 4), o.text.arg(e, 3), tool.Uint(e.Uint(4)),
+		o.text.endpoint(e, 5, 6), o.text.arg(e, 5), tool.Uint(e.Uint(6)),
+		tool.Str(tcpState(e.Uint(7))), flags, flags, tool.Str(reason), stack)
 }
 
-// stackFrames are the frames of a kstack's text, as bcc prints them: a
-// function and the offset in hex ("tcp_drop+0x1").
-func stackFrames(text string) []string {
-	var frames []string
-	for _, l := range strings.Split(text, "\n") {
+// appendFrames appends the frames of a kstack's text as bcc prints them,
+// a function and the offset in hex ("tcp_drop+0x1"), each between before
+// and after.
+func appendFrames(b []byte, stack, before, after string) []byte {
+	for l := range strings.Lines(stack) {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue
 		}
-		if fn, off, ok := strings.Cut(l, "+"); ok {
-			if n, err := strconv.ParseUint(off, 10, 64); err == nil {
-				l = fmt.Sprintf("%s+0x%x", fn, n)
-			}
+		b = append(b, before...)
+		fn, off, ok := strings.Cut(l, "+")
+		if n, err := strconv.ParseUint(off, 10, 64); ok && err == nil {
+			b = strconv.AppendUint(append(append(b, fn...), "+0x"...), n, 16)
+		} else {
+			b = append(b, l...)
 		}
-		frames = append(frames, l)
+		b = append(b, after...)
 	}
-	return frames
+	return b
 }

@@ -43,7 +43,8 @@ type tcplifeOpts struct {
 	clock
 	family
 	lines
-	pid int
+	pid  int
+	text texts
 }
 
 // tcplifeLayout are the columns after the time, plain, wide and CSV; the
@@ -79,8 +80,9 @@ func (o *tcplifeOpts) Setup(s *tool.Session) error {
 
 func (o *tcplifeOpts) Event(s *tool.Session, e *script.Event) error {
 	tx, rx := e.Uint(8), e.Uint(9)
-	row := o.clock.values(s, e.Uint(0))
-	return s.Row(append(row, e.Uint(1), e.Str(2), e.Uint(3),
-		e.Str(4), e.Uint(5), e.Str(6), e.Uint(7),
-		tx/1024, rx/1024, float64(e.Uint(10))/1e6, tx, rx)...)
+	o.text.reset()
+	row := o.clock.values(make([]tool.Value, 0, 14), s, e.Uint(0))
+	return s.RowOf(append(row, tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(2)), tool.Uint(e.Uint(3)),
+		o.text.arg(e, 4), tool.Uint(e.Uint(5)), o.text.arg(e, 6), tool.Uint(e.Uint(7)),
+		tool.Uint(tx/1024), tool.Uint(rx/1024), tool.Float(float64(e.Uint(10))/1e6), tool.Uint(tx), tool.Uint(rx))...)
 }

@@ -40,6 +40,7 @@ var tcpretrans = &tool.Tool{
 type tcpretransOpts struct {
 	family
 	sequence, lossprobe, count bool
+	text                       texts
 }
 
 func (o *tcpretransOpts) Setup(s *tool.Session) error {
@@ -76,18 +77,18 @@ func (o *tcpretransOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpretransOpts) Event(s *tool.Session, e *script.Event) error {
-	laddr, lport, raddr, rport := e.Str(3), e.Uint(4), e.Str(5), e.Uint(6)
 	kind := "R"
 	if e.Uint(9) == 2 {
 		kind = "L"
 	}
-	row := []any{s.Wall(e.Uint(0)).Format(time.TimeOnly), e.Uint(1), e.Uint(2),
-		fmt.Sprintf("%s:%d", laddr, lport), laddr, lport, kind,
-		fmt.Sprintf("%s:%d", raddr, rport), raddr, rport, tcpState(e.Uint(7))}
+	o.text.reset()
+	row := append(make([]tool.Value, 0, 12), tool.Clock(s.Wall(e.Uint(0)), time.TimeOnly), tool.Uint(e.Uint(1)), tool.Uint(e.Uint(2)),
+		o.text.endpoint(e, 3, 4), o.text.arg(e, 3), tool.Uint(e.Uint(4)), tool.Str(kind),
+		o.text.endpoint(e, 5, 6), o.text.arg(e, 5), tool.Uint(e.Uint(6)), tool.Str(tcpState(e.Uint(7))))
 	if o.sequence {
-		row = append(row, e.Uint(8))
+		row = append(row, tool.Uint(e.Uint(8)))
 	}
-	return s.Row(row...)
+	return s.RowOf(row...)
 }
 
 // Summary prints the counts of -c, the fewest first, as bcc does, at the

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"embed"
-	"fmt"
 
 	"github.com/spf13/pflag"
 
@@ -43,6 +42,7 @@ type tcpstatesOpts struct {
 	clock
 	family
 	lines
+	text texts
 }
 
 // tcpstatesLayout are the columns after the time, plain, wide and CSV.
@@ -72,10 +72,10 @@ func (o *tcpstatesOpts) Setup(s *tool.Session) error {
 }
 
 func (o *tcpstatesOpts) Event(s *tool.Session, e *script.Event) error {
-	ns := e.Uint(0)
-	row := o.clock.values(s, ns)
+	o.text.reset()
+	row := o.clock.values(make([]tool.Value, 0, 13), s, e.Uint(0))
 	// The address is text in JSON: a double cannot hold it.
-	return s.Row(append(row, fmt.Sprintf("%x", e.Uint(3)), e.Uint(1), e.Str(2), e.Int(11),
-		e.Str(4), e.Uint(5), e.Str(6), e.Uint(7),
-		tcpState(e.Uint(8)), tcpState(e.Uint(9)), float64(e.Uint(10))/1e6)...)
+	return s.RowOf(append(row, o.text.hex(e.Uint(3)), tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(2)), tool.Int(e.Int(11)),
+		o.text.arg(e, 4), tool.Uint(e.Uint(5)), o.text.arg(e, 6), tool.Uint(e.Uint(7)),
+		tool.Str(tcpState(e.Uint(8))), tool.Str(tcpState(e.Uint(9))), tool.Float(float64(e.Uint(10))/1e6))...)
 }
