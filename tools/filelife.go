@@ -4,6 +4,7 @@ import (
 	"embed"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -88,7 +89,7 @@ func (o *filelifeOpts) Event(s *tool.Session, e *script.Event) error {
 		o.dirs[tid] = append(o.dirs[tid], e.Str(1))
 		return nil
 	}
-	ns, pid, tid, comm := e.Uint(0), e.Uint(1), e.Uint(2), e.Str(3)
+	ns, pid, tid, comm := e.Uint(0), e.Uint(1), e.Uint(2), e.Bytes(3)
 	dev, ino, p := blockdev.Dev(e.Uint(4)), e.Uint(5), e.Str(6)
 	dirs := o.dirs[tid]
 	delete(o.dirs, tid)
@@ -111,5 +112,6 @@ func (o *filelifeOpts) Event(s *tool.Session, e *script.Event) error {
 		return nil
 	}
 	delete(o.born, k)
-	return s.Row(s.Wall(ns).Format("15:04:05"), pid, comm, float64(ns-birth)/1e9, name, p)
+	return s.RowOf(tool.Clock(s.Wall(ns), time.TimeOnly), tool.Uint(pid), tool.Bytes(comm), tool.Float(float64(ns-birth)/1e9),
+		tool.Str(name), tool.Str(p))
 }

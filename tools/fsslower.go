@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -84,6 +85,7 @@ type slowerOpts struct {
 	fs            string
 	csv           bool
 	pid, duration int
+	text          texts
 }
 
 func (o *slowerOpts) Setup(s *tool.Session) error {
@@ -148,10 +150,15 @@ func (o *slowerOpts) Setup(s *tool.Session) error {
 }
 
 func (o *slowerOpts) Event(s *tool.Session, e *script.Event) error {
-	ns, pid, comm := e.Uint(0), e.Uint(1), e.Str(2)
-	t, bytes, off, lat, file := string(rune(e.Uint(3))), e.Int(4), e.Int(5), e.Uint(6), e.Str(7)
+	ns, pid, comm := e.Uint(0), tool.Uint(e.Uint(1)), tool.Bytes(e.Bytes(2))
+	bytes, off, lat, file := tool.Int(e.Int(4)), e.Int(5), e.Uint(6), tool.Bytes(e.Bytes(7))
+	o.text.reset()
+	o.text.b = utf8.AppendRune(o.text.b, rune(e.Uint(3)))
+	t := o.text.from(0)
 	if o.csv && !s.JSON() {
-		return s.Row(ns/1000, comm, pid, t, bytes, off, lat/1000, file, off, lat/1000, ns/1000)
+		return s.RowOf(tool.Uint(ns/1000), comm, pid, t, bytes, tool.Int(off), tool.Uint(lat/1000), file,
+			tool.Int(off), tool.Uint(lat/1000), tool.Uint(ns/1000))
 	}
-	return s.Row(s.Wall(ns).Format("15:04:05"), comm, pid, t, bytes, off/1024, float64(lat)/1e6, file, off, lat/1000, ns/1000)
+	return s.RowOf(tool.Clock(s.Wall(ns), time.TimeOnly), comm, pid, t, bytes, tool.Int(off/1024), tool.Float(float64(lat)/1e6), file,
+		tool.Int(off), tool.Uint(lat/1000), tool.Uint(ns/1000))
 }

@@ -3,6 +3,7 @@ package tools
 import (
 	"embed"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -59,5 +60,5 @@ func (o *mdflushOpts) Event(s *tool.Session, e *script.Event) error {
 			return nil
 		}
 	}
-	return s.Row(s.Wall(e.Uint(3)).Format("15:04:05"), e.Uint(0), e.Str(1), name)
+	return s.RowOf(tool.Clock(s.Wall(e.Uint(3)), time.TimeOnly), tool.Uint(e.Uint(0)), tool.Bytes(e.Bytes(1)), tool.Str(name))
 }

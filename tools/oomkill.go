@@ -1,9 +1,10 @@
 package tools
 
 import (
+	"bytes"
 	"embed"
 	"os"
-	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -49,11 +50,13 @@ func (o *oomkillOpts) Event(s *tool.Session, e *script.Event) error {
 	}
 	// As bcc does, the load averages when the event is read.
 	load, _ := os.ReadFile("/proc/loadavg")
-	row := []any{s.Wall(e.Uint(5)).Format("15:04:05"), e.Uint(0), e.Str(1),
-		e.Uint(2), e.Str(3), pages, strings.TrimSpace(string(load))}
+	load = bytes.TrimSpace(load)
+	at := s.Wall(e.Uint(5))
 	if s.JSON() {
-		return s.Row(row...)
+		return s.RowOf(tool.Clock(at, time.TimeOnly), tool.Uint(e.Uint(0)), tool.Bytes(e.Bytes(1)),
+			tool.Uint(e.Uint(2)), tool.Bytes(e.Bytes(3)), tool.Uint(pages), tool.Bytes(load))
 	}
-	s.Printf("%s Triggered by PID %d (\"%s\"), OOM kill of PID %d (\"%s\"), %d pages, loadavg: %s\n", row...)
+	s.Printf("%s Triggered by PID %d (\"%s\"), OOM kill of PID %d (\"%s\"), %d pages, loadavg: %s\n",
+		at.Format(time.TimeOnly), e.Uint(0), e.Bytes(1), e.Uint(2), e.Bytes(3), pages, load)
 	return nil
 }
