@@ -2,7 +2,7 @@ package tools
 
 import (
 	"embed"
-	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,7 +32,10 @@ var mountsnoop = &tool.Tool{
 	},
 }
 
-type mountsnoopOpts struct{ parent bool }
+type mountsnoopOpts struct {
+	parent bool
+	text   texts
+}
 
 func (o *mountsnoopOpts) Setup(s *tool.Session) error {
 	cols := []tool.Column{
@@ -63,21 +66,36 @@ func (o *mountsnoopOpts) Setup(s *tool.Session) error {
 func (o *mountsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 	call, _, _ := strings.Cut(e.Format, " ")
 	ret := e.Int(6)
-	var source, target, fstype, flags, data, text string
+	t := &o.text
+	t.reset()
+	// The call as C would write it; its parts, unquoted, for JSON.
+	empty := tool.Str("")
+	source, target, fstype, flags, data := empty, empty, empty, empty, empty
 	if call == "mount" {
-		source, target, fstype, data = e.Str(7), e.Str(8), e.Str(9), e.Str(11)
-		flags = mountFlags(e.Uint(10))
-		text = fmt.Sprintf("mount(%s, %s, %s, %s, %s) = %s", mountString(source), mountString(target),
-			mountString(fstype), flags, mountString(data), errnoString(ret))
+		t.b = appendQuoted(append(t.b, "mount("...), e.Bytes(7))
+		t.b = appendQuoted(append(t.b, ", "...), e.Bytes(8))
+		t.b = appendQuoted(append(t.b, ", "...), e.Bytes(9))
+		t.b = append(t.b, ", "...)
+		n := len(t.b)
+		t.b = appendMountFlags(t.b, e.Uint(10))
+		flags = t.from(n)
+		t.b = appendQuoted(append(t.b, ", "...), e.Bytes(11))
+		source, target, fstype, data = tool.Bytes(e.Bytes(7)), tool.Bytes(e.Bytes(8)), tool.Bytes(e.Bytes(9)), tool.Bytes(e.Bytes(11))
 	} else {
-		target, flags = e.Str(7), namedFlags(e.Uint(8), umountFlags)
-		text = fmt.Sprintf("umount(%s, %s) = %s", mountString(target), flags, errnoString(ret))
+		t.b = appendQuoted(append(t.b, "umount("...), e.Bytes(7))
+		t.b = append(t.b, ", "...)
+		n := len(t.b)
+		t.b = appendNamedFlags(t.b, e.Uint(8), umountFlags)
+		flags = t.from(n)
+		target = tool.Bytes(e.Bytes(7))
 	}
-	row := []any{e.Str(2), e.Uint(0), e.Uint(1)}
+	t.b = appendErrno(append(t.b, ") = "...), ret)
+	text := t.from(0)
+	row := append(make([]tool.Value, 0, 16), tool.Bytes(e.Bytes(2)), tool.Uint(e.Uint(0)), tool.Uint(e.Uint(1)))
 	if o.parent {
-		row = append(row, e.Str(4), e.Uint(3))
+		row = append(row, tool.Bytes(e.Bytes(4)), tool.Uint(e.Uint(3)))
 	}
-	return s.Row(append(row, e.Uint(5), text, call, source, target, fstype, flags, data, ret)...)
+	return s.RowOf(append(row, tool.Uint(e.Uint(5)), text, tool.Str(call), source, target, fstype, flags, data, tool.Int(ret))...)
 }
 
 // mountFlag is a flag of mount() or umount() and its name.
@@ -103,76 +121,80 @@ var umountFlags = []mountFlag{
 	{"UMOUNT_NOFOLLOW", unix.UMOUNT_NOFOLLOW},
 }
 
-// mountFlags names mount()'s flags: MS_MGC_VAL, the magic number old
-// callers put in the high bits, then the flags by name, and those without
-// one in hex.
-func mountFlags(flags uint64) string {
+// appendMountFlags appends the names of mount()'s flags: MS_MGC_VAL, the
+// magic number old callers put in the high bits, then the flags by name,
+// and those without one in hex.
+func appendMountFlags(b []byte, flags uint64) []byte {
 	flags &= 0xffffffff
-	var prefix string
 	if flags&unix.MS_MGC_MSK == unix.MS_MGC_VAL {
 		flags &^= unix.MS_MGC_MSK
-		prefix = "MS_MGC_VAL|"
+		b = append(b, "MS_MGC_VAL|"...)
 	}
-	return prefix + namedFlags(flags, mountFlagNames)
+	return appendNamedFlags(b, flags, mountFlagNames)
 }
 
-// namedFlags names the flags set, joined by "|", the bits without a name
-// in hex at the end; no flags are 0x0.
-func namedFlags(flags uint64, names []mountFlag) string {
-	var parts []string
+// appendNamedFlags appends the names of the flags set, joined by "|", the
+// bits without a name in hex at the end; no flags are 0x0.
+func appendNamedFlags(b []byte, flags uint64, names []mountFlag) []byte {
+	n := len(b)
 	for _, f := range names {
 		if flags&f.bit != 0 {
-			parts = append(parts, f.name)
+			if len(b) > n {
+				b = append(b, '|')
+			}
+			b = append(b, f.name...)
 			flags &^= f.bit
 		}
 	}
-	if flags != 0 || len(parts) == 0 {
-		parts = append(parts, fmt.Sprintf("0x%x", flags))
+	if flags != 0 || len(b) == n {
+		if len(b) > n {
+			b = append(b, '|')
+		}
+		b = strconv.AppendUint(append(b, "0x"...), flags, 16)
 	}
-	return strings.Join(parts, "|")
+	return b
 }
 
-// mountString quotes a string argument as C would write it.
-func mountString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+// appendQuoted appends a string argument quoted as C would write it.
+func appendQuoted(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, c := range s {
+		switch c {
 		case '\a':
-			b.WriteString(`\a`)
+			b = append(b, `\a`...)
 		case '\b':
-			b.WriteString(`\b`)
+			b = append(b, `\b`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\v':
-			b.WriteString(`\v`)
+			b = append(b, `\v`...)
 		case '\f':
-			b.WriteString(`\f`)
+			b = append(b, `\f`...)
 		case '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		default:
 			if c < 0x20 || c > 0x7e {
-				fmt.Fprintf(&b, `\x%02x`, c)
+				b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
 			} else {
-				b.WriteByte(c)
+				b = append(b, c)
 			}
 		}
 	}
-	b.WriteByte('"')
-	return b.String()
+	return append(b, '"')
 }
 
-// errnoString is a return value: a number, or an error's name (-ENOENT).
-func errnoString(ret int64) string {
+// appendErrno appends a return value: a number, or an error's name
+// (-ENOENT).
+func appendErrno(b []byte, ret int64) []byte {
 	if ret < 0 {
 		if name := unix.ErrnoName(syscall.Errno(-ret)); name != "" {
-			return "-" + name
+			return append(append(b, '-'), name...)
 		}
 	}
-	return fmt.Sprint(ret)
+	return strconv.AppendInt(b, ret, 10)
 }
