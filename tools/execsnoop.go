@@ -1,12 +1,14 @@
 package tools
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"os/user"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -55,10 +57,17 @@ type execsnoopOpts struct {
 
 	nameRe, lineRe *regexp.Regexp
 	// pending are the arguments of the exec()s not returned yet, by
-	// thread; more says which have more than --max-args.
-	pending map[uint64][]string
+	// thread, each ended by a NUL byte (tool.Argv); more says which have
+	// more than --max-args. free are buffers of exec()s printed, for the
+	// next ones: an exec() allocates nothing once there are enough.
+	pending map[uint64][]byte
 	more    map[uint64]bool
+	free    [][]byte
+	quoted  []byte
 }
+
+// maxFree bounds the buffers kept for later exec()s.
+const maxFree = 64
 
 func (o *execsnoopOpts) Setup(s *tool.Session) error {
 	if o.user != "" {
@@ -109,7 +118,7 @@ func (o *execsnoopOpts) Setup(s *tool.Session) error {
 		tool.Column{Name: "RET", Key: "ret", Head: "%3s ", Cell: "%3d "},
 		tool.Column{Name: "ARGS", Key: "args", Head: "%s", Cell: "%s"},
 	)...)
-	o.pending, o.more = map[uint64][]string{}, map[uint64]bool{}
+	o.pending, o.more = map[uint64][]byte{}, map[uint64]bool{}
 	return nil
 }
 
@@ -120,6 +129,7 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 		return nil
 	}
 	if strings.HasPrefix(e.Format, "arg ") {
+		args, ok := o.pending[tid]
 		if e.Uint(1) == 0 {
 			// Arguments of an exec() that never returned (a failed
 			// one, without -x) are forgotten here.
@@ -127,10 +137,16 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 				clear(o.pending)
 				clear(o.more)
 			}
-			o.pending[tid] = nil
+			switch {
+			case ok:
+				args = args[:0]
+			case len(o.free) > 0:
+				args = o.free[len(o.free)-1]
+				o.free = o.free[:len(o.free)-1]
+			}
 			delete(o.more, tid)
 		}
-		o.pending[tid] = append(o.pending[tid], e.Str(2))
+		o.pending[tid] = append(append(args, e.Bytes(2)...), 0)
 		return nil
 	}
 	args, ok := o.pending[tid]
@@ -141,40 +157,63 @@ func (o *execsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 	delete(o.pending, tid)
 	more := o.more[tid]
 	delete(o.more, tid)
-	comm := e.Str(4)
-	if o.nameRe != nil && !o.nameRe.MatchString(comm) {
+	err := o.print(s, e, args, more)
+	if len(o.free) < maxFree {
+		o.free = append(o.free, args[:0])
+	}
+	return err
+}
+
+// print prints the line of an exec() that returned with its arguments.
+func (o *execsnoopOpts) print(s *tool.Session, e *script.Event, args []byte, more bool) error {
+	comm := e.Bytes(4)
+	if o.nameRe != nil && !o.nameRe.Match(comm) {
 		return nil
 	}
 	if o.lineRe != nil && !anyMatch(o.lineRe, args) {
 		return nil
 	}
 	if o.quote {
-		for i, arg := range args {
-			args[i] = `"` + strings.ReplaceAll(arg, `"`, `\"`) + `"`
+		q := o.quoted[:0]
+		for rest := args; len(rest) > 0; {
+			end := bytes.IndexByte(rest, 0)
+			q = append(q, '"')
+			for _, c := range rest[:end] {
+				if c == '"' {
+					q = append(q, '\\')
+				}
+				q = append(q, c)
+			}
+			q = append(q, '"', 0)
+			rest = rest[end+1:]
 		}
+		o.quoted, args = q, q
 	}
 	if more {
-		args = append(args, "...")
+		args = append(args, "...\x00"...)
 	}
-	var row []any
+	row := make([]tool.Value, 0, 8)
 	at := s.Wall(e.Uint(6))
 	if o.time {
-		row = append(row, at.Format("15:04:05"))
+		row = append(row, tool.Clock(at, time.TimeOnly))
 	}
 	if o.timestamp {
-		row = append(row, at.Sub(s.Started()).Seconds())
+		row = append(row, tool.Float(at.Sub(s.Started()).Seconds()))
 	}
 	if o.printUID {
-		row = append(row, e.Uint(3))
+		row = append(row, tool.Uint(e.Uint(3)))
 	}
-	return s.Row(append(row, comm, e.Uint(1), e.Uint(2), e.Int(5), args)...)
+	return s.RowOf(append(row, tool.Bytes(comm), tool.Uint(e.Uint(1)), tool.Uint(e.Uint(2)), tool.Int(e.Int(5)), tool.Argv(args))...)
 }
 
-func anyMatch(re *regexp.Regexp, args []string) bool {
-	for _, a := range args {
-		if re.MatchString(a) {
+// anyMatch says whether re matches one of the NUL-ended arguments.
+func anyMatch(re *regexp.Regexp, args []byte) bool {
+	for rest := args; len(rest) > 0; {
+		end := bytes.IndexByte(rest, 0)
+		if re.Match(rest[:end]) {
 			return true
 		}
+		rest = rest[end+1:]
 	}
 	return false
 }

@@ -2,7 +2,7 @@ package tools
 
 import (
 	"embed"
-	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +46,7 @@ type exitsnoopOpts struct {
 	timestamp, utc, failed, perThread bool
 	pid                               int
 	label                             string
+	how                               []byte // the exit code's text, reused
 }
 
 func (o *exitsnoopOpts) Setup(s *tool.Session) error {
@@ -86,33 +87,35 @@ func (o *exitsnoopOpts) Setup(s *tool.Session) error {
 func (o *exitsnoopOpts) Event(s *tool.Session, e *script.Event) error {
 	status := e.Uint(5)
 	code, sig, core := status>>8&0xff, status&0x7f, status&0x80 != 0
-	var how string
+	b := o.how[:0]
 	switch {
 	case sig == 0 && code == 0:
-		how = "0"
+		b = append(b, '0')
 	case sig == 0:
-		how = fmt.Sprintf("code %d", code)
+		b = strconv.AppendUint(append(b, "code "...), code, 10)
 	default:
-		how = fmt.Sprintf("signal %d (%s)", sig, strings.TrimPrefix(unix.SignalName(syscall.Signal(sig)), "SIG"))
+		b = strconv.AppendUint(append(b, "signal "...), sig, 10)
+		b = append(append(append(b, " ("...), strings.TrimPrefix(unix.SignalName(syscall.Signal(sig)), "SIG")...), ')')
 		if core {
-			how += ", core dumped"
+			b = append(b, ", core dumped"...)
 		}
 	}
-	var row []any
+	o.how = b
+	row := make([]tool.Value, 0, 11)
 	if o.timestamp || o.utc {
 		now := s.Wall(e.Uint(6))
 		if o.utc {
 			now = now.UTC()
 		}
-		row = append(row, now.Format("15:04:05.000"))
+		row = append(row, tool.Clock(now, "15:04:05.000"))
 	}
 	if s.Flag("label") {
 		label := o.label
 		if label == "" {
 			label = "exit"
 		}
-		row = append(row, label)
+		row = append(row, tool.Str(label))
 	}
-	return s.Row(append(row, e.Str(3), e.Uint(0), e.Uint(2), e.Uint(1),
-		float64(e.Uint(4))/1e9, how, code, sig, core)...)
+	return s.RowOf(append(row, tool.Bytes(e.Bytes(3)), tool.Uint(e.Uint(0)), tool.Uint(e.Uint(2)), tool.Uint(e.Uint(1)),
+		tool.Float(float64(e.Uint(4))/1e9), tool.Bytes(b), tool.Uint(code), tool.Uint(sig), tool.Bool(core))...)
 }
