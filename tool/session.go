@@ -62,9 +62,8 @@ type Session struct {
 	record []field // the JSON record of the summary being printed
 	line   bytes.Buffer
 	// What printing a row reuses: the cells' formats, parsed once, the
-	// values of Row, the JSON record, the line.
+	// JSON record, the line.
 	cells []cell
-	vals  []Value
 	row   []field
 	buf   []byte
 

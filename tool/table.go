@@ -14,13 +14,13 @@ type Column struct {
 	Name string // its header: "PCOMM"
 	Key  string // its key in JSON: "pcomm"
 	// Head and Cell are the printf formats of the header and of a value,
-	// each with what separates it from the next column: "%-16s ". A
-	// []string value prints as its elements joined by spaces.
+	// each with what separates it from the next column: "%-16s ". An
+	// Argv value prints as its strings joined by spaces.
 	Head, Cell string
 }
 
 // Table says that the tool prints a row per event, with these columns
-// (see Row); the header is printed once the probes are attached. A tool
+// (see RowOf); the header is printed once the probes are attached. A tool
 // that prints its own lines in text (Printf) declares columns without
 // Head for its JSON rows.
 func (s *Session) Table(cols ...Column) {
@@ -54,20 +54,10 @@ func (s *Session) endLine(b []byte) {
 	s.out.WriteByte('\n')
 }
 
-// Row prints one row of the table: a value per column, formatted with
-// the column's Cell in text, under the column's Key in JSON. It is for
-// the Event method of a handler; RowOf prints the same without the
-// values' boxing.
-func (s *Session) Row(vals ...any) error {
-	s.vals = s.vals[:0]
-	for _, v := range vals {
-		s.vals = append(s.vals, valueOf(v))
-	}
-	return s.RowOf(s.vals...)
-}
-
-// RowOf prints one row of the table as Row does, of values made by Uint,
-// Int, Float, Str, Bytes, Clock: a tool printing many lines a second
+// RowOf prints one row of the table: a value per column, made by Uint,
+// Int, Float, Str, Bytes, Argv, Bool or Clock, formatted with the
+// column's Cell in text, under the column's Key in JSON. It is for the
+// Event method of a handler: a tool printing many lines a second
 // allocates nothing per line.
 func (s *Session) RowOf(vals ...Value) error {
 	if len(vals) != len(s.cols) {
