@@ -83,6 +83,11 @@ END { printf("end\n"); }`
 		OnMainThread: onMain,
 		Event: func(e *Event) error {
 			events = append(events, fmt.Sprintf("%q %v", e.Format, e.Args()))
+			for i := range e.Len() {
+				if got, want := string(e.AppendText([]byte("x"), i)), "x"+e.Str(i); got != want {
+					t.Errorf("%q: argument %d appended as %q, want %q", e.Format, i, got, want)
+				}
+			}
 			if r := running.Load(); r != nil && e.Format == "end\n" {
 				m, err := r.Map("@sids")
 				if err != nil {
