@@ -107,36 +107,39 @@ func readFuncList(path string, parse func([]byte) (name, module []byte, ok bool)
 		return nil, err
 	}
 	defer f.Close()
+	// The names are written to a builder, whose String is its bytes
+	// without a copy; a name's end and module are 8 bytes until then.
 	type pending struct {
-		end int // of the name in names
-		mod string
+		end, mod int32 // of the name in names; in mods
 	}
-	var names []byte
+	var names strings.Builder
 	var found []pending
-	mods := map[string]string{}
+	var mods []string
+	modIndex := map[string]int32{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		name, mod, ok := parse(sc.Bytes())
 		if !ok {
 			continue
 		}
-		m, ok := mods[string(mod)]
+		m, ok := modIndex[string(mod)]
 		if !ok {
-			m = string(mod)
-			mods[m] = m
+			m = int32(len(mods))
+			mods = append(mods, string(mod))
+			modIndex[mods[m]] = m
 		}
-		names = append(names, name...)
-		found = append(found, pending{len(names), m})
+		names.Write(name)
+		found = append(found, pending{int32(names.Len()), m})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	text := string(names)
+	text := names.String()
 	funcs := make([]kernelFunc, len(found))
 	start := 0
 	for i, p := range found {
-		funcs[i] = kernelFunc{Name: text[start:p.end], Module: p.mod}
-		start = p.end
+		funcs[i] = kernelFunc{Name: text[start:p.end], Module: mods[p.mod]}
+		start = int(p.end)
 	}
 	return funcs, nil
 }
