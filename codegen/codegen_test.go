@@ -80,7 +80,7 @@ func readCases(t testing.TB, path string) []testCase {
 // command shares it among its scripts.
 var (
 	probes    = probe.NewResolver(loadBTF)
-	kernel    = NewKernel(loadBTF, nil)
+	kernel    = NewKernel(loadBTF)
 	loadBTF   = sync.OnceValues(lazybtf.LoadKernel)
 	kernelBTF = func() *lazybtf.Spec {
 		if spec, err := loadBTF(); err == nil {

@@ -78,7 +78,7 @@ func (o *Options) fill(f *syntax.File) {
 	setDefault(&o.StackDepth, 127)
 	setDefault(&o.StackMapSize, 4096)
 	if o.Kernel == nil {
-		o.Kernel = NewKernel(nil, nil)
+		o.Kernel = NewKernel(nil)
 	}
 	// The ring size must be a power-of-two multiple of the page size.
 	page := os.Getpagesize()

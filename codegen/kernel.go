@@ -14,26 +14,37 @@ import (
 // Kernel deliberately, and one made for a single compilation asks again.
 // It is safe for concurrent use.
 type Kernel struct {
-	btf     func() (*lazybtf.Spec, error)
-	symbols func() (*symbol.Kernel, error)
-	tai     func() int64
-	pidNS   func() (pidNS, bool)
-	kfuncs  sync.Map // kfuncProbe → bool
+	btf    func() (*lazybtf.Spec, error)
+	tai    func() int64
+	pidNS  func() (pidNS, bool)
+	kfuncs sync.Map // kfuncProbe → bool
+	addrs  sync.Map // symbol name → address, 0 for none
 }
 
-// NewKernel asks spec for the kernel's types and symbols for its symbol
-// table; nil reads the running kernel's, once.
-func NewKernel(spec func() (*lazybtf.Spec, error), symbols func() (*symbol.Kernel, error)) *Kernel {
+// NewKernel asks spec for the kernel's types; nil reads the running
+// kernel's, once.
+func NewKernel(spec func() (*lazybtf.Spec, error)) *Kernel {
 	if spec == nil {
 		spec = sync.OnceValues(lazybtf.LoadKernel)
 	}
-	if symbols == nil {
-		symbols = sync.OnceValues(symbol.ReadKallsyms)
-	}
 	return &Kernel{
-		btf:     spec,
-		symbols: symbols,
-		tai:     sync.OnceValue(measureTAIOffset),
-		pidNS:   sync.OnceValues(readPidNamespace),
+		btf:   spec,
+		tai:   sync.OnceValue(measureTAIOffset),
+		pidNS: sync.OnceValues(readPidNamespace),
 	}
+}
+
+// addr is the address of the kernel's symbol name, found in one pass over
+// kallsyms that keeps only it: code generation asks for one or two, which
+// the whole table (symbol.Kernel) would make megabytes.
+func (k *Kernel) addr(name string) (uint64, bool, error) {
+	if a, ok := k.addrs.Load(name); ok {
+		return a.(uint64), a.(uint64) != 0, nil
+	}
+	a, ok, err := symbol.KallsymsAddr(name)
+	if err != nil {
+		return 0, false, err
+	}
+	k.addrs.Store(name, a)
+	return a, ok, nil
 }

@@ -187,11 +187,11 @@ func (k *Kernel) percpuVar(name string) (btf.TypeID, error) {
 	}
 	// The kernel finds the address through kallsyms when it loads the
 	// program.
-	syms, err := k.symbols()
+	_, ok, err := k.addr(name)
 	if err != nil {
 		return 0, err
 	}
-	if _, ok := syms.Addr(name); !ok {
+	if !ok {
 		return 0, fmt.Errorf("the kernel cannot give BPF programs the address of %s: its kallsyms lists no variables (it is built without CONFIG_KALLSYMS_ALL)", name)
 	}
 	return id, nil

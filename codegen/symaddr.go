@@ -14,12 +14,11 @@ import (
 // compiled.
 func (f *fn) kaddr(e syntax.Expr, c *check.Call, t *types.Type) value {
 	name, _ := f.constString(c.Args[0])
-	k, err := f.g.opts.Kernel.symbols()
+	addr, ok, err := f.g.opts.Kernel.addr(name)
 	if err != nil {
 		f.errorf(e.Pos(), "kaddr(%q): %v", name, err)
 		return value{}
 	}
-	addr, ok := k.Addr(name)
 	if !ok {
 		f.errorf(e.Pos(), "kaddr(%q): no such kernel symbol", name)
 	}

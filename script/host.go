@@ -33,7 +33,7 @@ func NewHost() *Host {
 	return &Host{
 		btf:     spec,
 		probes:  probe.NewResolver(spec),
-		kernel:  codegen.NewKernel(spec, syms.KernelSymbols),
+		kernel:  codegen.NewKernel(spec),
 		symbols: syms,
 	}
 }

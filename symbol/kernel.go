@@ -1,7 +1,10 @@
 package symbol
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -42,12 +45,52 @@ func ReadKallsyms() (*Kernel, error) {
 	defer f.Close()
 	k, err := ParseKallsyms(f)
 	if err == nil && len(k.syms) == 0 {
-		// kptr_restrict hides addresses from processes without
-		// CAP_SYSLOG: every line then reads 0.
-		return nil, fmt.Errorf("/proc/kallsyms shows no addresses to this user " +
-			"(needs CAP_SYSLOG, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)")
+		return nil, errHiddenAddrs
 	}
 	return k, err
+}
+
+// errHiddenAddrs is what kallsyms shows a process without CAP_SYSLOG
+// when kptr_restrict hides addresses: every line reads 0.
+var errHiddenAddrs = errors.New("/proc/kallsyms shows no addresses to this user " +
+	"(needs CAP_SYSLOG, or kernel.kptr_restrict=0 with kernel.perf_event_paranoid<=1)")
+
+// KallsymsAddr is the address of the named symbol in the running
+// kernel's /proc/kallsyms, as Kernel.Addr gives it (FindKallsyms).
+func KallsymsAddr(name string) (uint64, bool, error) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	return FindKallsyms(f, name)
+}
+
+// FindKallsyms finds the address of the named symbol in kallsyms text,
+// the first one in the file's order as Kernel.Addr gives it, in one pass
+// that keeps nothing: a script that needs an address or two (kaddr())
+// does not pay for the table (7 MB for the kernel's 120,000 symbols).
+func FindKallsyms(r io.Reader, name string) (uint64, bool, error) {
+	want := []byte(name)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if !bytes.Contains(sc.Bytes(), want) {
+			continue
+		}
+		l := sc.Text()
+		addr, typ, ok := parseKsymHead(l)
+		if !ok || typ == 'a' || typ == 'A' {
+			continue
+		}
+		if f := strings.Fields(l); f[2] != name {
+			continue
+		}
+		if addr == 0 {
+			return 0, false, errHiddenAddrs
+		}
+		return addr, true, nil
+	}
+	return 0, false, sc.Err()
 }
 
 // ParseKallsyms reads symbols in the format of /proc/kallsyms:

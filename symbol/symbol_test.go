@@ -379,9 +379,40 @@ func TestKernel(t *testing.T) {
 		if a, ok := k.Addr(c[1]); !ok || a != addr {
 			t.Errorf("Addr(%s) = %#x, %v; want %#x", c[1], a, ok, addr)
 		}
+		if checked <= 3 {
+			if a, ok, err := KallsymsAddr(c[1]); !ok || err != nil || a != addr {
+				t.Errorf("KallsymsAddr(%s) = %#x, %v, %v; want %#x", c[1], a, ok, err, addr)
+			}
+		}
 	}
 	if checked == 0 {
 		t.Fatal("no kernel function to check")
+	}
+}
+
+// FindKallsyms finds a name's first address in one pass, as Kernel.Addr
+// does from the table.
+func TestFindKallsyms(t *testing.T) {
+	const text = `ffffffff81000000 T _stext
+ffffffff81000100 T tcp_sendmsg_locked
+ffffffff81000200 t tcp_sendmsg
+0000000000001000 A fixed_percpu_data
+ffffffff81000300 t tcp_sendmsg
+ffffffffc0000000 t helper	[loop]
+`
+	k, err := ParseKallsyms(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tcp_sendmsg", "tcp_sendmsg_locked", "helper", "fixed_percpu_data", "tcp", "missing"} {
+		want, wantOK := k.Addr(name)
+		got, ok, err := FindKallsyms(strings.NewReader(text), name)
+		if err != nil || got != want || ok != wantOK {
+			t.Errorf("%s: %#x, %v, %v; want %#x, %v", name, got, ok, err, want, wantOK)
+		}
+	}
+	if _, _, err := FindKallsyms(strings.NewReader("0000000000000000 T tcp_sendmsg\n"), "tcp_sendmsg"); err != errHiddenAddrs {
+		t.Errorf("hidden addresses: %v", err)
 	}
 }
 
