@@ -131,14 +131,10 @@ func ParseKallsyms(r io.Reader) (*Kernel, error) {
 		off += len(l) + 1
 		addr, typ, ok := parseKsymHead(l)
 		if !ok {
-			f := strings.Fields(l)
-			switch {
-			case len(f) == 0:
-				continue
-			case len(f) < 3:
-				return nil, fmt.Errorf("kallsyms line %d: want \"address type name\", got %q", lineNo, l)
+			if err := badLine(lineNo, l); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("kallsyms line %d: bad address %q", lineNo, f[0])
+			continue
 		}
 		if addr == 0 || typ == 'a' || typ == 'A' {
 			// Absolute and per-CPU symbols are offsets, not addresses.
@@ -178,9 +174,22 @@ func ParseKallsyms(r io.Reader) (*Kernel, error) {
 	return k, nil
 }
 
+// badLine is the error of a line parseKsymHead refuses; nil for a blank
+// one.
+func badLine(lineNo int, l string) error {
+	f := strings.Fields(l)
+	switch {
+	case len(f) == 0:
+		return nil
+	case len(f) < 3:
+		return fmt.Errorf("kallsyms line %d: want \"address type name\", got %q", lineNo, l)
+	}
+	return fmt.Errorf("kallsyms line %d: bad address %q", lineNo, f[0])
+}
+
 // parseKsymHead reads the address and the type of a line, which must be
 // followed by a name.
-func parseKsymHead(l string) (addr uint64, typ byte, ok bool) {
+func parseKsymHead[S string | []byte](l S) (addr uint64, typ byte, ok bool) {
 	i := 0
 	for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
 		i++
@@ -241,6 +250,11 @@ func (k *Kernel) fields(s ksym) (name, module string) {
 	if i := strings.IndexByte(l, '\n'); i >= 0 {
 		l = l[:i]
 	}
+	return lineFields(l)
+}
+
+// lineFields are the name and module of a kallsyms line.
+func lineFields(l string) (name, module string) {
 	var f [4]string
 	n := 0
 	for w := range strings.FieldsSeq(l) {
@@ -304,3 +318,73 @@ func (k *Kernel) Addr(name string) (uint64, bool) {
 
 // Len is the number of distinct symbol addresses.
 func (k *Kernel) Len() int { return len(k.syms) }
+
+// LookupKallsyms resolves addrs as Kernel.Lookup does, in one pass over
+// kallsyms text that keeps only the symbols they fall in: printing the
+// ksym() of a map's few dozen keys does not pay for the table (10 MB for
+// the kernel's 120,000 symbols). The frames are in the order of addrs,
+// with no Name where no symbol is at or below the address.
+//
+// Each address wanted owns the symbols above the one wanted below it, up
+// to itself: a line updates at most one of them, the greatest symbol at
+// or below it (ranked among names of one address as the table does), and
+// an address that owns none has its lower neighbour's.
+func LookupKallsyms(r io.Reader, addrs []uint64) ([]Frame, error) {
+	want := slices.Compact(slices.Sorted(slices.Values(addrs)))
+	type best struct {
+		found bool
+		addr  uint64
+		rank  int
+		line  []byte // reused as better lines come
+	}
+	owned := make([]best, len(want))
+	sc := bufio.NewScanner(r)
+	for lineNo := 1; sc.Scan(); lineNo++ {
+		l := sc.Bytes()
+		addr, typ, ok := parseKsymHead(l)
+		if !ok {
+			if err := badLine(lineNo, string(l)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if addr == 0 || typ == 'a' || typ == 'A' {
+			continue
+		}
+		i, _ := slices.BinarySearch(want, addr)
+		if i == len(want) {
+			continue
+		}
+		b := &owned[i]
+		if b.found && addr < b.addr {
+			continue
+		}
+		name, _ := lineFields(unsafe.String(unsafe.SliceData(l), len(l)))
+		rank := symRank(typ, name)
+		if b.found && addr == b.addr && rank >= b.rank {
+			continue
+		}
+		b.found, b.addr, b.rank, b.line = true, addr, rank, append(b.line[:0], l...)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	frames := make(map[uint64]Frame, len(want))
+	var cur *best
+	for i, a := range want {
+		if owned[i].found {
+			cur = &owned[i]
+		}
+		f := Frame{Addr: a}
+		if cur != nil {
+			f.Name, f.Module = lineFields(string(cur.line))
+			f.Offset = a - cur.addr
+		}
+		frames[a] = f
+	}
+	out := make([]Frame, len(addrs))
+	for i, a := range addrs {
+		out[i] = frames[a]
+	}
+	return out, nil
+}

@@ -416,7 +416,9 @@ ffffffffc0000000 t helper	[loop]
 	}
 }
 
-// TestParseKallsyms runs the cases in testdata/kallsyms.
+// TestParseKallsyms runs the cases in testdata/kallsyms: each lookup
+// from the table (ParseKallsyms), and all of them at once in one pass
+// (LookupKallsyms).
 func TestParseKallsyms(t *testing.T) {
 	files, _ := filepath.Glob("testdata/kallsyms/*.txt")
 	if len(files) == 0 {
@@ -443,10 +445,15 @@ func TestParseKallsyms(t *testing.T) {
 				}
 			}
 			k, err := ParseKallsyms(strings.NewReader(in.String()))
+			var addrs []uint64
+			var wants []string
 			for _, q := range queries {
 				if msg, ok := strings.CutPrefix(q, "error: "); ok {
 					if err == nil || err.Error() != msg {
 						t.Errorf("error %v, want %s", err, msg)
+					}
+					if _, err := LookupKallsyms(strings.NewReader(in.String()), nil); err == nil || err.Error() != msg {
+						t.Errorf("LookupKallsyms: error %v, want %s", err, msg)
 					}
 					continue
 				}
@@ -458,19 +465,42 @@ func TestParseKallsyms(t *testing.T) {
 				if perr != nil {
 					t.Fatalf("bad query %q", q)
 				}
-				got := "?"
-				if name, off, mod, ok := k.Lookup(addr); ok {
-					got = fmt.Sprintf("%s+%d", name, off)
-					if mod != "" {
-						got += " [" + mod + "]"
-					}
-				}
-				if got != want {
+				name, off, mod, _ := k.Lookup(addr)
+				if got := symText(name, off, mod); got != want {
 					t.Errorf("Lookup(%#x) = %s, want %s", addr, got, want)
+				}
+				addrs, wants = append(addrs, addr), append(wants, want)
+			}
+			if addrs == nil {
+				return
+			}
+			frames, err := LookupKallsyms(strings.NewReader(in.String()), addrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, f := range frames {
+				if f.Addr != addrs[i] {
+					t.Errorf("LookupKallsyms: frame %d is of %#x, want %#x", i, f.Addr, addrs[i])
+				}
+				if got := symText(f.Name, f.Offset, f.Module); got != wants[i] {
+					t.Errorf("LookupKallsyms(%#x) = %s, want %s", addrs[i], got, wants[i])
 				}
 			}
 		})
 	}
+}
+
+// symText is a kernel symbol as testdata/kallsyms writes it:
+// "name+offset [module]", or "?" for none.
+func symText(name string, off uint64, mod string) string {
+	if name == "" {
+		return "?"
+	}
+	s := fmt.Sprintf("%s+%d", name, off)
+	if mod != "" {
+		s += " [" + mod + "]"
+	}
+	return s
 }
 
 // TestPerfMap resolves JIT code through the map file a runtime writes,
