@@ -25,6 +25,7 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 			return fmt.Errorf("internal error: map %s: %v", m.Name, err)
 		}
 	}
+	p.PrepareSymbols(m.Key, m.Value, entries)
 	if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
 		return p.histMap(m, entries, top, div)
 	}
@@ -73,6 +74,62 @@ func (p *Printer) Map(m *codegen.Map, entries []run.Entry, top, div uint64) erro
 	p.buf = b
 	_, err := p.w.Write(b)
 	return err
+}
+
+// PrepareSymbols hands the symbolizer the ksym() addresses in the keys
+// and values of entries, laid out as key and value, before they are
+// printed one by one.
+func (p *Printer) PrepareSymbols(key, value *types.Type, entries []run.Entry) {
+	inKey, inValue := hasKsym(key), hasKsym(value)
+	if !inKey && !inValue {
+		return
+	}
+	var addrs []uint64
+	for _, e := range entries {
+		if inKey {
+			addrs = appendKsyms(addrs, key, e.Key)
+		}
+		if inValue {
+			addrs = appendKsyms(addrs, value, e.Value)
+		}
+	}
+	if len(addrs) > 0 {
+		p.sym.PrepareKernel(addrs)
+	}
+}
+
+// hasKsym reports whether values of t hold a ksym().
+func hasKsym(t *types.Type) bool {
+	switch {
+	case t == nil:
+		return false
+	case t.Kind == types.Ksym:
+		return true
+	case t.Kind == types.Array:
+		return hasKsym(t.Elem)
+	}
+	return slices.ContainsFunc(t.Fields, func(f types.Field) bool { return hasKsym(f.Type) })
+}
+
+// appendKsyms appends the ksym() addresses in b, laid out as t.
+func appendKsyms(dst []uint64, t *types.Type, b []byte) []uint64 {
+	switch t.Kind {
+	case types.Ksym:
+		if len(b) >= 8 {
+			dst = append(dst, u64(b))
+		}
+	case types.Array:
+		for i := 0; i < t.Len && (i+1)*t.Elem.Size <= len(b); i++ {
+			dst = appendKsyms(dst, t.Elem, b[i*t.Elem.Size:])
+		}
+	case types.Struct, types.Tuple, types.Record:
+		for _, f := range t.Fields {
+			if f.BitSize == 0 && f.Offset < len(b) {
+				dst = appendKsyms(dst, f.Type, b[f.Offset:])
+			}
+		}
+	}
+	return dst
 }
 
 // appendJSONMap writes a map as bpftrace's JSON output does: an object

@@ -117,6 +117,10 @@ func splitCases(data string) []*testCase {
 // fakeSymbols resolves from tables given by the test case.
 type fakeSymbols struct {
 	kernel, user []fakeSym
+	// preparedOnly has kernel addresses resolve only once given to
+	// PrepareKernel, as a map's are before it is printed.
+	preparedOnly bool
+	prepared     map[uint64]bool
 	stacks       map[string][]uint64
 	buildIDs     map[uint64][]run.BuildIDFrame
 }
@@ -138,7 +142,17 @@ func lookup(syms []fakeSym, addr uint64) Sym {
 	return Sym{Name: s.name, Offset: addr - s.addr, Module: s.module}
 }
 
-func (f *fakeSymbols) Kernel(addr uint64) Sym           { return lookup(f.kernel, addr) }
+func (f *fakeSymbols) Kernel(addr uint64) Sym {
+	if f.preparedOnly && !f.prepared[addr] {
+		return Sym{}
+	}
+	return lookup(f.kernel, addr)
+}
+func (f *fakeSymbols) PrepareKernel(addrs []uint64) {
+	for _, a := range addrs {
+		f.prepared[a] = true
+	}
+}
 func (f *fakeSymbols) User(pid uint32, addr uint64) Sym { return lookup(f.user, addr) }
 func (f *fakeSymbols) CgroupPath(id uint64, filter string) string {
 	p := "/sys/fs/cgroup/test/" + strconv.FormatUint(id, 10)
@@ -156,7 +170,7 @@ func (f *fakeSymbols) BuildIDStack(depth int, id uint64) []run.BuildIDFrame {
 
 func runCase(cmds []string, format string) (string, error) {
 	var out bytes.Buffer
-	sym := &fakeSymbols{stacks: map[string][]uint64{}, buildIDs: map[uint64][]run.BuildIDFrame{}}
+	sym := &fakeSymbols{stacks: map[string][]uint64{}, buildIDs: map[uint64][]run.BuildIDFrame{}, prepared: map[uint64]bool{}}
 	obj := &codegen.Object{StrTrailer: ".."}
 	p, err := New(&out, format, obj, sym)
 	if err != nil {
@@ -192,6 +206,8 @@ func runCommand(p *Printer, sym *fakeSymbols, obj *codegen.Object, maps map[stri
 	case "ksym":
 		sym.kernel = append(sym.kernel, fakeSym{addr: num(fields[0]), name: fields[1]})
 		sort.Slice(sym.kernel, func(i, j int) bool { return sym.kernel[i].addr < sym.kernel[j].addr })
+	case "ksym-prepared-only":
+		sym.preparedOnly = true
 	case "usym":
 		sym.user = append(sym.user, fakeSym{addr: num(fields[0]), name: fields[1], module: fields[2]})
 		sort.Slice(sym.user, func(i, j int) bool { return sym.user[i].addr < sym.user[j].addr })

@@ -37,6 +37,10 @@ type Sym struct {
 // cgroup ids) so that this package stays free of the kernel and /proc.
 type Symbolizer interface {
 	Kernel(addr uint64) Sym
+	// PrepareKernel is given the kernel addresses that are about to be
+	// looked up, all at once (those of a map's entries): it may resolve
+	// them together for less than one at a time.
+	PrepareKernel(addrs []uint64)
 	User(pid uint32, addr uint64) Sym
 	// Stack returns the addresses of a stack the script stored
 	// under id, innermost first. Ids are only meaningful in the stack map
@@ -55,6 +59,7 @@ type Symbolizer interface {
 type NoSymbols struct{}
 
 func (NoSymbols) Kernel(uint64) Sym                { return Sym{} }
+func (NoSymbols) PrepareKernel([]uint64)           {}
 func (NoSymbols) User(uint32, uint64) Sym          { return Sym{} }
 func (NoSymbols) Stack(bool, int, uint64) []uint64 { return nil }
 func (NoSymbols) BuildIDStack(int, uint64) []run.BuildIDFrame {

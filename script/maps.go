@@ -74,6 +74,9 @@ type Bucket struct {
 //
 // Entries come in the kernel's order.
 func (m *Map) Entries() ([]Entry, error) {
+	m.dec.mu.Lock()
+	m.dec.printer.PrepareSymbols(m.Key, m.Value, m.Raw)
+	m.dec.mu.Unlock()
 	if m.Value.Kind == types.Hist || m.Value.Kind == types.Lhist {
 		return m.histEntries()
 	}

@@ -40,6 +40,8 @@ func sym(f symbol.Frame) output.Sym {
 
 func (s *symbols) Kernel(addr uint64) output.Sym { return sym(s.res.Kernel(addr)) }
 
+func (s *symbols) PrepareKernel(addrs []uint64) { s.res.PrepareKernel(addrs) }
+
 func (s *symbols) User(pid uint32, addr uint64) output.Sym {
 	if s.follow != nil && pid == s.cpid {
 		s.follow.Sync()

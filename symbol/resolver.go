@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,8 +38,13 @@ type Frame struct {
 // safe for concurrent use. Binaries are cached by build-id, or by file
 // identity when they have none, across all processes.
 type Resolver struct {
-	// kernel is the kernel's symbol table, read on first use.
-	kernel func() (*Kernel, error)
+	// kernel is the kernel's symbol table, read on first use; kernelRead
+	// tells when it has been.
+	kernel     func() (*Kernel, error)
+	kernelRead atomic.Bool
+	// kframes are kernel addresses resolved by PrepareKernel without the
+	// table.
+	kframes map[uint64]Frame
 
 	mu        sync.Mutex
 	procs     map[int]*process
@@ -56,13 +62,18 @@ const refreshAfter = time.Second
 // NewResolver returns an empty resolver; it reads symbols as lookups need
 // them.
 func NewResolver() *Resolver {
-	return &Resolver{
-		kernel:    sync.OnceValues(ReadKallsyms),
+	r := &Resolver{
+		kframes:   make(map[uint64]Frame),
 		procs:     make(map[int]*process),
 		byFile:    make(map[fileKey]*Binary),
 		byBuildID: make(map[string]*Binary),
 		byNode:    make(map[string]*Binary),
 	}
+	r.kernel = sync.OnceValues(func() (*Kernel, error) {
+		defer r.kernelRead.Store(true)
+		return ReadKallsyms()
+	})
+	return r
 }
 
 // SkipDWARF has the resolver leave DWARF out: the source lines and
@@ -76,9 +87,50 @@ func (r *Resolver) SkipDWARF() { r.noDWARF = true }
 // KernelSymbols is the kernel's symbol table, read on first use.
 func (r *Resolver) KernelSymbols() (*Kernel, error) { return r.kernel() }
 
+// PrepareKernel resolves kernel addresses that are about to be looked up
+// (the ksym() values of a map being printed) in one pass over kallsyms
+// that keeps only their frames (LookupKallsyms), unless the table is read
+// already: a few addresses do not pay for the table.
+func (r *Resolver) PrepareKernel(addrs []uint64) {
+	if r.kernelRead.Load() {
+		return
+	}
+	r.mu.Lock()
+	var missing []uint64
+	for _, a := range addrs {
+		if _, ok := r.kframes[a]; !ok {
+			missing = append(missing, a)
+		}
+	}
+	r.mu.Unlock()
+	if len(missing) == 0 {
+		return
+	}
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return // Kernel reports nothing for them, as the table would
+	}
+	defer f.Close()
+	frames, err := LookupKallsyms(f, missing)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	for _, fr := range frames {
+		r.kframes[fr.Addr] = fr
+	}
+	r.mu.Unlock()
+}
+
 // Kernel symbolizes a kernel address.
 func (r *Resolver) Kernel(addr uint64) Frame {
-	f := Frame{Addr: addr}
+	r.mu.Lock()
+	f, ok := r.kframes[addr]
+	r.mu.Unlock()
+	if ok {
+		return f
+	}
+	f = Frame{Addr: addr}
 	k, err := r.kernel()
 	if err != nil {
 		return f
