@@ -43,7 +43,9 @@ type Resolver struct {
 	kernel     func() (*Kernel, error)
 	kernelRead atomic.Bool
 	// kframes are kernel addresses resolved by PrepareKernel without the
-	// table.
+	// table; kmu guards them, apart from mu, which user lookups hold while
+	// they read binaries.
+	kmu     sync.Mutex
 	kframes map[uint64]Frame
 
 	mu        sync.Mutex
@@ -95,14 +97,14 @@ func (r *Resolver) PrepareKernel(addrs []uint64) {
 	if r.kernelRead.Load() {
 		return
 	}
-	r.mu.Lock()
+	r.kmu.Lock()
 	var missing []uint64
 	for _, a := range addrs {
 		if _, ok := r.kframes[a]; !ok {
 			missing = append(missing, a)
 		}
 	}
-	r.mu.Unlock()
+	r.kmu.Unlock()
 	if len(missing) == 0 {
 		return
 	}
@@ -115,18 +117,18 @@ func (r *Resolver) PrepareKernel(addrs []uint64) {
 	if err != nil {
 		return
 	}
-	r.mu.Lock()
+	r.kmu.Lock()
 	for _, fr := range frames {
 		r.kframes[fr.Addr] = fr
 	}
-	r.mu.Unlock()
+	r.kmu.Unlock()
 }
 
 // Kernel symbolizes a kernel address.
 func (r *Resolver) Kernel(addr uint64) Frame {
-	r.mu.Lock()
+	r.kmu.Lock()
 	f, ok := r.kframes[addr]
-	r.mu.Unlock()
+	r.kmu.Unlock()
 	if ok {
 		return f
 	}
