@@ -3,8 +3,11 @@
 package pprof
 
 import (
+	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	gp "github.com/google/pprof/profile"
 
@@ -56,8 +59,14 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 		})
 	}
 	var kernel *gp.Mapping
+	// A function per name and file, found once for each frame.
 	functions := map[[2]string]*gp.Function{}
-	function := func(f profile.Frame) *gp.Function {
+	frameFuncs := make([]*gp.Function, len(p.Frames))
+	function := func(id int) *gp.Function {
+		if fn := frameFuncs[id]; fn != nil {
+			return fn
+		}
+		f := p.Frames[id]
 		k := [2]string{f.Name, f.File}
 		fn, ok := functions[k]
 		if !ok {
@@ -65,24 +74,36 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 			out.Function = append(out.Function, fn)
 			functions[k] = fn
 		}
+		frameFuncs[id] = fn
 		return fn
 	}
 	// A location per run of frames: a frame, which gives the address and
 	// mapping, and the calls inlined into it. pprof lists a location's
-	// lines innermost first.
-	locations := map[string]*gp.Location{}
+	// lines innermost first. Most runs are one frame, known by its index;
+	// longer ones by their indexes as varints.
+	single := make(map[int]*gp.Location, len(p.Frames))
+	runs := map[string]*gp.Location{}
+	var runKey []byte
 	stackLocs := make([][]*gp.Location, len(p.Stacks))
 	for si, stack := range p.Stacks {
-		var locs []*gp.Location // root first
+		locs := make([]*gp.Location, 0, len(stack))
 		for i := 0; i < len(stack); i++ {
 			// Inlined calls follow the frame they were inlined into.
 			j := i
 			for j+1 < len(stack) && p.Frames[stack[j+1]].Kind == profile.Inlined {
 				j++
 			}
-			key := fmt.Sprint(stack[i : j+1])
-			loc, ok := locations[key]
-			if !ok {
+			var loc *gp.Location
+			if i == j {
+				loc = single[stack[i]]
+			} else {
+				runKey = runKey[:0]
+				for _, id := range stack[i : j+1] {
+					runKey = binary.AppendUvarint(runKey, uint64(id))
+				}
+				loc = runs[string(runKey)]
+			}
+			if loc == nil {
 				loc = &gp.Location{ID: uint64(len(out.Location) + 1)}
 				real := p.Frames[stack[i]]
 				loc.Address = real.Address
@@ -96,20 +117,22 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 					}
 					loc.Mapping = kernel
 				}
+				loc.Line = make([]gp.Line, 0, j+1-i)
 				for k := j; k >= i; k-- {
-					f := p.Frames[stack[k]]
-					loc.Line = append(loc.Line, gp.Line{Function: function(f), Line: int64(f.Line)})
+					loc.Line = append(loc.Line, gp.Line{Function: function(stack[k]), Line: int64(p.Frames[stack[k]].Line)})
 				}
 				out.Location = append(out.Location, loc)
-				locations[key] = loc
+				if i == j {
+					single[stack[i]] = loc
+				} else {
+					runs[string(runKey)] = loc
+				}
 			}
 			locs = append(locs, loc)
 			i = j
 		}
 		// pprof lists a sample's locations leaf first.
-		for l, r := 0, len(locs)-1; l < r; l, r = l+1, r-1 {
-			locs[l], locs[r] = locs[r], locs[l]
-		}
+		slices.Reverse(locs)
 		stackLocs[si] = locs
 	}
 
@@ -138,11 +161,21 @@ func FromProfile(p *profile.Profile) (*gp.Profile, error) {
 	return out, nil
 }
 
-// Write writes p as a gzip-compressed pprof profile.
+// Write writes p as a gzip-compressed pprof profile. It compresses at
+// gzip's best speed, not at its default level as the pprof package's own
+// Write does: in about two thirds of the time, for a file an eighth
+// larger (BenchmarkWrite).
 func Write(w io.Writer, p *profile.Profile) error {
 	out, err := FromProfile(p)
 	if err != nil {
 		return err
 	}
-	return out.Write(w)
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	if err := out.WriteUncompressed(zw); err != nil {
+		return err
+	}
+	return zw.Close()
 }
