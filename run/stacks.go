@@ -3,11 +3,14 @@ package run
 import (
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"friday/codegen"
 	"friday/types"
@@ -166,31 +169,84 @@ func frames(buf []byte) []uint64 {
 // All reads every stack the map of kstack (user false) or ustack values of
 // depth holds, by id, innermost frame first: one pass over the map, in
 // batches where the kernel can, costs a few system calls for thousands of
-// stacks, where Stack costs one each.
+// stacks, where Stack costs one each. The kernel writes each batch into
+// one buffer, used again for the next: only the frames are kept, each
+// batch's in one array.
 func (s *Stacks) All(user bool, depth int) (map[uint64][]uint64, error) {
 	m := s.maps[codegen.StackMapName(user, false, depth)]
 	if m == nil {
 		return nil, nil
 	}
-	entries, err := batchEntries(&codegen.Map{}, m)
-	if errors.Is(err, errNoBatch) {
-		entries, err = nil, nil
-		var id uint64
-		buf := make([]byte, m.ValueSize())
-		it := m.Iterate()
-		for it.Next(&id, &buf) {
-			entries = append(entries, Entry{Key: binary.NativeEndian.AppendUint64(nil, id), Value: slices.Clone(buf)})
+	out := map[uint64][]uint64{}
+	words := int(m.ValueSize()) / 8
+	// The kernel writes the values in place into a slice of arrays of
+	// the map's depth (a batch takes as many values as keys), read as
+	// one slice of addresses.
+	row := reflect.ArrayOf(words, reflect.TypeFor[uint64]())
+	var keys, vals []uint64
+	var batch any
+	alloc := func(n int) {
+		b := reflect.MakeSlice(reflect.SliceOf(row), n, n)
+		keys, vals, batch = make([]uint64, n), unsafe.Slice((*uint64)(b.UnsafePointer()), n*words), b.Interface()
+	}
+	chunk := min(int(m.MaxEntries()), stackBatch)
+	alloc(chunk)
+	cursor := new(ebpf.MapBatchCursor)
+	for {
+		n, err := m.BatchLookup(cursor, keys, batch, nil)
+		if errors.Is(err, unix.ENOSPC) && n == 0 {
+			// A bucket holds more keys than a chunk.
+			chunk *= 2
+			alloc(chunk)
+			continue
 		}
-		err = it.Err()
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			if len(out) == 0 && n == 0 {
+				return s.walk(m)
+			}
+			return nil, err
+		}
+		total := 0
+		for i := range n {
+			total += stackLen(vals[i*words : (i+1)*words])
+		}
+		frames := make([]uint64, 0, total)
+		for i := range n {
+			v := vals[i*words : (i+1)*words]
+			at := len(frames)
+			frames = append(frames, v[:stackLen(v)]...)
+			out[keys[i]] = frames[at:len(frames):len(frames)]
+		}
+		if err != nil {
+			return out, nil
+		}
 	}
-	if err != nil {
-		return nil, err
+}
+
+// stackBatch is how many stacks All asks the kernel for at a time: a
+// buffer of 1 MB at the deepest, a few system calls for a busy machine's
+// profile.
+const stackBatch = 1024
+
+// stackLen is the number of addresses of a stack map's value: up to the
+// first zero.
+func stackLen(v []uint64) int {
+	if n := slices.Index(v, 0); n >= 0 {
+		return n
 	}
-	out := make(map[uint64][]uint64, len(entries))
-	for _, e := range entries {
-		out[binary.NativeEndian.Uint64(e.Key)] = frames(e.Value)
+	return len(v)
+}
+
+// walk is All for kernels without batch lookups: from key to next key.
+func (s *Stacks) walk(m *ebpf.Map) (map[uint64][]uint64, error) {
+	out := map[uint64][]uint64{}
+	var id uint64
+	buf := make([]byte, m.ValueSize())
+	it := m.Iterate()
+	for it.Next(&id, &buf) {
+		out[id] = frames(buf)
 	}
-	return out, nil
+	return out, it.Err()
 }
 
 // lookup is the value under stack id in the stack map name; nil when
