@@ -60,6 +60,9 @@ type Profile struct {
 	frameIDs map[Frame]int
 	stackIDs map[string]int
 	taskIDs  map[Task]int
+	// StackID's buffers.
+	scratchIDs []int
+	scratchKey []byte
 }
 
 // Mapping is a file mapped into a process's memory.
@@ -115,22 +118,24 @@ func (p *Profile) StackID(frames []Frame) int {
 	if p.frameIDs == nil {
 		p.index()
 	}
-	ids := make([]int, len(frames))
-	key := make([]byte, 0, 4*len(frames))
-	for i, f := range frames {
+	// The frames' indexes are made in a buffer kept for the next stack,
+	// and copied only for a stack that is new.
+	ids, key := p.scratchIDs[:0], p.scratchKey[:0]
+	for _, f := range frames {
 		id, ok := p.frameIDs[f]
 		if !ok {
 			id = len(p.Frames)
 			p.Frames = append(p.Frames, f)
 			p.frameIDs[f] = id
 		}
-		ids[i] = id
+		ids = append(ids, id)
 		key = binary.AppendUvarint(key, uint64(id))
 	}
+	p.scratchIDs, p.scratchKey = ids, key
 	s, ok := p.stackIDs[string(key)]
 	if !ok {
 		s = len(p.Stacks)
-		p.Stacks = append(p.Stacks, ids)
+		p.Stacks = append(p.Stacks, slices.Clone(ids))
 		p.stackIDs[string(key)] = s
 	}
 	return s
