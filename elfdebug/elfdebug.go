@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -233,54 +234,72 @@ func Symbols(f, dbg *elf.File) ([]elf.Symbol, error) {
 	return all, nil
 }
 
-// FuncSymbol is a function of a symbol table, as IsFunc tells them.
+// FuncSymbol is a function of a symbol table, as IsFunc tells them. Its
+// name stays in its string table until asked for (FuncTable.Name).
 type FuncSymbol struct {
-	Name        string
 	Value, Size uint64
+	name        uint32 // offset in the string table
+	table       uint8  // index of the string table in FuncTable.strings
 	Bind        elf.SymBind
 }
 
-// FuncSymbols returns the functions among the symbols that Symbols
-// returns, in the same order, read straight from the tables: a large
-// program's symbol table holds a hundred thousand entries, and decoding
-// each into an elf.Symbol (with its version, for .dynsym) costs more than
-// the few fields a symbolizer needs.
-func FuncSymbols(f, dbg *elf.File) ([]FuncSymbol, error) {
-	var out []FuncSymbol
-	var err error
-	out, err = appendFuncSymbols(out, f, elf.SHT_SYMTAB)
-	if err == nil {
-		out, err = appendFuncSymbols(out, f, elf.SHT_DYNSYM)
-	}
-	if err == nil && dbg != nil && f.SectionByType(elf.SHT_SYMTAB) == nil {
-		out, err = appendFuncSymbols(out, dbg, elf.SHT_SYMTAB)
-	}
-	return out, err
+// FuncTable is the functions of the symbol tables that Symbols reads, in
+// the same order, with the string tables that hold their names.
+type FuncTable struct {
+	Syms    []FuncSymbol
+	strings [][]byte
 }
 
-func appendFuncSymbols(out []FuncSymbol, f *elf.File, typ elf.SectionType) ([]FuncSymbol, error) {
+// Name is the name of s, a symbol of t, in t's string table: no copy.
+func (t *FuncTable) Name(s FuncSymbol) []byte {
+	strs := t.strings[s.table][s.name:]
+	return strs[:bytes.IndexByte(strs, 0)]
+}
+
+// FuncSymbols reads the functions among the symbols that Symbols returns
+// straight from the tables: a large program's symbol table holds a
+// hundred thousand entries, and decoding each into an elf.Symbol (with
+// its version, for .dynsym, and a string for its name) costs more than
+// the few fields a symbolizer needs, and the few names it looks up.
+func FuncSymbols(f, dbg *elf.File) (*FuncTable, error) {
+	t := &FuncTable{}
+	err := t.add(f, elf.SHT_SYMTAB)
+	if err == nil {
+		err = t.add(f, elf.SHT_DYNSYM)
+	}
+	if err == nil && dbg != nil && f.SectionByType(elf.SHT_SYMTAB) == nil {
+		err = t.add(dbg, elf.SHT_SYMTAB)
+	}
+	return t, err
+}
+
+func (t *FuncTable) add(f *elf.File, typ elf.SectionType) error {
 	sec := f.SectionByType(typ)
 	if sec == nil {
-		return out, nil
+		return nil
 	}
 	if int(sec.Link) >= len(f.Sections) {
-		return out, fmt.Errorf("%s: bad string table index %d", sec.Name, sec.Link)
+		return fmt.Errorf("%s: bad string table index %d", sec.Name, sec.Link)
 	}
 	data, err := sec.Data()
 	if err != nil {
-		return out, err
+		return err
 	}
 	strs, err := f.Sections[sec.Link].Data()
 	if err != nil {
-		return out, err
+		return err
 	}
+	// Names are offsets in 32 bits.
+	strs = strs[:min(len(strs), math.MaxUint32)]
+	table := uint8(len(t.strings))
+	t.strings = append(t.strings, strs)
 	bo := f.ByteOrder
 	size := 16 // Elf32_Sym
 	if f.Class == elf.ELFCLASS64 {
 		size = 24
 	}
 	// Room for all: growing the slice as it fills costs more.
-	out = slices.Grow(out, len(data)/size)
+	t.Syms = slices.Grow(t.Syms, len(data)/size)
 	// The first entry is the undefined symbol.
 	for e := data[min(size, len(data)):]; len(e) >= size; e = e[size:] {
 		var info byte
@@ -291,21 +310,17 @@ func appendFuncSymbols(out []FuncSymbol, f *elf.File, typ elf.SectionType) ([]Fu
 		} else {
 			value, sz, info, shndx = uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:])), e[12], bo.Uint16(e[14:])
 		}
-		t := elf.ST_TYPE(info)
-		if t != elf.STT_FUNC && t != elf.STT_GNU_IFUNC || elf.SectionIndex(shndx) == elf.SHN_UNDEF || value == 0 {
+		typ := elf.ST_TYPE(info)
+		if typ != elf.STT_FUNC && typ != elf.STT_GNU_IFUNC || elf.SectionIndex(shndx) == elf.SHN_UNDEF || value == 0 {
 			continue
 		}
-		name := uint64(bo.Uint32(e))
-		if name >= uint64(len(strs)) {
+		name := bo.Uint32(e)
+		if uint64(name) >= uint64(len(strs)) || bytes.IndexByte(strs[name:], 0) <= 0 {
 			continue
 		}
-		n := bytes.IndexByte(strs[name:], 0)
-		if n <= 0 {
-			continue
-		}
-		out = append(out, FuncSymbol{Name: string(strs[name : name+uint64(n)]), Value: value, Size: sz, Bind: elf.ST_BIND(info)})
+		t.Syms = append(t.Syms, FuncSymbol{Value: value, Size: sz, name: name, table: table, Bind: elf.ST_BIND(info)})
 	}
-	return out, nil
+	return nil
 }
 
 // IsFunc reports whether s names a function defined in its file: code at

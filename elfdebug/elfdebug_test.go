@@ -214,15 +214,24 @@ func TestFuncSymbols(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want []FuncSymbol
+		type fn struct {
+			name        string
+			value, size uint64
+			bind        elf.SymBind
+		}
+		var want []fn
 		for _, s := range syms {
 			if IsFunc(s) {
-				want = append(want, FuncSymbol{Name: s.Name, Value: s.Value, Size: s.Size, Bind: elf.ST_BIND(s.Info)})
+				want = append(want, fn{s.Name, s.Value, s.Size, elf.ST_BIND(s.Info)})
 			}
 		}
-		got, err := FuncSymbols(c.f, c.dbg)
+		table, err := FuncSymbols(c.f, c.dbg)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var got []fn
+		for _, s := range table.Syms {
+			got = append(got, fn{string(table.Name(s)), s.Value, s.Size, s.Bind})
 		}
 		if len(want) < 2 || !slices.Equal(got, want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, want)

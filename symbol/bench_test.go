@@ -110,22 +110,29 @@ func lookupAll(b *testing.B, bin *Binary, addrs []uint64) {
 	}
 }
 
-// BenchmarkColdLookup opens the binary and reads its tables each time.
+// BenchmarkColdLookup opens the binary and reads its tables each time:
+// with DWARF, as friday trace does, and without, as a profile does
+// (Resolver.SkipDWARF).
 func BenchmarkColdLookup(b *testing.B) {
 	for _, n := range benchAddrs {
-		b.Run(fmt.Sprintf("addrs=%d", n), func(b *testing.B) {
-			path, addrs := benchBinary(b, n)
-			for b.Loop() {
-				bin, err := OpenBinary(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				lookupAll(b, bin, addrs)
-				bin.Close()
-			}
-			reportSize(b, path, n)
-		})
+		for _, dwarf := range []bool{true, false} {
+			b.Run(fmt.Sprintf("addrs=%d/dwarf=%v", n, dwarf), func(b *testing.B) { coldLookup(b, n, dwarf) })
+		}
 	}
+}
+
+func coldLookup(b *testing.B, n int, dwarf bool) {
+	path, addrs := benchBinary(b, n)
+	for b.Loop() {
+		bin, err := OpenBinary(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bin.noDWARF = !dwarf
+		lookupAll(b, bin, addrs)
+		bin.Close()
+	}
+	reportSize(b, path, n)
 }
 
 // BenchmarkWarmLookup resolves with the tables already in the cache.

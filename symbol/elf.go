@@ -1,6 +1,7 @@
 package symbol
 
 import (
+	"bytes"
 	"cmp"
 	"debug/elf"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/ianlancetaylor/demangle"
@@ -33,7 +33,8 @@ type Binary struct {
 	goSyms sync.Once
 	// noDWARF leaves DWARF out of load (Resolver.SkipDWARF).
 	noDWARF bool
-	syms    []elfSym // sorted by addr
+	syms    []elfSym // sorted by address
+	names   *elfdebug.FuncTable
 	gotab   *goTable
 	lines   *dwarfLines
 
@@ -46,10 +47,11 @@ type Binary struct {
 // maxCachedFrames bounds the memory of the per-binary frame cache.
 const maxCachedFrames = 1 << 20
 
+// elfSym is a function of the symbol tables; its name is read from them
+// once looked up.
 type elfSym struct {
-	addr, size uint64
-	name       string
-	rank       uint8 // lower wins among names at one address
+	elfdebug.FuncSymbol
+	rank uint8 // lower wins among names at one address
 }
 
 // OpenBinary reads the headers of the ELF file at path.
@@ -141,7 +143,8 @@ func (b *Binary) lookup(addr uint64) (f Frame, ok bool) {
 	if !found {
 		return Frame{}, false
 	}
-	f = Frame{Name: demangle.Filter(s.name), Offset: addr - s.addr, Module: b.Path}
+	name := string(plainName(b.names.Name(s.FuncSymbol)))
+	f = Frame{Name: demangle.Filter(name), Offset: addr - s.Value, Module: b.Path}
 	if b.lines != nil {
 		f.File, f.Line, f.Inlined = b.lines.lookup(addr)
 	}
@@ -149,13 +152,13 @@ func (b *Binary) lookup(addr uint64) (f Frame, ok bool) {
 }
 
 func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
-	i := sort.Search(len(b.syms), func(i int) bool { return b.syms[i].addr > addr }) - 1
+	i := sort.Search(len(b.syms), func(i int) bool { return b.syms[i].Value > addr }) - 1
 	// A sized symbol that ends before addr does not contain it, but an
 	// enclosing one further back might (e.g. a local label inside a
 	// function); a few steps are enough in practice.
 	for j := i; j >= 0 && j > i-8; j-- {
 		s := b.syms[j]
-		if s.size == 0 && j == i || addr < s.addr+s.size {
+		if s.Size == 0 && j == i || addr < s.Value+s.Size {
 			return s, true
 		}
 	}
@@ -188,8 +191,7 @@ func (b *Binary) load() {
 		b.gotab = gt
 		return
 	}
-	syms, _ := elfdebug.FuncSymbols(ef, dbg)
-	b.syms = sortSyms(funcSyms(syms))
+	b.loadSyms(ef, dbg)
 	if !b.noDWARF {
 		// Go binaries carry their lines in pclntab; for the rest DWARF is
 		// the only source of file:line.
@@ -234,18 +236,23 @@ func (b *Binary) loadGoSyms() {
 	if err != nil {
 		return
 	}
-	syms, _ := elfdebug.FuncSymbols(ef, nil)
-	b.syms = sortSyms(funcSyms(syms))
+	b.loadSyms(ef, nil)
 }
 
-func funcSyms(syms []elfdebug.FuncSymbol) []elfSym {
-	dst := make([]elfSym, 0, len(syms))
-	for _, s := range syms {
-		name := s.Name
-		// Versioned dynamic names ("memcpy@@GLIBC_2.14") keep the plain name.
-		if i := strings.IndexByte(name, '@'); i > 0 {
-			name = name[:i]
-		}
+// loadSyms reads the functions of the symbol tables of ef and its debug
+// file dbg (nil for none), sorted by address, keeping their names in the
+// string tables: only the few a profile hits are made into strings.
+func (b *Binary) loadSyms(ef, dbg *elf.File) {
+	t, _ := elfdebug.FuncSymbols(ef, dbg)
+	b.syms = sortSyms(t, funcSyms(t))
+	t.Syms = nil
+	b.names = t
+}
+
+func funcSyms(t *elfdebug.FuncTable) []elfSym {
+	dst := make([]elfSym, 0, len(t.Syms))
+	for _, s := range t.Syms {
+		name := plainName(t.Name(s))
 		var rank uint8
 		switch s.Bind {
 		case elf.STB_GLOBAL:
@@ -254,26 +261,35 @@ func funcSyms(syms []elfdebug.FuncSymbol) []elfSym {
 		default:
 			rank = 2
 		}
-		rank += uint8(min(len(name)-len(strings.TrimLeft(name, "_")), 3)) * 3
-		dst = append(dst, elfSym{addr: s.Value, size: s.Size, name: name, rank: rank})
+		rank += uint8(min(len(name)-len(bytes.TrimLeft(name, "_")), 3)) * 3
+		dst = append(dst, elfSym{FuncSymbol: s, rank: rank})
 	}
 	return dst
 }
 
+// plainName is a symbol's name without its version: versioned dynamic
+// names ("memcpy@@GLIBC_2.14") keep the plain name.
+func plainName(name []byte) []byte {
+	if i := bytes.IndexByte(name, '@'); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
 // sortSyms orders by address and keeps one name per address: .symtab and
 // .dynsym repeat each other, and aliases (getpid, __getpid) share code.
-func sortSyms(syms []elfSym) []elfSym {
+func sortSyms(t *elfdebug.FuncTable, syms []elfSym) []elfSym {
 	slices.SortFunc(syms, func(a, b elfSym) int {
-		if a.addr != b.addr {
-			return cmp.Compare(a.addr, b.addr)
+		if a.Value != b.Value {
+			return cmp.Compare(a.Value, b.Value)
 		}
-		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.name, b.name))
+		return cmp.Or(cmp.Compare(a.rank, b.rank), bytes.Compare(plainName(t.Name(a.FuncSymbol)), plainName(t.Name(b.FuncSymbol))))
 	})
 	out := syms[:0]
 	for i, s := range syms {
-		if i > 0 && syms[i-1].addr == s.addr {
-			if s.size > out[len(out)-1].size {
-				out[len(out)-1].size = s.size
+		if i > 0 && syms[i-1].Value == s.Value {
+			if s.Size > out[len(out)-1].Size {
+				out[len(out)-1].Size = s.Size
 			}
 			continue
 		}
