@@ -289,8 +289,10 @@ func (t *FuncTable) add(f *elf.File, typ elf.SectionType) error {
 	if err != nil {
 		return err
 	}
-	// Names are offsets in 32 bits.
-	strs = strs[:min(len(strs), math.MaxUint32)]
+	// Names are offsets in 32 bits, each ending at a zero byte: a name
+	// is known to end without reading it when the table is cut after its
+	// last zero.
+	strs = strs[:bytes.LastIndexByte(strs[:min(len(strs), math.MaxUint32)], 0)+1]
 	table := uint8(len(t.strings))
 	t.strings = append(t.strings, strs)
 	bo := f.ByteOrder
@@ -315,7 +317,7 @@ func (t *FuncTable) add(f *elf.File, typ elf.SectionType) error {
 			continue
 		}
 		name := bo.Uint32(e)
-		if uint64(name) >= uint64(len(strs)) || bytes.IndexByte(strs[name:], 0) <= 0 {
+		if uint64(name) >= uint64(len(strs)) || strs[name] == 0 {
 			continue
 		}
 		t.Syms = append(t.Syms, FuncSymbol{Value: value, Size: sz, name: name, table: table, Bind: elf.ST_BIND(info)})

@@ -33,7 +33,7 @@ type Binary struct {
 	goSyms sync.Once
 	// noDWARF leaves DWARF out of load (Resolver.SkipDWARF).
 	noDWARF bool
-	syms    []elfSym // sorted by address
+	syms    []elfdebug.FuncSymbol // sorted by address, one per address
 	names   *elfdebug.FuncTable
 	gotab   *goTable
 	lines   *dwarfLines
@@ -46,13 +46,6 @@ type Binary struct {
 
 // maxCachedFrames bounds the memory of the per-binary frame cache.
 const maxCachedFrames = 1 << 20
-
-// elfSym is a function of the symbol tables; its name is read from them
-// once looked up.
-type elfSym struct {
-	elfdebug.FuncSymbol
-	rank uint8 // lower wins among names at one address
-}
 
 // OpenBinary reads the headers of the ELF file at path.
 func OpenBinary(path string) (*Binary, error) {
@@ -143,7 +136,7 @@ func (b *Binary) lookup(addr uint64) (f Frame, ok bool) {
 	if !found {
 		return Frame{}, false
 	}
-	name := string(plainName(b.names.Name(s.FuncSymbol)))
+	name := string(plainName(b.names.Name(s)))
 	f = Frame{Name: demangle.Filter(name), Offset: addr - s.Value, Module: b.Path}
 	if b.lines != nil {
 		f.File, f.Line, f.Inlined = b.lines.lookup(addr)
@@ -151,7 +144,7 @@ func (b *Binary) lookup(addr uint64) (f Frame, ok bool) {
 	return f, true
 }
 
-func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
+func (b *Binary) lookupSym(addr uint64) (elfdebug.FuncSymbol, bool) {
 	i := sort.Search(len(b.syms), func(i int) bool { return b.syms[i].Value > addr }) - 1
 	// A sized symbol that ends before addr does not contain it, but an
 	// enclosing one further back might (e.g. a local label inside a
@@ -162,7 +155,7 @@ func (b *Binary) lookupSym(addr uint64) (elfSym, bool) {
 			return s, true
 		}
 	}
-	return elfSym{}, false
+	return elfdebug.FuncSymbol{}, false
 }
 
 // load reads the symbol tables. A damaged table leaves the binary with
@@ -241,49 +234,24 @@ func (b *Binary) loadGoSyms() {
 
 // loadSyms reads the functions of the symbol tables of ef and its debug
 // file dbg (nil for none), sorted by address, keeping their names in the
-// string tables: only the few a profile hits are made into strings.
+// string tables: only the few a profile hits, and those that share an
+// address, are read.
 func (b *Binary) loadSyms(ef, dbg *elf.File) {
 	t, _ := elfdebug.FuncSymbols(ef, dbg)
-	b.syms = sortSyms(t, funcSyms(t))
+	b.syms, b.names = sortSyms(t), t
 	t.Syms = nil
-	b.names = t
-}
-
-func funcSyms(t *elfdebug.FuncTable) []elfSym {
-	dst := make([]elfSym, 0, len(t.Syms))
-	for _, s := range t.Syms {
-		name := plainName(t.Name(s))
-		var rank uint8
-		switch s.Bind {
-		case elf.STB_GLOBAL:
-		case elf.STB_WEAK:
-			rank = 1
-		default:
-			rank = 2
-		}
-		rank += uint8(min(len(name)-len(bytes.TrimLeft(name, "_")), 3)) * 3
-		dst = append(dst, elfSym{FuncSymbol: s, rank: rank})
-	}
-	return dst
-}
-
-// plainName is a symbol's name without its version: versioned dynamic
-// names ("memcpy@@GLIBC_2.14") keep the plain name.
-func plainName(name []byte) []byte {
-	if i := bytes.IndexByte(name, '@'); i > 0 {
-		return name[:i]
-	}
-	return name
 }
 
 // sortSyms orders by address and keeps one name per address: .symtab and
 // .dynsym repeat each other, and aliases (getpid, __getpid) share code.
-func sortSyms(t *elfdebug.FuncTable, syms []elfSym) []elfSym {
-	slices.SortFunc(syms, func(a, b elfSym) int {
+func sortSyms(t *elfdebug.FuncTable) []elfdebug.FuncSymbol {
+	syms := t.Syms
+	slices.SortFunc(syms, func(a, b elfdebug.FuncSymbol) int {
 		if a.Value != b.Value {
 			return cmp.Compare(a.Value, b.Value)
 		}
-		return cmp.Or(cmp.Compare(a.rank, b.rank), bytes.Compare(plainName(t.Name(a.FuncSymbol)), plainName(t.Name(b.FuncSymbol))))
+		an, bn := plainName(t.Name(a)), plainName(t.Name(b))
+		return cmp.Or(cmp.Compare(rank(a, an), rank(b, bn)), bytes.Compare(an, bn))
 	})
 	out := syms[:0]
 	for i, s := range syms {
@@ -296,4 +264,27 @@ func sortSyms(t *elfdebug.FuncTable, syms []elfSym) []elfSym {
 		out = append(out, s)
 	}
 	return out
+}
+
+// rank orders the names of one address: the lower wins. Global before
+// weak before local names, and fewer leading underscores first.
+func rank(s elfdebug.FuncSymbol, name []byte) int {
+	var r int
+	switch s.Bind {
+	case elf.STB_GLOBAL:
+	case elf.STB_WEAK:
+		r = 1
+	default:
+		r = 2
+	}
+	return r + min(len(name)-len(bytes.TrimLeft(name, "_")), 3)*3
+}
+
+// plainName is a symbol's name without its version: versioned dynamic
+// names ("memcpy@@GLIBC_2.14") keep the plain name.
+func plainName(name []byte) []byte {
+	if i := bytes.IndexByte(name, '@'); i > 0 {
+		return name[:i]
+	}
+	return name
 }
