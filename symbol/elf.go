@@ -244,24 +244,31 @@ func (b *Binary) loadSyms(ef, dbg *elf.File) {
 
 // sortSyms orders by address and keeps one name per address: .symtab and
 // .dynsym repeat each other, and aliases (getpid, __getpid) share code.
+// The names are read only among those of one address, once each.
 func sortSyms(t *elfdebug.FuncTable) []elfdebug.FuncSymbol {
 	syms := t.Syms
-	slices.SortFunc(syms, func(a, b elfdebug.FuncSymbol) int {
-		if a.Value != b.Value {
-			return cmp.Compare(a.Value, b.Value)
-		}
-		an, bn := plainName(t.Name(a)), plainName(t.Name(b))
-		return cmp.Or(cmp.Compare(rank(a, an), rank(b, bn)), bytes.Compare(an, bn))
-	})
+	slices.SortFunc(syms, func(a, b elfdebug.FuncSymbol) int { return cmp.Compare(a.Value, b.Value) })
 	out := syms[:0]
-	for i, s := range syms {
-		if i > 0 && syms[i-1].Value == s.Value {
-			if s.Size > out[len(out)-1].Size {
-				out[len(out)-1].Size = s.Size
-			}
-			continue
+	for len(syms) > 0 {
+		n := 1
+		for n < len(syms) && syms[n].Value == syms[0].Value {
+			n++
 		}
-		out = append(out, s)
+		best := syms[0]
+		if n > 1 {
+			name := plainName(t.Name(best))
+			r, size := rank(best, name), best.Size
+			for _, s := range syms[1:n] {
+				sn := plainName(t.Name(s))
+				if sr := rank(s, sn); cmp.Or(cmp.Compare(sr, r), bytes.Compare(sn, name)) < 0 {
+					best, name, r = s, sn, sr
+				}
+				size = max(size, s.Size)
+			}
+			best.Size = size
+		}
+		out = append(out, best)
+		syms = syms[n:]
 	}
 	return out
 }
