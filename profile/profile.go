@@ -115,23 +115,40 @@ func (p *Profile) Add(at time.Duration, frames []Frame, task Task, value int64) 
 // StackID is the index of the stack of frames (root first) in Stacks,
 // listing it and its frames if new.
 func (p *Profile) StackID(frames []Frame) int {
+	ids := p.scratchIDs[:0]
+	for _, f := range frames {
+		ids = append(ids, p.FrameID(f))
+	}
+	p.scratchIDs = ids
+	return p.StackIDOf(ids)
+}
+
+// FrameID is the index of f in Frames, listing it if new.
+func (p *Profile) FrameID(f Frame) int {
 	if p.frameIDs == nil {
 		p.index()
 	}
-	// The frames' indexes are made in a buffer kept for the next stack,
-	// and copied only for a stack that is new.
-	ids, key := p.scratchIDs[:0], p.scratchKey[:0]
-	for _, f := range frames {
-		id, ok := p.frameIDs[f]
-		if !ok {
-			id = len(p.Frames)
-			p.Frames = append(p.Frames, f)
-			p.frameIDs[f] = id
-		}
-		ids = append(ids, id)
+	id, ok := p.frameIDs[f]
+	if !ok {
+		id = len(p.Frames)
+		p.Frames = append(p.Frames, f)
+		p.frameIDs[f] = id
+	}
+	return id
+}
+
+// StackIDOf is the index in Stacks of the stack of the frames of Frames
+// at the indexes ids (root first), listing it if new: for a caller that
+// indexes its frames once each (FrameID) rather than once a stack.
+func (p *Profile) StackIDOf(ids []int) int {
+	if p.frameIDs == nil {
+		p.index()
+	}
+	key := p.scratchKey[:0]
+	for _, id := range ids {
 		key = binary.AppendUvarint(key, uint64(id))
 	}
-	p.scratchIDs, p.scratchKey = ids, key
+	p.scratchKey = key
 	s, ok := p.stackIDs[string(key)]
 	if !ok {
 		s = len(p.Stacks)

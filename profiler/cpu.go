@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"friday/profile"
 	"friday/script"
 )
 
@@ -99,8 +98,8 @@ func (p *CPU) Wait() (*Result, error) {
 	prof.Frequency = p.hz
 	prof.Period = int64(time.Second) / int64(p.hz)
 	y := p.c.symbolize(prof)
-	p.c.fill(prof, func(dst []profile.Frame, r raw) []profile.Frame {
-		return append(append(dst, y.of(r.stacks[1])...), y.of(r.stacks[0])...)
+	p.c.fill(prof, func(dst []int, r raw) []int {
+		return append(append(dst, y.idsOf(r.stacks[1])...), y.idsOf(r.stacks[0])...)
 	})
 	res := &Result{Profile: prof, Records: p.c.records(y), LostStacks: p.c.lost}
 	res.Stats = s.finish()

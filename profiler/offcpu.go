@@ -226,29 +226,29 @@ func (b *BlockedTime) Wait() (*Result, error) {
 	}
 	prof := s.newProfile("offcpu", "microseconds")
 	y := b.c.symbolize(prof)
-	b.c.fill(prof, func(dst []profile.Frame, r raw) []profile.Frame {
-		dst = append(append(dst, y.of(r.stacks[1])...), y.of(r.stacks[0])...)
+	b.c.fill(prof, func(dst []int, r raw) []int {
+		dst = append(append(dst, y.idsOf(r.stacks[1])...), y.idsOf(r.stacks[0])...)
 		if r.waker == nil {
 			return dst
 		}
 		// The waker's stacks go above, innermost first: the frames
 		// where one thread woke the other meet.
 		if b.o.Blocked == OffWake {
-			dst = append(dst, profile.Frame{Name: "--"})
+			dst = append(dst, prof.FrameID(profile.Frame{Name: "--"}))
 		}
-		dst = appendReversed(dst, y.of(r.waker.stacks[0]))
-		dst = appendReversed(dst, y.of(r.waker.stacks[1]))
+		dst = appendReversed(dst, y.idsOf(r.waker.stacks[0]))
+		dst = appendReversed(dst, y.idsOf(r.waker.stacks[1]))
 		w := b.c.tasks[r.waker.task]
-		return append(dst, profile.Frame{Name: fmt.Sprintf("%s-%d/%d", w.comm, w.pid, w.tid), Kind: profile.User})
+		return append(dst, prof.FrameID(profile.Frame{Name: fmt.Sprintf("%s-%d/%d", w.comm, w.pid, w.tid), Kind: profile.User}))
 	})
 	res := &Result{Profile: prof, Records: b.c.records(y), LostStacks: b.c.lost}
 	res.Stats = s.finish()
 	return res, nil
 }
 
-func appendReversed(dst, frames []profile.Frame) []profile.Frame {
-	for i := len(frames) - 1; i >= 0; i-- {
-		dst = append(dst, frames[i])
+func appendReversed(dst, ids []int) []int {
+	for i := len(ids) - 1; i >= 0; i-- {
+		dst = append(dst, ids[i])
 	}
 	return dst
 }

@@ -406,12 +406,15 @@ func (c *collector) task(pid, tid uint32, comm string) int32 {
 	return id
 }
 
-// symbolized holds the frames of a collector's stacks once symbolized.
+// symbolized holds the frames of a collector's stacks once symbolized,
+// and their indexes in the profile.
 type symbolized struct {
 	c      *collector
 	sym    *stackprof.Symbolizer
 	frames [][]profile.Frame
 	done   []bool
+	ids    [][]int
+	idDone []bool
 }
 
 func (c *collector) symbolize(p *profile.Profile) *symbolized {
@@ -421,8 +424,9 @@ func (c *collector) symbolize(p *profile.Profile) *symbolized {
 	}
 	sym := stackprof.NewSymbolizer(c.s.host.Symbols(), p)
 	sym.Warm(c.stacks)
-	return &symbolized{c: c, sym: sym,
-		frames: make([][]profile.Frame, len(c.stacks)), done: make([]bool, len(c.stacks))}
+	n := len(c.stacks)
+	return &symbolized{c: c, sym: sym, frames: make([][]profile.Frame, n), done: make([]bool, n),
+		ids: make([][]int, n), idDone: make([]bool, n)}
 }
 
 // of is the frames of stack id, root first; none for -1.
@@ -435,6 +439,19 @@ func (y *symbolized) of(id int32) []profile.Frame {
 		y.done[id] = true
 	}
 	return y.frames[id]
+}
+
+// idsOf is the indexes in the profile of the frames of stack id, root
+// first; none for -1.
+func (y *symbolized) idsOf(id int32) []int {
+	if id < 0 {
+		return nil
+	}
+	if !y.idDone[id] {
+		y.ids[id] = y.sym.FrameIDs(nil, y.c.stacks[id])
+		y.idDone[id] = true
+	}
+	return y.ids[id]
 }
 
 // rawKey is what tells a raw record's stack, task and waker apart.
@@ -454,14 +471,15 @@ func (r *raw) key() rawKey {
 }
 
 // fill adds the raw records to prof as samples, each of the frames layout
-// gives it, root first (made once for each distinct stacks and waker).
-func (c *collector) fill(prof *profile.Profile, layout func(dst []profile.Frame, r raw) []profile.Frame) {
+// gives it as their indexes in prof, root first (made once for each
+// distinct stacks and waker).
+func (c *collector) fill(prof *profile.Profile, layout func(dst []int, r raw) []int) {
 	ids := map[rawKey]int{}
 	tasks := make([]int, len(c.tasks))
 	for i, t := range c.tasks {
 		tasks[i] = prof.TaskID(t.profile())
 	}
-	var frames []profile.Frame
+	var frames []int
 	for _, r := range c.raws {
 		// The stacks and the waker, whatever the task.
 		k := r.key()
@@ -469,7 +487,7 @@ func (c *collector) fill(prof *profile.Profile, layout func(dst []profile.Frame,
 		id, ok := ids[k]
 		if !ok {
 			frames = layout(frames[:0], r)
-			id = prof.StackID(frames)
+			id = prof.StackIDOf(frames)
 			ids[k] = id
 		}
 		prof.Samples = append(prof.Samples, profile.Sample{Time: r.at, Stack: id, Task: tasks[r.task], Value: r.value})

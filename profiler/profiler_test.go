@@ -2,6 +2,7 @@ package profiler_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -174,6 +175,30 @@ func TestOffWake(t *testing.T) {
 		}
 	}
 	within(t, "reader_wait", read, measured["reader_wait"])
+	// The profile's stacks: the blocked thread's, root first, then "--"
+	// and the waker's, innermost first, then the waker's thread.
+	p := res.Profile
+	found := false
+	for _, st := range p.Stacks {
+		frames := make([]profile.Frame, len(st))
+		for i, id := range st {
+			frames[i] = p.Frames[id]
+		}
+		sep := slices.IndexFunc(frames, func(f profile.Frame) bool { return f.Name == "--" })
+		if sep < 0 || !has(frames[:sep], "reader_wait") {
+			continue
+		}
+		waker := frames[sep+1:]
+		pw := slices.IndexFunc(waker, func(f profile.Frame) bool { return strings.HasSuffix(f.Name, "pipe_write") })
+		ww := slices.IndexFunc(waker, func(f profile.Frame) bool { return f.Name == "writer_wake" })
+		if pw < 0 || ww < pw || !strings.Contains(waker[len(waker)-1].Name, fmt.Sprintf("-%d/", pid)) {
+			t.Errorf("stack of reader_wait woken: %s", names(frames))
+		}
+		found = true
+	}
+	if !found {
+		t.Error("no stack of reader_wait woken in the profile")
+	}
 }
 
 // wakeuptime gives the reader's time to the kernel stack that wrote to

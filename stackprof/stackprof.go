@@ -30,8 +30,17 @@ type Symbolizer struct {
 	res      *symbol.Resolver
 	p        *profile.Profile
 	mappings map[symbol.Mapping]int // index+1 in p.Mappings
-	kernel   map[uint64][]profile.Frame
-	user     map[userAddr][]profile.Frame
+	kernel   map[uint64]*addrFrames
+	user     map[userAddr]*addrFrames
+	missed   [2]*addrFrames // of lost kernel and user stacks
+}
+
+// addrFrames are the frames of an address: its function's, then the
+// calls inlined at it.
+type addrFrames struct {
+	frames []profile.Frame
+	// ids are the frames' indexes in the profile, once asked for.
+	ids []int
 }
 
 type userAddr struct {
@@ -45,7 +54,7 @@ type userAddr struct {
 func NewSymbolizer(res *symbol.Resolver, p *profile.Profile) *Symbolizer {
 	return &Symbolizer{
 		res: res, p: p, mappings: map[symbol.Mapping]int{},
-		kernel: map[uint64][]profile.Frame{}, user: map[userAddr][]profile.Frame{},
+		kernel: map[uint64]*addrFrames{}, user: map[userAddr]*addrFrames{},
 	}
 }
 
@@ -56,12 +65,39 @@ func NewSymbolizer(res *symbol.Resolver, p *profile.Profile) *Symbolizer {
 // or MissedUser; one with no frames (the kernel stack of a sample in user
 // space) is none.
 func (y *Symbolizer) Frames(dst []profile.Frame, s script.Stack) []profile.Frame {
+	y.each(s, func(a *addrFrames) { dst = append(dst, a.frames...) })
+	return dst
+}
+
+// FrameIDs are the indexes in the profile (profile.Profile.FrameID) of
+// the frames Frames gives, appended to dst, listing those that are new:
+// each address's frames are indexed once, however many stacks hold it.
+func (y *Symbolizer) FrameIDs(dst []int, s script.Stack) []int {
+	y.each(s, func(a *addrFrames) {
+		if a.ids == nil {
+			for _, f := range a.frames {
+				a.ids = append(a.ids, y.p.FrameID(f))
+			}
+		}
+		dst = append(dst, a.ids...)
+	})
+	return dst
+}
+
+// each calls f with the frames of each address of s, root first, as
+// Frames lists them.
+func (y *Symbolizer) each(s script.Stack, f func(*addrFrames)) {
 	if s.Lost() {
+		k := 0
 		name := MissedKernel
 		if s.User {
-			name = MissedUser
+			k, name = 1, MissedUser
 		}
-		return append(dst, profile.Frame{Name: name, Kind: kind(s.User)})
+		if y.missed[k] == nil {
+			y.missed[k] = &addrFrames{frames: []profile.Frame{{Name: name, Kind: kind(s.User)}}}
+		}
+		f(y.missed[k])
+		return
 	}
 	inner := 0
 	if !s.User {
@@ -69,7 +105,7 @@ func (y *Symbolizer) Frames(dst []profile.Frame, s script.Stack) []profile.Frame
 		// once it is unloaded. The frames up to the last of the tracing
 		// machinery's near the top go.
 		for i := range min(len(s.Addrs), maxTracingFrames) {
-			if tracing(y.kernelFrames(s.Addrs[i])[0].Name) {
+			if tracing(y.kernelFrames(s.Addrs[i]).frames[0].Name) {
 				inner = i + 1
 			}
 		}
@@ -77,12 +113,11 @@ func (y *Symbolizer) Frames(dst []profile.Frame, s script.Stack) []profile.Frame
 	for i := len(s.Addrs) - 1; i >= inner; i-- {
 		addr := s.Addrs[i]
 		if s.User {
-			dst = append(dst, y.userFrames(s.Pid, addr, i > 0)...)
+			f(y.userFrames(s.Pid, addr, i > 0))
 		} else {
-			dst = append(dst, y.kernelFrames(addr)...)
+			f(y.kernelFrames(addr))
 		}
 	}
-	return dst
 }
 
 // Warm looks the user addresses of stacks up ahead, all at once and in
@@ -128,27 +163,27 @@ func kind(user bool) string {
 	return profile.Kernel
 }
 
-func (y *Symbolizer) kernelFrames(addr uint64) []profile.Frame {
-	if fs, ok := y.kernel[addr]; ok {
-		return fs
+func (y *Symbolizer) kernelFrames(addr uint64) *addrFrames {
+	if a, ok := y.kernel[addr]; ok {
+		return a
 	}
 	f := y.res.Kernel(addr)
 	fr := profile.Frame{Name: f.Name, Kind: profile.Kernel, Address: addr}
 	if fr.Name == "" {
 		fr.Name = Unknown
 	}
-	fs := []profile.Frame{fr}
-	y.kernel[addr] = fs
-	return fs
+	a := &addrFrames{frames: []profile.Frame{fr}}
+	y.kernel[addr] = a
+	return a
 }
 
 // userFrames symbolizes a user address; outer says it is a return
 // address, one past its call: the call (addr-1) tells the source line and
 // the inlined calls that made it.
-func (y *Symbolizer) userFrames(pid uint32, addr uint64, outer bool) []profile.Frame {
+func (y *Symbolizer) userFrames(pid uint32, addr uint64, outer bool) *addrFrames {
 	k := userAddr{pid, addr, outer}
-	if fs, ok := y.user[k]; ok {
-		return fs
+	if a, ok := y.user[k]; ok {
+		return a
 	}
 	f := y.res.User(int(pid), addr)
 	at := f
@@ -170,8 +205,9 @@ func (y *Symbolizer) userFrames(pid uint32, addr uint64, outer bool) []profile.F
 		in := at.Inlined[i]
 		fs = append(fs, profile.Frame{Name: in.Name, Kind: profile.Inlined, File: in.File, Line: in.Line})
 	}
-	y.user[k] = fs
-	return fs
+	a := &addrFrames{frames: fs}
+	y.user[k] = a
+	return a
 }
 
 // mapping is the 1-based index of m in the profile's mappings, added if
