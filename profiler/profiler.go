@@ -407,9 +407,10 @@ func (c *collector) task(pid, tid uint32, comm string) int32 {
 }
 
 // symbolized holds the frames of a collector's stacks once symbolized,
-// and their indexes in the profile.
+// as their indexes in the profile p and as frames.
 type symbolized struct {
 	c      *collector
+	p      *profile.Profile
 	sym    *stackprof.Symbolizer
 	frames [][]profile.Frame
 	done   []bool
@@ -425,7 +426,7 @@ func (c *collector) symbolize(p *profile.Profile) *symbolized {
 	sym := stackprof.NewSymbolizer(c.s.host.Symbols(), p)
 	sym.Warm(c.stacks)
 	n := len(c.stacks)
-	return &symbolized{c: c, sym: sym, frames: make([][]profile.Frame, n), done: make([]bool, n),
+	return &symbolized{c: c, p: p, sym: sym, frames: make([][]profile.Frame, n), done: make([]bool, n),
 		ids: make([][]int, n), idDone: make([]bool, n)}
 }
 
@@ -435,8 +436,13 @@ func (y *symbolized) of(id int32) []profile.Frame {
 		return nil
 	}
 	if !y.done[id] {
-		y.frames[id] = y.sym.Frames(nil, y.c.stacks[id])
-		y.done[id] = true
+		// The profile's frames, which its stacks' indexes are of.
+		ids := y.idsOf(id)
+		frames := make([]profile.Frame, len(ids))
+		for i, f := range ids {
+			frames[i] = y.p.Frames[f]
+		}
+		y.frames[id], y.done[id] = frames, true
 	}
 	return y.frames[id]
 }
