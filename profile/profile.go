@@ -128,13 +128,7 @@ func (p *Profile) FrameID(f Frame) int {
 	if p.frameIDs == nil {
 		p.index()
 	}
-	id, ok := p.frameIDs[f]
-	if !ok {
-		id = len(p.Frames)
-		p.Frames = append(p.Frames, f)
-		p.frameIDs[f] = id
-	}
-	return id
+	return listed(p.frameIDs, &p.Frames, f)
 }
 
 // StackIDOf is the index in Stacks of the stack of the frames of Frames
@@ -163,13 +157,19 @@ func (p *Profile) TaskID(task Task) int {
 	if p.frameIDs == nil {
 		p.index()
 	}
-	t, ok := p.taskIDs[task]
+	return listed(p.taskIDs, &p.Tasks, task)
+}
+
+// listed is the index of v in *list, which ids indexes, listing it if
+// new.
+func listed[T comparable](ids map[T]int, list *[]T, v T) int {
+	id, ok := ids[v]
 	if !ok {
-		t = len(p.Tasks)
-		p.Tasks = append(p.Tasks, task)
-		p.taskIDs[task] = t
+		id = len(*list)
+		*list = append(*list, v)
+		ids[v] = id
 	}
-	return t
+	return id
 }
 
 // index maps what the profile lists to its place, for Add.
