@@ -73,13 +73,7 @@ func (o *cpudistOpts) Setup(s *tool.Session) error {
 
 func (o *cpudistOpts) Summary(s *tool.Session) error {
 	s.Heading(o.timestamp)
-	name, label := "@all", ""
-	switch {
-	case o.pids:
-		name, label = "@pids", "pid"
-	case o.tids:
-		name, label = "@tids", "tid"
-	}
+	name, label := taskHist(o.pids, o.tids)
 	var keyOf func([]any) any
 	if label != "" {
 		keyOf = func(k []any) any { return tool.Task{ID: signed(k[0]), Comm: k[1].(string)} }

@@ -62,13 +62,8 @@ func (o *runqlatOpts) Setup(s *tool.Session) error {
 
 func (o *runqlatOpts) Summary(s *tool.Session) error {
 	s.Heading(o.timestamp)
-	name, label := "@all", ""
-	switch {
-	case o.pids:
-		name, label = "@pids", "pid"
-	case o.tids:
-		name, label = "@tids", "tid"
-	case o.pidnss:
+	name, label := taskHist(o.pids, o.tids)
+	if label == "" && o.pidnss {
 		name, label = "@pidnss", "pidns"
 	}
 	var keyOf func([]any) any
@@ -80,4 +75,16 @@ func (o *runqlatOpts) Summary(s *tool.Session) error {
 		unit = "msecs"
 	}
 	return s.PrintHistMap(name, unit, label, keyOf)
+}
+
+// taskHist names the histogram map of the scripts of runqlat and cpudist
+// (-P a histogram per process, -L per thread) and the label of its keys.
+func taskHist(pids, tids bool) (name, label string) {
+	switch {
+	case pids:
+		return "@pids", "pid"
+	case tids:
+		return "@tids", "tid"
+	}
+	return "@all", ""
 }

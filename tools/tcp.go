@@ -76,6 +76,34 @@ func (f *family) setup(s *tool.Session) error {
 	return nil
 }
 
+// connFilter is the filters of the connection snoopers: -p PID, -P with
+// a list of ports, -4 and -6, as getopt("pid"), getopt("port"...) and
+// the family's.
+type connFilter struct {
+	family
+	pid   int
+	ports string
+}
+
+func (c *connFilter) declare(fs *pflag.FlagSet, portsHelp string) {
+	fs.IntVarP(&c.pid, "pid", "p", 0, "trace this `PID` only")
+	fs.StringVarP(&c.ports, "port", "P", "", portsHelp)
+	c.family.declare(fs)
+}
+
+func (c *connFilter) setup(s *tool.Session) error {
+	if err := c.family.setup(s); err != nil {
+		return err
+	}
+	if err := portList(s, "-P", "port", c.ports); err != nil {
+		return err
+	}
+	if c.pid != 0 {
+		s.Param("pid", c.pid)
+	}
+	return nil
+}
+
 // maxPorts is how many ports a list option may name: the scripts compare
 // a port with each, getopt("NAME0") to getopt("NAME7").
 const maxPorts = 8

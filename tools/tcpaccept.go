@@ -29,30 +29,20 @@ var tcpaccept = &tool.Tool{
 		o := &tcpacceptOpts{}
 		fs.BoolVarP(&o.time, "time", "T", false, "include time column on output (HH:MM:SS)")
 		fs.BoolVarP(&o.timestamp, "timestamp", "t", false, "include timestamp on output")
-		fs.IntVarP(&o.pid, "pid", "p", 0, "trace this `PID` only")
-		fs.StringVarP(&o.ports, "port", "P", "", "comma-separated list of local ports to trace")
-		o.family.declare(fs)
+		o.connFilter.declare(fs, "comma-separated list of local ports to trace")
 		return o
 	},
 }
 
 type tcpacceptOpts struct {
-	family
+	connFilter
 	time, timestamp bool
-	pid             int
-	ports           string
 	text            texts
 }
 
 func (o *tcpacceptOpts) Setup(s *tool.Session) error {
-	if err := o.family.setup(s); err != nil {
+	if err := o.connFilter.setup(s); err != nil {
 		return err
-	}
-	if err := portList(s, "-P", "port", o.ports); err != nil {
-		return err
-	}
-	if o.pid != 0 {
-		s.Param("pid", o.pid)
 	}
 	var cols []tool.Column
 	if o.time {

@@ -35,9 +35,7 @@ var tcpconnect = &tool.Tool{
 	New: func(fs *pflag.FlagSet) tool.Handler {
 		o := &tcpconnectOpts{}
 		fs.BoolVarP(&o.timestamp, "timestamp", "t", false, "include timestamp on output")
-		fs.IntVarP(&o.pid, "pid", "p", 0, "trace this `PID` only")
-		fs.StringVarP(&o.ports, "port", "P", "", "comma-separated list of destination ports to trace.")
-		o.family.declare(fs)
+		o.connFilter.declare(fs, "comma-separated list of destination ports to trace.")
 		fs.BoolVarP(&o.lport, "lport", "L", false, "include LPORT on output")
 		fs.BoolVarP(&o.printUID, "print-uid", "U", false, "include UID on output")
 		fs.IntVarP(&o.uid, "uid", "u", -1, "trace this `UID` only")
@@ -47,22 +45,15 @@ var tcpconnect = &tool.Tool{
 }
 
 type tcpconnectOpts struct {
-	family
+	connFilter
 	timestamp, lport, printUID, count bool
-	pid, uid                          int
-	ports                             string
+	uid                               int
 	text                              texts
 }
 
 func (o *tcpconnectOpts) Setup(s *tool.Session) error {
-	if err := o.family.setup(s); err != nil {
+	if err := o.connFilter.setup(s); err != nil {
 		return err
-	}
-	if err := portList(s, "-P", "port", o.ports); err != nil {
-		return err
-	}
-	if o.pid != 0 {
-		s.Param("pid", o.pid)
 	}
 	if o.uid >= 0 {
 		s.Param("uid", o.uid)
