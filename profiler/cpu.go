@@ -40,9 +40,6 @@ type CPU struct {
 // StartCPU starts sampling the CPUs; it returns once the probes are
 // attached. The profile ends with ctx, or Stop.
 func StartCPU(ctx context.Context, host *script.Host, o CPUOptions) (*CPU, error) {
-	if o.StackStorageSize == 0 {
-		o.StackStorageSize = 16384
-	}
 	named := o.Filter.named(o.Stacks)
 	if o.Idle {
 		named["idle"] = ""

@@ -61,9 +61,6 @@ type BlockedTime struct {
 // StartOffCPU starts measuring blocked time; it returns once the probes
 // are attached. It ends with ctx, or Stop.
 func StartOffCPU(ctx context.Context, host *script.Host, o OffCPUOptions) (*BlockedTime, error) {
-	if o.StackStorageSize == 0 {
-		o.StackStorageSize = 16384
-	}
 	named := o.Filter.named(o.Stacks)
 	setInt := func(name string, v int64, given bool) {
 		if given {

@@ -111,7 +111,7 @@ type config struct {
 	params    []string
 	named     map[string]string
 	filter    Filter
-	stackSize int
+	stackSize int // 0 is bcc's 16384
 	event     func(*script.Event) error
 	maps      func(*script.Map) error
 	// coll gathers what the script records; the addresses of its stacks
@@ -139,6 +139,9 @@ type Stats struct {
 // start compiles and starts a collector's script, the session of c.coll;
 // it returns once the probes are attached. The script runs until ctx ends.
 func start(ctx context.Context, host *script.Host, c config) error {
+	if c.stackSize == 0 {
+		c.stackSize = 16384
+	}
 	kernelRead := make(chan struct{})
 	if _, userOnly := c.named["user"]; !userOnly {
 		// The kernel's symbols are read while the script compiles, not
