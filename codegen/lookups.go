@@ -97,9 +97,22 @@ func (f *fn) planLookups() {
 	f.walkProbe(func(e syntax.Expr) {
 		switch x := e.(type) {
 		case *syntax.Call:
-			if c := f.callOf(x); c != nil && c.Map != nil {
-				for _, a := range x.Args {
-					skip[a] = true
+			c := f.callOf(x)
+			if c == nil || c.Map == nil {
+				return
+			}
+			for _, a := range x.Args {
+				skip[a] = true
+			}
+			// has_key() looks the element up, and changes nothing.
+			if c.Name != "has_key" {
+				return
+			}
+			if ref, ok := x.Args[0].(*syntax.MapRef); ok {
+				if id, _, ok := f.elemID(ref, c.KeyArgs); ok {
+					count[id]++
+					order = append(order, ref)
+					keysOf[ref] = c.KeyArgs
 				}
 			}
 			return

@@ -1135,8 +1135,8 @@ func (f *fn) hasKey(e syntax.Expr, c *check.Call) value {
 	if m == nil {
 		return constVal(0, types.BoolT)
 	}
-	key := f.mapKey(m, c.KeyArgs, e.Pos(), 0)
-	f.lookup(m, key)
+	// The element's pointer, kept where the probe uses the element again.
+	f.lookupElem(f.newElem(e.(*syntax.Call).Args[0].(*syntax.MapRef), c.KeyArgs, e.Pos()))
 	skip := f.b.newLabel()
 	f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
 	f.emit(asm.Mov.Imm(asm.R0, 1))
