@@ -465,7 +465,9 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 			elems, adds = f.fieldAdds(el, s.RHS)
 		}
 		if adds != nil {
+			done := f.computing(s.RHS)
 			f.tupleInto(elems, val, m.Value, true)
+			done()
 		} else {
 			f.evalInto(s.RHS, val, m.Value, true)
 		}
@@ -561,19 +563,18 @@ func (f *fn) fieldAdds(el *elem, rhs syntax.Expr) ([]syntax.Expr, []fieldAdd) {
 		if !ok || b.Op != "+" && b.Op != "-" || fd.BitSize > 0 || fd.Type.Kind != types.Int || !atomicSize(fd.Type.Size) || f.typeOf(b).Kind != types.Int {
 			continue
 		}
-		for j, x := range []syntax.Expr{b.X, b.Y} {
-			other := b.Y
-			if j == 1 {
-				other = b.X
-			}
-			if j == 1 && b.Op == "-" {
-				break
-			}
-			v, c := f.copiedField(x, el, fd)
-			if ot := f.typeOf(other); c == nil || !isIntLike(ot) || ot.Kind == types.Pointer {
+		// The copy's field and what is added to it, either way round
+		// for a sum.
+		sides := [][2]syntax.Expr{{b.X, b.Y}}
+		if b.Op == "+" {
+			sides = append(sides, [2]syntax.Expr{b.Y, b.X})
+		}
+		for _, sd := range sides {
+			v, c := f.copiedField(sd[0], el, fd)
+			if ot := f.typeOf(sd[1]); c == nil || !isIntLike(ot) || ot.Kind == types.Pointer {
 				continue
 			}
-			out[i] = other
+			out[i] = sd[1]
 			adds = append(adds, fieldAdd{fd: fd, sub: b.Op == "-", v: v, copy: c})
 			break
 		}
