@@ -540,7 +540,7 @@ func (f *fn) callExpr(e *syntax.Call) value {
 	if c.Func != nil {
 		return f.inlineCall(e, c)
 	}
-	if c.Map != nil && f.g.userMap(c.Map) != nil {
+	if c.Map != nil && f.g.userMap(c.Map) != nil && c.Name != "has_key" {
 		// delete(), clear(), zero() and the like: the element a pointer
 		// was kept for may be gone.
 		f.mapChanged(f.g.userMap(c.Map).Spec.Name)

@@ -33,6 +33,7 @@ import (
 //	ok             the program loads
 //	insns N        ... and has N instructions in total
 //	lookups N      ... and calls map_lookup_elem N times in its code
+//	atomics N      ... and has N atomic adds, fetches N atomic fetch-adds
 //	error TEXT     generating or loading fails with TEXT in the message
 //	run HOW        "BEGIN" runs BEGIN; "getpgid" attaches the tracepoints
 //	               and calls getpgid() three times; "exec" attaches them
@@ -146,7 +147,7 @@ func TestLoad(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), arg) {
 					t.Errorf("%s: got error %v, want one containing %q", where, err, arg)
 				}
-			case "insns", "lookups":
+			case "insns", "lookups", "atomics", "fetches":
 				if err != nil {
 					t.Errorf("%s: %v", where, err)
 					continue
@@ -166,18 +167,26 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-// countCode counts the instructions of obj's programs ("insns") or their
+// countCode counts the instructions of obj's programs ("insns"), their
 // lookups of the script's maps, not of the lost events' counters
-// ("lookups").
+// ("lookups"), or their atomic adds without ("atomics") or with the old
+// value fetched ("fetches").
 func countCode(obj *Object, what string) int {
 	n := 0
 	for _, p := range obj.Programs {
-		if what == "insns" {
-			n += len(p.Insns)
-			continue
-		}
 		m := ""
 		for _, ins := range p.Insns {
+			switch what {
+			case "insns":
+				n++
+				continue
+			case "atomics", "fetches":
+				op := ins.OpCode.AtomicOp()
+				if op == asm.AddAtomic && what == "atomics" || op == asm.FetchAdd && what == "fetches" {
+					n++
+				}
+				continue
+			}
 			if ins.IsLoadFromMap() && ins.Dst == asm.R1 {
 				m = ins.Reference()
 			}

@@ -717,7 +717,10 @@ func (f *fn) incDec(e *syntax.Unary) value {
 		}
 		return value{kind: vMem, m: slot, t: cv.Type}
 	case *syntax.MapIndex, *syntax.MapRef:
-		return f.mapIncDec(e, d)
+		if e.Postfix {
+			return f.mapIncDec(e, oldValue)
+		}
+		return f.mapIncDec(e, newValue)
 	}
 	f.errorf(e.Pos(), "%s needs a variable or a map element", e.Op)
 	return value{}

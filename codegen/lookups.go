@@ -12,6 +12,7 @@ import (
 
 	"friday/check"
 	"friday/syntax"
+	"friday/types"
 )
 
 // A probe that reads an element and then stores into it, or reads it
@@ -38,13 +39,38 @@ import (
 // not the probe's. The code is checked before its jumps are resolved
 // (sound): a read of a slot that some path reaches without the slot's
 // store, or after a forget, makes the probe compile again keeping none.
+//
+// A variable that takes a whole element through its kept pointer ($t =
+// @d[k]) holds the element's copy until the variable, the element or any
+// element of the map is written, or the pointer is forgotten: a store
+// into the element of "$t.i + e" adds e to the element's field instead
+// (see fieldAdds). The copy is followed as the pointers are, and checked
+// by sound as a slot is: its use must be reached only by paths where the
+// copy was taken and not dropped since.
 type lookups struct {
 	slots map[string]*lookupSlot // by element: map and key text
-	valid map[*lookupSlot]bool   // slots that hold their element's pointer
-	cond  int                    // depth of conditionally computed code
-	// kills holds, by instruction index, the slots whose pointers stop
-	// being kept before that instruction (see sound).
-	kills map[int]uint16
+	keptSet
+	cond int // depth of conditionally computed code
+	// kills holds, by instruction index, the slots whose pointers and the
+	// variables whose copies stop being kept before that instruction;
+	// gens the copies taken there, uses the copies used (see sound).
+	kills, gens, uses map[int]uint16
+	copyBits          map[*check.Var]uint16 // a variable's copy's bit
+	taken             map[*check.Var]bool   // variables whose address is taken
+	broken            bool                  // a copy was used where it was not kept
+}
+
+// keptSet is what holds at a point of the code: the slots that hold
+// their element's pointer, and the copies of elements in variables.
+type keptSet struct {
+	valid  map[*lookupSlot]bool
+	copies map[*check.Var]*elemCopy
+}
+
+// elemCopy is a variable's copy of the element of a kept pointer: one
+// for each time it is taken, so that a copy taken again is not the same.
+type elemCopy struct {
+	slot *lookupSlot
 }
 
 // lookupSlot is where the pointer to one element waits.
@@ -63,16 +89,30 @@ func (f *fn) planLookups() {
 		return
 	}
 	count := map[string]int{}
-	taken := map[string]bool{} // maps and variables whose address is taken
+	taken := map[string]bool{}         // maps whose address is taken
+	takenVars := map[*check.Var]bool{} // and variables
 	var order []*syntax.MapRef
 	keysOf := map[*syntax.MapRef][]syntax.Expr{}
 	skip := map[syntax.Expr]bool{} // maps named by delete() and the like
 	f.walkProbe(func(e syntax.Expr) {
 		switch x := e.(type) {
 		case *syntax.Call:
-			if c := f.callOf(x); c != nil && c.Map != nil {
-				for _, a := range x.Args {
-					skip[a] = true
+			c := f.callOf(x)
+			if c == nil || c.Map == nil {
+				return
+			}
+			for _, a := range x.Args {
+				skip[a] = true
+			}
+			// has_key() looks the element up, and changes nothing.
+			if c.Name != "has_key" {
+				return
+			}
+			if ref, ok := x.Args[0].(*syntax.MapRef); ok {
+				if id, _, ok := f.elemID(ref, c.KeyArgs); ok {
+					count[id]++
+					order = append(order, ref)
+					keysOf[ref] = c.KeyArgs
 				}
 			}
 			return
@@ -84,7 +124,7 @@ func (f *fn) planLookups() {
 			case *syntax.MapRef:
 				taken[y.Name] = true
 			case *syntax.Var:
-				taken[fmt.Sprintf("%p", f.info.Vars[y])] = true
+				takenVars[f.info.Vars[y]] = true
 			}
 			return
 		}
@@ -98,13 +138,18 @@ func (f *fn) planLookups() {
 			keysOf[ref] = keys
 		}
 	})
-	lk := &lookups{slots: map[string]*lookupSlot{}, valid: map[*lookupSlot]bool{}, kills: map[int]uint16{}}
+	lk := &lookups{
+		slots:   map[string]*lookupSlot{},
+		keptSet: keptSet{valid: map[*lookupSlot]bool{}, copies: map[*check.Var]*elemCopy{}},
+		kills:   map[int]uint16{}, gens: map[int]uint16{}, uses: map[int]uint16{},
+		copyBits: map[*check.Var]uint16{}, taken: takenVars,
+	}
 	for _, ref := range order {
 		id, vars, _ := f.elemID(ref, keysOf[ref])
 		if count[id] < 2 || lk.slots[id] != nil || taken[ref.Name] || len(lk.slots) == maxKept {
 			continue
 		}
-		if slices.ContainsFunc(vars, func(v *check.Var) bool { return taken[fmt.Sprintf("%p", v)] }) {
+		if slices.ContainsFunc(vars, func(v *check.Var) bool { return takenVars[v] }) {
 			continue
 		}
 		lk.slots[id] = &lookupSlot{slot: f.alloc(8), mapName: f.mapOf(ref).Spec.Name, vars: vars, uses: count[id], bit: 1 << len(lk.slots)}
@@ -115,7 +160,8 @@ func (f *fn) planLookups() {
 }
 
 // maxKept is the most elements a probe keeps the pointers of: each takes
-// 8 bytes of the stack.
+// 8 bytes of the stack. As many variables may hold copies of them (a bit
+// each after the slots' in lookups.kills).
 const maxKept = 8
 
 // walkProbe calls fn for every expression of the probe's predicate and
@@ -378,13 +424,20 @@ func (f *fn) mapChanged(name string) {
 	}
 }
 
-// forgetSlot stops keeping the pointer in slot s.
+// forgetSlot stops keeping the pointer in slot s, and the copies of its
+// element.
 func (f *fn) forgetSlot(s *lookupSlot) {
 	delete(f.lk.valid, s)
 	f.lk.kills[len(f.b.insns)] |= s.bit
+	for v, c := range f.lk.copies {
+		if c.slot == s {
+			f.dropCopy(v)
+		}
+	}
 }
 
-// varWritten forgets the pointers to elements whose key reads v.
+// varWritten forgets the pointers to elements whose key reads v, and the
+// copy v held.
 func (f *fn) varWritten(v *check.Var) {
 	if f.lk == nil {
 		return
@@ -394,6 +447,82 @@ func (f *fn) varWritten(v *check.Var) {
 			f.forgetSlot(s)
 		}
 	}
+	f.dropCopy(v)
+}
+
+// mapWritten forgets the copies of the elements of the map named name:
+// one of its elements was written, which may be the one copied.
+func (f *fn) mapWritten(name string) {
+	if f.lk == nil {
+		return
+	}
+	for v, c := range f.lk.copies {
+		if c.slot.mapName == name {
+			f.dropCopy(v)
+		}
+	}
+}
+
+// dropCopy forgets the copy v holds.
+func (f *fn) dropCopy(v *check.Var) {
+	if _, ok := f.lk.copies[v]; !ok {
+		return
+	}
+	delete(f.lk.copies, v)
+	i, bit := len(f.b.insns), f.lk.copyBits[v]
+	f.lk.gens[i] &^= bit
+	f.lk.kills[i] |= bit
+}
+
+// copied follows "v = e" (or its declaration), stored: v holds the copy
+// of the element e read when e is a kept element copied whole, its
+// pointer kept on every path to what follows.
+func (f *fn) copied(v *check.Var, e syntax.Expr) {
+	if f.lk == nil || f.lk.cond > 0 || f.lk.taken[v] {
+		return
+	}
+	ref, keys, ok := f.copiesElem(e, v.Type)
+	if !ok || !types.Equal(f.mapOf(ref).Value, v.Type) {
+		return
+	}
+	id, _, ok := f.elemID(ref, keys)
+	s := f.lk.slots[id]
+	if !ok || s == nil || !f.lk.valid[s] {
+		return
+	}
+	bit, ok := f.lk.copyBits[v]
+	if !ok {
+		if len(f.lk.copyBits) == maxKept {
+			return
+		}
+		bit = 1 << (maxKept + len(f.lk.copyBits))
+		f.lk.copyBits[v] = bit
+	}
+	f.lk.copies[v] = &elemCopy{slot: s}
+	i := len(f.b.insns)
+	f.lk.kills[i] &^= bit
+	f.lk.gens[i] |= bit
+}
+
+// copyOf is the copy of el that v holds, if any.
+func (f *fn) copyOf(v *check.Var, el *elem) *elemCopy {
+	if f.lk == nil || el.slot == nil {
+		return nil
+	}
+	if c := f.lk.copies[v]; c != nil && c.slot == el.slot && f.lk.valid[el.slot] {
+		return c
+	}
+	return nil
+}
+
+// useCopy marks where the code relies on c still being v's copy: if it
+// is not, the probe compiles again keeping no lookup (see sound).
+func (f *fn) useCopy(v *check.Var, c *elemCopy) {
+	if f.lk.copies[v] != c || !f.lk.valid[c.slot] {
+		f.lk.broken = true
+		return
+	}
+	f.lk.uses[len(f.b.insns)] |= f.lk.copyBits[v]
 }
 
 // forgetLookups forgets every pointer kept: at a loop's start and end.
@@ -405,29 +534,31 @@ func (f *fn) forgetLookups() {
 	}
 }
 
-// keptLookups is the set of pointers kept at a point of the code, to
+// keptLookups is the pointers and copies kept at a point of the code, to
 // join with those of another path (see joinLookups).
-func (f *fn) keptLookups() map[*lookupSlot]bool {
+func (f *fn) keptLookups() keptSet {
 	if f.lk == nil {
-		return nil
+		return keptSet{}
 	}
-	return maps.Clone(f.lk.valid)
+	return keptSet{valid: maps.Clone(f.lk.valid), copies: maps.Clone(f.lk.copies)}
 }
 
-// joinLookups keeps the pointers both paths that meet here kept: the
-// current one and the one that kept other.
-func (f *fn) joinLookups(other map[*lookupSlot]bool) {
+// joinLookups keeps the pointers and copies both paths that meet here
+// kept: the current one and the one that kept other.
+func (f *fn) joinLookups(other keptSet) {
 	if f.lk == nil {
 		return
 	}
-	maps.DeleteFunc(f.lk.valid, func(s *lookupSlot, _ bool) bool { return !other[s] })
+	maps.DeleteFunc(f.lk.valid, func(s *lookupSlot, _ bool) bool { return !other.valid[s] })
+	maps.DeleteFunc(f.lk.copies, func(v *check.Var, c *elemCopy) bool { return other.copies[v] != c })
 }
 
-// setLookups makes the pointers kept those of kept, at the start of a
-// path that begins where kept was taken.
-func (f *fn) setLookups(kept map[*lookupSlot]bool) {
+// setLookups makes the pointers and copies kept those of k, at the start
+// of a path that begins where k was taken.
+func (f *fn) setLookups(k keptSet) {
 	if f.lk != nil {
-		f.lk.valid = maps.Clone(kept)
+		f.lk.valid = maps.Clone(k.valid)
+		f.lk.copies = maps.Clone(k.copies)
 	}
 }
 
@@ -485,18 +616,22 @@ func (f *fn) currentPidTgid() {
 	f.b.mark(have)
 }
 
-// errUnsound says a probe read a kept pointer where a path to the read
-// did not keep it: the code generator missed a branch.
+// errUnsound says a probe read a kept pointer or used a copy where a path
+// to the read did not keep it: the code generator missed a branch.
 var errUnsound = errors.New("a kept lookup is read where it was not kept")
 
 // sound checks the probe's code, before its jumps are resolved, for what
 // the bookkeeping of kept pointers promises: each read of a slot is
 // reached only by paths whose last word on the slot is a store of the
-// pointer, not a forget (see forgetSlot) nor the start. A probe that fails
-// is compiled again keeping none.
+// pointer, not a forget (see forgetSlot) nor the start; each use of a copy
+// only by paths whose last word on it is its taking (see copied). A probe
+// that fails is compiled again keeping none.
 func (f *fn) sound() bool {
 	if f.lk == nil {
 		return true
+	}
+	if f.lk.broken {
+		return false
 	}
 	b := f.b
 	bits := map[int16]uint16{}
@@ -511,7 +646,10 @@ func (f *fn) sound() bool {
 	for len(work) > 0 {
 		i := work[len(work)-1]
 		work = work[:len(work)-1]
-		st := kept[i] &^ f.lk.kills[i]
+		st := kept[i]&^f.lk.kills[i] | f.lk.gens[i]
+		if f.lk.uses[i]&^st != 0 {
+			return false
+		}
 		if i == n {
 			continue
 		}

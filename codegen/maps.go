@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -434,7 +435,7 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 			v = f.scale(v, n)
 		}
 		v = f.keep(v)
-		f.mapUpdateInt(s, ref, keys, op, v, false)
+		f.mapUpdateInt(s, ref, keys, op, v, noResult)
 		return
 	}
 	if m.Value.IsAggregate() {
@@ -450,6 +451,7 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 	inPlace := f.storesInPlace(ref, m, kept)
 	var v value // an integer stored in place
 	var val mem
+	var adds []fieldAdd
 	if inPlace && isIntLike(m.Value) {
 		v = f.eval(s.RHS)
 		if v.kind == vVoid || v.isStr || !isIntLike(v.t) && v.kind != vConst {
@@ -458,11 +460,24 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 		v = f.keep(v)
 	} else {
 		val = f.alloc(m.Value.Size)
-		f.evalInto(s.RHS, val, m.Value, true)
+		var elems []syntax.Expr
+		if inPlace {
+			elems, adds = f.fieldAdds(el, s.RHS)
+		}
+		if adds != nil {
+			done := f.computing(s.RHS)
+			f.tupleInto(elems, val, m.Value, true)
+			done()
+		} else {
+			f.evalInto(s.RHS, val, m.Value, true)
+		}
 	}
 	if !inPlace {
 		f.update(s, m, f.elemKey(el), val)
 		return
+	}
+	for _, a := range adds {
+		f.useCopy(a.v, a.copy)
 	}
 	// An element already there takes the value in place; a missing one
 	// is added.
@@ -485,7 +500,7 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 			f.emit(asm.StoreMem(asm.R0, 0, reg, bpfint.Size(size)))
 		}
 	} else {
-		f.copyMem(mem{asm.R0, 0}, val, m.Value.Size)
+		f.storeFields(val, m.Value.Size, adds)
 	}
 	if !isArray {
 		f.b.ja(end)
@@ -494,11 +509,134 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 			val = f.alloc(8)
 			f.storeInt(val, v, size)
 		}
+		// The copy of a missing element is zeros: the fields that add to
+		// it hold what they add, or subtract.
+		for _, a := range adds {
+			if a.sub {
+				sz := bpfint.Size(a.fd.Type.Size)
+				off := int16(val.off + a.fd.Offset)
+				f.emit(asm.LoadMem(asm.R1, val.base, off, sz), asm.Neg.Imm(asm.R1, 0), asm.StoreMem(val.base, off, asm.R1, sz))
+			}
+		}
 		f.update(s, m, f.elemKey(el), val)
 		f.elemAdded(el)
 	}
 	f.b.mark(end)
+	f.mapWritten(m.Spec.Name)
 	f.drop(v)
+}
+
+// fieldAdd is a field of a tuple stored into an element that adds to the
+// element's own: "$t.i + e", "e + $t.i" or "$t.i - e" where $t holds the
+// copy of the element (see copied). Added to the element atomically, e
+// counts however many programs update the element at once: a store of
+// the copy's field plus e would lose what others added since the copy.
+// Nothing else differs: the element holds what its copy holds as long as
+// no program but this one writes it.
+type fieldAdd struct {
+	fd   types.Field
+	sub  bool
+	v    *check.Var
+	copy *elemCopy
+}
+
+// fieldAdds finds the fields of the tuple rhs stored into el that add to
+// the element's own, and the tuple's elements to store with them: e for
+// "$t.i + e".
+func (f *fn) fieldAdds(el *elem, rhs syntax.Expr) ([]syntax.Expr, []fieldAdd) {
+	var elems []syntax.Expr
+	switch x := rhs.(type) {
+	case *syntax.Tuple:
+		elems = x.Elems
+	case *syntax.Record:
+		elems = x.Values
+	}
+	t := el.m.Value
+	if !atomicAdds(el.m) || len(elems) == 0 || len(elems) != len(t.Fields) {
+		return nil, nil
+	}
+	out := slices.Clone(elems)
+	var adds []fieldAdd
+	for i, e := range elems {
+		fd := t.Fields[i]
+		b, ok := e.(*syntax.Binary)
+		if !ok || b.Op != "+" && b.Op != "-" || fd.BitSize > 0 || fd.Type.Kind != types.Int || !atomicSize(fd.Type.Size) || f.typeOf(b).Kind != types.Int {
+			continue
+		}
+		// The copy's field and what is added to it, either way round
+		// for a sum.
+		sides := [][2]syntax.Expr{{b.X, b.Y}}
+		if b.Op == "+" {
+			sides = append(sides, [2]syntax.Expr{b.Y, b.X})
+		}
+		for _, sd := range sides {
+			v, c := f.copiedField(sd[0], el, fd)
+			if ot := f.typeOf(sd[1]); c == nil || !isIntLike(ot) || ot.Kind == types.Pointer {
+				continue
+			}
+			out[i] = sd[1]
+			adds = append(adds, fieldAdd{fd: fd, sub: b.Op == "-", v: v, copy: c})
+			break
+		}
+	}
+	if adds == nil {
+		return nil, nil
+	}
+	return out, adds
+}
+
+// copiedField reports the variable and copy when e is "$t.i", $t holding
+// the copy of el and i the field fd of el's value.
+func (f *fn) copiedField(e syntax.Expr, el *elem, fd types.Field) (*check.Var, *elemCopy) {
+	x, ok := e.(*syntax.Field)
+	if !ok || x.Arrow {
+		return nil, nil
+	}
+	ref, ok := x.X.(*syntax.Var)
+	if !ok {
+		return nil, nil
+	}
+	v := f.info.Vars[ref]
+	if v == nil {
+		return nil, nil
+	}
+	if g, ok := v.Type.Field(x.Name); !ok || g.Offset != fd.Offset || !types.Equal(g.Type, fd.Type) {
+		return nil, nil
+	}
+	return v, f.copyOf(v, el)
+}
+
+// atomicAdds says whether additions to the elements of m are atomic:
+// those of per-CPU maps, which no other CPU writes, are not.
+func atomicAdds(m *Map) bool {
+	switch m.Spec.Type {
+	case ebpf.Hash, ebpf.LRUHash, ebpf.Array:
+		return true
+	}
+	return false
+}
+
+// atomicSize says whether BPF adds to an integer of size bytes
+// atomically: 4 and 8.
+func atomicSize(size int) bool {
+	return size == 4 || size == 8
+}
+
+// storeFields stores the tuple at val, of size bytes, into the element R0
+// points to: it adds the fields of adds, atomically, and copies the rest.
+func (f *fn) storeFields(val mem, size int, adds []fieldAdd) {
+	at := 0
+	for _, a := range adds {
+		f.copyMem(mem{asm.R0, at}, val.at(at), a.fd.Offset-at)
+		sz := bpfint.Size(a.fd.Type.Size)
+		f.emit(asm.LoadMem(asm.R1, val.base, int16(val.off+a.fd.Offset), sz))
+		if a.sub {
+			f.emit(asm.Neg.Imm(asm.R1, 0))
+		}
+		f.emit(asm.AddAtomic.Mem(asm.R0, asm.R1, sz, int16(a.fd.Offset)))
+		at = a.fd.Offset + a.fd.Type.Size
+	}
+	f.copyMem(mem{asm.R0, at}, val.at(at), size-at)
 }
 
 // storesInPlace says whether an assignment to an element of m stores
@@ -508,9 +646,10 @@ func (f *fn) mapAssign(s *syntax.AssignStmt, ref *syntax.MapRef, keys []syntax.E
 // usually there, as in a map the programs never delete from, or its
 // pointer kept from an earlier lookup, a lookup costs a fraction of an
 // update, which allocates a new element for the hash maps made without
-// preallocation and frees the old one; a hash map's value is of one store
-// only: a longer copy could be read half written, where an update
-// replaces the element at once.
+// preallocation and frees the old one. A value of more than one store
+// (a tuple) goes in place only through a kept pointer, which saves the
+// lookup too: a reader may see it half written, where an update replaces
+// the element at once, as a reader of an array's element may.
 func (f *fn) storesInPlace(ref *syntax.MapRef, m *Map, kept bool) bool {
 	switch m.Spec.Type {
 	case ebpf.Array, ebpf.PerCPUArray:
@@ -520,13 +659,25 @@ func (f *fn) storesInPlace(ref *syntax.MapRef, m *Map, kept bool) bool {
 		case 1, 2, 4, 8:
 			return kept || !f.g.bpfRemoves(f.checkMap(ref))
 		}
+		return kept && m.Value.Size <= maxInlineCopy
 	}
 	return false
 }
 
-// mapUpdateInt applies "m[keys] op= v" and returns the new value (or the
-// old one when old is set) in a transient register.
-func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr, op string, v value, old bool) value {
+// updateResult is what an update of an element in place gives back.
+type updateResult int
+
+const (
+	noResult updateResult = iota // nothing: the value is not used
+	newValue
+	oldValue // of x++ and x--, postfix
+)
+
+// mapUpdateInt applies "m[keys] op= v" and returns the value res asks for
+// in a transient register. An addition to an element of a map that is not
+// per-CPU is atomic, as in bpftrace: no count is lost when programs on
+// other CPUs add to the same element.
+func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr, op string, v value, res updateResult) value {
 	m := f.mapOf(ref)
 	alu, ok := aluOps[op]
 	if !ok {
@@ -550,16 +701,27 @@ func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr,
 			f.emit(alu.Reg(r, reg))
 		}
 	}
-	f.emit(asm.LoadMem(asm.R1, asm.R0, 0, size))
-	if old {
-		f.emit(asm.Mov.Reg(asm.R2, asm.R1))
-	}
-	apply(asm.R1)
-	f.emit(asm.StoreMem(asm.R0, 0, asm.R1, size))
-	if old {
-		f.emit(asm.Mov.Reg(asm.R0, asm.R2))
-	} else {
-		f.emit(asm.Mov.Reg(asm.R0, asm.R1))
+	switch {
+	case (alu == asm.Add || alu == asm.Sub) && atomicAdds(m) && atomicSize(intSize(m.Value)):
+		f.addAtomic(v, alu == asm.Sub, size, res != noResult)
+		if res != noResult {
+			f.emit(asm.Mov.Reg(asm.R0, asm.R1)) // the old value
+		}
+		if res == newValue {
+			apply(asm.R0)
+		}
+	default:
+		f.emit(asm.LoadMem(asm.R1, asm.R0, 0, size))
+		if res == oldValue {
+			f.emit(asm.Mov.Reg(asm.R2, asm.R1))
+		}
+		apply(asm.R1)
+		f.emit(asm.StoreMem(asm.R0, 0, asm.R1, size))
+		if res == oldValue {
+			f.emit(asm.Mov.Reg(asm.R0, asm.R2))
+		} else {
+			f.emit(asm.Mov.Reg(asm.R0, asm.R1))
+		}
 	}
 	f.b.ja(end)
 	f.b.mark(missing)
@@ -569,14 +731,47 @@ func (f *fn) mapUpdateInt(n syntax.Node, ref *syntax.MapRef, keys []syntax.Expr,
 	f.emit(asm.StoreMem(val.base, int16(val.off), asm.R1, asm.DWord))
 	f.update(n, m, f.elemKey(el), val)
 	f.elemAdded(el)
-	if old {
+	switch res {
+	case oldValue:
 		f.emit(asm.Mov.Imm(asm.R0, 0))
-	} else {
+	case newValue:
 		f.loadInt(asm.R0, val, types.U64)
 	}
 	f.b.mark(end)
+	f.mapWritten(m.Spec.Name)
 	f.drop(v)
+	if res == noResult {
+		return value{kind: vVoid, t: types.VoidT}
+	}
 	return value{kind: vReg, r: asm.R0, t: m.Value}
+}
+
+// addAtomic adds v, or subtracts it with sub, to the integer of size
+// bytes R0 points to, atomically; with fetch R1 gets the old value.
+func (f *fn) addAtomic(v value, sub bool, size asm.Size, fetch bool) {
+	imm, reg, isImm := f.operandIn(v, asm.R3)
+	switch {
+	case isImm && sub && imm != math.MinInt32:
+		f.emit(asm.Mov.Imm(asm.R1, -imm))
+		sub = false
+	case isImm:
+		f.emit(asm.Mov.Imm(asm.R1, imm))
+	default:
+		f.emit(asm.Mov.Reg(asm.R1, reg))
+	}
+	if sub {
+		f.emit(asm.Neg.Imm(asm.R1, 0))
+	}
+	if !fetch {
+		f.emit(asm.AddAtomic.Mem(asm.R0, asm.R1, size, 0))
+		return
+	}
+	// cilium/ebpf writes an atomic instruction's immediate, which names
+	// the operation, from Constant, not from the operation the opcode
+	// carries: without it a fetch would be a plain add.
+	ins := asm.FetchAdd.Mem(asm.R0, asm.R1, size, 0)
+	ins.Constant = int64(asm.FetchAdd >> 8)
+	f.emit(ins)
 }
 
 // mapAccess is the map and keys of @m[keys] or @m; nil for other
@@ -591,14 +786,18 @@ func mapAccess(e syntax.Expr) (*syntax.MapRef, []syntax.Expr) {
 	return nil, nil
 }
 
-// mapIncDec is @x++ and friends.
-func (f *fn) mapIncDec(e *syntax.Unary, d int64) value {
+// mapIncDec is @x++ and friends, whose value res asks for.
+func (f *fn) mapIncDec(e *syntax.Unary, res updateResult) value {
 	ref, keys := mapAccess(e.X)
 	m := f.mapOf(ref)
 	if !isIntLike(m.Value) || m.Value.IsAggregate() {
 		f.errorf(e.Pos(), "%s needs an integer map value", e.Op)
 	}
-	return f.mapUpdateInt(e, ref, keys, "+", constVal(d*int64(ptrStep(m.Value)), types.I64), e.Postfix)
+	d := int64(1)
+	if e.Op == "--" {
+		d = -1
+	}
+	return f.mapUpdateInt(e, ref, keys, "+", constVal(d*int64(ptrStep(m.Value)), types.I64), res)
 }
 
 var aggFuncs = map[string]bool{"count": true, "sum": true, "min": true, "max": true, "avg": true, "stats": true, "hist": true, "lhist": true, "tseries": true}
@@ -937,8 +1136,8 @@ func (f *fn) hasKey(e syntax.Expr, c *check.Call) value {
 	if m == nil {
 		return constVal(0, types.BoolT)
 	}
-	key := f.mapKey(m, c.KeyArgs, e.Pos(), 0)
-	f.lookup(m, key)
+	// The element's pointer, kept where the probe uses the element again.
+	f.lookupElem(f.newElem(e.(*syntax.Call).Args[0].(*syntax.MapRef), c.KeyArgs, e.Pos()))
 	skip := f.b.newLabel()
 	f.b.jmpImm(asm.JEq, asm.R0, 0, skip)
 	f.emit(asm.Mov.Imm(asm.R0, 1))

@@ -56,15 +56,25 @@ func (f *fn) evalInto(e syntax.Expr, dst mem, t *types.Type, pad bool) {
 			return
 		}
 	case *syntax.MapIndex, *syntax.MapRef:
-		// Copied from the element, not through a buffer of its own.
-		ref, keys := mapAccess(x)
-		if m := f.mapOf(ref); !m.Value.IsAggregate() && !isIntLike(t) && types.Equal(f.typeOf(e), t) {
+		if ref, keys, ok := f.copiesElem(e, t); ok {
 			f.mapReadInto(e, ref, keys, dst)
 			return
 		}
 	}
 	v := f.eval(e)
 	f.valueInto(e, v, dst, t, pad)
+}
+
+// copiesElem says whether e, stored as type t, is a map element copied
+// whole from the element, not through a buffer of its own.
+func (f *fn) copiesElem(e syntax.Expr, t *types.Type) (*syntax.MapRef, []syntax.Expr, bool) {
+	ref, keys := mapAccess(e)
+	if ref == nil {
+		return nil, nil, false
+	}
+	m := f.mapOf(ref)
+	ok := !m.Value.IsAggregate() && !isIntLike(t) && types.Equal(f.typeOf(e), t)
+	return ref, keys, ok
 }
 
 // valueInto stores an evaluated value at dst as type t.

@@ -39,6 +39,12 @@ func (f *fn) stmt(s syntax.Stmt) {
 			f.deleteDiscarded(c, f.callOf(c))
 			break
 		}
+		if u, ok := s.X.(*syntax.Unary); ok && (u.Op == "++" || u.Op == "--") {
+			if ref, _ := mapAccess(u.X); ref != nil {
+				f.mapIncDec(u, noResult)
+				break
+			}
+		}
 		f.drop(f.eval(s.X))
 	case *syntax.AssignStmt:
 		// Point at the statement's start, not at its operator.
@@ -51,12 +57,14 @@ func (f *fn) stmt(s syntax.Stmt) {
 			f.errorf(s.Pos(), "internal error: unresolved declaration")
 		}
 		slot := f.vars[cv]
-		defer f.varWritten(cv)
 		if s.Value == nil {
 			f.zero(slot, (cv.Type.Size+7)&^7)
+			f.varWritten(cv)
 			return
 		}
 		f.evalInto(s.Value, slot, cv.Type, true)
+		f.varWritten(cv)
+		f.copied(cv, s.Value)
 	case *syntax.IfStmt:
 		f.source(s)
 		f.ifStmt(s)
@@ -188,11 +196,13 @@ func (f *fn) assign(s *syntax.AssignStmt) {
 			f.errorf(l.Pos(), "internal error: unresolved variable %s", l.Name)
 		}
 		slot := f.vars[cv]
-		defer f.varWritten(cv)
 		if s.Op == "=" {
 			f.evalInto(s.RHS, slot, cv.Type, true)
+			f.varWritten(cv)
+			f.copied(cv, s.RHS)
 			return
 		}
+		defer f.varWritten(cv)
 		op, ok := aluOps[strings.TrimSuffix(s.Op, "=")]
 		if !ok {
 			f.errorf(s.Pos(), "operator %s is not supported", s.Op)

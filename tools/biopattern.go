@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"friday/blockdev"
-	"friday/script"
 	"friday/tool"
 )
 
@@ -27,7 +26,7 @@ var biopattern = &tool.Tool{
 		"-d sdb # show sdb only",
 	},
 	New: func(fs *pflag.FlagSet) tool.Handler {
-		o := &biopatternOpts{}
+		o := &biopatternOpts{last: map[blockdev.Dev]biopatternCounts{}}
 		fs.StringVarP(&o.disk, "disk", "d", "", "Trace this `DISK` only")
 		return o
 	},
@@ -37,7 +36,13 @@ type biopatternOpts struct {
 	disk   string
 	names  blockdev.Names
 	headed bool
+	// last holds each disk's counts at the summary before: the script
+	// counts from the start, and a summary prints what was added since.
+	last map[blockdev.Dev]biopatternCounts
 }
+
+// biopatternCounts are a disk's counts in the script's map.
+type biopatternCounts struct{ sequential, random, bytes uint64 }
 
 func (o *biopatternOpts) Setup(s *tool.Session) error {
 	if o.disk != "" {
@@ -64,30 +69,30 @@ type biopatternRow struct {
 }
 
 func (o *biopatternOpts) Summary(s *tool.Session) error {
-	entries, err := s.Map("@io")
+	// The map is read, not cleared: clearing would lose where each disk's
+	// last I/O ended, and the counts of I/O done between the read and the
+	// clearing.
+	entries, err := s.Map("@disk")
 	if err != nil {
 		return err
 	}
-	if err := s.ClearMap("@io"); err != nil {
-		return err
-	}
-	byDev := map[blockdev.Dev]*biopatternRow{}
 	var rows []*biopatternRow
 	for _, e := range entries {
 		dev := blockdev.Dev(unsigned(e.Key[0]))
-		r := byDev[dev]
-		if r == nil {
-			r = &biopatternRow{dev: dev, Disk: o.names.Name(dev)}
-			byDev[dev] = r
+		v := e.Value.([]any)
+		now := biopatternCounts{unsigned(v[1]), unsigned(v[2]), unsigned(v[3])}
+		was := o.last[dev]
+		o.last[dev] = now
+		r := &biopatternRow{
+			dev:        dev,
+			Disk:       o.names.Name(dev),
+			Sequential: now.sequential - was.sequential,
+			Random:     now.random - was.random,
+			bytes:      now.bytes - was.bytes,
+		}
+		if r.Sequential+r.Random > 0 {
 			rows = append(rows, r)
 		}
-		st := e.Value.(script.Stats)
-		if e.Key[1] == true || unsigned(e.Key[1]) != 0 {
-			r.Sequential += st.Count
-		} else {
-			r.Random += st.Count
-		}
-		r.bytes += unsigned(st.Total)
 	}
 	slices.SortFunc(rows, func(a, b *biopatternRow) int { return cmp.Compare(a.dev, b.dev) })
 	if !s.JSON() && !o.headed {
