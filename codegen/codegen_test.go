@@ -147,6 +147,20 @@ func TestLoad(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), arg) {
 					t.Errorf("%s: got error %v, want one containing %q", where, err, arg)
 				}
+			case "ring":
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				size := uint32(0)
+				for _, m := range obj.Maps {
+					if m.Name == obj.RingBuf {
+						size = m.Spec.MaxEntries
+					}
+				}
+				if fmt.Sprint(size) != arg {
+					t.Errorf("%s: a ring buffer of %d bytes, want %s", where, size, arg)
+				}
 			case "insns", "lookups", "atomics", "fetches", "loops":
 				if err != nil {
 					t.Errorf("%s: %v", where, err)

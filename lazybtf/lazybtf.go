@@ -82,7 +82,8 @@ type Spec struct {
 	// partial are the structs and unions decoded without their members.
 	partial map[btf.Type]btf.TypeID
 
-	enums func() []uint64 // see enumTable
+	enums     func() []uint64 // see enumTable
+	enumTypes []typeAt        // the enums, found by index for enumTable
 }
 
 // LoadKernel reads the running kernel's BTF. The kernel lets it be mapped
@@ -245,8 +246,12 @@ func (s *Spec) index() error {
 		}
 		info := bo.Uint32(s.types[off+4:])
 		kind := int(info >> 24 & 0x1f)
+		id := uint32(s.firstID) + uint32(s.count)
 		if n := bo.Uint32(s.types[off:]); n != 0 && kind != kindFunc {
-			named = append(named, entry{uint32(s.firstID) + uint32(s.count), n})
+			named = append(named, entry{id, n})
+		}
+		if kind == kindEnum || kind == kindEnum64 {
+			s.enumTypes = append(s.enumTypes, typeAt{id, uint32(off)})
 		}
 		off += 12 + extra(kind, int(info&0xffff))
 		if off > len(s.types) {
@@ -286,6 +291,9 @@ func (s *Spec) insert(tab []uint32, id, name uint32) {
 		}
 	}
 }
+
+// typeAt is a type's ID and its offset in the type section.
+type typeAt struct{ id, off uint32 }
 
 // tableSize is the size of a hash table of n entries: a power of two with
 // a third of it or more empty, and one empty slot at least, which ends
@@ -780,22 +788,15 @@ func (s *Spec) EnumOf(name string) (btf.TypeID, bool) {
 // name, each entry the enum's ID and the constant's index in it: found
 // without a copy of any name (the kernel has tens of thousands).
 func (s *Spec) enumTable() []uint64 {
-	type enum struct {
-		id  btf.TypeID
-		off int
-	}
-	var enums []enum
 	n := 0
-	for id, off := range s.walk {
-		if h := s.headerAt(off); h.kind == kindEnum || h.kind == kindEnum64 {
-			enums = append(enums, enum{id, off})
-			n += h.vlen
-		}
+	for _, e := range s.enumTypes {
+		// The index checked that each type is within the section.
+		n += s.headerAt(int(e.off)).vlen
 	}
 	tab := make([]uint64, tableSize(n))
 	mask := uint64(len(tab) - 1)
-	for _, e := range enums {
-		h := s.headerAt(e.off)
+	for _, e := range s.enumTypes {
+		h := s.headerAt(int(e.off))
 		size := extra(h.kind, 1)
 		for j := range h.vlen {
 			name := s.nameBytes(bo.Uint32(h.data[j*size:]))
