@@ -267,15 +267,15 @@ func (s *Spec) index() error {
 
 // funcTable is funcs: the functions' hash table.
 func (s *Spec) funcTable() []uint32 {
-	var ids []uint32
+	var funcs []typeAt
 	for id, off := range s.walk {
 		if s.headerAt(off).kind == kindFunc {
-			ids = append(ids, uint32(id))
+			funcs = append(funcs, typeAt{uint32(id), uint32(off)})
 		}
 	}
-	tab := make([]uint32, tableSize(len(ids)))
-	for _, id := range ids {
-		s.insert(tab, id, bo.Uint32(s.types[s.offset(btf.TypeID(id)):]))
+	tab := make([]uint32, tableSize(len(funcs)))
+	for _, f := range funcs {
+		s.insert(tab, f.id, bo.Uint32(s.types[f.off:]))
 	}
 	return tab
 }
