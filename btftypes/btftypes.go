@@ -51,7 +51,7 @@ func (b *Converter) Named(name string) *types.Type {
 		return nil
 	}
 	kind, base, _ := strings.Cut(name, " ")
-	cands, err := b.spec.AnyTypesByName(base)
+	cands, err := b.spec.TypesByName(base)
 	if err != nil {
 		return nil
 	}
@@ -87,7 +87,7 @@ func (b *Converter) Typedef(name string) *types.Type {
 	if b.spec == nil {
 		return nil
 	}
-	cands, err := b.spec.AnyTypesByName(name)
+	cands, err := b.spec.TypesByName(name)
 	if err != nil {
 		return nil
 	}
@@ -130,7 +130,7 @@ func (b *Converter) FuncProto(name string) *btf.FuncProto {
 	if b.spec == nil {
 		return nil
 	}
-	cands, err := b.spec.AnyTypesByName(name)
+	cands, err := b.spec.FuncsByName(name)
 	if err != nil {
 		return nil
 	}

@@ -62,7 +62,7 @@ func (b *body) ident(e *syntax.Ident) *types.Type {
 		b.setConst(e, ec.val)
 		return ec.typ
 	}
-	if v, ok := headerConsts[e.Name]; ok {
+	if v, ok := headerConsts()[e.Name]; ok {
 		b.setConst(e, v)
 		return constType(v, false)
 	}

@@ -147,7 +147,21 @@ func TestLoad(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), arg) {
 					t.Errorf("%s: got error %v, want one containing %q", where, err, arg)
 				}
-			case "insns", "lookups", "atomics", "fetches":
+			case "ring":
+				if err != nil {
+					t.Errorf("%s: %v", where, err)
+					continue
+				}
+				size := uint32(0)
+				for _, m := range obj.Maps {
+					if m.Name == obj.RingBuf {
+						size = m.Spec.MaxEntries
+					}
+				}
+				if fmt.Sprint(size) != arg {
+					t.Errorf("%s: a ring buffer of %d bytes, want %s", where, size, arg)
+				}
+			case "insns", "lookups", "atomics", "fetches", "loops":
 				if err != nil {
 					t.Errorf("%s: %v", where, err)
 					continue
@@ -169,8 +183,8 @@ func TestLoad(t *testing.T) {
 
 // countCode counts the instructions of obj's programs ("insns"), their
 // lookups of the script's maps, not of the lost events' counters
-// ("lookups"), or their atomic adds without ("atomics") or with the old
-// value fetched ("fetches").
+// ("lookups"), their calls of bpf_loop ("loops"), or their atomic adds
+// without ("atomics") or with the old value fetched ("fetches").
 func countCode(obj *Object, what string) int {
 	n := 0
 	for _, p := range obj.Programs {
@@ -190,7 +204,10 @@ func countCode(obj *Object, what string) int {
 			if ins.IsLoadFromMap() && ins.Dst == asm.R1 {
 				m = ins.Reference()
 			}
-			if ins.IsBuiltinCall() && ins.Constant == int64(asm.FnMapLookupElem) && strings.HasPrefix(m, "AT_") {
+			switch {
+			case !ins.IsBuiltinCall():
+			case what == "loops" && ins.Constant == int64(asm.FnLoop),
+				what == "lookups" && ins.Constant == int64(asm.FnMapLookupElem) && strings.HasPrefix(m, "AT_"):
 				n++
 			}
 		}

@@ -310,9 +310,14 @@ func (f *fn) packStr(a syntax.Expr, dst, n mem, size int) {
 // which the helper left NULs. The bound tells the verifier where the next
 // string may go.
 func (f *fn) countBytes(n mem, max int) {
+	// An error is negative, a huge count unsigned: one test. The read's
+	// own count comes first, so that the verifier, which follows the
+	// fall-through first, finds the error's count of one within the range
+	// it has seen at sum and stops there: in a loop, one path through
+	// each string instead of two.
 	one, sum := f.b.newLabel(), f.b.newLabel()
-	f.b.jmpImm(asm.JSLT, asm.R0, 1, one)
-	f.b.jmpImm(asm.JLE, asm.R0, int32(max), sum)
+	f.b.jmpImm(asm.JGT, asm.R0, int32(max), one)
+	f.b.ja(sum)
 	f.b.mark(one)
 	f.emit(asm.Mov.Imm(asm.R0, 1))
 	f.b.mark(sum)

@@ -41,6 +41,8 @@ type Options struct {
 	// Warnings adds bpftrace's -k checks: a warning, where the script
 	// computes it, each time a probe read or a map update fails.
 	Warnings bool
+
+	ringDefault bool // RingBufSize was left to the default
 }
 
 func (o *Options) fill(f *syntax.File) {
@@ -73,6 +75,7 @@ func (o *Options) fill(f *syntax.File) {
 	}
 	setDefault(&o.MaxStrLen, 1024)
 	setDefault(&o.MaxMapKeys, 4096)
+	o.ringDefault = o.RingBufSize == 0
 	setDefault(&o.RingBufSize, 1<<20)
 	setDefault(&o.NumCPU, runtime.NumCPU())
 	setDefault(&o.StackDepth, 127)
@@ -143,6 +146,13 @@ func Generate(p *check.Program, opts Options) (obj *Object, err error) {
 		return nil, fmt.Errorf("codegen: no program")
 	}
 	opts.fill(p.File)
+	// A script that prints nothing as it runs (its maps are read at its
+	// end or at intervals) sends only rare records, such as the warning
+	// that a map is full: a small ring serves it, whose pages, mapped
+	// twice, count in friday's memory (2 MiB at the default of 1 MiB).
+	if opts.ringDefault && !opts.Warnings && !printsAsItRuns(p) {
+		opts.RingBufSize = max(quietRingBuf, os.Getpagesize())
+	}
 	g := &gen{
 		p: p, opts: opts, obj: &Object{}, file: p.File.Name,
 		maps: map[string]*Map{}, userMaps: map[string]*Map{},
@@ -219,6 +229,31 @@ func (g *gen) internalMap(name string, spec *ebpf.MapSpec) *Map {
 	g.maps[name] = m
 	g.obj.Maps = append(g.obj.Maps, m)
 	return m
+}
+
+// quietRingBuf is the ring buffer's size for a script that prints nothing
+// as it runs.
+const quietRingBuf = 64 << 10
+
+// printsAsItRuns reports whether a probe or function of p calls a builtin
+// that sends output through the ring buffer.
+func printsAsItRuns(p *check.Program) bool {
+	infos := make([]*check.Info, 0, len(p.Probes)+len(p.Funcs))
+	for _, pr := range p.Probes {
+		infos = append(infos, pr.Info)
+	}
+	for _, fn := range p.Funcs {
+		infos = append(infos, fn.Info)
+	}
+	for _, info := range infos {
+		for _, c := range info.Calls {
+			switch c.Name {
+			case "printf", "print", "cat", "system", "time", "join", "errorf", "warnf", "strftime":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (g *gen) ringBuf() string {

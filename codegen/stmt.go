@@ -258,7 +258,7 @@ func (f *fn) forStmt(s *syntax.ForStmt) {
 	slot := f.vars[cv]
 	lo, loConst := f.constOf(s.Lo)
 	hiC, hiConst := f.constOf(s.Hi)
-	if (!loConst || !hiConst || hiC.c-lo.c > plainLoopMax) && f.parent == nil {
+	if (!loConst || !hiConst || hiC.c-lo.c > plainLoopMax || callsStatement(s.Body)) && f.parent == nil {
 		f.forLoop(s, slot)
 		return
 	}
@@ -296,8 +296,26 @@ func (f *fn) forStmt(s *syntax.ForStmt) {
 
 // plainLoopMax is the most iterations a range loop with constant bounds
 // runs as a plain loop, which the verifier walks once per iteration;
-// longer or run-time bounded ones use bpf_loop.
+// longer or run-time bounded ones use bpf_loop, and so do those that call
+// a function as a statement (see callsStatement).
 const plainLoopMax = 64
+
+// callsStatement reports whether a loop body calls a function as a
+// statement: printf() or print() send an event, whose paths (a record
+// reserved or not, each string read or not) the verifier follows again in
+// each iteration of a plain loop, milliseconds of a tool's start-up for
+// one loop. bpf_loop's callback is checked once, and its call costs a few
+// nanoseconds an iteration beside an event's hundreds.
+func callsStatement(body *syntax.Block) bool {
+	return anyStmt(body, func(s syntax.Stmt) bool {
+		es, ok := s.(*syntax.ExprStmt)
+		if !ok {
+			return false
+		}
+		_, ok = es.X.(*syntax.Call)
+		return ok
+	})
+}
 
 // syntaxWalk calls fn for e and every expression inside it.
 func syntaxWalk(e syntax.Expr, fn func(syntax.Expr)) {
@@ -372,6 +390,18 @@ func hasReturn(b *syntax.Block) bool {
 // included.
 func anyStmt(b *syntax.Block, pred func(syntax.Stmt) bool) bool {
 	var walk func(s syntax.Stmt) bool
+	// inExpr walks the statements of the macro calls in e, which
+	// expansion made BlockExprs.
+	var inExpr func(e syntax.Expr) bool
+	inExpr = func(e syntax.Expr) bool {
+		found := false
+		syntaxWalk(e, func(x syntax.Expr) {
+			if be, ok := x.(*syntax.BlockExpr); ok && !found {
+				found = slices.ContainsFunc(be.Stmts, walk) || inExpr(be.Value)
+			}
+		})
+		return found
+	}
 	walk = func(s syntax.Stmt) bool {
 		if s == nil {
 			return false
@@ -382,14 +412,22 @@ func anyStmt(b *syntax.Block, pred func(syntax.Stmt) bool) bool {
 		switch s := s.(type) {
 		case *syntax.Block:
 			return slices.ContainsFunc(s.Stmts, walk)
+		case *syntax.ExprStmt:
+			return inExpr(s.X)
+		case *syntax.AssignStmt:
+			return inExpr(s.LHS) || inExpr(s.RHS)
+		case *syntax.VarDecl:
+			return inExpr(s.Value)
 		case *syntax.IfStmt:
-			return walk(s.Then) || s.Else != nil && walk(s.Else)
+			return inExpr(s.Cond) || walk(s.Then) || s.Else != nil && walk(s.Else)
 		case *syntax.WhileStmt:
-			return walk(s.Body)
+			return inExpr(s.Cond) || walk(s.Body)
 		case *syntax.UnrollStmt:
 			return walk(s.Body)
 		case *syntax.ForStmt:
 			return walk(s.Body)
+		case *syntax.JumpStmt:
+			return inExpr(s.Value)
 		}
 		return false
 	}

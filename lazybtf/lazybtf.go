@@ -69,8 +69,11 @@ type Spec struct {
 	every []uint32
 	count int // the number of types of types
 	// byName is an open-addressing hash table of the IDs of the named
-	// types by name (0: an empty slot).
+	// types other than functions by name (0: an empty slot). funcs is
+	// the same of the functions, made when one is first looked up: they
+	// are four fifths of the kernel's names, and most scripts name none.
 	byName []uint32
+	funcs  func() []uint32
 	seed   maphash.Seed
 
 	mu      sync.Mutex
@@ -79,7 +82,8 @@ type Spec struct {
 	// partial are the structs and unions decoded without their members.
 	partial map[btf.Type]btf.TypeID
 
-	enums func() []uint64 // see enumTable
+	enums     func() []uint64 // see enumTable
+	enumTypes []typeAt        // the enums, found by index for enumTable
 }
 
 // LoadKernel reads the running kernel's BTF. The kernel lets it be mapped
@@ -194,6 +198,7 @@ func LoadSplit(raw []byte, base *Spec) (*Spec, error) {
 		return nil, err
 	}
 	s.enums = sync.OnceValue(s.enumTable)
+	s.funcs = sync.OnceValue(s.funcTable)
 	return s, nil
 }
 
@@ -231,38 +236,64 @@ func (s *Spec) walk(yield func(id btf.TypeID, off int) bool) {
 }
 
 // index checks that each type is within the type section, keeps the
-// offsets of every 16th, then fills byName.
+// offsets of every 16th, and fills byName, in one pass over the types.
 func (s *Spec) index() error {
-	named := 0
+	type entry struct{ id, name uint32 }
+	var named []entry
 	for off := 0; off+12 <= len(s.types); s.count++ {
 		if s.count%stride == 0 {
 			s.every = append(s.every, uint32(off))
 		}
-		if bo.Uint32(s.types[off:]) != 0 {
-			named++
-		}
 		info := bo.Uint32(s.types[off+4:])
-		off += 12 + extra(int(info>>24&0x1f), int(info&0xffff))
+		kind := int(info >> 24 & 0x1f)
+		id := uint32(s.firstID) + uint32(s.count)
+		if n := bo.Uint32(s.types[off:]); n != 0 && kind != kindFunc {
+			named = append(named, entry{id, n})
+		}
+		if kind == kindEnum || kind == kindEnum64 {
+			s.enumTypes = append(s.enumTypes, typeAt{id, uint32(off)})
+		}
+		off += 12 + extra(kind, int(info&0xffff))
 		if off > len(s.types) {
 			return fmt.Errorf("BTF type %d runs beyond the type section", s.firstID+btf.TypeID(s.count))
 		}
 	}
-	s.byName = make([]uint32, tableSize(named))
-	mask := uint64(len(s.byName) - 1)
-	for id, off := range s.walk {
-		n := bo.Uint32(s.types[off:])
-		if n == 0 {
-			continue
-		}
-		for j := maphash.Bytes(s.seed, s.nameBytes(n)) & mask; ; j = (j + 1) & mask {
-			if s.byName[j] == 0 {
-				s.byName[j] = uint32(id)
-				break
-			}
-		}
+	s.byName = make([]uint32, tableSize(len(named)))
+	for _, t := range named {
+		s.insert(s.byName, t.id, t.name)
 	}
 	return nil
 }
+
+// funcTable is funcs: the functions' hash table.
+func (s *Spec) funcTable() []uint32 {
+	var funcs []typeAt
+	for id, off := range s.walk {
+		if s.headerAt(off).kind == kindFunc {
+			funcs = append(funcs, typeAt{uint32(id), uint32(off)})
+		}
+	}
+	tab := make([]uint32, tableSize(len(funcs)))
+	for _, f := range funcs {
+		s.insert(tab, f.id, bo.Uint32(s.types[f.off:]))
+	}
+	return tab
+}
+
+// insert adds the type id, whose name is at name among the strings, to
+// the hash table tab.
+func (s *Spec) insert(tab []uint32, id, name uint32) {
+	mask := uint64(len(tab) - 1)
+	for j := maphash.Bytes(s.seed, s.nameBytes(name)) & mask; ; j = (j + 1) & mask {
+		if tab[j] == 0 {
+			tab[j] = id
+			return
+		}
+	}
+}
+
+// typeAt is a type's ID and its offset in the type section.
+type typeAt struct{ id, off uint32 }
 
 // tableSize is the size of a hash table of n entries: a power of two with
 // a third of it or more empty, and one empty slot at least, which ends
@@ -305,25 +336,30 @@ func (s *Spec) nameBytes(off uint32) []byte {
 // name is the string at off in the string section.
 func (s *Spec) name(off uint32) string { return string(s.nameBytes(off)) }
 
-// ids are the IDs of the types named name: a module's own, then the
-// kernel's.
-func (s *Spec) idsByName(name string) []btf.TypeID {
-	found := s.ownIDsByName(name)
+// idsByName are the IDs of the types named name, functions or the
+// others: a module's own, then the kernel's.
+func (s *Spec) idsByName(name string, funcs bool) []btf.TypeID {
+	tab := s.byName
+	if funcs {
+		tab = s.funcs()
+	}
+	found := s.ownIDsByName(tab, name)
 	if s.base != nil {
-		found = append(found, s.base.idsByName(name)...)
+		found = append(found, s.base.idsByName(name, funcs)...)
 	}
 	return found
 }
 
-// ownIDsByName are the IDs of the spec's own types named name.
-func (s *Spec) ownIDsByName(name string) []btf.TypeID {
+// ownIDsByName are the IDs of the spec's own types named name in tab, one
+// of its hash tables.
+func (s *Spec) ownIDsByName(tab []uint32, name string) []btf.TypeID {
 	var found []btf.TypeID
-	if name == "" || len(s.byName) == 0 {
+	if name == "" || len(tab) == 0 {
 		return nil
 	}
-	mask := uint64(len(s.byName) - 1)
-	for i := maphash.String(s.seed, name) & mask; s.byName[i] != 0; i = (i + 1) & mask {
-		id := s.byName[i]
+	mask := uint64(len(tab) - 1)
+	for i := maphash.String(s.seed, name) & mask; tab[i] != 0; i = (i + 1) & mask {
+		id := tab[i]
 		if string(s.nameBytes(bo.Uint32(s.types[s.offset(btf.TypeID(id)):]))) == name {
 			found = append(found, btf.TypeID(id))
 		}
@@ -334,7 +370,22 @@ func (s *Spec) ownIDsByName(name string) []btf.TypeID {
 // AnyTypesByName returns the types named name, as cilium/ebpf's Spec does,
 // each whole.
 func (s *Spec) AnyTypesByName(name string) ([]btf.Type, error) {
-	ids := s.idsByName(name)
+	return s.decodeAll(name, append(s.idsByName(name, false), s.idsByName(name, true)...))
+}
+
+// TypesByName returns the types named name other than functions (structs,
+// typedefs, enums...), each whole.
+func (s *Spec) TypesByName(name string) ([]btf.Type, error) {
+	return s.decodeAll(name, s.idsByName(name, false))
+}
+
+// FuncsByName returns the functions named name.
+func (s *Spec) FuncsByName(name string) ([]btf.Type, error) {
+	return s.decodeAll(name, s.idsByName(name, true))
+}
+
+// decodeAll decodes the types of ids, found for name.
+func (s *Spec) decodeAll(name string, ids []btf.TypeID) ([]btf.Type, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("type name %s: %w", name, btf.ErrNotFound)
 	}
@@ -356,7 +407,14 @@ func (s *Spec) AnyTypesByName(name string) ([]btf.Type, error) {
 // cilium/ebpf's Spec.TypeByName does.
 func TypeByName[T btf.Type](s *Spec, name string) (T, error) {
 	var zero T
-	all, err := s.AnyTypesByName(name)
+	lookup := s.TypesByName
+	switch any(zero).(type) {
+	case *btf.Func:
+		lookup = s.FuncsByName
+	case nil: // T is an interface: any kind
+		lookup = s.AnyTypesByName
+	}
+	all, err := lookup(name)
 	if err != nil {
 		return zero, err
 	}
@@ -730,22 +788,15 @@ func (s *Spec) EnumOf(name string) (btf.TypeID, bool) {
 // name, each entry the enum's ID and the constant's index in it: found
 // without a copy of any name (the kernel has tens of thousands).
 func (s *Spec) enumTable() []uint64 {
-	type enum struct {
-		id  btf.TypeID
-		off int
-	}
-	var enums []enum
 	n := 0
-	for id, off := range s.walk {
-		if h := s.headerAt(off); h.kind == kindEnum || h.kind == kindEnum64 {
-			enums = append(enums, enum{id, off})
-			n += h.vlen
-		}
+	for _, e := range s.enumTypes {
+		// The index checked that each type is within the section.
+		n += s.headerAt(int(e.off)).vlen
 	}
 	tab := make([]uint64, tableSize(n))
 	mask := uint64(len(tab) - 1)
-	for _, e := range enums {
-		h := s.headerAt(e.off)
+	for _, e := range s.enumTypes {
+		h := s.headerAt(int(e.off))
 		size := extra(h.kind, 1)
 		for j := range h.vlen {
 			name := s.nameBytes(bo.Uint32(h.data[j*size:]))

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"friday/codegen"
@@ -22,9 +21,14 @@ import (
 var ErrPermission = errors.New("friday trace needs root (CAP_BPF and CAP_PERFMON)")
 
 func (s *state) load() error {
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; on later
-	// ones this does nothing. A failure shows up as a clearer error below.
-	_ = rlimit.RemoveMemlock()
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK, whose
+	// default is too small for a ring buffer; later ones charge the
+	// memory cgroup and ignore the limit. Raising it is one system call
+	// (cilium/ebpf's rlimit package makes it only where needed, but finds
+	// that out by creating a map when the package is initialized: a cost
+	// of every start of friday, even one that loads nothing). A failure
+	// shows up as a clearer error below.
+	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 	s.maps = make(map[string]*ebpf.Map, len(s.obj.Maps))
 	for _, m := range s.obj.Maps {
 		bm, err := ebpf.NewMapWithOptions(m.Spec, ebpf.MapOptions{})

@@ -15,9 +15,11 @@ import (
 
 // Variant is one script of a tool: its logic for one kind of probe.
 type Variant struct {
-	Name   string // the rung: "tracepoint", "rawtracepoint", "fentry", "kprobe"
-	File   string // as errors name it: "biolatency/tracepoint.bt"
-	Source []byte
+	Name string // the rung: "tracepoint", "rawtracepoint", "fentry", "kprobe"
+	File string // as errors name it: "biolatency/tracepoint.bt"
+	// fsys holds File, read when the variant is compiled: not for every
+	// tool each time friday starts.
+	fsys fs.FS
 	// Params are the script's positional parameters: the attach points
 	// ($1 { ... }) of a tool whose points come from its arguments
 	// (funccount's pattern), given by its Setup (Session.Ladder). The
@@ -29,21 +31,25 @@ type Variant struct {
 // With returns the variant of v's script for the kind of probe name,
 // with the positional parameters params.
 func (v *Variant) With(name string, params ...string) *Variant {
-	return &Variant{Name: name, File: v.File, Source: v.Source, Params: params}
+	return &Variant{Name: name, File: v.File, fsys: v.fsys, Params: params}
 }
 
-// Ladder reads the variants dir/NAME.bt of fsys, in the order of names:
-// the tool's attach ladder, most preferred first. A missing file is a
-// mistake in the program: it panics, when the tool is declared.
+// Source is the variant's script. The files are the program's own: one
+// missing is a mistake in it (the tools' tests compile every variant).
+func (v *Variant) Source() []byte {
+	src, err := fs.ReadFile(v.fsys, v.File)
+	if err != nil {
+		panic(fmt.Sprintf("tool script %s: %v", v.File, err))
+	}
+	return src
+}
+
+// Ladder is the variants dir/NAME.bt of fsys, in the order of names: the
+// tool's attach ladder, most preferred first.
 func Ladder(fsys fs.FS, dir string, names ...string) []*Variant {
 	vs := make([]*Variant, len(names))
 	for i, n := range names {
-		file := path.Join(dir, n+".bt")
-		src, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			panic(fmt.Sprintf("tool %s: %v", dir, err))
-		}
-		vs[i] = &Variant{Name: n, File: file, Source: src}
+		vs[i] = &Variant{Name: n, File: path.Join(dir, n+".bt"), fsys: fsys}
 	}
 	return vs
 }
@@ -76,15 +82,15 @@ func (u *unsupported) Error() string {
 	return "does not support --" + strings.Join(u.names, ", --")
 }
 
-// compile compiles variant v with the run's options (host, named
-// parameters, process).
-func compile(v *Variant, opts script.Options) (*script.Program, error) {
+// compile compiles src, the script of variant v, with the run's options
+// (host, named parameters, process).
+func compile(v *Variant, src []byte, opts script.Options) (*script.Program, error) {
 	opts.Params = v.Params
 	// What options not given make dead is left unchecked, which spares
 	// the kernel types only such code reads: the tools' tests check
 	// every arm of their scripts.
 	opts.SkipDead = true
-	prog, err := script.Compile(v.File, v.Source, opts)
+	prog, err := script.Compile(v.File, src, opts)
 	var oe *script.OptionsError
 	if errors.As(err, &oe) {
 		return nil, &unsupported{oe.Names}
@@ -104,15 +110,16 @@ func climb(vs []*Variant, opts script.Options, check bool, start func(*script.Pr
 	}
 	var rungs []Rung
 	for _, v := range vs {
+		src := v.Source()
 		if check {
 			// Compiling a script of a kind of probe the kernel lacks
 			// costs start-up time for nothing.
-			if err := opts.Host.KindsWork(v.File, v.Source, v.Params...); err != nil {
+			if err := opts.Host.KindsWork(v.File, src, v.Params...); err != nil {
 				rungs = append(rungs, Rung{v, err, Checking})
 				continue
 			}
 		}
-		prog, err := compile(v, opts)
+		prog, err := compile(v, src, opts)
 		if err != nil {
 			rungs = append(rungs, Rung{v, err, Compiling})
 			continue

@@ -124,12 +124,12 @@ func TestEveryArm(t *testing.T) {
 	host := script.NewHost()
 	for _, tl := range All() {
 		for _, v := range tl.Variants {
-			_, full := script.Compile(v.File, v.Source, script.Options{Host: host, Params: v.Params})
+			_, full := script.Compile(v.File, v.Source(), script.Options{Host: host, Params: v.Params})
 			if full == nil {
 				continue
 			}
 			// A variant for another kernel fails here however it is checked.
-			_, skip := script.Compile(v.File, v.Source, script.Options{Host: host, Params: v.Params, SkipDead: true})
+			_, skip := script.Compile(v.File, v.Source(), script.Options{Host: host, Params: v.Params, SkipDead: true})
 			if skip == nil || skip.Error() != full.Error() {
 				t.Errorf("%s checked in full: %v", v.File, full)
 			}

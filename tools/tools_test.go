@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"friday/internal/testenv"
@@ -100,7 +101,7 @@ func attachable(t *testing.T, tl *tool.Tool, v *tool.Variant, host *script.Host,
 // kindMissing says whether the kernel lacks the kind of probe named (a
 // kprobe on a function every kernel has cannot attach).
 func kindMissing(host *script.Host, kind string) bool {
-	v := &tool.Variant{Name: kind, File: kind + ".bt", Source: []byte(kind + ":vfs_read {}")}
+	v := tool.Ladder(fstest.MapFS{kind + ".bt": {Data: []byte(kind + ":vfs_read {}")}}, ".", kind)[0]
 	_, rungs := tool.Choose(&tool.Tool{Variants: []*tool.Variant{v}}, host)
 	return errors.Is(rungs[len(rungs)-1].Err, probe.ErrKindUnsupported)
 }
