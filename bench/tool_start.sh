@@ -4,8 +4,8 @@
 #
 # - start: from exec to the tool's first line on standard error, after its
 #   probes are attached; the fastest and the median of RUNS;
-# - RSS: peak resident memory from exec to that line (the tool is ended
-#   right after it), median;
+# - RSS: peak resident memory from exec to that line (VmHWM then; the
+#   tool is ended right after it), median;
 # - dry-run: `TOOL --dry-run` (compiled and loaded, nothing attached): its
 #   CPU time (user and system, 10 ms ticks: the mean of RUNS) and peak RSS
 #   (median).
@@ -28,21 +28,30 @@ builds=("$FRIDAY")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# first_line prints "ms rss_kb" for one start of a command.
+# first_line prints "ms rss_kb" for one start of a command: from exec to
+# its first line on standard error, and its peak RSS then (VmHWM, read
+# before it is ended). Python starts it (by vfork and exec): a shell's
+# fork and a FIFO, or /usr/bin/time in between, added 5-10 ms to each
+# start here, as much as a third of what is measured.
 first_line() {
-	local s e p
-	rm -f "$dir/fifo"
-	mkfifo "$dir/fifo"
-	s=$EPOCHREALTIME
-	# shellcheck disable=SC2068 # the command's words are split on purpose
-	/usr/bin/time -f '%M' -o "$dir/rss" $@ >/dev/null 2>"$dir/fifo" &
-	p=$!
-	read -r _ <"$dir/fifo" || true
-	e=$EPOCHREALTIME
-	pkill -TERM -P "$p" 2>/dev/null || true
-	timeout 10 cat "$dir/fifo" >/dev/null || true
-	wait "$p" 2>/dev/null || true
-	echo "$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", (e - s) * 1000 }') $(tail -n 1 "$dir/rss")"
+	python3 -c '
+import signal, subprocess, sys, time
+s = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+p.stderr.readline()
+e = time.perf_counter()
+kb = "-"
+try:
+    for line in open("/proc/%d/status" % p.pid):
+        if line.startswith("VmHWM:"):
+            kb = line.split()[1]
+except OSError:
+    pass
+p.send_signal(signal.SIGTERM)
+p.stderr.read()
+p.wait()
+print("%.1f %s" % ((e - s) * 1000, kb))
+' "$@"
 }
 
 # dry_run prints "cpu_ms rss_kb" for one --dry-run of a command.
