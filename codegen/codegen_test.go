@@ -147,6 +147,18 @@ func TestLoad(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), arg) {
 					t.Errorf("%s: got error %v, want one containing %q", where, err, arg)
 				}
+			case "prealloc":
+				// "prealloc @m yes": the map's elements are preallocated.
+				name, want, _ := strings.Cut(arg, " ")
+				got := "missing"
+				for _, m := range obj.Maps {
+					if m.Name == name {
+						got = map[bool]string{true: "yes", false: "no"}[m.Spec.Flags&unix.BPF_F_NO_PREALLOC == 0]
+					}
+				}
+				if got != want {
+					t.Errorf("%s: %s preallocated: %s, want %s", where, name, got, want)
+				}
 			case "ring":
 				if err != nil {
 					t.Errorf("%s: %v", where, err)

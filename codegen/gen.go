@@ -238,14 +238,7 @@ const quietRingBuf = 64 << 10
 // printsAsItRuns reports whether a probe or function of p calls a builtin
 // that sends output through the ring buffer.
 func printsAsItRuns(p *check.Program) bool {
-	infos := make([]*check.Info, 0, len(p.Probes)+len(p.Funcs))
-	for _, pr := range p.Probes {
-		infos = append(infos, pr.Info)
-	}
-	for _, fn := range p.Funcs {
-		infos = append(infos, fn.Info)
-	}
-	for _, info := range infos {
+	for _, info := range bodies(p) {
 		for _, c := range info.Calls {
 			switch c.Name {
 			case "printf", "print", "cat", "system", "time", "join", "errorf", "warnf", "strftime":
