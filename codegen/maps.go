@@ -66,12 +66,14 @@ func (g *gen) userMap(cm *check.Map) *Map {
 			spec.Type = ebpf.PerCPUHash
 		}
 	}
-	// Elements that the programs add and delete, event after event (start
-	// times kept until an end), are preallocated: the kernel then moves an
-	// element between the map and a free list, where it would otherwise
-	// allocate one and free it after an RCU grace period, about 150 ns
-	// more an I/O in biolatency.
-	churn := spec.Type == ebpf.Hash && g.bpfDeletes(cm)
+	// Small elements that the programs add and delete, event after event
+	// (start times kept until an end), are preallocated: the kernel then
+	// moves an element between the map and a free list, where it would
+	// otherwise allocate one and free it after an RCU grace period, about
+	// 150 ns more an I/O in biolatency. Large ones (strings) are not: all
+	// of them would be allocated at start, 4 MiB and milliseconds for a
+	// map of 4096 strings of 1 KiB.
+	churn := spec.Type == ebpf.Hash && spec.KeySize+spec.ValueSize <= maxPrealloc && g.bpfDeletes(cm)
 	if (spec.Type == ebpf.Hash || spec.Type == ebpf.PerCPUHash) && !churn {
 		// Preallocating every element costs start-up time (over a
 		// millisecond for a per-CPU hash on 2 CPUs, more on larger
@@ -87,6 +89,10 @@ func (g *gen) userMap(cm *check.Map) *Map {
 	g.obj.Maps = append(g.obj.Maps, m)
 	return m
 }
+
+// maxPrealloc is the largest key and value, together, of a map whose
+// elements are preallocated.
+const maxPrealloc = 128
 
 // bpfRemoves reports whether a probe or function body deletes elements
 // of cm or counts them, which an array cannot mirror.

@@ -15,6 +15,7 @@ import (
 	"friday/lazybtf"
 	"friday/syntax"
 	"friday/tracefs"
+	"friday/uprobe"
 )
 
 func init() {
@@ -48,6 +49,8 @@ type Resolver struct {
 	kernel kernelState // kernel functions, for kprobe, fentry and iter
 
 	breakpoints breakpointCheck // for watchpoints
+
+	binaries uprobe.Cache // for uprobes
 }
 
 // NewResolver reads the machine's tracefs, mounted when first needed, and

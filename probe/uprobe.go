@@ -84,7 +84,7 @@ func expandUprobe(r *resolver, ap *syntax.AttachPoint, args []string, provider s
 	if fn == "" {
 		return nil, fmt.Errorf("%s: missing function name", ap.Raw)
 	}
-	locs, err := uprobe.Resolve(target, fn, uprobe.Options{PID: r.user.Pid, Return: ret, Unsafe: r.user.Unsafe})
+	locs, err := uprobe.Resolve(target, fn, uprobe.Options{PID: r.user.Pid, Return: ret, Unsafe: r.user.Unsafe, Cache: &r.binaries})
 	switch {
 	case errors.Is(err, uprobe.ErrNoFunction) && hasWildcard(fn):
 		return nil, noAttachPoints("function of "+target+" matches "+fn, "run 'friday trace -l \""+provider+":"+target+":*\"' to list them")

@@ -1,11 +1,14 @@
 package uprobe
 
 import (
+	"cmp"
 	"debug/elf"
 	"debug/gosym"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 
 	"friday/elfdebug"
 )
@@ -168,11 +171,10 @@ func (b *Binary) loadFuncs() ([]Func, error) {
 			add(fn)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].Addr < out[j].Addr
+	// No two are alike (add keeps one of each name and address): an
+	// unstable sort gives the one order, without sort's reflection.
+	slices.SortFunc(out, func(a, b Func) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Addr, b.Addr))
 	})
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,9 @@ func TestLocateCases(t *testing.T) {
 				path := buildC(t, lc.src, "prog", bld.flags...)
 				ref := readelf(t, path)
 				b := openBinary(t, path)
+				// Each case is resolved again through one cache: its
+				// table, read once, must give the same answers.
+				cache := &Cache{}
 				var spec string
 				n := 0
 				sc := bufio.NewScanner(strings.NewReader(string(data)))
@@ -95,9 +99,13 @@ func TestLocateCases(t *testing.T) {
 					}
 					n++
 					checkLocateCase(t, line, b, ref, spec, want)
+					checkCached(t, line, b, cache, spec)
 				}
 				if n == 0 {
 					t.Fatalf("no cases in %s", lc.cases)
+				}
+				if len(cache.funcs) != 1 {
+					t.Errorf("%d function tables cached for one binary", len(cache.funcs))
 				}
 			})
 		}
@@ -135,6 +143,20 @@ func checkLocateCase(t *testing.T, line int, b *Binary, ref readelfView, spec, w
 	}
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("line %d: %s: functions %q, want %q", line, spec, got, want)
+	}
+}
+
+// checkCached resolves spec in b's file through cache, as probes do, and
+// compares the answer with b's own.
+func checkCached(t *testing.T, line int, b *Binary, cache *Cache, spec string) {
+	t.Helper()
+	kind, fn, _ := strings.Cut(spec, " ")
+	opts := Options{Return: kind == "uretprobe", Unsafe: kind == "uprobe-unsafe"}
+	want, wantErr := b.Locate(fn, opts)
+	opts.Cache = cache
+	got, err := Resolve(b.Path, fn, opts)
+	if (err == nil) != (wantErr == nil) || err == nil && !slices.Equal(got, want) {
+		t.Errorf("line %d: %s: through the cache %v, %v; without %v, %v", line, spec, got, err, want, wantErr)
 	}
 }
 
