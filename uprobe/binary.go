@@ -35,6 +35,8 @@ type Binary struct {
 	funcsErr  error
 	funcsDone bool
 
+	exports []Func // the global functions of .dynsym, by name; nil until read
+
 	debug     *elf.File // separate debug information, when found
 	debugDone bool
 
@@ -243,14 +245,26 @@ func (b *Binary) exported(name string) (Func, bool) {
 	if b.funcsDone {
 		return Func{}, false
 	}
-	syms, err := b.file.DynamicSymbols()
-	if err != nil {
+	if b.exports == nil {
+		b.exports = b.loadExports()
+	}
+	i, found := slices.BinarySearchFunc(b.exports, name, func(f Func, name string) int { return strings.Compare(f.Name, name) })
+	if !found {
 		return Func{}, false
 	}
-	var best Func
-	found := false
+	return b.exports[i], true
+}
+
+// loadExports reads the global functions of the default version of
+// .dynsym, the lowest address of each name.
+func (b *Binary) loadExports() []Func {
+	syms, err := b.file.DynamicSymbols()
+	if err != nil {
+		return []Func{}
+	}
+	out := []Func{}
 	for _, s := range syms {
-		if s.Name != name || !elfdebug.IsFunc(s) {
+		if !elfdebug.IsFunc(s) {
 			continue
 		}
 		fn := funcOf(s)
@@ -259,11 +273,12 @@ func (b *Binary) exported(name string) (Func, bool) {
 			continue
 		}
 		fn.Offset = off
-		if !found || fn.Addr < best.Addr {
-			best, found = fn, true
-		}
+		out = append(out, fn)
 	}
-	return best, found
+	slices.SortFunc(out, func(a, b Func) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Addr, b.Addr))
+	})
+	return out
 }
 
 // preferred reports whether a is a better choice than b among functions of
