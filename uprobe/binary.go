@@ -35,6 +35,8 @@ type Binary struct {
 	funcsErr  error
 	funcsDone bool
 
+	exports []Func // the global functions of .dynsym, by name; nil until read
+
 	debug     *elf.File // separate debug information, when found
 	debugDone bool
 
@@ -149,18 +151,9 @@ func (b *Binary) loadFuncs() ([]Func, error) {
 		return nil, err
 	}
 	for _, s := range syms {
-		if !elfdebug.IsFunc(s) {
-			continue
+		if elfdebug.IsFunc(s) {
+			add(funcOf(s))
 		}
-		bind := elf.ST_BIND(s.Info)
-		add(Func{
-			Name:   s.Name,
-			Addr:   s.Value,
-			Size:   s.Size,
-			Global: bind == elf.STB_GLOBAL || bind == elf.STB_WEAK,
-			IFunc:  elf.ST_TYPE(s.Info) == elf.STT_GNU_IFUNC,
-			Hidden: s.HasVersion && s.VersionIndex.IsHidden(),
-		})
 	}
 	if len(out) == 0 && b.IsGo() {
 		gofuncs, err := b.goFuncs()
@@ -205,11 +198,27 @@ func (b *Binary) goFuncs() ([]Func, error) {
 	return out, nil
 }
 
+// funcOf is the function symbol s stands for, without its file offset.
+func funcOf(s elf.Symbol) Func {
+	bind := elf.ST_BIND(s.Info)
+	return Func{
+		Name:   s.Name,
+		Addr:   s.Value,
+		Size:   s.Size,
+		Global: bind == elf.STB_GLOBAL || bind == elf.STB_WEAK,
+		IFunc:  elf.ST_TYPE(s.Info) == elf.STT_GNU_IFUNC,
+		Hidden: s.HasVersion && s.VersionIndex.IsHidden(),
+	}
+}
+
 // Lookup finds the function called name. When several functions share the
 // name, the one a program linked today would call is preferred: the
 // default version of a versioned symbol, then a global one over static
 // functions of other source files, then the lowest address.
 func (b *Binary) Lookup(name string) (Func, error) {
+	if fn, ok := b.exported(name); ok {
+		return fn, nil
+	}
 	funcs, err := b.Funcs()
 	if err != nil {
 		return Func{}, err
@@ -225,6 +234,51 @@ func (b *Binary) Lookup(name string) (Func, error) {
 		return Func{}, fmt.Errorf("%s: %w: %s", b.Path, ErrNoFunction, name)
 	}
 	return funcs[best], nil
+}
+
+// exported finds name among the binary's exported functions (.dynsym)
+// before its other symbol tables are read: a global function of the
+// default version there is the one Lookup prefers whatever the others
+// hold (a link defines a global name once), and a C library's debug
+// symbols, ten thousand functions more, need not be read to find it.
+func (b *Binary) exported(name string) (Func, bool) {
+	if b.funcsDone {
+		return Func{}, false
+	}
+	if b.exports == nil {
+		b.exports = b.loadExports()
+	}
+	i, found := slices.BinarySearchFunc(b.exports, name, func(f Func, name string) int { return strings.Compare(f.Name, name) })
+	if !found {
+		return Func{}, false
+	}
+	return b.exports[i], true
+}
+
+// loadExports reads the global functions of the default version of
+// .dynsym, the lowest address of each name.
+func (b *Binary) loadExports() []Func {
+	syms, err := b.file.DynamicSymbols()
+	if err != nil {
+		return []Func{}
+	}
+	out := []Func{}
+	for _, s := range syms {
+		if !elfdebug.IsFunc(s) {
+			continue
+		}
+		fn := funcOf(s)
+		off, err := b.AddrToOffset(fn.Addr)
+		if err != nil || !fn.Global || fn.Hidden {
+			continue
+		}
+		fn.Offset = off
+		out = append(out, fn)
+	}
+	slices.SortFunc(out, func(a, b Func) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Addr, b.Addr))
+	})
+	return out
 }
 
 // preferred reports whether a is a better choice than b among functions of

@@ -36,8 +36,12 @@ type Options struct {
 // Cache is ready for use, by several goroutines.
 type Cache struct {
 	mu    sync.Mutex
-	funcs map[fileID][]Func
+	funcs map[fileID]tables
 }
+
+// tables are what a binary read of its symbols: Binary.funcs and
+// Binary.exports, each nil when not read.
+type tables struct{ funcs, exports []Func }
 
 // fileID names a file as it is now: a binary rebuilt at the same path is
 // another.
@@ -69,19 +73,23 @@ func (c *Cache) locate(path, fn string, opts Options) ([]Location, error) {
 		return b.Locate(fn, opts)
 	}
 	c.mu.Lock()
-	if funcs, found := c.funcs[id]; found {
-		b.funcs, b.funcsDone = funcs, true
-	}
+	t := c.funcs[id]
 	c.mu.Unlock()
+	b.exports = t.exports
+	if t.funcs != nil {
+		b.funcs, b.funcsDone = t.funcs, true
+	}
 	locs, err := b.Locate(fn, opts)
 	if b.funcsDone && b.funcsErr == nil {
-		c.mu.Lock()
-		if c.funcs == nil {
-			c.funcs = map[fileID][]Func{}
-		}
-		c.funcs[id] = b.funcs
-		c.mu.Unlock()
+		t.funcs = b.funcs
 	}
+	t.exports = b.exports
+	c.mu.Lock()
+	if c.funcs == nil {
+		c.funcs = map[fileID]tables{}
+	}
+	c.funcs[id] = t
+	c.mu.Unlock()
 	return locs, err
 }
 

@@ -147,16 +147,25 @@ func checkLocateCase(t *testing.T, line int, b *Binary, ref readelfView, spec, w
 }
 
 // checkCached resolves spec in b's file through cache, as probes do, and
-// compares the answer with b's own.
+// in a fresh copy of b (where an exported name is found without the whole
+// table), and compares the answers with that of a copy that read its
+// whole table first.
 func checkCached(t *testing.T, line int, b *Binary, cache *Cache, spec string) {
 	t.Helper()
 	kind, fn, _ := strings.Cut(spec, " ")
 	opts := Options{Return: kind == "uretprobe", Unsafe: kind == "uprobe-unsafe"}
-	want, wantErr := b.Locate(fn, opts)
-	opts.Cache = cache
-	got, err := Resolve(b.Path, fn, opts)
+	full := openBinary(t, b.Path)
+	_, err := full.Funcs()
+	must(t, err)
+	want, wantErr := full.Locate(fn, opts)
+	got, err := openBinary(t, b.Path).Locate(fn, opts)
 	if (err == nil) != (wantErr == nil) || err == nil && !slices.Equal(got, want) {
-		t.Errorf("line %d: %s: through the cache %v, %v; without %v, %v", line, spec, got, err, want, wantErr)
+		t.Errorf("line %d: %s: fresh %v, %v; with the whole table %v, %v", line, spec, got, err, want, wantErr)
+	}
+	opts.Cache = cache
+	got, err = Resolve(b.Path, fn, opts)
+	if (err == nil) != (wantErr == nil) || err == nil && !slices.Equal(got, want) {
+		t.Errorf("line %d: %s: through the cache %v, %v; with the whole table %v, %v", line, spec, got, err, want, wantErr)
 	}
 }
 
@@ -568,5 +577,24 @@ func TestCxxNamesAgreeWithNm(t *testing.T) {
 	must(t, err)
 	if want := []string{"uprobe:" + path + ":_ZN2ns3fooEi", "uprobe:" + path + ":_ZN2ns3fooEv"}; fmt.Sprint(lines) != fmt.Sprint(want) {
 		t.Errorf("List ns::foo = %q, want %q", lines, want)
+	}
+}
+
+// An exported name found in the C library's .dynsym alone is the function
+// its whole table prefers, versioned names (memcpy, realpath, fopen)
+// included.
+func TestExportedAgreesWithTable(t *testing.T) {
+	paths, err := ResolveTarget("libc", 0)
+	must(t, err)
+	full := openBinary(t, paths[0])
+	_, err = full.Funcs()
+	must(t, err)
+	for _, name := range []string{"malloc", "getaddrinfo", "gethostbyname", "memcpy", "realpath", "fopen", "pthread_create"} {
+		fresh := openBinary(t, paths[0])
+		got, ok := fresh.exported(name)
+		want, err := full.Lookup(name)
+		if err != nil || !ok || got != want {
+			t.Errorf("%s: from .dynsym %+v (%v), from the whole table %+v (%v)", name, got, ok, want, err)
+		}
 	}
 }
