@@ -278,14 +278,7 @@ func (t *FuncTable) add(f *elf.File, typ elf.SectionType) error {
 	if sec == nil {
 		return nil
 	}
-	if int(sec.Link) >= len(f.Sections) {
-		return fmt.Errorf("%s: bad string table index %d", sec.Name, sec.Link)
-	}
-	data, err := sec.Data()
-	if err != nil {
-		return err
-	}
-	strs, err := f.Sections[sec.Link].Data()
+	data, strs, err := symbolData(f, sec)
 	if err != nil {
 		return err
 	}
@@ -333,6 +326,19 @@ func IsFunc(s elf.Symbol) bool {
 		s.Section != elf.SHN_UNDEF && s.Value != 0 && s.Name != ""
 }
 
+// symbolData is the raw contents of the symbol table sec of f and of the
+// string table that holds its names.
+func symbolData(f *elf.File, sec *elf.Section) (syms, strs []byte, err error) {
+	if int(sec.Link) >= len(f.Sections) {
+		return nil, nil, fmt.Errorf("%s: bad string table index %d", sec.Name, sec.Link)
+	}
+	if syms, err = sec.Data(); err != nil {
+		return nil, nil, err
+	}
+	strs, err = f.Sections[sec.Link].Data()
+	return syms, strs, err
+}
+
 // SymbolValues are the values of the named symbols of f's .symtab, found
 // without reading the whole table into elf.Symbol values: a Go binary's
 // holds a hundred thousand symbols, whose names cost more to allocate
@@ -340,14 +346,10 @@ func IsFunc(s elf.Symbol) bool {
 func SymbolValues(f *elf.File, names ...string) map[string]uint64 {
 	out := map[string]uint64{}
 	sec := f.Section(".symtab")
-	if sec == nil || f.Class != elf.ELFCLASS64 || int(sec.Link) >= len(f.Sections) {
+	if sec == nil || f.Class != elf.ELFCLASS64 {
 		return out
 	}
-	syms, err := sec.Data()
-	if err != nil {
-		return out
-	}
-	strs, err := f.Sections[sec.Link].Data()
+	syms, strs, err := symbolData(f, sec)
 	if err != nil {
 		return out
 	}
