@@ -35,8 +35,8 @@ type Options struct {
 // not six times (15 ms each with its debug symbols installed). The zero
 // Cache is ready for use, by several goroutines.
 type Cache struct {
-	mu    sync.Mutex
-	funcs map[fileID]tables
+	mu     sync.Mutex
+	byFile map[fileID]tables
 }
 
 // tables are what a binary read of its symbols: Binary.funcs and
@@ -73,7 +73,7 @@ func (c *Cache) locate(path, fn string, opts Options) ([]Location, error) {
 		return b.Locate(fn, opts)
 	}
 	c.mu.Lock()
-	t := c.funcs[id]
+	t := c.byFile[id]
 	c.mu.Unlock()
 	b.exports = t.exports
 	if t.funcs != nil {
@@ -85,10 +85,10 @@ func (c *Cache) locate(path, fn string, opts Options) ([]Location, error) {
 	}
 	t.exports = b.exports
 	c.mu.Lock()
-	if c.funcs == nil {
-		c.funcs = map[fileID]tables{}
+	if c.byFile == nil {
+		c.byFile = map[fileID]tables{}
 	}
-	c.funcs[id] = t
+	c.byFile[id] = t
 	c.mu.Unlock()
 	return locs, err
 }

@@ -104,8 +104,8 @@ func TestLocateCases(t *testing.T) {
 				if n == 0 {
 					t.Fatalf("no cases in %s", lc.cases)
 				}
-				if len(cache.funcs) != 1 {
-					t.Errorf("%d function tables cached for one binary", len(cache.funcs))
+				if len(cache.byFile) != 1 {
+					t.Errorf("%d function tables cached for one binary", len(cache.byFile))
 				}
 			})
 		}
